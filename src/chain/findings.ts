@@ -1,0 +1,106 @@
+/**
+ * Findings: what the verifier says about each object, as data. A closed set of codes, each
+ * with a fixed severity; the CLI maps them to text, JSON and exit codes.
+ * @module
+ */
+
+/**
+ * Every finding code.
+ *
+ * Digest files: `DIGEST_VALID`; `DIGEST_NOT_FOUND` (listed or linked but absent);
+ * `DIGEST_INVALID_FORMAT` (not gzip, not JSON, a field missing or of the wrong type);
+ * `DIGEST_MOVED` (found at another location than the one it names);
+ * `DIGEST_KEY_NOT_FOUND` (no public key with its fingerprint);
+ * `DIGEST_SIGNATURE_INVALID` (the signature does not verify, or is malformed);
+ * `DIGEST_SIGNATURE_MISSING` (no signature anywhere: no S3 metadata or sidecar, and no later
+ * digest links to it).
+ *
+ * Log files: `LOG_VALID`; `LOG_NOT_FOUND`; `LOG_HASH_MISMATCH`; `LOG_INVALID_FORMAT`
+ * (not one well-formed gzip stream); `LOG_HASH_ALGORITHM_UNSUPPORTED` (a digest lists it with
+ * a hash algorithm other than SHA-256).
+ *
+ * Chain: `CHAIN_GAP` (a chain restarts: no digests cover the hours in between; not a failure
+ * by itself).
+ */
+export type FindingCode =
+  | 'DIGEST_VALID'
+  | 'DIGEST_NOT_FOUND'
+  | 'DIGEST_INVALID_FORMAT'
+  | 'DIGEST_MOVED'
+  | 'DIGEST_KEY_NOT_FOUND'
+  | 'DIGEST_SIGNATURE_INVALID'
+  | 'DIGEST_SIGNATURE_MISSING'
+  | 'LOG_VALID'
+  | 'LOG_NOT_FOUND'
+  | 'LOG_HASH_MISMATCH'
+  | 'LOG_INVALID_FORMAT'
+  | 'LOG_HASH_ALGORITHM_UNSUPPORTED'
+  | 'CHAIN_GAP';
+
+/** `valid`: the object is proven intact; `invalid`: it is not (fails the run); `notice`: worth knowing, not a failure. */
+export type Severity = 'valid' | 'invalid' | 'notice';
+
+/** The severity of each code. */
+export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.freeze({
+  DIGEST_VALID: 'valid',
+  DIGEST_NOT_FOUND: 'invalid',
+  DIGEST_INVALID_FORMAT: 'invalid',
+  DIGEST_MOVED: 'invalid',
+  DIGEST_KEY_NOT_FOUND: 'invalid',
+  DIGEST_SIGNATURE_INVALID: 'invalid',
+  DIGEST_SIGNATURE_MISSING: 'invalid',
+  LOG_VALID: 'valid',
+  LOG_NOT_FOUND: 'invalid',
+  LOG_HASH_MISMATCH: 'invalid',
+  LOG_INVALID_FORMAT: 'invalid',
+  LOG_HASH_ALGORITHM_UNSUPPORTED: 'invalid',
+  CHAIN_GAP: 'notice',
+});
+
+/** Every finding code, in a stable order. */
+export const FINDING_CODES: readonly FindingCode[] = Object.freeze(Object.keys(FINDING_SEVERITY) as FindingCode[]);
+
+/** What the finding is about. */
+export type ObjectKind = 'digest' | 'log' | 'chain';
+
+/** One finding. */
+export interface Finding {
+  /** What was found. */
+  code: FindingCode;
+  /** Derived from `code` ({@link FINDING_SEVERITY}). */
+  severity: Severity;
+  /** Kind of object. */
+  kind: ObjectKind;
+  /** `s3://BUCKET/KEY` of the object (for a gap: of the digest that starts the later segment). */
+  object: string;
+  /** Bucket of the object. */
+  bucket: string;
+  /** Key of the object. */
+  key: string;
+  /** A sentence for people. */
+  message: string;
+  /** Whether it belongs to the backfill chain. */
+  backfill: boolean;
+  /** The expected value (a hash, a location, a fingerprint), when there is one. */
+  expected?: string;
+  /** The value found, when there is one. */
+  actual?: string;
+  /** For a log: the digest that lists it. For a missing digest: the digest that links to it. */
+  digest?: string;
+  /** For a digest: its `digestStartTime`; for a gap: the end of the older segment. */
+  startTime?: string;
+  /** For a digest: its `digestEndTime`; for a gap: the start of the newer segment. */
+  endTime?: string;
+  /** For a valid log: uncompressed bytes hashed. */
+  size?: number;
+}
+
+/**
+ * Build a finding, deriving its severity from the code.
+ * @param code - the code
+ * @param fields - the rest of the finding
+ * @returns the finding
+ */
+export function finding(code: FindingCode, fields: Omit<Finding, 'code' | 'severity'>): Finding {
+  return { code, severity: FINDING_SEVERITY[code], ...fields };
+}

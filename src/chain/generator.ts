@@ -1,0 +1,197 @@
+/**
+ * The generator: hourly digest files over delivered log files, signed and chained exactly as
+ * CloudTrail does it. Pure: it takes log records (already hashed) and a signer, and returns
+ * digest files as bytes with their S3 metadata; adapters store them.
+ * @module
+ */
+import { gzipSync } from 'node:zlib';
+import { ValidateLogsError } from '../errors.js';
+import { signString, stringToSign } from '../crypto/signature.js';
+import { SIGNATURE_ALGORITHM, type Signer } from '../crypto/keys.js';
+import { serializeDigest, type DigestLogFile, type DigestRecord } from '../format/digest.js';
+import { checkTrailRef, digestKey, type TrailRef } from '../format/keys.js';
+import { DIGEST_PERIOD_MS, floorHour, formatDigestTime } from '../format/time.js';
+import { nativeEngine, sha256, type HashEngine } from '../hash/engine.js';
+import { requireDate, requireString, toHex } from '../utils.js';
+
+/** A log file delivered to storage, already hashed. */
+export interface DeliveredLog {
+  /** Bucket of the log; the trail's bucket when omitted. */
+  bucket?: string;
+  /** Key of the log. */
+  key: string;
+  /** When it was delivered: decides which hour's digest lists it. */
+  deliveredAt: Date;
+  /** Hex SHA-256 of its uncompressed bytes. */
+  sha256: string;
+  /** Newest event time in the log (`YYYY-MM-DDTHH:MM:SSZ`), if known. */
+  newestEventTime?: string | null;
+  /** Oldest event time in the log, if known. */
+  oldestEventTime?: string | null;
+}
+
+/** The newest digest of an existing chain, to continue it. */
+export interface ChainHead {
+  /** Bucket of that digest. */
+  bucket: string;
+  /** Key of that digest. */
+  key: string;
+  /** Hex SHA-256 of its uncompressed bytes. */
+  sha256: string;
+  /** Its hex signature. */
+  signature: string;
+  /** Its end time: the next digest starts here. */
+  endTime: Date;
+}
+
+/** Options of {@link generateDigests}. */
+export interface GenerateOptions {
+  /** The trail and region the digests are for. */
+  trail: TrailRef;
+  /** Bucket the digests are delivered to. */
+  bucket: string;
+  /** Delivered log files (any order; those delivered before the first digest's start are skipped). */
+  logs: Iterable<DeliveredLog>;
+  /** Digests are produced for every whole hour that ends at or before this time. */
+  until: Date;
+  /**
+   * Start of the first digest when starting a new chain; default: the start of the hour of the
+   * earliest log, or the hour before `until` when there are none. Ignored with `previous`.
+   */
+  from?: Date;
+  /** The newest digest of the chain to continue; without it a starting digest begins a new chain. */
+  previous?: ChainHead;
+  /** The signer, or a function choosing the signer for a digest by its end time (key rotation). */
+  signer: Signer | ((endTime: Date) => Signer);
+  /** SHA-256 engine for the digests' own hashes. */
+  engine?: HashEngine;
+}
+
+/** One generated digest file. */
+export interface GeneratedDigest {
+  /** Bucket to deliver it to. */
+  bucket: string;
+  /** Key to deliver it to. */
+  key: string;
+  /** Its content. */
+  record: DigestRecord;
+  /** The uncompressed bytes (what is hashed and signed). */
+  bytes: Uint8Array;
+  /** The gzip-compressed bytes to store (deterministic). */
+  gzipped: Uint8Array;
+  /** Hex SHA-256 of `bytes`. */
+  sha256: string;
+  /** Hex signature. */
+  signature: string;
+  /** S3 user metadata to store with it: `signature` and `signature-algorithm`. */
+  metadata: Record<string, string>;
+  /** Start of the hour covered. */
+  startTime: Date;
+  /** End of the hour covered. */
+  endTime: Date;
+}
+
+const maxTime = (a: string | null, b: string | null | undefined): string | null =>
+  b == null ? a : a === null || b > a ? b : a;
+const minTime = (a: string | null, b: string | null | undefined): string | null =>
+  b == null ? a : a === null || b < a ? b : a;
+
+/**
+ * Produce the hourly digests of a trail's region, one per hour including empty hours, each
+ * linked to the previous one by bucket, key, SHA-256 and signature, and signed. Output is
+ * deterministic for a given input, key and `until`.
+ *
+ * @param options - trail, logs, time range, chain head and signer
+ * @returns the digests in time order, oldest first
+ * @throws TypeError or RangeError for malformed options
+ * @example
+ * ```ts
+ * for (const d of generateDigests({ trail, bucket, logs, until: new Date(), signer })) {
+ *   await store(d.key, d.gzipped, d.metadata);
+ * }
+ * ```
+ */
+export function* generateDigests(options: GenerateOptions): Generator<GeneratedDigest> {
+  const trail = checkTrailRef(options.trail);
+  const bucket = requireString(options.bucket, 'bucket');
+  const until = requireDate(options.until, 'until');
+  const engine = options.engine ?? nativeEngine;
+  const logs = [...options.logs].sort(
+    (a, b) => a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+  for (const l of logs) {
+    requireDate(l.deliveredAt, `deliveredAt of ${l.key}`);
+    if (!/^[0-9a-f]{64}$/.test(l.sha256)) throw new TypeError(`sha256 of ${l.key} must be 64 lower-case hex digits`);
+  }
+  let start: Date;
+  if (options.previous) {
+    start = requireDate(options.previous.endTime, 'previous.endTime');
+  } else if (options.from) {
+    start = requireDate(options.from, 'from');
+  } else {
+    start = logs.length > 0 ? floorHour(logs[0]!.deliveredAt) : new Date(floorHour(until).getTime() - DIGEST_PERIOD_MS);
+  }
+  start = new Date(Math.floor(start.getTime() / 1000) * 1000);
+  let previous = options.previous;
+  let i = 0;
+  while (i < logs.length && logs[i]!.deliveredAt < start) i++;
+  for (;;) {
+    const end = new Date(start.getTime() + DIGEST_PERIOD_MS);
+    if (end > until) return;
+    const listed: DigestLogFile[] = [];
+    let newest: string | null = null;
+    let oldest: string | null = null;
+    for (; i < logs.length && logs[i]!.deliveredAt < end; i++) {
+      const l = logs[i]!;
+      listed.push({
+        s3Bucket: l.bucket ?? bucket,
+        s3Object: l.key,
+        hashValue: l.sha256,
+        hashAlgorithm: 'SHA-256',
+        newestEventTime: l.newestEventTime ?? null,
+        oldestEventTime: l.oldestEventTime ?? null,
+      });
+      newest = maxTime(newest, l.newestEventTime);
+      oldest = minTime(oldest, l.oldestEventTime);
+    }
+    const signer = typeof options.signer === 'function' ? options.signer(end) : options.signer;
+    const key = digestKey(trail, end);
+    if (previous && previous.key === key && previous.bucket === bucket) {
+      throw new ValidateLogsError('CHAIN_CONFLICT', `digest ${key} would link to itself`);
+    }
+    const record: DigestRecord = {
+      awsAccountId: trail.accountId,
+      digestStartTime: formatDigestTime(start),
+      digestEndTime: formatDigestTime(end),
+      digestS3Bucket: bucket,
+      digestS3Object: key,
+      digestPublicKeyFingerprint: signer.publicKey.fingerprint,
+      digestSignatureAlgorithm: SIGNATURE_ALGORITHM,
+      newestEventTime: newest,
+      oldestEventTime: oldest,
+      previousDigestS3Bucket: previous?.bucket ?? null,
+      previousDigestS3Object: previous?.key ?? null,
+      previousDigestHashValue: previous?.sha256 ?? null,
+      previousDigestHashAlgorithm: previous ? 'SHA-256' : null,
+      previousDigestSignature: previous?.signature ?? null,
+      logFiles: listed,
+    };
+    const bytes = serializeDigest(record);
+    const hash = toHex(sha256(bytes, engine));
+    const signature = signString(signer, stringToSign(record, hash));
+    yield {
+      bucket,
+      key,
+      record,
+      bytes,
+      gzipped: new Uint8Array(gzipSync(bytes)),
+      sha256: hash,
+      signature,
+      metadata: { signature, 'signature-algorithm': SIGNATURE_ALGORITHM },
+      startTime: start,
+      endTime: end,
+    };
+    previous = { bucket, key, sha256: hash, signature, endTime: end };
+    start = end;
+  }
+}

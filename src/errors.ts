@@ -1,0 +1,72 @@
+/**
+ * The library's one domain error class. Misuse of the API (a wrong argument type or an
+ * out-of-range option) throws the built-in `TypeError` or `RangeError`; everything that comes
+ * from the data or the environment throws {@link ValidateLogsError} with a stable `code`.
+ * @module
+ */
+
+/**
+ * Closed set of error codes carried by {@link ValidateLogsError}.
+ *
+ * - `GZIP_INVALID`: bytes are not one well-formed gzip member (bad header, corrupt deflate
+ *   data, CRC or length mismatch, truncated, or data after the end of the stream).
+ * - `SIZE_LIMIT`: an object inflates to more bytes than the caller allowed.
+ * - `DIGEST_FORMAT`: a digest file is not valid JSON of the CloudTrail digest shape.
+ * - `KEY_INVALID`: a public or private key cannot be parsed or is not an acceptable RSA key.
+ * - `KEY_LIST_INVALID`: a public key list (the `list-public-keys` JSON) is malformed.
+ * - `METADATA_INVALID`: an object's user metadata (or its `.metadata.json` sidecar) is malformed.
+ * - `SIGNATURE_INVALID`: a signature is not hex of the right length.
+ * - `KEY_FORMAT`: an S3 object key does not have the shape CloudTrail gives it.
+ * - `UNSAFE_KEY`: an object key would resolve outside the storage root.
+ * - `TIME_INVALID`: a time value cannot be parsed or is out of range.
+ * - `SOURCE_ERROR`: the storage backend failed (I/O error, permission denied, ...).
+ * - `CHAIN_CONFLICT`: a generator would overwrite or fork an existing chain.
+ */
+export type ErrorCode =
+  | 'GZIP_INVALID'
+  | 'SIZE_LIMIT'
+  | 'DIGEST_FORMAT'
+  | 'KEY_INVALID'
+  | 'KEY_LIST_INVALID'
+  | 'METADATA_INVALID'
+  | 'SIGNATURE_INVALID'
+  | 'KEY_FORMAT'
+  | 'UNSAFE_KEY'
+  | 'TIME_INVALID'
+  | 'SOURCE_ERROR'
+  | 'CHAIN_CONFLICT';
+
+/**
+ * Error raised for bad data or a failing environment, never for API misuse.
+ *
+ * @example
+ * ```ts
+ * try { parseDigest(bytes); }
+ * catch (e) { if (e instanceof ValidateLogsError && e.code === 'DIGEST_FORMAT') console.log(e.message); }
+ * ```
+ */
+export class ValidateLogsError extends Error {
+  /** Stable machine-readable code; see {@link ErrorCode}. */
+  readonly code: ErrorCode;
+  override readonly name: string = 'ValidateLogsError';
+
+  /**
+   * @param code - one of {@link ErrorCode}
+   * @param message - a sentence naming the object and what was wrong
+   * @param options - optional `cause`
+   */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * True when `e` is a {@link ValidateLogsError}, optionally with one of the given codes.
+ * @param e - any thrown value
+ * @param codes - codes to accept; all codes when omitted
+ * @returns whether `e` is such an error
+ */
+export function isValidateLogsError(e: unknown, ...codes: ErrorCode[]): e is ValidateLogsError {
+  return e instanceof ValidateLogsError && (codes.length === 0 || codes.includes(e.code));
+}

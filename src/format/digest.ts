@@ -1,0 +1,224 @@
+/**
+ * The digest file: parsed from its raw uncompressed bytes (kept, since every hash is over
+ * them and never over re-serialised JSON), checked field by field, and written the way
+ * CloudTrail writes it (compact JSON, fields in CloudTrail's order, `/` escaped as `\/`).
+ * @module
+ */
+import { ValidateLogsError } from '../errors.js';
+import { nativeEngine, sha256, type HashEngine } from '../hash/engine.js';
+import { decodeUtf8, encodeUtf8, toHex } from '../utils.js';
+import { parseDigestTime } from './time.js';
+
+/** One entry of a digest's `logFiles`. Field names are CloudTrail's. */
+export interface DigestLogFile {
+  /** Bucket of the log file. */
+  s3Bucket: string;
+  /** Key of the log file. */
+  s3Object: string;
+  /** Hex SHA-256 of the uncompressed log file. */
+  hashValue: string;
+  /** `SHA-256`. */
+  hashAlgorithm: string;
+  /** Newest event time in the log, or null. */
+  newestEventTime: string | null;
+  /** Oldest event time in the log, or null. */
+  oldestEventTime: string | null;
+}
+
+/** The content of a digest file, field for field as CloudTrail writes it. */
+export interface DigestRecord {
+  /** Account the digest was delivered for. */
+  awsAccountId: string;
+  /** Start of the hour covered (delivery time), `YYYY-MM-DDTHH:MM:SSZ`. */
+  digestStartTime: string;
+  /** End of the hour covered. */
+  digestEndTime: string;
+  /** Bucket the digest was delivered to. */
+  digestS3Bucket: string;
+  /** Key the digest was delivered to. */
+  digestS3Object: string;
+  /** Hex MD5 of the signing public key's DER bytes. */
+  digestPublicKeyFingerprint: string;
+  /** `SHA256withRSA`. */
+  digestSignatureAlgorithm: string;
+  /** Newest event time over the listed logs, or null. */
+  newestEventTime: string | null;
+  /** Oldest event time over the listed logs, or null. */
+  oldestEventTime: string | null;
+  /** Bucket of the previous digest; null in a starting digest. */
+  previousDigestS3Bucket: string | null;
+  /** Key of the previous digest; null in a starting digest. */
+  previousDigestS3Object: string | null;
+  /** Hex SHA-256 of the previous digest's uncompressed bytes; null in a starting digest. */
+  previousDigestHashValue: string | null;
+  /** `SHA-256`; null in a starting digest. */
+  previousDigestHashAlgorithm: string | null;
+  /** Hex signature of the previous digest; null in a starting digest. */
+  previousDigestSignature: string | null;
+  /** The log files delivered in the hour. */
+  logFiles: DigestLogFile[];
+}
+
+/** A digest file as read: its bytes, their hash, and the checked content. */
+export interface ParsedDigest {
+  /** The uncompressed bytes exactly as stored. */
+  readonly bytes: Uint8Array;
+  /** Hex SHA-256 of `bytes`. */
+  readonly sha256: string;
+  /** The content. */
+  readonly record: DigestRecord;
+  /** `digestStartTime` as a Date. */
+  readonly startTime: Date;
+  /** `digestEndTime` as a Date. */
+  readonly endTime: Date;
+  /** True for a starting digest (the five `previousDigest*` fields null). */
+  readonly isStarting: boolean;
+}
+
+const PREVIOUS_FIELDS = [
+  'previousDigestS3Bucket',
+  'previousDigestS3Object',
+  'previousDigestHashValue',
+  'previousDigestHashAlgorithm',
+  'previousDigestSignature',
+] as const;
+
+const REQUIRED_STRINGS = [
+  'awsAccountId',
+  'digestStartTime',
+  'digestEndTime',
+  'digestS3Bucket',
+  'digestS3Object',
+  'digestPublicKeyFingerprint',
+  'digestSignatureAlgorithm',
+] as const;
+
+const HASH_RE = /^[0-9a-fA-F]{64}$/;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parse and check a digest file from its raw uncompressed bytes.
+ *
+ * Checks: UTF-8, JSON, an object with every field of {@link DigestRecord} of the right type,
+ * times in CloudTrail's form, hash values of 64 hex digits, and the all-or-none rule of the
+ * five `previousDigest*` fields. Extra fields are allowed (CloudTrail may add some).
+ *
+ * @param bytes - the uncompressed digest bytes
+ * @param what - the object's name for error messages (its `s3://` URI)
+ * @param engine - SHA-256 engine for the bytes' hash
+ * @returns the parsed digest, keeping `bytes`
+ * @throws ValidateLogsError `DIGEST_FORMAT` naming the field that is wrong
+ */
+export function parseDigest(bytes: Uint8Array, what = 'digest', engine: HashEngine = nativeEngine): ParsedDigest {
+  const fail = (why: string, cause?: unknown): never => {
+    throw new ValidateLogsError('DIGEST_FORMAT', `${what}: ${why}`, cause === undefined ? {} : { cause });
+  };
+  const text = decodeUtf8(bytes, what);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(`not valid JSON (${e instanceof Error ? e.message : String(e)})`, e);
+  }
+  if (!isObject(json)) return fail('not a JSON object');
+  const str = (obj: Json, field: string, path: string): string => {
+    const v = obj[field];
+    if (typeof v !== 'string') fail(`field "${path}" must be a string, got ${v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 40)}`);
+    return v as string;
+  };
+  const strOrNull = (obj: Json, field: string, path: string): string | null => {
+    if (!(field in obj)) fail(`field "${path}" is missing`);
+    const v = obj[field];
+    if (v !== null && typeof v !== 'string') fail(`field "${path}" must be a string or null`);
+    return v as string | null;
+  };
+  for (const f of REQUIRED_STRINGS) str(json, f, f);
+  const startTime = parseTimeField(str(json, 'digestStartTime', 'digestStartTime'), 'digestStartTime', fail);
+  const endTime = parseTimeField(str(json, 'digestEndTime', 'digestEndTime'), 'digestEndTime', fail);
+  for (const f of ['newestEventTime', 'oldestEventTime']) {
+    const v = strOrNull(json, f, f);
+    if (v !== null) parseTimeField(v, f, fail);
+  }
+  const present = PREVIOUS_FIELDS.filter((f) => json[f] !== null && json[f] !== undefined);
+  if (present.length !== 0 && present.length !== PREVIOUS_FIELDS.length) {
+    fail(
+      `the previousDigest* fields must be all null or all set; set: ${present.join(', ') || 'none'}, ` +
+        `null: ${PREVIOUS_FIELDS.filter((f) => !present.includes(f)).join(', ')}`,
+    );
+  }
+  for (const f of PREVIOUS_FIELDS) strOrNull(json, f, f);
+  if (present.length > 0 && !HASH_RE.test(json.previousDigestHashValue as string)) {
+    fail('field "previousDigestHashValue" must be 64 hex digits');
+  }
+  const logs = json.logFiles;
+  if (!Array.isArray(logs)) return fail('field "logFiles" must be an array');
+  logs.forEach((entry: unknown, i: number) => {
+    const path = `logFiles[${i}]`;
+    if (!isObject(entry)) fail(`"${path}" must be an object`);
+    const e = entry as Json;
+    for (const f of ['s3Bucket', 's3Object', 'hashValue', 'hashAlgorithm']) str(e, f, `${path}.${f}`);
+    for (const f of ['newestEventTime', 'oldestEventTime']) {
+      const v = strOrNull(e, f, `${path}.${f}`);
+      if (v !== null) parseTimeField(v, `${path}.${f}`, fail);
+    }
+    if (e.hashAlgorithm === 'SHA-256' && !HASH_RE.test(e.hashValue as string)) {
+      fail(`field "${path}.hashValue" must be 64 hex digits`);
+    }
+  });
+  return {
+    bytes,
+    sha256: toHex(sha256(bytes, engine)),
+    record: json as unknown as DigestRecord,
+    startTime,
+    endTime,
+    isStarting: present.length === 0,
+  };
+}
+
+function parseTimeField(value: string, field: string, fail: (why: string, cause?: unknown) => never): Date {
+  try {
+    return parseDigestTime(value, field);
+  } catch (e) {
+    return fail(`field "${field}" is not a time of the form YYYY-MM-DDTHH:MM:SSZ: ${JSON.stringify(value)}`, e);
+  }
+}
+
+/**
+ * Write a digest record as CloudTrail does: compact JSON, CloudTrail's field order, `/`
+ * escaped as `\/` (Java's JSON writer). The result is deterministic for a given record.
+ * @param record - the content
+ * @returns the uncompressed digest bytes
+ */
+export function serializeDigest(record: DigestRecord): Uint8Array {
+  const ordered = {
+    awsAccountId: record.awsAccountId,
+    digestStartTime: record.digestStartTime,
+    digestEndTime: record.digestEndTime,
+    digestS3Bucket: record.digestS3Bucket,
+    digestS3Object: record.digestS3Object,
+    digestPublicKeyFingerprint: record.digestPublicKeyFingerprint,
+    digestSignatureAlgorithm: record.digestSignatureAlgorithm,
+    newestEventTime: record.newestEventTime,
+    oldestEventTime: record.oldestEventTime,
+    previousDigestS3Bucket: record.previousDigestS3Bucket,
+    previousDigestS3Object: record.previousDigestS3Object,
+    previousDigestHashValue: record.previousDigestHashValue,
+    previousDigestHashAlgorithm: record.previousDigestHashAlgorithm,
+    previousDigestSignature: record.previousDigestSignature,
+    logFiles: record.logFiles.map((l) => ({
+      s3Bucket: l.s3Bucket,
+      s3Object: l.s3Object,
+      hashValue: l.hashValue,
+      hashAlgorithm: l.hashAlgorithm,
+      newestEventTime: l.newestEventTime,
+      oldestEventTime: l.oldestEventTime,
+    })),
+  };
+  // '/' occurs in JSON only inside strings, so a global replace escapes exactly those.
+  return encodeUtf8(JSON.stringify(ordered).replaceAll('/', '\\/'));
+}

@@ -1,0 +1,164 @@
+/**
+ * Times as CloudTrail writes them, and as users type them.
+ * @module
+ */
+import { ValidateLogsError } from '../errors.js';
+
+const HOUR_MS = 3_600_000;
+/** One hour in milliseconds: the cadence of digest files. */
+export const DIGEST_PERIOD_MS: number = HOUR_MS;
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ`, the form of every time inside a digest file (whole seconds, UTC).
+ * @param d - the time
+ * @returns the formatted time
+ */
+export function formatDigestTime(d: Date): string {
+  return d.toISOString().slice(0, 19) + 'Z';
+}
+
+/**
+ * `YYYYMMDDTHHMMSSZ`, the form of the end time in a digest file's key.
+ * @param d - the time
+ * @returns the formatted time
+ */
+export function formatKeyTime(d: Date): string {
+  return (
+    `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}` +
+    `T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`
+  );
+}
+
+/**
+ * `YYYY/MM/DD`, the date folders of a key (UTC).
+ * @param d - the time
+ * @returns the folder path
+ */
+export function formatDateFolders(d: Date): string {
+  return `${pad(d.getUTCFullYear(), 4)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}`;
+}
+
+const KEY_TIME_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?Z$/;
+const DIGEST_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+
+function fields(m: RegExpExecArray): [number, number, number, number, number, number] {
+  return [1, 2, 3, 4, 5, 6].map((k) => Number(m[k] ?? '0')) as [number, number, number, number, number, number];
+}
+
+function fromParts(parts: [number, number, number, number, number, number], text: string, what: string): Date {
+  const [y, mo, d, h, mi, s] = parts;
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  if (
+    date.getUTCFullYear() !== y ||
+    date.getUTCMonth() !== mo - 1 ||
+    date.getUTCDate() !== d ||
+    date.getUTCHours() !== h ||
+    date.getUTCMinutes() !== mi ||
+    date.getUTCSeconds() !== s
+  ) {
+    throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not a real date and time`);
+  }
+  return date;
+}
+
+/**
+ * Parse the `YYYYMMDDTHHMMSSZ` (digest key) or `YYYYMMDDTHHMMZ` (log key) form.
+ * @param text - the time text
+ * @param what - what it is, for the error message
+ * @returns the time
+ * @throws ValidateLogsError `TIME_INVALID`
+ */
+export function parseKeyTime(text: string, what = 'key time'): Date {
+  const m = KEY_TIME_RE.exec(text);
+  if (!m) throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not of the form YYYYMMDDTHHMMSSZ`);
+  return fromParts(fields(m), text, what);
+}
+
+/**
+ * Parse the strict `YYYY-MM-DDTHH:MM:SSZ` form used inside digest files.
+ * @param text - the time text
+ * @param what - what it is, for the error message
+ * @returns the time
+ * @throws ValidateLogsError `TIME_INVALID`
+ */
+export function parseDigestTime(text: string, what = 'time'): Date {
+  const m = DIGEST_TIME_RE.exec(text);
+  if (!m) throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not of the form YYYY-MM-DDTHH:MM:SSZ`);
+  return fromParts(fields(m), text, what);
+}
+
+const USER_TIME_RE =
+  /^(\d{4})-?(\d{2})-?(\d{2})(?:[T ](\d{2})(?::?(\d{2})(?::?(\d{2})(?:[.,](\d{1,9}))?)?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Parse a time as a user types it on the command line, in the ISO 8601 forms the AWS CLI
+ * accepts: `2025-01-08T05:21:42Z`, `2025-01-08T05:21Z`, `2025-01-08` (midnight),
+ * `20250108T052142Z`, fractions of a second, and offsets (`+02:00`, `-0500`). A time
+ * without a zone is taken as UTC, as the AWS CLI's validate-logs does.
+ *
+ * @param text - the time text
+ * @param what - the option it came from, for the error message
+ * @returns the time
+ * @throws ValidateLogsError `TIME_INVALID`
+ * @example
+ * ```ts
+ * parseUserTime('2025-01-08T07:21:42+02:00').toISOString(); // '2025-01-08T05:21:42.000Z'
+ * ```
+ */
+export function parseUserTime(text: string, what = 'time'): Date {
+  const m = USER_TIME_RE.exec(text.trim());
+  if (!m) {
+    throw new ValidateLogsError(
+      'TIME_INVALID',
+      `${what}: ${JSON.stringify(text)} is not an ISO 8601 time (for example 2025-01-08T05:21:42Z or 2025-01-08)`,
+    );
+  }
+  const base = fromParts(fields(m), text, what);
+  let ms = base.getTime() + Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
+  const zone = m[8];
+  if (zone && zone !== 'Z' && zone !== 'z' && zone !== 'UTC') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2) || '0');
+    if (oh > 23 || om > 59) throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} has an invalid offset`);
+    ms -= sign * (oh * 60 + om) * 60_000;
+  }
+  return new Date(ms);
+}
+
+/**
+ * Start of the UTC hour that contains `d`.
+ * @param d - the time
+ * @returns the hour's start
+ */
+export function floorHour(d: Date): Date {
+  return new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+/**
+ * Parse a time given as an ISO string or as epoch seconds (as `list-public-keys` prints
+ * `ValidityStartTime`, depending on the CLI's settings).
+ * @param value - the value
+ * @param what - what it is, for the error message
+ * @returns the time
+ * @throws ValidateLogsError `TIME_INVALID`
+ */
+export function parseIsoOrEpoch(value: unknown, what: string): Date {
+  let d: Date | undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) d = new Date(value * 1000);
+  else if (typeof value === 'string' && /^\d+(?:\.\d+)?$/.test(value)) d = new Date(Number(value) * 1000);
+  else if (typeof value === 'string') {
+    try {
+      d = parseUserTime(value, what);
+    } catch {
+      d = undefined; // reported below with the value that was given
+    }
+  }
+  if (!d || Number.isNaN(d.getTime()) || Math.abs(d.getTime()) > 8.64e15) {
+    throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(value)} is not a time (ISO 8601 or epoch seconds)`);
+  }
+  return d;
+}

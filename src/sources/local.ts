@@ -1,0 +1,313 @@
+/**
+ * A local copy of a bucket: the directory is the bucket root, laid out as
+ * `aws s3 sync s3://BUCKET DIR` lays it out. A digest's S3 user metadata lives beside it in
+ * `<key>.metadata.json`, the JSON object `aws s3api head-object --query Metadata` prints.
+ *
+ * Every key is treated as hostile: a key with an empty, `.` or `..` segment, a leading `/`, a
+ * backslash or a NUL is refused, and a path that resolves (through symbolic links) outside the
+ * root is refused, so nothing outside the directory is ever read or written.
+ * @module
+ */
+import { constants as fsc } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ValidateLogsError } from '../errors.js';
+import type { FetchedObject, ListedObject, ObjectSink, ObjectSource } from './source.js';
+
+/** Suffix of the file holding an object's S3 user metadata. */
+export const METADATA_SUFFIX = '.metadata.json';
+/** Largest metadata sidecar read. */
+const MAX_METADATA_BYTES = 64 * 1024;
+/** Longest key accepted (S3's limit is 1024 bytes of UTF-8). */
+const MAX_KEY_BYTES = 1024;
+const READ_CHUNK = 1024 * 1024;
+
+/** Options of {@link LocalDirectory}. */
+export interface LocalDirectoryOptions {
+  /** The bucket this directory holds; requests for other buckets find nothing. Any bucket when omitted. */
+  bucket?: string;
+}
+
+const isNotFound = (e: unknown): boolean => {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+};
+
+const sourceError = (e: unknown, what: string): ValidateLogsError =>
+  new ValidateLogsError('SOURCE_ERROR', `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+
+/**
+ * Check that an object key can be stored as a path under a root: no empty, `.` or `..`
+ * segments, no leading `/`, no backslash or NUL, at most 1024 bytes.
+ * @param key - the key
+ * @returns the key's `/`-separated segments
+ * @throws ValidateLogsError `UNSAFE_KEY`
+ */
+export function keySegments(key: string): string[] {
+  const why =
+    typeof key !== 'string' || key.length === 0
+      ? 'it is empty'
+      : Buffer.byteLength(key) > MAX_KEY_BYTES
+        ? `it is longer than ${MAX_KEY_BYTES} bytes`
+        : key.includes('\0')
+          ? 'it contains a NUL byte'
+          : key.includes('\\')
+            ? 'it contains a backslash'
+            : key.startsWith('/')
+              ? 'it is absolute'
+              : key.split('/').some((s) => s === '' || s === '.' || s === '..')
+                ? 'it has an empty, "." or ".." segment'
+                : undefined;
+  if (why) throw new ValidateLogsError('UNSAFE_KEY', `key ${JSON.stringify(String(key).slice(0, 200))} cannot be read from a local copy: ${why}`);
+  return key.split('/');
+}
+
+/**
+ * A directory holding a copy of a bucket: a source for the verifier and a sink for the
+ * generator (writes are atomic and never overwrite).
+ *
+ * @example
+ * ```ts
+ * const dir = new LocalDirectory('./my-bucket-copy', { bucket: 'my-bucket' });
+ * for await (const f of verifyTrail({ source: dir, bucket: 'my-bucket', trail, keys, start })) { ... }
+ * ```
+ */
+export class LocalDirectory implements ObjectSource, ObjectSink {
+  /** The directory. */
+  readonly root: string;
+  readonly #bucket: string | undefined;
+  #realRoot: Promise<string> | undefined;
+
+  /**
+   * @param root - the directory (the bucket root)
+   * @param options - the bucket it holds
+   */
+  constructor(root: string, options: LocalDirectoryOptions = {}) {
+    if (typeof root !== 'string' || root.length === 0) throw new TypeError('root must be a directory path');
+    this.root = root;
+    this.#bucket = options.bucket;
+  }
+
+  #holds(bucket: string): boolean {
+    return this.#bucket === undefined || this.#bucket === bucket;
+  }
+
+  async #rootPath(): Promise<string> {
+    this.#realRoot ??= realpath(this.root).catch((e: unknown) => {
+      this.#realRoot = undefined;
+      throw sourceError(e, `local copy ${this.root}`);
+    });
+    return this.#realRoot;
+  }
+
+  /** Resolve a key to a real path inside the root; undefined when it does not exist. */
+  async #resolve(key: string): Promise<string | undefined> {
+    const segments = keySegments(key);
+    const root = await this.#rootPath();
+    let real: string;
+    try {
+      real = await realpath(join(root, ...segments));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw sourceError(e, key);
+    }
+    if (!real.startsWith(root + sep)) {
+      throw new ValidateLogsError('UNSAFE_KEY', `key ${JSON.stringify(key)} resolves outside the local copy (through a symbolic link)`);
+    }
+    return real;
+  }
+
+  async *list(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
+    if (!this.#holds(bucket)) return;
+    const root = await this.#rootPath();
+    const cut = prefix.lastIndexOf('/') + 1;
+    const dirKey = prefix.slice(0, cut); // '' or ends with '/'
+    if (dirKey !== '') keySegments(dirKey.slice(0, -1));
+    yield* this.#walk(root, dirKey, prefix, startAfter ?? '');
+  }
+
+  async *#walk(root: string, dirKey: string, prefix: string, after: string): AsyncGenerator<ListedObject> {
+    let entries;
+    try {
+      entries = await readdir(join(root, dirKey), { withFileTypes: true });
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw sourceError(e, `listing ${dirKey || '/'}`);
+    }
+    // S3 orders keys by their bytes: a folder's keys sort as "name/...".
+    const named = entries.map((d) => ({ d, k: dirKey + d.name + (d.isDirectory() ? '/' : '') }));
+    named.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+    for (const { d, k } of named) {
+      if (!(k.startsWith(prefix) || prefix.startsWith(k))) continue;
+      if (d.isDirectory()) {
+        // Every key below k starts with k; skip the folder when all of them are <= after.
+        if (after >= k && !after.startsWith(k)) continue;
+        yield* this.#walk(root, k, prefix, after);
+      } else {
+        if (k <= after || !k.startsWith(prefix) || k.endsWith(METADATA_SUFFIX)) continue;
+        let info;
+        try {
+          info = await lstat(join(root, k));
+        } catch (e) {
+          if (isNotFound(e)) continue; // removed while listing
+          throw sourceError(e, k);
+        }
+        yield { key: k, size: info.size, lastModified: info.mtime };
+      }
+    }
+  }
+
+  async get(bucket: string, key: string, options: { metadata?: boolean } = {}): Promise<FetchedObject | undefined> {
+    if (!this.#holds(bucket)) return undefined;
+    const path = await this.#resolve(key);
+    if (path === undefined) return undefined;
+    let handle;
+    try {
+      handle = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw sourceError(e, key);
+    }
+    let size: number;
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      size = st.size;
+    } catch (e) {
+      await handle.close();
+      throw sourceError(e, key);
+    }
+    const body = handle.createReadStream({ highWaterMark: READ_CHUNK });
+    const result: FetchedObject = { body, size };
+    if (options.metadata) {
+      try {
+        const meta = await this.#readMetadata(key);
+        if (meta) result.metadata = meta;
+      } catch (e) {
+        body.destroy();
+        throw e;
+      }
+    }
+    return result;
+  }
+
+  async #readMetadata(key: string): Promise<Record<string, string> | undefined> {
+    const path = await this.#resolve(key + METADATA_SUFFIX);
+    if (path === undefined) return undefined;
+    let text: Buffer;
+    try {
+      const st = await lstat(path);
+      if (st.size > MAX_METADATA_BYTES) {
+        throw new ValidateLogsError('METADATA_INVALID', `${key}${METADATA_SUFFIX}: larger than ${MAX_METADATA_BYTES} bytes`);
+      }
+      text = await readFile(path);
+    } catch (e) {
+      if (e instanceof ValidateLogsError) throw e;
+      if (isNotFound(e)) return undefined;
+      throw sourceError(e, key + METADATA_SUFFIX);
+    }
+    return parseMetadata(text.toString('utf8'), key + METADATA_SUFFIX);
+  }
+
+  /**
+   * Write an object and its metadata sidecar atomically, never replacing an existing object:
+   * both are written to temporary files first; the sidecar is moved into place (replacing only
+   * an orphan sidecar left by a crash), then the object is hard-linked into place, which fails
+   * if it exists. A crash at any instant leaves either no object or a whole one.
+   */
+  async putIfAbsent(bucket: string, key: string, body: Uint8Array, metadata: Record<string, string>): Promise<boolean> {
+    if (!this.#holds(bucket)) throw new ValidateLogsError('SOURCE_ERROR', `this local copy holds bucket ${this.#bucket}, not ${bucket}`);
+    const segments = keySegments(key);
+    const root = await this.#rootPath();
+    const path = join(root, ...segments);
+    const dir = dirname(path);
+    try {
+      await mkdir(dir, { recursive: true });
+      const realDir = await realpath(dir);
+      if (realDir !== root && !realDir.startsWith(root + sep)) {
+        throw new ValidateLogsError('UNSAFE_KEY', `key ${JSON.stringify(key)} resolves outside the local copy`);
+      }
+      if (await exists(path)) return false;
+      const tag = `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+      if (Object.keys(metadata).length > 0) {
+        const metaTmp = path + METADATA_SUFFIX + tag;
+        await writeDurable(metaTmp, Buffer.from(JSON.stringify(metadata, null, 2) + '\n'));
+        await rename(metaTmp, path + METADATA_SUFFIX);
+      }
+      const tmp = path + tag;
+      await writeDurable(tmp, body);
+      try {
+        await link(tmp, path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw e;
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
+      await syncDir(dir);
+      return true;
+    } catch (e) {
+      if (e instanceof ValidateLogsError) throw e;
+      throw sourceError(e, `writing ${key}`);
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
+
+async function writeDurable(path: string, data: Uint8Array): Promise<void> {
+  const h = await open(path, 'wx', 0o644);
+  try {
+    await h.writeFile(data);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * Parse S3 user metadata as `aws s3api head-object --query Metadata` prints it: a JSON object
+ * of string values.
+ * @param text - the JSON text
+ * @param what - the file's name for error messages
+ * @returns the metadata
+ * @throws ValidateLogsError `METADATA_INVALID`
+ */
+export function parseMetadata(text: string, what: string): Record<string, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ValidateLogsError('METADATA_INVALID', `${what}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ValidateLogsError('METADATA_INVALID', `${what}: expected a JSON object of metadata strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(json)) {
+    if (typeof v !== 'string') throw new ValidateLogsError('METADATA_INVALID', `${what}: value of "${k}" must be a string`);
+    out[k.toLowerCase()] = v;
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+/**
+ * Small byte and argument helpers shared by every module. All argument checks live here.
+ * @module
+ */
+import { ValidateLogsError } from './errors.js';
+
+const HEX = '0123456789abcdef';
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
+
+/**
+ * Lower-case hex of bytes.
+ * @param bytes - input bytes
+ * @returns hex string, two characters per byte
+ */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    out += HEX[b >> 4]! + HEX[b & 15]!;
+  }
+  return out;
+}
+
+/**
+ * Decode hex into bytes, strictly: even length, hex digits only.
+ * @param hex - the hex string
+ * @param what - what the value is, for the error message (for example `signature of s3://b/k`)
+ * @returns the decoded bytes
+ * @throws ValidateLogsError `SIGNATURE_INVALID` when `hex` is not hex
+ */
+export function fromHex(hex: string, what: string): Uint8Array {
+  if (typeof hex !== 'string' || !HEX_RE.test(hex)) {
+    throw new ValidateLogsError('SIGNATURE_INVALID', `${what} is not an even-length hex string`);
+  }
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+/**
+ * Compare two strings without an early exit on the first difference (for digests and
+ * signatures, so timing reveals nothing about how much of a forged value was right).
+ * @param a - first value
+ * @param b - second value
+ * @returns whether they are equal
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * UTF-8 bytes of a string.
+ * @param text - the string
+ * @returns its UTF-8 encoding
+ */
+export function encodeUtf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/**
+ * Strict UTF-8 decode.
+ * @param bytes - bytes that must be valid UTF-8
+ * @param what - what they are, for the error message
+ * @returns the decoded text
+ * @throws ValidateLogsError `DIGEST_FORMAT` when the bytes are not valid UTF-8
+ */
+export function decodeUtf8(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (cause) {
+    throw new ValidateLogsError('DIGEST_FORMAT', `${what} is not valid UTF-8`, { cause });
+  }
+}
+
+/**
+ * Check that a value is a non-empty string (API misuse otherwise).
+ * @param value - the value
+ * @param name - the argument's name
+ * @returns the value
+ * @throws TypeError when it is not a non-empty string
+ */
+export function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(`${name} must be a non-empty string`);
+  }
+  return value;
+}
+
+/**
+ * Check that a value is a positive safe integer (API misuse otherwise).
+ * @param value - the value
+ * @param name - the argument's name
+ * @returns the value
+ * @throws RangeError when it is not a positive safe integer
+ */
+export function requirePositiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Check that a value is a valid `Date` (API misuse otherwise).
+ * @param value - the value
+ * @param name - the argument's name
+ * @returns the value
+ * @throws TypeError when it is not a `Date` with a valid time
+ */
+export function requireDate(value: unknown, name: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new TypeError(`${name} must be a valid Date`);
+  }
+  return value;
+}
