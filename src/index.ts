@@ -56,6 +56,7 @@ export {
 export {
   SIGNATURE_ALGORITHM,
   MIN_RSA_BITS,
+  OPEN_VALIDITY_END,
   PublicKeySet,
   createSigner,
   keyFingerprint,
@@ -91,4 +92,6 @@ export {
 } from './chain/verifier.js';
 export { Tally, type Count, type Summary } from './chain/report.js';
 export type { ObjectSource, ObjectSink, FetchedObject, ListedObject } from './sources/source.js';
+export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';
+export { EventTimeScanner } from './format/events.js';
 export { LocalDirectory, keySegments, parseMetadata, METADATA_SUFFIX, type LocalDirectoryOptions } from './sources/local.js';

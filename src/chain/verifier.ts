@@ -50,6 +50,8 @@ export interface VerifyOptions {
   maxLogBytes?: number;
   /** Stops the walk: the generator throws the signal's reason. */
   signal?: AbortSignal;
+  /** Called once the digest keys in range are listed, with their number (for progress displays). */
+  onListed?: (digests: number) => void;
 }
 
 type DigestRef = { bucket: string; key: string };
@@ -150,6 +152,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   };
 
   const lists = await listDigestKeys({ source, bucket, trail, start, end });
+  options.onListed?.(lists.standard.length + (options.backfill ?? true ? lists.backfill.length : 0));
   const chains: Array<[string[], boolean]> = [[lists.standard, false]];
   if (options.backfill ?? true) chains.push([lists.backfill, true]);
 

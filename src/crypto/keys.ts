@@ -19,6 +19,9 @@ export const SIGNATURE_ALGORITHM = 'SHA256withRSA';
 /** Smallest RSA modulus accepted, in bits. */
 export const MIN_RSA_BITS = 2048;
 
+/** The validity end written for a key that is still in use (open-ended). */
+export const OPEN_VALIDITY_END: Date = new Date('9999-12-31T23:59:59Z');
+
 /** A parsed RSA public key. */
 export interface PublicKeyInfo {
   /** The DER bytes exactly as given (PKCS#1 or SPKI). */
@@ -274,8 +277,8 @@ export class PublicKeySet implements Iterable<PublicKeyInfo> {
     return {
       PublicKeyList: [...this].map((k) => ({
         Value: Buffer.from(k.der).toString('base64'),
-        ValidityStartTime: (k.validFrom ?? new Date(0)).toISOString().replace('.000Z', 'Z'),
-        ValidityEndTime: (k.validTo ?? new Date(8.64e15)).toISOString().replace('.000Z', 'Z'),
+        ValidityStartTime: (k.validFrom ?? new Date(0)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        ValidityEndTime: (k.validTo ?? OPEN_VALIDITY_END).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         Fingerprint: k.fingerprint,
       })),
     };

@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+/**
+ * `write-digests`: give any system's log files CloudTrail-grade integrity. Writes the signed,
+ * chained hourly digest files of a trail into a local copy of a bucket, continuing the chain
+ * that is there, atomically and without ever overwriting.
+ * @module
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type Signer } from '../crypto/keys.js';
+import { ValidateLogsError } from '../errors.js';
+import { formatDigestTime, parseUserTime } from '../format/time.js';
+import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
+import { writeDigests } from '../run/write-digests.js';
+import { LocalDirectory } from '../sources/local.js';
+import { packageVersion, parseFlags, processIO, runIfMain, UsageError, write, type CommandIO } from './io.js';
+
+/** The help text of `write-digests`. */
+export const WRITE_HELP = `Usage: write-digests --local-dir DIR --s3-bucket NAME --account-id ID --region REGION
+                     --trail-name NAME --private-key KEY.pem [options]
+
+Writes CloudTrail-compatible digest files for the log files under the trail's log folder in
+DIR (DIR is the bucket root): one digest per closed hour, empty hours included, each listing
+the SHA-256 of the log files delivered in that hour, linked to the previous digest, and signed
+with SHA256withRSA. Each log's delivery time is its modification time. The signature is
+written beside each digest as "<digest>.metadata.json" (S3 user metadata, for upload with
+"aws s3 cp --metadata"). The newest existing chain of the trail is continued, or a new one
+started. Running it again writes nothing new; an interrupted run leaves no partial file and
+the next run completes the work. Nothing is ever overwritten.
+
+Log files are expected at
+  DIR/[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/
+      ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE16.json.gz
+and digests are written under .../CloudTrail-Digest/REGION/YYYY/MM/DD/.
+
+Required:
+  --local-dir DIR          The bucket root.
+  --s3-bucket NAME         The bucket name the digests record (where they will live).
+  --account-id ID          The 12-digit account in the key paths.
+  --region REGION          The region in the key paths (each region has its own chain).
+  --trail-name NAME        The trail name in the digest keys.
+  --private-key KEY.pem    RSA private key (PEM: PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE
+                           KEY", 2048 bits or more). Make one with:
+                           openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem
+
+Options:
+  --s3-prefix PREFIX       The trail's key prefix, if any.
+  --home-region REGION     The trail's home region (default: --region).
+  --organization-id ID     For organization trails: the o-... id in the key path.
+  --until TIME             Write digests for hours that end at or before TIME (ISO 8601,
+                           default: now).
+  --public-keys-out FILE   Write or update FILE with the public key, in the JSON shape
+                           "aws cloudtrail list-public-keys" prints, for validate-logs
+                           --public-keys (or any verifier). A new key closes the window of the
+                           key it replaces.
+  --output text|json       text (default): a line per digest written; json: one document.
+  --help                   Show this help.
+  --version                Show the version.
+
+Exit status: 0 done (also when there was nothing to write); 2 a usage or environment error.
+
+Example:
+  write-digests --local-dir ./bucket --s3-bucket my-logs --account-id 111122223333 \\
+    --region us-east-1 --trail-name app-audit --private-key key.pem \\
+    --public-keys-out public-keys.json
+  validate-logs --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/app-audit \\
+    --start-time 2025-01-01 --local-dir ./bucket --public-keys public-keys.json
+`;
+
+const OPTIONS = {
+  'local-dir': { type: 'string' },
+  's3-bucket': { type: 'string' },
+  's3-prefix': { type: 'string' },
+  'account-id': { type: 'string' },
+  region: { type: 'string' },
+  'home-region': { type: 'string' },
+  'organization-id': { type: 'string' },
+  'trail-name': { type: 'string' },
+  'private-key': { type: 'string' },
+  'public-keys-out': { type: 'string' },
+  until: { type: 'string' },
+  output: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/**
+ * Run `write-digests` with the given arguments.
+ * @param argv - the arguments (without node and script)
+ * @param io - streams, environment and clock
+ * @returns the exit status
+ */
+export async function writeDigestsCommand(argv: string[], io: CommandIO = processIO()): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ValidateLogsError) {
+      await write(io.stderr, `write-digests: error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function run(argv: string[], io: CommandIO): Promise<number> {
+  const flags = parseFlags(argv, OPTIONS);
+  if (flags.help) {
+    await write(io.stdout, WRITE_HELP);
+    return 0;
+  }
+  if (flags.version) {
+    await write(io.stdout, `${packageVersion()}\n`);
+    return 0;
+  }
+  const need = (name: keyof typeof OPTIONS): string => {
+    const v = flags[name];
+    if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required (see --help)`);
+    return v;
+  };
+  const dir = need('local-dir');
+  const bucket = need('s3-bucket');
+  const output = flags.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
+  const trail: TrailRef = {
+    accountId: need('account-id'),
+    region: need('region'),
+    trailName: need('trail-name'),
+    ...(flags['home-region'] && { homeRegion: flags['home-region'] }),
+    ...(flags['s3-prefix'] && { prefix: flags['s3-prefix'].replace(/^\/+|\/+$/g, '') }),
+    ...(flags['organization-id'] && { organizationId: flags['organization-id'] }),
+  };
+  try {
+    checkTrailRef(trail);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  let until = io.now();
+  if (flags.until) {
+    try {
+      until = parseUserTime(flags.until, '--until');
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const keyPath = need('private-key');
+  let pem: string;
+  try {
+    pem = await readFile(keyPath, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --private-key ${keyPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let signer: Signer;
+  try {
+    signer = createSigner(pem, keyPath);
+  } catch (e) {
+    throw new UsageError(`--private-key ${keyPath}: ${(e as Error).message}`);
+  }
+  const storage = new LocalDirectory(dir, { bucket });
+  const lines: string[] = [];
+  const result = await writeDigests({
+    storage,
+    bucket,
+    trail,
+    signer,
+    until,
+    onDigest: (d) => {
+      if (output === 'text') {
+        void io.stdout.write(`Wrote digest file\t${s3Uri(bucket, d.key)}\t${d.record.logFiles.length} log files\n`);
+      } else lines.push(d.key);
+    },
+  });
+  if (flags['public-keys-out'] && result.written.length > 0) {
+    await updateKeyFile(flags['public-keys-out'], signer, result.written[0]!.startTime);
+  } else if (flags['public-keys-out']) {
+    await updateKeyFile(flags['public-keys-out'], signer, until);
+  }
+  if (output === 'text') {
+    const last = result.written.at(-1);
+    await write(
+      io.stdout,
+      result.written.length === 0
+        ? `Nothing to write: the chain is complete up to ${formatDigestTime(result.continued?.endTime ?? until)}.\n`
+        : `Wrote ${result.written.length} digest files (${result.logsHashed} log files hashed), chain ${result.continued ? 'continued' : 'started'}; newest ends ${last!.record.digestEndTime}.\n`,
+    );
+  } else {
+    await write(
+      io.stdout,
+      JSON.stringify({
+        tool: 'write-digests',
+        version: packageVersion(),
+        bucket,
+        continued: result.continued ? s3Uri(result.continued.bucket, result.continued.key) : null,
+        written: result.written.map((d) => ({
+          object: s3Uri(bucket, d.key),
+          startTime: d.record.digestStartTime,
+          endTime: d.record.digestEndTime,
+          logFiles: d.record.logFiles.length,
+          sha256: d.sha256,
+        })),
+        logsHashed: result.logsHashed,
+        fingerprint: signer.publicKey.fingerprint,
+      }) + '\n',
+    );
+  }
+  return 0;
+}
+
+/** Add the signer's key to a list-public-keys file (atomically), closing the previous open key's window. */
+async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Promise<void> {
+  let keys = new PublicKeySet();
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read --public-keys-out ${path}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  if (text !== undefined) {
+    try {
+      keys = PublicKeySet.fromListPublicKeys(text, path);
+    } catch (e) {
+      throw new UsageError(`--public-keys-out ${path} exists but is not a key list; not touching it: ${(e as Error).message}`);
+    }
+  }
+  if (keys.find(signer.publicKey.fingerprint)) return;
+  const updated = new PublicKeySet();
+  for (const k of keys) {
+    const open = !k.validTo || k.validTo.getTime() >= OPEN_VALIDITY_END.getTime();
+    updated.add(open ? parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }) : k);
+  }
+  updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
+  await rename(tmp, path);
+}
+
+runIfMain(import.meta.url, 'write-digests', writeDigestsCommand);

@@ -1,0 +1,132 @@
+/**
+ * Writing a trail's digests into storage: find the chain's newest digest, hash the log files
+ * delivered since, generate the digests of every closed hour, and store each one atomically
+ * without ever overwriting. Works on any storage that is both an {@link ObjectSource} and an
+ * {@link ObjectSink}.
+ * @module
+ */
+import { generateDigests, type ChainHead, type DeliveredLog, type GeneratedDigest } from '../chain/generator.js';
+import type { Signer } from '../crypto/keys.js';
+import { ValidateLogsError, isValidateLogsError } from '../errors.js';
+import { parseDigest } from '../format/digest.js';
+import { EventTimeScanner } from '../format/events.js';
+import { checkTrailRef, digestFolder, logFolder, parseDigestKey, parseLogKey, s3Uri, type TrailRef } from '../format/keys.js';
+import { nativeEngine, type HashEngine } from '../hash/engine.js';
+import { hashStream, readAll } from '../hash/hash-stream.js';
+import type { ObjectSink, ObjectSource } from '../sources/source.js';
+import { requireDate, requireString } from '../utils.js';
+import { DEFAULT_MAX_DIGEST_BYTES } from '../chain/verifier.js';
+
+/** Options of {@link writeDigests}. */
+export interface WriteDigestsOptions {
+  /** Storage holding the logs, where the digests go. */
+  storage: ObjectSource & ObjectSink;
+  /** The bucket. */
+  bucket: string;
+  /** The trail and region. */
+  trail: TrailRef;
+  /** Signs the new digests. */
+  signer: Signer;
+  /** Write digests for every hour that ends at or before this time. */
+  until: Date;
+  /** SHA-256 engine. */
+  engine?: HashEngine;
+  /** Called after each digest is stored (or found already stored). */
+  onDigest?: (digest: GeneratedDigest, written: boolean) => void;
+}
+
+/** What {@link writeDigests} did. */
+export interface WriteDigestsResult {
+  /** The chain head it continued, if any. */
+  continued?: ChainHead;
+  /** Digests newly stored. */
+  written: GeneratedDigest[];
+  /** Log files hashed. */
+  logsHashed: number;
+}
+
+/**
+ * The newest digest of a trail region's chain in storage, as a head to continue from.
+ * @param storage - the storage
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @returns the head, or undefined when the trail has no digest yet
+ * @throws ValidateLogsError `CHAIN_CONFLICT` when the newest digest cannot be continued
+ */
+export async function findChainHead(storage: ObjectSource, bucket: string, trail: TrailRef): Promise<ChainHead | undefined> {
+  let newest: { key: string; end: Date } | undefined;
+  for await (const { key } of storage.list(bucket, digestFolder(trail))) {
+    let p;
+    try {
+      p = parseDigestKey(key);
+    } catch (e) {
+      if (isValidateLogsError(e, 'KEY_FORMAT', 'TIME_INVALID')) continue; // another file in the folder
+      throw e;
+    }
+    if (p.backfill || p.trailName !== trail.trailName || p.homeRegion !== (trail.homeRegion ?? trail.region)) continue;
+    if (!newest || p.endTime > newest.end) newest = { key, end: p.endTime };
+  }
+  if (!newest) return undefined;
+  const uri = s3Uri(bucket, newest.key);
+  const obj = await storage.get(bucket, newest.key, { metadata: true });
+  if (!obj) throw new ValidateLogsError('CHAIN_CONFLICT', `${uri} was listed but cannot be read`);
+  let digest;
+  try {
+    digest = parseDigest(await readAll(obj.body, { gzip: true, maxBytes: DEFAULT_MAX_DIGEST_BYTES, what: uri }), uri);
+  } catch (e) {
+    throw new ValidateLogsError('CHAIN_CONFLICT', `cannot continue the chain: its newest digest is unreadable (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+  const signature = obj.metadata?.signature;
+  if (!signature) {
+    throw new ValidateLogsError('CHAIN_CONFLICT', `cannot continue the chain: its newest digest ${uri} has no signature metadata`);
+  }
+  return { bucket, key: newest.key, sha256: digest.sha256, signature, endTime: digest.endTime };
+}
+
+/**
+ * Write the digests of every closed hour since the chain's newest digest (or start a chain at
+ * the hour of the earliest log). Each log's delivery time is its storage modification time.
+ * Running it again writes nothing new; after a crash it completes the work.
+ *
+ * @param options - storage, trail, signer and time limit
+ * @returns what was written
+ * @throws ValidateLogsError `CHAIN_CONFLICT` when the chain cannot be continued, `SOURCE_ERROR` on storage failures
+ */
+export async function writeDigests(options: WriteDigestsOptions): Promise<WriteDigestsResult> {
+  const trail = checkTrailRef(options.trail);
+  const bucket = requireString(options.bucket, 'bucket');
+  const until = requireDate(options.until, 'until');
+  const { storage, signer } = options;
+  const engine = options.engine ?? nativeEngine;
+  const head = await findChainHead(storage, bucket, trail);
+  const logs: DeliveredLog[] = [];
+  for await (const o of storage.list(bucket, logFolder(trail))) {
+    try {
+      parseLogKey(o.key);
+    } catch (e) {
+      if (isValidateLogsError(e, 'KEY_FORMAT', 'TIME_INVALID')) continue; // not a log file of this trail's shape
+      throw e;
+    }
+    if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
+    if (head && o.lastModified < head.endTime) continue;
+    if (o.lastModified >= until) continue;
+    const obj = await storage.get(bucket, o.key);
+    if (!obj) continue; // deleted since it was listed
+    const scan = new EventTimeScanner();
+    const r = await hashStream(obj.body, { gzip: true, engine, what: s3Uri(bucket, o.key), onContent: (c) => scan.update(c) });
+    logs.push({ key: o.key, deliveredAt: o.lastModified, sha256: r.sha256, newestEventTime: scan.newest, oldestEventTime: scan.oldest });
+  }
+  const written: GeneratedDigest[] = [];
+  for (const d of generateDigests({ trail, bucket, logs, until, signer, engine, ...(head && { previous: head }) })) {
+    const ok = await storage.putIfAbsent(bucket, d.key, d.gzipped, d.metadata);
+    if (!ok) {
+      throw new ValidateLogsError(
+        'CHAIN_CONFLICT',
+        `${s3Uri(bucket, d.key)} already exists: another writer is extending this chain; nothing was overwritten`,
+      );
+    }
+    written.push(d);
+    options.onDigest?.(d, ok);
+  }
+  return { ...(head && { continued: head }), written, logsHashed: logs.length };
+}
