@@ -58,7 +58,7 @@ type DigestRef = { bucket: string; key: string };
 
 type Loaded =
   | { ok: true; digest: ParsedDigest; signature: string }
-  | { ok: false; finding: Finding; missing: boolean };
+  | { ok: false; finding: Finding; digest?: ParsedDigest };
 
 /**
  * The digest keys of a trail region's chain in the time range, split into the standard and
@@ -185,7 +185,9 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       if (!loaded.ok) {
         push(loaded.finding);
         current = nextOlder(jumpFrom);
-        successor = undefined;
+        // An invalid digest is no link, but its previousDigestSignature may still be the
+        // signature of the digest jumped to: a signature proves itself when it verifies.
+        successor = loaded.digest;
       } else {
         const d = loaded.digest;
         push(
@@ -239,12 +241,16 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   async function loadDigest(ref: DigestRef, next: ParsedDigest | undefined, backfill: boolean): Promise<Loaded> {
     const uri = s3Uri(ref.bucket, ref.key);
     const base = { kind: 'digest' as const, object: uri, bucket: ref.bucket, key: ref.key, backfill };
+    let digest: ParsedDigest | undefined;
     const fail = (code: Finding['code'], message: string, extra: Partial<Finding> = {}): Loaded => ({
       ok: false,
-      missing: code === 'DIGEST_NOT_FOUND',
       finding: finding(code, { ...base, message, ...extra }),
+      ...(digest && { digest }),
     });
-    const linkedFrom = next ? { digest: s3Uri(next.record.digestS3Bucket, next.record.digestS3Object) } : {};
+    // The newer digest's link names this one: its previousDigestSignature is a candidate signature.
+    const linking =
+      next && next.record.previousDigestS3Bucket === ref.bucket && next.record.previousDigestS3Object === ref.key ? next : undefined;
+    const linkedFrom = linking ? { digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object) } : {};
     let obj;
     try {
       obj = await source.get(ref.bucket, ref.key, { metadata: true });
@@ -254,7 +260,6 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       throw e;
     }
     if (!obj) return fail('DIGEST_NOT_FOUND', 'not found', linkedFrom);
-    let digest: ParsedDigest;
     try {
       const bytes = await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri });
       digest = parseDigest(bytes, uri, engine);
@@ -284,7 +289,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       );
     }
     const algorithm = meta?.['signature-algorithm'];
-    const signature = meta?.signature ?? next?.record.previousDigestSignature ?? undefined;
+    const signature = meta?.signature ?? linking?.record.previousDigestSignature ?? undefined;
     if (signature === undefined) {
       return fail(
         'DIGEST_SIGNATURE_MISSING',

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import {
+  digestKey,
+  logKey,
+  parseDigest,
+  parseDigestKey,
+  parseLogKey,
+  parseTrailArn,
+  parseUserTime,
+  parseDigestTime,
+  serializeDigest,
+  isValidateLogsError,
+  type TrailRef,
+} from '../src/index.js';
+import { loadJson } from './helpers/tamper.js';
+
+interface AwsDigest { text: string; sha256: string; logFiles: number; record: Record<string, unknown> }
+const aws = loadJson<AwsDigest>('aws-digest.json');
+const awsBytes = new TextEncoder().encode(aws.text);
+
+interface KeyVectors {
+  digests: Array<{ name: string; trail: TrailRef; endTime: string; backfill: boolean; key: string }>;
+  logs: Array<{ name: string; trail: TrailRef; deliveryTime: string; unique: string; key: string }>;
+  notKeys: string[];
+}
+const keys = loadJson<KeyVectors>('keys.json');
+
+function formatError(bytes: Uint8Array): string {
+  try {
+    parseDigest(bytes, 's3://b/k');
+  } catch (e) {
+    if (isValidateLogsError(e, 'DIGEST_FORMAT')) return e.message;
+    throw e;
+  }
+  throw new Error('expected DIGEST_FORMAT');
+}
+
+const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
+const base = JSON.parse(aws.text) as Record<string, unknown>;
+
+describe('the real AWS digest', () => {
+  it('parses, keeps its exact bytes and hashes them', () => {
+    const d = parseDigest(awsBytes);
+    expect(d.sha256).toBe(aws.sha256);
+    expect(d.bytes).toBe(awsBytes);
+    expect(d.record.logFiles).toHaveLength(aws.logFiles);
+    expect(d.record.digestS3Object).toBe(aws.record.digestS3Object);
+    expect(d.isStarting).toBe(false);
+    expect(d.endTime.toISOString()).toBe('2023-10-15T23:04:04.000Z');
+  });
+
+  it('is written back byte for byte by serializeDigest (Java-style \\/ escapes, CloudTrail field order)', () => {
+    const d = parseDigest(awsBytes);
+    expect(new TextDecoder().decode(serializeDigest(d.record))).toBe(aws.text);
+  });
+});
+
+describe('digest format checks name the field', () => {
+  it.each([
+    ['not JSON', new TextEncoder().encode('{"a":'), /not valid JSON/],
+    ['not UTF-8', Uint8Array.from([0x7b, 0xff, 0x7d]), /UTF-8/],
+    ['an array', enc([]), /not a JSON object/],
+    ['missing digestS3Object', enc({ ...base, digestS3Object: undefined }), /"digestS3Object" must be a string/],
+    ['numeric account', enc({ ...base, awsAccountId: 327878933619 }), /"awsAccountId" must be a string/],
+    ['bad end time', enc({ ...base, digestEndTime: '2023-10-15 23:04:04' }), /"digestEndTime"/],
+    ['logFiles not an array', enc({ ...base, logFiles: {} }), /"logFiles" must be an array/],
+    ['a log entry without hashValue', enc({ ...base, logFiles: [{ ...(base.logFiles as object[])[0], hashValue: undefined }] }), /"logFiles\[0\]\.hashValue"/],
+    ['a short log hash', enc({ ...base, logFiles: [{ ...(base.logFiles as object[])[0], hashValue: 'abc' }] }), /logFiles\[0\]\.hashValue" must be 64 hex/],
+    ['a missing event time field', enc({ ...base, newestEventTime: undefined }), /"newestEventTime" is missing/],
+    ['previousDigest* half null', enc({ ...base, previousDigestSignature: null }), /all null or all set/],
+    ['previous hash not hex', enc({ ...base, previousDigestHashValue: 'nothex' }), /previousDigestHashValue/],
+  ])('rejects %s', (_, bytes, message) => {
+    expect(formatError(bytes)).toMatch(message);
+  });
+
+  it('accepts a starting digest (five nulls) and an empty one', () => {
+    const d = parseDigest(
+      enc({
+        ...base,
+        previousDigestS3Bucket: null,
+        previousDigestS3Object: null,
+        previousDigestHashValue: null,
+        previousDigestHashAlgorithm: null,
+        previousDigestSignature: null,
+        newestEventTime: null,
+        oldestEventTime: null,
+        logFiles: [],
+      }),
+    );
+    expect(d.isStarting).toBe(true);
+    expect(d.record.logFiles).toEqual([]);
+  });
+});
+
+describe('object keys', () => {
+  it.each(keys.digests)('builds and parses a digest key: $name', (v) => {
+    expect(digestKey(v.trail, new Date(v.endTime), v.backfill)).toBe(v.key);
+    const p = parseDigestKey(v.key);
+    expect(p.accountId).toBe(v.trail.accountId);
+    expect(p.region).toBe(v.trail.region);
+    expect(p.homeRegion).toBe(v.trail.homeRegion ?? v.trail.region);
+    expect(p.trailName).toBe(v.trail.trailName);
+    expect(p.prefix).toBe(v.trail.prefix);
+    expect(p.organizationId).toBe(v.trail.organizationId);
+    expect(p.backfill).toBe(v.backfill);
+    expect(p.endTime.toISOString()).toBe(new Date(v.endTime).toISOString());
+  });
+
+  it.each(keys.logs)('builds and parses a log key: $name', (v) => {
+    expect(logKey(v.trail, new Date(v.deliveryTime), v.unique)).toBe(v.key);
+    const p = parseLogKey(v.key);
+    expect(p.accountId).toBe(v.trail.accountId);
+    expect(p.unique).toBe(v.unique);
+    expect(p.deliveryTime.toISOString()).toBe(new Date(v.deliveryTime).toISOString());
+    expect(p.prefix).toBe(v.trail.prefix);
+    expect(p.organizationId).toBe(v.trail.organizationId);
+  });
+
+  it.each(keys.notKeys)('refuses %s', (key) => {
+    expect(() => parseDigestKey(key)).toThrow(/not a CloudTrail digest key|not a real date/);
+  });
+
+  it('parses trail ARNs and refuses others', () => {
+    expect(parseTrailArn('arn:aws:cloudtrail:us-west-2:327878933619:trail/llm-guard-trail')).toEqual({
+      partition: 'aws',
+      region: 'us-west-2',
+      accountId: '327878933619',
+      trailName: 'llm-guard-trail',
+    });
+    expect(parseTrailArn('arn:aws-us-gov:cloudtrail:us-gov-west-1:111122223333:trail/x').partition).toBe('aws-us-gov');
+    for (const bad of ['', 'arn:aws:s3:::bucket', 'arn:aws:cloudtrail:us-east-1:12345:trail/x', 'arn:aws:cloudtrail:us-east-1:111122223333:trail/']) {
+      expect(() => parseTrailArn(bad)).toThrow(/not a trail ARN/);
+    }
+  });
+});
+
+describe('times', () => {
+  it.each([
+    ['2025-01-08T05:21:42Z', '2025-01-08T05:21:42.000Z'],
+    ['2025-01-08', '2025-01-08T00:00:00.000Z'],
+    ['2025-01-08T05:21Z', '2025-01-08T05:21:00.000Z'],
+    ['2025-01-08T05:21:42', '2025-01-08T05:21:42.000Z'],
+    ['2025-01-08 05:21:42', '2025-01-08T05:21:42.000Z'],
+    ['20250108T052142Z', '2025-01-08T05:21:42.000Z'],
+    ['2025-01-08T07:21:42+02:00', '2025-01-08T05:21:42.000Z'],
+    ['2025-01-08T00:21:42-0500', '2025-01-08T05:21:42.000Z'],
+    ['2025-01-08T05:21:42.250Z', '2025-01-08T05:21:42.250Z'],
+    ['2024-02-29T12:00:00Z', '2024-02-29T12:00:00.000Z'],
+  ])('reads the user time %s', (text, iso) => {
+    expect(parseUserTime(text).toISOString()).toBe(iso);
+  });
+
+  it.each(['', 'yesterday', '2025-13-01', '2025-02-30', '2023-02-29', '2025-01-08T24:00:00Z', '2025-01-08T05:60Z', '2025-01-08T05:21:42+25:00', '1/8/2025'])(
+    'refuses the user time %j',
+    (text) => {
+      expect(() => parseUserTime(text, '--start-time')).toThrow(/--start-time/);
+    },
+  );
+
+  it('reads digest times strictly', () => {
+    expect(parseDigestTime('2023-10-15T23:04:04Z').getTime()).toBe(Date.UTC(2023, 9, 15, 23, 4, 4));
+    expect(() => parseDigestTime('2023-10-15T23:04:04.000Z')).toThrow();
+    expect(() => parseDigestTime('2023-10-15T23:04:04+00:00')).toThrow();
+  });
+});
