@@ -1,0 +1,78 @@
+// Compatibility with the reference validator: the real AWS CLI, reading the same bucket image
+// from an S3 server on loopback, with ListPublicKeys answered locally.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ListPublicKeysDocument } from '../src/index.js';
+import { VALIDATE, node, sampleArgs } from './helpers/cli.js';
+import { awsCliUnusable, awsValidateLogs, startCloudTrail, startS3, uploadDir } from './helpers/aws.js';
+import { ROOT, applyActions, copySample, tampering } from './helpers/tamper.js';
+
+const unusable = awsCliUnusable();
+if (unusable) {
+  if (process.env.CI) throw new Error(`AWS CLI compatibility tests cannot run in CI: ${unusable}`);
+  console.warn(`SKIPPED: AWS CLI compatibility tests: ${unusable}`);
+}
+
+const keys = JSON.parse(readFileSync(join(ROOT, tampering.trail.publicKeys), 'utf8')) as ListPublicKeysDocument;
+const t = tampering.trail;
+const awsArgs = ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--s3-bucket', t.bucket, '--verbose'];
+
+describe.skipIf(unusable !== undefined)('the AWS CLI as the reference validator', () => {
+  let cloudTrail: Awaited<ReturnType<typeof startCloudTrail>>;
+  beforeAll(async () => {
+    cloudTrail = await startCloudTrail(keys);
+  });
+  afterAll(async () => {
+    await cloudTrail?.close();
+  });
+
+  async function onS3<T>(dir: string, fn: (s3Url: string) => Promise<T>): Promise<T> {
+    const s3 = await startS3([t.bucket]);
+    try {
+      await uploadDir(s3, t.bucket, dir);
+      return await fn(s3.url);
+    } finally {
+      await s3.close();
+    }
+  }
+
+  it('reports every digest and log of a chain written by write-digests valid', async () => {
+    const r = await onS3(join(ROOT, t.localDir), (url) => awsValidateLogs(awsArgs, url, cloudTrail.url, 'us-east-1'));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('6/6 digest files valid\n10/10 log files valid\n');
+    expect(r.stdout.match(/\tvalid$/gm)).toHaveLength(16);
+    expect(cloudTrail.calls).toContain('ListPublicKeys');
+  });
+
+  const same = tampering.cases.filter((c) => c.awsCli === 'same');
+  it.each(same)('prints the same lines as validate-logs: $name', async (c) => {
+    const { dir, cleanup } = copySample();
+    try {
+      applyActions(dir, c.actions);
+      const theirs = await onS3(dir, (url) => awsValidateLogs(awsArgs, url, cloudTrail.url, 'us-east-1'));
+      const ours = await node(VALIDATE, sampleArgs(dir, ['--verbose']));
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(ours.stderr).toBe(theirs.stderr);
+      expect(ours.status).toBe(theirs.status);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('differs where documented: the AWS CLI ignores data after a log\'s gzip stream', async () => {
+    const c = tampering.cases.find((x) => x.name === "data appended after a log's gzip stream")!;
+    const { dir, cleanup } = copySample();
+    try {
+      applyActions(dir, c.actions);
+      const theirs = await onS3(dir, (url) => awsValidateLogs(awsArgs, url, cloudTrail.url, 'us-east-1'));
+      expect(theirs.status).toBe(0);
+      const ours = await node(VALIDATE, sampleArgs(dir, ['--verbose']));
+      expect(ours.status).toBe(1);
+      expect(ours.stderr).toMatch(/Q5zqIsXJ446emKGY\.json\.gz\tINVALID: invalid format/);
+    } finally {
+      cleanup();
+    }
+  });
+});

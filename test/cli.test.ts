@@ -1,0 +1,238 @@
+import { mkdtempSync, readFileSync, rmSync, readdirSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, applyActions, copySample, setDeliveryTimes, tampering } from './helpers/tamper.js';
+import { VALIDATE, WRITE, node, sampleArgs } from './helpers/cli.js';
+
+const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as object;
+const validateReport = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+function sampleCopy(): string {
+  const c = copySample();
+  cleanups.push(c.cleanup);
+  return c.dir;
+}
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'vl-cli-'));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+interface Report {
+  findings: Array<{ code: string; key: string; severity: string; object: string; message: string }>;
+  summary: { digests: { valid: number; invalid: number }; logs: { valid: number; invalid: number } };
+  ok: boolean;
+  empty: boolean;
+  found: { startTime: string; endTime: string } | null;
+  request: { bucket: string };
+}
+
+describe('validate-logs on the sample and its tamperings', () => {
+  it.each(tampering.cases)('$name: exit status, INVALID lines and JSON report', async (c) => {
+    const dir = sampleCopy();
+    applyActions(dir, c.actions);
+    const text = await node(VALIDATE, sampleArgs(dir));
+    expect(text.status).toBe(c.exit);
+    const invalid = text.stderr.split('\n').filter((l) => l.includes('\tINVALID: '));
+    expect(invalid.map((l) => l.split('\t')[1])).toEqual(c.findings.map((f) => `s3://sample-bucket/${f.key}`));
+    const [dv, di] = c.summary.digests;
+    const [lv, li] = c.summary.logs;
+    expect(text.stdout).toContain(`${dv}/${dv + di} digest files valid${di ? `, ${di}/${dv + di} digest files INVALID` : ''}\n`);
+    expect(text.stdout).toContain(`${lv}/${lv + li} log files valid${li ? `, ${li}/${lv + li} log files INVALID` : ''}\n`);
+
+    const json = await node(VALIDATE, sampleArgs(dir, ['--output', 'json']));
+    expect(json.status).toBe(c.exit);
+    const report = JSON.parse(json.stdout) as Report;
+    expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
+    expect(report.findings.filter((f) => f.severity !== 'valid').map((f) => ({ code: f.code, key: f.key }))).toEqual(c.findings);
+    expect([report.summary.digests.valid, report.summary.digests.invalid]).toEqual(c.summary.digests);
+    expect([report.summary.logs.valid, report.summary.logs.invalid]).toEqual(c.summary.logs);
+    expect(report.ok).toBe(c.exit === 0);
+    expect(json.stderr).toBe('');
+  });
+
+  it('prints the AWS CLI summary, and valid lines only with --verbose', async () => {
+    const dir = join(ROOT, 'sample', 'bucket');
+    const quiet = await node(VALIDATE, sampleArgs(dir));
+    expect(quiet.stdout).toBe(
+      'Validating log files for trail arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail between 2025-01-08T00:00:00Z and 2025-01-08T06:00:00Z\n\n' +
+        'Results requested for 2025-01-08T00:00:00Z to 2025-01-08T06:00:00Z\n' +
+        'Results found for 2025-01-08T00:00:00Z to 2025-01-08T06:00:00Z:\n\n' +
+        '6/6 digest files valid\n10/10 log files valid\n',
+    );
+    expect(quiet.stderr).toBe('');
+    const verbose = await node(VALIDATE, sampleArgs(dir, ['--verbose']));
+    const lines = verbose.stdout.split('\n');
+    expect(lines.filter((l) => /^Digest file\ts3:\/\/sample-bucket\/.*\tvalid$/.test(l))).toHaveLength(6);
+    expect(lines.filter((l) => /^Log file\ts3:\/\/sample-bucket\/.*\tvalid$/.test(l))).toHaveLength(10);
+  });
+
+  it('takes the bucket from the digests when --s3-bucket is omitted, and says so', async () => {
+    const t = tampering.trail;
+    const r = await node(VALIDATE, ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--local-dir', join(ROOT, 'sample', 'bucket'), '--public-keys', join(ROOT, t.publicKeys)]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/note: --s3-bucket not given: validating as bucket "sample-bucket"/);
+  });
+
+  it('fails a range with no digest unless --allow-empty', async () => {
+    const t = tampering.trail;
+    const args = ['--trail-arn', t.trailArn, '--start-time', '2024-01-01', '--end-time', '2024-01-02', '--local-dir', join(ROOT, 'sample', 'bucket'), '--s3-bucket', t.bucket, '--public-keys', join(ROOT, t.publicKeys)];
+    const r = await node(VALIDATE, args);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('No digests found\n');
+    expect(r.stderr).toMatch(/no digest files of this trail were found/);
+    expect((await node(VALIDATE, [...args, '--allow-empty'])).status).toBe(0);
+    const json = JSON.parse((await node(VALIDATE, [...args, '--output', 'json'])).stdout) as Report;
+    expect(json.empty).toBe(true);
+    expect(json.ok).toBe(false);
+    expect(json.found).toBeNull();
+  });
+
+  it('accepts ISO times with offsets and date-only times', async () => {
+    const t = tampering.trail;
+    const r = await node(VALIDATE, ['--trail-arn', t.trailArn, '--start-time', '2025-01-08T02:00:00+02:00', '--end-time', '2025-01-08', '--local-dir', join(ROOT, 'sample', 'bucket'), '--s3-bucket', t.bucket, '--public-keys', join(ROOT, t.publicKeys), '--allow-empty']);
+    expect(r.stdout).toContain('between 2025-01-08T00:00:00Z and 2025-01-08T00:00:00Z');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('validate-logs usage and environment errors: exit 2, one line, no stack trace', () => {
+  const t = tampering.trail;
+  const sample = join(ROOT, 'sample', 'bucket');
+  const keys = join(ROOT, t.publicKeys);
+  const base = ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--local-dir', sample, '--public-keys', keys];
+  const cases: Array<[string, () => string[], RegExp]> = [
+    ['no arguments', () => [], /--trail-arn is required/],
+    ['an unknown flag', () => [...base, '--frobnicate'], /Unknown option '--frobnicate'/],
+    ['a flag without its value', () => [...base, '--end-time'], /argument missing|--end-time/],
+    ['a bad ARN', () => ['--trail-arn', 'arn:aws:s3:::x', ...base.slice(2)], /--trail-arn: "arn:aws:s3:::x" is not a trail ARN/],
+    ['a bad start time', () => [...base.slice(0, 2), '--start-time', 'yesterday', ...base.slice(4)], /--start-time: "yesterday" is not an ISO 8601 time/],
+    ['start after end', () => [...base, '--end-time', '2020-01-01'], /start-time must occur before end-time/],
+    ['a bad --output', () => [...base, '--output', 'xml'], /--output must be text or json/],
+    ['a bad --concurrency', () => [...base, '--concurrency', '0'], /--concurrency must be a whole number/],
+    ['a missing directory', () => ['--trail-arn', t.trailArn, '--start-time', t.start, '--local-dir', '/nonexistent/dir', '--public-keys', keys], /--local-dir \/nonexistent\/dir cannot be read: ENOENT/],
+    ['no key file', () => base.slice(0, 8), /--public-keys FILE is required/],
+    ['an unreadable key file', () => [...base.slice(0, 8), '--public-keys', '/nonexistent/keys.json'], /cannot read --public-keys \/nonexistent\/keys.json: ENOENT/],
+    ['a malformed key file', () => [...base.slice(0, 8), '--public-keys', join(ROOT, 'package.json')], /is not a usable key list: .*PublicKeyList/],
+    ['no digests where they must be', () => [...base, '--region', 'eu-west-3'], /no digest files under AWSLogs\/111122223333\/CloudTrail-Digest\/eu-west-3\//],
+    ['no --local-dir', () => ['--trail-arn', t.trailArn, '--start-time', t.start], /--local-dir is required/],
+  ];
+  it.each(cases)('%s', async (_, args, message) => {
+    const r = await node(VALIDATE, args());
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^validate-logs: error: /);
+    expect(lines[0]).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--help explains every flag with examples; --version prints the version', async () => {
+    const help = await node(VALIDATE, ['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of ['--trail-arn', '--start-time', '--end-time', '--s3-bucket', '--s3-prefix', '--account-id', '--verbose', '--local-dir', '--public-keys', '--output', '--allow-empty', '--concurrency', '--region', '--organization-id', '--no-progress']) {
+      expect(help.stdout).toContain(flag);
+    }
+    expect(help.stdout).toMatch(/Examples:/);
+    const v = await node(VALIDATE, ['--version']);
+    expect(v.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+});
+
+describe('write-digests', () => {
+  function logsOnly(): string {
+    const dir = sampleCopy();
+    rmSync(join(dir, 'AWSLogs', '111122223333', 'CloudTrail-Digest'), { recursive: true });
+    setDeliveryTimes(dir);
+    return dir;
+  }
+  const args = (dir: string, extra: string[] = []): string[] => [
+    '--local-dir', dir, '--s3-bucket', 'sample-bucket', '--account-id', '111122223333', '--region', 'us-east-1', '--trail-name', 'sample-trail',
+    '--private-key', join(ROOT, 'vectors', 'test-key.pem'), ...extra,
+  ];
+
+  it('writes the same digests as the sample, validates, and a second run writes nothing', async () => {
+    const dir = logsOnly();
+    const keysOut = join(tempDir(), 'keys.json');
+    const first = await node(WRITE, args(dir, ['--until', '2025-01-08T06:00:00Z', '--public-keys-out', keysOut]));
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout.match(/^Wrote digest file\t/gm)).toHaveLength(6);
+    expect(first.stdout).toMatch(/Wrote 6 digest files \(10 log files hashed\), chain started/);
+    const digestDir = join(dir, 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08');
+    for (const f of readdirSync(digestDir)) {
+      expect(readFileSync(join(digestDir, f)).equals(readFileSync(join(ROOT, 'sample/bucket/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08', f)))).toBe(true);
+    }
+    expect(JSON.parse(readFileSync(keysOut, 'utf8'))).toEqual(JSON.parse(readFileSync(join(ROOT, 'sample', 'public-keys.json'), 'utf8')));
+    const again = await node(WRITE, args(dir, ['--until', '2025-01-08T06:30:00Z', '--public-keys-out', keysOut]));
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/^Nothing to write: the chain is complete up to 2025-01-08T06:00:00Z\./);
+    const v = await node(VALIDATE, sampleArgs(dir, ['--public-keys', keysOut]));
+    expect(v.status).toBe(0);
+  });
+
+  it('continues the chain after new logs arrive, with a rotated key recorded in the key file', async () => {
+    const dir = logsOnly();
+    const keysOut = join(tempDir(), 'keys.json');
+    expect((await node(WRITE, args(dir, ['--until', '2025-01-08T03:00:00Z', '--public-keys-out', keysOut]))).status).toBe(0);
+    const rotated = args(dir, ['--until', '2025-01-08T06:00:00Z', '--public-keys-out', keysOut]);
+    rotated[rotated.indexOf('--private-key') + 1] = join(ROOT, 'vectors', 'test-key-2.pem');
+    const second = await node(WRITE, rotated);
+    expect(second.stdout).toMatch(/Wrote 3 digest files \(5 log files hashed\), chain continued/);
+    const keys = JSON.parse(readFileSync(keysOut, 'utf8')) as { PublicKeyList: Array<{ ValidityStartTime: string; ValidityEndTime: string }> };
+    expect(keys.PublicKeyList.map((k) => [k.ValidityStartTime, k.ValidityEndTime])).toEqual([
+      ['2025-01-08T00:00:00Z', '2025-01-08T03:00:00Z'],
+      ['2025-01-08T03:00:00Z', '9999-12-31T23:59:59Z'],
+    ]);
+    const v = await node(VALIDATE, [...sampleArgs(dir).slice(0, -2), '--public-keys', keysOut]);
+    expect(v.stderr).toBe('');
+    expect(v.status).toBe(0);
+  });
+
+  it('JSON output lists what was written', async () => {
+    const dir = logsOnly();
+    const r = await node(WRITE, args(dir, ['--until', '2025-01-08T02:00:00Z', '--output', 'json']));
+    const doc = JSON.parse(r.stdout) as { written: Array<{ object: string; logFiles: number }>; logsHashed: number };
+    expect(doc.written.map((w) => w.logFiles)).toEqual([2, 1]);
+    expect(doc.logsHashed).toBe(3);
+  });
+
+  it.each([
+    ['a missing flag', (d: string) => args(d).slice(2), /--s3-bucket is required|--local-dir is required/],
+    ['a bad account', (d: string) => args(d).map((a) => (a === '111122223333' ? '123' : a)), /accountId must be 12 digits/],
+    ['a missing key file', (d: string) => args(d).map((a) => (a.endsWith('test-key.pem') ? '/nonexistent.pem' : a)), /cannot read --private-key \/nonexistent.pem: ENOENT/],
+    ['a public key given as private key', (d: string) => args(d).map((a) => (a.endsWith('test-key.pem') ? join(ROOT, 'sample', 'public-keys.json') : a)), /not a PEM private key/],
+    ['a bad --until', (d: string) => args(d, ['--until', 'soon']), /--until: "soon" is not an ISO 8601 time/],
+  ])('refuses %s with exit 2 and one line', async (_, make, message) => {
+    const dir = logsOnly();
+    const r = await node(WRITE, make(dir));
+    expect(r.status).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('refuses to continue a chain whose newest digest lost its signature', async () => {
+    const dir = logsOnly();
+    expect((await node(WRITE, args(dir, ['--until', '2025-01-08T02:00:00Z']))).status).toBe(0);
+    const digestDir = join(dir, 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08');
+    for (const f of readdirSync(digestDir)) if (f.endsWith('.metadata.json')) unlinkSync(join(digestDir, f));
+    const r = await node(WRITE, args(dir, ['--until', '2025-01-08T04:00:00Z']));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot continue the chain: its newest digest .* has no signature metadata/);
+  });
+
+  it('--help explains every flag', async () => {
+    const help = await node(WRITE, ['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of ['--local-dir', '--s3-bucket', '--s3-prefix', '--account-id', '--region', '--home-region', '--trail-name', '--private-key', '--public-keys-out', '--until', '--organization-id', '--output']) {
+      expect(help.stdout).toContain(flag);
+    }
+  });
+});

@@ -1,0 +1,34 @@
+// Running the built commands as a user runs them: a child process, real files, real exit codes.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, tampering } from './tamper.js';
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export const VALIDATE = join(ROOT, 'dist', 'cli', 'validate-logs.js');
+export const WRITE = join(ROOT, 'dist', 'cli', 'write-digests.js');
+
+/** Run a command asynchronously (never spawnSync: servers in this process must keep answering). */
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+export const node = (script: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Run> => run(process.execPath, [script, ...args], env);
+
+/** The validate-logs arguments for the sample trail on `dir`. */
+export function sampleArgs(dir: string, extra: string[] = []): string[] {
+  const t = tampering.trail;
+  return ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--local-dir', dir, '--s3-bucket', t.bucket, '--public-keys', join(ROOT, t.publicKeys), ...extra];
+}

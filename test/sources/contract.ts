@@ -1,0 +1,113 @@
+// The one contract every ObjectSource backend must meet. A backend's test file calls
+// sourceContract() with a factory that stores the given objects and returns the source.
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { hashStream, isValidateLogsError, type ObjectSource } from '../../src/index.js';
+
+export interface Fixture {
+  /** The source, holding `objects` in `bucket`; and a cleanup. */
+  source: ObjectSource;
+  cleanup: () => Promise<void> | void;
+}
+
+export type MakeSource = (bucket: string, objects: Record<string, { body: Uint8Array; metadata?: Record<string, string> }>) => Promise<Fixture>;
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+const OBJECTS = {
+  'a/b/2.json.gz': { body: new Uint8Array(gzipSync('two')), metadata: { signature: 'abcd', 'signature-algorithm': 'SHA256withRSA' } },
+  'a/b/1.json.gz': { body: new Uint8Array(gzipSync('one')) },
+  'a/b-c/3.txt': { body: enc('three') },
+  'a/b/sub/4.txt': { body: enc('four') },
+  'a/c/5.txt': { body: enc('five') },
+  'z.txt': { body: enc('zed') },
+  'big.bin': { body: new Uint8Array(3 * 1024 * 1024).fill(7) },
+};
+
+async function keys(source: ObjectSource, bucket: string, prefix: string, after?: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of source.list(bucket, prefix, after)) out.push(o.key);
+  return out;
+}
+
+async function text(source: ObjectSource, bucket: string, key: string): Promise<string | undefined> {
+  const o = await source.get(bucket, key);
+  if (!o) return undefined;
+  const parts: Buffer[] = [];
+  for await (const c of o.body) parts.push(Buffer.from(c));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export function sourceContract(name: string, make: MakeSource): void {
+  describe(`ObjectSource contract: ${name}`, () => {
+    const bucket = 'contract-bucket';
+    const withSource = async (fn: (s: ObjectSource) => Promise<void>): Promise<void> => {
+      const f = await make(bucket, OBJECTS);
+      try {
+        await fn(f.source);
+      } finally {
+        await f.cleanup();
+      }
+    };
+
+    it('lists keys under a prefix in S3 byte order', () =>
+      withSource(async (s) => {
+        expect(await keys(s, bucket, 'a/')).toEqual(['a/b-c/3.txt', 'a/b/1.json.gz', 'a/b/2.json.gz', 'a/b/sub/4.txt', 'a/c/5.txt']);
+        expect(await keys(s, bucket, 'a/b/')).toEqual(['a/b/1.json.gz', 'a/b/2.json.gz', 'a/b/sub/4.txt']);
+        expect(await keys(s, bucket, 'a/b')).toEqual(['a/b-c/3.txt', 'a/b/1.json.gz', 'a/b/2.json.gz', 'a/b/sub/4.txt']);
+        expect(await keys(s, bucket, 'nothing/')).toEqual([]);
+      }));
+
+    it('lists only keys after startAfter', () =>
+      withSource(async (s) => {
+        expect(await keys(s, bucket, 'a/', 'a/b/1.json.gz')).toEqual(['a/b/2.json.gz', 'a/b/sub/4.txt', 'a/c/5.txt']);
+        expect(await keys(s, bucket, 'a/', 'a/b/')).toEqual(['a/b/1.json.gz', 'a/b/2.json.gz', 'a/b/sub/4.txt', 'a/c/5.txt']);
+        expect(await keys(s, bucket, 'a/', 'a/bz')).toEqual(['a/c/5.txt']);
+        expect(await keys(s, bucket, 'a/', 'zzz')).toEqual([]);
+      }));
+
+    it('lists sizes', () =>
+      withSource(async (s) => {
+        for await (const o of s.list(bucket, 'big')) expect(o.size).toBe(3 * 1024 * 1024);
+      }));
+
+    it('gets bodies as streams, whole', () =>
+      withSource(async (s) => {
+        expect(await text(s, bucket, 'z.txt')).toBe('zed');
+        const big = await s.get(bucket, 'big.bin');
+        const r = await hashStream(big!.body);
+        expect(r.size).toBe(3 * 1024 * 1024);
+      }));
+
+    it('gets user metadata when asked', () =>
+      withSource(async (s) => {
+        const o = await s.get(bucket, 'a/b/2.json.gz', { metadata: true });
+        expect(o?.metadata).toEqual({ signature: 'abcd', 'signature-algorithm': 'SHA256withRSA' });
+        const none = await s.get(bucket, 'a/b/1.json.gz', { metadata: true });
+        expect(none?.metadata ?? {}).toEqual({});
+        for await (const _ of o!.body) break;
+        for await (const _ of none!.body) break;
+      }));
+
+    it('resolves undefined for an absent object, a folder, or another bucket', () =>
+      withSource(async (s) => {
+        expect(await s.get(bucket, 'a/b/none.json.gz')).toBeUndefined();
+        expect(await s.get(bucket, 'a/b')).toBeUndefined();
+        expect(await s.get('other-bucket', 'z.txt')).toBeUndefined();
+      }));
+
+    it('never serves a key that climbs out of the bucket', () =>
+      withSource(async (s) => {
+        for (const key of ['../z.txt', 'a/../z.txt', '/etc/passwd', 'a/./b/1.json.gz', 'a\\b', 'a\0b', 'a//b']) {
+          let result: unknown;
+          try {
+            result = await s.get(bucket, key);
+          } catch (e) {
+            expect(isValidateLogsError(e, 'UNSAFE_KEY')).toBe(true);
+            continue;
+          }
+          expect(result).toBeUndefined();
+        }
+      }));
+  });
+}
