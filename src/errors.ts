@@ -48,6 +48,7 @@ export type ErrorCode =
 export class ValidateLogsError extends Error {
   /** Stable machine-readable code; see {@link ErrorCode}. */
   readonly code: ErrorCode;
+  /** Always `ValidateLogsError`. */
   override readonly name: string = 'ValidateLogsError';
 
   /**

@@ -89,6 +89,7 @@ export {
   DEFAULT_CONCURRENCY,
   DEFAULT_MAX_DIGEST_BYTES,
   type VerifyOptions,
+  type DigestKeyLists,
 } from './chain/verifier.js';
 export { Tally, type Count, type Summary } from './chain/report.js';
 export type { ObjectSource, ObjectSink, FetchedObject, ListedObject } from './sources/source.js';

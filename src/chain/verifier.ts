@@ -60,6 +60,14 @@ type Loaded =
   | { ok: true; digest: ParsedDigest; signature: string }
   | { ok: false; finding: Finding; digest?: ParsedDigest };
 
+/** The digest keys of a trail region in range, by chain. */
+export interface DigestKeyLists {
+  /** Keys of the standard chain, oldest first. */
+  standard: string[];
+  /** Keys of the backfill chain, oldest first. */
+  backfill: string[];
+}
+
 /**
  * The digest keys of a trail region's chain in the time range, split into the standard and
  * the backfill chain, oldest first (S3 key order). Keys of other trails are skipped.
@@ -69,7 +77,7 @@ type Loaded =
  */
 export async function listDigestKeys(
   options: Pick<VerifyOptions, 'source' | 'bucket' | 'trail' | 'start' | 'end'>,
-): Promise<{ standard: string[]; backfill: string[] }> {
+): Promise<DigestKeyLists> {
   const trail = options.trail;
   const start = options.start;
   const end = options.end ?? new Date();
