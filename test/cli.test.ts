@@ -236,3 +236,30 @@ describe('write-digests', () => {
     }
   });
 });
+
+describe('prefixed, organization and multi-region trails', () => {
+  it('write-digests and validate-logs agree on --s3-prefix, --organization-id and --home-region', async () => {
+    const dir = tempDir();
+    const { mkdirSync, utimesSync, writeFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const logDir = join(dir, 'audit/AWSLogs/o-abcdef1234/222233334444/CloudTrail/eu-west-1/2025/03/01');
+    mkdirSync(logDir, { recursive: true });
+    const file = join(logDir, '222233334444_CloudTrail_eu-west-1_20250301T1010Z_abcdefghij123456.json.gz');
+    writeFileSync(file, gzipSync('{"Records":[]}'));
+    utimesSync(file, new Date('2025-03-01T10:10:00Z'), new Date('2025-03-01T10:10:00Z'));
+    const keys = join(dir, 'keys.json');
+    const w = await node(WRITE, ['--local-dir', dir, '--s3-bucket', 'org-bucket', '--s3-prefix', 'audit', '--organization-id', 'o-abcdef1234', '--account-id', '222233334444', '--region', 'eu-west-1', '--home-region', 'us-east-1', '--trail-name', 'org_trail', '--private-key', join(ROOT, 'vectors', 'test-key.pem'), '--public-keys-out', keys, '--until', '2025-03-01T12:00:00Z']);
+    expect(w.status, w.stderr).toBe(0);
+    expect(w.stdout).toContain('s3://org-bucket/audit/AWSLogs/o-abcdef1234/222233334444/CloudTrail-Digest/eu-west-1/2025/03/01/222233334444_CloudTrail-Digest_eu-west-1_org_trail_us-east-1_20250301T110000Z.json.gz');
+    const common = ['--trail-arn', 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org_trail', '--start-time', '2025-03-01T10:00:00Z', '--end-time', '2025-03-01T12:00:00Z', '--local-dir', dir, '--public-keys', keys, '--s3-bucket', 'org-bucket', '--s3-prefix', 'audit', '--account-id', '222233334444', '--region', 'eu-west-1'];
+    const v = await node(VALIDATE, [...common, '--organization-id', 'o-abcdef1234', '--verbose']);
+    expect(v.stderr).toBe('');
+    expect(v.status).toBe(0);
+    expect(v.stdout).toContain('2/2 digest files valid\n1/1 log files valid\n');
+    const wrongRegion = await node(VALIDATE, [...common, '--organization-id', 'o-abcdef1234'].map((a) => (a === 'eu-west-1' ? 'eu-west-2' : a)));
+    expect(wrongRegion.status).toBe(2);
+    const noOrg = await node(VALIDATE, common);
+    expect(noOrg.status).toBe(2);
+    expect(noOrg.stderr).toMatch(/no digest files under audit\/AWSLogs\/222233334444\/CloudTrail-Digest\/eu-west-1\//);
+  });
+});

@@ -6,6 +6,8 @@
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { ValidateLogsError } from '../errors.js';
+import { parseUserTime } from '../format/time.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** The streams and environment of a command run. */
@@ -115,4 +117,76 @@ export function runIfMain(moduleUrl: string, name: string, command: (argv: strin
  */
 export async function writeWithBackpressure(stream: NodeJS.WritableStream, text: string): Promise<void> {
   if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+}
+
+/** The flags parsed from an option table. */
+export type Flags<T extends OptionTable> = ReturnType<typeof parseFlags<T>>;
+
+/** What a command is: its name, help, options and body. */
+export interface CommandSpec<T extends OptionTable> {
+  /** Command name, the prefix of its error lines. */
+  name: string;
+  /** The `--help` text. */
+  help: string;
+  /** Its flags (`--help` and `--version` are added). */
+  options: T;
+  /**
+   * The command's work.
+   * @param flags - the parsed flags
+   * @param need - returns a required string flag, or throws the usage error naming it
+   * @param io - streams, environment and clock
+   * @returns the exit status
+   */
+  run(flags: Flags<T>, need: (flag: keyof T & string) => string, io: CommandIO): Promise<number>;
+}
+
+const COMMON = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const;
+
+/**
+ * Make a command: strict flags, `--help`, `--version`, and every usage or data error turned
+ * into one line on stderr and exit status 2.
+ * @param spec - the command
+ * @returns the command as a function of its arguments
+ */
+export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (argv: string[], io?: CommandIO) => Promise<number> {
+  return async (argv, io = processIO()) => {
+    try {
+      const flags = parseFlags(argv, { ...spec.options, ...COMMON }) as Record<string, unknown>;
+      if (flags.help) {
+        await write(io.stdout, spec.help);
+        return 0;
+      }
+      if (flags.version) {
+        await write(io.stdout, `${packageVersion()}\n`);
+        return 0;
+      }
+      const need = (flag: keyof T & string): string => {
+        const v = flags[flag];
+        if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag} is required (see --help)`);
+        return v;
+      };
+      return await spec.run(flags as unknown as Flags<T>, need, io);
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof ValidateLogsError) {
+        await write(io.stderr, `${spec.name}: error: ${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
+  };
+}
+
+/**
+ * A time flag as the AWS CLI accepts it, or a usage error naming the flag.
+ * @param text - the flag's value
+ * @param flag - the flag's name, with dashes
+ * @returns the time
+ * @throws UsageError
+ */
+export function timeFlag(text: string, flag: string): Date {
+  try {
+    return parseUserTime(text, flag);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

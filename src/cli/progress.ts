@@ -38,7 +38,8 @@ function duration(seconds: number): string {
 export class Progress {
   readonly #write: (s: string) => void;
   readonly #enabled: boolean;
-  readonly #started = Date.now();
+  readonly #now: () => number;
+  readonly #started: number;
   #last = 0;
   #shown = false;
   objects = 0;
@@ -49,16 +50,19 @@ export class Progress {
   /**
    * @param write - writes to stderr
    * @param enabled - whether to draw at all
+   * @param now - the clock, in milliseconds
    */
-  constructor(write: (s: string) => void, enabled: boolean) {
+  constructor(write: (s: string) => void, enabled: boolean, now: () => number = Date.now) {
     this.#write = write;
     this.#enabled = enabled;
+    this.#now = now;
+    this.#started = now();
   }
 
   /** Redraw if enough time has passed. */
   tick(): void {
     if (!this.#enabled) return;
-    const now = Date.now();
+    const now = this.#now();
     if (now - this.#started < SHOW_AFTER_MS || now - this.#last < REDRAW_MS) return;
     this.#last = now;
     const secs = (now - this.#started) / 1000;

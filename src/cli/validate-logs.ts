@@ -13,11 +13,11 @@ import { PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
 import { digestFolder, parseTrailArn, type TrailRef } from '../format/keys.js';
-import { formatDigestTime, parseUserTime } from '../format/time.js';
+import { formatDigestTime } from '../format/time.js';
 import { readAll } from '../hash/hash-stream.js';
 import { LocalDirectory } from '../sources/local.js';
 import type { ObjectSource } from '../sources/source.js';
-import { packageVersion, parseFlags, processIO, runIfMain, UsageError, write, writeWithBackpressure, type CommandIO } from './io.js';
+import { defineCommand, packageVersion, runIfMain, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO, type Flags } from './io.js';
 import { Progress, progressWanted } from './progress.js';
 import { TextWriter } from './text.js';
 
@@ -90,8 +90,6 @@ const OPTIONS = {
   'allow-empty': { type: 'boolean' },
   concurrency: { type: 'string' },
   'no-progress': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
 } as const;
 
 async function loadKeys(files: string[]): Promise<PublicKeySet> {
@@ -133,33 +131,14 @@ async function bucketFromDigests(source: ObjectSource, trail: TrailRef, start: D
  * @param io - streams, environment and clock
  * @returns the exit status
  */
-export async function validateLogsCommand(argv: string[], io: CommandIO = processIO()): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof ValidateLogsError) {
-      await write(io.stderr, `validate-logs: error: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-}
+export const validateLogsCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
+  name: 'validate-logs',
+  help: VALIDATE_HELP,
+  options: OPTIONS,
+  run,
+});
 
-async function run(argv: string[], io: CommandIO): Promise<number> {
-  const flags = parseFlags(argv, OPTIONS);
-  if (flags.help) {
-    await write(io.stdout, VALIDATE_HELP);
-    return 0;
-  }
-  if (flags.version) {
-    await write(io.stdout, `${packageVersion()}\n`);
-    return 0;
-  }
-  const need = (name: keyof typeof OPTIONS): string => {
-    const v = flags[name];
-    if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required (see --help)`);
-    return v;
-  };
+async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
   const arnText = need('trail-arn');
   let arn;
   try {
@@ -167,15 +146,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (e) {
     throw new UsageError(`--trail-arn: ${(e as Error).message}`);
   }
-  const time = (name: 'start-time' | 'end-time', text: string): Date => {
-    try {
-      return parseUserTime(text, `--${name}`);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  };
-  const start = time('start-time', need('start-time'));
-  const end = flags['end-time'] ? time('end-time', flags['end-time']) : io.now();
+  const start = timeFlag(need('start-time'), '--start-time');
+  const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
   if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
   const output = flags.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);

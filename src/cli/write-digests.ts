@@ -7,12 +7,11 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type Signer } from '../crypto/keys.js';
-import { ValidateLogsError } from '../errors.js';
-import { formatDigestTime, parseUserTime } from '../format/time.js';
+import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
 import { writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
-import { packageVersion, parseFlags, processIO, runIfMain, UsageError, write, type CommandIO } from './io.js';
+import { defineCommand, packageVersion, runIfMain, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `write-digests`. */
 export const WRITE_HELP = `Usage: write-digests --local-dir DIR --s3-bucket NAME --account-id ID --region REGION
@@ -79,8 +78,6 @@ const OPTIONS = {
   'public-keys-out': { type: 'string' },
   until: { type: 'string' },
   output: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
 } as const;
 
 /**
@@ -89,33 +86,14 @@ const OPTIONS = {
  * @param io - streams, environment and clock
  * @returns the exit status
  */
-export async function writeDigestsCommand(argv: string[], io: CommandIO = processIO()): Promise<number> {
-  try {
-    return await run(argv, io);
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof ValidateLogsError) {
-      await write(io.stderr, `write-digests: error: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-}
+export const writeDigestsCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
+  name: 'write-digests',
+  help: WRITE_HELP,
+  options: OPTIONS,
+  run,
+});
 
-async function run(argv: string[], io: CommandIO): Promise<number> {
-  const flags = parseFlags(argv, OPTIONS);
-  if (flags.help) {
-    await write(io.stdout, WRITE_HELP);
-    return 0;
-  }
-  if (flags.version) {
-    await write(io.stdout, `${packageVersion()}\n`);
-    return 0;
-  }
-  const need = (name: keyof typeof OPTIONS): string => {
-    const v = flags[name];
-    if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required (see --help)`);
-    return v;
-  };
+async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
   const dir = need('local-dir');
   const bucket = need('s3-bucket');
   const output = flags.output ?? 'text';
@@ -133,14 +111,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  let until = io.now();
-  if (flags.until) {
-    try {
-      until = parseUserTime(flags.until, '--until');
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
+  const until = flags.until ? timeFlag(flags.until, '--until') : io.now();
   const keyPath = need('private-key');
   let pem: string;
   try {
