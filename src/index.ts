@@ -36,6 +36,8 @@ export {
   logKey,
   parseDigestKey,
   parseLogKey,
+  digestKeyParts,
+  logKeyParts,
   parseTrailArn,
   s3Uri,
   type TrailRef,
@@ -83,14 +85,8 @@ export {
   type GenerateOptions,
   type GeneratedDigest,
 } from './chain/generator.js';
-export {
-  verifyTrail,
-  listDigestKeys,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_MAX_DIGEST_BYTES,
-  type VerifyOptions,
-  type DigestKeyLists,
-} from './chain/verifier.js';
+export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
+export { listDigestKeys, listLogs, type DigestKeyLists, type ListOptions, type LogEntry } from './chain/listing.js';
 export { Tally, type Count, type Summary } from './chain/report.js';
 export type { ObjectSource, ObjectSink, FetchedObject, ListedObject } from './sources/source.js';
 export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';

@@ -246,3 +246,130 @@ describe('writeDigests on a directory', () => {
     expect(findings.filter((f) => f.kind === 'log')).toHaveLength(10);
   });
 });
+
+describe('beyond the AWS CLI', () => {
+  const three = (from: number, until: number, logs: DeliveredLog[] = []): ReturnType<typeof generateDigests> =>
+    generateDigests({ trail, bucket: 'b', logs, from: new Date(from), until: new Date(until), signer });
+
+  async function verifyDir(dir: string, start: number, end: number, extra: Partial<Parameters<typeof verifyTrail>[0]> = {}): Promise<Finding[]> {
+    const out: Finding[] = [];
+    for await (const f of verifyTrail({ source: new LocalDirectory(dir), bucket: 'b', trail, keys: new PublicKeySet([signer.publicKey]), start: new Date(start), end: new Date(end), ...extra })) out.push(f);
+    return out;
+  }
+
+  async function store(dir: string, ...runs: Array<Iterable<{ key: string; gzipped: Uint8Array; metadata: Record<string, string> }>>): Promise<void> {
+    const s = new LocalDirectory(dir, { bucket: 'b' });
+    for (const run of runs) for (const d of run) await s.putIfAbsent('b', d.key, d.gzipped, d.metadata);
+  }
+
+  it('counts the logs delivered in a gap, and in each hour of a hole', async () => {
+    const dir = sampleCopy();
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const { logKey } = await import('../src/index.js');
+    // Two log files delivered while the chain was stopped (03:xx).
+    for (const u of ['AAAAAAAAAAAAAAA1', 'AAAAAAAAAAAAAAA2']) {
+      const key = logKey(trail, new Date(t0 + 3 * H + 600_000), u);
+      mkdirSync(join(dir, key, '..'), { recursive: true });
+      writeFileSync(join(dir, key), gzipSync('{}'));
+    }
+    await store(dir, three(t0, t0 + 2 * H), three(t0 + 5 * H, t0 + 8 * H));
+    const findings = await verifyDir(dir, t0, t0 + 8 * H);
+    const gap = findings.find((f) => f.code === 'CHAIN_GAP')!;
+    expect([gap.startTime, gap.endTime, gap.logs]).toEqual(['2025-06-01T02:00:00Z', '2025-06-01T05:00:00Z', 2]);
+    expect(findings.filter((f) => f.severity === 'invalid')).toEqual([]);
+  });
+
+  it('reports every digest of a hole of three, from the hourly cadence', async () => {
+    const dir = sampleCopy();
+    const ds = [...three(t0, t0 + 8 * H)];
+    await store(dir, ds.filter((_, i) => i < 2 || i > 4));
+    const findings = await verifyDir(dir, t0, t0 + 8 * H);
+    expect(findings.filter((f) => f.code === 'DIGEST_NOT_FOUND').map((f) => f.endTime)).toEqual([
+      '2025-06-01T05:00:00Z',
+      '2025-06-01T04:00:00Z',
+      '2025-06-01T03:00:00Z',
+    ]);
+  });
+
+  it('a log that only another trail in the same prefix lists is not unreferenced', async () => {
+    const dir = sampleCopy();
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const { logKey } = await import('../src/index.js');
+    const key = logKey(trail, new Date(t0 + H + 1_200_000), 'OTHERTRAILonly01');
+    mkdirSync(join(dir, key, '..'), { recursive: true });
+    writeFileSync(join(dir, key), gzipSync('{"Records":[]}'));
+    const otherTrail = { ...trail, trailName: 'other_trail' };
+    const mine = three(t0, t0 + 3 * H);
+    await store(dir, mine);
+    const lone = await verifyDir(dir, t0, t0 + 3 * H);
+    expect(lone.filter((f) => f.code === 'LOG_UNREFERENCED').map((f) => f.key)).toEqual([key]);
+    const entry: DeliveredLog = { key, deliveredAt: new Date(t0 + H + 1_200_000), sha256: toHex(sha256(new TextEncoder().encode('{"Records":[]}'))) };
+    await store(dir, generateDigests({ trail: otherTrail, bucket: 'b', logs: [entry], from: new Date(t0), until: new Date(t0 + 3 * H), signer }));
+    const shared = await verifyDir(dir, t0, t0 + 3 * H);
+    expect(shared.filter((f) => f.severity !== 'valid')).toEqual([]);
+  });
+
+  it('a deleted tail is seen only past the grace, and not when later digests exist', async () => {
+    const dir = sampleCopy();
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const { logKey } = await import('../src/index.js');
+    const key = logKey(trail, new Date(t0 + 5 * H), 'LATElateLATElate');
+    mkdirSync(join(dir, key, '..'), { recursive: true });
+    writeFileSync(join(dir, key), gzipSync('{}'));
+    const ds = [...three(t0, t0 + 6 * H)];
+    await store(dir, ds.slice(0, 2)); // digests up to 02:00; the 05:00 log is 3 h later
+    expect((await verifyDir(dir, t0, t0 + 2 * H)).map((f) => f.code)).toContain('CHAIN_TAIL_MISSING');
+    expect((await verifyDir(dir, t0, t0 + 2 * H, { tailGraceMs: 4 * H })).map((f) => f.code)).not.toContain('CHAIN_TAIL_MISSING');
+    await store(dir, ds.slice(2));
+    const whole = await verifyDir(dir, t0, t0 + 2 * H);
+    expect(whole.map((f) => f.code)).not.toContain('CHAIN_TAIL_MISSING');
+  });
+
+  it('flags a digest with another account, another algorithm, or signed outside its key window', async () => {
+    const { parsePublicKey } = await import('../src/index.js');
+    const { gzipSync } = await import('node:zlib');
+    const { serializeDigest, stringToSign, signString } = await import('../src/index.js');
+    const cases: Array<[string, (r: import('../src/index.js').DigestRecord) => void, string]> = [
+      ['account', (r) => (r.awsAccountId = '999999999999'), 'DIGEST_ACCOUNT_MISMATCH'],
+      ['algorithm', (r) => (r.digestSignatureAlgorithm = 'SHA1withRSA'), 'DIGEST_ALGORITHM_UNSUPPORTED'],
+    ];
+    for (const [, edit, code] of cases) {
+      const dir = sampleCopy();
+      const [d] = [...three(t0, t0 + H)];
+      const record = structuredClone(d!.record);
+      edit(record);
+      const bytes = serializeDigest(record);
+      const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
+      await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', d!.key, new Uint8Array(gzipSync(bytes)), { signature, 'signature-algorithm': 'SHA256withRSA' });
+      expect((await verifyDir(dir, t0, t0 + H)).map((f) => f.code)).toEqual([code]);
+    }
+    const dir = sampleCopy();
+    await store(dir, three(t0, t0 + H));
+    const expired = new PublicKeySet([parsePublicKey(signer.publicKey.der, { validFrom: new Date(t0 - 30 * 24 * H), validTo: new Date(t0 - H) })]);
+    const out: Finding[] = [];
+    for await (const f of verifyTrail({ source: new LocalDirectory(dir), bucket: 'b', trail, keys: expired, start: new Date(t0), end: new Date(t0 + H) })) out.push(f);
+    expect(out.map((f) => f.code)).toEqual(['DIGEST_KEY_NOT_VALID']);
+  });
+
+  it('flags a link to a digest that is not older', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { serializeDigest, stringToSign, signString } = await import('../src/index.js');
+    const dir = sampleCopy();
+    const [a, b, c] = [...three(t0, t0 + 3 * H)];
+    await store(dir, [a!, c!]);
+    // An insider rewrites B to link forward to C, and signs it.
+    const record = { ...b!.record, previousDigestS3Object: c!.key, previousDigestHashValue: c!.sha256, previousDigestSignature: c!.signature };
+    const bytes = serializeDigest(record);
+    const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
+    await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', b!.key, new Uint8Array(gzipSync(bytes)), { signature });
+    const findings = await verifyDir(dir, t0, t0 + H + H / 2);
+    expect(findings.map((f) => [f.code, f.key])).toEqual([
+      ['DIGEST_VALID', b!.key],
+      ['DIGEST_OUT_OF_ORDER', c!.key],
+      ['DIGEST_VALID', a!.key],
+    ]);
+  });
+});

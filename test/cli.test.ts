@@ -263,3 +263,43 @@ describe('prefixed, organization and multi-region trails', () => {
     expect(noOrg.stderr).toMatch(/no digest files under audit\/AWSLogs\/222233334444\/CloudTrail-Digest\/eu-west-1\//);
   });
 });
+
+describe('gaps, the tail grace and the report schema', () => {
+  it('the schema names exactly the library\'s finding codes', async () => {
+    const { FINDING_CODES } = await import('../src/index.js');
+    const codes = (schema as { $defs: { code: { enum: string[] } } }).$defs.code.enum;
+    expect([...codes].sort()).toEqual([...FINDING_CODES].sort());
+  });
+
+  it('a gap is reported, exits 0, and exits 1 with --fail-on-gap', async () => {
+    const dir = sampleCopy();
+    const { createSigner, generateDigests, LocalDirectory } = await import('../src/index.js');
+    const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    const t = { accountId: '111122223333', region: 'us-east-1', trailName: 'gap-trail' };
+    const store = new LocalDirectory(dir, { bucket: 'sample-bucket' });
+    const H = 3_600_000;
+    const t0 = Date.UTC(2025, 0, 8);
+    for (const [from, until] of [[t0, t0 + 2 * H], [t0 + 4 * H, t0 + 6 * H]]) {
+      for (const d of generateDigests({ trail: t, bucket: 'sample-bucket', logs: [], from: new Date(from!), until: new Date(until!), signer })) {
+        await store.putIfAbsent('sample-bucket', d.key, d.gzipped, d.metadata);
+      }
+    }
+    const args = ['--trail-arn', 'arn:aws:cloudtrail:us-east-1:111122223333:trail/gap-trail', '--start-time', '2025-01-08T00:00:00Z', '--end-time', '2025-01-08T06:00:00Z', '--local-dir', dir, '--s3-bucket', 'sample-bucket', '--public-keys', join(ROOT, 'sample', 'public-keys.json')];
+    const r = await node(VALIDATE, args);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('No log files were delivered by CloudTrail between 2025-01-08T02:00:00Z and 2025-01-08T04:00:00Z\n\n');
+    expect(r.stdout).toContain('4/4 digest files valid');
+    expect((await node(VALIDATE, [...args, '--fail-on-gap'])).status).toBe(1);
+  });
+
+  it('--tail-grace moves the line after which logs mean a deleted tail', async () => {
+    const dir = sampleCopy();
+    applyActions(dir, tampering.cases.find((c) => c.name.startsWith('the newest three'))!.actions);
+    expect((await node(VALIDATE, sampleArgs(dir))).status).toBe(1);
+    expect((await node(VALIDATE, sampleArgs(dir, ['--tail-grace', '3h']))).status).toBe(0);
+    expect((await node(VALIDATE, sampleArgs(dir, ['--tail-grace', '150']))).status).toBe(1);
+    const bad = await node(VALIDATE, sampleArgs(dir, ['--tail-grace', 'soon']));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--tail-grace must be a duration such as 2h/);
+  });
+});

@@ -13,14 +13,22 @@
  * `DIGEST_KEY_NOT_FOUND` (no public key with its fingerprint);
  * `DIGEST_SIGNATURE_INVALID` (the signature does not verify, or is malformed);
  * `DIGEST_SIGNATURE_MISSING` (no signature anywhere: no S3 metadata or sidecar, and no later
- * digest links to it).
+ * digest links to it); `DIGEST_LINK_MISMATCH` (correctly signed, but its SHA-256 or signature
+ * is not what the next digest's link says: a digest of history rewritten and re-signed);
+ * `DIGEST_OUT_OF_ORDER` (its end time is not before the end time of the digest linking to it);
+ * `DIGEST_KEY_NOT_VALID` (signed by a key outside the key's validity window);
+ * `DIGEST_ALGORITHM_UNSUPPORTED` (a signature algorithm other than SHA256withRSA, in the digest
+ * or its metadata); `DIGEST_ACCOUNT_MISMATCH` (its `awsAccountId` is not the account of its key path).
  *
  * Log files: `LOG_VALID`; `LOG_NOT_FOUND`; `LOG_HASH_MISMATCH`; `LOG_INVALID_FORMAT`
  * (not one well-formed gzip stream); `LOG_HASH_ALGORITHM_UNSUPPORTED` (a digest lists it with
- * a hash algorithm other than SHA-256).
+ * a hash algorithm other than SHA-256); `LOG_UNREFERENCED` (a log file in storage that no
+ * digest lists, delivered inside the time the verified chain covers: injected, or withheld
+ * from the digests).
  *
  * Chain: `CHAIN_GAP` (a chain restarts: no digests cover the hours in between; not a failure
- * by itself).
+ * by itself); `CHAIN_TAIL_MISSING` (log files were delivered well after the newest digest and
+ * no later digest exists: the newest digests were deleted).
  */
 export type FindingCode =
   | 'DIGEST_VALID'
@@ -30,12 +38,19 @@ export type FindingCode =
   | 'DIGEST_KEY_NOT_FOUND'
   | 'DIGEST_SIGNATURE_INVALID'
   | 'DIGEST_SIGNATURE_MISSING'
+  | 'DIGEST_LINK_MISMATCH'
+  | 'DIGEST_OUT_OF_ORDER'
+  | 'DIGEST_KEY_NOT_VALID'
+  | 'DIGEST_ALGORITHM_UNSUPPORTED'
+  | 'DIGEST_ACCOUNT_MISMATCH'
   | 'LOG_VALID'
   | 'LOG_NOT_FOUND'
   | 'LOG_HASH_MISMATCH'
   | 'LOG_INVALID_FORMAT'
   | 'LOG_HASH_ALGORITHM_UNSUPPORTED'
-  | 'CHAIN_GAP';
+  | 'LOG_UNREFERENCED'
+  | 'CHAIN_GAP'
+  | 'CHAIN_TAIL_MISSING';
 
 /** `valid`: the object is proven intact; `invalid`: it is not (fails the run); `notice`: worth knowing, not a failure. */
 export type Severity = 'valid' | 'invalid' | 'notice';
@@ -49,12 +64,19 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.
   DIGEST_KEY_NOT_FOUND: 'invalid',
   DIGEST_SIGNATURE_INVALID: 'invalid',
   DIGEST_SIGNATURE_MISSING: 'invalid',
+  DIGEST_LINK_MISMATCH: 'invalid',
+  DIGEST_OUT_OF_ORDER: 'invalid',
+  DIGEST_KEY_NOT_VALID: 'invalid',
+  DIGEST_ALGORITHM_UNSUPPORTED: 'invalid',
+  DIGEST_ACCOUNT_MISMATCH: 'invalid',
   LOG_VALID: 'valid',
   LOG_NOT_FOUND: 'invalid',
   LOG_HASH_MISMATCH: 'invalid',
   LOG_INVALID_FORMAT: 'invalid',
   LOG_HASH_ALGORITHM_UNSUPPORTED: 'invalid',
+  LOG_UNREFERENCED: 'invalid',
   CHAIN_GAP: 'notice',
+  CHAIN_TAIL_MISSING: 'invalid',
 });
 
 /** Every finding code, in a stable order. */
@@ -71,7 +93,7 @@ export interface Finding {
   severity: Severity;
   /** Kind of object. */
   kind: ObjectKind;
-  /** `s3://BUCKET/KEY` of the object (for a gap: of the digest that starts the later segment). */
+  /** `s3://BUCKET/KEY` of the object (for a gap: of the digest that starts the later segment; for a missing tail: of the newest digest found). */
   object: string;
   /** Bucket of the object. */
   bucket: string;
@@ -93,6 +115,8 @@ export interface Finding {
   endTime?: string;
   /** For a valid log: uncompressed bytes hashed. */
   size?: number;
+  /** For a gap, a missing digest or a missing tail: how many log files in storage were delivered in the hours concerned. */
+  logs?: number;
 }
 
 /**

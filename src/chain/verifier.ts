@@ -1,28 +1,38 @@
 /**
  * The verifier: replays a trail region's digest chain the way the AWS CLI does (newest first,
  * following each digest's link to the previous one, jumping to the next older listed digest
- * when a link is missing or invalid), checks every digest (format, location, key, signature)
- * and every log file it lists (exists, one valid gzip stream, SHA-256), and yields findings as
- * data, in the order the AWS CLI reports them. It reads through an {@link ObjectSource}, so
- * the same walk serves a local copy and S3.
+ * when a link is missing or invalid), checks every digest (format, location, account,
+ * algorithm, key, signature, key validity, and the hash and signature its successor's link
+ * names) and every log file it lists (exists, one valid gzip stream, SHA-256), and yields
+ * findings as data, in the order the AWS CLI reports them. Beyond the AWS CLI it reports every
+ * digest of a hole (from the hourly cadence), log files that no digest lists, and a deleted
+ * tail. It reads through an {@link ObjectSource}, so the same walk serves every backend.
  * @module
  */
 import { isValidateLogsError } from '../errors.js';
 import { SIGNATURE_ALGORITHM, type PublicKeySet } from '../crypto/keys.js';
 import { stringToSign, verifyString } from '../crypto/signature.js';
 import { parseDigest, type DigestLogFile, type ParsedDigest } from '../format/digest.js';
-import { checkTrailRef, digestFolder, digestKey, parseDigestKey, s3Uri, type TrailRef } from '../format/keys.js';
-import { formatDigestTime } from '../format/time.js';
+import { checkTrailRef, digestKey, digestKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
+import { DIGEST_PERIOD_MS, formatDigestTime } from '../format/time.js';
 import { nativeEngine, type HashEngine } from '../hash/engine.js';
 import { hashStream, readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { constantTimeEqual, requireDate, requirePositiveInteger, requireString } from '../utils.js';
-import { finding, type Finding } from './findings.js';
+import { finding, type Finding, type FindingCode } from './findings.js';
+import { listDigestKeys, listLogs, type LogEntry } from './listing.js';
 
 /** Default cap on a digest file's uncompressed size: digests are parsed whole. */
 export const DEFAULT_MAX_DIGEST_BYTES: number = 64 * 1024 * 1024;
 /** Default number of objects verified at once. */
 export const DEFAULT_CONCURRENCY = 4;
+/** Default time after the newest digest's end beyond which a delivered log means a deleted tail. */
+export const DEFAULT_TAIL_GRACE_MS: number = 2 * 3_600_000;
+/**
+ * Margin at the edges of the time the chain covers within which a log no digest lists is not
+ * reported: a log is named at its delivery minute and may be listed by the next hour's digest.
+ */
+const COVERAGE_MARGIN_MS = 5 * 60_000;
 
 /** Options of {@link verifyTrail}. */
 export interface VerifyOptions {
@@ -40,6 +50,13 @@ export interface VerifyOptions {
   end?: Date;
   /** Also walk the backfill chain (`_backfill` digests); true by default. */
   backfill?: boolean;
+  /**
+   * List the trail's log files to find those no digest lists (`LOG_UNREFERENCED`), count the
+   * logs in gaps and holes, and find a deleted tail (`CHAIN_TAIL_MISSING`); true by default.
+   */
+  inventory?: boolean;
+  /** Logs delivered this long after the newest digest's end, with no later digest, mean a deleted tail; 2 h by default. */
+  tailGraceMs?: number;
   /** Objects verified at once; {@link DEFAULT_CONCURRENCY} by default. */
   concurrency?: number;
   /** SHA-256 engine; native by default. */
@@ -60,75 +77,43 @@ type Loaded =
   | { ok: true; digest: ParsedDigest; signature: string }
   | { ok: false; finding: Finding; digest?: ParsedDigest };
 
-/** The digest keys of a trail region in range, by chain. */
-export interface DigestKeyLists {
-  /** Keys of the standard chain, oldest first. */
-  standard: string[];
-  /** Keys of the backfill chain, oldest first. */
-  backfill: string[];
-}
+const keyTime = (key: string): number | undefined => digestKeyParts(key)?.endTime.getTime();
 
-/**
- * The digest keys of a trail region's chain in the time range, split into the standard and
- * the backfill chain, oldest first (S3 key order). Keys of other trails are skipped.
- *
- * @param options - source, bucket, trail and range
- * @returns both lists
- */
-export async function listDigestKeys(
-  options: Pick<VerifyOptions, 'source' | 'bucket' | 'trail' | 'start' | 'end'>,
-): Promise<DigestKeyLists> {
-  const trail = options.trail;
-  const start = options.start;
-  const end = options.end ?? new Date();
-  // As the AWS CLI: list from one minute before the start; keep key times in [start, end + 1 h].
-  const startAfter = digestKey(trail, new Date(start.getTime() - 60_000));
-  const last = Math.floor(end.getTime() / 1000) * 1000 + 3_600_000;
-  const first = Math.floor(start.getTime() / 1000) * 1000;
-  const standard: string[] = [];
-  const backfill: string[] = [];
-  for await (const { key } of options.source.list(options.bucket, digestFolder(trail), startAfter)) {
-    let parsed;
-    try {
-      parsed = parseDigestKey(key);
-    } catch (e) {
-      if (isValidateLogsError(e, 'KEY_FORMAT', 'TIME_INVALID')) continue; // not a digest key: not part of the chain
-      throw e;
-    }
-    if (
-      parsed.accountId !== trail.accountId ||
-      parsed.region !== trail.region ||
-      parsed.trailName !== trail.trailName ||
-      parsed.homeRegion !== (trail.homeRegion ?? trail.region) ||
-      parsed.prefix !== trail.prefix ||
-      parsed.organizationId !== trail.organizationId
-    ) {
-      continue;
-    }
-    const t = parsed.endTime.getTime();
-    if (t > last) break;
-    if (t < first) continue;
-    (parsed.backfill ? backfill : standard).push(key);
+const iso = (ms: number): string => formatDigestTime(new Date(ms));
+
+/** Log files in storage, by delivery time, for counting and looking up. */
+class LogInventory {
+  readonly entries: LogEntry[];
+  constructor(entries: LogEntry[]) {
+    this.entries = entries;
   }
-  return { standard, backfill };
-}
-
-function keyTime(key: string): number | undefined {
-  try {
-    return parseDigestKey(key).endTime.getTime();
-  } catch (e) {
-    if (isValidateLogsError(e, 'KEY_FORMAT', 'TIME_INVALID')) return undefined;
-    throw e;
+  /** Number of logs delivered in [from, to). */
+  count(from: number, to: number): number {
+    return this.#index(to) - this.#index(from);
+  }
+  /** Logs delivered after `from`. */
+  after(from: number): LogEntry[] {
+    return this.entries.slice(this.#index(from + 1));
+  }
+  #index(t: number): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.entries[mid]!.time < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 
 /**
  * Replay a trail region's digest chain and verify every digest and log file in range.
  *
- * Yields one finding per digest and per listed log file, plus `CHAIN_GAP` where a chain
- * restarts. Findings come in the AWS CLI's order: newest digest first, each digest followed by
- * its log files. Storage failures other than "not found" are thrown, never reported as
- * findings.
+ * Yields one finding per digest and per listed log file, `CHAIN_GAP` where a chain restarts,
+ * then `CHAIN_TAIL_MISSING` and one `LOG_UNREFERENCED` per log file that no digest lists.
+ * Findings come in the AWS CLI's order: newest digest first, each digest followed by its log
+ * files. Storage failures other than "not found" are thrown, never reported as findings.
  *
  * @param options - what to verify and how
  * @returns an async iterable of findings
@@ -149,7 +134,10 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const concurrency = requirePositiveInteger(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency');
   const engine = options.engine ?? nativeEngine;
   const maxDigestBytes = options.maxDigestBytes ?? DEFAULT_MAX_DIGEST_BYTES;
+  const tailGrace = options.tailGraceMs ?? DEFAULT_TAIL_GRACE_MS;
+  const inventoryWanted = options.inventory ?? true;
   const { source, keys, signal } = options;
+  const home = trail.homeRegion ?? trail.region;
 
   // Findings leave in order; log checks run ahead, up to `concurrency` at once.
   const pending: Promise<Finding>[] = [];
@@ -160,7 +148,22 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   };
 
   const lists = await listDigestKeys({ source, bucket, trail, start, end });
-  options.onListed?.(lists.standard.length + (options.backfill ?? true ? lists.backfill.length : 0));
+  options.onListed?.(lists.standard.length + ((options.backfill ?? true) ? lists.backfill.length : 0));
+  const inventory = new LogInventory(
+    inventoryWanted
+      ? await listLogs(source, bucket, trail, start.getTime() - DIGEST_PERIOD_MS, lists.later ? end.getTime() + DIGEST_PERIOD_MS : Number.POSITIVE_INFINITY)
+      : [],
+  );
+  const counted = (from: number, to: number): { logs?: number } => (inventoryWanted ? { logs: inventory.count(from, to) } : {});
+
+  /** Logs listed by digests whose signature verified, and the time those digests cover. */
+  const referenced = new Set<string>();
+  const covered: Array<[number, number]> = [];
+  const accept = (d: ParsedDigest): void => {
+    for (const l of d.record.logFiles) referenced.add(`${l.s3Bucket}/${l.s3Object}`);
+    covered.push([d.startTime.getTime(), d.endTime.getTime()]);
+  };
+
   const chains: Array<[string[], boolean]> = [[lists.standard, false]];
   if (options.backfill ?? true) chains.push([lists.backfill, true]);
 
@@ -174,14 +177,23 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       }
       return undefined;
     };
+    const peekOlder = (before: number): number | undefined => {
+      for (let i = idx; i >= 0; i--) {
+        const t = keyTime(listed[i]!);
+        if (t !== undefined && t < before) return t;
+      }
+      return undefined;
+    };
     let current = nextOlder(undefined);
     let lastStart = current ? keyTime(current.key)! : 0;
-    let successor: ParsedDigest | undefined; // the newer digest whose link led to `current`
+    let successor: ParsedDigest | undefined; // the newer digest whose link (or jump) led to `current`
     const visited = new Set<string>();
     while (current && start.getTime() <= lastStart) {
       signal?.throwIfAborted();
-      const uri = s3Uri(current.bucket, current.key);
-      const jumpFrom = keyTime(current.key) ?? lastStart;
+      const ref: DigestRef = current;
+      const uri = s3Uri(ref.bucket, ref.key);
+      const refTime = keyTime(ref.key);
+      const jumpFrom = refTime ?? lastStart;
       if (visited.has(uri)) {
         // A link back to a digest already seen: follow it no further.
         current = nextOlder(Math.min(jumpFrom, lastStart));
@@ -189,28 +201,70 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         continue;
       }
       visited.add(uri);
-      const loaded = await loadDigest(current, successor, backfill);
+      const linking = successor && links(successor, ref) ? successor : undefined;
+      const loaded = await loadDigest(ref, linking, backfill);
       if (!loaded.ok) {
         push(loaded.finding);
+        if (loaded.finding.code === 'DIGEST_NOT_FOUND' && linking && refTime !== undefined) {
+          // A hole: every digest between the missing one and the next older one found.
+          const older = peekOlder(refTime);
+          if (older !== undefined) {
+            for (let t = refTime - DIGEST_PERIOD_MS; t > older + DIGEST_PERIOD_MS / 2 && t > start.getTime(); t -= DIGEST_PERIOD_MS) {
+              const key = digestKey(trail, new Date(t), backfill);
+              push(
+                finding('DIGEST_NOT_FOUND', {
+                  kind: 'digest',
+                  object: s3Uri(bucket, key),
+                  bucket,
+                  key,
+                  message: `not found (one digest per hour: missing between ${iso(older)} and ${iso(refTime)})`,
+                  backfill,
+                  endTime: iso(t),
+                  ...counted(t - DIGEST_PERIOD_MS, t),
+                }),
+              );
+            }
+          }
+        }
         current = nextOlder(jumpFrom);
         // An invalid digest is no link, but its previousDigestSignature may still be the
         // signature of the digest jumped to: a signature proves itself when it verifies.
         successor = loaded.digest;
       } else {
         const d = loaded.digest;
-        push(
-          finding('DIGEST_VALID', {
-            kind: 'digest',
-            object: uri,
-            bucket: current.bucket,
-            key: current.key,
-            message: 'valid',
-            backfill,
-            startTime: d.record.digestStartTime,
-            endTime: d.record.digestEndTime,
-          }),
-        );
-        for (const log of d.record.logFiles) {
+        const r = d.record;
+        const base = { kind: 'digest' as const, object: uri, bucket: ref.bucket, key: ref.key, backfill, startTime: r.digestStartTime, endTime: r.digestEndTime };
+        if (linking && d.endTime >= linking.endTime) {
+          push(
+            finding('DIGEST_OUT_OF_ORDER', {
+              ...base,
+              message: `ends at ${r.digestEndTime}, not before the digest that links to it (ends ${linking.record.digestEndTime})`,
+              digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object),
+            }),
+          );
+          current = nextOlder(jumpFrom);
+          successor = undefined;
+          continue;
+        }
+        const hashLinked = !linking || constantTimeEqual((linking.record.previousDigestHashValue ?? '').toLowerCase(), d.sha256);
+        const sigLinked = !linking || constantTimeEqual((linking.record.previousDigestSignature ?? '').toLowerCase(), loaded.signature.toLowerCase());
+        if (linking && (!hashLinked || !sigLinked)) {
+          push(
+            finding('DIGEST_LINK_MISMATCH', {
+              ...base,
+              message:
+                `correctly signed, but its ${!hashLinked ? 'SHA-256' : 'signature'}${!hashLinked && !sigLinked ? ' and signature' : ''} ` +
+                `differ from what the next digest's link records: rewritten and re-signed after the next digest was written`,
+              expected: hashLinked ? linking.record.previousDigestSignature! : linking.record.previousDigestHashValue!,
+              actual: hashLinked ? loaded.signature : d.sha256,
+              digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object),
+            }),
+          );
+        } else {
+          push(finding('DIGEST_VALID', { ...base, message: 'valid' }));
+        }
+        accept(d);
+        for (const log of r.logFiles) {
           push(checkLog(log, uri, backfill));
           while (pending.length > concurrency) yield await pending.shift()!;
         }
@@ -223,21 +277,22 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
               finding('CHAIN_GAP', {
                 kind: 'chain',
                 object: uri,
-                bucket: current.bucket,
-                key: current.key,
+                bucket: ref.bucket,
+                key: ref.key,
                 message:
-                  `No log files were delivered by CloudTrail between ${formatDigestTime(new Date(olderEnd))} and ` +
-                  `${d.record.digestStartTime}: the chain restarts at this starting digest`,
+                  `No log files were delivered by CloudTrail between ${iso(olderEnd)} and ` +
+                  `${r.digestStartTime}: the chain restarts at this starting digest`,
                 backfill,
-                startTime: formatDigestTime(new Date(olderEnd)),
-                endTime: d.record.digestStartTime,
+                startTime: iso(olderEnd),
+                endTime: r.digestStartTime,
+                ...counted(olderEnd, d.startTime.getTime()),
               }),
             );
           }
           current = older;
           successor = undefined;
         } else {
-          current = { bucket: d.record.previousDigestS3Bucket!, key: d.record.previousDigestS3Object! };
+          current = { bucket: r.previousDigestS3Bucket!, key: r.previousDigestS3Object! };
           successor = d;
         }
       }
@@ -246,19 +301,85 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   }
   while (pending.length > 0) yield await pending.shift()!;
 
-  async function loadDigest(ref: DigestRef, next: ParsedDigest | undefined, backfill: boolean): Promise<Loaded> {
+  if (!inventoryWanted) return;
+
+  // A deleted tail: no digest after the newest one listed, yet logs delivered well after it.
+  const newestKey = lists.standard.at(-1);
+  if (!lists.later && newestKey !== undefined) {
+    const newestEnd = keyTime(newestKey)!;
+    const late = inventory.after(newestEnd + tailGrace);
+    if (late.length > 0) {
+      const first = late[0]!;
+      yield finding('CHAIN_TAIL_MISSING', {
+        kind: 'chain',
+        object: s3Uri(bucket, newestKey),
+        bucket,
+        key: newestKey,
+        message:
+          `${late.length} log files were delivered more than ${duration(tailGrace)} after the newest digest ` +
+          `(which ends ${iso(newestEnd)}), the first at ${iso(first.time)} (${s3Uri(bucket, first.key)}), ` +
+          `and no later digest exists: the newest digest files have been deleted`,
+        backfill: false,
+        startTime: iso(newestEnd),
+        expected: `a digest file after ${iso(newestEnd)}`,
+        actual: s3Uri(bucket, first.key),
+        logs: inventory.count(newestEnd, Number.POSITIVE_INFINITY),
+      });
+    }
+  }
+
+  // Log files no verified digest lists, delivered inside the time the chain covers.
+  const spans = merge(covered);
+  let candidates = inventory.entries.filter(
+    (l) =>
+      l.time >= start.getTime() &&
+      l.time <= end.getTime() &&
+      !referenced.has(`${bucket}/${l.key}`) &&
+      spans.some(([a, b]) => l.time >= a + COVERAGE_MARGIN_MS && l.time + 60_000 + COVERAGE_MARGIN_MS <= b),
+  );
+  if (candidates.length > 0 && lists.others.length > 0) {
+    // Several trails may deliver into one prefix: a log listed by another trail's valid digest is referenced.
+    for (const key of lists.others) {
+      signal?.throwIfAborted();
+      const other = await loadDigest({ bucket, key }, undefined, false);
+      if (other.ok) for (const l of other.digest.record.logFiles) referenced.add(`${l.s3Bucket}/${l.s3Object}`);
+    }
+    candidates = candidates.filter((l) => !referenced.has(`${bucket}/${l.key}`));
+  }
+  for (const l of candidates) {
+    yield finding('LOG_UNREFERENCED', {
+      kind: 'log',
+      object: s3Uri(bucket, l.key),
+      bucket,
+      key: l.key,
+      message: `not listed in any digest, though delivered at ${iso(l.time)}, inside the time the digests cover: injected, or withheld from the digests`,
+      backfill: false,
+    });
+  }
+
+  function links(next: ParsedDigest, ref: DigestRef): boolean {
+    return next.record.previousDigestS3Bucket === ref.bucket && next.record.previousDigestS3Object === ref.key;
+  }
+
+  async function loadDigest(ref: DigestRef, linking: ParsedDigest | undefined, backfill: boolean): Promise<Loaded> {
     const uri = s3Uri(ref.bucket, ref.key);
     const base = { kind: 'digest' as const, object: uri, bucket: ref.bucket, key: ref.key, backfill };
     let digest: ParsedDigest | undefined;
-    const fail = (code: Finding['code'], message: string, extra: Partial<Finding> = {}): Loaded => ({
+    const fail = (code: FindingCode, message: string, extra: Partial<Finding> = {}): Loaded => ({
       ok: false,
-      finding: finding(code, { ...base, message, ...extra }),
+      finding: finding(code, {
+        ...base,
+        message,
+        ...(digest && { startTime: digest.record.digestStartTime, endTime: digest.record.digestEndTime }),
+        ...extra,
+      }),
       ...(digest && { digest }),
     });
-    // The newer digest's link names this one: its previousDigestSignature is a candidate signature.
-    const linking =
-      next && next.record.previousDigestS3Bucket === ref.bucket && next.record.previousDigestS3Object === ref.key ? next : undefined;
     const linkedFrom = linking ? { digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object) } : {};
+    const hour = (): { logs?: number; endTime?: string } => {
+      const t = keyTime(ref.key);
+      return t === undefined ? {} : { endTime: iso(t), ...counted(t - DIGEST_PERIOD_MS, t) };
+    };
     let obj;
     try {
       obj = await source.get(ref.bucket, ref.key, { metadata: true });
@@ -267,7 +388,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       if (isValidateLogsError(e, 'METADATA_INVALID')) return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
       throw e;
     }
-    if (!obj) return fail('DIGEST_NOT_FOUND', 'not found', linkedFrom);
+    if (!obj) return fail('DIGEST_NOT_FOUND', 'not found', { ...linkedFrom, ...hour() });
     try {
       const bytes = await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri });
       digest = parseDigest(bytes, uri, engine);
@@ -288,27 +409,33 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         actual: uri,
       });
     }
-    const key = keys.find(r.digestPublicKeyFingerprint);
-    if (!key) {
-      return fail(
-        'DIGEST_KEY_NOT_FOUND',
-        `public key not found in region ${trail.homeRegion ?? trail.region} for fingerprint ${r.digestPublicKeyFingerprint}`,
-        { expected: r.digestPublicKeyFingerprint },
-      );
+    if (r.awsAccountId !== trail.accountId) {
+      return fail('DIGEST_ACCOUNT_MISMATCH', `names account ${r.awsAccountId}, but lies in the folder of account ${trail.accountId}`, {
+        expected: trail.accountId,
+        actual: r.awsAccountId,
+      });
     }
     const algorithm = meta?.['signature-algorithm'];
+    for (const [where, value] of [['digestSignatureAlgorithm', r.digestSignatureAlgorithm], ['signature-algorithm metadata', algorithm]] as const) {
+      if (value !== undefined && value !== SIGNATURE_ALGORITHM) {
+        return fail('DIGEST_ALGORITHM_UNSUPPORTED', `unsupported signature algorithm ${JSON.stringify(value)} in its ${where}`, {
+          expected: SIGNATURE_ALGORITHM,
+          actual: value,
+        });
+      }
+    }
+    const key = keys.find(r.digestPublicKeyFingerprint);
+    if (!key) {
+      return fail('DIGEST_KEY_NOT_FOUND', `public key not found in region ${home} for fingerprint ${r.digestPublicKeyFingerprint}`, {
+        expected: r.digestPublicKeyFingerprint,
+      });
+    }
     const signature = meta?.signature ?? linking?.record.previousDigestSignature ?? undefined;
     if (signature === undefined) {
       return fail(
         'DIGEST_SIGNATURE_MISSING',
         'signature not found: no signature metadata (S3 x-amz-meta-signature or a .metadata.json sidecar) and no later digest links to it',
       );
-    }
-    if (algorithm !== undefined && algorithm !== SIGNATURE_ALGORITHM) {
-      return fail('DIGEST_SIGNATURE_INVALID', `signature verification failed: unsupported signature algorithm ${JSON.stringify(algorithm)}`, {
-        expected: SIGNATURE_ALGORITHM,
-        actual: algorithm,
-      });
     }
     let ok: boolean;
     try {
@@ -318,6 +445,16 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       throw e;
     }
     if (!ok) return fail('DIGEST_SIGNATURE_INVALID', 'signature verification failed');
+    // Signed just after its end time, with a key valid then (ListPublicKeys is asked over [start, end + 2 h]).
+    const signedFrom = digest.endTime.getTime();
+    if ((key.validFrom && key.validFrom.getTime() > signedFrom + 2 * DIGEST_PERIOD_MS) || (key.validTo && key.validTo.getTime() < signedFrom)) {
+      return fail(
+        'DIGEST_KEY_NOT_VALID',
+        `signed by key ${key.fingerprint}, valid from ${key.validFrom ? iso(key.validFrom.getTime()) : 'the start'} to ` +
+          `${key.validTo ? iso(key.validTo.getTime()) : 'now'}, not at the digest's end time ${r.digestEndTime}`,
+        { expected: r.digestEndTime },
+      );
+    }
     return { ok: true, digest, signature };
   }
 
@@ -356,13 +493,25 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     }
     const expected = log.hashValue.toLowerCase();
     if (!constantTimeEqual(expected, result.sha256)) {
-      return finding('LOG_HASH_MISMATCH', {
-        ...base,
-        message: "hash value doesn't match",
-        expected,
-        actual: result.sha256,
-      });
+      return finding('LOG_HASH_MISMATCH', { ...base, message: "hash value doesn't match", expected, actual: result.sha256 });
     }
     return finding('LOG_VALID', { ...base, message: 'valid', size: result.size });
   }
+}
+
+/** A duration for messages: `2 h`, `90 min`, `45 s`. */
+function duration(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;
+}
+
+/** Merge time intervals that overlap or touch. */
+function merge(intervals: Array<[number, number]>): Array<[number, number]> {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of sorted) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
 }

@@ -16,7 +16,7 @@ export function findingLine(f: Finding): string {
   if (f.code === 'CHAIN_GAP') {
     return `${f.backfill ? '(backfill) ' : ''}No log files were delivered by CloudTrail between ${f.startTime} and ${f.endTime}`;
   }
-  const what = f.kind === 'digest' ? `${f.backfill ? '(backfill) ' : ''}Digest file` : 'Log file';
+  const what = f.kind === 'digest' ? `${f.backfill ? '(backfill) ' : ''}Digest file` : f.kind === 'log' ? 'Log file' : 'Digest chain';
   return `${what}\t${f.object}\t${statusText(f)}`;
 }
 
@@ -40,6 +40,8 @@ function statusText(f: Finding): string {
       return 'INVALID: signature verification failed';
     case 'LOG_HASH_MISMATCH':
       return "INVALID: hash value doesn't match";
+    case 'LOG_UNREFERENCED':
+      return 'INVALID: not listed in any digest (injected, or withheld from the digests)';
     default:
       return `INVALID: ${f.message}`;
   }

@@ -7,7 +7,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { Tally } from '../chain/report.js';
-import { listDigestKeys, verifyTrail } from '../chain/verifier.js';
+import { listDigestKeys } from '../chain/listing.js';
+import { DEFAULT_TAIL_GRACE_MS, verifyTrail } from '../chain/verifier.js';
 import type { Finding } from '../chain/findings.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
@@ -54,6 +55,11 @@ Options:
   --output text|json     text (default): the AWS CLI's lines and summary, INVALID lines on
                          stderr. json: one JSON document on stdout (see schema/report.schema.json).
   --allow-empty          Exit 0 when no digest is found in range (default: exit 1).
+  --fail-on-gap          Exit 1 when the chain has a gap (logging or validation was stopped
+                         and restarted; by default a gap is reported but is no failure).
+  --tail-grace DURATION  Log files delivered this long after the newest digest, with no later
+                         digest, mean the newest digests were deleted (default: 2h; 90m, 3h,
+                         or minutes as a number).
   --concurrency N        Objects verified at once (default: 4).
   --no-progress          Never show the progress line (it shows only on a terminal).
   --help                 Show this help.
@@ -88,9 +94,18 @@ const OPTIONS = {
   'public-keys': { type: 'string', multiple: true },
   output: { type: 'string' },
   'allow-empty': { type: 'boolean' },
+  'fail-on-gap': { type: 'boolean' },
+  'tail-grace': { type: 'string' },
   concurrency: { type: 'string' },
   'no-progress': { type: 'boolean' },
 } as const;
+
+/** A duration flag: `2h`, `90m`, `45s`, or a number of minutes. */
+function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(h|m|s)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag} must be a duration such as 2h, 90m or 45s, not ${JSON.stringify(text)}`);
+  return Math.round(Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 's' ? 1000 : 60_000));
+}
 
 async function loadKeys(files: string[]): Promise<PublicKeySet> {
   const keys = new PublicKeySet();
@@ -155,6 +170,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new UsageError(`--concurrency must be a whole number from 1 to 1024, not ${JSON.stringify(flags.concurrency)}`);
   }
+  const tailGraceMs = flags['tail-grace'] === undefined ? DEFAULT_TAIL_GRACE_MS : parseDuration(flags['tail-grace'], '--tail-grace');
   const dir = flags['local-dir'];
   if (!dir) {
     throw new UsageError('--local-dir is required: this version validates a local copy of the bucket (aws s3 sync s3://BUCKET DIR)');
@@ -254,6 +270,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     start,
     end,
     concurrency,
+    tailGraceMs,
     onListed: (n) => {
       progress.digestsTotal = n;
     },
@@ -263,7 +280,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   progress.clear();
   const summary = tally.summary();
   const empty = summary.digests.valid + summary.digests.invalid + summary.backfillDigests.valid + summary.backfillDigests.invalid === 0;
-  const ok = summary.ok && (!empty || flags['allow-empty'] === true);
+  const ok = summary.ok && (!empty || flags['allow-empty'] === true) && (summary.gaps === 0 || !flags['fail-on-gap']);
   if (text) {
     text.summary(summary, startText, endText);
     if (empty && !flags['allow-empty']) {

@@ -197,6 +197,35 @@ export function parseLogKey(key: string): ParsedLogKey {
   };
 }
 
+/**
+ * {@link parseDigestKey}, or undefined for a key that is not a digest key (any other object
+ * in a digest folder).
+ * @param key - the S3 key
+ * @returns its parts, or undefined
+ */
+export function digestKeyParts(key: string): ParsedDigestKey | undefined {
+  return DIGEST_KEY_RE.test(key) ? orUndefined(() => parseDigestKey(key)) : undefined;
+}
+
+/**
+ * {@link parseLogKey}, or undefined for a key that is not a CloudTrail log file key.
+ * @param key - the S3 key
+ * @returns its parts, or undefined
+ */
+export function logKeyParts(key: string): ParsedLogKey | undefined {
+  return LOG_KEY_RE.test(key) ? orUndefined(() => parseLogKey(key)) : undefined;
+}
+
+function orUndefined<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (e) {
+    // Only "not such a key" means undefined; anything else is a bug and is thrown.
+    if (e instanceof ValidateLogsError && (e.code === 'KEY_FORMAT' || e.code === 'TIME_INVALID')) return undefined;
+    throw e;
+  }
+}
+
 /** The parts of a trail ARN. */
 export interface TrailArn {
   /** `aws`, `aws-cn`, `aws-us-gov`, ... */

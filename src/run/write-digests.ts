@@ -7,10 +7,10 @@
  */
 import { generateDigests, type ChainHead, type DeliveredLog, type GeneratedDigest } from '../chain/generator.js';
 import type { Signer } from '../crypto/keys.js';
-import { ValidateLogsError, isValidateLogsError } from '../errors.js';
+import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
 import { EventTimeScanner } from '../format/events.js';
-import { checkTrailRef, digestFolder, logFolder, parseDigestKey, parseLogKey, s3Uri, type TrailRef } from '../format/keys.js';
+import { checkTrailRef, digestFolder, digestKeyParts, logFolder, logKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
 import { nativeEngine, type HashEngine } from '../hash/engine.js';
 import { hashStream, readAll } from '../hash/hash-stream.js';
 import type { ObjectSink, ObjectSource } from '../sources/source.js';
@@ -56,14 +56,8 @@ export interface WriteDigestsResult {
 export async function findChainHead(storage: ObjectSource, bucket: string, trail: TrailRef): Promise<ChainHead | undefined> {
   let newest: { key: string; end: Date } | undefined;
   for await (const { key } of storage.list(bucket, digestFolder(trail))) {
-    let p;
-    try {
-      p = parseDigestKey(key);
-    } catch (e) {
-      if (isValidateLogsError(e, 'KEY_FORMAT', 'TIME_INVALID')) continue; // another file in the folder
-      throw e;
-    }
-    if (p.backfill || p.trailName !== trail.trailName || p.homeRegion !== (trail.homeRegion ?? trail.region)) continue;
+    const p = digestKeyParts(key);
+    if (!p || p.backfill || p.trailName !== trail.trailName || p.homeRegion !== (trail.homeRegion ?? trail.region)) continue;
     if (!newest || p.endTime > newest.end) newest = { key, end: p.endTime };
   }
   if (!newest) return undefined;
@@ -101,12 +95,7 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
   const head = await findChainHead(storage, bucket, trail);
   const logs: DeliveredLog[] = [];
   for await (const o of storage.list(bucket, logFolder(trail))) {
-    try {
-      parseLogKey(o.key);
-    } catch (e) {
-      if (isValidateLogsError(e, 'KEY_FORMAT', 'TIME_INVALID')) continue; // not a log file of this trail's shape
-      throw e;
-    }
+    if (!logKeyParts(o.key)) continue; // not a log file of this trail's shape
     if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
     if (head && o.lastModified < head.endTime) continue;
     if (o.lastModified >= until) continue;

@@ -1,9 +1,10 @@
 // Tampering a copy of the built-in sample trail, as vectors/tampering.json describes.
-import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, appendFileSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, appendFileSync, statSync, utimesSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { createSigner, parseDigest, serializeDigest, sha256, signString, stringToSign, toHex } from '../../src/index.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -14,6 +15,8 @@ export type Action =
   | { op: 'append'; key: string; text: string }
   | { op: 'flip-signature'; key: string }
   | { op: 'move'; key: string; to: string }
+  | { op: 'resign-digest'; key: string }
+  | { op: 'inject-log'; key: string; text: string }
   | { op: 'delete-sidecars' };
 
 export interface TamperCase {
@@ -90,6 +93,20 @@ export function applyActions(dir: string, actions: Action[]): void {
       case 'move':
         renameSync(path, join(dir, a.to));
         break;
+      case 'inject-log':
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, gzipSync(a.text));
+        break;
+      case 'resign-digest': {
+        // What an insider holding the signing key can do: relist the current hashes, sign again.
+        const d = parseDigest(new Uint8Array(gunzipSync(readFileSync(path))));
+        const record = { ...d.record, logFiles: d.record.logFiles.map((l) => ({ ...l, hashValue: toHex(sha256(new Uint8Array(gunzipSync(readFileSync(join(dir, l.s3Object)))))) })) };
+        const bytes = serializeDigest(record);
+        writeFileSync(path, gzipSync(bytes));
+        const signature = signString(createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8')), stringToSign(record, toHex(sha256(bytes))));
+        writeFileSync(path + '.metadata.json', JSON.stringify({ signature, 'signature-algorithm': 'SHA256withRSA' }));
+        break;
+      }
     }
   }
 }

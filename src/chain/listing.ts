@@ -1,0 +1,107 @@
+/**
+ * What storage holds for a trail region: its digest keys in a time range (by chain), other
+ * trails' digests in the same folder, whether later digests exist, and its log files.
+ * @module
+ */
+import { digestFolder, digestKey, digestKeyParts, logFolder, logKeyParts, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
+import { formatDateFolders } from '../format/time.js';
+import type { ObjectSource } from '../sources/source.js';
+
+/** The digest keys of a trail region in range, by chain. */
+export interface DigestKeyLists {
+  /** Keys of the standard chain, oldest first. */
+  standard: string[];
+  /** Keys of the backfill chain, oldest first. */
+  backfill: string[];
+  /** Keys of other trails' standard digests in the same folder and range (several trails can share a prefix). */
+  others: string[];
+  /** Whether the trail has a standard digest later than the range. */
+  later: boolean;
+}
+
+/** Options of {@link listDigestKeys}. */
+export interface ListOptions {
+  /** Where to list. */
+  source: ObjectSource;
+  /** The bucket. */
+  bucket: string;
+  /** The trail and region. */
+  trail: TrailRef;
+  /** Start of the range. */
+  start: Date;
+  /** End of the range; digests ending up to one hour later are included (they list logs delivered before `end`). */
+  end: Date;
+}
+
+const sameFolder = (p: ParsedDigestKey, t: TrailRef): boolean =>
+  p.accountId === t.accountId && p.region === t.region && p.prefix === t.prefix && p.organizationId === t.organizationId;
+
+/**
+ * The digest keys of a trail region's chain in the time range, as the AWS CLI selects them:
+ * listed from one minute before `start`, key times in [start, end + 1 h].
+ *
+ * @param options - source, bucket, trail and range
+ * @returns the key lists
+ */
+export async function listDigestKeys(options: ListOptions): Promise<DigestKeyLists> {
+  const { trail, start, end } = options;
+  const startAfter = digestKey(trail, new Date(start.getTime() - 60_000));
+  const last = Math.floor(end.getTime() / 1000) * 1000 + 3_600_000;
+  const first = Math.floor(start.getTime() / 1000) * 1000;
+  const home = trail.homeRegion ?? trail.region;
+  const out: DigestKeyLists = { standard: [], backfill: [], others: [], later: false };
+  for await (const { key } of options.source.list(options.bucket, digestFolder(trail), startAfter)) {
+    const parsed = digestKeyParts(key);
+    if (!parsed || !sameFolder(parsed, trail)) continue;
+    const mine = parsed.trailName === trail.trailName && parsed.homeRegion === home;
+    const t = parsed.endTime.getTime();
+    if (t > last) {
+      if (mine && !parsed.backfill) {
+        out.later = true;
+        break;
+      }
+      continue;
+    }
+    if (t < first) continue;
+    if (!mine) {
+      if (!parsed.backfill) out.others.push(key);
+    } else (parsed.backfill ? out.backfill : out.standard).push(key);
+  }
+  return out;
+}
+
+/** A log file found in storage. */
+export interface LogEntry {
+  /** Its key. */
+  key: string;
+  /** Delivery time from its name (minute precision), in ms. */
+  time: number;
+}
+
+/**
+ * The trail region's log files whose delivery time (from the key, as CloudTrail names it) is in
+ * [from, to], oldest first.
+ *
+ * @param source - where to list
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @param from - earliest delivery time
+ * @param to - latest delivery time (Infinity for no limit)
+ * @returns the log files
+ */
+export async function listLogs(source: ObjectSource, bucket: string, trail: TrailRef, from: number, to: number): Promise<LogEntry[]> {
+  const folder = logFolder(trail);
+  // Keys sort by date folder first: start the listing at the folder of `from`.
+  // `FOLDER/YYYY/MM/DD` sorts just before every key in that day's folder.
+  const startAfter = Number.isFinite(from) ? `${folder}${formatDateFolders(new Date(from))}` : undefined;
+  const out: LogEntry[] = [];
+  for await (const { key } of source.list(bucket, folder, startAfter)) {
+    const parsed = logKeyParts(key);
+    if (!parsed || parsed.accountId !== trail.accountId || parsed.region !== trail.region) continue;
+    const time = parsed.deliveryTime.getTime();
+    if (time < from) continue;
+    if (time > to) break;
+    out.push({ key, time });
+  }
+  return out;
+}
