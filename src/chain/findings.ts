@@ -103,6 +103,8 @@ export interface Finding {
   message: string;
   /** Whether it belongs to the backfill chain. */
   backfill: boolean;
+  /** The region whose chain it belongs to (set by the verifier). */
+  region?: string;
   /** The expected value (a hash, a location, a fingerprint), when there is one. */
   expected?: string;
   /** The value found, when there is one. */

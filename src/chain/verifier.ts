@@ -10,7 +10,7 @@
  * @module
  */
 import { isValidateLogsError } from '../errors.js';
-import { SIGNATURE_ALGORITHM, type PublicKeySet } from '../crypto/keys.js';
+import { PublicKeySet, SIGNATURE_ALGORITHM, type PublicKeyInfo } from '../crypto/keys.js';
 import { stringToSign, verifyString } from '../crypto/signature.js';
 import { parseDigest, type DigestLogFile, type ParsedDigest } from '../format/digest.js';
 import { checkTrailRef, digestKey, digestKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
@@ -69,6 +69,13 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Called once the digest keys in range are listed, with their number (for progress displays). */
   onListed?: (digests: number) => void;
+  /**
+   * Fetches more keys when a digest's fingerprint is not in `keys` (online: ListPublicKeys over
+   * the window; a backfill digest's window is its generation time ± 1 h).
+   */
+  fetchKeys?: (from: Date, to: Date) => Promise<Iterable<PublicKeyInfo>>;
+  /** When CloudTrail says the trail last delivered a digest (GetTrailStatus): later than the newest digest found means a deleted tail. */
+  latestDigestDelivery?: Date;
 }
 
 type DigestRef = { bucket: string; key: string };
@@ -136,13 +143,19 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const maxDigestBytes = options.maxDigestBytes ?? DEFAULT_MAX_DIGEST_BYTES;
   const tailGrace = options.tailGraceMs ?? DEFAULT_TAIL_GRACE_MS;
   const inventoryWanted = options.inventory ?? true;
-  const { source, keys, signal } = options;
+  const { source, signal } = options;
+  const keys = new PublicKeySet(options.keys);
+  const fetchedWindows = new Set<string>();
   const home = trail.homeRegion ?? trail.region;
 
   // Findings leave in order; log checks run ahead, up to `concurrency` at once.
   const pending: Promise<Finding>[] = [];
+  const region = (f: Finding): Finding => {
+    f.region = trail.region;
+    return f;
+  };
   const push = (f: Finding | Promise<Finding>): void => {
-    const p = Promise.resolve(f);
+    const p = Promise.resolve(f).then(region);
     p.catch(() => undefined); // rejections are rethrown when the finding is awaited in order
     pending.push(p);
   };
@@ -301,16 +314,31 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   }
   while (pending.length > 0) yield await pending.shift()!;
 
-  if (!inventoryWanted) return;
-
-  // A deleted tail: no digest after the newest one listed, yet logs delivered well after it.
+  // A deleted tail: no digest after the newest one listed, yet CloudTrail says it delivered a
+  // later one, or logs were delivered well after it.
   const newestKey = lists.standard.at(-1);
   if (!lists.later && newestKey !== undefined) {
     const newestEnd = keyTime(newestKey)!;
     const late = inventory.after(newestEnd + tailGrace);
-    if (late.length > 0) {
+    const status = options.latestDigestDelivery;
+    if (status && status.getTime() > newestEnd + DIGEST_PERIOD_MS) {
+      yield region(finding('CHAIN_TAIL_MISSING', {
+        kind: 'chain',
+        object: s3Uri(bucket, newestKey),
+        bucket,
+        key: newestKey,
+        message:
+          `CloudTrail reports a digest delivered at ${iso(status.getTime())} (GetTrailStatus), but the newest digest found ends ` +
+          `${iso(newestEnd)} and no later digest exists: the newest digest files have been deleted`,
+        backfill: false,
+        startTime: iso(newestEnd),
+        expected: `a digest file delivered at ${iso(status.getTime())}`,
+        actual: s3Uri(bucket, newestKey),
+        ...(inventoryWanted && { logs: inventory.count(newestEnd, Number.POSITIVE_INFINITY) }),
+      }));
+    } else if (late.length > 0) {
       const first = late[0]!;
-      yield finding('CHAIN_TAIL_MISSING', {
+      yield region(finding('CHAIN_TAIL_MISSING', {
         kind: 'chain',
         object: s3Uri(bucket, newestKey),
         bucket,
@@ -324,9 +352,11 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         expected: `a digest file after ${iso(newestEnd)}`,
         actual: s3Uri(bucket, first.key),
         logs: inventory.count(newestEnd, Number.POSITIVE_INFINITY),
-      });
+      }));
     }
   }
+
+  if (!inventoryWanted) return;
 
   // Log files no verified digest lists, delivered inside the time the chain covers.
   const spans = merge(covered);
@@ -347,14 +377,14 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     candidates = candidates.filter((l) => !referenced.has(`${bucket}/${l.key}`));
   }
   for (const l of candidates) {
-    yield finding('LOG_UNREFERENCED', {
+    yield region(finding('LOG_UNREFERENCED', {
       kind: 'log',
       object: s3Uri(bucket, l.key),
       bucket,
       key: l.key,
       message: `not listed in any digest, though delivered at ${iso(l.time)}, inside the time the digests cover: injected, or withheld from the digests`,
       backfill: false,
-    });
+    }));
   }
 
   function links(next: ParsedDigest, ref: DigestRef): boolean {
@@ -424,7 +454,18 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         });
       }
     }
-    const key = keys.find(r.digestPublicKeyFingerprint);
+    let key = keys.find(r.digestPublicKeyFingerprint);
+    if (!key && options.fetchKeys) {
+      const generated = meta?.['backfill-generation-timestamp'];
+      const around = backfill && generated && !Number.isNaN(Date.parse(generated)) ? Date.parse(generated) : digest.endTime.getTime();
+      const [from, to] = backfill ? [around - DIGEST_PERIOD_MS, around + DIGEST_PERIOD_MS] : [around - DIGEST_PERIOD_MS, around + 2 * DIGEST_PERIOD_MS];
+      const window = `${from}/${to}`;
+      if (!fetchedWindows.has(window)) {
+        fetchedWindows.add(window);
+        keys.addAll(await options.fetchKeys(new Date(from), new Date(to)));
+      }
+      key = keys.find(r.digestPublicKeyFingerprint);
+    }
     if (!key) {
       return fail('DIGEST_KEY_NOT_FOUND', `public key not found in region ${home} for fingerprint ${r.digestPublicKeyFingerprint}`, {
         expected: r.digestPublicKeyFingerprint,

@@ -91,6 +91,8 @@ export function runIfMain(moduleUrl: string, name: string, command: (argv: strin
     throw e;
   }
   if (scriptUrl !== moduleUrl) return;
+  // The AWS SDK warns on stderr about Node versions it will drop; a command's stderr is for its own messages.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // A reader that goes away (`| head`) ends the run quietly, as for any Unix tool.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {

@@ -11,20 +11,25 @@ import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
 import { writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
+import { S3Storage } from '../sources/s3.js';
 import { defineCommand, packageVersion, runIfMain, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `write-digests`. */
-export const WRITE_HELP = `Usage: write-digests --local-dir DIR --s3-bucket NAME --account-id ID --region REGION
-                     --trail-name NAME --private-key KEY.pem [options]
+export const WRITE_HELP = `Usage: write-digests --s3-bucket NAME --account-id ID --region REGION --trail-name NAME
+                     --private-key KEY.pem [--local-dir DIR] [options]
 
-Writes CloudTrail-compatible digest files for the log files under the trail's log folder in
-DIR (DIR is the bucket root): one digest per closed hour, empty hours included, each listing
-the SHA-256 of the log files delivered in that hour, linked to the previous digest, and signed
-with SHA256withRSA. Each log's delivery time is its modification time. The signature is
-written beside each digest as "<digest>.metadata.json" (S3 user metadata, for upload with
-"aws s3 cp --metadata"). The newest existing chain of the trail is continued, or a new one
-started. Running it again writes nothing new; an interrupted run leaves no partial file and
-the next run completes the work. Nothing is ever overwritten.
+Writes CloudTrail-compatible digest files for the log files under the trail's log folder: one
+digest per closed hour, empty hours included, each listing the SHA-256 of the log files
+delivered in that hour, linked to the previous digest, and signed with SHA256withRSA. The
+newest existing chain of the trail is continued, or a new one started. Running it again
+writes nothing new; an interrupted run leaves no partial file and the next run completes the
+work. Nothing is ever overwritten.
+
+In S3 (the default) each log's delivery time is its LastModified time, and each digest is
+written with its signature in S3 user metadata, by a conditional write (If-None-Match: *):
+two writers can never overwrite a digest or fork the chain. With --local-dir DIR (DIR is the
+bucket root) each log's delivery time is its modification time, and the signature is written
+beside each digest as "<digest>.metadata.json".
 
 Log files are expected at
   DIR/[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/
@@ -32,8 +37,7 @@ Log files are expected at
 and digests are written under .../CloudTrail-Digest/REGION/YYYY/MM/DD/.
 
 Required:
-  --local-dir DIR          The bucket root.
-  --s3-bucket NAME         The bucket name the digests record (where they will live).
+  --s3-bucket NAME         The bucket (the digests record it as where they live).
   --account-id ID          The 12-digit account in the key paths.
   --region REGION          The region in the key paths (each region has its own chain).
   --trail-name NAME        The trail name in the digest keys.
@@ -42,6 +46,9 @@ Required:
                            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem
 
 Options:
+  --local-dir DIR          Work on a local copy of the bucket instead of S3.
+  --profile NAME           S3 only: a profile of the shared AWS config and credentials files.
+  --endpoint-url URL       S3 only: an S3-compatible endpoint instead of Amazon S3.
   --s3-prefix PREFIX       The trail's key prefix, if any.
   --home-region REGION     The trail's home region (default: --region).
   --organization-id ID     For organization trails: the o-... id in the key path.
@@ -55,7 +62,8 @@ Options:
   --help                   Show this help.
   --version                Show the version.
 
-Exit status: 0 done (also when there was nothing to write); 2 a usage or environment error.
+Exit status: 0 done (also when there was nothing to write); 2 a usage or environment error
+(including another writer having written a digest first: nothing is overwritten).
 
 Example:
   write-digests --local-dir ./bucket --s3-bucket my-logs --account-id 111122223333 \\
@@ -76,6 +84,8 @@ const OPTIONS = {
   'trail-name': { type: 'string' },
   'private-key': { type: 'string' },
   'public-keys-out': { type: 'string' },
+  profile: { type: 'string' },
+  'endpoint-url': { type: 'string' },
   until: { type: 'string' },
   output: { type: 'string' },
 } as const;
@@ -94,7 +104,7 @@ export const writeDigestsCommand: (argv: string[], io?: CommandIO) => Promise<nu
 });
 
 async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
-  const dir = need('local-dir');
+  const dir = flags['local-dir'];
   const bucket = need('s3-bucket');
   const output = flags.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
@@ -125,7 +135,10 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   } catch (e) {
     throw new UsageError(`--private-key ${keyPath}: ${(e as Error).message}`);
   }
-  const storage = new LocalDirectory(dir, { bucket });
+  if (dir && (flags.profile || flags['endpoint-url'])) throw new UsageError('--profile and --endpoint-url are for S3, not with --local-dir');
+  const storage = dir
+    ? new LocalDirectory(dir, { bucket })
+    : new S3Storage({ region: trail.region, ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
   const lines: string[] = [];
   const result = await writeDigests({
     storage,

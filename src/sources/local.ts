@@ -13,14 +13,12 @@ import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, unlink }
 import { dirname, join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ValidateLogsError } from '../errors.js';
-import type { FetchedObject, ListedObject, ObjectSink, ObjectSource } from './source.js';
+import { keySegments, type FetchedObject, type ListedObject, type ObjectSink, type ObjectSource } from './source.js';
 
 /** Suffix of the file holding an object's S3 user metadata. */
 export const METADATA_SUFFIX = '.metadata.json';
 /** Largest metadata sidecar read. */
 const MAX_METADATA_BYTES = 64 * 1024;
-/** Longest key accepted (S3's limit is 1024 bytes of UTF-8). */
-const MAX_KEY_BYTES = 1024;
 const READ_CHUNK = 1024 * 1024;
 
 /** Options of {@link LocalDirectory}. */
@@ -36,32 +34,6 @@ const isNotFound = (e: unknown): boolean => {
 
 const sourceError = (e: unknown, what: string): ValidateLogsError =>
   new ValidateLogsError('SOURCE_ERROR', `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-
-/**
- * Check that an object key can be stored as a path under a root: no empty, `.` or `..`
- * segments, no leading `/`, no backslash or NUL, at most 1024 bytes.
- * @param key - the key
- * @returns the key's `/`-separated segments
- * @throws ValidateLogsError `UNSAFE_KEY`
- */
-export function keySegments(key: string): string[] {
-  const why =
-    typeof key !== 'string' || key.length === 0
-      ? 'it is empty'
-      : Buffer.byteLength(key) > MAX_KEY_BYTES
-        ? `it is longer than ${MAX_KEY_BYTES} bytes`
-        : key.includes('\0')
-          ? 'it contains a NUL byte'
-          : key.includes('\\')
-            ? 'it contains a backslash'
-            : key.startsWith('/')
-              ? 'it is absolute'
-              : key.split('/').some((s) => s === '' || s === '.' || s === '..')
-                ? 'it has an empty, "." or ".." segment'
-                : undefined;
-  if (why) throw new ValidateLogsError('UNSAFE_KEY', `key ${JSON.stringify(String(key).slice(0, 200))} cannot be read from a local copy: ${why}`);
-  return key.split('/');
-}
 
 /**
  * A directory holding a copy of a bucket: a source for the verifier and a sink for the
@@ -156,6 +128,19 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
         yield { key: k, size: info.size, lastModified: info.mtime };
       }
     }
+  }
+
+  async *folders(bucket: string, prefix: string): AsyncGenerator<string> {
+    if (!this.#holds(bucket)) return;
+    const root = await this.#rootPath();
+    let entries;
+    try {
+      entries = await readdir(join(root, ...keySegments(prefix.replace(/\/$/, ''))), { withFileTypes: true });
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw sourceError(e, `listing ${prefix}`);
+    }
+    for (const d of entries.filter((x) => x.isDirectory()).map((x) => x.name).sort()) yield d;
   }
 
   async get(bucket: string, key: string, options: { metadata?: boolean } = {}): Promise<FetchedObject | undefined> {

@@ -3,6 +3,10 @@
  * so one walk serves a local copy and S3 alike.
  * @module
  */
+import { ValidateLogsError } from '../errors.js';
+
+/** Longest key accepted (S3's limit is 1024 bytes of UTF-8). */
+const MAX_KEY_BYTES = 1024;
 
 /** An object as listed. */
 export interface ListedObject {
@@ -47,6 +51,13 @@ export interface ObjectSource {
    * @returns the object, or undefined when it does not exist
    */
   get(bucket: string, key: string, options?: { metadata?: boolean }): Promise<FetchedObject | undefined>;
+  /**
+   * Optional: the names of the folders directly under `prefix` (which ends in `/`), as S3
+   * lists common prefixes with the delimiter `/`. Used to find the regions of a trail.
+   * @param bucket - the bucket
+   * @param prefix - the parent folder, ending in `/`
+   */
+  folders?(bucket: string, prefix: string): AsyncIterable<string>;
 }
 
 /** Where digests and logs are written by the generator's adapters. */
@@ -61,3 +72,31 @@ export interface ObjectSink {
    */
   putIfAbsent(bucket: string, key: string, body: Uint8Array, metadata: Record<string, string>): Promise<boolean>;
 }
+
+/**
+ * Check a key named by a digest before it is fetched: no empty, `.` or `..` segments, no
+ * leading `/`, no backslash or NUL, at most 1024 bytes. CloudTrail never writes such keys;
+ * they could climb out of a local copy, or be normalised by a proxy into another key.
+ * @param key - the key
+ * @returns the key's `/`-separated segments
+ * @throws ValidateLogsError `UNSAFE_KEY`
+ */
+export function keySegments(key: string): string[] {
+  const why =
+    typeof key !== 'string' || key.length === 0
+      ? 'it is empty'
+      : Buffer.byteLength(key) > MAX_KEY_BYTES
+        ? `it is longer than ${MAX_KEY_BYTES} bytes`
+        : key.includes('\0')
+          ? 'it contains a NUL byte'
+          : key.includes('\\')
+            ? 'it contains a backslash'
+            : key.startsWith('/')
+              ? 'it is absolute'
+              : key.split('/').some((s) => s === '' || s === '.' || s === '..')
+                ? 'it has an empty, "." or ".." segment'
+                : undefined;
+  if (why) throw new ValidateLogsError('UNSAFE_KEY', `key ${JSON.stringify(String(key).slice(0, 200))} cannot be read from a local copy: ${why}`);
+  return key.split('/');
+}
+

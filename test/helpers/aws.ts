@@ -35,20 +35,26 @@ function files(dir: string): string[] {
   });
 }
 
+/** Store one object, with user metadata, by a plain unsigned PUT (s3rver accepts it). */
+export async function putObject(url: string, bucket: string, key: string, body: Uint8Array, metadata: Record<string, string>): Promise<void> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) headers[`x-amz-meta-${k}`] = v;
+  const r = await fetch(`${url}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, { method: 'PUT', headers, body });
+  if (!r.ok) throw new Error(`PUT ${key}: ${r.status} ${await r.text()}`);
+}
+
 /** Upload a local bucket copy, turning each `.metadata.json` sidecar into S3 user metadata. */
 export async function uploadDir(s3: S3Server, bucket: string, dir: string): Promise<void> {
   for (const path of files(dir)) {
     if (path.endsWith('.metadata.json')) continue;
     const key = relative(dir, path).split(sep).join('/');
-    const headers: Record<string, string> = {};
+    let meta: Record<string, string> = {};
     try {
-      const meta = JSON.parse(readFileSync(path + '.metadata.json', 'utf8')) as Record<string, string>;
-      for (const [k, v] of Object.entries(meta)) headers[`x-amz-meta-${k}`] = v;
+      meta = JSON.parse(readFileSync(path + '.metadata.json', 'utf8')) as Record<string, string>;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    const r = await fetch(`${s3.url}/${bucket}/${key}`, { method: 'PUT', headers, body: readFileSync(path) });
-    if (!r.ok) throw new Error(`PUT ${key}: ${r.status} ${await r.text()}`);
+    await putObject(s3.url, bucket, key, readFileSync(path), meta);
   }
 }
 

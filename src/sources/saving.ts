@@ -1,0 +1,130 @@
+/**
+ * Evidence export: a source that passes everything through and keeps a copy of every object
+ * read and every object listed, in a local-copy layout (`DIR/BUCKET/KEY`, metadata in
+ * `KEY.metadata.json`), so that validating the copy later, offline, gives the same result.
+ * @module
+ */
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ValidateLogsError } from '../errors.js';
+import { METADATA_SUFFIX } from './local.js';
+import { keySegments, type FetchedObject, type ListedObject, type ObjectSource } from './source.js';
+
+/**
+ * Wraps a source; every object read through it, and (after {@link SavingSource.complete})
+ * every object listed through it, is saved under `dir/BUCKET/`.
+ *
+ * @example
+ * ```ts
+ * const saving = new SavingSource(new S3Storage(), './evidence');
+ * for await (const f of verifyTrail({ source: saving, ... })) { ... }
+ * await saving.complete();
+ * ```
+ */
+export class SavingSource implements ObjectSource {
+  readonly #inner: ObjectSource;
+  readonly #dir: string;
+  readonly #saved = new Set<string>();
+  readonly #listed = new Map<string, string>(); // "bucket/key" -> bucket
+  #objects = 0;
+  #bytes = 0;
+
+  /**
+   * @param inner - the source to read from
+   * @param dir - the folder to save into (one sub-folder per bucket)
+   */
+  constructor(inner: ObjectSource, dir: string) {
+    this.#inner = inner;
+    this.#dir = dir;
+  }
+
+  /** Objects saved so far. */
+  get objects(): number {
+    return this.#objects;
+  }
+
+  /** Bytes saved so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * The local-copy root of a bucket in the evidence folder.
+   * @param bucket - the bucket
+   * @returns the folder to pass as `--local-dir`
+   */
+  bucketDir(bucket: string): string {
+    keySegments(bucket);
+    return join(this.#dir, bucket);
+  }
+
+  async *list(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
+    for await (const o of this.#inner.list(bucket, prefix, startAfter)) {
+      this.#listed.set(`${bucket}/${o.key}`, bucket);
+      yield o;
+    }
+  }
+
+  async *folders(bucket: string, prefix: string): AsyncGenerator<string> {
+    if (this.#inner.folders) yield* this.#inner.folders(bucket, prefix);
+  }
+
+  async get(bucket: string, key: string, options: { metadata?: boolean } = {}): Promise<FetchedObject | undefined> {
+    const id = `${bucket}/${key}`;
+    // Always ask for metadata, so that the copy holds it whoever reads the object later.
+    const obj = await this.#inner.get(bucket, key, { metadata: true });
+    if (!obj) return undefined;
+    const path = join(this.bucketDir(bucket), ...keySegments(key));
+    if (obj.metadata && Object.keys(obj.metadata).length > 0) {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path + METADATA_SUFFIX, JSON.stringify(obj.metadata, null, 2) + '\n');
+    }
+    const result: FetchedObject = { body: this.#tee(obj.body, path, id) };
+    if (obj.size !== undefined) result.size = obj.size;
+    if (options.metadata && obj.metadata) result.metadata = obj.metadata;
+    return result;
+  }
+
+  /** Copy the body into `path` as it streams past; the file appears only once it is whole. */
+  async *#tee(body: AsyncIterable<Uint8Array>, path: string, id: string): AsyncGenerator<Uint8Array> {
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.part-${process.pid}`;
+    const file = await open(tmp, 'w');
+    let complete = false;
+    try {
+      for await (const chunk of body) {
+        await file.write(chunk);
+        this.#bytes += chunk.byteLength;
+        yield chunk;
+      }
+      complete = true;
+    } finally {
+      await file.close();
+      if (complete) {
+        await rename(tmp, path);
+        this.#saved.add(id);
+        this.#objects++;
+      } else {
+        await rm(tmp, { force: true });
+      }
+    }
+  }
+
+  /**
+   * Save every object that was listed but not read (log files no digest listed, later
+   * digests), so that an offline run sees the same storage. Call after the run.
+   * @throws ValidateLogsError `SOURCE_ERROR` when an object cannot be copied
+   */
+  async complete(): Promise<void> {
+    for (const [id, bucket] of this.#listed) {
+      if (this.#saved.has(id)) continue;
+      const key = id.slice(bucket.length + 1);
+      const obj = await this.get(bucket, key);
+      if (!obj) continue; // deleted since it was listed
+      for await (const _ of obj.body) {
+        // draining the tee writes the copy
+      }
+      if (!this.#saved.has(id)) throw new ValidateLogsError('SOURCE_ERROR', `could not save s3://${id}`);
+    }
+  }
+}
