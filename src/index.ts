@@ -93,7 +93,7 @@ export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigest
 export { EventTimeScanner } from './format/events.js';
 export { LocalDirectory, parseMetadata, METADATA_SUFFIX, type LocalDirectoryOptions } from './sources/local.js';
 export { S3Storage, type S3StorageOptions } from './sources/s3.js';
-export { awsError } from './sources/aws-errors.js';
+export { awsError, type AwsCredentials } from './sources/aws-errors.js';
 export { SavingSource } from './sources/saving.js';
 export {
   listPublicKeysOnline,

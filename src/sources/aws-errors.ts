@@ -5,6 +5,16 @@
  */
 import { ValidateLogsError } from '../errors.js';
 
+/** Explicit AWS credentials (instead of the SDK's default chain). */
+export interface AwsCredentials {
+  /** The access key id. */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+  /** The session token of temporary credentials. */
+  sessionToken?: string;
+}
+
 /** The IAM permission each call needs. */
 const PERMISSION: Record<string, string> = {
   ListObjectsV2: 's3:ListBucket',

@@ -8,7 +8,7 @@
  */
 import { PublicKeySet, parsePublicKey } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
-import { awsError } from './aws-errors.js';
+import { awsError, type AwsCredentials } from './aws-errors.js';
 
 /** Options shared by the calls of this module. */
 export interface AwsCallOptions {
@@ -17,7 +17,7 @@ export interface AwsCallOptions {
   /** A named profile of the shared AWS config and credentials files. */
   profile?: string;
   /** Explicit credentials, instead of the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: AwsCredentials;
 }
 
 /** Where and how a trail delivers, from DescribeTrails. */

@@ -10,7 +10,7 @@
  */
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ValidateLogsError } from '../errors.js';
-import { awsError, nameOf, statusOf } from './aws-errors.js';
+import { awsError, nameOf, statusOf, type AwsCredentials } from './aws-errors.js';
 import { keySegments, type FetchedObject, type ListedObject, type ObjectSink, type ObjectSource } from './source.js';
 
 /** Options of {@link S3Storage}. */
@@ -24,7 +24,7 @@ export interface S3StorageOptions {
   /** Attempts per request, retries included (default 5). */
   maxAttempts?: number;
   /** Explicit credentials, instead of the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: AwsCredentials;
 }
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -124,22 +124,35 @@ export class S3Storage implements ObjectSource, ObjectSink {
     } while (token);
   }
 
+  /**
+   * The folders directly under `prefix`, found by skipping from one folder to the next with
+   * StartAfter (one request each): this works on every S3-compatible store, some of which
+   * mishandle delimiter listings of deep trees.
+   */
   async *folders(bucket: string, prefix: string): AsyncGenerator<string> {
     const sdk = await this.#load();
     const client = await this.#client(bucket);
-    let token: string | undefined;
-    do {
+    let after: string | undefined;
+    for (;;) {
       let page;
       try {
-        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token && { ContinuationToken: token }) }));
+        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1, ...(after && { StartAfter: after }) }));
       } catch (e) {
         throw awsError(e, 'ListObjectsV2', `s3://${bucket}/${prefix}`);
       }
-      for (const p of page.CommonPrefixes ?? []) {
-        if (p.Prefix?.startsWith(prefix)) yield p.Prefix.slice(prefix.length).replace(/\/$/, '');
+      const key = page.Contents?.[0]?.Key;
+      if (key === undefined) return;
+      const rest = key.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0) {
+        after = key; // an object directly under the prefix, not a folder
+        continue;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+      const folder = rest.slice(0, slash);
+      yield folder;
+      // '0' sorts just after '/': skip every key of this folder.
+      after = `${prefix}${folder}0`;
+    }
   }
 
   async get(bucket: string, key: string, options: { metadata?: boolean } = {}): Promise<FetchedObject | undefined> {

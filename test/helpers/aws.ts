@@ -2,29 +2,47 @@
 // JSON endpoint answering ListPublicKeys, and the real AWS CLI pointed at both.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
-import S3rver from 's3rver';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ListPublicKeysDocument } from '../../src/index.js';
 import type { Run } from './cli.js';
 
 export interface S3Server {
   url: string;
+  /** s3rver's storage folder (objects are files there; their mtime is their LastModified). */
+  dir: string;
   close: () => Promise<void>;
 }
 
-/** Start s3rver on a free loopback port with the given (empty) buckets. */
+/** Start s3rver on a free loopback port, in a process of its own, with the given (empty) buckets. */
 export async function startS3(buckets: string[]): Promise<S3Server> {
   const dir = mkdtempSync(join(tmpdir(), 'vl-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, resetOnClose: true, configureBuckets: buckets.map((name) => ({ name })) });
-  const { port } = await server.run();
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', join(dirname(fileURLToPath(import.meta.url)), 's3rver-process.mjs'), dir, ...buckets], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    child.once('error', reject);
+  });
+  let closed: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    dir,
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        child.once('exit', () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      })),
   };
 }
 
@@ -58,30 +76,98 @@ export async function uploadDir(s3: S3Server, bucket: string, dir: string): Prom
   }
 }
 
+/** What the loopback AWS API answers. */
+export interface ApiConfig {
+  /** ListPublicKeys answer, one for every region or one per region. */
+  keys: ListPublicKeysDocument | Record<string, ListPublicKeysDocument>;
+  /** DescribeTrails answer: the trails. */
+  trails?: Array<Record<string, unknown>>;
+  /** GetTrailStatus LatestDigestDeliveryTime. */
+  latestDigestDelivery?: Date;
+  /** DescribeOrganization id. */
+  organizationId?: string;
+  /** Operations answered with AccessDeniedException. */
+  deny?: string[];
+}
+
+/** A call the loopback API received. */
+export interface ApiCall {
+  op: string;
+  region: string;
+  body: Record<string, unknown>;
+}
+
 /**
- * A CloudTrail JSON 1.1 endpoint answering ListPublicKeys with a key list (`Value` as base64 of
- * the DER once, times as epoch seconds: what the AWS CLI reads).
+ * CloudTrail's and Organizations' JSON 1.1 protocol on loopback: ListPublicKeys (`Value` as
+ * base64 of the DER once, times as epoch seconds: what both the AWS CLI and the SDK read),
+ * DescribeTrails, GetTrailStatus, DescribeOrganization. The region of a call is read from its
+ * SigV4 credential scope.
  */
-export async function startCloudTrail(keys: ListPublicKeysDocument): Promise<{ url: string; calls: string[]; close: () => Promise<void> }> {
-  const calls: string[] = [];
+export async function startAwsApi(config: ApiConfig): Promise<{ url: string; calls: ApiCall[]; config: ApiConfig; close: () => Promise<void> }> {
+  const calls: ApiCall[] = [];
   const epoch = (v: string | number): number => (typeof v === 'number' ? v : Math.floor(Date.parse(v) / 1000));
   const server: Server = createServer((req, res) => {
-    req.resume();
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
-      calls.push(op);
-      const body =
-        op === 'ListPublicKeys'
-          ? { PublicKeyList: keys.PublicKeyList.map((k) => ({ ...k, ValidityStartTime: epoch(k.ValidityStartTime), ValidityEndTime: Math.min(epoch(k.ValidityEndTime), 253402300799) })) }
-          : undefined;
-      res.writeHead(body ? 200 : 400, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(body ?? { __type: 'UnknownOperationException', message: op }));
+      const region = /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+      const body = parts.length ? (JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>) : {};
+      calls.push({ op, region, body });
+      const send = (status: number, payload: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify(payload));
+      };
+      if (config.deny?.includes(op)) return send(400, { __type: 'AccessDeniedException', message: `User is not authorized to perform: ${op}` });
+      const keys = 'PublicKeyList' in config.keys ? (config.keys as ListPublicKeysDocument) : (config.keys as Record<string, ListPublicKeysDocument>)[region] ?? { PublicKeyList: [] };
+      switch (op) {
+        case 'ListPublicKeys':
+          return send(200, {
+            PublicKeyList: keys.PublicKeyList.map((k) => ({ ...k, ValidityStartTime: epoch(k.ValidityStartTime), ValidityEndTime: Math.min(epoch(k.ValidityEndTime), 253402300799) })),
+          });
+        case 'DescribeTrails':
+          return send(200, { trailList: config.trails ?? [] });
+        case 'GetTrailStatus':
+          return send(200, { IsLogging: true, ...(config.latestDigestDelivery && { LatestDigestDeliveryTime: config.latestDigestDelivery.getTime() / 1000 }) });
+        case 'DescribeOrganization':
+          return send(200, { Organization: { Id: config.organizationId } });
+        default:
+          return send(400, { __type: 'UnknownOperationException', message: op });
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, calls, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url: `http://127.0.0.1:${port}`, calls, config, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A CloudTrail endpoint answering ListPublicKeys with one key list (see {@link startAwsApi}). */
+export async function startCloudTrail(keys: ListPublicKeysDocument): Promise<{ url: string; calls: string[]; close: () => Promise<void> }> {
+  const api = await startAwsApi({ keys });
+  return {
+    url: api.url,
+    get calls() {
+      return api.calls.map((c) => c.op);
+    },
+    close: api.close,
+  };
+}
+
+/** Environment for this project's commands talking to the loopback servers with dummy credentials. */
+export function loopbackEnv(apiUrl: string, region = 'us-east-1'): NodeJS.ProcessEnv {
+  return {
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+    AWS_REGION: region,
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_CLOUDTRAIL: apiUrl,
+    AWS_ENDPOINT_URL_ORGANIZATIONS: apiUrl,
+  };
 }
 
 /**
@@ -129,4 +215,9 @@ export function awsValidateLogs(args: string[], s3Url: string, cloudTrailUrl: st
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/** Set an object's LastModified in s3rver (its file's mtime), as if delivered at `at`. */
+export function setLastModified(s3: S3Server, bucket: string, key: string, at: Date): void {
+  utimesSync(join(s3.dir, bucket, `${key}._S3rver_object`), at, at);
 }

@@ -112,5 +112,19 @@ export function sourceContract(name: string, make: MakeSource, ordering: 'bytes'
           expect(result).toBeUndefined();
         }
       }));
+  
+    it('pages through a listing longer than one page (1,000 keys)', async () => {
+      const many: Record<string, { body: Uint8Array }> = {};
+      for (let i = 0; i < 1100; i++) many[`p/${String(i).padStart(5, '0')}.txt`] = { body: enc(String(i)) };
+      const f = await make(bucket, many);
+      try {
+        const all = await keys(f.source, bucket, 'p/');
+        expect(all).toHaveLength(1100);
+        expect(all).toEqual(Object.keys(many));
+        expect(await keys(f.source, bucket, 'p/', 'p/01049.txt')).toEqual(Object.keys(many).slice(1050));
+      } finally {
+        await f.cleanup();
+      }
+    });
   });
 }
