@@ -373,3 +373,80 @@ describe('beyond the AWS CLI', () => {
     ]);
   });
 });
+
+describe('backfill digests', () => {
+  it('are walked as a second chain, and their keys fetched around their generation time', async () => {
+    const dir = sampleCopy();
+    const store = new LocalDirectory(dir, { bucket: 'b' });
+    const generatedAt = new Date(t0 + 30 * 24 * H);
+    for (const d of generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer })) await store.putIfAbsent('b', d.key, d.gzipped, d.metadata);
+    for (const d of generateDigests({ trail, bucket: 'b', logs: [log(5, 1)], from: new Date(t0), until: new Date(t0 + 2 * H), signer: other, backfill: { generatedAt } })) {
+      expect(d.key).toMatch(/_backfill\.json\.gz$/);
+      expect(d.metadata['backfill-generation-timestamp']).toBe('2025-07-01T00:00:00Z');
+      await store.putIfAbsent('b', d.key, d.gzipped, d.metadata);
+    }
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    mkdirSync(join(dir, log(5, 1).key, '..'), { recursive: true });
+    writeFileSync(join(dir, log(5, 1).key), gzipSync('log 1'));
+    const windows: string[] = [];
+    const out: Finding[] = [];
+    for await (const f of verifyTrail({
+      source: store,
+      bucket: 'b',
+      trail,
+      keys: new PublicKeySet([signer.publicKey]),
+      start: new Date(t0),
+      end: new Date(t0 + 2 * H),
+      fetchKeys: async (from, to) => {
+        windows.push(`${from.toISOString()} ${to.toISOString()}`);
+        return [other.publicKey];
+      },
+    })) out.push(f);
+    expect(out.map((f) => [f.code, f.backfill])).toEqual([
+      ['DIGEST_VALID', false],
+      ['DIGEST_VALID', false],
+      ['DIGEST_VALID', true],
+      ['DIGEST_VALID', true],
+      ['LOG_VALID', true],
+    ]);
+    expect(windows).toEqual(['2025-06-30T23:00:00.000Z 2025-07-01T01:00:00.000Z']);
+    const tally = new Tally(new Date(t0), new Date(t0 + 2 * H));
+    out.forEach((f) => tally.add(f));
+    expect(tally.summary().backfillDigests).toEqual({ valid: 2, invalid: 0 });
+    const { TextWriter } = await import('../src/cli/text.js');
+    let stdout = '';
+    const text = new TextWriter((s) => (stdout += s), () => undefined, true);
+    out.forEach((f) => text.finding(f));
+    text.summary(tally.summary(), '2025-06-01T00:00:00Z', '2025-06-01T02:00:00Z');
+    expect(stdout).toMatch(/^\(backfill\) Digest file\ts3:\/\/b\/.*_backfill\.json\.gz\tvalid$/m);
+    expect(stdout).toContain('\n2/2 digest files valid\n2/2 backfill digest files valid\n1/1 log files valid\n');
+  });
+
+  it('a backfill digest without its generation timestamp metadata is invalid', async () => {
+    const dir = sampleCopy();
+    const store = new LocalDirectory(dir, { bucket: 'b' });
+    for (const d of generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + H), signer, backfill: { generatedAt: new Date(t0 + 5 * H) } })) {
+      const { 'backfill-generation-timestamp': _, ...meta } = d.metadata;
+      await store.putIfAbsent('b', d.key, d.gzipped, meta);
+    }
+    const out: Finding[] = [];
+    for await (const f of verifyTrail({ source: store, bucket: 'b', trail, keys: new PublicKeySet([signer.publicKey]), start: new Date(t0), end: new Date(t0 + H) })) out.push(f);
+    expect(out.map((f) => f.code)).toEqual(['DIGEST_INVALID_FORMAT']);
+  });
+});
+
+describe('AWS errors a user can act on', () => {
+  it('names the call, the object and the missing permission', async () => {
+    const { awsError } = await import('../src/index.js');
+    const denied = { name: 'AccessDenied', message: 'Access Denied', $metadata: { httpStatusCode: 403 } };
+    expect(awsError(denied, 'GetObject', 's3://b/k').message).toBe(
+      'AccessDenied: GetObject on s3://b/k was refused; the caller needs s3:GetObject (and kms:Decrypt on the bucket key for SSE-KMS buckets)',
+    );
+    expect(awsError(denied, 'ListObjectsV2', 's3://b/p/').message).toMatch(/needs s3:ListBucket$/);
+    expect(awsError({ name: 'CredentialsProviderError', message: 'x' }, 'HeadBucket', 's3://b').message).toMatch(/no AWS credentials were found/);
+    expect(awsError({ name: 'SlowDown', message: 'Please reduce your request rate', $metadata: { httpStatusCode: 503 } }, 'GetObject', 's3://b/k').message).toBe(
+      'GetObject on s3://b/k failed: SlowDown: Please reduce your request rate',
+    );
+  });
+});

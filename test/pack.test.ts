@@ -78,4 +78,14 @@ describe('the packed package, installed into an empty folder', () => {
     const r = await run(process.execPath, ['check.mjs'], {}, app);
     expect(r.stdout.trim()).toBe('function function function');
   });
+
+  it('loads the AWS SDK only when it goes online: a local run works without it', async () => {
+    rmSync(join(app, 'node_modules', '@aws-sdk'), { recursive: true, force: true });
+    const sample = join(app, 'node_modules', 'validate-logs', 'sample');
+    const t = tampering.trail;
+    const r = await run('npx', ['--no-install', 'validate-logs', '--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--local-dir', join(sample, 'bucket'), '--public-keys', join(sample, 'public-keys.json'), '--s3-bucket', t.bucket], {}, app);
+    expect(r.status).toBe(0);
+    writeFileSync(join(app, 'lazy.mjs'), "import * as lib from 'validate-logs';\nconsole.log(typeof lib.S3Storage);\n");
+    expect((await run(process.execPath, ['lazy.mjs'], {}, app)).stdout.trim()).toBe('function');
+  });
 });

@@ -65,6 +65,11 @@ export interface GenerateOptions {
   signer: Signer | ((endTime: Date) => Signer);
   /** SHA-256 engine for the digests' own hashes. */
   engine?: HashEngine;
+  /**
+   * Write a backfill chain (keys ending `_backfill.json.gz`, metadata
+   * `backfill-generation-timestamp`), as CloudTrail does when it delivers digests late.
+   */
+  backfill?: { generatedAt: Date };
 }
 
 /** One generated digest file. */
@@ -155,7 +160,7 @@ export function* generateDigests(options: GenerateOptions): Generator<GeneratedD
       oldest = minTime(oldest, l.oldestEventTime);
     }
     const signer = typeof options.signer === 'function' ? options.signer(end) : options.signer;
-    const key = digestKey(trail, end);
+    const key = digestKey(trail, end, options.backfill !== undefined);
     if (previous && previous.key === key && previous.bucket === bucket) {
       throw new ValidateLogsError('CHAIN_CONFLICT', `digest ${key} would link to itself`);
     }
@@ -187,7 +192,11 @@ export function* generateDigests(options: GenerateOptions): Generator<GeneratedD
       gzipped: new Uint8Array(gzipSync(bytes)),
       sha256: hash,
       signature,
-      metadata: { signature, 'signature-algorithm': SIGNATURE_ALGORITHM },
+      metadata: {
+        signature,
+        'signature-algorithm': SIGNATURE_ALGORITHM,
+        ...(options.backfill && { 'backfill-generation-timestamp': formatDigestTime(options.backfill.generatedAt) }),
+      },
       startTime: start,
       endTime: end,
     };
