@@ -84,6 +84,7 @@ export {
   type DeliveredLog,
   type GenerateOptions,
   type GeneratedDigest,
+  type BackfillOptions,
 } from './chain/generator.js';
 export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
 export { listDigestKeys, listLogs, type DigestKeyLists, type ListOptions, type LogEntry } from './chain/listing.js';

@@ -69,7 +69,13 @@ export interface GenerateOptions {
    * Write a backfill chain (keys ending `_backfill.json.gz`, metadata
    * `backfill-generation-timestamp`), as CloudTrail does when it delivers digests late.
    */
-  backfill?: { generatedAt: Date };
+  backfill?: BackfillOptions;
+}
+
+/** How a backfill chain is written. */
+export interface BackfillOptions {
+  /** When the backfill digests are generated (their `backfill-generation-timestamp` metadata). */
+  generatedAt: Date;
 }
 
 /** One generated digest file. */
