@@ -86,12 +86,13 @@ export {
   type GeneratedDigest,
   type BackfillOptions,
 } from './chain/generator.js';
-export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
+export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
 export { listDigestKeys, listLogs, type DigestKeyLists, type ListOptions, type LogEntry } from './chain/listing.js';
 export { Tally, type Count, type Summary } from './chain/report.js';
 export { keySegments, type ObjectSource, type ObjectSink, type FetchedObject, type ListedObject } from './sources/source.js';
 export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';
 export { EventTimeScanner } from './format/events.js';
+export { findDuplicateKey } from './format/json.js';
 export { LocalDirectory, parseMetadata, METADATA_SUFFIX, type LocalDirectoryOptions } from './sources/local.js';
 export { S3Storage, type S3StorageOptions } from './sources/s3.js';
 export { awsError, type AwsCredentials } from './sources/aws-errors.js';

@@ -22,7 +22,8 @@
  *
  * Log files: `LOG_VALID`; `LOG_NOT_FOUND`; `LOG_HASH_MISMATCH`; `LOG_INVALID_FORMAT`
  * (not one well-formed gzip stream); `LOG_HASH_ALGORITHM_UNSUPPORTED` (a digest lists it with
- * a hash algorithm other than SHA-256); `LOG_UNREFERENCED` (a log file in storage that no
+ * a hash algorithm other than SHA-256); `LOG_TOO_LARGE` (it inflates past the size limit, as a
+ * gzip bomb does: not verified); `LOG_UNREFERENCED` (a log file in storage that no
  * digest lists, delivered inside the time the verified chain covers: injected, or withheld
  * from the digests).
  *
@@ -48,6 +49,7 @@ export type FindingCode =
   | 'LOG_HASH_MISMATCH'
   | 'LOG_INVALID_FORMAT'
   | 'LOG_HASH_ALGORITHM_UNSUPPORTED'
+  | 'LOG_TOO_LARGE'
   | 'LOG_UNREFERENCED'
   | 'CHAIN_GAP'
   | 'CHAIN_TAIL_MISSING';
@@ -74,6 +76,7 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.
   LOG_HASH_MISMATCH: 'invalid',
   LOG_INVALID_FORMAT: 'invalid',
   LOG_HASH_ALGORITHM_UNSUPPORTED: 'invalid',
+  LOG_TOO_LARGE: 'invalid',
   LOG_UNREFERENCED: 'invalid',
   CHAIN_GAP: 'notice',
   CHAIN_TAIL_MISSING: 'invalid',

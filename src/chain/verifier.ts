@@ -24,6 +24,8 @@ import { listDigestKeys, listLogs, type LogEntry } from './listing.js';
 
 /** Default cap on a digest file's uncompressed size: digests are parsed whole. */
 export const DEFAULT_MAX_DIGEST_BYTES: number = 64 * 1024 * 1024;
+/** Default cap on a log's uncompressed size (4 GiB): a gzip bomb stops there. */
+export const DEFAULT_MAX_LOG_BYTES: number = 4 * 1024 ** 3;
 /** Default number of objects verified at once. */
 export const DEFAULT_CONCURRENCY = 4;
 /** Default time after the newest digest's end beyond which a delivered log means a deleted tail. */
@@ -63,7 +65,7 @@ export interface VerifyOptions {
   engine?: HashEngine;
   /** Cap on a digest's uncompressed size; {@link DEFAULT_MAX_DIGEST_BYTES} by default. */
   maxDigestBytes?: number;
-  /** Cap on a log's uncompressed size (a larger log is `LOG_INVALID_FORMAT`); none by default. */
+  /** Cap on a log's uncompressed size (a larger log is `LOG_TOO_LARGE`); {@link DEFAULT_MAX_LOG_BYTES} by default. */
   maxLogBytes?: number;
   /** Stops the walk: the generator throws the signal's reason. */
   signal?: AbortSignal;
@@ -141,6 +143,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const concurrency = requirePositiveInteger(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency');
   const engine = options.engine ?? nativeEngine;
   const maxDigestBytes = options.maxDigestBytes ?? DEFAULT_MAX_DIGEST_BYTES;
+  const maxLogBytes = options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   const tailGrace = options.tailGraceMs ?? DEFAULT_TAIL_GRACE_MS;
   const inventoryWanted = options.inventory ?? true;
   const { source, signal } = options;
@@ -278,7 +281,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         }
         accept(d);
         for (const log of r.logFiles) {
-          push(checkLog(log, uri, backfill));
+          push(checkLog(log, uri, backfill, ref.bucket));
           while (pending.length > concurrency) yield await pending.shift()!;
         }
         lastStart = d.startTime.getTime();
@@ -499,9 +502,13 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     return { ok: true, digest, signature };
   }
 
-  async function checkLog(log: DigestLogFile, digestUri: string, backfill: boolean): Promise<Finding> {
+  async function checkLog(log: DigestLogFile, digestUri: string, backfill: boolean, digestBucket: string): Promise<Finding> {
     const uri = s3Uri(log.s3Bucket, log.s3Object);
     const base = { kind: 'log' as const, object: uri, bucket: log.s3Bucket, key: log.s3Object, backfill, digest: digestUri };
+    if (log.s3Bucket !== digestBucket) {
+      // CloudTrail delivers a trail's logs and digests to one bucket: a digest is never a reason to read another.
+      return finding('LOG_NOT_FOUND', { ...base, message: `not found: listed in bucket ${log.s3Bucket}, not in the digest's bucket ${digestBucket}; not read` });
+    }
     if (log.hashAlgorithm !== 'SHA-256') {
       return finding('LOG_HASH_ALGORITHM_UNSUPPORTED', {
         ...base,
@@ -520,14 +527,12 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     if (!obj) return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
     let result;
     try {
-      result = await hashStream(obj.body, {
-        gzip: true,
-        engine,
-        what: uri,
-        ...(options.maxLogBytes !== undefined && { maxBytes: options.maxLogBytes }),
-      });
+      result = await hashStream(obj.body, { gzip: true, engine, what: uri, maxBytes: maxLogBytes });
     } catch (e) {
-      if (isValidateLogsError(e, 'GZIP_INVALID', 'SIZE_LIMIT')) {
+      if (isValidateLogsError(e, 'SIZE_LIMIT')) {
+        return finding('LOG_TOO_LARGE', { ...base, message: `not verified: it inflates to more than ${maxLogBytes} bytes (the limit; --max-log-size)` });
+      }
+      if (isValidateLogsError(e, 'GZIP_INVALID')) {
         return finding('LOG_INVALID_FORMAT', { ...base, message: `invalid format: ${e.message}` });
       }
       throw e;

@@ -85,6 +85,8 @@ Output and checks:
   --tail-grace DURATION  Log files delivered this long after the newest digest, with no later
                          digest, mean the newest digests were deleted (default: 2h; 90m, 3h,
                          or minutes as a number).
+  --max-log-size SIZE    Verify no log that inflates past SIZE (default 4GiB; 500MB, 10GiB,
+                         or bytes): such a log (a gzip bomb) is reported LOG_TOO_LARGE.
   --concurrency N        Objects verified at once (default: 4 for a local copy, 32 online).
   --no-progress          Never show the progress line (it shows only on a terminal).
   --help                 Show this help.
@@ -137,6 +139,7 @@ const OPTIONS = {
   'fail-on-gap': { type: 'boolean' },
   'tail-grace': { type: 'string' },
   concurrency: { type: 'string' },
+  'max-log-size': { type: 'string' },
   'no-progress': { type: 'boolean' },
 } as const;
 
@@ -152,6 +155,16 @@ export const validateLogsCommand: (argv: string[], io?: CommandIO) => Promise<nu
   options: OPTIONS,
   run,
 });
+
+/** A size flag: `4GiB`, `500MB`, `10GB`, `123` (bytes). */
+function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i.exec(text.trim());
+  const unit = (m?.[2] ?? 'B').toLowerCase();
+  const scale: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+  const bytes = m ? Math.floor(Number(m[1]) * scale[unit]!) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new UsageError(`${flag} must be a size such as 4GiB, 500MB or a number of bytes, not ${JSON.stringify(text)}`);
+  return bytes;
+}
 
 /** A duration flag: `2h`, `90m`, `45s`, or a number of minutes. */
 function parseDuration(text: string, flag: string): number {
@@ -328,6 +341,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new UsageError(`--concurrency must be a whole number from 1 to 1024, not ${JSON.stringify(flags.concurrency)}`);
   }
+  const maxLogBytes = flags['max-log-size'] === undefined ? undefined : parseSize(flags['max-log-size'], '--max-log-size');
   const tailGraceMs = flags['tail-grace'] === undefined ? DEFAULT_TAIL_GRACE_MS : parseDuration(flags['tail-grace'], '--tail-grace');
   if (local && (flags.profile || flags['endpoint-url'])) throw new UsageError('--profile and --endpoint-url are for S3; a --local-dir run uses no AWS access');
 
@@ -379,6 +393,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
       end,
       concurrency,
       tailGraceMs,
+      ...(maxLogBytes !== undefined && { maxLogBytes }),
       ...(fetchKeys && plan.keys.size === 0 && { fetchKeys: (a: Date, b: Date) => fetchKeys(region, a, b) }),
       ...(latest && { latestDigestDelivery: latest }),
       onListed: (n) => {

@@ -11,6 +11,7 @@
 import { createPrivateKey, createPublicKey, sign as rsaSign, constants, type KeyObject } from 'node:crypto';
 import { md5 } from '@noble/hashes/legacy.js';
 import { ValidateLogsError } from '../errors.js';
+import { findDuplicateKey } from '../format/json.js';
 import { parseIsoOrEpoch } from '../format/time.js';
 import { toHex } from '../utils.js';
 
@@ -237,6 +238,8 @@ export class PublicKeySet implements Iterable<PublicKeyInfo> {
       } catch (e) {
         throw new ValidateLogsError('KEY_LIST_INVALID', `${what}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, { cause: e });
       }
+      const duplicate = findDuplicateKey(input);
+      if (duplicate) throw new ValidateLogsError('KEY_LIST_INVALID', `${what}: "${duplicate.key}" appears twice in ${duplicate.path}`);
     }
     const list = (doc as { PublicKeyList?: unknown } | null)?.PublicKeyList;
     if (typeof doc !== 'object' || doc === null || !Array.isArray(list)) {

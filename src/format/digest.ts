@@ -7,6 +7,7 @@
 import { ValidateLogsError } from '../errors.js';
 import { nativeEngine, sha256, type HashEngine } from '../hash/engine.js';
 import { decodeUtf8, encodeUtf8, toHex } from '../utils.js';
+import { findDuplicateKey } from './json.js';
 import { parseDigestTime } from './time.js';
 
 /** One entry of a digest's `logFiles`. Field names are CloudTrail's. */
@@ -126,6 +127,8 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', engine: HashEngi
     fail(`not valid JSON (${e instanceof Error ? e.message : String(e)})`, e);
   }
   if (!isObject(json)) return fail('not a JSON object');
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) return fail(`field "${duplicate.key}" appears twice in ${duplicate.path}: a reader would see only one of them`);
   const str = (obj: Json, field: string, path: string): string => {
     const v = obj[field];
     if (typeof v !== 'string') fail(`field "${path}" must be a string, got ${v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 40)}`);

@@ -13,6 +13,7 @@ import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, unlink }
 import { dirname, join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ValidateLogsError } from '../errors.js';
+import { findDuplicateKey } from '../format/json.js';
 import { keySegments, type FetchedObject, type ListedObject, type ObjectSink, type ObjectSource } from './source.js';
 
 /** Suffix of the file holding an object's S3 user metadata. */
@@ -289,6 +290,8 @@ export function parseMetadata(text: string, what: string): Record<string, string
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ValidateLogsError('METADATA_INVALID', `${what}: expected a JSON object of metadata strings`);
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) throw new ValidateLogsError('METADATA_INVALID', `${what}: "${duplicate.key}" appears twice`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(json)) {
     if (typeof v !== 'string') throw new ValidateLogsError('METADATA_INVALID', `${what}: value of "${k}" must be a string`);

@@ -1,0 +1,56 @@
+/**
+ * What `JSON.parse` lets pass silently: the same key twice in one object (the last one wins,
+ * so a reader and a writer can disagree on what a document says).
+ * @module
+ */
+
+/**
+ * The first key that appears twice in one object of a JSON text, if any. The text must
+ * already be valid JSON (parse it first); one pass, no recursion, any depth.
+ *
+ * @param text - valid JSON text
+ * @returns the duplicated key and the path of its object (`$`, `$.logFiles[2]`), or undefined
+ */
+export function findDuplicateKey(text: string): { key: string; path: string } | undefined {
+  // One frame per open object (its keys so far, the last key) or array (the element index).
+  type Frame = { keys: Set<string> | null; index: number; pending: string | undefined };
+  const stack: Frame[] = [];
+  let expectKey = false;
+  const pathOf = (): string => {
+    let path = '$';
+    for (let i = 0; i < stack.length - 1; i++) {
+      const f = stack[i]!;
+      path += f.keys ? `.${f.pending ?? ''}` : `[${f.index}]`;
+    }
+    return path;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      const top = stack.at(-1);
+      if (top?.keys && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { key, path: pathOf() };
+        top.keys.add(key);
+        top.pending = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push({ keys: new Set(), index: 0, pending: undefined });
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ keys: null, index: 0, pending: undefined });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      const top = stack.at(-1);
+      if (top?.keys) expectKey = true;
+      else if (top) top.index++;
+    }
+  }
+  return undefined;
+}
