@@ -48,17 +48,20 @@ export type ErrorCode =
 export class ValidateLogsError extends Error {
   /** Stable machine-readable code; see {@link ErrorCode}. */
   readonly code: ErrorCode;
+  /** True for a failure that may pass if tried again (a connection reset, a 5xx, throttling). */
+  readonly transient: boolean;
   /** Always `ValidateLogsError`. */
   override readonly name: string = 'ValidateLogsError';
 
   /**
    * @param code - one of {@link ErrorCode}
    * @param message - a sentence naming the object and what was wrong
-   * @param options - optional `cause`
+   * @param options - optional `cause`, and `transient` for a failure worth another try
    */
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(message, options?.cause === undefined ? {} : { cause: options.cause });
     this.code = code;
+    this.transient = options?.transient ?? false;
   }
 }
 

@@ -280,3 +280,50 @@ describe('write-digests into S3', () => {
     expect(got.headers.get('x-amz-meta-signature')).toBe('one');
   });
 });
+
+describe('S3 faults: retried where safe, never valid from a partial read, the run finishes', () => {
+  const LOG = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08/111122223333_CloudTrail_us-east-1_20250108T0430Z_B5GsKzdAk2jmFCXv.json.gz';
+  const DIGEST = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08/111122223333_CloudTrail-Digest_us-east-1_sample-trail_us-east-1_20250108T030000Z.json.gz';
+  async function behindProxy(): Promise<{ proxy: import('./helpers/proxy.js').Proxy; args: (extra?: string[]) => string[] }> {
+    const { startProxy } = await import('./helpers/proxy.js');
+    const s3 = await s3With(join(ROOT, t.localDir));
+    const proxy = await startProxy(s3.url);
+    cleanups.push(() => proxy.close());
+    return { proxy, args: (extra = []) => ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--s3-bucket', t.bucket, '--endpoint-url', proxy.url, '--output', 'json', ...extra] };
+  }
+  const get = (key: string) => (method: string, path: string) => method === 'GET' && path.endsWith(key);
+
+  it.each([
+    ['503 SlowDown twice', 'slowdown', 2],
+    ['500 twice', 'internal', 2],
+    ['a connection reset mid-body once', 'reset-mid-body', 1],
+    ['a short body twice', 'short-body', 2],
+  ] as const)('a log read through %s is retried and validates', async (_, fault, times) => {
+    const { proxy, args } = await behindProxy();
+    proxy.rules.push({ match: get(LOG), fault, times });
+    const r = await node(VALIDATE, args(), env);
+    expect(r.status, r.stderr).toBe(0);
+    expect(proxy.rules[0]!.times).toBe(0);
+    expect(proxy.seen.filter((x) => x.endsWith(LOG)).length).toBeGreaterThan(times);
+  });
+
+  it('a log whose body always ends early is LOG_UNREADABLE, never valid, and the rest is still checked', async () => {
+    const { proxy, args } = await behindProxy();
+    proxy.rules.push({ match: get(LOG), fault: 'short-body', times: Infinity });
+    const r = await node(VALIDATE, args(), env);
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.findings.filter((f) => f.severity !== 'valid').map((f) => [f.code, f.key])).toEqual([['LOG_UNREADABLE', LOG]]);
+    expect(report.summary.logs).toEqual({ valid: 9, invalid: 1 });
+  });
+
+  it('a digest that always answers 500 is DIGEST_UNREADABLE and the walk goes on', async () => {
+    const { proxy, args } = await behindProxy();
+    proxy.rules.push({ match: get(DIGEST), fault: 'internal', times: Infinity });
+    const r = await node(VALIDATE, args(), env);
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.findings.filter((f) => f.severity !== 'valid').map((f) => [f.code, f.key])).toEqual([['DIGEST_UNREADABLE', DIGEST]]);
+    expect(report.summary.digests).toEqual({ valid: 5, invalid: 1 });
+  });
+});

@@ -18,12 +18,14 @@
  * `DIGEST_OUT_OF_ORDER` (its end time is not before the end time of the digest linking to it);
  * `DIGEST_KEY_NOT_VALID` (signed by a key outside the key's validity window);
  * `DIGEST_ALGORITHM_UNSUPPORTED` (a signature algorithm other than SHA256withRSA, in the digest
- * or its metadata); `DIGEST_ACCOUNT_MISMATCH` (its `awsAccountId` is not the account of its key path).
+ * or its metadata); `DIGEST_ACCOUNT_MISMATCH` (its `awsAccountId` is not the account of its key path);
+ * `DIGEST_UNREADABLE` (storage kept failing while it was read: never verified).
  *
  * Log files: `LOG_VALID`; `LOG_NOT_FOUND`; `LOG_HASH_MISMATCH`; `LOG_INVALID_FORMAT`
  * (not one well-formed gzip stream); `LOG_HASH_ALGORITHM_UNSUPPORTED` (a digest lists it with
  * a hash algorithm other than SHA-256); `LOG_TOO_LARGE` (it inflates past the size limit, as a
- * gzip bomb does: not verified); `LOG_UNREFERENCED` (a log file in storage that no
+ * gzip bomb does: not verified); `LOG_UNREADABLE` (storage kept failing while it was read, as
+ * with connection resets or 5xx answers after every retry: never verified); `LOG_UNREFERENCED` (a log file in storage that no
  * digest lists, delivered inside the time the verified chain covers: injected, or withheld
  * from the digests).
  *
@@ -44,12 +46,14 @@ export type FindingCode =
   | 'DIGEST_KEY_NOT_VALID'
   | 'DIGEST_ALGORITHM_UNSUPPORTED'
   | 'DIGEST_ACCOUNT_MISMATCH'
+  | 'DIGEST_UNREADABLE'
   | 'LOG_VALID'
   | 'LOG_NOT_FOUND'
   | 'LOG_HASH_MISMATCH'
   | 'LOG_INVALID_FORMAT'
   | 'LOG_HASH_ALGORITHM_UNSUPPORTED'
   | 'LOG_TOO_LARGE'
+  | 'LOG_UNREADABLE'
   | 'LOG_UNREFERENCED'
   | 'CHAIN_GAP'
   | 'CHAIN_TAIL_MISSING';
@@ -71,12 +75,14 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.
   DIGEST_KEY_NOT_VALID: 'invalid',
   DIGEST_ALGORITHM_UNSUPPORTED: 'invalid',
   DIGEST_ACCOUNT_MISMATCH: 'invalid',
+  DIGEST_UNREADABLE: 'invalid',
   LOG_VALID: 'valid',
   LOG_NOT_FOUND: 'invalid',
   LOG_HASH_MISMATCH: 'invalid',
   LOG_INVALID_FORMAT: 'invalid',
   LOG_HASH_ALGORITHM_UNSUPPORTED: 'invalid',
   LOG_TOO_LARGE: 'invalid',
+  LOG_UNREADABLE: 'invalid',
   LOG_UNREFERENCED: 'invalid',
   CHAIN_GAP: 'notice',
   CHAIN_TAIL_MISSING: 'invalid',

@@ -9,7 +9,8 @@
  * tail. It reads through an {@link ObjectSource}, so the same walk serves every backend.
  * @module
  */
-import { isValidateLogsError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ValidateLogsError, isValidateLogsError } from '../errors.js';
 import { PublicKeySet, SIGNATURE_ALGORITHM, type PublicKeyInfo } from '../crypto/keys.js';
 import { stringToSign, verifyString } from '../crypto/signature.js';
 import { parseDigest, type DigestLogFile, type ParsedDigest } from '../format/digest.js';
@@ -30,6 +31,25 @@ export const DEFAULT_MAX_LOG_BYTES: number = 4 * 1024 ** 3;
 export const DEFAULT_CONCURRENCY = 4;
 /** Default time after the newest digest's end beyond which a delivered log means a deleted tail. */
 export const DEFAULT_TAIL_GRACE_MS: number = 2 * 3_600_000;
+/** Reads of one object, retries included, when storage fails in a way worth another try. */
+export const READ_ATTEMPTS = 3;
+const RETRY_BASE_MS = 200;
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: ValidateLogsError };
+
+/** Run a read, again after a transient storage failure (with backoff), up to {@link READ_ATTEMPTS} times. */
+async function attempt<T>(read: () => Promise<T>): Promise<Attempt<T>> {
+  for (let i = 1; ; i++) {
+    try {
+      return { ok: true, value: await read() };
+    } catch (e) {
+      if (!(e instanceof ValidateLogsError && e.transient)) throw e;
+      if (i >= READ_ATTEMPTS) return { ok: false, error: e };
+      await sleep(RETRY_BASE_MS * 2 ** (i - 1));
+    }
+  }
+}
+
 /**
  * Margin at the edges of the time the chain covers within which a log no digest lists is not
  * reported: a log is named at its delivery minute and may be listed by the next hour's digest.
@@ -413,25 +433,27 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       const t = keyTime(ref.key);
       return t === undefined ? {} : { endTime: iso(t), ...counted(t - DIGEST_PERIOD_MS, t) };
     };
-    let obj;
+    let read: Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined } | undefined>;
     try {
-      obj = await source.get(ref.bucket, ref.key, { metadata: true });
+      read = await attempt(async () => {
+        const obj = await source.get(ref.bucket, ref.key, { metadata: true });
+        if (!obj) return undefined;
+        return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri }), metadata: obj.metadata };
+      });
     } catch (e) {
       if (isValidateLogsError(e, 'UNSAFE_KEY')) return fail('DIGEST_NOT_FOUND', `not found (${e.message})`, linkedFrom);
-      if (isValidateLogsError(e, 'METADATA_INVALID')) return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
+      if (isValidateLogsError(e, 'METADATA_INVALID', 'GZIP_INVALID', 'SIZE_LIMIT')) return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
       throw e;
     }
-    if (!obj) return fail('DIGEST_NOT_FOUND', 'not found', { ...linkedFrom, ...hour() });
+    if (!read.ok) return fail('DIGEST_UNREADABLE', `not verified: reading it failed ${READ_ATTEMPTS} times (${read.error.message})`);
+    if (!read.value) return fail('DIGEST_NOT_FOUND', 'not found', { ...linkedFrom, ...hour() });
     try {
-      const bytes = await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri });
-      digest = parseDigest(bytes, uri, engine);
+      digest = parseDigest(read.value.bytes, uri, engine);
     } catch (e) {
-      if (isValidateLogsError(e, 'GZIP_INVALID', 'SIZE_LIMIT', 'DIGEST_FORMAT')) {
-        return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
-      }
+      if (isValidateLogsError(e, 'DIGEST_FORMAT')) return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
       throw e;
     }
-    const meta = obj.metadata;
+    const meta = read.value.metadata;
     if (backfill && meta && meta['backfill-generation-timestamp'] === undefined) {
       return fail('DIGEST_INVALID_FORMAT', 'invalid format: a backfill digest without backfill-generation-timestamp metadata');
     }
@@ -517,26 +539,23 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         actual: log.hashAlgorithm,
       });
     }
-    let obj;
+    let read: Attempt<Awaited<ReturnType<typeof hashStream>> | undefined>;
     try {
-      obj = await source.get(log.s3Bucket, log.s3Object);
+      read = await attempt(async () => {
+        const obj = await source.get(log.s3Bucket, log.s3Object);
+        return obj && hashStream(obj.body, { gzip: true, engine, what: uri, maxBytes: maxLogBytes });
+      });
     } catch (e) {
       if (isValidateLogsError(e, 'UNSAFE_KEY')) return finding('LOG_NOT_FOUND', { ...base, message: `not found (${e.message})` });
-      throw e;
-    }
-    if (!obj) return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
-    let result;
-    try {
-      result = await hashStream(obj.body, { gzip: true, engine, what: uri, maxBytes: maxLogBytes });
-    } catch (e) {
       if (isValidateLogsError(e, 'SIZE_LIMIT')) {
         return finding('LOG_TOO_LARGE', { ...base, message: `not verified: it inflates to more than ${maxLogBytes} bytes (the limit; --max-log-size)` });
       }
-      if (isValidateLogsError(e, 'GZIP_INVALID')) {
-        return finding('LOG_INVALID_FORMAT', { ...base, message: `invalid format: ${e.message}` });
-      }
+      if (isValidateLogsError(e, 'GZIP_INVALID')) return finding('LOG_INVALID_FORMAT', { ...base, message: `invalid format: ${e.message}` });
       throw e;
     }
+    if (!read.ok) return finding('LOG_UNREADABLE', { ...base, message: `not verified: reading it failed ${READ_ATTEMPTS} times (${read.error.message})` });
+    const result = read.value;
+    if (!result) return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
     const expected = log.hashValue.toLowerCase();
     if (!constantTimeEqual(expected, result.sha256)) {
       return finding('LOG_HASH_MISMATCH', { ...base, message: "hash value doesn't match", expected, actual: result.sha256 });

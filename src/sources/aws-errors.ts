@@ -74,5 +74,7 @@ export function awsError(e: unknown, call: string, where: string): ValidateLogsE
     return new ValidateLogsError('SOURCE_ERROR', `${call} on ${where}: the AWS credentials were refused (${name}); check the profile or the environment`, { cause: e });
   }
   if (name === 'NoSuchBucket') return new ValidateLogsError('SOURCE_ERROR', `${call} on ${where}: the bucket does not exist`, { cause: e });
-  return new ValidateLogsError('SOURCE_ERROR', `${call} on ${where} failed: ${name ? name + ': ' : ''}${detail}`, { cause: e });
+  // Throttling, server errors and broken connections are worth another try (after the SDK's own).
+  const transient = (status !== undefined && status >= 500) || /SlowDown|Throttl|Timeout|ECONNRESET|EPIPE|socket hang up|NetworkingError/i.test(`${name} ${detail}`);
+  return new ValidateLogsError('SOURCE_ERROR', `${call} on ${where} failed: ${name ? name + ': ' : ''}${detail}`, { cause: e, transient });
 }

@@ -207,9 +207,9 @@ async function* checkedBody(body: AsyncIterable<Uint8Array>, length: number | un
       yield chunk;
     }
   } catch (e) {
-    throw new ValidateLogsError('SOURCE_ERROR', `GetObject on ${where}: the connection failed after ${seen} bytes (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    throw new ValidateLogsError('SOURCE_ERROR', `GetObject on ${where}: the connection failed after ${seen} bytes (${e instanceof Error ? e.message : String(e)})`, { cause: e, transient: true });
   }
   if (length !== undefined && seen !== length) {
-    throw new ValidateLogsError('SOURCE_ERROR', `GetObject on ${where}: the body ended after ${seen} of ${length} bytes`);
+    throw new ValidateLogsError('SOURCE_ERROR', `GetObject on ${where}: the body ended after ${seen} of ${length} bytes`, { transient: true });
   }
 }
