@@ -90,8 +90,18 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
   const trail = checkTrailRef(options.trail);
   const bucket = requireString(options.bucket, 'bucket');
   const until = requireDate(options.until, 'until');
-  const { storage, signer } = options;
+  const { storage } = options;
   const engine = options.engine ?? nativeEngine;
+  const release = storage.lock ? await storage.lock(bucket, digestFolder(trail)) : undefined;
+  try {
+    return await write(options, trail, bucket, until, engine);
+  } finally {
+    await release?.();
+  }
+}
+
+async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: string, until: Date, engine: HashEngine): Promise<WriteDigestsResult> {
+  const { storage, signer } = options;
   const head = await findChainHead(storage, bucket, trail);
   const logs: DeliveredLog[] = [];
   for await (const o of storage.list(bucket, logFolder(trail))) {

@@ -11,6 +11,7 @@
 import { constants as fsc } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
+import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ValidateLogsError } from '../errors.js';
 import { findDuplicateKey } from '../format/json.js';
@@ -118,7 +119,7 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
         if (after >= k && !after.startsWith(k)) continue;
         yield* this.#walk(root, k, prefix, after);
       } else {
-        if (k <= after || !k.startsWith(prefix) || k.endsWith(METADATA_SUFFIX)) continue;
+        if (k <= after || !k.startsWith(prefix) || k.endsWith(METADATA_SUFFIX) || d.name === LOCK_NAME || TEMPORARY_RE.test(d.name)) continue;
         let info;
         try {
           info = await lstat(join(root, k));
@@ -200,6 +201,50 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
   }
 
   /**
+   * Take the writer's lock of a folder: a `.write-digests.lock` file created exclusively,
+   * holding the writer's pid. A lock left by a writer that is no longer running (killed) is
+   * taken over; a live writer's lock is a `CHAIN_CONFLICT`. Once the lock is held, temporary
+   * files a killed writer left in the folder are removed.
+   */
+  async lock(bucket: string, folder: string): Promise<() => Promise<void>> {
+    if (!this.#holds(bucket)) throw new ValidateLogsError('SOURCE_ERROR', `this local copy holds bucket ${this.#bucket}, not ${bucket}`);
+    const root = await this.#rootPath();
+    const dir = join(root, ...keySegments(folder.replace(/\/$/, '')));
+    const path = join(dir, LOCK_NAME);
+    await mkdir(dir, { recursive: true });
+    // The lock appears whole or not at all: written aside, then hard-linked into place.
+    const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    await writeDurable(tmp, Buffer.from(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }) + '\n'));
+    try {
+      for (let tries = 0; ; tries++) {
+        try {
+          await link(tmp, path);
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 2) throw sourceError(e, `locking ${folder}`);
+          let holder: { pid?: unknown; host?: unknown } = {};
+          try {
+            holder = JSON.parse(await readFile(path, 'utf8')) as typeof holder;
+          } catch (readError) {
+            if (!isNotFound(readError) && !(readError instanceof SyntaxError)) throw sourceError(readError, `reading the lock ${path}`);
+            continue; // released meanwhile (or unreadable: try again)
+          }
+          if (typeof holder.pid === 'number' && holder.host === hostname() && alive(holder.pid)) {
+            throw new ValidateLogsError('CHAIN_CONFLICT', `another writer (pid ${holder.pid}) is writing this chain (lock ${path}); nothing was written`);
+          }
+          await unlink(path).catch(() => undefined); // a killed writer's lock
+        }
+      }
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    await sweepTemporary(dir);
+    return async () => {
+      await unlink(path).catch(() => undefined);
+    };
+  }
+
+  /**
    * Write an object and its metadata sidecar atomically, never replacing an existing object:
    * both are written to temporary files first; the sidecar is moved into place (replacing only
    * an orphan sidecar left by a crash), then the object is hard-linked into place, which fails
@@ -240,6 +285,29 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
       if (e instanceof ValidateLogsError) throw e;
       throw sourceError(e, `writing ${key}`);
     }
+  }
+}
+
+/** Name of a chain folder's writer lock. */
+const LOCK_NAME = '.write-digests.lock';
+/** Temporary files of a write in progress: `<name>.tmp-<pid>-<12 hex>`. */
+const TEMPORARY_RE = /\.tmp-\d+-[0-9a-f]{12}$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove what a killed writer left half-written under `dir` (only ever temporary files). */
+async function sweepTemporary(dir: string): Promise<void> {
+  for (const d of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, d.name);
+    if (d.isDirectory()) await sweepTemporary(p);
+    else if (TEMPORARY_RE.test(d.name)) await unlink(p).catch(() => undefined);
   }
 }
 

@@ -71,6 +71,15 @@ export interface ObjectSink {
    * @returns true when written, false when an object already existed (nothing was changed)
    */
   putIfAbsent(bucket: string, key: string, body: Uint8Array, metadata: Record<string, string>): Promise<boolean>;
+  /**
+   * Optional: take the one writer's lock on a folder (a chain), for storage with no
+   * conditional writes. Resolves to the function that releases it.
+   * @param bucket - the bucket
+   * @param folder - the folder the writer works in, ending in `/`
+   * @returns the release function
+   * @throws ValidateLogsError `CHAIN_CONFLICT` when another live writer holds it
+   */
+  lock?(bucket: string, folder: string): Promise<() => Promise<void>>;
 }
 
 /**
