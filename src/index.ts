@@ -92,7 +92,7 @@ export { Tally, type Count, type Summary } from './chain/report.js';
 export { keySegments, type ObjectSource, type ObjectSink, type FetchedObject, type ListedObject } from './sources/source.js';
 export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';
 export { EventTimeScanner } from './format/events.js';
-export { findDuplicateKey } from './format/json.js';
+export { findDuplicateKey, type DuplicateKey } from './format/json.js';
 export { LocalDirectory, parseMetadata, METADATA_SUFFIX, type LocalDirectoryOptions } from './sources/local.js';
 export { S3Storage, type S3StorageOptions } from './sources/s3.js';
 export { awsError, type AwsCredentials } from './sources/aws-errors.js';

@@ -450,3 +450,56 @@ describe('AWS errors a user can act on', () => {
     );
   });
 });
+
+describe('hostile keys in a correctly signed digest', () => {
+  it('never read outside the copy, never another bucket, never valid', async () => {
+    const { mkdirSync, writeFileSync, symlinkSync, mkdtempSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const { tmpdir } = await import('node:os');
+    const { serializeDigest, stringToSign, signString } = await import('../src/index.js');
+    const dir = sampleCopy();
+    const outside = mkdtempSync(join(tmpdir(), 'vl-outside-'));
+    cleanups.push(() => void import('node:fs').then((fs) => fs.rmSync(outside, { recursive: true, force: true })));
+    const body = gzipSync('{"Records":[]}');
+    const hash = toHex(sha256(new TextEncoder().encode('{"Records":[]}')));
+    // A file outside the copy that a climbing key would reach, with the hash the digest lists.
+    writeFileSync(join(outside, 'secret.json.gz'), body);
+    writeFileSync(join(dir, '..', 'escape.json.gz'), body);
+    mkdirSync(join(dir, 'audit'), { recursive: true });
+    symlinkSync(join(outside, 'secret.json.gz'), join(dir, 'audit', 'link.json.gz'));
+    writeFileSync(join(dir, 'audit', 'ok.json.gz'), body);
+    const hostile = [
+      '../escape.json.gz',
+      'audit/../../escape.json.gz',
+      `/${outside.slice(1)}/secret.json.gz`,
+      'audit\\..\\..\\escape.json.gz',
+      'audit/ok.json.gz\0.txt',
+      'audit/%2e%2e/%2e%2e/escape.json.gz',
+      'audit//ok.json.gz',
+      'audit/./ok.json.gz',
+      `audit/${'x'.repeat(2000)}.json.gz`,
+      'audit/link.json.gz',
+    ];
+    const [d] = [...generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + H), signer })];
+    const record = {
+      ...d!.record,
+      logFiles: [
+        ...hostile.map((key) => ({ s3Bucket: 'b', s3Object: key, hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null })),
+        { s3Bucket: 'other-bucket', s3Object: 'audit/ok.json.gz', hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null },
+        { s3Bucket: 'b', s3Object: 'audit/ok.json.gz', hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null },
+      ],
+    };
+    const bytes = serializeDigest(record);
+    const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
+    await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', d!.key, new Uint8Array(gzipSync(bytes)), { signature });
+    const out: Finding[] = [];
+    for await (const f of verifyTrail({ source: new LocalDirectory(dir, { bucket: 'b' }), bucket: 'b', trail, keys: new PublicKeySet([signer.publicKey]), start: new Date(t0), end: new Date(t0 + H) })) out.push(f);
+    const logs = out.filter((f) => f.kind === 'log');
+    expect(logs.map((f) => [f.bucket, f.key.slice(0, 40), f.code])).toEqual([
+      ...hostile.map((k) => ['b', k.slice(0, 40), 'LOG_NOT_FOUND']),
+      ['other-bucket', 'audit/ok.json.gz', 'LOG_NOT_FOUND'],
+      ['b', 'audit/ok.json.gz', 'LOG_VALID'],
+    ]);
+    expect(logs.find((f) => f.key === 'audit/link.json.gz')!.message).toMatch(/outside the local copy/);
+  });
+});

@@ -81,7 +81,7 @@ describe('write-digests killed at random instants', () => {
 
 describe('two writers on one chain', () => {
   it('never fork it: one writes, the other writes nothing or is refused', async () => {
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 10; round++) {
       const dir = logsOnly();
       const [a, b] = await Promise.all([node(WRITE, writeArgs(dir).slice(1)), node(WRITE, writeArgs(dir).slice(1))]);
       for (const r of [a, b]) {

@@ -4,14 +4,22 @@
  * @module
  */
 
+/** A key found twice in one object. */
+export interface DuplicateKey {
+  /** The key. */
+  key: string;
+  /** Where its object is: `$`, `$.logFiles[2]`. */
+  path: string;
+}
+
 /**
  * The first key that appears twice in one object of a JSON text, if any. The text must
  * already be valid JSON (parse it first); one pass, no recursion, any depth.
  *
  * @param text - valid JSON text
- * @returns the duplicated key and the path of its object (`$`, `$.logFiles[2]`), or undefined
+ * @returns the duplicated key and the path of its object, or undefined
  */
-export function findDuplicateKey(text: string): { key: string; path: string } | undefined {
+export function findDuplicateKey(text: string): DuplicateKey | undefined {
   // One frame per open object (its keys so far, the last key) or array (the element index).
   type Frame = { keys: Set<string> | null; index: number; pending: string | undefined };
   const stack: Frame[] = [];

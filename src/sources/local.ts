@@ -291,7 +291,7 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
 /** Name of a chain folder's writer lock. */
 const LOCK_NAME = '.write-digests.lock';
 /** Temporary files of a write in progress: `<name>.tmp-<pid>-<12 hex>`. */
-const TEMPORARY_RE = /\.tmp-\d+-[0-9a-f]{12}$/;
+const TEMPORARY_RE = /\.tmp-(\d+)-[0-9a-f]{12}$/;
 
 function alive(pid: number): boolean {
   try {
@@ -302,12 +302,19 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Remove what a killed writer left half-written under `dir` (only ever temporary files). */
+/**
+ * Remove what killed writers left half-written under `dir`: temporary files whose writer is no
+ * longer running (a live contender's lock attempt is left alone).
+ */
 async function sweepTemporary(dir: string): Promise<void> {
   for (const d of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, d.name);
-    if (d.isDirectory()) await sweepTemporary(p);
-    else if (TEMPORARY_RE.test(d.name)) await unlink(p).catch(() => undefined);
+    if (d.isDirectory()) {
+      await sweepTemporary(p);
+      continue;
+    }
+    const pid = TEMPORARY_RE.exec(d.name)?.[1];
+    if (pid !== undefined && !alive(Number(pid))) await unlink(p).catch(() => undefined);
   }
 }
 
