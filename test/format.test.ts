@@ -69,6 +69,11 @@ describe('digest format checks name the field', () => {
     ['a missing event time field', enc({ ...base, newestEventTime: undefined }), /"newestEventTime" is missing/],
     ['previousDigest* half null', enc({ ...base, previousDigestSignature: null }), /all null or all set/],
     ['previous hash not hex', enc({ ...base, previousDigestHashValue: 'nothex' }), /previousDigestHashValue/],
+    ['a duplicated field', new TextEncoder().encode(aws.text.replace('{"awsAccountId":"327878933619"', '{"awsAccountId":"327878933619","awsAccountId":"111122223333"')), /"awsAccountId" appears twice in \$/],
+    ['a duplicated field in a log entry', new TextEncoder().encode(aws.text.replace('"hashAlgorithm":"SHA-256",', '"hashAlgorithm":"SHA-256","hashAlgorithm":"MD5",')), /"hashAlgorithm" appears twice in \$\.logFiles\[0\]/],
+    ['a huge number for a string field', new TextEncoder().encode(aws.text.replace('"awsAccountId":"327878933619"', '"awsAccountId":1e999999')), /"awsAccountId" must be a string/],
+    ['nesting 200,000 deep', new TextEncoder().encode('['.repeat(200_000) + ']'.repeat(200_000)), /not a JSON object/],
+    ['an object nested 200,000 deep', new TextEncoder().encode('{"a":'.repeat(200_000) + '1' + '}'.repeat(200_000)), /"awsAccountId" must be a string/],
   ])('rejects %s', (_, bytes, message) => {
     expect(formatError(bytes)).toMatch(message);
   });
