@@ -87,9 +87,10 @@ export {
   type BackfillOptions,
 } from './chain/generator.js';
 export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
-export { listDigestKeys, listLogs, type DigestKeyLists, type ListOptions, type LogEntry } from './chain/listing.js';
+export { listDigestKeys, listLogs, type DigestKeyLists, type DigestListOptions, type LogEntry } from './chain/listing.js';
 export { Tally, type Count, type Summary } from './chain/report.js';
-export { keySegments, type ObjectSource, type ObjectSink, type FetchedObject, type ListedObject } from './sources/source.js';
+export { createLimiter } from './chain/limit.js';
+export { keySegments, type ObjectSource, type ObjectSink, type FetchedObject, type ListedObject, type ListOptions } from './sources/source.js';
 export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';
 export { EventTimeScanner } from './format/events.js';
 export { findDuplicateKey, type DuplicateKey } from './format/json.js';

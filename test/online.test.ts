@@ -259,7 +259,7 @@ describe('write-digests into S3', () => {
     setDeliveryTimes(dir);
     const inner = new LocalDirectory(dir, { bucket: t.bucket });
     const racing: ObjectSource & ObjectSink = {
-      list: (b, p, s) => inner.list(b, p, s),
+      list: (b, p, s, o) => inner.list(b, p, s, o),
       get: (b, k, o) => inner.get(b, k, o),
       putIfAbsent: async () => false,
     };

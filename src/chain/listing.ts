@@ -20,7 +20,7 @@ export interface DigestKeyLists {
 }
 
 /** Options of {@link listDigestKeys}. */
-export interface ListOptions {
+export interface DigestListOptions {
   /** Where to list. */
   source: ObjectSource;
   /** The bucket. */
@@ -43,7 +43,7 @@ const sameFolder = (p: ParsedDigestKey, t: TrailRef): boolean =>
  * @param options - source, bucket, trail and range
  * @returns the key lists
  */
-export async function listDigestKeys(options: ListOptions): Promise<DigestKeyLists> {
+export async function listDigestKeys(options: DigestListOptions): Promise<DigestKeyLists> {
   const { trail, start, end } = options;
   const startAfter = digestKey(trail, new Date(start.getTime() - 60_000));
   const last = Math.floor(end.getTime() / 1000) * 1000 + 3_600_000;

@@ -21,6 +21,7 @@ import { hashStream, readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { constantTimeEqual, requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
+import { createLimiter } from './limit.js';
 import { listDigestKeys, listLogs, type LogEntry } from './listing.js';
 
 /** Default cap on a digest file's uncompressed size: digests are parsed whole. */
@@ -110,11 +111,24 @@ const keyTime = (key: string): number | undefined => digestKeyParts(key)?.endTim
 
 const iso = (ms: number): string => formatDigestTime(new Date(ms));
 
-/** Log files in storage, by delivery time, for counting and looking up. */
+/** Log files in storage, by delivery time, for counting and looking up, with a mark for each that a digest lists. */
 class LogInventory {
   readonly entries: LogEntry[];
+  readonly #byKey = new Map<string, number>();
+  readonly #listed: Uint8Array;
   constructor(entries: LogEntry[]) {
     this.entries = entries;
+    entries.forEach((e, i) => this.#byKey.set(e.key, i));
+    this.#listed = new Uint8Array(entries.length);
+  }
+  /** Note that a digest lists this key. */
+  mark(key: string): void {
+    const i = this.#byKey.get(key);
+    if (i !== undefined) this.#listed[i] = 1;
+  }
+  /** Whether a digest listed the entry at this position. */
+  listed(i: number): boolean {
+    return this.#listed[i] === 1;
   }
   /** Number of logs delivered in [from, to). */
   count(from: number, to: number): number {
@@ -171,8 +185,12 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const fetchedWindows = new Set<string>();
   const home = trail.homeRegion ?? trail.region;
 
-  // Findings leave in order; log checks run ahead, up to `concurrency` at once.
+  // Findings leave in order. Log checks run `concurrency` at a time, each starting as soon as
+  // another ends (a slow object does not hold the others back); up to `window` findings wait
+  // for their turn to leave, which bounds memory whatever the number of objects.
+  const window = Math.max(64, 8 * concurrency);
   const pending: Promise<Finding>[] = [];
+  const limited = createLimiter(concurrency);
   const region = (f: Finding): Finding => {
     f.region = trail.region;
     return f;
@@ -193,10 +211,10 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const counted = (from: number, to: number): { logs?: number } => (inventoryWanted ? { logs: inventory.count(from, to) } : {});
 
   /** Logs listed by digests whose signature verified, and the time those digests cover. */
-  const referenced = new Set<string>();
+  // (Marks in the inventory rather than a set of keys: memory stays flat in the number of logs.)
   const covered: Array<[number, number]> = [];
   const accept = (d: ParsedDigest): void => {
-    for (const l of d.record.logFiles) referenced.add(`${l.s3Bucket}/${l.s3Object}`);
+    for (const l of d.record.logFiles) if (l.s3Bucket === bucket) inventory.mark(l.s3Object);
     covered.push([d.startTime.getTime(), d.endTime.getTime()]);
   };
 
@@ -301,8 +319,8 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         }
         accept(d);
         for (const log of r.logFiles) {
-          push(checkLog(log, uri, backfill, ref.bucket));
-          while (pending.length > concurrency) yield await pending.shift()!;
+          push(limited(() => checkLog(log, uri, backfill, ref.bucket)));
+          while (pending.length > window) yield await pending.shift()!;
         }
         lastStart = d.startTime.getTime();
         if (d.isStarting) {
@@ -332,7 +350,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
           successor = d;
         }
       }
-      while (pending.length > concurrency) yield await pending.shift()!;
+      while (pending.length > window) yield await pending.shift()!;
     }
   }
   while (pending.length > 0) yield await pending.shift()!;
@@ -383,23 +401,25 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
 
   // Log files no verified digest lists, delivered inside the time the chain covers.
   const spans = merge(covered);
-  let candidates = inventory.entries.filter(
-    (l) =>
-      l.time >= start.getTime() &&
-      l.time <= end.getTime() &&
-      !referenced.has(`${bucket}/${l.key}`) &&
-      spans.some(([a, b]) => l.time >= a + COVERAGE_MARGIN_MS && l.time + 60_000 + COVERAGE_MARGIN_MS <= b),
-  );
+  let candidates = inventory.entries
+    .map((l, i) => ({ l, i }))
+    .filter(
+      ({ l, i }) =>
+        l.time >= start.getTime() &&
+        l.time <= end.getTime() &&
+        !inventory.listed(i) &&
+        spans.some(([a, b]) => l.time >= a + COVERAGE_MARGIN_MS && l.time + 60_000 + COVERAGE_MARGIN_MS <= b),
+    );
   if (candidates.length > 0 && lists.others.length > 0) {
     // Several trails may deliver into one prefix: a log listed by another trail's valid digest is referenced.
     for (const key of lists.others) {
       signal?.throwIfAborted();
       const other = await loadDigest({ bucket, key }, undefined, false);
-      if (other.ok) for (const l of other.digest.record.logFiles) referenced.add(`${l.s3Bucket}/${l.s3Object}`);
+      if (other.ok) for (const l of other.digest.record.logFiles) if (l.s3Bucket === bucket) inventory.mark(l.s3Object);
     }
-    candidates = candidates.filter((l) => !referenced.has(`${bucket}/${l.key}`));
+    candidates = candidates.filter(({ i }) => !inventory.listed(i));
   }
-  for (const l of candidates) {
+  for (const { l } of candidates) {
     yield region(finding('LOG_UNREFERENCED', {
       kind: 'log',
       object: s3Uri(bucket, l.key),
@@ -543,7 +563,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     try {
       read = await attempt(async () => {
         const obj = await source.get(log.s3Bucket, log.s3Object);
-        return obj && hashStream(obj.body, { gzip: true, engine, what: uri, maxBytes: maxLogBytes });
+        return obj && hashStream(obj.body, { gzip: true, engine, what: uri, maxBytes: maxLogBytes, ...(obj.size !== undefined && { sizeHint: obj.size }) });
       });
     } catch (e) {
       if (isValidateLogsError(e, 'UNSAFE_KEY')) return finding('LOG_NOT_FOUND', { ...base, message: `not found (${e.message})` });

@@ -24,8 +24,10 @@ const FCOMMENT = 0x10;
 const FRESERVED = 0xe0;
 const FIXED_HEADER = 10;
 const TRAILER = 8;
-/** Output chunk size of the inflater: large enough to keep per-chunk overhead low. */
+/** Output chunk size of the inflater for large objects: large enough to keep per-chunk overhead low. */
 const INFLATE_CHUNK = 64 * 1024;
+/** ... and for small ones, whose output fits in a smaller buffer (many small objects make less garbage). */
+const SMALL_INFLATE_CHUNK = 16 * 1024;
 
 /** Options of {@link gunzipInto}. */
 export interface GunzipOptions {
@@ -33,6 +35,8 @@ export interface GunzipOptions {
   maxOutputBytes?: number;
   /** Name of the object, for error messages (for example its `s3://` URI). */
   what?: string;
+  /** The compressed size, when known: small objects get a smaller output buffer. */
+  sizeHint?: number;
 }
 
 /** What {@link gunzipInto} measured. */
@@ -89,7 +93,8 @@ export async function gunzipInto(
   let finished: Promise<void> | undefined;
 
   const startBody = (): void => {
-    const inf = createInflateRaw({ chunkSize: INFLATE_CHUNK });
+    const small = options.sizeHint !== undefined && options.sizeHint * 4 <= SMALL_INFLATE_CHUNK;
+    const inf = createInflateRaw({ chunkSize: small ? SMALL_INFLATE_CHUNK : INFLATE_CHUNK });
     inflater = inf;
     failed = new Promise<never>((_, reject) => {
       inf.once('error', (e) => reject(failure ?? e));

@@ -20,6 +20,8 @@ export interface HashStreamOptions {
   what?: string;
   /** Also called with each chunk of (uncompressed) content, for example to scan event times. */
   onContent?: (chunk: Uint8Array) => void;
+  /** The stored size, when known (buffers are sized by it). */
+  sizeHint?: number;
 }
 
 /** What {@link hashStream} computed. */
@@ -57,6 +59,7 @@ export async function hashStream(source: ByteSource, options: HashStreamOptions 
     const r = await gunzipInto(source, sink, {
       ...(options.maxBytes !== undefined && { maxOutputBytes: options.maxBytes }),
       ...(options.what !== undefined && { what: options.what }),
+      ...(options.sizeHint !== undefined && { sizeHint: options.sizeHint }),
     });
     return { sha256: toHex(hash.digest()), size: r.uncompressedBytes, storedSize: r.compressedBytes };
   }

@@ -14,7 +14,8 @@ import { checkTrailRef, digestFolder, digestKeyParts, logFolder, logKeyParts, s3
 import { nativeEngine, type HashEngine } from '../hash/engine.js';
 import { hashStream, readAll } from '../hash/hash-stream.js';
 import type { ObjectSink, ObjectSource } from '../sources/source.js';
-import { requireDate, requireString } from '../utils.js';
+import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
+import { createLimiter } from '../chain/limit.js';
 import { DEFAULT_MAX_DIGEST_BYTES } from '../chain/verifier.js';
 
 /** Options of {@link writeDigests}. */
@@ -31,6 +32,8 @@ export interface WriteDigestsOptions {
   until: Date;
   /** SHA-256 engine. */
   engine?: HashEngine;
+  /** Log files hashed at once (default 4). */
+  concurrency?: number;
   /** Called after each digest is stored (or found already stored). */
   onDigest?: (digest: GeneratedDigest, written: boolean) => void;
 }
@@ -104,16 +107,33 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   const { storage, signer } = options;
   const head = await findChainHead(storage, bucket, trail);
   const logs: DeliveredLog[] = [];
-  for await (const o of storage.list(bucket, logFolder(trail))) {
+  const limit = createLimiter(requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
+  const hashing: Array<Promise<DeliveredLog | undefined>> = [];
+  for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: true })) {
     if (!logKeyParts(o.key)) continue; // not a log file of this trail's shape
-    if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
-    if (head && o.lastModified < head.endTime) continue;
-    if (o.lastModified >= until) continue;
-    const obj = await storage.get(bucket, o.key);
-    if (!obj) continue; // deleted since it was listed
-    const scan = new EventTimeScanner();
-    const r = await hashStream(obj.body, { gzip: true, engine, what: s3Uri(bucket, o.key), onContent: (c) => scan.update(c) });
-    logs.push({ key: o.key, deliveredAt: o.lastModified, sha256: r.sha256, newestEventTime: scan.newest, oldestEventTime: scan.oldest });
+    const deliveredAt = o.lastModified;
+    if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
+    if (head && deliveredAt < head.endTime) continue;
+    if (deliveredAt >= until) continue;
+    const task = limit(async (): Promise<DeliveredLog | undefined> => {
+      const obj = await storage.get(bucket, o.key);
+      if (!obj) return undefined; // deleted since it was listed
+      const scan = new EventTimeScanner();
+      const r = await hashStream(obj.body, {
+        gzip: true,
+        engine,
+        what: s3Uri(bucket, o.key),
+        onContent: (c) => scan.update(c),
+        ...(obj.size !== undefined && { sizeHint: obj.size }),
+      });
+      return { key: o.key, deliveredAt, sha256: r.sha256, newestEventTime: scan.newest, oldestEventTime: scan.oldest };
+    });
+    task.catch(() => undefined); // awaited below, in order
+    hashing.push(task);
+  }
+  for (const task of hashing) {
+    const log = await task;
+    if (log) logs.push(log);
   }
   const written: GeneratedDigest[] = [];
   for (const d of generateDigests({ trail, bucket, logs, until, signer, engine, ...(head && { previous: head }) })) {

@@ -8,20 +8,22 @@
  * root is refused, so nothing outside the directory is ever read or written.
  * @module
  */
-import { constants as fsc } from 'node:fs';
+import { close, constants as fsc, fstat, open as fsOpen, read, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ValidateLogsError } from '../errors.js';
 import { findDuplicateKey } from '../format/json.js';
-import { keySegments, type FetchedObject, type ListedObject, type ObjectSink, type ObjectSource } from './source.js';
+import { keySegments, type FetchedObject, type ListedObject, type ListOptions, type ObjectSink, type ObjectSource } from './source.js';
 
 /** Suffix of the file holding an object's S3 user metadata. */
 export const METADATA_SUFFIX = '.metadata.json';
 /** Largest metadata sidecar read. */
 const MAX_METADATA_BYTES = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
+/** Folder real paths remembered at most (a trail has one folder a day). */
+const DIR_CACHE_SIZE = 4096;
 
 /** Options of {@link LocalDirectory}. */
 export interface LocalDirectoryOptions {
@@ -52,6 +54,7 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
   readonly root: string;
   readonly #bucket: string | undefined;
   #realRoot: Promise<string> | undefined;
+  readonly #dirs = new Map<string, Promise<string | undefined>>();
 
   /**
    * @param root - the directory (the bucket root)
@@ -75,33 +78,96 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
     return this.#realRoot;
   }
 
-  /** Resolve a key to a real path inside the root; undefined when it does not exist. */
-  async #resolve(key: string): Promise<string | undefined> {
-    const segments = keySegments(key);
+  /**
+   * The real path of a key's folder inside the root (cached: a trail's objects share a few
+   * date folders), or undefined when it does not exist. The object itself is then opened with
+   * O_NOFOLLOW, so no link anywhere on the path leads outside the root unchecked.
+   */
+  async #resolveDir(segments: string[]): Promise<string | undefined> {
+    const dirKey = segments.join('/');
+    let dir = this.#dirs.get(dirKey);
+    if (!dir) {
+      if (this.#dirs.size >= DIR_CACHE_SIZE) this.#dirs.clear();
+      dir = this.#realInside(join(await this.#rootPath(), ...segments), dirKey);
+      this.#dirs.set(dirKey, dir);
+      dir.catch(() => this.#dirs.delete(dirKey));
+    }
+    return dir;
+  }
+
+  /** realpath, refused when it leaves the root; undefined when it does not exist. */
+  async #realInside(path: string, key: string): Promise<string | undefined> {
     const root = await this.#rootPath();
     let real: string;
     try {
-      real = await realpath(join(root, ...segments));
+      real = await realpath(path);
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw sourceError(e, key);
     }
-    if (!real.startsWith(root + sep)) {
+    if (real !== root && !real.startsWith(root + sep)) {
       throw new ValidateLogsError('UNSAFE_KEY', `key ${JSON.stringify(key)} resolves outside the local copy (through a symbolic link)`);
     }
     return real;
   }
 
-  async *list(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
+  /** Resolve a key to a path inside the root whose last part is not yet checked for links; undefined when its folder does not exist. */
+  async #resolve(key: string): Promise<string | undefined> {
+    const segments = keySegments(key);
+    const name = segments.pop()!;
+    const dir = await this.#resolveDir(segments);
+    return dir === undefined ? undefined : join(dir, name);
+  }
+
+  /**
+   * Open a key's file for reading; undefined when it is absent. (Plain file descriptors and
+   * callbacks: for many small objects they cost far less than `FileHandle` promises.)
+   */
+  async #open(key: string): Promise<number | undefined> {
+    const path = await this.#resolve(key);
+    if (path === undefined) return undefined;
+    try {
+      return await fdOpen(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      if ((e as NodeJS.ErrnoException).code !== 'ELOOP') throw sourceError(e, key);
+    }
+    // The file is a symbolic link: follow it only to a file inside the root.
+    const real = await this.#realInside(path, key);
+    if (real === undefined) return undefined;
+    try {
+      return await fdOpen(real, fsc.O_RDONLY);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw sourceError(e, key);
+    }
+  }
+
+  /** Open a key's regular file and learn its size; undefined when absent or not a file. */
+  async #openFile(key: string): Promise<{ fd: number; size: number } | undefined> {
+    const fd = await this.#open(key);
+    if (fd === undefined) return undefined;
+    try {
+      const st = await fdStat(fd);
+      if (st.isFile()) return { fd, size: st.size };
+    } catch (e) {
+      await fdClose(fd);
+      throw sourceError(e, key);
+    }
+    await fdClose(fd);
+    return undefined;
+  }
+
+  async *list(bucket: string, prefix: string, startAfter?: string, options: ListOptions = {}): AsyncGenerator<ListedObject> {
     if (!this.#holds(bucket)) return;
     const root = await this.#rootPath();
     const cut = prefix.lastIndexOf('/') + 1;
     const dirKey = prefix.slice(0, cut); // '' or ends with '/'
     if (dirKey !== '') keySegments(dirKey.slice(0, -1));
-    yield* this.#walk(root, dirKey, prefix, startAfter ?? '');
+    yield* this.#walk(root, dirKey, prefix, startAfter ?? '', options.details === true);
   }
 
-  async *#walk(root: string, dirKey: string, prefix: string, after: string): AsyncGenerator<ListedObject> {
+  async *#walk(root: string, dirKey: string, prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject> {
     let entries;
     try {
       entries = await readdir(join(root, dirKey), { withFileTypes: true });
@@ -117,9 +183,13 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
       if (d.isDirectory()) {
         // Every key below k starts with k; skip the folder when all of them are <= after.
         if (after >= k && !after.startsWith(k)) continue;
-        yield* this.#walk(root, k, prefix, after);
+        yield* this.#walk(root, k, prefix, after, details);
       } else {
         if (k <= after || !k.startsWith(prefix) || k.endsWith(METADATA_SUFFIX) || d.name === LOCK_NAME || TEMPORARY_RE.test(d.name)) continue;
+        if (!details) {
+          yield { key: k };
+          continue;
+        }
         let info;
         try {
           info = await lstat(join(root, k));
@@ -147,35 +217,15 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
 
   async get(bucket: string, key: string, options: { metadata?: boolean } = {}): Promise<FetchedObject | undefined> {
     if (!this.#holds(bucket)) return undefined;
-    const path = await this.#resolve(key);
-    if (path === undefined) return undefined;
-    let handle;
-    try {
-      handle = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw sourceError(e, key);
-    }
-    let size: number;
-    try {
-      const st = await handle.stat();
-      if (!st.isFile()) {
-        await handle.close();
-        return undefined;
-      }
-      size = st.size;
-    } catch (e) {
-      await handle.close();
-      throw sourceError(e, key);
-    }
-    const body = handle.createReadStream({ highWaterMark: READ_CHUNK });
-    const result: FetchedObject = { body, size };
+    const file = await this.#openFile(key);
+    if (!file) return undefined;
+    const result: FetchedObject = { body: readChunks(file.fd, file.size, key), size: file.size };
     if (options.metadata) {
       try {
         const meta = await this.#readMetadata(key);
         if (meta) result.metadata = meta;
       } catch (e) {
-        body.destroy();
+        await fdClose(file.fd);
         throw e;
       }
     }
@@ -183,21 +233,16 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
   }
 
   async #readMetadata(key: string): Promise<Record<string, string> | undefined> {
-    const path = await this.#resolve(key + METADATA_SUFFIX);
-    if (path === undefined) return undefined;
-    let text: Buffer;
-    try {
-      const st = await lstat(path);
-      if (st.size > MAX_METADATA_BYTES) {
-        throw new ValidateLogsError('METADATA_INVALID', `${key}${METADATA_SUFFIX}: larger than ${MAX_METADATA_BYTES} bytes`);
-      }
-      text = await readFile(path);
-    } catch (e) {
-      if (e instanceof ValidateLogsError) throw e;
-      if (isNotFound(e)) return undefined;
-      throw sourceError(e, key + METADATA_SUFFIX);
+    const name = key + METADATA_SUFFIX;
+    const file = await this.#openFile(name);
+    if (!file) return undefined;
+    if (file.size > MAX_METADATA_BYTES) {
+      await fdClose(file.fd);
+      throw new ValidateLogsError('METADATA_INVALID', `${name}: larger than ${MAX_METADATA_BYTES} bytes`);
     }
-    return parseMetadata(text.toString('utf8'), key + METADATA_SUFFIX);
+    const parts: Buffer[] = [];
+    for await (const chunk of readChunks(file.fd, file.size, name)) parts.push(Buffer.from(chunk));
+    return parseMetadata(Buffer.concat(parts).toString('utf8'), name);
   }
 
   /**
@@ -315,6 +360,38 @@ async function sweepTemporary(dir: string): Promise<void> {
     }
     const pid = TEMPORARY_RE.exec(d.name)?.[1];
     if (pid !== undefined && !alive(Number(pid))) await unlink(p).catch(() => undefined);
+  }
+}
+
+const fdOpen = (path: string, flags: number): Promise<number> =>
+  new Promise((resolve, reject) => fsOpen(path, flags, (e, fd) => (e ? reject(e) : resolve(fd))));
+const fdStat = (fd: number): Promise<Stats> => new Promise((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st))));
+const fdClose = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
+const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (e, n) => (e ? reject(e) : resolve(n))));
+
+/**
+ * A file's bytes in chunks read into one buffer sized to the file (at most 1 MiB): no
+ * allocation per chunk, none larger than the file, and a file smaller than the buffer read in
+ * one call. Each chunk is valid until the next is requested. The file is closed at the end, on
+ * error, or when the consumer stops early.
+ */
+async function* readChunks(fd: number, size: number, key: string): AsyncGenerator<Uint8Array> {
+  const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(size + 1, READ_CHUNK)));
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = await fdRead(fd, buffer);
+      } catch (e) {
+        throw sourceError(e, key);
+      }
+      if (n === 0) return;
+      yield buffer.subarray(0, n);
+      if (n < buffer.length && buffer.length > size) return; // the whole file fitted: at its end
+    }
+  } finally {
+    await fdClose(fd);
   }
 }
 

@@ -8,7 +8,7 @@ import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
 import { METADATA_SUFFIX } from './local.js';
-import { keySegments, type FetchedObject, type ListedObject, type ObjectSource } from './source.js';
+import { keySegments, type FetchedObject, type ListedObject, type ListOptions, type ObjectSource } from './source.js';
 
 /**
  * Wraps a source; every object read through it, and (after {@link SavingSource.complete})
@@ -58,8 +58,8 @@ export class SavingSource implements ObjectSource {
     return join(this.#dir, bucket);
   }
 
-  async *list(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
-    for await (const o of this.#inner.list(bucket, prefix, startAfter)) {
+  async *list(bucket: string, prefix: string, startAfter?: string, options?: ListOptions): AsyncGenerator<ListedObject> {
+    for await (const o of this.#inner.list(bucket, prefix, startAfter, options)) {
       this.#listed.set(`${bucket}/${o.key}`, bucket);
       yield o;
     }

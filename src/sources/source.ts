@@ -18,9 +18,18 @@ export interface ListedObject {
   lastModified?: Date;
 }
 
+/** Options of {@link ObjectSource.list}. */
+export interface ListOptions {
+  /** Give `size` and `lastModified` of each object (default: only when free). */
+  details?: boolean;
+}
+
 /** An object as fetched. */
 export interface FetchedObject {
-  /** The stored bytes as a stream of chunks. Consume it once, fully or not at all. */
+  /**
+   * The stored bytes as a stream of chunks. Consume it once. A chunk is valid until the next
+   * one is requested (a backend may read into one buffer); copy what must be kept longer.
+   */
   body: AsyncIterable<Uint8Array>;
   /** S3 user metadata (without the `x-amz-meta-` prefix), when it was asked for and exists. */
   metadata?: Record<string, string>;
@@ -41,8 +50,10 @@ export interface ObjectSource {
    * @param bucket - the bucket
    * @param prefix - key prefix
    * @param startAfter - only keys greater than this
+   * @param options - `details: true` when `size` and `lastModified` are needed (a backend may
+   *   skip finding them out otherwise)
    */
-  list(bucket: string, prefix: string, startAfter?: string): AsyncIterable<ListedObject>;
+  list(bucket: string, prefix: string, startAfter?: string, options?: ListOptions): AsyncIterable<ListedObject>;
   /**
    * Fetch an object.
    * @param bucket - the bucket

@@ -69,9 +69,15 @@ export function sourceContract(name: string, make: MakeSource, ordering: 'bytes'
         expect(await keys(s, bucket, 'a/', 'zzz')).toEqual([]);
       }));
 
-    it('lists sizes', () =>
+    it('lists sizes and modification times when asked', () =>
       withSource(async (s) => {
-        for await (const o of s.list(bucket, 'big')) expect(o.size).toBe(3 * 1024 * 1024);
+        let n = 0;
+        for await (const o of s.list(bucket, 'big', undefined, { details: true })) {
+          expect(o.size).toBe(3 * 1024 * 1024);
+          expect(o.lastModified).toBeInstanceOf(Date);
+          n++;
+        }
+        expect(n).toBe(1);
       }));
 
     it('gets bodies as streams, whole', () =>

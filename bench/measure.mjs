@@ -1,0 +1,22 @@
+// Runs one of the project's commands (built, in dist/) in this fresh process and prints its
+// time and peak RSS as one JSON line; the command's own output is discarded.
+// Usage: node bench/measure.mjs validate-logs|write-digests ARGS...
+import { Writable } from 'node:stream';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const [command, ...args] = process.argv.slice(2);
+const { validateLogsCommand } = await import('../dist/cli/validate-logs.js');
+const { writeDigestsCommand } = await import('../dist/cli/write-digests.js');
+const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+let errors = '';
+const stderr = new Writable({
+  write: (c, _e, cb) => {
+    errors += c.toString();
+    cb();
+  },
+});
+const run = command === 'write-digests' ? writeDigestsCommand : validateLogsCommand;
+const t0 = performance.now();
+const status = await run(args, { stdout: sink(), stderr, env: process.env, now: () => new Date() });
+const ms = performance.now() - t0;
+process.stdout.write(JSON.stringify({ status, ms, maxRssKB: process.resourceUsage().maxRSS, errors: errors.slice(0, 500) }) + '\n');
