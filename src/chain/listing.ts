@@ -3,9 +3,10 @@
  * trails' digests in the same folder, whether later digests exist, and its log files.
  * @module
  */
-import { digestFolder, digestKey, digestKeyParts, logFolder, logKeyParts, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
+import { digestFolder, digestKey, digestKeyParts, logFolder, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
 import { formatDateFolders } from '../format/time.js';
 import type { ObjectSource } from '../sources/source.js';
+import { logKeyMatcher, logKeyTime } from './inventory.js';
 
 /** The digest keys of a trail region in range, by chain. */
 export interface DigestKeyLists {
@@ -95,11 +96,11 @@ export async function listLogs(source: ObjectSource, bucket: string, trail: Trai
   // `FOLDER/YYYY/MM/DD` sorts just before every key in that day's folder.
   const startAfter = Number.isFinite(from) ? `${folder}${formatDateFolders(new Date(from))}` : undefined;
   const out: LogEntry[] = [];
+  const matches = logKeyMatcher(trail);
   for await (const { key } of source.list(bucket, folder, startAfter)) {
-    const parsed = logKeyParts(key);
-    if (!parsed || parsed.accountId !== trail.accountId || parsed.region !== trail.region) continue;
-    const time = parsed.deliveryTime.getTime();
-    if (time < from) continue;
+    if (!matches(key)) continue;
+    const time = logKeyTime(key);
+    if (time === undefined || time < from) continue;
     if (time > to) break;
     out.push({ key, time });
   }

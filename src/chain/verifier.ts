@@ -22,7 +22,8 @@ import type { ObjectSource } from '../sources/source.js';
 import { constantTimeEqual, requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
 import { createLimiter } from './limit.js';
-import { listDigestKeys, listLogs, type LogEntry } from './listing.js';
+import { LogInventory } from './inventory.js';
+import { listDigestKeys } from './listing.js';
 
 /** Default cap on a digest file's uncompressed size: digests are parsed whole. */
 export const DEFAULT_MAX_DIGEST_BYTES: number = 64 * 1024 * 1024;
@@ -111,45 +112,6 @@ const keyTime = (key: string): number | undefined => digestKeyParts(key)?.endTim
 
 const iso = (ms: number): string => formatDigestTime(new Date(ms));
 
-/** Log files in storage, by delivery time, for counting and looking up, with a mark for each that a digest lists. */
-class LogInventory {
-  readonly entries: LogEntry[];
-  readonly #byKey = new Map<string, number>();
-  readonly #listed: Uint8Array;
-  constructor(entries: LogEntry[]) {
-    this.entries = entries;
-    entries.forEach((e, i) => this.#byKey.set(e.key, i));
-    this.#listed = new Uint8Array(entries.length);
-  }
-  /** Note that a digest lists this key. */
-  mark(key: string): void {
-    const i = this.#byKey.get(key);
-    if (i !== undefined) this.#listed[i] = 1;
-  }
-  /** Whether a digest listed the entry at this position. */
-  listed(i: number): boolean {
-    return this.#listed[i] === 1;
-  }
-  /** Number of logs delivered in [from, to). */
-  count(from: number, to: number): number {
-    return this.#index(to) - this.#index(from);
-  }
-  /** Logs delivered after `from`. */
-  after(from: number): LogEntry[] {
-    return this.entries.slice(this.#index(from + 1));
-  }
-  #index(t: number): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.entries[mid]!.time < t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
 /**
  * Replay a trail region's digest chain and verify every digest and log file in range.
  *
@@ -203,11 +165,9 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
 
   const lists = await listDigestKeys({ source, bucket, trail, start, end });
   options.onListed?.(lists.standard.length + ((options.backfill ?? true) ? lists.backfill.length : 0));
-  const inventory = new LogInventory(
-    inventoryWanted
-      ? await listLogs(source, bucket, trail, start.getTime() - DIGEST_PERIOD_MS, lists.later ? end.getTime() + DIGEST_PERIOD_MS : Number.POSITIVE_INFINITY)
-      : [],
-  );
+  const inventory = inventoryWanted
+    ? await LogInventory.load(source, bucket, trail, start.getTime() - DIGEST_PERIOD_MS, lists.later ? end.getTime() + DIGEST_PERIOD_MS : Number.POSITIVE_INFINITY)
+    : new LogInventory(trail);
   const counted = (from: number, to: number): { logs?: number } => (inventoryWanted ? { logs: inventory.count(from, to) } : {});
 
   /** Logs listed by digests whose signature verified, and the time those digests cover. */
@@ -360,7 +320,8 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const newestKey = lists.standard.at(-1);
   if (!lists.later && newestKey !== undefined) {
     const newestEnd = keyTime(newestKey)!;
-    const late = inventory.after(newestEnd + tailGrace);
+    const lateFrom = inventory.indexOf(newestEnd + tailGrace + 1);
+    const late = inventory.size - lateFrom;
     const status = options.latestDigestDelivery;
     if (status && status.getTime() > newestEnd + DIGEST_PERIOD_MS) {
       yield region(finding('CHAIN_TAIL_MISSING', {
@@ -377,15 +338,15 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         actual: s3Uri(bucket, newestKey),
         ...(inventoryWanted && { logs: inventory.count(newestEnd, Number.POSITIVE_INFINITY) }),
       }));
-    } else if (late.length > 0) {
-      const first = late[0]!;
+    } else if (late > 0) {
+      const first = { key: inventory.keyAt(lateFrom), time: inventory.timeAt(lateFrom) };
       yield region(finding('CHAIN_TAIL_MISSING', {
         kind: 'chain',
         object: s3Uri(bucket, newestKey),
         bucket,
         key: newestKey,
         message:
-          `${late.length} log files were delivered more than ${duration(tailGrace)} after the newest digest ` +
+          `${late} log files were delivered more than ${duration(tailGrace)} after the newest digest ` +
           `(which ends ${iso(newestEnd)}), the first at ${iso(first.time)} (${s3Uri(bucket, first.key)}), ` +
           `and no later digest exists: the newest digest files have been deleted`,
         backfill: false,
@@ -401,15 +362,11 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
 
   // Log files no verified digest lists, delivered inside the time the chain covers.
   const spans = merge(covered);
-  let candidates = inventory.entries
-    .map((l, i) => ({ l, i }))
-    .filter(
-      ({ l, i }) =>
-        l.time >= start.getTime() &&
-        l.time <= end.getTime() &&
-        !inventory.listed(i) &&
-        spans.some(([a, b]) => l.time >= a + COVERAGE_MARGIN_MS && l.time + 60_000 + COVERAGE_MARGIN_MS <= b),
-    );
+  let candidates: number[] = [];
+  for (let i = inventory.indexOf(start.getTime()); i < inventory.size && inventory.timeAt(i) <= end.getTime(); i++) {
+    const t = inventory.timeAt(i);
+    if (!inventory.listed(i) && spans.some(([a, b]) => t >= a + COVERAGE_MARGIN_MS && t + 60_000 + COVERAGE_MARGIN_MS <= b)) candidates.push(i);
+  }
   if (candidates.length > 0 && lists.others.length > 0) {
     // Several trails may deliver into one prefix: a log listed by another trail's valid digest is referenced.
     for (const key of lists.others) {
@@ -417,15 +374,16 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       const other = await loadDigest({ bucket, key }, undefined, false);
       if (other.ok) for (const l of other.digest.record.logFiles) if (l.s3Bucket === bucket) inventory.mark(l.s3Object);
     }
-    candidates = candidates.filter(({ i }) => !inventory.listed(i));
+    candidates = candidates.filter((i) => !inventory.listed(i));
   }
-  for (const { l } of candidates) {
+  for (const i of candidates) {
+    const key = inventory.keyAt(i);
     yield region(finding('LOG_UNREFERENCED', {
       kind: 'log',
-      object: s3Uri(bucket, l.key),
+      object: s3Uri(bucket, key),
       bucket,
-      key: l.key,
-      message: `not listed in any digest, though delivered at ${iso(l.time)}, inside the time the digests cover: injected, or withheld from the digests`,
+      key,
+      message: `not listed in any digest, though delivered at ${iso(inventory.timeAt(i))}, inside the time the digests cover: injected, or withheld from the digests`,
       backfill: false,
     }));
   }

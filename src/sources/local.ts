@@ -8,7 +8,7 @@
  * root is refused, so nothing outside the directory is ever read or written.
  * @module
  */
-import { close, constants as fsc, fstat, open as fsOpen, read, type Stats } from 'node:fs';
+import { close, constants as fsc, fstat, open as fsOpen, read, type Dirent, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { hostname } from 'node:os';
@@ -175,10 +175,18 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
       if (isNotFound(e)) return;
       throw sourceError(e, `listing ${dirKey || '/'}`);
     }
-    // S3 orders keys by their bytes: a folder's keys sort as "name/...".
-    const named = entries.map((d) => ({ d, k: dirKey + d.name + (d.isDirectory() ? '/' : '') }));
-    named.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-    for (const { d, k } of named) {
+    // S3 orders keys by their bytes: a folder's keys sort as "name/...". (Sorted by name, the
+    // shared folder prefix left out; a key string is made only for the entry at hand, so a
+    // folder of many thousand files does not become many thousand strings at once.)
+    const order = (d: Dirent): string => (d.isDirectory() ? d.name + '/' : d.name);
+    entries.sort((a, b) => {
+      const x = order(a);
+      const y = order(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    for (let i = 0; i < entries.length; i++) {
+      const d = entries[i]!;
+      const k = dirKey + order(d);
       if (!(k.startsWith(prefix) || prefix.startsWith(k))) continue;
       if (d.isDirectory()) {
         // Every key below k starts with k; skip the folder when all of them are <= after.

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { LogInventory, logKey, logKeyTime, type ObjectSource } from '../src/index.js';
+
+const trail = { accountId: '111122223333', region: 'eu-west-1', trailName: 't', prefix: 'p' };
+const T = Date.UTC(2025, 0, 31, 23, 0);
+
+function source(keys: string[]): ObjectSource {
+  return {
+    async *list(_b, prefix, after) {
+      for (const key of [...keys].sort()) if (key.startsWith(prefix) && (after === undefined || key > after)) yield { key };
+    },
+    get: async () => undefined,
+  };
+}
+
+describe('the compact log inventory', () => {
+  const uniques = ['AAAAAAAAAAAAAAAA', 'zzzzzzzzzzzzzzzz', '0123456789abcdef', 'AAAAAAAAzzzzzzzz', 'AAAAAAAA00000000'];
+  const keys = uniques.map((u, i) => logKey(trail, new Date(T + i * 20 * 60_000), u));
+
+  it('rebuilds every key exactly, in time order, and counts by time', async () => {
+    const inv = await LogInventory.load(source([...keys, 'p/AWSLogs/111122223333/CloudTrail/eu-west-1/2025/01/31/other.json.gz']), 'b', trail, 0, Number.POSITIVE_INFINITY);
+    expect(inv.size).toBe(5);
+    expect(Array.from({ length: inv.size }, (_, i) => inv.keyAt(i))).toEqual(keys);
+    expect(inv.count(T, T + 40 * 60_000)).toBe(2);
+    expect(inv.indexOf(T + 61 * 60_000)).toBe(4);
+    expect(logKeyTime(keys[1]!)).toBe(T + 20 * 60_000);
+  });
+
+  it('marks exactly the listed key, even when the first half of the unique part is shared', async () => {
+    const inv = await LogInventory.load(source(keys), 'b', trail, 0, Number.POSITIVE_INFINITY);
+    inv.mark(keys[3]!);
+    inv.mark(keys[0]!.replace('AAAAAAAAAAAAAAAA', 'AAAAAAAAAAAAAAAB')); // not in storage
+    inv.mark('not a key');
+    expect(Array.from({ length: inv.size }, (_, i) => inv.listed(i))).toEqual([false, false, false, true, false]);
+  });
+
+  it('takes the listing window from the times in the keys', async () => {
+    const inv = await LogInventory.load(source(keys), 'b', trail, T + 10 * 60_000, T + 50 * 60_000);
+    expect(inv.size).toBe(2);
+  });
+});
