@@ -1,12 +1,12 @@
 // Benchmark corpora, made with the project's own generator: CloudTrail-shaped gzip log files
 // with delivery times, and the signed digest chain over them. Cached in .bench/ by parameters.
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { LocalDirectory, PublicKeySet, createSigner, logKey, writeDigests, type TrailRef } from '../dist/index.js';
 
-const gzipAsync = promisify(gzip);
 export const ROOT = join(dirname(new URL(import.meta.url).pathname), '..');
 export const TRAIL: TrailRef = { accountId: '111122223333', region: 'us-east-1', trailName: 'bench-trail' };
 export const BUCKET = 'bench-bucket';
@@ -41,11 +41,14 @@ function prng(seed: number): () => number {
 const EVENTS = ['GetObject', 'PutObject', 'AssumeRole', 'DescribeInstances', 'ListBuckets', 'GetCallerIdentity', 'Decrypt', 'CreateLogStream'];
 const SOURCES = ['s3.amazonaws.com', 'sts.amazonaws.com', 'ec2.amazonaws.com', 'kms.amazonaws.com', 'logs.amazonaws.com'];
 
-/** About `bytes` of CloudTrail-like JSON (compresses about 8-12x, like real logs). */
-function logContent(bytes: number, at: number, rand: () => number): Buffer {
+/** CloudTrail-like records, about `bytes` of JSON in pieces of at most 4 MB (compresses like real logs). */
+function* logContent(bytes: number, at: number, rand: () => number): Generator<Buffer> {
   const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join('');
-  const parts: string[] = [];
+  let parts: string[] = [];
+  let piece = 0;
   let size = 12;
+  yield Buffer.from('{"Records":[');
+  let first = true;
   while (size < bytes) {
     const t = new Date(at - Math.floor(rand() * 300_000)).toISOString().slice(0, 19) + 'Z';
     const r =
@@ -56,10 +59,34 @@ function logContent(bytes: number, at: number, rand: () => number): Buffer {
       `"userAgent":"aws-sdk-java/2.20.${Math.floor(rand() * 100)} Linux/5.10","requestParameters":{"bucketName":"data-${hex(4)}","key":"objects/${hex(24)}.parquet"},` +
       `"responseElements":null,"requestID":"${hex(16).toUpperCase()}","eventID":"${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}",` +
       `"readOnly":true,"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"111122223333"}`;
-    parts.push(r);
+    parts.push(first ? r : ',' + r);
+    first = false;
     size += r.length + 1;
+    piece += r.length + 1;
+    if (piece >= 4 << 20) {
+      yield Buffer.from(parts.join(''));
+      parts = [];
+      piece = 0;
+    }
   }
-  return Buffer.from(`{"Records":[${parts.join(',')}]}`);
+  parts.push(']}');
+  yield Buffer.from(parts.join(''));
+}
+
+/** Write one gzip log file from its content pieces; returns [uncompressed, compressed] sizes. */
+async function writeLog(path: string, pieces: Iterable<Buffer>): Promise<[number, number]> {
+  mkdirSync(dirname(path), { recursive: true });
+  const gz = createGzip();
+  const out = createWriteStream(path);
+  const done = pipeline(gz, out);
+  let size = 0;
+  for (const piece of pieces) {
+    size += piece.length;
+    if (!gz.write(piece)) await once(gz, 'drain');
+  }
+  gz.end();
+  await done;
+  return [size, statSync(path).size];
 }
 
 /**
@@ -84,15 +111,12 @@ export async function corpus(name: string, files: number, fileBytes: number, hou
     const unique = Array.from({ length: 16 }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(rand() * 62)]).join('');
     const key = logKey(TRAIL, new Date(at), unique);
     logs.push(key);
-    const content = logContent(fileBytes, at, rand);
-    uncompressedBytes += content.length;
     const path = join(bucketDir, key);
     pending.push(
-      gzipAsync(content).then((gz) => {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, gz);
+      writeLog(path, logContent(fileBytes, at, rand)).then(([u, z]) => {
         utimesSync(path, new Date(at), new Date(at));
-        compressedBytes += gz.length;
+        uncompressedBytes += u;
+        compressedBytes += z;
       }),
     );
     if (pending.length >= 4) await pending.shift();

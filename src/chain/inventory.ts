@@ -92,18 +92,36 @@ export class LogInventory {
    */
   static async load(source: ObjectSource, bucket: string, trail: TrailRef, from: number, to: number): Promise<LogInventory> {
     const inv = new LogInventory(trail);
-    const folder = logFolder(trail);
-    // `FOLDER/YYYY/MM/DD` sorts just before every key of that day's folder.
-    const startAfter = Number.isFinite(from) ? `${folder}${formatDateFolders(new Date(from))}` : undefined;
-    for await (const { key } of source.list(bucket, folder, startAfter)) {
-      if (!inv.#matches(key)) continue;
-      const time = logKeyTime(key);
-      if (time === undefined || time < from) continue;
-      if (time > to) break;
-      inv.#add(key, time);
-    }
+    await inv.extend(source, bucket, from, to);
     return inv;
   }
+
+  /**
+   * Add the log files delivered in (the last time held, or `from`, .. `to`]: listing goes on
+   * where an earlier one stopped.
+   * @param source - where to list
+   * @param bucket - the bucket
+   * @param from - earliest delivery time (ms) when the inventory is empty
+   * @param to - latest delivery time (ms; Infinity for no limit)
+   */
+  async extend(source: ObjectSource, bucket: string, from: number, to: number): Promise<void> {
+    const folder = logFolder(this.#trail);
+    const last = this.#size > 0 ? this.#times[this.#size - 1]! : undefined;
+    const since = last ?? from;
+    // `FOLDER/YYYY/MM/DD` sorts just before every key of that day's folder.
+    const startAfter = Number.isFinite(since) ? `${folder}${formatDateFolders(new Date(since))}` : undefined;
+    for await (const { key } of source.list(bucket, folder, startAfter)) {
+      if (!this.#matches(key)) continue;
+      const time = logKeyTime(key);
+      if (time === undefined || time < from || (last !== undefined && time <= this.#limit)) continue;
+      if (time > to) break;
+      this.#add(key, time);
+    }
+    this.#limit = Math.max(this.#limit, to);
+  }
+
+  /** The latest delivery time listed so far (everything up to it is held). */
+  #limit = Number.NEGATIVE_INFINITY;
 
   #add(key: string, time: number): void {
     if (this.#size === this.#times.length) this.#grow();

@@ -33,6 +33,9 @@ export const DEFAULT_MAX_LOG_BYTES: number = 4 * 1024 ** 3;
 export const DEFAULT_CONCURRENCY = 4;
 /** Default time after the newest digest's end beyond which a delivered log means a deleted tail. */
 export const DEFAULT_TAIL_GRACE_MS: number = 2 * 3_600_000;
+/** Digests read ahead of the walk. */
+const PREFETCH = 8;
+
 /** Reads of one object, retries included, when storage fails in a way worth another try. */
 export const READ_ATTEMPTS = 3;
 const RETRY_BASE_MS = 200;
@@ -104,6 +107,8 @@ export interface VerifyOptions {
 
 type DigestRef = { bucket: string; key: string };
 
+type RawRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined } | undefined>;
+
 type Loaded =
   | { ok: true; digest: ParsedDigest; signature: string }
   | { ok: false; finding: Finding; digest?: ParsedDigest };
@@ -163,11 +168,14 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     pending.push(p);
   };
 
-  const lists = await listDigestKeys({ source, bucket, trail, start, end });
+  // The digests and the logs are listed at once; logs beyond the range only when no later digest exists (the tail).
+  const inventoryTo = end.getTime() + DIGEST_PERIOD_MS + tailGrace;
+  const [lists, inventory] = await Promise.all([
+    listDigestKeys({ source, bucket, trail, start, end }),
+    inventoryWanted ? LogInventory.load(source, bucket, trail, start.getTime() - DIGEST_PERIOD_MS, inventoryTo) : new LogInventory(trail),
+  ]);
+  if (inventoryWanted && !lists.later) await inventory.extend(source, bucket, start.getTime() - DIGEST_PERIOD_MS, Number.POSITIVE_INFINITY);
   options.onListed?.(lists.standard.length + ((options.backfill ?? true) ? lists.backfill.length : 0));
-  const inventory = inventoryWanted
-    ? await LogInventory.load(source, bucket, trail, start.getTime() - DIGEST_PERIOD_MS, lists.later ? end.getTime() + DIGEST_PERIOD_MS : Number.POSITIVE_INFINITY)
-    : new LogInventory(trail);
   const counted = (from: number, to: number): { logs?: number } => (inventoryWanted ? { logs: inventory.count(from, to) } : {});
 
   /** Logs listed by digests whose signature verified, and the time those digests cover. */
@@ -181,8 +189,32 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const chains: Array<[string[], boolean]> = [[lists.standard, false]];
   if (options.backfill ?? true) chains.push([lists.backfill, true]);
 
+  // Digests are read ahead: a chain's links nearly always lead to the next older listed digest,
+  // so the next few are fetched while this one's logs are checked (bounded: PREFETCH digests).
+  const prefetched = new Map<string, Promise<RawRead>>();
+  const read = (ref: DigestRef): Promise<RawRead> => {
+    const id = s3Uri(ref.bucket, ref.key);
+    const early = prefetched.get(id);
+    if (early) {
+      prefetched.delete(id);
+      return early;
+    }
+    return readDigest(ref);
+  };
+
   for (const [listed, backfill] of chains) {
     let idx = listed.length - 1;
+    const prefetch = (): void => {
+      for (let i = idx; i >= 0 && i > idx - PREFETCH; i--) {
+        const id = s3Uri(bucket, listed[i]!);
+        if (prefetched.has(id)) continue;
+        const p = readDigest({ bucket, key: listed[i]! });
+        p.catch(() => undefined); // reported when (if) it is used
+        prefetched.set(id, p);
+      }
+      // Forget what the walk has passed (a link that jumped over it).
+      for (const id of prefetched.keys()) if (prefetched.size > PREFETCH * 2) prefetched.delete(id);
+    };
     // The next listed digest older than `before` (ms), as the AWS CLI's _get_last_digest.
     const nextOlder = (before: number | undefined): DigestRef | undefined => {
       while (idx >= 0) {
@@ -216,7 +248,9 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       }
       visited.add(uri);
       const linking = successor && links(successor, ref) ? successor : undefined;
-      const loaded = await loadDigest(ref, linking, backfill);
+      const raw = read(ref);
+      prefetch();
+      const loaded = await loadDigest(ref, linking, backfill, raw);
       if (!loaded.ok) {
         push(loaded.finding);
         if (loaded.finding.code === 'DIGEST_NOT_FOUND' && linking && refTime !== undefined) {
@@ -371,7 +405,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     // Several trails may deliver into one prefix: a log listed by another trail's valid digest is referenced.
     for (const key of lists.others) {
       signal?.throwIfAborted();
-      const other = await loadDigest({ bucket, key }, undefined, false);
+      const other = await loadDigest({ bucket, key }, undefined, false, readDigest({ bucket, key }));
       if (other.ok) for (const l of other.digest.record.logFiles) if (l.s3Bucket === bucket) inventory.mark(l.s3Object);
     }
     candidates = candidates.filter((i) => !inventory.listed(i));
@@ -392,7 +426,22 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     return next.record.previousDigestS3Bucket === ref.bucket && next.record.previousDigestS3Object === ref.key;
   }
 
-  async function loadDigest(ref: DigestRef, linking: ParsedDigest | undefined, backfill: boolean): Promise<Loaded> {
+  /** Fetch a digest's bytes and metadata, retrying transient failures. */
+  async function readDigest(ref: DigestRef): Promise<RawRead> {
+    const uri = s3Uri(ref.bucket, ref.key);
+    try {
+      return await attempt(async () => {
+        const obj = await source.get(ref.bucket, ref.key, { metadata: true });
+        if (!obj) return undefined;
+        return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri }), metadata: obj.metadata };
+      });
+    } catch (e) {
+      if (e instanceof ValidateLogsError && ['UNSAFE_KEY', 'METADATA_INVALID', 'GZIP_INVALID', 'SIZE_LIMIT'].includes(e.code)) return { ok: false, error: e };
+      throw e;
+    }
+  }
+
+  async function loadDigest(ref: DigestRef, linking: ParsedDigest | undefined, backfill: boolean, raw: Promise<RawRead>): Promise<Loaded> {
     const uri = s3Uri(ref.bucket, ref.key);
     const base = { kind: 'digest' as const, object: uri, bucket: ref.bucket, key: ref.key, backfill };
     let digest: ParsedDigest | undefined;
@@ -411,19 +460,13 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       const t = keyTime(ref.key);
       return t === undefined ? {} : { endTime: iso(t), ...counted(t - DIGEST_PERIOD_MS, t) };
     };
-    let read: Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined } | undefined>;
-    try {
-      read = await attempt(async () => {
-        const obj = await source.get(ref.bucket, ref.key, { metadata: true });
-        if (!obj) return undefined;
-        return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri }), metadata: obj.metadata };
-      });
-    } catch (e) {
-      if (isValidateLogsError(e, 'UNSAFE_KEY')) return fail('DIGEST_NOT_FOUND', `not found (${e.message})`, linkedFrom);
-      if (isValidateLogsError(e, 'METADATA_INVALID', 'GZIP_INVALID', 'SIZE_LIMIT')) return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
-      throw e;
+    const read = await raw;
+    if (!read.ok) {
+      const e = read.error;
+      if (e.code === 'UNSAFE_KEY') return fail('DIGEST_NOT_FOUND', `not found (${e.message})`, linkedFrom);
+      if (e.code !== 'SOURCE_ERROR') return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
+      return fail('DIGEST_UNREADABLE', `not verified: reading it failed ${READ_ATTEMPTS} times (${e.message})`);
     }
-    if (!read.ok) return fail('DIGEST_UNREADABLE', `not verified: reading it failed ${READ_ATTEMPTS} times (${read.error.message})`);
     if (!read.value) return fail('DIGEST_NOT_FOUND', 'not found', { ...linkedFrom, ...hour() });
     try {
       digest = parseDigest(read.value.bytes, uri, engine);

@@ -1,0 +1,258 @@
+// npm run bench: how fast validate-logs and write-digests are, measured as ratios against a
+// baseline in the same run, alternating the contenders. Writes bench/RESULTS.md.
+//
+//   npm run bench -- [--trail-mb 1024] [--trail-files 256] [--big-mb 1024] [--many 100000]
+//                    [--s3-logs 200] [--rounds 3] [--quick]
+//
+// Corpora are made with the project's own generator and kept in .bench/ (reused when present).
+import { execFileSync, spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ARN, BUCKET, ROOT, corpus, type Corpus } from './corpus.ts';
+import { awsCliUnusable, awsValidateLogs, loopbackEnv, startAwsApi, startS3, uploadDir } from '../test/helpers/aws.ts';
+import { startProxy } from '../test/helpers/proxy.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    'trail-mb': { type: 'string', default: '1024' },
+    'trail-files': { type: 'string', default: '256' },
+    'big-mb': { type: 'string', default: '1024' },
+    many: { type: 'string', default: '100000' },
+    's3-logs': { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const q = flags.quick ? 8 : 1;
+const TRAIL_MB = Number(flags['trail-mb']) / q;
+const TRAIL_FILES = Math.max(4, Math.round(Number(flags['trail-files']) / q));
+const BIG_MB = Number(flags['big-mb']) / q;
+const MANY = Math.round(Number(flags.many) / q);
+const S3_LOGS = Math.round(Number(flags['s3-logs']) / (flags.quick ? 4 : 1));
+const ROUNDS = Number(flags.rounds);
+const CONCURRENCY = 4;
+
+interface Timing {
+  ms: number;
+  maxRssKB: number;
+  status?: number;
+  errors?: string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // Without NODE_OPTIONS: tsx passes its loader on through it, which would weigh on every child's memory.
+    const { NODE_OPTIONS: _, ...base } = process.env;
+    const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timing> {
+  const r = await run(cmd, args, env);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Timing;
+  } catch {
+    throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} printed no result: ${r.stderr.slice(0, 400)}`);
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
+
+function validateArgs(c: Corpus, extra: string[] = []): string[] {
+  return ['validate-logs', '--trail-arn', ARN, '--start-time', c.start, '--end-time', c.end, '--local-dir', c.dir, '--public-keys', c.keys, '--s3-bucket', BUCKET, '--concurrency', String(CONCURRENCY), ...extra];
+}
+
+interface LocalResult {
+  corpus: Corpus;
+  nativeMs: number;
+  oursMs: number;
+  oursRssMB: number;
+  nativeRssMB: number;
+}
+
+/** Ours against the native baseline on one corpus, alternating, `ROUNDS` times each. */
+async function local(c: Corpus): Promise<LocalResult> {
+  const list = join(dirname(c.dir), 'files.txt');
+  writeFileSync(list, c.logs.map((k) => join(c.dir, k)).join('\n') + '\n');
+  await timed('node', [join(ROOT, 'bench', 'native.mjs'), String(CONCURRENCY), `@${list}`]); // warm the page cache
+  const native: Timing[] = [];
+  const ours: Timing[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    native.push(await timed('node', [join(ROOT, 'bench', 'native.mjs'), String(CONCURRENCY), `@${list}`]));
+    const o = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c)]);
+    if (o.status !== 0) throw new Error(`validate-logs failed on ${c.name}: ${o.errors}`);
+    ours.push(o);
+  }
+  return {
+    corpus: c,
+    nativeMs: median(native.map((t) => t.ms)),
+    oursMs: median(ours.map((t) => t.ms)),
+    oursRssMB: Math.max(...ours.map((t) => t.maxRssKB)) / 1024,
+    nativeRssMB: Math.max(...native.map((t) => t.maxRssKB)) / 1024,
+  };
+}
+
+/** The hashing core against node:crypto over the same bytes in memory (no I/O, no gzip). */
+async function hashingCore(): Promise<{ native: number; ours: number; noble: number }> {
+  const script = `
+    import { createHash } from 'node:crypto';
+    import { hashStream, nobleEngine } from '${join(ROOT, 'dist', 'index.js')}';
+    const data = new Uint8Array(256 << 20).fill(7);
+    const chunks = []; for (let i = 0; i < data.length; i += 1 << 20) chunks.push(data.subarray(i, i + (1 << 20)));
+    const t = async (f) => { const s = performance.now(); await f(); return performance.now() - s; };
+    const out = { native: [], ours: [], noble: [] };
+    for (let r = 0; r < ${ROUNDS}; r++) {
+      out.native.push(await t(() => { const h = createHash('sha256'); for (const c of chunks) h.update(c); h.digest(); }));
+      out.ours.push(await t(() => hashStream(chunks)));
+    }
+    out.noble.push(await t(() => hashStream(chunks.slice(0, 64), { engine: nobleEngine })) * 4);
+    console.log(JSON.stringify(out));`;
+  const r = await run('node', ['--input-type=module', '-e', script]);
+  const out = JSON.parse(r.stdout) as { native: number[]; ours: number[]; noble: number[] };
+  const bytes = 256 * 2 ** 20;
+  return { native: mbps(bytes, median(out.native)), ours: mbps(bytes, median(out.ours)), noble: mbps(bytes, median(out.noble)) };
+}
+
+/** From S3 (s3rver on loopback, behind a proxy adding latency): ours against the AWS CLI. */
+async function s3(c: Corpus, latencyMs: number, aws: boolean): Promise<{ latencyMs: number; oursMs: number; awsMs?: number; requests: number }> {
+  const server = await startS3([BUCKET]);
+  const api = await startAwsApi({ keys: JSON.parse(readFileSync(c.keys, 'utf8')) });
+  try {
+    await uploadDir(server, BUCKET, c.dir);
+    const proxy = await startProxy(server.url, latencyMs);
+    try {
+      const env = loopbackEnv(api.url);
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const o = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), 'validate-logs', '--trail-arn', ARN, '--start-time', c.start, '--end-time', c.end, '--s3-bucket', BUCKET, '--endpoint-url', proxy.url], env);
+        if (o.status !== 0) throw new Error(`validate-logs from S3 failed: ${o.errors}`);
+        ours.push(o.ms);
+        if (aws) {
+          const t0 = performance.now();
+          const r = await awsValidateLogs(['--trail-arn', ARN, '--start-time', c.start, '--end-time', c.end, '--s3-bucket', BUCKET], proxy.url, api.url, 'us-east-1');
+          if (r.status !== 0) throw new Error(`aws cloudtrail validate-logs failed: ${r.stderr.slice(0, 400)}`);
+          theirs.push(performance.now() - t0);
+        }
+      }
+      return { latencyMs, oursMs: median(ours), ...(aws && { awsMs: median(theirs) }), requests: proxy.seen.length };
+    } finally {
+      await proxy.close();
+    }
+  } finally {
+    await api.close();
+    await server.close();
+  }
+}
+
+function machine(): string {
+  const cpu = cpus();
+  const sha = readFileSync('/proc/cpuinfo', 'utf8').includes(' sha_ni') ? ', SHA extensions' : '';
+  const aws = (() => {
+    try {
+      return execFileSync('aws', ['--version'], { encoding: 'utf8' }).trim();
+    } catch {
+      return 'not installed';
+    }
+  })();
+  return `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}${sha}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node.js ${process.version}, AWS CLI: ${aws}`;
+}
+
+const log = (s: string): void => void process.stderr.write(s + '\n');
+
+log(`making corpora (kept in .bench/)...`);
+const fileBytes = Math.round((TRAIL_MB * 2 ** 20) / TRAIL_FILES);
+const trail = await corpus('trail', TRAIL_FILES, fileBytes, 24);
+const trailHalf = await corpus('trail', Math.round(TRAIL_FILES / 2), fileBytes, 12);
+const trailQuarter = await corpus('trail', Math.round(TRAIL_FILES / 4), fileBytes, 6);
+const big = await corpus('big', 1, Math.round(BIG_MB * 2 ** 20), 2);
+const many = await corpus('many', MANY, 1500, Math.max(1, Math.round(MANY / 1000)));
+const manyHalf = await corpus('many', Math.round(MANY / 2), 1500, Math.max(1, Math.round(MANY / 2000)));
+const manyQuarter = await corpus('many', Math.round(MANY / 4), 1500, Math.max(1, Math.round(MANY / 4000)));
+const small = await corpus('s3', S3_LOGS, 64 * 1024, 6);
+
+log('local validation against the native baseline...');
+const results: LocalResult[] = [];
+for (const c of [trailQuarter, trailHalf, trail, big, manyQuarter, manyHalf, many]) {
+  log(`  ${c.name}: ${c.logs.length} logs, ${(c.uncompressedBytes / 1e6).toFixed(0)} MB`);
+  results.push(await local(c));
+}
+log('hashing core against node:crypto...');
+const core = await hashingCore();
+const unusable = awsCliUnusable();
+log(`from S3 through a latency proxy${unusable ? ` (AWS CLI skipped: ${unusable})` : ', against the AWS CLI'}...`);
+const s3Runs = [await s3(small, 20, !unusable), await s3(small, 0, !unusable)];
+
+const fmt = (n: number, d = 0): string => n.toFixed(d);
+const row = (r: LocalResult): string => {
+  const c = r.corpus;
+  return `| ${c.name} | ${c.logs.length} | ${fmt(c.uncompressedBytes / 1e6)} | ${fmt(mbps(c.uncompressedBytes, r.nativeMs))} | ${fmt(mbps(c.uncompressedBytes, r.oursMs))} | ${fmt(c.logs.length / (r.oursMs / 1000))} | **${fmt(r.nativeMs / r.oursMs, 2)}** | ${fmt(r.nativeRssMB)} | ${fmt(r.oursRssMB)} |`;
+};
+const byName = (c: Corpus): LocalResult => results.find((r) => r.corpus === c)!;
+const gen = (r: LocalResult): string =>
+  `| ${r.corpus.name} | ${r.corpus.logs.length} | ${fmt(mbps(r.corpus.uncompressedBytes, r.nativeMs))} | ${fmt(mbps(r.corpus.uncompressedBytes, r.corpus.writeMs))} | **${fmt(r.nativeMs / r.corpus.writeMs, 2)}** |`;
+const now = new Date().toISOString().slice(0, 16).replace('T', ' ');
+const report = `# Benchmark results
+
+Made by \`npm run bench\` (\`bench/run.ts\`) on ${now} UTC.
+Machine: ${machine()}.
+Settings: ${ROUNDS} rounds, medians, the contenders alternating; concurrency ${CONCURRENCY} for local runs (the
+native baseline runs with the same), the default (32) from S3. Corpora are made by the project's
+generator (\`bench/corpus.ts\`): CloudTrail-shaped records, gzip level 6, digests by \`writeDigests\`.
+
+## Local validation against the native baseline
+
+The native baseline is the platform's own gunzip and SHA-256 (\`node:zlib\`, \`node:crypto\`) in a
+tight loop over the same log files with the same parallelism, doing nothing else
+(\`bench/native.mjs\`). "Ours" is the \`validate-logs\` command (\`bench/measure.mjs\` runs it in a fresh
+process, output discarded): listing, every digest, every log, the inventory of unreferenced logs.
+Throughput is MB/s of uncompressed log content. Ratio = native time / our time (target ≥ 0.8).
+
+| corpus | logs | MB | native MB/s | ours MB/s | ours logs/s | ratio | native peak RSS MB | our peak RSS MB |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${results.map(row).join('\n')}
+
+Cost against size (linear in bytes): ${[trailQuarter, trailHalf, trail].map((c) => `${fmt(c.uncompressedBytes / 1e6)} MB in ${fmt(byName(c).oursMs)} ms`).join(', ')}.
+Memory against the number of objects (flat): ${[manyQuarter, manyHalf, many].map((c) => `${c.logs.length} logs: ${fmt(byName(c).oursRssMB)} MB`).join(', ')}.
+
+## Generator
+
+\`writeDigests\` over each corpus (list, gunzip and hash every log, write and sign the digests),
+against the native gunzip + SHA-256 baseline over the same files:
+
+| corpus | logs | native MB/s | write-digests MB/s | ratio |
+| --- | ---: | ---: | ---: | ---: |
+${[trail, big, many].map((c) => gen(byName(c))).join('\n')}
+
+The hashing core on its own, over 256 MiB in memory: node:crypto ${fmt(core.native)} MB/s, \`hashStream\`
+(native engine) ${fmt(core.ours)} MB/s (ratio **${fmt(core.ours / core.native, 2)}**), \`hashStream\` with the portable
+\`nobleEngine\` ${fmt(core.noble)} MB/s.
+
+## From S3
+
+s3rver on loopback (its own process) behind \`test/helpers/proxy.ts\`, which adds the latency before
+each response; ${small.logs.length} logs of about 64 KB and their digests; ListPublicKeys answered on
+loopback. Ratio = AWS CLI time / our time (target ≥ 10 at 20 ms).
+
+| latency per request | requests (ours + theirs) | ours ms | AWS CLI ms | ratio |
+| --- | ---: | ---: | ---: | ---: |
+${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${r.awsMs === undefined ? 'n/a' : fmt(r.awsMs)} | ${r.awsMs === undefined ? 'n/a' : `**${fmt(r.awsMs / r.oursMs, 1)}**`} |`).join('\n')}
+
+## Reproduce
+
+    npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs
+    npm run bench -- --quick                # an eighth of the sizes
+    npm run bench -- --trail-mb 2048 --many 200000 --rounds 5
+`;
+writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
+process.stdout.write(report);
