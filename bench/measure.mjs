@@ -1,6 +1,7 @@
 // Runs one of the project's commands (built, in dist/) in this fresh process and prints its
 // time and peak RSS as one JSON line; the command's own output is discarded.
 // Usage: node bench/measure.mjs validate-logs|write-digests ARGS...
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -19,4 +20,13 @@ const run = command === 'write-digests' ? writeDigestsCommand : validateLogsComm
 const t0 = performance.now();
 const status = await run(args, { stdout: sink(), stderr, env: process.env, now: () => new Date() });
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ status, ms, maxRssKB: process.resourceUsage().maxRSS, errors: errors.slice(0, 500) }) + '\n');
+process.stdout.write(JSON.stringify({ status, ms, maxRssKB: peakRssKB(), errors: errors.slice(0, 500) }) + '\n');
+
+/**
+ * Peak resident memory of this program (VmHWM): unlike getrusage's maxRSS, it does not count the
+ * memory of the process this one was forked from before it started.
+ */
+function peakRssKB() {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}

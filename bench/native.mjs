@@ -35,4 +35,13 @@ await Promise.all(
   }),
 );
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ ms, bytes, files: files.length, maxRssKB: process.resourceUsage().maxRSS }) + '\n');
+process.stdout.write(JSON.stringify({ ms, bytes, files: files.length, maxRssKB: peakRssKB() }) + '\n');
+
+/**
+ * Peak resident memory of this program (VmHWM): unlike getrusage's maxRSS, it does not count the
+ * memory of the process this one was forked from before it started.
+ */
+function peakRssKB() {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}

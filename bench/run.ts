@@ -20,7 +20,7 @@ const { values: flags } = parseArgs({
     'trail-files': { type: 'string', default: '256' },
     'big-mb': { type: 'string', default: '1024' },
     many: { type: 'string', default: '100000' },
-    's3-logs': { type: 'string', default: '200' },
+    's3-logs': { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
   },
@@ -30,7 +30,7 @@ const TRAIL_MB = Number(flags['trail-mb']) / q;
 const TRAIL_FILES = Math.max(4, Math.round(Number(flags['trail-files']) / q));
 const BIG_MB = Number(flags['big-mb']) / q;
 const MANY = Math.round(Number(flags.many) / q);
-const S3_LOGS = Math.round(Number(flags['s3-logs']) / (flags.quick ? 4 : 1));
+const S3_LOGS = Math.round(Number(flags['s3-logs']) / (flags.quick ? 8 : 1));
 const ROUNDS = Number(flags.rounds);
 const CONCURRENCY = 4;
 

@@ -174,7 +174,11 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     listDigestKeys({ source, bucket, trail, start, end }),
     inventoryWanted ? LogInventory.load(source, bucket, trail, start.getTime() - DIGEST_PERIOD_MS, inventoryTo) : new LogInventory(trail),
   ]);
-  if (inventoryWanted && !lists.later) await inventory.extend(source, bucket, start.getTime() - DIGEST_PERIOD_MS, Number.POSITIVE_INFINITY);
+  // Logs after the range matter only for the tail, checked last: list them while the walk runs
+  // (they come after every time the walk counts logs in, so the counts are not disturbed).
+  const tailListed =
+    inventoryWanted && !lists.later ? inventory.extend(source, bucket, start.getTime() - DIGEST_PERIOD_MS, Number.POSITIVE_INFINITY) : Promise.resolve();
+  tailListed.catch(() => undefined); // awaited before the tail check
   options.onListed?.(lists.standard.length + ((options.backfill ?? true) ? lists.backfill.length : 0));
   const counted = (from: number, to: number): { logs?: number } => (inventoryWanted ? { logs: inventory.count(from, to) } : {});
 
@@ -351,6 +355,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
 
   // A deleted tail: no digest after the newest one listed, yet CloudTrail says it delivered a
   // later one, or logs were delivered well after it.
+  await tailListed;
   const newestKey = lists.standard.at(-1);
   if (!lists.later && newestKey !== undefined) {
     const newestEnd = keyTime(newestKey)!;

@@ -260,6 +260,7 @@ async function planOnline(flags: Flags<typeof OPTIONS>, arn: TrailArn, arnText: 
     }
   }
   const keys = flags['public-keys'] ? await loadKeyFiles(flags['public-keys']) : new PublicKeySet();
+  void import('@aws-sdk/client-s3').catch(() => undefined); // load the S3 client while CloudTrail answers (S3Storage loads it again, from the cache)
   const storage = new S3Storage({
     region: arn.region,
     ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),
@@ -310,17 +311,18 @@ async function regionsOf(flags: Flags<typeof OPTIONS>, source: ObjectSource, buc
   regions = flags.regions ? flags.regions.split(',').map((r) => r.trim()).filter(Boolean) : [flags.region ?? arn.region];
   for (const region of regions) {
     if (!/^[a-z]{2}(?:-[a-z0-9]+)+-\d+$/.test(region)) throw new UsageError(`${JSON.stringify(region)} is not an AWS region name`);
-    const folder = digestFolder({ ...trail, region });
-    let found = false;
-    for await (const _ of source.list(bucket, folder)) {
-      found = true;
-      break;
-    }
-    if (!found) {
-      throw new UsageError(`no digest files under ${folder} in ${bucket || 'the local copy'}: check --local-dir (the bucket root), --s3-bucket, --s3-prefix, --account-id and --region`);
-    }
   }
   return regions;
+}
+
+/**
+ * When a region's walk found no digest in range: is there any digest of that region at all?
+ * None means the wrong place (exit 2); some means only none in range (exit 1).
+ */
+async function requireDigestFolder(source: ObjectSource, bucket: string, trail: TrailRef, where: string): Promise<void> {
+  const folder = digestFolder(trail);
+  for await (const _ of source.list(bucket, folder)) return;
+  throw new UsageError(`no digest files under ${folder} in ${where}: check --local-dir (the bucket root), --s3-bucket, --s3-prefix, --account-id and --region`);
 }
 
 async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
@@ -372,18 +374,20 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   /** Validate one region, handing each finding to `emit`. */
   const validateRegion = async (region: string, emit: (f: Finding) => Promise<void>): Promise<Summary> => {
     const trail: TrailRef = { ...plan.trail, region };
-    const keys = new PublicKeySet(plan.keys);
-    if (fetchKeys && plan.keys.size === 0) keys.addAll(await fetchKeys(region, start, new Date(end.getTime() + 2 * 3_600_000)));
-    let latest: Date | undefined;
-    if (plan.online && region === arn.region) {
-      try {
-        latest = await latestDigestDelivery(call(region), arnText);
-      } catch (e) {
-        if (!(e instanceof ValidateLogsError)) throw e;
-        err(`validate-logs: note: the deleted-tail check uses log files only: ${e.message}\n`);
-      }
-    }
+    // The region's keys (as the AWS CLI asks: over [start, end + 2 h]) and the trail's status, at once.
+    const [fetched, latest] = await Promise.all([
+      fetchKeys && plan.keys.size === 0 ? fetchKeys(region, start, new Date(end.getTime() + 2 * 3_600_000)) : [],
+      plan.online && region === arn.region
+        ? latestDigestDelivery(call(region), arnText).catch((e: unknown) => {
+            if (!(e instanceof ValidateLogsError)) throw e;
+            err(`validate-logs: note: the deleted-tail check uses log files only: ${e.message}\n`);
+            return undefined;
+          })
+        : undefined,
+    ]);
+    const keys = new PublicKeySet(plan.keys).addAll(fetched);
     const tally = new Tally(start, end);
+    let seen = 0;
     for await (const f of verifyTrail({
       source,
       bucket: plan.bucket,
@@ -407,8 +411,11 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
         progress.bytes += f.size ?? 0;
       }
       progress.tick();
+      seen++;
       await emit(f);
     }
+    // Checked only now, off the common path: nothing found at all means a wrong place, not an empty range.
+    if (seen === 0) await requireDigestFolder(plan.source, plan.bucket, trail, plan.online ? `s3://${plan.bucket}` : 'the local copy');
     return tally.summary();
   };
 
@@ -436,9 +443,18 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   const textFor = (): TextWriter => new TextWriter(out, err, flags.verbose === true);
   if (!multi) {
     const text = output === 'text' ? textFor() : undefined;
-    text?.startup(arnText, startText, endText);
+    // The first line waits for the first result, so that a run that cannot start prints only its error.
+    let started = false;
+    const begin = (): void => {
+      if (!started && text) text.startup(arnText, startText, endText);
+      started = true;
+    };
     const region = plan.regions[0]!;
-    const summary = await validateRegion(region, async (f) => (text ? text.finding(f) : jsonFinding(f)));
+    const summary = await validateRegion(region, async (f) => {
+      begin();
+      return text ? text.finding(f) : jsonFinding(f);
+    });
+    begin();
     text?.summary(summary, startText, endText);
     results.push({ region, summary, findings: [] });
   } else {
