@@ -119,6 +119,7 @@ describe('fuzzing the parsers', () => {
           const parts: Uint8Array[] = [];
           for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
           await totalAsync(() => gunzipInto(parts, () => undefined, { maxOutputBytes: 1 << 20 }));
+          await totalAsync(() => gunzipInto(parts, () => undefined, { maxOutputBytes: 1 << 20, sizeHint: bytes.length }));
         },
       ),
       options,

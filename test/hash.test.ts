@@ -33,9 +33,9 @@ async function gunzipToHex(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Arr
   return h.digest('hex');
 }
 
-async function gzipError(data: Uint8Array): Promise<string> {
+async function gzipError(data: Uint8Array, sizeHint?: number): Promise<string> {
   try {
-    await gunzipInto([data], () => undefined);
+    await gunzipInto([data], () => undefined, sizeHint === undefined ? {} : { sizeHint });
   } catch (e) {
     if (isValidateLogsError(e, 'GZIP_INVALID')) return e.message;
     throw e;
@@ -135,9 +135,13 @@ describe('strict gunzip', () => {
     trailer.writeUInt32LE(content.length, 4);
     const full = Buffer.concat([pre, Buffer.from([hcrc & 0xff, hcrc >> 8]), raw, trailer]);
     for (let i = 0; i <= full.length; i += 3) expect(await gunzipToHex(split(full, [i]))).toBe(nodeSha(content));
+    const whole = createHash('sha256');
+    await gunzipInto([full], (c) => whole.update(c), { sizeHint: full.length });
+    expect(whole.digest('hex')).toBe(nodeSha(content));
     const badHcrc = Buffer.from(full);
     badHcrc[pre.length]! ^= 1;
     expect(await gzipError(badHcrc)).toMatch(/header CRC/);
+    expect(await gzipError(badHcrc, badHcrc.length)).toMatch(/header CRC/);
   });
 
   it.each([
@@ -155,8 +159,33 @@ describe('strict gunzip', () => {
     ['reserved flags', () => { const b = Buffer.from(gz); b[3] = 0x20; return b; }, /reserved/],
     ['an unknown method', () => { const b = Buffer.from(gz); b[2] = 7; return b; }, /method/],
     ['corrupt deflate data', () => { const b = Buffer.from(gz); b[12] = 0xff; b[13] = 0xff; return b; }, /./],
-  ])('rejects %s', async (_, make, message) => {
-    expect(await gzipError(make())).toMatch(message);
+  ])('rejects %s, streaming and in one call', async (_, make, message) => {
+    const bytes = make();
+    expect(await gzipError(bytes)).toMatch(message);
+    expect(await gzipError(bytes, bytes.length)).toMatch(message);
+  });
+
+  it('gives the same content in one call as streaming, for every split of the input', async () => {
+    const want = nodeSha(content);
+    for (let i = 0; i <= gz.length; i += 7) {
+      const h = createHash('sha256');
+      const r = await gunzipInto(split(gz, [i]), (c) => h.update(c), { sizeHint: gz.length });
+      expect(h.digest('hex')).toBe(want);
+      expect(r).toEqual({ compressedBytes: gz.length, uncompressedBytes: content.length });
+    }
+  });
+
+  it('streams an object larger than its stated size, and one that inflates past the one-call limit', async () => {
+    const big = gzipSync(bytes(600_000, 5));
+    const h = createHash('sha256');
+    await gunzipInto(split(big, [100, 300_000]), (c) => h.update(c), { sizeHint: 1000 });
+    expect(h.digest('hex')).toBe(nodeSha(bytes(600_000, 5)));
+    const bomb = gzipSync(Buffer.alloc(40_000_000));
+    let out = 0;
+    const r = await gunzipInto([bomb], (c) => (out += c.length), { sizeHint: bomb.length });
+    expect(r.uncompressedBytes).toBe(40_000_000);
+    expect(out).toBe(40_000_000);
+    await expect(gunzipInto([bomb], () => undefined, { sizeHint: bomb.length, maxOutputBytes: 1_000_000 })).rejects.toMatchObject({ code: 'SIZE_LIMIT' });
   });
 
   it('stops at the size limit with SIZE_LIMIT, never holding the output', async () => {

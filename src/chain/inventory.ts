@@ -70,9 +70,8 @@ export class LogInventory {
   #u1 = new Float64Array(1024);
   #u2 = new Float64Array(1024);
   #listed = new Uint8Array(1024);
+  // (Sorted by time, as listings are; a key is found by binary search on its minute.)
   #size = 0;
-  readonly #first = new Map<number, number>(); // u1 -> first index with it
-  #next = new Int32Array(1024).fill(-1); // the next index with the same u1
   readonly #matches: (key: string) => boolean;
 
   /** @param trail - the trail and region whose logs these are */
@@ -131,14 +130,11 @@ export class LogInventory {
     this.#times[i] = time;
     this.#u1[i] = u1;
     this.#u2[i] = pack(key, at + 8);
-    const first = this.#first.get(u1);
-    if (first !== undefined) this.#next[i] = first;
-    this.#first.set(u1, i);
   }
 
   #grow(): void {
     const n = this.#times.length * 2;
-    const grow = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
+    const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);
       return b;
@@ -147,9 +143,6 @@ export class LogInventory {
     this.#u1 = grow(this.#u1, (k) => new Float64Array(k));
     this.#u2 = grow(this.#u2, (k) => new Float64Array(k));
     this.#listed = grow(this.#listed, (k) => new Uint8Array(k));
-    const next = new Int32Array(n).fill(-1);
-    next.set(this.#next);
-    this.#next = next;
   }
 
   /** Number of log files. */
@@ -182,11 +175,13 @@ export class LogInventory {
   mark(key: string): void {
     if (!this.#matches(key)) return;
     const time = logKeyTime(key);
+    if (time === undefined) return;
     const at = key.length - 24;
     const u1 = pack(key, at);
     const u2 = pack(key, at + 8);
-    for (let i = this.#first.get(u1) ?? -1; i >= 0; i = this.#next[i]!) {
-      if (this.#u2[i] === u2 && this.#times[i] === time) this.#listed[i] = 1;
+    // Logs are held by time: the few of the same minute are compared by their unique part (no index to keep).
+    for (let i = this.indexOf(time); i < this.#size && this.#times[i] === time; i++) {
+      if (this.#u1[i] === u1 && this.#u2[i] === u2) this.#listed[i] = 1;
     }
   }
 

@@ -10,10 +10,12 @@
  * can hide content that was never hashed.
  *
  * Memory stays bounded whatever the object's size: input chunks are handed to zlib without
- * copies, output chunks go straight to the caller's sink and are not retained.
+ * copies, output chunks go straight to the caller's sink and are not retained. A small object
+ * (its stored size known and at most 256 KiB) is inflated in one synchronous call instead: for
+ * many small objects the stream machinery would cost more than the inflating.
  * @module
  */
-import { createInflateRaw, crc32 } from 'node:zlib';
+import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib';
 import { ValidateLogsError } from '../errors.js';
 import { toChunks, type ByteSource } from './chunks.js';
 
@@ -28,6 +30,10 @@ const TRAILER = 8;
 const INFLATE_CHUNK = 64 * 1024;
 /** ... and for small ones, whose output fits in a smaller buffer (many small objects make less garbage). */
 const SMALL_INFLATE_CHUNK = 16 * 1024;
+/** Objects stored in at most this many bytes are inflated in one synchronous call. */
+const WHOLE_MAX_INPUT = 256 * 1024;
+/** ... as long as they inflate to at most this much (beyond it, they stream). */
+const WHOLE_MAX_OUTPUT = 16 * 1024 * 1024;
 
 /** Options of {@link gunzipInto}. */
 export interface GunzipOptions {
@@ -35,7 +41,7 @@ export interface GunzipOptions {
   maxOutputBytes?: number;
   /** Name of the object, for error messages (for example its `s3://` URI). */
   what?: string;
-  /** The compressed size, when known: small objects get a smaller output buffer. */
+  /** The compressed size, when known: small objects are inflated in one call, with smaller buffers. */
   sizeHint?: number;
 }
 
@@ -47,7 +53,113 @@ export interface GunzipResult {
   uncompressedBytes: number;
 }
 
-type Phase = 'fixed' | 'xlen' | 'extra' | 'name' | 'comment' | 'hcrc' | 'body' | 'trailer';
+type Fail = (reason: string, cause?: unknown) => ValidateLogsError;
+
+/** The gzip header, parsed incrementally over chunks: fixed part, then FEXTRA, FNAME, FCOMMENT, FHCRC. */
+class HeaderParser {
+  #phase: 'fixed' | 'xlen' | 'extra' | 'name' | 'comment' | 'hcrc' | 'done' = 'fixed';
+  readonly #fixed = new Uint8Array(FIXED_HEADER);
+  readonly #small = new Uint8Array(2);
+  #filled = 0;
+  #flags = 0;
+  #toSkip = 0;
+  #crc = 0;
+  readonly #bad: Fail;
+
+  constructor(bad: Fail) {
+    this.#bad = bad;
+  }
+
+  /** Whether nothing of the header has been read. */
+  get empty(): boolean {
+    return this.#phase === 'fixed' && this.#filled === 0;
+  }
+
+  /** Move on to the first optional field after `done` that the flags announce, or finish. */
+  #after(done: 'fixed' | 'xlen' | 'name' | 'comment'): void {
+    const fields = [
+      ['xlen', FEXTRA],
+      ['name', FNAME],
+      ['comment', FCOMMENT],
+      ['hcrc', FHCRC],
+    ] as const;
+    const next = fields.slice(done === 'fixed' ? 0 : fields.findIndex(([f]) => f === done) + 1).find(([, flag]) => this.#flags & flag);
+    this.#phase = next ? next[0] : 'done';
+  }
+
+  /**
+   * Read header bytes from `chunk` starting at `i`.
+   * @returns where the header ends in the chunk (the body starts), or -1 when it goes on
+   */
+  push(chunk: Uint8Array, i: number): number {
+    while (i < chunk.byteLength) {
+      switch (this.#phase) {
+        case 'fixed': {
+          const n = Math.min(FIXED_HEADER - this.#filled, chunk.byteLength - i);
+          this.#fixed.set(chunk.subarray(i, i + n), this.#filled);
+          this.#filled += n;
+          i += n;
+          if (this.#filled < FIXED_HEADER) break;
+          const h = this.#fixed;
+          if (h[0] !== 0x1f || h[1] !== 0x8b) throw this.#bad('not a gzip stream (bad magic bytes)');
+          if (h[2] !== 8) throw this.#bad(`unsupported compression method ${h[2]}`);
+          this.#flags = h[3]!;
+          if (this.#flags & FRESERVED) throw this.#bad('reserved header flags are set');
+          this.#crc = crc32(h, 0);
+          this.#filled = 0;
+          this.#after('fixed');
+          break;
+        }
+        case 'xlen': {
+          const b = chunk[i++]!;
+          this.#crc = crc32(Uint8Array.of(b), this.#crc);
+          this.#small[this.#filled++] = b;
+          if (this.#filled < 2) break;
+          this.#toSkip = this.#small[0]! | (this.#small[1]! << 8);
+          this.#filled = 0;
+          this.#phase = 'extra';
+          break;
+        }
+        case 'extra': {
+          const n = Math.min(this.#toSkip, chunk.byteLength - i);
+          if (n > 0) this.#crc = crc32(chunk.subarray(i, i + n), this.#crc);
+          i += n;
+          this.#toSkip -= n;
+          if (this.#toSkip === 0) this.#after('xlen');
+          break;
+        }
+        case 'name':
+        case 'comment': {
+          const end = chunk.indexOf(0, i);
+          const stop = end < 0 ? chunk.byteLength : end + 1;
+          this.#crc = crc32(chunk.subarray(i, stop), this.#crc);
+          i = stop;
+          if (end >= 0) this.#after(this.#phase);
+          break;
+        }
+        case 'hcrc': {
+          this.#small[this.#filled++] = chunk[i++]!;
+          if (this.#filled < 2) break;
+          if ((this.#small[0]! | (this.#small[1]! << 8)) !== (this.#crc & 0xffff)) throw this.#bad('header CRC mismatch');
+          this.#phase = 'done';
+          break;
+        }
+        case 'done':
+          return i;
+      }
+    }
+    // An empty FEXTRA field ends the header without needing another byte.
+    if (this.#phase === 'extra' && this.#toSkip === 0) this.#after('xlen');
+    return this.#phase === 'done' ? i : -1;
+  }
+}
+
+/** Check the 8-byte trailer against the content's CRC-32 and length. */
+function checkTrailer(trailer: Uint8Array, crc: number, size: number, bad: Fail): void {
+  const view = new DataView(trailer.buffer, trailer.byteOffset, TRAILER);
+  if (view.getUint32(0, true) !== crc >>> 0) throw bad('CRC-32 of the content does not match the gzip trailer');
+  if (view.getUint32(4, true) !== size % 2 ** 32) throw bad('length of the content does not match the gzip trailer');
+}
 
 /**
  * Decode one gzip member from `source`, handing each output chunk to `sink` as it is produced.
@@ -64,23 +176,70 @@ type Phase = 'fixed' | 'xlen' | 'extra' | 'name' | 'comment' | 'hcrc' | 'body' |
  * await gunzipInto(fs.createReadStream('log.json.gz'), (c) => h.update(c));
  * ```
  */
-export async function gunzipInto(
-  source: ByteSource,
+export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) => void, options: GunzipOptions = {}): Promise<GunzipResult> {
+  if (options.sizeHint === undefined || options.sizeHint > WHOLE_MAX_INPUT) return gunzipStream(toChunks(source), sink, options);
+  // A small object: gather it (the bound holds whatever its stated size), then inflate it in one call.
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const it = toChunks(source);
+  const iterator = Symbol.asyncIterator in it ? it[Symbol.asyncIterator]() : (it as Iterable<Uint8Array>)[Symbol.iterator]();
+  for (;;) {
+    const r = await iterator.next();
+    if (r.done) break;
+    parts.push(Uint8Array.from(r.value)); // a source may reuse its buffer for the next chunk
+    size += r.value.byteLength;
+    if (size > WHOLE_MAX_INPUT) {
+      // Larger than it said: stream what was gathered, then the rest.
+      const rest = { [Symbol.asyncIterator]: () => iterator as AsyncIterator<Uint8Array> };
+      return gunzipStream((async function* () { yield* parts; yield* rest; })(), sink, options);
+    }
+  }
+  const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return gunzipWhole(whole, sink, options) ?? gunzipStream([whole], sink, options);
+}
+
+/** One synchronous inflate of a whole small object; undefined when it inflates too far for that (stream it instead). */
+function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, options: GunzipOptions): GunzipResult | undefined {
+  const what = options.what ?? 'object';
+  const max = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
+  const bad: Fail = (reason, cause) => new ValidateLogsError('GZIP_INVALID', `${what}: invalid gzip: ${reason}`, cause === undefined ? {} : { cause });
+  const header = new HeaderParser(bad);
+  const body = header.push(input, 0);
+  if (body < 0) throw bad(input.byteLength === 0 ? 'empty object' : 'truncated in the gzip header');
+  let out: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    out = inflateRawSync(input.subarray(body), { info: true, maxOutputLength: Math.min(max + 1, WHOLE_MAX_OUTPUT) }) as unknown as typeof out;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      if (max < WHOLE_MAX_OUTPUT) throw new ValidateLogsError('SIZE_LIMIT', `${what}: inflates to more than the limit of ${max} bytes`);
+      return undefined;
+    }
+    throw bad(e instanceof Error ? e.message : String(e), e);
+  }
+  const output = out.buffer;
+  if (output.byteLength > max) throw new ValidateLogsError('SIZE_LIMIT', `${what}: inflates to more than the limit of ${max} bytes`);
+  const trailer = input.subarray(body + out.engine.bytesWritten);
+  if (trailer.byteLength < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
+  if (trailer.byteLength > TRAILER) throw bad(`data after the end of the gzip stream (at byte ${input.byteLength - trailer.byteLength + TRAILER})`);
+  checkTrailer(trailer, crc32(output), output.byteLength, bad);
+  if (output.byteLength > 0) sink(output);
+  return { compressedBytes: input.byteLength, uncompressedBytes: output.byteLength };
+}
+
+/** The streaming decoder: zlib's raw inflater on the thread pool, framing checked here. */
+async function gunzipStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   sink: (chunk: Uint8Array) => void,
-  options: GunzipOptions = {},
+  options: GunzipOptions,
 ): Promise<GunzipResult> {
   const what = options.what ?? 'object';
   const max = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
-  const bad = (reason: string, cause?: unknown): ValidateLogsError =>
-    new ValidateLogsError('GZIP_INVALID', `${what}: invalid gzip: ${reason}`, cause === undefined ? {} : { cause });
+  const bad: Fail = (reason, cause) => new ValidateLogsError('GZIP_INVALID', `${what}: invalid gzip: ${reason}`, cause === undefined ? {} : { cause });
 
-  let phase: Phase = 'fixed';
-  const fixed = new Uint8Array(FIXED_HEADER);
-  const small = new Uint8Array(TRAILER); // XLEN, HCRC and trailer bytes
-  let filled = 0; // bytes gathered into `fixed` or `small`
-  let flags = 0;
-  let toSkip = 0;
-  let headerCrc = 0;
+  const header = new HeaderParser(bad);
+  let phase: 'header' | 'body' | 'trailer' = 'header';
+  const trailer = new Uint8Array(TRAILER);
+  let filled = 0;
   let compressed = 0;
 
   // Inflater state, created when the body starts.
@@ -105,10 +264,7 @@ export async function gunzipInto(
       if (failure !== undefined) return;
       output += chunk.byteLength;
       if (output > max) {
-        failure = new ValidateLogsError(
-          'SIZE_LIMIT',
-          `${what}: inflates to more than the limit of ${max} bytes`,
-        );
+        failure = new ValidateLogsError('SIZE_LIMIT', `${what}: inflates to more than the limit of ${max} bytes`);
         inf.destroy(failure as Error);
         return;
       }
@@ -133,12 +289,7 @@ export async function gunzipInto(
     const inf = inflater!;
     fed += part.byteLength;
     try {
-      await Promise.race([
-        new Promise<void>((resolve, reject) =>
-          inf.write(part, (e) => (e ? reject(e) : resolve())),
-        ),
-        failed!,
-      ]);
+      await Promise.race([new Promise<void>((resolve, reject) => inf.write(part, (e) => (e ? reject(e) : resolve()))), failed!]);
     } catch (e) {
       rethrow(e);
     }
@@ -146,96 +297,33 @@ export async function gunzipInto(
     return fed - inf.bytesWritten;
   };
 
-  const headerByte = (b: number): void => {
-    headerCrc = crc32(Uint8Array.of(b), headerCrc);
-  };
-
   try {
-    for await (const chunk of toChunks(source)) {
+    for await (const chunk of source) {
       if (!(chunk instanceof Uint8Array)) throw new TypeError(`${what}: stream yielded a non-Uint8Array chunk`);
       compressed += chunk.byteLength;
       let i = 0;
       while (i < chunk.byteLength) {
-        switch (phase) {
-          case 'fixed': {
-            const n = Math.min(FIXED_HEADER - filled, chunk.byteLength - i);
-            fixed.set(chunk.subarray(i, i + n), filled);
-            filled += n;
-            i += n;
-            if (filled < FIXED_HEADER) break;
-            if (fixed[0] !== 0x1f || fixed[1] !== 0x8b) throw bad('not a gzip stream (bad magic bytes)');
-            if (fixed[2] !== 8) throw bad(`unsupported compression method ${fixed[2]}`);
-            flags = fixed[3]!;
-            if (flags & FRESERVED) throw bad('reserved header flags are set');
-            headerCrc = crc32(fixed, 0);
-            filled = 0;
-            phase = flags & FEXTRA ? 'xlen' : flags & FNAME ? 'name' : flags & FCOMMENT ? 'comment' : flags & FHCRC ? 'hcrc' : 'body';
-            if (phase === 'body') startBody();
-            break;
-          }
-          case 'xlen': {
-            const b = chunk[i++]!;
-            headerByte(b);
-            small[filled++] = b;
-            if (filled < 2) break;
-            toSkip = small[0]! | (small[1]! << 8);
-            filled = 0;
-            phase = 'extra';
-            break;
-          }
-          case 'extra': {
-            const n = Math.min(toSkip, chunk.byteLength - i);
-            if (n > 0) headerCrc = crc32(chunk.subarray(i, i + n), headerCrc);
-            i += n;
-            toSkip -= n;
-            if (toSkip > 0) break;
-            phase = flags & FNAME ? 'name' : flags & FCOMMENT ? 'comment' : flags & FHCRC ? 'hcrc' : 'body';
-            if (phase === 'body') startBody();
-            break;
-          }
-          case 'name':
-          case 'comment': {
-            const end = chunk.indexOf(0, i);
-            const stop = end < 0 ? chunk.byteLength : end + 1;
-            headerCrc = crc32(chunk.subarray(i, stop), headerCrc);
-            i = stop;
-            if (end < 0) break;
-            phase = phase === 'name' && flags & FCOMMENT ? 'comment' : flags & FHCRC ? 'hcrc' : 'body';
-            if (phase === 'body') startBody();
-            break;
-          }
-          case 'hcrc': {
-            small[filled++] = chunk[i++]!;
-            if (filled < 2) break;
-            if ((small[0]! | (small[1]! << 8)) !== (headerCrc & 0xffff)) throw bad('header CRC mismatch');
-            filled = 0;
-            phase = 'body';
-            startBody();
-            break;
-          }
-          case 'body': {
-            // zlib takes body bytes until the deflate stream ends; what it leaves is the trailer.
-            const left = await feed(i === 0 ? chunk : chunk.subarray(i));
-            i = chunk.byteLength - left;
-            if (left > 0) phase = 'trailer';
-            break;
-          }
-          case 'trailer': {
-            if (filled === TRAILER) {
-              throw bad(`data after the end of the gzip stream (at byte ${compressed - chunk.byteLength + i})`);
-            }
-            const n = Math.min(TRAILER - filled, chunk.byteLength - i);
-            small.set(chunk.subarray(i, i + n), filled);
-            filled += n;
-            i += n;
-            break;
-          }
+        if (phase === 'header') {
+          const end = header.push(chunk, i);
+          if (end < 0) break;
+          i = end;
+          phase = 'body';
+          startBody();
+        } else if (phase === 'body') {
+          // zlib takes body bytes until the deflate stream ends; what it leaves is the trailer.
+          const left = await feed(i === 0 ? chunk : chunk.subarray(i));
+          i = chunk.byteLength - left;
+          if (left > 0) phase = 'trailer';
+        } else {
+          if (filled === TRAILER) throw bad(`data after the end of the gzip stream (at byte ${compressed - chunk.byteLength + i})`);
+          const n = Math.min(TRAILER - filled, chunk.byteLength - i);
+          trailer.set(chunk.subarray(i, i + n), filled);
+          filled += n;
+          i += n;
         }
       }
     }
-    if (phase !== 'body' && phase !== 'trailer') {
-      throw bad(compressed === 0 ? 'empty object' : 'truncated in the gzip header');
-    }
+    if (phase === 'header') throw bad(compressed === 0 && header.empty ? 'empty object' : 'truncated in the gzip header');
     if (phase === 'body') {
       const inf = inflater!;
       try {
@@ -251,9 +339,7 @@ export async function gunzipInto(
     }
     if (failure !== undefined) throw failure;
     if (filled < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
-    const view = new DataView(small.buffer, small.byteOffset, TRAILER);
-    if (view.getUint32(0, true) !== outCrc >>> 0) throw bad('CRC-32 of the content does not match the gzip trailer');
-    if (view.getUint32(4, true) !== output % 2 ** 32) throw bad('length of the content does not match the gzip trailer');
+    checkTrailer(trailer, outCrc, output, bad);
     return { compressedBytes: compressed, uncompressedBytes: output };
   } finally {
     inflater?.destroy();
