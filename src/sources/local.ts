@@ -8,7 +8,7 @@
  * root is refused, so nothing outside the directory is ever read or written.
  * @module
  */
-import { close, constants as fsc, fstat, open as fsOpen, read, type Dirent, type Stats } from 'node:fs';
+import { close, constants as fsc, open as fsOpen, read, type Dirent } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { hostname } from 'node:os';
@@ -22,6 +22,12 @@ export const METADATA_SUFFIX = '.metadata.json';
 /** Largest metadata sidecar read. */
 const MAX_METADATA_BYTES = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
+/** The first read of every file: a file smaller than this is read whole in one call. */
+const FIRST_BLOCK = 64 * 1024;
+/** A file name that needs no further check (no `.`/`..`, NUL, backslash or empty name). */
+const SAFE_NAME_RE = /^(?!\.\.?$)[^/\\\0]+$/;
+/** Keys longer than this take the full check (which measures their UTF-8 length). */
+const MAX_NAME_CHECKED = 512;
 /** Folder real paths remembered at most (a trail has one folder a day). */
 const DIR_CACHE_SIZE = 4096;
 
@@ -55,6 +61,8 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
   readonly #bucket: string | undefined;
   #realRoot: Promise<string> | undefined;
   readonly #dirs = new Map<string, Promise<string | undefined>>();
+  /** First-read blocks, reused: reading many small files allocates nothing but their bytes. */
+  readonly #blocks: Buffer[] = [];
 
   /**
    * @param root - the directory (the bucket root)
@@ -113,10 +121,18 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
 
   /** Resolve a key to a path inside the root whose last part is not yet checked for links; undefined when its folder does not exist. */
   async #resolve(key: string): Promise<string | undefined> {
-    const segments = keySegments(key);
-    const name = segments.pop()!;
-    const dir = await this.#resolveDir(segments);
-    return dir === undefined ? undefined : join(dir, name);
+    const cut = key.lastIndexOf('/');
+    const name = key.slice(cut + 1);
+    // The folder part was checked when its real path was cached; the name is checked each time.
+    const cached = cut > 0 ? this.#dirs.get(key.slice(0, cut)) : undefined;
+    if (!cached || !SAFE_NAME_RE.test(name) || key.length > MAX_NAME_CHECKED) {
+      const segments = keySegments(key);
+      segments.pop();
+      const dir = await this.#resolveDir(segments);
+      return dir === undefined ? undefined : `${dir}${sep}${name}`;
+    }
+    const dir = await cached;
+    return dir === undefined ? undefined : `${dir}${sep}${name}`;
   }
 
   /**
@@ -143,19 +159,33 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
     }
   }
 
-  /** Open a key's regular file and learn its size; undefined when absent or not a file. */
-  async #openFile(key: string): Promise<{ fd: number; size: number } | undefined> {
+  /**
+   * Open a key's file and read its first block: a file smaller than the block is then read
+   * whole and closed (open, read, close: no stat), a larger one goes on streaming. Undefined
+   * when it is absent or a folder.
+   */
+  async #openFile(key: string): Promise<{ body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>; size?: number } | undefined> {
     const fd = await this.#open(key);
     if (fd === undefined) return undefined;
+    const block = this.#blocks.pop() ?? Buffer.allocUnsafe(FIRST_BLOCK);
+    let n: number;
     try {
-      const st = await fdStat(fd);
-      if (st.isFile()) return { fd, size: st.size };
+      n = await fdRead(fd, block);
     } catch (e) {
+      this.#blocks.push(block);
       await fdClose(fd);
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
       throw sourceError(e, key);
     }
-    await fdClose(fd);
-    return undefined;
+    if (n < block.length) {
+      await fdClose(fd);
+      const whole = Buffer.from(block.subarray(0, n)); // a copy: the block goes back to the pool
+      this.#blocks.push(block);
+      return { body: [whole], size: n };
+    }
+    const first = Buffer.from(block);
+    this.#blocks.push(block);
+    return { body: readChunks(fd, first, key) };
   }
 
   async *list(bucket: string, prefix: string, startAfter?: string, options: ListOptions = {}): AsyncGenerator<ListedObject> {
@@ -225,18 +255,13 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
 
   async get(bucket: string, key: string, options: { metadata?: boolean } = {}): Promise<FetchedObject | undefined> {
     if (!this.#holds(bucket)) return undefined;
+    // Metadata first: a failure then leaves no open file behind.
+    const metadata = options.metadata ? await this.#readMetadata(key) : undefined;
     const file = await this.#openFile(key);
     if (!file) return undefined;
-    const result: FetchedObject = { body: readChunks(file.fd, file.size, key), size: file.size };
-    if (options.metadata) {
-      try {
-        const meta = await this.#readMetadata(key);
-        if (meta) result.metadata = meta;
-      } catch (e) {
-        await fdClose(file.fd);
-        throw e;
-      }
-    }
+    const result: FetchedObject = { body: file.body };
+    if (file.size !== undefined) result.size = file.size;
+    if (metadata) result.metadata = metadata;
     return result;
   }
 
@@ -244,12 +269,13 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
     const name = key + METADATA_SUFFIX;
     const file = await this.#openFile(name);
     if (!file) return undefined;
-    if (file.size > MAX_METADATA_BYTES) {
-      await fdClose(file.fd);
-      throw new ValidateLogsError('METADATA_INVALID', `${name}: larger than ${MAX_METADATA_BYTES} bytes`);
-    }
     const parts: Buffer[] = [];
-    for await (const chunk of readChunks(file.fd, file.size, name)) parts.push(Buffer.from(chunk));
+    let size = 0;
+    for await (const chunk of file.body) {
+      size += chunk.byteLength;
+      if (size > MAX_METADATA_BYTES) throw new ValidateLogsError('METADATA_INVALID', `${name}: larger than ${MAX_METADATA_BYTES} bytes`);
+      parts.push(Buffer.from(chunk));
+    }
     return parseMetadata(Buffer.concat(parts).toString('utf8'), name);
   }
 
@@ -373,20 +399,19 @@ async function sweepTemporary(dir: string): Promise<void> {
 
 const fdOpen = (path: string, flags: number): Promise<number> =>
   new Promise((resolve, reject) => fsOpen(path, flags, (e, fd) => (e ? reject(e) : resolve(fd))));
-const fdStat = (fd: number): Promise<Stats> => new Promise((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st))));
 const fdClose = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
 const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
   new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (e, n) => (e ? reject(e) : resolve(n))));
 
 /**
- * A file's bytes in chunks read into one buffer sized to the file (at most 1 MiB): no
- * allocation per chunk, none larger than the file, and a file smaller than the buffer read in
- * one call. Each chunk is valid until the next is requested. The file is closed at the end, on
- * error, or when the consumer stops early.
+ * A large file's bytes: its first block, then chunks read into one 1 MiB buffer (no allocation
+ * per chunk). Each chunk is valid until the next is requested. The file is closed at the end,
+ * on error, or when the consumer stops early.
  */
-async function* readChunks(fd: number, size: number, key: string): AsyncGenerator<Uint8Array> {
-  const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(size + 1, READ_CHUNK)));
+async function* readChunks(fd: number, first: Uint8Array, key: string): AsyncGenerator<Uint8Array> {
   try {
+    yield first;
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
     for (;;) {
       let n: number;
       try {
@@ -396,7 +421,6 @@ async function* readChunks(fd: number, size: number, key: string): AsyncGenerato
       }
       if (n === 0) return;
       yield buffer.subarray(0, n);
-      if (n < buffer.length && buffer.length > size) return; // the whole file fitted: at its end
     }
   } finally {
     await fdClose(fd);

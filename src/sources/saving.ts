@@ -86,7 +86,7 @@ export class SavingSource implements ObjectSource {
   }
 
   /** Copy the body into `path` as it streams past; the file appears only once it is whole. */
-  async *#tee(body: AsyncIterable<Uint8Array>, path: string, id: string): AsyncGenerator<Uint8Array> {
+  async *#tee(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, path: string, id: string): AsyncGenerator<Uint8Array> {
     await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.part-${process.pid}`;
     const file = await open(tmp, 'w');

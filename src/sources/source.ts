@@ -30,7 +30,7 @@ export interface FetchedObject {
    * The stored bytes as a stream of chunks. Consume it once. A chunk is valid until the next
    * one is requested (a backend may read into one buffer); copy what must be kept longer.
    */
-  body: AsyncIterable<Uint8Array>;
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** S3 user metadata (without the `x-amz-meta-` prefix), when it was asked for and exists. */
   metadata?: Record<string, string>;
   /** Size in bytes, when the backend knows it. */
