@@ -5,7 +5,7 @@
 //                    [--s3-logs 200] [--rounds 3] [--quick]
 //
 // Corpora are made with the project's own generator and kept in .bench/ (reused when present).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { ARN, BUCKET, ROOT, TRAIL, corpus, type Corpus } from './corpus.ts';
 import { awsCliUnusable, awsValidateLogs, loopbackEnv, startAwsApi, startS3, uploadDir } from '../test/helpers/aws.ts';
 import { startProxy } from '../test/helpers/proxy.ts';
+import { run } from '../test/helpers/cli.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -41,22 +42,9 @@ interface Timing {
   errors?: string;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // Without NODE_OPTIONS: tsx passes its loader on through it, which would weigh on every child's memory.
-    const { NODE_OPTIONS: _, ...base } = process.env;
-    const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timing> {
-  const r = await run(cmd, args, env);
+  // Without NODE_OPTIONS: tsx passes its loader on through it, which would weigh on every child's memory.
+  const r = await run(cmd, args, { ...env, NODE_OPTIONS: undefined });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Timing;
@@ -135,7 +123,7 @@ async function hashingCore(): Promise<{ native: number; ours: number; noble: num
     }
     out.noble.push(await t(() => hashStream(chunks.slice(0, 64), { engine: nobleEngine })) * 4);
     console.log(JSON.stringify(out));`;
-  const r = await run('node', ['--input-type=module', '-e', script]);
+  const r = await run('node', ['--input-type=module', '-e', script], { NODE_OPTIONS: undefined });
   const out = JSON.parse(r.stdout) as { native: number[]; ours: number[]; noble: number[] };
   const bytes = 256 * 2 ** 20;
   return { native: mbps(bytes, median(out.native)), ours: mbps(bytes, median(out.ours)), noble: mbps(bytes, median(out.noble)) };

@@ -362,38 +362,35 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     const lateFrom = inventory.indexOf(newestEnd + tailGrace + 1);
     const late = inventory.size - lateFrom;
     const status = options.latestDigestDelivery;
+    const tail = (message: string, expected: string, actual: string): Finding =>
+      region(
+        finding('CHAIN_TAIL_MISSING', {
+          kind: 'chain',
+          object: s3Uri(bucket, newestKey),
+          bucket,
+          key: newestKey,
+          message: `${message}, and no later digest exists: the newest digest files have been deleted`,
+          backfill: false,
+          startTime: iso(newestEnd),
+          expected,
+          actual,
+          ...(inventoryWanted && { logs: inventory.count(newestEnd, Number.POSITIVE_INFINITY) }),
+        }),
+      );
     if (status && status.getTime() > newestEnd + DIGEST_PERIOD_MS) {
-      yield region(finding('CHAIN_TAIL_MISSING', {
-        kind: 'chain',
-        object: s3Uri(bucket, newestKey),
-        bucket,
-        key: newestKey,
-        message:
-          `CloudTrail reports a digest delivered at ${iso(status.getTime())} (GetTrailStatus), but the newest digest found ends ` +
-          `${iso(newestEnd)} and no later digest exists: the newest digest files have been deleted`,
-        backfill: false,
-        startTime: iso(newestEnd),
-        expected: `a digest file delivered at ${iso(status.getTime())}`,
-        actual: s3Uri(bucket, newestKey),
-        ...(inventoryWanted && { logs: inventory.count(newestEnd, Number.POSITIVE_INFINITY) }),
-      }));
+      yield tail(
+        `CloudTrail reports a digest delivered at ${iso(status.getTime())} (GetTrailStatus), but the newest digest found ends ${iso(newestEnd)}`,
+        `a digest file delivered at ${iso(status.getTime())}`,
+        s3Uri(bucket, newestKey),
+      );
     } else if (late > 0) {
-      const first = { key: inventory.keyAt(lateFrom), time: inventory.timeAt(lateFrom) };
-      yield region(finding('CHAIN_TAIL_MISSING', {
-        kind: 'chain',
-        object: s3Uri(bucket, newestKey),
-        bucket,
-        key: newestKey,
-        message:
-          `${late} log files were delivered more than ${duration(tailGrace)} after the newest digest ` +
-          `(which ends ${iso(newestEnd)}), the first at ${iso(first.time)} (${s3Uri(bucket, first.key)}), ` +
-          `and no later digest exists: the newest digest files have been deleted`,
-        backfill: false,
-        startTime: iso(newestEnd),
-        expected: `a digest file after ${iso(newestEnd)}`,
-        actual: s3Uri(bucket, first.key),
-        logs: inventory.count(newestEnd, Number.POSITIVE_INFINITY),
-      }));
+      const firstKey = inventory.keyAt(lateFrom);
+      yield tail(
+        `${late} log files were delivered more than ${duration(tailGrace)} after the newest digest (which ends ${iso(newestEnd)}), ` +
+          `the first at ${iso(inventory.timeAt(lateFrom))} (${s3Uri(bucket, firstKey)})`,
+        `a digest file after ${iso(newestEnd)}`,
+        s3Uri(bucket, firstKey),
+      );
     }
   }
 
