@@ -3,10 +3,9 @@
  * trails' digests in the same folder, whether later digests exist, and its log files.
  * @module
  */
-import { digestFolder, digestKey, digestKeyParts, logFolder, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
-import { formatDateFolders } from '../format/time.js';
+import { digestFolder, digestKey, digestKeyParts, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
 import type { ObjectSource } from '../sources/source.js';
-import { logKeyMatcher, logKeyTime } from './inventory.js';
+import { LogInventory } from './inventory.js';
 
 /** The digest keys of a trail region in range, by chain. */
 export interface DigestKeyLists {
@@ -91,18 +90,7 @@ export interface LogEntry {
  * @returns the log files
  */
 export async function listLogs(source: ObjectSource, bucket: string, trail: TrailRef, from: number, to: number): Promise<LogEntry[]> {
-  const folder = logFolder(trail);
-  // Keys sort by date folder first: start the listing at the folder of `from`.
-  // `FOLDER/YYYY/MM/DD` sorts just before every key in that day's folder.
-  const startAfter = Number.isFinite(from) ? `${folder}${formatDateFolders(new Date(from))}` : undefined;
-  const out: LogEntry[] = [];
-  const matches = logKeyMatcher(trail);
-  for await (const { key } of source.list(bucket, folder, startAfter)) {
-    if (!matches(key)) continue;
-    const time = logKeyTime(key);
-    if (time === undefined || time < from) continue;
-    if (time > to) break;
-    out.push({ key, time });
-  }
-  return out;
+  // The one listing walk is the inventory's; this gives its entries with their keys.
+  const inventory = await LogInventory.load(source, bucket, trail, from, to);
+  return Array.from({ length: inventory.size }, (_, i) => ({ key: inventory.keyAt(i), time: inventory.timeAt(i) }));
 }
