@@ -19,7 +19,12 @@
  * `DIGEST_KEY_NOT_VALID` (signed by a key outside the key's validity window);
  * `DIGEST_ALGORITHM_UNSUPPORTED` (a signature algorithm other than SHA256withRSA, in the digest
  * or its metadata); `DIGEST_ACCOUNT_MISMATCH` (its `awsAccountId` is not the account of its key path);
- * `DIGEST_UNREADABLE` (storage kept failing while it was read: never verified).
+ * `DIGEST_UNREADABLE` (storage kept failing while it was read, or it is no regular file: never verified);
+ * `DIGEST_TIME_INVALID` (its times contradict each other or where it lies: a start after its
+ * end, an end time other than the time in its name, a start that does not follow the previous
+ * digest's end, a window longer than the hour a digest covers: the traces of a partial rewrite);
+ * `DIGEST_UNREACHED` (listed in range, but the chain walk never reached it: a link skips it,
+ * or a loop bypasses it).
  *
  * Log files: `LOG_VALID`; `LOG_NOT_FOUND`; `LOG_HASH_MISMATCH`; `LOG_INVALID_FORMAT`
  * (not one well-formed gzip stream); `LOG_HASH_ALGORITHM_UNSUPPORTED` (a digest lists it with
@@ -27,11 +32,23 @@
  * gzip bomb does: not verified); `LOG_UNREADABLE` (storage kept failing while it was read, as
  * with connection resets or 5xx answers after every retry: never verified); `LOG_UNREFERENCED` (a log file in storage that no
  * digest lists, delivered inside the time the verified chain covers: injected, or withheld
- * from the digests).
+ * from the digests; or delivered inside a gap of the chain or after the newest digest, where
+ * no digest vouches for it); `LOG_DUPLICATE` (listed twice in one digest, or by two digests);
+ * `LOG_MISPLACED` (a digest lists it where the trail's logs never are: a name that is not a
+ * CloudTrail log name of the trail's account and region, or a delivery time outside the
+ * digest's window).
  *
  * Chain: `CHAIN_GAP` (a chain restarts: no digests cover the hours in between; not a failure
  * by itself); `CHAIN_TAIL_MISSING` (log files were delivered well after the newest digest and
- * no later digest exists: the newest digests were deleted).
+ * no later digest exists: the newest digests were deleted); `CHAIN_LOOP` (a link leads back to a
+ * digest already walked); `CHAIN_EMPTY` (a region folder with no digest in range: a notice).
+ *
+ * Other objects: `OBJECT_UNEXPECTED` (an object under the trail's log or digest folders whose
+ * name is neither a log nor a digest name of the trail's account and region: planted, or
+ * misnamed; a subfolder; a digest-named object that is not a valid digest of the trail);
+ * `OBJECT_UNREADABLE` (an object or folder that cannot be listed or read as a regular file: a
+ * FIFO, socket or device, a symbolic link loop or one leading out of the copy, permission
+ * denied).
  */
 export type FindingCode =
   | 'DIGEST_VALID'
@@ -47,6 +64,8 @@ export type FindingCode =
   | 'DIGEST_ALGORITHM_UNSUPPORTED'
   | 'DIGEST_ACCOUNT_MISMATCH'
   | 'DIGEST_UNREADABLE'
+  | 'DIGEST_TIME_INVALID'
+  | 'DIGEST_UNREACHED'
   | 'LOG_VALID'
   | 'LOG_NOT_FOUND'
   | 'LOG_HASH_MISMATCH'
@@ -55,8 +74,14 @@ export type FindingCode =
   | 'LOG_TOO_LARGE'
   | 'LOG_UNREADABLE'
   | 'LOG_UNREFERENCED'
+  | 'LOG_DUPLICATE'
+  | 'LOG_MISPLACED'
   | 'CHAIN_GAP'
-  | 'CHAIN_TAIL_MISSING';
+  | 'CHAIN_TAIL_MISSING'
+  | 'CHAIN_LOOP'
+  | 'CHAIN_EMPTY'
+  | 'OBJECT_UNEXPECTED'
+  | 'OBJECT_UNREADABLE';
 
 /** `valid`: the object is proven intact; `invalid`: it is not (fails the run); `notice`: worth knowing, not a failure. */
 export type Severity = 'valid' | 'invalid' | 'notice';
@@ -76,6 +101,8 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.
   DIGEST_ALGORITHM_UNSUPPORTED: 'invalid',
   DIGEST_ACCOUNT_MISMATCH: 'invalid',
   DIGEST_UNREADABLE: 'invalid',
+  DIGEST_TIME_INVALID: 'invalid',
+  DIGEST_UNREACHED: 'invalid',
   LOG_VALID: 'valid',
   LOG_NOT_FOUND: 'invalid',
   LOG_HASH_MISMATCH: 'invalid',
@@ -84,15 +111,21 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.
   LOG_TOO_LARGE: 'invalid',
   LOG_UNREADABLE: 'invalid',
   LOG_UNREFERENCED: 'invalid',
+  LOG_DUPLICATE: 'invalid',
+  LOG_MISPLACED: 'invalid',
   CHAIN_GAP: 'notice',
   CHAIN_TAIL_MISSING: 'invalid',
+  CHAIN_LOOP: 'invalid',
+  CHAIN_EMPTY: 'notice',
+  OBJECT_UNEXPECTED: 'invalid',
+  OBJECT_UNREADABLE: 'invalid',
 });
 
 /** Every finding code, in a stable order. */
 export const FINDING_CODES: readonly FindingCode[] = Object.freeze(Object.keys(FINDING_SEVERITY) as FindingCode[]);
 
-/** What the finding is about. */
-export type ObjectKind = 'digest' | 'log' | 'chain';
+/** What the finding is about: a digest file, a log file, the chain, or another object found in the trail's folders. */
+export type ObjectKind = 'digest' | 'log' | 'chain' | 'object';
 
 /** One finding. */
 export interface Finding {
