@@ -19,7 +19,10 @@
  * - `KEY_FORMAT`: an S3 object key does not have the shape CloudTrail gives it.
  * - `UNSAFE_KEY`: an object key would resolve outside the storage root.
  * - `TIME_INVALID`: a time value cannot be parsed or is out of range.
- * - `SOURCE_ERROR`: the storage backend failed (I/O error, permission denied, ...).
+ * - `SOURCE_ERROR`: the storage backend failed (I/O error, ...).
+ * - `NOT_READABLE`: an object or folder exists but cannot be read as a regular file: a FIFO,
+ *   socket or device, a symbolic link loop or one leading out of the storage root, permission
+ *   denied. Never transient; a finding about that object, never a stop of the run.
  * - `CHAIN_CONFLICT`: a generator would overwrite or fork an existing chain.
  */
 export type ErrorCode =
@@ -34,6 +37,7 @@ export type ErrorCode =
   | 'UNSAFE_KEY'
   | 'TIME_INVALID'
   | 'SOURCE_ERROR'
+  | 'NOT_READABLE'
   | 'CHAIN_CONFLICT';
 
 /**

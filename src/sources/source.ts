@@ -16,6 +16,13 @@ export interface ListedObject {
   size?: number;
   /** Last modification (for S3: delivery) time, when the backend knows it. */
   lastModified?: Date;
+  /**
+   * Set when the entry is there but cannot be listed further or read as a regular file (a
+   * FIFO, socket or device; a folder whose listing failed; a symbolic link loop or one leading
+   * out of the root): why, in a few words. Such an entry is still yielded, so that every
+   * object is accounted for; a folder's key then ends in `/`.
+   */
+  unreadable?: string;
 }
 
 /** Options of {@link ObjectSource.list}. */
