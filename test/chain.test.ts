@@ -8,6 +8,7 @@ import {
   Tally,
   createSigner,
   generateDigests,
+  logKey,
   parseDigest,
   parseTrailArn,
   sha256,
@@ -15,6 +16,8 @@ import {
   verifyTrail,
   writeDigests,
   type DeliveredLog,
+  type DigestLogFile,
+  type ObjectSource,
   type Finding,
   type TrailRef,
 } from '../src/index.js';
@@ -127,7 +130,7 @@ const trail: TrailRef = { accountId: '123456789012', region: 'eu-west-1', homeRe
 const H = 3_600_000;
 const t0 = Date.UTC(2025, 5, 1);
 const log = (minute: number, n: number): DeliveredLog => ({
-  key: `audit/AWSLogs/123456789012/CloudTrail/eu-west-1/2025/06/01/log-${n}.json.gz`,
+  key: logKey(trail, new Date(t0 + minute * 60_000), `LOGFILE${String(n).padStart(9, '0')}`),
   deliveredAt: new Date(t0 + minute * 60_000),
   sha256: toHex(sha256(new TextEncoder().encode(`log ${n}`))),
   newestEventTime: new Date(t0 + minute * 60_000 - 1000).toISOString().slice(0, 19) + 'Z',
@@ -277,7 +280,13 @@ describe('beyond the AWS CLI', () => {
     const findings = await verifyDir(dir, t0, t0 + 8 * H);
     const gap = findings.find((f) => f.code === 'CHAIN_GAP')!;
     expect([gap.startTime, gap.endTime, gap.logs]).toEqual(['2025-06-01T02:00:00Z', '2025-06-01T05:00:00Z', 2]);
-    expect(findings.filter((f) => f.severity === 'invalid')).toEqual([]);
+    // The gap's message never says that no log was delivered while it counts some ...
+    expect(gap.message).toMatch(/2 log files were delivered/);
+    expect(gap.message).not.toMatch(/No log files/);
+    // ... and each log delivered in it is unverified: nothing vouches for it.
+    const unverified = findings.filter((f) => f.severity === 'invalid');
+    expect(unverified.map((f) => f.code)).toEqual(['LOG_UNREFERENCED', 'LOG_UNREFERENCED']);
+    expect(unverified[0]!.message).toMatch(/inside a gap of the chain/);
   });
 
   it('reports every digest of a hole of three, from the hourly cadence', async () => {
@@ -366,8 +375,9 @@ describe('beyond the AWS CLI', () => {
     const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
     await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', b!.key, new Uint8Array(gzipSync(bytes)), { signature });
     const findings = await verifyDir(dir, t0, t0 + H + H / 2);
+    // B is signed, but its start does not follow the end of the digest it links to.
     expect(findings.map((f) => [f.code, f.key])).toEqual([
-      ['DIGEST_VALID', b!.key],
+      ['DIGEST_TIME_INVALID', b!.key],
       ['DIGEST_OUT_OF_ORDER', c!.key],
       ['DIGEST_VALID', a!.key],
     ]);
@@ -480,26 +490,33 @@ describe('hostile keys in a correctly signed digest', () => {
       `audit/${'x'.repeat(2000)}.json.gz`,
       'audit/link.json.gz',
     ];
+    // A CloudTrail log name that is a link out of the copy: its name passes, its read must not.
+    const linked = logKey(trail, new Date(t0 + 600_000), 'LINKtoOUTSIDE001');
+    mkdirSync(join(dir, linked, '..'), { recursive: true });
+    symlinkSync(join(outside, 'secret.json.gz'), join(dir, linked));
     const [d] = [...generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + H), signer })];
+    const entry = (s3Bucket: string, s3Object: string): DigestLogFile => ({ s3Bucket, s3Object, hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null });
     const record = {
       ...d!.record,
-      logFiles: [
-        ...hostile.map((key) => ({ s3Bucket: 'b', s3Object: key, hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null })),
-        { s3Bucket: 'other-bucket', s3Object: 'audit/ok.json.gz', hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null },
-        { s3Bucket: 'b', s3Object: 'audit/ok.json.gz', hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null },
-      ],
+      logFiles: [...hostile.map((key) => entry('b', key)), entry('other-bucket', 'audit/ok.json.gz'), entry('b', 'audit/ok.json.gz'), entry('b', linked)],
     };
     const bytes = serializeDigest(record);
     const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
     await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', d!.key, new Uint8Array(gzipSync(bytes)), { signature });
+    const local = new LocalDirectory(dir, { bucket: 'b' });
+    const read: string[] = [];
+    const source: ObjectSource = { list: (...a) => local.list(...a), get: (bucket, key, o) => (read.push(key), local.get(bucket, key, o)) };
     const out: Finding[] = [];
-    for await (const f of verifyTrail({ source: new LocalDirectory(dir, { bucket: 'b' }), bucket: 'b', trail, keys: new PublicKeySet([signer.publicKey]), start: new Date(t0), end: new Date(t0 + H) })) out.push(f);
+    for await (const f of verifyTrail({ source, bucket: 'b', trail, keys: new PublicKeySet([signer.publicKey]), start: new Date(t0), end: new Date(t0 + H) })) out.push(f);
     const logs = out.filter((f) => f.kind === 'log');
     expect(logs.map((f) => [f.bucket, f.key.slice(0, 40), f.code])).toEqual([
-      ...hostile.map((k) => ['b', k.slice(0, 40), 'LOG_NOT_FOUND']),
+      ...hostile.map((k) => ['b', k.slice(0, 40), 'LOG_MISPLACED']),
       ['other-bucket', 'audit/ok.json.gz', 'LOG_NOT_FOUND'],
-      ['b', 'audit/ok.json.gz', 'LOG_VALID'],
+      ['b', 'audit/ok.json.gz', 'LOG_MISPLACED'],
+      ['b', linked.slice(0, 40), expect.stringMatching(/^LOG_(NOT_FOUND|UNREADABLE)$/)],
     ]);
-    expect(logs.find((f) => f.key === 'audit/link.json.gz')!.message).toMatch(/outside the local copy/);
+    // Only the digest and the one log with a CloudTrail name were read; the link was refused.
+    expect(read).toEqual([d!.key, linked]);
+    expect(logs.at(-1)!.message).toMatch(/outside the local copy/);
   });
 });

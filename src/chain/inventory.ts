@@ -7,7 +7,9 @@
  */
 import { logFolder, logKey, type TrailRef } from '../format/keys.js';
 import { formatDateFolders } from '../format/time.js';
-import type { ObjectSource } from '../sources/source.js';
+import type { ListedObject, ObjectSource } from '../sources/source.js';
+
+const DAY_MS = 24 * 3_600_000;
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const VALUE = new Int8Array(128).fill(-1);
@@ -97,7 +99,10 @@ export class LogInventory {
 
   /**
    * Add the log files delivered in (the last time held, or `from`, .. `to`]: listing goes on
-   * where an earlier one stopped.
+   * where an earlier one stopped. The listing runs to the end of the last date folder of the
+   * range, whatever the names in it say: every object in those folders that is not a log file of
+   * the trail's account and region (another name, a name whose time is not its folder's date, a
+   * subfolder, an unreadable entry) is kept in {@link LogInventory.odd}.
    * @param source - where to list
    * @param bucket - the bucket
    * @param from - earliest delivery time (ms) when the inventory is empty
@@ -109,14 +114,33 @@ export class LogInventory {
     const since = last ?? from;
     // `FOLDER/YYYY/MM/DD` sorts just before every key of that day's folder.
     const startAfter = Number.isFinite(since) ? `${folder}${formatDateFolders(new Date(since))}` : undefined;
-    for await (const { key } of source.list(bucket, folder, startAfter)) {
-      if (!this.#matches(key)) continue;
-      const time = logKeyTime(key);
-      if (time === undefined || time < from || (last !== undefined && time <= this.#limit)) continue;
-      if (time > to) break;
-      this.#add(key, time);
+    // ... and `FOLDER/YYYY/MM/DD` of the next day after every key of the last day in range.
+    const stopAt = Number.isFinite(to) ? `${folder}${formatDateFolders(new Date(to + DAY_MS))}` : undefined;
+    for await (const entry of source.list(bucket, folder, startAfter)) {
+      const key = entry.key;
+      if (stopAt !== undefined && key >= stopAt) break;
+      const seen = key <= this.#seenUpTo;
+      const time = entry.unreadable === undefined && this.#matches(key) ? logKeyTime(key) : undefined;
+      if (time === undefined || key.slice(folder.length, folder.length + 10) !== formatDateFolders(new Date(time))) {
+        if (!seen) this.#odd.push(entry.unreadable === undefined ? { key } : { key, unreadable: entry.unreadable });
+      } else if (time >= from && time <= to && !(last !== undefined && time <= this.#limit)) {
+        this.#add(key, time);
+      }
+      if (!seen) this.#seenUpTo = key;
     }
     this.#limit = Math.max(this.#limit, to);
+  }
+
+  readonly #odd: ListedObject[] = [];
+  #seenUpTo = '';
+
+  /**
+   * The objects in the listed date folders that are not log files of the trail's account and
+   * region (names of another shape, another account or region in the name, a name whose time is
+   * not its folder's date, subfolders' contents, unreadable entries), in listing order.
+   */
+  get odd(): readonly ListedObject[] {
+    return this.#odd;
   }
 
   /** The latest delivery time listed so far (everything up to it is held). */
@@ -169,20 +193,29 @@ export class LogInventory {
   }
 
   /**
-   * Mark the log with this key as listed by a digest (keys of other shapes are ignored).
+   * Mark the log with this key as listed by a digest of a chain.
    * @param key - a key a digest lists
+   * @param chain - which chain's digest lists it: 1 the standard chain, 2 the backfill chain
+   * @returns `first` when this is the first listing of a log held here by that chain, `again`
+   *   when the chain listed it before, `absent` when no such log is held (another shape, or not
+   *   in storage, or outside the listed time)
    */
-  mark(key: string): void {
-    if (!this.#matches(key)) return;
+  mark(key: string, chain: 1 | 2 = 1): 'first' | 'again' | 'absent' {
+    if (!this.#matches(key)) return 'absent';
     const time = logKeyTime(key);
-    if (time === undefined) return;
+    if (time === undefined) return 'absent';
     const at = key.length - 24;
     const u1 = pack(key, at);
     const u2 = pack(key, at + 8);
     // Logs are held by time: the few of the same minute are compared by their unique part (no index to keep).
     for (let i = this.indexOf(time); i < this.#size && this.#times[i] === time; i++) {
-      if (this.#u1[i] === u1 && this.#u2[i] === u2) this.#listed[i] = 1;
+      if (this.#u1[i] === u1 && this.#u2[i] === u2) {
+        const before = this.#listed[i]! & chain;
+        this.#listed[i]! |= chain;
+        return before ? 'again' : 'first';
+      }
     }
+    return 'absent';
   }
 
   /**
@@ -191,7 +224,7 @@ export class LogInventory {
    * @returns true when marked
    */
   listed(i: number): boolean {
-    return this.#listed[i] === 1;
+    return this.#listed[i] !== 0;
   }
 
   /**

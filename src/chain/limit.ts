@@ -4,7 +4,9 @@
  */
 
 /**
- * A limiter: wrap each task in it; at most `n` run at once, in the order they were given.
+ * A limiter: wrap each task in it; at most `n` run at once, in the order they were given. A
+ * task that throws synchronously, or returns something other than a promise, still gives its
+ * slot back.
  * @param n - tasks at once
  * @returns the wrapper
  * @example
@@ -20,7 +22,8 @@ export function createLimiter(n: number): <T>(task: () => Promise<T>) => Promise
     new Promise<T>((resolve, reject) => {
       const run = (): void => {
         running++;
-        task()
+        // `new Promise` turns a synchronous throw into a rejection, so `finally` always runs.
+        new Promise<T>((ok) => ok(task()))
           .then(resolve, reject)
           .finally(() => {
             running--;

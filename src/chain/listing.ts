@@ -3,8 +3,9 @@
  * trails' digests in the same folder, whether later digests exist, and its log files.
  * @module
  */
-import { digestFolder, digestKey, digestKeyParts, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
-import type { ObjectSource } from '../sources/source.js';
+import { digestFolder, digestKeyParts, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
+import { formatDateFolders } from '../format/time.js';
+import type { ListedObject, ObjectSource } from '../sources/source.js';
 import { LogInventory } from './inventory.js';
 
 /** The digest keys of a trail region in range, by chain. */
@@ -15,8 +16,20 @@ export interface DigestKeyLists {
   backfill: string[];
   /** Keys of other trails' standard digests in the same folder and range (several trails can share a prefix). */
   others: string[];
-  /** Whether the trail has a standard digest later than the range. */
-  later: boolean;
+  /**
+   * Keys named like standard digests of the trail later than the range, found in the range's
+   * last date folder, oldest first. A name is not evidence: they count only once read and
+   * verified ({@link laterDigestKeys} lists on past them).
+   */
+  later: string[];
+  /**
+   * Objects in the range's date folders that are not digests of a trail of this account and
+   * region (other names, a name whose time is not its folder's date, subfolders' contents,
+   * unreadable entries), in listing order.
+   */
+  odd: ListedObject[];
+  /** The last key listed: {@link laterDigestKeys} goes on after it. */
+  listedTo: string;
 }
 
 /** Options of {@link listDigestKeys}. */
@@ -33,33 +46,44 @@ export interface DigestListOptions {
   end: Date;
 }
 
+const DAY_MS = 24 * 3_600_000;
+
 const sameFolder = (p: ParsedDigestKey, t: TrailRef): boolean =>
   p.accountId === t.accountId && p.region === t.region && p.prefix === t.prefix && p.organizationId === t.organizationId;
 
+const isMine = (p: ParsedDigestKey, t: TrailRef): boolean => p.trailName === t.trailName && p.homeRegion === (t.homeRegion ?? t.region);
+
 /**
  * The digest keys of a trail region's chain in the time range, as the AWS CLI selects them:
- * listed from one minute before `start`, key times in [start, end + 1 h].
+ * key times in [start, end + 1 h]. The listing runs to
+ * the end of the last date folder of the range whatever the names in it say, and keeps what is
+ * not a digest of this account and region as {@link DigestKeyLists.odd}.
  *
  * @param options - source, bucket, trail and range
  * @returns the key lists
  */
 export async function listDigestKeys(options: DigestListOptions): Promise<DigestKeyLists> {
   const { trail, start, end } = options;
-  const startAfter = digestKey(trail, new Date(start.getTime() - 60_000));
+  const folder = digestFolder(trail);
+  // From the start of the first date folder, so that every object in it is seen.
+  const startAfter = `${folder}${formatDateFolders(new Date(start.getTime() - 60_000))}`;
   const last = Math.floor(end.getTime() / 1000) * 1000 + 3_600_000;
   const first = Math.floor(start.getTime() / 1000) * 1000;
-  const home = trail.homeRegion ?? trail.region;
-  const out: DigestKeyLists = { standard: [], backfill: [], others: [], later: false };
-  for await (const { key } of options.source.list(options.bucket, digestFolder(trail), startAfter)) {
-    const parsed = digestKeyParts(key);
-    if (!parsed || !sameFolder(parsed, trail)) continue;
-    const mine = parsed.trailName === trail.trailName && parsed.homeRegion === home;
+  const stopAt = `${folder}${formatDateFolders(new Date(last + DAY_MS))}`;
+  const out: DigestKeyLists = { standard: [], backfill: [], others: [], later: [], odd: [], listedTo: startAfter };
+  for await (const entry of options.source.list(options.bucket, folder, startAfter)) {
+    const key = entry.key;
+    if (key >= stopAt) break;
+    out.listedTo = key;
+    const parsed = entry.unreadable === undefined ? digestKeyParts(key) : undefined;
+    if (!parsed || !sameFolder(parsed, trail)) {
+      out.odd.push(entry.unreadable === undefined ? { key } : { key, unreadable: entry.unreadable });
+      continue;
+    }
+    const mine = isMine(parsed, trail);
     const t = parsed.endTime.getTime();
     if (t > last) {
-      if (mine && !parsed.backfill) {
-        out.later = true;
-        break;
-      }
+      if (mine && !parsed.backfill) out.later.push(key);
       continue;
     }
     if (t < first) continue;
@@ -68,6 +92,22 @@ export async function listDigestKeys(options: DigestListOptions): Promise<Digest
     } else (parsed.backfill ? out.backfill : out.standard).push(key);
   }
   return out;
+}
+
+/**
+ * The keys named like standard digests of the trail after `after`, oldest first, listed lazily
+ * (a caller stops at the first that verifies).
+ * @param source - where to list
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @param after - list keys after this one
+ * @yields the keys
+ */
+export async function* laterDigestKeys(source: ObjectSource, bucket: string, trail: TrailRef, after: string): AsyncGenerator<string> {
+  for await (const { key, unreadable } of source.list(bucket, digestFolder(trail), after)) {
+    const parsed = unreadable === undefined ? digestKeyParts(key) : undefined;
+    if (parsed && sameFolder(parsed, trail) && isMine(parsed, trail) && !parsed.backfill) yield key;
+  }
 }
 
 /** A log file found in storage. */

@@ -1,0 +1,139 @@
+/**
+ * One log file a digest lists, checked: where it is listed (its bucket, its name, its delivery
+ * time against the digest's window), its hash algorithm, then its bytes (one well-formed gzip
+ * stream within the size cap, and its SHA-256). The bytes come through a fetch function, so the
+ * check is the same over a local copy, S3 or bytes in memory.
+ * @module
+ */
+import { ValidateLogsError } from '../errors.js';
+import type { DigestLogFile } from '../format/digest.js';
+import { s3Uri, type TrailRef } from '../format/keys.js';
+import type { ByteSource } from '../hash/chunks.js';
+import type { HashEngine } from '../hash/engine.js';
+import { hashStream } from '../hash/hash-stream.js';
+import { formatDigestTime } from '../format/time.js';
+import { constantTimeEqual } from '../utils.js';
+import { finding, type Finding } from './findings.js';
+import { logKeyMatcher, logKeyTime } from './inventory.js';
+import { outcomeOf } from './outcomes.js';
+import { attempt } from './schedule.js';
+
+/**
+ * Margin on a digest's window for the delivery time in a log's name: names carry the minute
+ * only, and a log is named as its delivery begins.
+ */
+export const LOG_WINDOW_MARGIN_MS = 5 * 60_000;
+
+/** Where a log is listed, and how to check it. */
+export interface LogContext {
+  /** The trail and region whose logs the digest lists. */
+  trail: TrailRef;
+  /** `s3://` URI of the digest that lists it. */
+  digest: string;
+  /** The digest's bucket: a trail's logs and digests are delivered to one bucket. */
+  digestBucket: string;
+  /** The digest's window, in ms. */
+  window: readonly [number, number];
+  /** Whether the digest belongs to the backfill chain. */
+  backfill: boolean;
+  /** SHA-256 engine. */
+  engine: HashEngine;
+  /** Cap on the uncompressed size. */
+  maxBytes: number;
+  /** Whether the trail's log names are matched (built once per trail: {@link logKeyMatcher}). */
+  matches?: (key: string) => boolean;
+}
+
+/** A fetched log: its bytes, and its stored size when known. */
+export interface LogBody {
+  /** The stored (compressed) bytes. */
+  body: ByteSource;
+  /** The stored size, when known. */
+  size?: number;
+}
+
+/**
+ * What is wrong with where a digest lists a log, before anything is read: another bucket, a
+ * hash algorithm other than SHA-256, a name that is not a log of the trail's account and region,
+ * a delivery time outside the digest's window.
+ * @param log - the digest's entry
+ * @param context - the digest and trail
+ * @returns the finding, or undefined when the log should be read and hashed
+ */
+export function checkLogListing(log: DigestLogFile, context: LogContext): Finding | undefined {
+  const base = logBase(log, context);
+  if (log.s3Bucket !== context.digestBucket) {
+    // CloudTrail delivers a trail's logs and digests to one bucket: a digest is never a reason to read another.
+    return finding('LOG_NOT_FOUND', { ...base, message: `not found: listed in bucket ${log.s3Bucket}, not in the digest's bucket ${context.digestBucket}; not read` });
+  }
+  if (log.hashAlgorithm !== 'SHA-256') {
+    return finding('LOG_HASH_ALGORITHM_UNSUPPORTED', {
+      ...base,
+      message: `unsupported hash algorithm ${JSON.stringify(log.hashAlgorithm)}: the log cannot be checked`,
+      expected: 'SHA-256',
+      actual: log.hashAlgorithm,
+    });
+  }
+  const matches = context.matches ?? logKeyMatcher(context.trail);
+  const time = matches(log.s3Object) ? logKeyTime(log.s3Object) : undefined;
+  if (time === undefined) {
+    return finding('LOG_MISPLACED', {
+      ...base,
+      message: `not a log file of account ${context.trail.accountId} in region ${context.trail.region}: the digest lists an object outside the trail's log folders; not read`,
+    });
+  }
+  const [from, to] = context.window;
+  if (time < from - LOG_WINDOW_MARGIN_MS || time > to + LOG_WINDOW_MARGIN_MS) {
+    return finding('LOG_MISPLACED', {
+      ...base,
+      message: `delivered at ${iso(time)} by its name, outside the window of the digest that lists it; not read`,
+      expected: `${iso(from)} to ${iso(to)}`,
+      actual: iso(time),
+    });
+  }
+  return undefined;
+}
+
+/**
+ * Check a log a digest lists: {@link checkLogListing}, then its bytes, read through `fetch`
+ * (retried on transient storage failures).
+ * @param log - the digest's entry
+ * @param context - the digest, trail and limits
+ * @param fetch - reads the log; resolves undefined when it does not exist
+ * @returns the one finding about this listing of the log
+ * @throws the errors that say nothing about the log (storage that cannot be read at all, bugs)
+ */
+export async function checkLog(log: DigestLogFile, context: LogContext, fetch: () => Promise<LogBody | undefined>): Promise<Finding> {
+  const listing = checkLogListing(log, context);
+  if (listing) return listing;
+  const base = logBase(log, context);
+  const uri = base.object;
+  let read;
+  try {
+    read = await attempt(async () => {
+      const obj = await fetch();
+      return obj && hashStream(obj.body, { gzip: true, engine: context.engine, what: uri, maxBytes: context.maxBytes, ...(obj.size !== undefined && { sizeHint: obj.size }) });
+    });
+  } catch (e) {
+    const outcome = e instanceof ValidateLogsError ? outcomeOf('log', e) : undefined;
+    if (!outcome) throw e;
+    return finding(outcome.code, { ...base, message: outcome.message });
+  }
+  if (!read.ok) {
+    const outcome = outcomeOf('log', read.error)!;
+    return finding(outcome.code, { ...base, message: outcome.message });
+  }
+  const result = read.value;
+  if (!result) return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
+  const expected = log.hashValue.toLowerCase();
+  if (!constantTimeEqual(expected, result.sha256)) {
+    return finding('LOG_HASH_MISMATCH', { ...base, message: "hash value doesn't match", expected, actual: result.sha256 });
+  }
+  return finding('LOG_VALID', { ...base, message: 'valid', size: result.size });
+}
+
+const iso = (ms: number): string => formatDigestTime(new Date(ms));
+
+function logBase(log: DigestLogFile, context: LogContext): Pick<Finding, 'kind' | 'object' | 'bucket' | 'key' | 'backfill' | 'digest'> {
+  return { kind: 'log', object: s3Uri(log.s3Bucket, log.s3Object), bucket: log.s3Bucket, key: log.s3Object, backfill: context.backfill, digest: context.digest };
+}

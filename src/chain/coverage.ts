@@ -1,0 +1,234 @@
+/**
+ * Coverage: after the walks, account for every object the listings found in range. Log files no
+ * verified digest lists (injected, withheld, delivered in a gap, before the oldest digest, or
+ * after the newest one once their digest was due), a deleted tail, listed digests the walk never
+ * reached, later digest names that do not verify, and any other object in the trail's folders.
+ * @module
+ */
+import { s3Uri } from '../format/keys.js';
+import { DIGEST_PERIOD_MS } from '../format/time.js';
+import type { ListedObject } from '../sources/source.js';
+import { digestKeyTime, iso, type DigestRef } from './check-digest.js';
+import { LOG_WINDOW_MARGIN_MS } from './check-log.js';
+import { finding, type Finding } from './findings.js';
+import { laterDigestKeys, type DigestKeyLists } from './listing.js';
+import type { DigestReader, WalkContext, WalkRecord } from './walk.js';
+
+/** What the coverage step works from. */
+export interface CoverageInput {
+  /** The walk's context (source, trail, inventory). */
+  ctx: WalkContext;
+  /** Reads and checks digests. */
+  reader: DigestReader;
+  /** The listings. */
+  lists: DigestKeyLists;
+  /** What the walks found out. */
+  record: WalkRecord;
+  /** End of the range, in ms. */
+  end: number;
+  /** Logs this long after the newest digest, with no later digest, mean a deleted tail. */
+  tailGraceMs: number;
+  /** When CloudTrail says the trail last delivered a digest (GetTrailStatus). */
+  latestDigestDelivery?: Date | undefined;
+  /** Whether the logs were listed. */
+  inventory: boolean;
+  /** Lists the logs after the range (for the tail), once. */
+  listTail: () => Promise<void>;
+  /** Whether the backfill chain was walked. */
+  backfill: boolean;
+}
+
+/**
+ * The coverage findings, in this order: later digest names that do not verify (when the tail
+ * is in question), `CHAIN_TAIL_MISSING`, `LOG_UNREFERENCED` per log, `DIGEST_UNREACHED` per
+ * listed digest never walked, then `OBJECT_UNEXPECTED` / `OBJECT_UNREADABLE` per other object.
+ * @param input - what the walks left
+ * @yields the findings
+ */
+export async function* coverage(input: CoverageInput): AsyncGenerator<Finding> {
+  const { ctx, lists, record, end } = input;
+  const { inventory, bucket } = ctx;
+  const newest = record.newest;
+  const newestEnd = newest?.digest.endTime.getTime();
+
+  // A later digest ends the question of a deleted tail, once read and verified: a name is not evidence.
+  let laterVerified = false;
+  if (newest && lists.later.length > 0) {
+    const found = yield* verifyLater(input);
+    laterVerified = found;
+  }
+  if (input.inventory && !laterVerified) await input.listTail();
+
+  if (newest && newestEnd !== undefined && !laterVerified) {
+    const tail = tailFinding(input, newest.key, newestEnd);
+    if (tail) yield tail;
+  }
+
+  if (input.inventory) yield* unreferenced(input, newestEnd);
+
+  for (const [listed, backfill] of [[lists.standard, false], ...(input.backfill ? [[lists.backfill, true]] : [])] as Array<[string[], boolean]>) {
+    for (const key of listed) {
+      const uri = s3Uri(bucket, key);
+      if (record.visited.has(uri)) continue;
+      yield finding('DIGEST_UNREACHED', {
+        kind: 'digest',
+        object: uri,
+        bucket,
+        key,
+        message: 'listed in range, but the chain walk never reached it: no link leads to it (a link skips it, or a loop bypasses it); not verified',
+        backfill,
+        ...(digestKeyTime(key) !== undefined && { endTime: iso(digestKeyTime(key)!) }),
+      });
+    }
+  }
+
+  for (const [odd, where] of [[lists.odd, 'digest'], [inventory.odd, 'log']] as Array<[readonly ListedObject[], string]>) {
+    for (const o of odd) yield oddFinding(bucket, o, where);
+  }
+}
+
+/** Read later digests in order until one verifies; report each that does not. */
+async function* verifyLater(input: CoverageInput): AsyncGenerator<Finding, boolean> {
+  const { ctx, reader, lists } = input;
+  const { bucket, trail } = ctx;
+  const names = (async function* () {
+    yield* lists.later;
+    yield* laterDigestKeys(ctx.source, bucket, trail, lists.listedTo);
+  })();
+  const it = names[Symbol.asyncIterator]();
+  let next = await it.next();
+  while (!next.done) {
+    const ref: DigestRef = { bucket, key: next.value };
+    next = await it.next();
+    let verdict = await reader.load(ref, false, undefined);
+    if (verdict.finding.code === 'DIGEST_SIGNATURE_MISSING' && !next.done) {
+      // A copy without metadata: the next digest's link carries this one's signature.
+      const ahead = await reader.load({ bucket, key: next.value }, false, undefined);
+      const d = ahead.digest;
+      if (d && d.record.previousDigestS3Bucket === bucket && d.record.previousDigestS3Object === ref.key) verdict = await reader.load(ref, false, d);
+    }
+    if (verdict.finding.code === 'DIGEST_VALID') {
+      await it.return?.(undefined);
+      return true;
+    }
+    yield { ...verdict.finding, message: `${verdict.finding.message} (named as a later digest of the trail: it is not one, so it cannot show that the chain goes on)` };
+  }
+  return false;
+}
+
+/** A deleted tail: CloudTrail says it delivered a later digest, or logs came well after the newest digest. */
+function tailFinding(input: CoverageInput, newestKey: string, newestEnd: number): Finding | undefined {
+  const { ctx, end, tailGraceMs } = input;
+  const { inventory, bucket } = ctx;
+  const tail = (message: string, expected: string, actual: string): Finding =>
+    finding('CHAIN_TAIL_MISSING', {
+      kind: 'chain',
+      object: s3Uri(bucket, newestKey),
+      bucket,
+      key: newestKey,
+      message: `${message}, and no later digest exists: the newest digest files have been deleted`,
+      backfill: false,
+      startTime: iso(newestEnd),
+      expected,
+      actual,
+      ...(input.inventory && { logs: inventory.count(newestEnd + 1, Number.POSITIVE_INFINITY) }),
+    });
+  const status = input.latestDigestDelivery;
+  if (status && status.getTime() > newestEnd + DIGEST_PERIOD_MS) {
+    return tail(
+      `CloudTrail reports a digest delivered at ${iso(status.getTime())} (GetTrailStatus), but the newest digest found ends ${iso(newestEnd)}`,
+      `a digest file delivered at ${iso(status.getTime())}`,
+      s3Uri(bucket, newestKey),
+    );
+  }
+  if (!input.inventory) return undefined;
+  // The first log after the newest digest whose digest was due: in range once its hour and the
+  // grace have passed by the end of the range, or more than the grace after the newest digest.
+  for (let i = inventory.indexOf(newestEnd + 1); i < inventory.size; i++) {
+    if (inventory.listed(i)) continue;
+    const t = inventory.timeAt(i);
+    if (!(t > newestEnd + tailGraceMs || dueBy(t, newestEnd) + tailGraceMs <= end)) continue;
+    const late = inventory.size - i;
+    return tail(
+      `${late} log files were delivered after the newest digest (which ends ${iso(newestEnd)}), the first at ${iso(t)} ` +
+        `(${s3Uri(bucket, inventory.keyAt(i))}), whose digest was due by ${iso(dueBy(t, newestEnd))}`,
+      `a digest file after ${iso(newestEnd)}`,
+      s3Uri(bucket, inventory.keyAt(i)),
+    );
+  }
+  return undefined;
+}
+
+/** The end of the hourly digest that should list a log delivered at `t`, after a digest ending at `newestEnd`. */
+function dueBy(t: number, newestEnd: number): number {
+  return newestEnd + Math.max(1, Math.ceil((t + 60_000 - newestEnd) / DIGEST_PERIOD_MS)) * DIGEST_PERIOD_MS;
+}
+
+/** Log files in range that no verified digest lists and no finding about a digest accounts for. */
+async function* unreferenced(input: CoverageInput, newestEnd: number | undefined): AsyncGenerator<Finding> {
+  const { ctx, lists, record, end, tailGraceMs } = input;
+  const { inventory, bucket, start } = ctx;
+  const M = LOG_WINDOW_MARGIN_MS;
+  const signed = merge(record.signed);
+  const accounted = merge(record.accounted);
+  const oldest = Math.min(signed[0]?.[0] ?? Infinity, accounted[0]?.[0] ?? Infinity);
+  const inside = (spans: Array<[number, number]>, t: number, margin: number): [number, number] | undefined => spans.find(([a, b]) => t >= a - margin && t <= b + margin);
+  const why = (t: number): string | undefined => {
+    if (inside(accounted, t, M) && !inside(signed, t, -M)) return undefined; // a finding about its digest accounts for it
+    if (newestEnd !== undefined && t > newestEnd - M) {
+      if (t <= newestEnd + M) return undefined; // may be listed by the next digest
+      const due = dueBy(t, newestEnd);
+      return due + tailGraceMs <= end
+        ? `delivered at ${iso(t)}, after the newest digest (which ends ${iso(newestEnd)}); the digest listing it was due by ${iso(due)}: no digest vouches for it`
+        : undefined;
+    }
+    if (Math.abs(t - oldest) <= M) return undefined; // may be listed by the digest before the range
+    if (inside(signed, t, 0)) return `not listed in any digest, though delivered at ${iso(t)}, inside the time the digests cover: injected, or withheld from the digests`;
+    const gap = record.gaps.find(([a, b]) => t >= a && t <= b);
+    if (gap) return `delivered at ${iso(t)}, inside a gap of the chain (no digest covers ${iso(gap[0])} to ${iso(gap[1])}): no digest vouches for it`;
+    return t < oldest
+      ? `delivered at ${iso(t)}, before the oldest digest in range (which starts ${iso(oldest)}): no digest vouches for it`
+      : `delivered at ${iso(t)}, where no verified digest covers it: no digest vouches for it`;
+  };
+  let candidates: Array<[number, string]> = [];
+  for (let i = inventory.indexOf(start); i < inventory.size && inventory.timeAt(i) <= end; i++) {
+    if (inventory.listed(i)) continue;
+    const message = why(inventory.timeAt(i));
+    if (message) candidates.push([i, message]);
+  }
+  if (candidates.length > 0 && lists.others.length > 0) {
+    // Several trails may deliver into one prefix: a log listed by another trail's valid digest is referenced.
+    for (const key of lists.others) {
+      ctx.signal?.throwIfAborted();
+      const other = await input.reader.load({ bucket, key }, false, undefined);
+      if (other.signed && other.digest) for (const l of other.digest.record.logFiles) if (l.s3Bucket === bucket) inventory.mark(l.s3Object);
+    }
+    candidates = candidates.filter(([i]) => !inventory.listed(i));
+  }
+  for (const [i, message] of candidates) {
+    const key = inventory.keyAt(i);
+    yield finding('LOG_UNREFERENCED', { kind: 'log', object: s3Uri(bucket, key), bucket, key, message, backfill: false });
+  }
+}
+
+function oddFinding(bucket: string, o: ListedObject, where: string): Finding {
+  const base = { kind: 'object' as const, object: s3Uri(bucket, o.key), bucket, key: o.key, backfill: false };
+  return o.unreadable !== undefined
+    ? finding('OBJECT_UNREADABLE', { ...base, message: `in the trail's ${where} folders, but cannot be read: ${o.unreadable}; not verified` })
+    : finding('OBJECT_UNEXPECTED', {
+        ...base,
+        message: `in the trail's ${where} folders, but not a CloudTrail ${where} file name of this account and region (or its time is not its folder's date): planted, or misplaced; not verified`,
+      });
+}
+
+/** Merge time intervals that overlap or touch. */
+function merge(intervals: Array<[number, number]>): Array<[number, number]> {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of sorted) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+/**
+ * Scheduling of the walk's reads: retries of transient storage failures, and the ordered
+ * window through which findings leave in walk order while their checks run concurrently.
+ * @module
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ValidateLogsError } from '../errors.js';
+import type { Finding } from './findings.js';
+
+/** Reads of one object, retries included, when storage fails in a way worth another try. */
+export const READ_ATTEMPTS = 3;
+const RETRY_BASE_MS = 200;
+
+/** The outcome of a read that was retried: its value, or the transient error that persisted. */
+export type Attempt<T> = { ok: true; value: T } | { ok: false; error: ValidateLogsError };
+
+/**
+ * Run a read, again after a transient storage failure (with backoff), up to
+ * {@link READ_ATTEMPTS} times. Other errors are thrown at once.
+ * @param read - the read
+ * @param wait - how to wait between attempts
+ * @returns the value, or the last transient error
+ */
+export async function attempt<T>(read: () => Promise<T>, wait: (ms: number) => Promise<unknown> = sleep): Promise<Attempt<T>> {
+  for (let i = 1; ; i++) {
+    try {
+      return { ok: true, value: await read() };
+    } catch (e) {
+      if (!(e instanceof ValidateLogsError && e.transient)) throw e;
+      if (i >= READ_ATTEMPTS) return { ok: false, error: e };
+      await wait(RETRY_BASE_MS * 2 ** (i - 1));
+    }
+  }
+}
+
+/**
+ * Findings in walk order, each possibly still being computed. Checks run concurrently; at most
+ * `window` findings wait for their turn to leave, which bounds memory whatever the number of
+ * objects, and a slow object does not hold the others back.
+ */
+export class OrderedFindings {
+  readonly #pending: Promise<Finding>[] = [];
+  readonly #window: number;
+  readonly #decorate: (f: Finding) => Finding;
+
+  /**
+   * @param window - findings held before the producer must wait
+   * @param decorate - applied to each finding as it is settled (for example, setting its region)
+   */
+  constructor(window: number, decorate: (f: Finding) => Finding) {
+    this.#window = window;
+    this.#decorate = decorate;
+  }
+
+  /**
+   * Queue a finding, or the promise of one.
+   * @param f - the finding
+   */
+  push(f: Finding | Promise<Finding>): void {
+    const p = Promise.resolve(f).then(this.#decorate);
+    p.catch(() => undefined); // a rejection is rethrown when the finding is taken in order
+    this.#pending.push(p);
+  }
+
+  /** Number of findings queued. */
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Take findings in order while more than `keep` are queued.
+   * @param keep - how many may stay (the window by default; 0 to drain)
+   * @yields the findings
+   */
+  async *take(keep: number = this.#window): AsyncGenerator<Finding> {
+    while (this.#pending.length > keep) yield await this.#pending.shift()!;
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * The chain walk: replays one chain of a trail region (standard or backfill) the way the AWS CLI
+ * does, newest first, following each digest's link to the previous one and jumping to the next
+ * older listed digest when a link is missing or invalid. Each digest is read (ahead of the walk),
+ * checked ({@link checkDigest}) and its logs checked ({@link checkLog}) concurrently; findings
+ * leave in walk order. Beyond the AWS CLI it reports every digest of a hole, a gap between
+ * segments with its logs, a loop of links, and logs listed twice; and it records what each
+ * digest vouched for, for the coverage step.
+ * @module
+ */
+import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
+import type { ParsedDigest } from '../format/digest.js';
+import { digestKey, s3Uri, type TrailRef } from '../format/keys.js';
+import { DIGEST_PERIOD_MS } from '../format/time.js';
+import type { HashEngine } from '../hash/engine.js';
+import { readAll } from '../hash/hash-stream.js';
+import type { ObjectSource } from '../sources/source.js';
+import { checkDigest, digestErrorFinding, digestKeyTime, iso, parseDigestObject, type DigestRef, type DigestVerdict } from './check-digest.js';
+import { checkLog, type LogContext } from './check-log.js';
+import { finding, type Finding } from './findings.js';
+import type { LogInventory } from './inventory.js';
+import { logKeyMatcher } from './inventory.js';
+import { attempt, type Attempt, type OrderedFindings } from './schedule.js';
+
+/** Digests read ahead of the walk. */
+const PREFETCH = 8;
+
+/** A digest as read: its uncompressed bytes and metadata, or undefined when absent. */
+export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined } | undefined>;
+
+/** What the walk needs: where to read, what to trust, the range, and where findings go. */
+export interface WalkContext {
+  /** Where objects are read. */
+  source: ObjectSource;
+  /** The bucket. */
+  bucket: string;
+  /** The trail and region. */
+  trail: TrailRef;
+  /** The region's keys; keys fetched during the walk are added. */
+  keys: PublicKeySet;
+  /** Fetches keys for a window when a fingerprint is unknown (online). */
+  fetchKeys?: ((from: Date, to: Date) => Promise<Iterable<PublicKeyInfo>>) | undefined;
+  /** Start of the range, in ms. */
+  start: number;
+  /** SHA-256 engine. */
+  engine: HashEngine;
+  /** Cap on a digest's uncompressed size. */
+  maxDigestBytes: number;
+  /** Cap on a log's uncompressed size. */
+  maxLogBytes: number;
+  /** Stops the walk. */
+  signal?: AbortSignal | undefined;
+  /** The trail region's logs in storage, marked as digests list them. */
+  inventory: LogInventory;
+  /** Whether the inventory was listed (log counts are then given). */
+  counting: boolean;
+  /** Findings in walk order. */
+  findings: OrderedFindings;
+  /** Runs log checks at the set concurrency. */
+  limited: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+/** What the walks found out, for the coverage step. */
+export interface WalkRecord {
+  /** `s3://` URIs of every digest the walks reached. */
+  visited: Set<string>;
+  /** Windows of digests whose signature verified (their logs were checked and marked). */
+  signed: Array<[number, number]>;
+  /** Windows accounted for by a finding about their digest (an invalid or missing digest). */
+  accounted: Array<[number, number]>;
+  /** Gaps between segments of a chain: no digest covers them. */
+  gaps: Array<[number, number]>;
+  /** The newest standard digest whose signature verified. */
+  newest?: { key: string; digest: ParsedDigest; signature: string };
+}
+
+/** A new, empty {@link WalkRecord}. */
+export const newWalkRecord = (): WalkRecord => ({ visited: new Set(), signed: [], accounted: [], gaps: [] });
+
+/**
+ * Reads digests for the walk, retrying transient failures, and reads ahead the next few listed
+ * ones: a chain's links nearly always lead to the next older listed digest.
+ */
+export class DigestReader {
+  readonly #ctx: WalkContext;
+  readonly #early = new Map<string, Promise<DigestRead>>();
+  readonly #fetchedWindows = new Set<string>();
+
+  /** @param ctx - the walk's context */
+  constructor(ctx: WalkContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Read a digest (a read started ahead is taken over).
+   * @param ref - where it is
+   * @returns the read, or a rejection that is not about the digest
+   */
+  read(ref: DigestRef): Promise<DigestRead> {
+    const id = s3Uri(ref.bucket, ref.key);
+    const early = this.#early.get(id);
+    if (early) {
+      this.#early.delete(id);
+      return early;
+    }
+    return this.#read(ref);
+  }
+
+  /**
+   * Start reading the listed digests from position `idx` down (at most {@link PREFETCH}).
+   * @param listed - the chain's listed keys, oldest first
+   * @param idx - the next position the walk will take
+   */
+  prefetch(listed: readonly string[], idx: number): void {
+    for (let i = idx; i >= 0 && i > idx - PREFETCH; i--) {
+      const id = s3Uri(this.#ctx.bucket, listed[i]!);
+      if (this.#early.has(id)) continue;
+      const p = this.#read({ bucket: this.#ctx.bucket, key: listed[i]! });
+      p.catch(() => undefined); // reported when (if) it is used
+      this.#early.set(id, p);
+    }
+    // Forget what the walk has passed (a link that jumped over it).
+    for (const id of this.#early.keys()) if (this.#early.size > PREFETCH * 2) this.#early.delete(id);
+  }
+
+  async #read(ref: DigestRef): Promise<DigestRead> {
+    const { source, maxDigestBytes } = this.#ctx;
+    const uri = s3Uri(ref.bucket, ref.key);
+    return attempt(async () => {
+      const obj = await source.get(ref.bucket, ref.key, { metadata: true });
+      if (!obj) return undefined;
+      return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri }), metadata: obj.metadata };
+    });
+  }
+
+  /**
+   * Read and check a digest: the one step from a key to a verdict.
+   * @param ref - where it is
+   * @param backfill - whether it belongs to the backfill chain
+   * @param linking - the newer digest whose link leads here
+   * @param extra - fields for a "not found" finding (the digest linking to it, its hour)
+   * @returns the verdict; `found` is false when the object does not exist
+   */
+  async load(ref: DigestRef, backfill: boolean, linking: ParsedDigest | undefined, extra: Partial<Finding> = {}): Promise<DigestVerdict & { found: boolean }> {
+    const base = { kind: 'digest' as const, object: s3Uri(ref.bucket, ref.key), bucket: ref.bucket, key: ref.key, backfill };
+    let read: DigestRead;
+    try {
+      read = await this.read(ref);
+    } catch (e) {
+      return { finding: digestErrorFinding(ref, backfill, e), signed: false, found: true };
+    }
+    if (!read.ok) return { finding: digestErrorFinding(ref, backfill, read.error), signed: false, found: true };
+    if (!read.value) return { finding: finding('DIGEST_NOT_FOUND', { ...base, message: 'not found', ...extra }), signed: false, found: false };
+    const parsed = parseDigestObject(ref, read.value.bytes, backfill, this.#ctx.engine);
+    if (!('record' in parsed)) return { finding: parsed, signed: false, found: true };
+    await this.#ensureKey(parsed, read.value.metadata, backfill);
+    const verdict = await checkDigest(ref, parsed, read.value.metadata, { trail: this.#ctx.trail, keys: this.#ctx.keys, backfill, linking });
+    return { ...verdict, found: true };
+  }
+
+  /** Online: fetch the keys of the digest's time when its fingerprint is unknown (once per window). */
+  async #ensureKey(d: ParsedDigest, metadata: Record<string, string> | undefined, backfill: boolean): Promise<void> {
+    const { keys, fetchKeys } = this.#ctx;
+    if (!fetchKeys || keys.find(d.record.digestPublicKeyFingerprint)) return;
+    const generated = metadata?.['backfill-generation-timestamp'];
+    const around = backfill && generated && !Number.isNaN(Date.parse(generated)) ? Date.parse(generated) : d.endTime.getTime();
+    const [from, to] = backfill ? [around - DIGEST_PERIOD_MS, around + DIGEST_PERIOD_MS] : [around - DIGEST_PERIOD_MS, around + 2 * DIGEST_PERIOD_MS];
+    const window = `${from}/${to}`;
+    if (this.#fetchedWindows.has(window)) return;
+    this.#fetchedWindows.add(window);
+    keys.addAll(await fetchKeys(new Date(from), new Date(to)));
+  }
+}
+
+/**
+ * Walk one chain, newest listed digest first, and queue its findings.
+ * @param ctx - the walk's context
+ * @param reader - reads and checks digests
+ * @param listed - the chain's listed keys in range, oldest first
+ * @param backfill - whether this is the backfill chain
+ * @param record - what the walk found out, added to
+ * @yields findings, in walk order, as the window fills
+ */
+export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed: readonly string[], backfill: boolean, record: WalkRecord): AsyncGenerator<Finding> {
+  const { bucket, trail, inventory, findings } = ctx;
+  const counted = (from: number, to: number): { logs?: number } => (ctx.counting ? { logs: inventory.count(from, to) } : {});
+  const matches = logKeyMatcher(trail);
+  let idx = listed.length - 1;
+  // The next listed digest older than `before` (ms), as the AWS CLI's _get_last_digest.
+  const nextOlder = (before: number | undefined): DigestRef | undefined => {
+    while (idx >= 0) {
+      const k = listed[idx--]!;
+      if (before === undefined || (digestKeyTime(k) ?? Number.POSITIVE_INFINITY) < before) return { bucket, key: k };
+    }
+    return undefined;
+  };
+  const peekOlder = (before: number): number | undefined => {
+    for (let i = idx; i >= 0; i--) {
+      const t = digestKeyTime(listed[i]!);
+      if (t !== undefined && t < before) return t;
+    }
+    return undefined;
+  };
+  let current = nextOlder(undefined);
+  let lastStart = current ? digestKeyTime(current.key)! : 0;
+  let successor: ParsedDigest | undefined; // the newer digest whose link (or jump) led to `current`
+  while (current && ctx.start <= lastStart) {
+    ctx.signal?.throwIfAborted();
+    const ref: DigestRef = current;
+    const uri = s3Uri(ref.bucket, ref.key);
+    const refTime = digestKeyTime(ref.key);
+    const jumpFrom = refTime ?? lastStart;
+    if (record.visited.has(uri)) {
+      // A link back to a digest already walked: follow it no further, go on with the next older listed digest.
+      if (successor) {
+        const from = s3Uri(successor.record.digestS3Bucket, successor.record.digestS3Object);
+        findings.push(
+          finding('CHAIN_LOOP', {
+            kind: 'chain',
+            object: from,
+            bucket: successor.record.digestS3Bucket,
+            key: successor.record.digestS3Object,
+            message: `its link leads back to ${uri}, a digest already walked: the links form a loop`,
+            backfill,
+            expected: 'a link to an older digest not yet walked',
+            actual: uri,
+          }),
+        );
+      }
+      current = nextOlder(Math.min(jumpFrom, lastStart));
+      successor = undefined;
+      continue;
+    }
+    record.visited.add(uri);
+    const linking = successor && links(successor, ref) ? successor : undefined;
+    const hour = refTime === undefined ? {} : { endTime: iso(refTime), ...counted(refTime - DIGEST_PERIOD_MS, refTime) };
+    const loading = reader.load(ref, backfill, linking, linking ? { digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object), ...hour } : hour);
+    reader.prefetch(listed, idx);
+    const verdict = await loading;
+    findings.push(verdict.finding);
+    const d = verdict.digest;
+    if (!verdict.signed || !d || verdict.signature === undefined) {
+      const window: [number, number] | undefined = d
+        ? [d.startTime.getTime(), d.endTime.getTime()]
+        : refTime !== undefined
+          ? [refTime - DIGEST_PERIOD_MS, refTime]
+          : undefined;
+      if (window) record.accounted.push(window);
+      if (!verdict.found && linking && refTime !== undefined) {
+        // A hole: every digest between the missing one and the next older one found.
+        const older = peekOlder(refTime);
+        if (older !== undefined) {
+          for (let t = refTime - DIGEST_PERIOD_MS; t > older + DIGEST_PERIOD_MS / 2 && t > ctx.start; t -= DIGEST_PERIOD_MS) {
+            const key = digestKey(trail, new Date(t), backfill);
+            record.accounted.push([t - DIGEST_PERIOD_MS, t]);
+            findings.push(
+              finding('DIGEST_NOT_FOUND', {
+                kind: 'digest',
+                object: s3Uri(bucket, key),
+                bucket,
+                key,
+                message: `not found (one digest per hour: missing between ${iso(older)} and ${iso(refTime)})`,
+                backfill,
+                endTime: iso(t),
+                ...counted(t - DIGEST_PERIOD_MS, t),
+              }),
+            );
+          }
+        }
+      }
+      current = nextOlder(jumpFrom);
+      // An invalid digest is no link, but its previousDigestSignature may still be the
+      // signature of the digest jumped to: a signature proves itself when it verifies.
+      successor = verdict.finding.code === 'DIGEST_OUT_OF_ORDER' ? undefined : d;
+    } else {
+      const r = d.record;
+      record.signed.push([d.startTime.getTime(), d.endTime.getTime()]);
+      if (!backfill && (!record.newest || d.endTime > record.newest.digest.endTime)) record.newest = { key: ref.key, digest: d, signature: verdict.signature };
+      const logContext: LogContext = {
+        trail,
+        digest: uri,
+        digestBucket: ref.bucket,
+        window: [d.startTime.getTime(), d.endTime.getTime()],
+        backfill,
+        engine: ctx.engine,
+        maxBytes: ctx.maxLogBytes,
+        matches,
+      };
+      const here = new Set<string>();
+      for (const log of r.logFiles) {
+        const mine = log.s3Bucket === bucket;
+        const twice = mine && here.has(log.s3Object);
+        const again = mine && (twice || inventory.mark(log.s3Object, backfill ? 2 : 1) === 'again');
+        if (mine) here.add(log.s3Object);
+        if (again) {
+          findings.push(
+            finding('LOG_DUPLICATE', {
+              kind: 'log',
+              object: s3Uri(log.s3Bucket, log.s3Object),
+              bucket: log.s3Bucket,
+              key: log.s3Object,
+              message: `listed again (${twice ? 'twice in this digest' : 'another digest of this chain lists it too'}): a log file is delivered, and listed, once`,
+              backfill,
+              digest: uri,
+            }),
+          );
+        } else {
+          findings.push(ctx.limited(() => checkLog(log, logContext, () => ctx.source.get(log.s3Bucket, log.s3Object))));
+        }
+        yield* findings.take();
+      }
+      lastStart = d.startTime.getTime();
+      if (d.isStarting) {
+        const older = nextOlder(jumpFrom);
+        if (older) {
+          const olderEnd = digestKeyTime(older.key)!;
+          const logs = ctx.counting ? inventory.count(olderEnd, d.startTime.getTime()) : 0;
+          record.gaps.push([olderEnd, d.startTime.getTime()]);
+          findings.push(
+            finding('CHAIN_GAP', {
+              kind: 'chain',
+              object: uri,
+              bucket: ref.bucket,
+              key: ref.key,
+              message:
+                logs === 0
+                  ? `No log files were delivered by CloudTrail between ${iso(olderEnd)} and ${r.digestStartTime}: the chain restarts at this starting digest`
+                  : `No digest covers ${iso(olderEnd)} to ${r.digestStartTime} (the chain restarts at this starting digest), yet ${logs} log file${logs === 1 ? ' was' : 's were'} delivered then: no digest vouches for ${logs === 1 ? 'it' : 'them'}`,
+              backfill,
+              startTime: iso(olderEnd),
+              endTime: r.digestStartTime,
+              ...counted(olderEnd, d.startTime.getTime()),
+            }),
+          );
+        }
+        current = older;
+        successor = undefined;
+      } else {
+        current = { bucket: r.previousDigestS3Bucket!, key: r.previousDigestS3Object! };
+        successor = d;
+      }
+    }
+    yield* findings.take();
+  }
+}
+
+function links(next: ParsedDigest, ref: DigestRef): boolean {
+  return next.record.previousDigestS3Bucket === ref.bucket && next.record.previousDigestS3Object === ref.key;
+}
