@@ -27,7 +27,7 @@ export interface DigestRef {
  * Slack on a digest's window: a digest covers one hour; a window longer than this past the hour
  * reaches back to sweep in older logs, the trace of a rewrite.
  */
-export const DIGEST_WINDOW_SLACK_MS = 5 * 60_000;
+export const DIGEST_WINDOW_SLACK_MS: number = 5 * 60_000;
 
 /** What {@link checkDigest} needs besides the digest. */
 export interface DigestContext {

@@ -22,7 +22,7 @@ import { attempt } from './schedule.js';
  * Margin on a digest's window for the delivery time in a log's name: names carry the minute
  * only, and a log is named as its delivery begins.
  */
-export const LOG_WINDOW_MARGIN_MS = 5 * 60_000;
+export const LOG_WINDOW_MARGIN_MS: number = 5 * 60_000;
 
 /** Where a log is listed, and how to check it. */
 export interface LogContext {

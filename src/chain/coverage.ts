@@ -51,12 +51,9 @@ export async function* coverage(input: CoverageInput): AsyncGenerator<Finding> {
   const newest = record.newest;
   const newestEnd = newest?.digest.endTime.getTime();
 
-  // A later digest ends the question of a deleted tail, once read and verified: a name is not evidence.
-  let laterVerified = false;
-  if (newest && lists.later.length > 0) {
-    const found = yield* verifyLater(input);
-    laterVerified = found;
-  }
+  // A later digest ends the question of a deleted tail, once read and verified: a name is not
+  // evidence. Later names are read in order until one verifies; each that does not is reported.
+  const laterVerified = newest ? yield* verifyLater(input) : false;
   if (input.inventory && !laterVerified) await input.listTail();
 
   if (newest && newestEnd !== undefined && !laterVerified) {

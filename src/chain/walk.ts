@@ -227,7 +227,8 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
           }),
         );
       }
-      current = nextOlder(Math.min(jumpFrom, lastStart));
+      // Go on with the next listed digest ending at or before the last start walked: none is skipped.
+      current = nextOlder(lastStart + 1);
       successor = undefined;
       continue;
     }
