@@ -86,6 +86,7 @@ export {
   type GeneratedDigest,
   type BackfillOptions,
 } from './chain/generator.js';
+export { type ChainEnd, type ChainEnds, type PinnedHead } from './chain/walk.js';
 export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
 export { listDigestKeys, listLogs, type DigestKeyLists, type DigestListOptions, type LogEntry } from './chain/listing.js';
 export { LogInventory, logKeyMatcher, logKeyTime } from './chain/inventory.js';

@@ -27,7 +27,9 @@ import { LogInventory } from './inventory.js';
 import { createLimiter } from './limit.js';
 import { listDigestKeys } from './listing.js';
 import { OrderedFindings } from './schedule.js';
-import { DigestReader, newWalkRecord, walkChain, type WalkContext } from './walk.js';
+import { DigestReader, chainEnd, checkpointMismatch, newWalkRecord, walkChain, type ChainEnds, type PinnedHead, type WalkContext } from './walk.js';
+import { digestKeyTime, iso } from './check-digest.js';
+import { finding } from './findings.js';
 
 
 /** Default cap on a digest file's uncompressed size: digests are parsed whole. */
@@ -85,6 +87,16 @@ export interface VerifyOptions {
   fetchKeys?: (from: Date, to: Date) => Promise<Iterable<PublicKeyInfo>>;
   /** When CloudTrail says the trail last delivered a digest (GetTrailStatus): later than the newest digest found means a deleted tail. */
   latestDigestDelivery?: Date;
+  /**
+   * A digest of the standard chain pinned by a checkpoint (an earlier run's newest digest): the
+   * walk must reach it link by link and find exactly these bytes, else `CHECKPOINT_MISMATCH`;
+   * when every digest from it on is gone, `CHECKPOINT_ROLLBACK`. What it lists was verified when
+   * it was pinned and is not read again. Start the range at its end time to read only what came
+   * after it.
+   */
+  pinned?: PinnedHead;
+  /** Called once the standard chain is walked, with its newest and oldest verified digests (for checkpoints and shard boundaries). */
+  onChain?: (ends: ChainEnds) => void;
 }
 
 /**
@@ -152,12 +164,39 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     counting: inventoryWanted,
     findings,
     limited: createLimiter(concurrency),
+    pinned: options.pinned,
   };
   const reader = new DigestReader(ctx);
   const record = newWalkRecord();
 
   // 2. Walk each chain.
   yield* walkChain(ctx, reader, lists.standard, false, record);
+  const pinned = options.pinned;
+  if (pinned && !record.pinnedReached) {
+    const pinnedEnd = digestKeyTime(pinned.key) ?? Number.NEGATIVE_INFINITY;
+    const ref = { bucket, key: pinned.key };
+    const newer = lists.standard.filter((k) => (digestKeyTime(k) ?? 0) >= pinnedEnd);
+    findings.push(
+      newer.length === 0
+        ? finding('CHECKPOINT_ROLLBACK', {
+            kind: 'chain',
+            object: `s3://${bucket}/${pinned.key}`,
+            bucket,
+            key: pinned.key,
+            message: `no digest from ${iso(pinnedEnd)} on, the end of the digest a checkpoint pins: the newest digests, the pinned one included, were deleted`,
+            backfill: false,
+            expected: `a digest ending at or after ${iso(pinnedEnd)}`,
+            actual: record.newest ? record.newest.digest.record.digestEndTime : 'none',
+          })
+        : checkpointMismatch(ref, 'the chain from the newest digest does not lead back to the digest the checkpoint pins', pinned.sha256),
+    );
+  }
+  if (options.onChain) {
+    const ends: ChainEnds = {};
+    if (record.newest) ends.newest = chainEnd(record.newest.key, record.newest.digest, record.newest.signature);
+    if (record.oldest) ends.oldest = chainEnd(record.oldest.key, record.oldest.digest, record.oldest.signature);
+    options.onChain(ends);
+  }
   if (backfill) yield* walkChain(ctx, reader, lists.backfill, true, record);
   yield* findings.take(0);
 

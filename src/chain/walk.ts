@@ -58,6 +58,58 @@ export interface WalkContext {
   findings: OrderedFindings;
   /** Runs log checks at the set concurrency. */
   limited: <T>(task: () => Promise<T>) => Promise<T>;
+  /** A digest of the standard chain pinned by a checkpoint, which the walk must reach. */
+  pinned?: PinnedHead | undefined;
+}
+
+/** A digest pinned by a checkpoint: where it is and the SHA-256 of its uncompressed bytes. */
+export interface PinnedHead {
+  /** Its key (in the trail's bucket). */
+  key: string;
+  /** Lower-case hex SHA-256 of its uncompressed bytes. */
+  sha256: string;
+}
+
+/** One end of a walked chain: a digest whose signature verified. */
+export interface ChainEnd {
+  /** Its key. */
+  key: string;
+  /** Its `digestEndTime`. */
+  endTime: string;
+  /** Lower-case hex SHA-256 of its uncompressed bytes. */
+  sha256: string;
+  /** Its signature (hex). */
+  signature: string;
+  /** Its link to the previous digest (null for a starting digest). */
+  previous: { bucket: string; key: string; sha256: string; signature: string } | null;
+}
+
+/** The ends of the standard chain as walked: for checkpoints and shard boundaries. */
+export interface ChainEnds {
+  /** The newest digest whose signature verified. */
+  newest?: ChainEnd;
+  /** The oldest digest whose signature verified. */
+  oldest?: ChainEnd;
+}
+
+/**
+ * A chain end from a parsed digest.
+ * @param key - its key
+ * @param digest - the digest
+ * @param signature - its signature
+ * @returns the end
+ */
+export function chainEnd(key: string, digest: ParsedDigest, signature: string): ChainEnd {
+  const r = digest.record;
+  return {
+    key,
+    endTime: r.digestEndTime,
+    sha256: digest.sha256,
+    signature,
+    previous: digest.isStarting
+      ? null
+      : { bucket: r.previousDigestS3Bucket!, key: r.previousDigestS3Object!, sha256: r.previousDigestHashValue!.toLowerCase(), signature: r.previousDigestSignature!.toLowerCase() },
+  };
 }
 
 /** What the walks found out, for the coverage step. */
@@ -72,6 +124,10 @@ export interface WalkRecord {
   gaps: Array<[number, number]>;
   /** The newest standard digest whose signature verified. */
   newest?: { key: string; digest: ParsedDigest; signature: string };
+  /** The oldest standard digest whose signature verified. */
+  oldest?: { key: string; digest: ParsedDigest; signature: string };
+  /** Whether the walk reached the pinned digest (with its bytes unchanged or not). */
+  pinnedReached?: boolean;
 }
 
 /** A new, empty {@link WalkRecord}. */
@@ -240,6 +296,14 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
     const verdict = await loading;
     findings.push(verdict.finding);
     const d = verdict.digest;
+    const pinned = !backfill && ctx.pinned?.key === ref.key ? ctx.pinned : undefined;
+    if (pinned) {
+      record.pinnedReached = true;
+      if (!d || d.sha256 !== pinned.sha256.toLowerCase()) {
+        findings.push(checkpointMismatch(ref, !verdict.found ? 'the digest the checkpoint pins is gone' : `the digest the checkpoint pins has changed`, pinned.sha256, d?.sha256));
+        break;
+      }
+    }
     if (!verdict.signed || !d || verdict.signature === undefined) {
       const window: [number, number] | undefined = d
         ? [d.startTime.getTime(), d.endTime.getTime()]
@@ -276,7 +340,11 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
     } else {
       const r = d.record;
       record.signed.push([d.startTime.getTime(), d.endTime.getTime()]);
-      if (!backfill && (!record.newest || d.endTime > record.newest.digest.endTime)) record.newest = { key: ref.key, digest: d, signature: verdict.signature };
+      if (!backfill) {
+        const end = { key: ref.key, digest: d, signature: verdict.signature };
+        if (!record.newest || d.endTime > record.newest.digest.endTime) record.newest = end;
+        if (!record.oldest || d.endTime < record.oldest.digest.endTime) record.oldest = end;
+      }
       const logContext: LogContext = {
         trail,
         digest: uri,
@@ -288,7 +356,11 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         matches,
       };
       const here = new Set<string>();
-      for (const log of r.logFiles) {
+      if (pinned) {
+        // Verified when it was pinned, and its bytes are the same: what it lists is not read again.
+        for (const log of r.logFiles) if (log.s3Bucket === bucket) inventory.mark(log.s3Object);
+      }
+      for (const log of pinned ? [] : r.logFiles) {
         const mine = log.s3Bucket === bucket;
         const twice = mine && here.has(log.s3Object);
         const again = mine && (twice || inventory.mark(log.s3Object, backfill ? 2 : 1) === 'again');
@@ -343,6 +415,27 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
     }
     yield* findings.take();
   }
+}
+
+/**
+ * The finding for a chain that does not reach the digest a checkpoint pins, or reaches it changed.
+ * @param ref - the pinned digest
+ * @param why - what happened
+ * @param expected - the pinned SHA-256
+ * @param actual - what was found, if anything
+ * @returns the finding
+ */
+export function checkpointMismatch(ref: DigestRef, why: string, expected: string, actual?: string): Finding {
+  return finding('CHECKPOINT_MISMATCH', {
+    kind: 'chain',
+    object: s3Uri(ref.bucket, ref.key),
+    bucket: ref.bucket,
+    key: ref.key,
+    message: `${why}: history was rewritten from this digest or before, after a checkpoint was taken`,
+    backfill: false,
+    expected,
+    ...(actual !== undefined && { actual }),
+  });
 }
 
 function links(next: ParsedDigest, ref: DigestRef): boolean {

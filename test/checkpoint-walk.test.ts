@@ -1,0 +1,128 @@
+// A walk from a digest pinned by a checkpoint: it reads only what came after it, and an insider
+// who rewrites history consistently (re-signing and relinking every later digest), or deletes the
+// newest digests, is caught.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LocalDirectory,
+  PublicKeySet,
+  createSigner,
+  generateDigests,
+  logKey,
+  sha256,
+  toHex,
+  verifyTrail,
+  type ChainEnds,
+  type DeliveredLog,
+  type Finding,
+  type GeneratedDigest,
+  type ObjectSource,
+  type PinnedHead,
+  type TrailRef,
+} from '../src/index.js';
+import { ROOT } from './helpers/tamper.js';
+
+const H = 3_600_000;
+const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+const keys = new PublicKeySet([signer.publicKey]);
+const trail: TrailRef = { accountId: '123456789012', region: 'eu-west-1', trailName: 'main' };
+const t0 = Date.UTC(2025, 5, 1);
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+function put(dir: string, key: string, bytes: Uint8Array, metadata?: Record<string, string>): void {
+  mkdirSync(dirname(join(dir, key)), { recursive: true });
+  writeFileSync(join(dir, key), bytes);
+  if (metadata) writeFileSync(join(dir, key) + '.metadata.json', JSON.stringify(metadata));
+}
+
+function writeLog(dir: string, h: number, text: string): DeliveredLog {
+  const at = t0 + h * H + 20 * 60_000;
+  const key = logKey(trail, new Date(at), `LOG${String(h).padStart(13, '0')}`);
+  put(dir, key, gzipSync(text));
+  return { key, deliveredAt: new Date(at), sha256: toHex(sha256(new TextEncoder().encode(text))) };
+}
+
+async function chain(dir: string, logs: DeliveredLog[], from: number, until: number, previous?: GeneratedDigest): Promise<GeneratedDigest[]> {
+  const out: GeneratedDigest[] = [];
+  const head = previous && { bucket: 'b', key: previous.key, sha256: previous.sha256, signature: previous.signature, endTime: new Date(previous.record.digestEndTime) };
+  for await (const d of generateDigests({ trail, bucket: 'b', logs, from: new Date(from), until: new Date(until), signer, ...(head && { previous: head }) })) out.push(d);
+  for (const d of out) put(dir, d.key, d.gzipped, d.metadata);
+  return out;
+}
+
+async function makeTrail(hours: number): Promise<{ dir: string; logs: DeliveredLog[]; digests: GeneratedDigest[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vl-pinned-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const logs = Array.from({ length: hours }, (_, h) => writeLog(dir, h, `{"Records":[{"n":${h}}]}`));
+  return { dir, logs, digests: await chain(dir, logs, t0, t0 + hours * H) };
+}
+
+async function run(dir: string, start: number, end: number, pinned?: PinnedHead): Promise<{ findings: Finding[]; reads: string[]; ends: ChainEnds }> {
+  const local = new LocalDirectory(dir, { bucket: 'b' });
+  const reads: string[] = [];
+  const source: ObjectSource = { list: (...a) => local.list(...a), get: (b, k, o) => (reads.push(k), local.get(b, k, o)) };
+  const findings: Finding[] = [];
+  let ends: ChainEnds = {};
+  for await (const f of verifyTrail({ source, bucket: 'b', trail, keys, start: new Date(start), end: new Date(end), ...(pinned && { pinned }), onChain: (e) => (ends = e) })) findings.push(f);
+  return { findings, reads, ends };
+}
+
+const pin = (d: GeneratedDigest): PinnedHead => ({ key: d.key, sha256: d.sha256 });
+const bad = (fs: Finding[]): string[] => fs.filter((f) => f.severity === 'invalid').map((f) => f.code);
+
+describe('a walk from a pinned digest', () => {
+  it('reads only what came after it, and reports the chain ends', async () => {
+    const { dir, logs, digests } = await makeTrail(8);
+    const pinned = digests[4]!; // ends at hour 5
+    const { findings, reads, ends } = await run(dir, t0 + 5 * H, t0 + 8 * H, pin(pinned));
+    expect(bad(findings)).toEqual([]);
+    // The pinned digest is read (its bytes are compared), its log is not; the three newer hours' are.
+    expect(reads.filter((k) => k.includes('/CloudTrail/'))).toEqual(expect.arrayContaining(logs.slice(5).map((l) => l.key)));
+    expect(reads).not.toContain(logs[4]!.key);
+    expect(reads.filter((k) => k.includes('CloudTrail-Digest'))).toEqual(expect.arrayContaining([pinned.key]));
+    expect(ends.newest).toMatchObject({ key: digests[7]!.key, sha256: digests[7]!.sha256, signature: digests[7]!.signature });
+    expect(ends.oldest).toMatchObject({ key: pinned.key, previous: { key: digests[3]!.key, sha256: digests[3]!.sha256 } });
+  });
+
+  it('a consistent insider rewrite from an early digest to the head passes without a checkpoint, not with one', async () => {
+    const { dir, logs, digests } = await makeTrail(8);
+    const pinned = digests[4]!;
+    // The key holder edits the log of hour 2 and writes every digest from hour 2 on again,
+    // correctly hashed, signed and linked.
+    const edited = [...logs];
+    edited[2] = writeLog(dir, 2, '{"Records":[{"n":"rewritten"}]}');
+    await chain(dir, edited.slice(2), t0 + 2 * H, t0 + 8 * H, digests[1]);
+    const without = await run(dir, t0, t0 + 8 * H);
+    expect(bad(without.findings)).toEqual([]);
+    const withPin = await run(dir, t0 + 5 * H, t0 + 8 * H, pin(pinned));
+    expect(bad(withPin.findings)).toEqual(['CHECKPOINT_MISMATCH']);
+    const f = withPin.findings.find((x) => x.code === 'CHECKPOINT_MISMATCH')!;
+    expect([f.key, f.expected]).toEqual([pinned.key, pinned.sha256]);
+    expect(f.actual).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('the newest digests deleted with their logs, the pinned one included, is a rollback', async () => {
+    const { dir, logs, digests } = await makeTrail(8);
+    const pinned = digests[6]!;
+    for (const d of digests.slice(5)) unlinkSync(join(dir, d.key));
+    for (const l of logs.slice(5)) unlinkSync(join(dir, l.key));
+    expect(bad((await run(dir, t0, t0 + 5 * H)).findings)).toEqual([]); // what remains validates
+    expect(bad((await run(dir, t0 + 7 * H, t0 + 8 * H, pin(pinned))).findings)).toEqual(['CHECKPOINT_ROLLBACK']);
+  });
+
+  it('the pinned digest deleted while newer ones remain is a mismatch', async () => {
+    const { dir, digests } = await makeTrail(8);
+    const pinned = digests[4]!;
+    unlinkSync(join(dir, pinned.key));
+    const codes = bad((await run(dir, t0 + 5 * H, t0 + 8 * H, pin(pinned))).findings);
+    expect(codes).toContain('CHECKPOINT_MISMATCH');
+    expect(codes).toContain('DIGEST_NOT_FOUND');
+  });
+});
