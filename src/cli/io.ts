@@ -127,13 +127,14 @@ export function parseFlags<const T extends OptionTable>(
  * Run a command when its module is the script node was started with (its bin), setting the
  * exit status; an unexpected exception is printed with its stack and exits 2.
  *
- * The command gets an abort signal: a reader that goes away (`| head`: EPIPE) aborts it, and
- * so do SIGINT and SIGTERM when `stoppable` (a second signal exits at once). The command ends
- * its output and returns; the process then exits without waiting for reads still in flight.
+ * A `stoppable` command gets an abort signal: a reader of stdout that goes away (`| head`:
+ * EPIPE), SIGINT and SIGTERM abort it (a second signal exits at once); the command ends its
+ * output and returns, and the process exits without waiting for reads still in flight. Any
+ * other command ends quietly when its reader goes away, and dies on a signal.
  * @param moduleUrl - the command module's `import.meta.url`
  * @param name - the command's name, for messages
  * @param command - the command
- * @param options - `stoppable`: stop the command on SIGINT and SIGTERM instead of dying at once
+ * @param options - `stoppable`: stop the command through its signal instead of exiting at once
  */
 export function runIfMain(moduleUrl: string, name: string, command: (argv: string[], io: CommandIO) => Promise<number>, options: { stoppable?: boolean } = {}): void {
   const script = process.argv[1];
@@ -156,7 +157,9 @@ export function runIfMain(moduleUrl: string, name: string, command: (argv: strin
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE') throw e;
-      if (stream === process.stderr) process.exit(process.exitCode ?? 2); // nowhere left to say anything
+      // Nowhere left to say anything, or a command that cannot stop midway: end quietly (a run
+      // cut short never with status 0).
+      if (stream === process.stderr || !options.stoppable) process.exit(process.exitCode ?? (options.stoppable ? 2 : 0));
       stop('EPIPE');
     });
   }
