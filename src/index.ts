@@ -90,7 +90,19 @@ export { type ChainEnd, type ChainEnds, type PinnedHead } from './chain/walk.js'
 export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
 export { listDigestKeys, listLogs, type DigestKeyLists, type DigestListOptions, type LogEntry } from './chain/listing.js';
 export { LogInventory, logKeyMatcher, logKeyTime } from './chain/inventory.js';
-export { Tally, type Count, type Summary } from './chain/report.js';
+export {
+  Tally,
+  emptySummary,
+  isEmptySummary,
+  judgeRegions,
+  mergeSummaries,
+  type Count,
+  type JudgedRegion,
+  type Judgement,
+  type RegionResult,
+  type ReportPolicy,
+  type Summary,
+} from './chain/report.js';
 export { createLimiter } from './chain/limit.js';
 export { keySegments, type ObjectSource, type ObjectSink, type FetchedObject, type ListedObject, type ListOptions } from './sources/source.js';
 export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';

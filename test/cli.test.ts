@@ -25,8 +25,9 @@ function tempDir(): string {
 }
 
 interface Report {
-  findings: Array<{ code: string; key: string; severity: string; object: string; message: string }>;
+  findings: Array<{ code: string; key: string; severity: string; object: string; message: string; kind: string; region?: string }>;
   summary: { digests: { valid: number; invalid: number }; logs: { valid: number; invalid: number } };
+  regions: Array<{ region: string; empty: boolean; ok: boolean }>;
   ok: boolean;
   empty: boolean;
   found: { startTime: string; endTime: string } | null;
@@ -145,6 +146,8 @@ describe('validate-logs usage and environment errors: exit 2, one line, no stack
       expect(help.stdout).toContain(flag);
     }
     expect(help.stdout).toMatch(/Examples:/);
+    for (const code of ['LOG_DUPLICATE', 'LOG_MISPLACED', 'DIGEST_TIME_INVALID', 'DIGEST_UNREACHED', 'CHAIN_LOOP', 'CHAIN_EMPTY', 'OBJECT_UNEXPECTED', 'OBJECT_UNREADABLE']) expect(help.stdout).toContain(code);
+    expect(help.stdout).toMatch(/"error" member says what stopped it/);
     const v = await node(VALIDATE, ['--version']);
     expect(v.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
@@ -305,5 +308,130 @@ describe('gaps, the tail grace and the report schema', () => {
     const bad = await node(VALIDATE, sampleArgs(dir, ['--tail-grace', 'soon']));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--tail-grace must be a duration such as 2h/);
+  });
+});
+
+describe('--regions all: a region with no digest in range is a notice', () => {
+  const t = tampering.trail;
+  const digestRoot = 'AWSLogs/111122223333/CloudTrail-Digest';
+  /** The sample, plus eu-west-1 with digests only in 2024 and an empty eu-west-2 folder. */
+  async function threeRegions(): Promise<string> {
+    const dir = sampleCopy();
+    const { mkdirSync } = await import('node:fs');
+    const { createSigner, generateDigests, LocalDirectory } = await import('../src/index.js');
+    const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    const store = new LocalDirectory(dir, { bucket: t.bucket });
+    const trail = { accountId: '111122223333', region: 'eu-west-1', homeRegion: 'us-east-1', trailName: 'sample-trail' };
+    for (const d of generateDigests({ trail, bucket: t.bucket, logs: [], from: new Date('2024-03-01T00:00:00Z'), until: new Date('2024-03-01T02:00:00Z'), signer })) {
+      await store.putIfAbsent(t.bucket, d.key, d.gzipped, d.metadata);
+    }
+    mkdirSync(join(dir, digestRoot, 'eu-west-2'));
+    return dir;
+  }
+
+  it('reports CHAIN_EMPTY for each empty region, passes on the others, and validates against the schema', async () => {
+    const dir = await threeRegions();
+    const json = await node(VALIDATE, sampleArgs(dir, ['--regions', 'all', '--output', 'json']));
+    expect(json.stderr).toBe('');
+    expect(json.status).toBe(0);
+    const report = JSON.parse(json.stdout) as Report;
+    expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
+    expect(report.regions.map((r) => [r.region, r.empty, r.ok])).toEqual([
+      ['eu-west-1', true, true],
+      ['eu-west-2', true, true],
+      ['us-east-1', false, true],
+    ]);
+    const notices = report.findings.filter((f) => f.code === 'CHAIN_EMPTY');
+    expect(notices.map((f) => [f.region, f.kind, f.severity, f.object])).toEqual([
+      ['eu-west-1', 'chain', 'notice', `s3://sample-bucket/${digestRoot}/eu-west-1/`],
+      ['eu-west-2', 'chain', 'notice', `s3://sample-bucket/${digestRoot}/eu-west-2/`],
+    ]);
+    // Findings come region after region.
+    expect(report.findings.map((f) => f.region)).toEqual([...report.findings.map((f) => f.region)].sort());
+    expect(report.summary.digests).toEqual({ valid: 6, invalid: 0 });
+    expect(report.ok).toBe(true);
+
+    const text = await node(VALIDATE, sampleArgs(dir, ['--regions', 'all']));
+    expect(text.status).toBe(0);
+    expect(text.stderr).toBe(
+      `Digest chain\ts3://sample-bucket/${digestRoot}/eu-west-1/\tNOTICE: no digest file of this trail in eu-west-1 between 2025-01-08T00:00:00Z and 2025-01-08T06:00:00Z\n\n` +
+        `Digest chain\ts3://sample-bucket/${digestRoot}/eu-west-2/\tNOTICE: no digest file of this trail in eu-west-2 between 2025-01-08T00:00:00Z and 2025-01-08T06:00:00Z\n\n`,
+    );
+    expect(text.stdout).toMatch(/^Region eu-west-1:\nValidating log files for trail .*\n\nResults requested for .*\nNo digests found\nRegion eu-west-2:\n/);
+    expect(text.stdout).toContain('Region us-east-1:\nValidating log files for trail arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail between 2025-01-08T00:00:00Z and 2025-01-08T06:00:00Z\n\n');
+    expect(text.stdout).toMatch(/6\/6 digest files valid\n10\/10 log files valid\n$/);
+  });
+
+  it('fails when no region has a digest in range, unless --allow-empty; a named empty region fails as before', async () => {
+    const dir = await threeRegions();
+    const before = ['--start-time', '2024-06-01T00:00:00Z', '--end-time', '2024-06-02T00:00:00Z'];
+    const args = sampleArgs(dir, ['--regions', 'all']).map((a, i, all) => (all[i - 1] === '--start-time' ? before[1]! : all[i - 1] === '--end-time' ? before[3]! : a));
+    const r = await node(VALIDATE, args);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no digest files of this trail were found between 2024-06-01T00:00:00Z and 2024-06-02T00:00:00Z in eu-west-1, eu-west-2, us-east-1; nothing was validated \(--allow-empty to accept\)/);
+    expect((await node(VALIDATE, [...args, '--allow-empty'])).status).toBe(0);
+    // Named, not found: the user expected digests there.
+    const named = await node(VALIDATE, sampleArgs(dir, ['--regions', 'us-east-1,eu-west-1', '--output', 'json']));
+    expect(named.status).toBe(1);
+    const report = JSON.parse(named.stdout) as Report;
+    expect(report.regions.map((x) => [x.region, x.empty, x.ok])).toEqual([
+      ['us-east-1', false, true],
+      ['eu-west-1', true, false],
+    ]);
+    expect(report.findings.filter((f) => f.code === 'CHAIN_EMPTY')).toHaveLength(1);
+  });
+});
+
+describe('--output json is one complete document on every exit', () => {
+  const t = tampering.trail;
+  interface Stopped extends Omit<Report, 'request'> {
+    error?: { code: string; message: string };
+    request: Report['request'] | null;
+  }
+  function parsed(stdout: string): Stopped {
+    const report = JSON.parse(stdout) as Stopped;
+    expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
+    return report;
+  }
+
+  it('a usage error after the output began (a named region with no digest folder): exit 2, the findings so far, an error', async () => {
+    const r = await node(VALIDATE, sampleArgs(join(ROOT, 'sample', 'bucket'), ['--regions', 'us-east-1,eu-west-3', '--output', 'json', '--concurrency', '1']));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^validate-logs: error: no digest files under AWSLogs\/111122223333\/CloudTrail-Digest\/eu-west-3\//);
+    const report = parsed(r.stdout);
+    expect(report.error).toEqual({ code: 'USAGE', message: expect.stringMatching(/^no digest files under .*eu-west-3\//) as unknown as string });
+    expect(report.request?.bucket).toBe('sample-bucket');
+    expect(report.ok).toBe(false);
+    // What was found before the stop is in the document, and counted.
+    const counted = report.summary.digests.valid + report.summary.digests.invalid + report.summary.logs.valid + report.summary.logs.invalid;
+    expect(report.findings.filter((f) => f.code !== 'CHAIN_EMPTY')).toHaveLength(counted);
+  });
+
+  it.each([
+    ['a bad time', ['--start-time', 'yesterday'], /--start-time: "yesterday" is not an ISO 8601 time/],
+    ['an unknown flag', ['--frobnicate'], /Unknown option '--frobnicate'/],
+    ['a missing directory', ['--local-dir', '/nonexistent/dir'], /--local-dir \/nonexistent\/dir cannot be read/],
+  ])('a usage error before the output began (%s): exit 2, a document with no request and an error', async (_, extra, message) => {
+    const args = ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--local-dir', join(ROOT, 'sample', 'bucket'), '--public-keys', join(ROOT, t.publicKeys), '--output=json', ...extra];
+    const r = await node(VALIDATE, args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const report = parsed(r.stdout);
+    expect(report.request).toBeNull();
+    expect(report.findings).toEqual([]);
+    expect(report.error?.code).toBe('USAGE');
+    expect(report.error?.message).toMatch(message);
+    expect(report.ok).toBe(false);
+  });
+
+  it('standard output closed by its reader (EPIPE): the run stops with exit 2 and says so on stderr', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [VALIDATE, ...sampleArgs(join(ROOT, 'sample', 'bucket'), ['--output', 'json', '--verbose'])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('validate-logs: error: standard output was closed (EPIPE): the run stopped before its end\n');
+    expect(status).toBe(2);
   });
 });

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalDirectory, PublicKeySet, createSigner, writeDigests, type ListPublicKeysDocument, type ObjectSource, type ObjectSink } from '../src/index.js';
 import { VALIDATE, WRITE, node, sampleArgs } from './helpers/cli.js';
@@ -11,6 +12,7 @@ import { awsCliUnusable, awsValidateLogs, loopbackEnv, setLastModified, startAws
 import { ROOT, applyActions, copySample, setDeliveryTimes, tampering } from './helpers/tamper.js';
 
 const t = tampering.trail;
+const validateReport = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as object);
 const sampleKeys = JSON.parse(readFileSync(join(ROOT, t.publicKeys), 'utf8')) as ListPublicKeysDocument;
 
 interface Report {
@@ -113,6 +115,14 @@ describe('validate-logs straight from S3', () => {
     const r = await node(VALIDATE, onlineArgs(s3), env);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('validate-logs: error: AccessDenied: ListPublicKeys on us-east-1 was refused; the caller needs cloudtrail:ListPublicKeys');
+    // As JSON: one complete document, valid against the schema, saying what stopped the run.
+    const json = await node(VALIDATE, onlineArgs(s3, ['--output', 'json']), env);
+    expect(json.status).toBe(2);
+    const report = JSON.parse(json.stdout) as Report & { error?: { code: string; message: string } };
+    expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
+    expect(report.error?.message).toBe('AccessDenied: ListPublicKeys on us-east-1 was refused; the caller needs cloudtrail:ListPublicKeys');
+    expect(report.error?.code).toMatch(/^[A-Z_]+$/);
+    expect(report.ok).toBe(false);
   });
 
   it('saves evidence with --save-to that validates offline to the same findings', async () => {
@@ -325,5 +335,38 @@ describe('S3 faults: retried where safe, never valid from a partial read, the ru
     const report = JSON.parse(r.stdout) as Report;
     expect(report.findings.filter((f) => f.severity !== 'valid').map((f) => [f.code, f.key])).toEqual([['DIGEST_UNREADABLE', DIGEST]]);
     expect(report.summary.digests).toEqual({ valid: 5, invalid: 1 });
+  });
+});
+
+describe('a run stopped by a signal ends its JSON document', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s while S3 does not answer: exit 2 at once, the document complete with the error', async (sig) => {
+    const { startProxy } = await import('./helpers/proxy.js');
+    const { spawn } = await import('node:child_process');
+    const s3 = await s3With(join(ROOT, t.localDir));
+    const proxy = await startProxy(s3.url, 60_000);
+    cleanups.push(() => proxy.close());
+    const child = spawn(process.execPath, [VALIDATE, ...onlineArgs(s3, ['--output', 'json']).map((a) => (a === s3.url ? proxy.url : a))], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Once the document has begun and S3 has been asked (the answer will not come for a minute), stop the run.
+    await new Promise<void>((resolve) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        if (stdout.includes('"findings":[')) resolve();
+      });
+    });
+    while (proxy.seen.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const sent = Date.now();
+    child.kill(sig);
+    const status = await closed;
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(status).toBe(2);
+    expect(stderr).toBe(`validate-logs: error: interrupted by ${sig}: the run stopped before its end\n`);
+    const report = JSON.parse(stdout) as Report & { error?: { code: string; message: string } };
+    expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
+    expect(report.error).toEqual({ code: sig, message: `interrupted by ${sig}: the run stopped before its end` });
+    expect(report.ok).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Counting findings into the summary the AWS CLI prints (and the JSON report carries).
+ * Counting findings into the summary the AWS CLI prints (and the JSON report carries), and
+ * merging the results of several regions into one report. Pure: no I/O, nothing printed.
  * @module
  */
 import type { Finding, FindingCode } from './findings.js';
@@ -12,7 +13,7 @@ export interface Count {
   invalid: number;
 }
 
-/** The summary of a run. */
+/** The summary of a run. Each object is counted once, as invalid if any finding about it is invalid. */
 export interface Summary {
   /** Digest files of the standard chain. */
   digests: Count;
@@ -20,9 +21,11 @@ export interface Summary {
   backfillDigests: Count;
   /** Log files. */
   logs: Count;
+  /** Other objects found in the trail's folders (findings of kind `object`): never valid. */
+  objects: Count;
   /** Number of `CHAIN_GAP` findings. */
   gaps: number;
-  /** Findings per code. */
+  /** Findings per code (every finding, so an object with two findings counts under both codes). */
   byCode: Partial<Record<FindingCode, number>>;
   /** Earliest start of a valid digest, clipped to the requested start (ISO), as the AWS CLI reports it. */
   foundStart?: string;
@@ -33,7 +36,34 @@ export interface Summary {
 }
 
 /**
- * Accumulates findings into a {@link Summary}.
+ * Codes that follow an earlier verdict about the same object: the walk reports a log's first
+ * listing (`LOG_VALID` or an invalid code) before a later `LOG_DUPLICATE` about it. When such a
+ * finding is the first invalid one about its object, that object was counted valid: it moves
+ * to invalid.
+ */
+const FOLLOW_UP_CODES: ReadonlySet<FindingCode> = new Set<FindingCode>(['LOG_DUPLICATE']);
+
+/**
+ * A summary with nothing counted.
+ * @returns a new summary: every count zero, `ok`
+ */
+export function emptySummary(): Summary {
+  return {
+    digests: { valid: 0, invalid: 0 },
+    backfillDigests: { valid: 0, invalid: 0 },
+    logs: { valid: 0, invalid: 0 },
+    objects: { valid: 0, invalid: 0 },
+    gaps: 0,
+    byCode: {},
+    ok: true,
+  };
+}
+
+/**
+ * Accumulates findings into a {@link Summary}, counting each object (by its `s3://` URI) once:
+ * an object with several findings is invalid if any of them is. Memory grows with the invalid
+ * objects only (their URIs are kept), never with the valid ones, so findings must come in walk
+ * order: an object's verdict (valid or invalid) first, then any follow-up (`LOG_DUPLICATE`).
  *
  * @example
  * ```ts
@@ -45,14 +75,8 @@ export interface Summary {
 export class Tally {
   readonly #start: number;
   readonly #end: number;
-  readonly #s: Summary = {
-    digests: { valid: 0, invalid: 0 },
-    backfillDigests: { valid: 0, invalid: 0 },
-    logs: { valid: 0, invalid: 0 },
-    gaps: 0,
-    byCode: {},
-    ok: true,
-  };
+  readonly #s: Summary = emptySummary();
+  readonly #invalid = new Set<string>();
   #foundStart: number | undefined;
   #foundEnd: number | undefined;
 
@@ -77,22 +101,130 @@ export class Tally {
       if (f.code === 'CHAIN_GAP') s.gaps++;
       return;
     }
-    const count = f.kind === 'log' ? s.logs : f.backfill ? s.backfillDigests : s.digests;
-    if (f.severity === 'valid') count.valid++;
-    else if (f.severity === 'invalid') count.invalid++;
-    if (f.code === 'DIGEST_VALID' && f.startTime && f.endTime) {
-      const a = Math.max(Date.parse(f.startTime), this.#start);
-      const b = Math.min(Date.parse(f.endTime), this.#end);
-      if (this.#foundStart === undefined || a < this.#foundStart) this.#foundStart = a;
-      if (this.#foundEnd === undefined || b > this.#foundEnd) this.#foundEnd = b;
+    const count = f.kind === 'object' ? s.objects : f.kind === 'log' ? s.logs : f.backfill ? s.backfillDigests : s.digests;
+    if (f.severity === 'valid') {
+      if (this.#invalid.has(f.object)) return;
+      count.valid++;
+      if (f.code === 'DIGEST_VALID' && f.startTime && f.endTime) this.#found(Date.parse(f.startTime), Date.parse(f.endTime));
+    } else if (f.severity === 'invalid') {
+      if (this.#invalid.has(f.object)) return;
+      this.#invalid.add(f.object);
+      count.invalid++;
+      if (FOLLOW_UP_CODES.has(f.code) && count.valid > 0) count.valid--;
     }
+  }
+
+  #found(start: number, end: number): void {
+    const a = Math.max(start, this.#start);
+    const b = Math.min(end, this.#end);
+    if (this.#foundStart === undefined || a < this.#foundStart) this.#foundStart = a;
+    if (this.#foundEnd === undefined || b > this.#foundEnd) this.#foundEnd = b;
   }
 
   /** @returns the summary so far (a copy) */
   summary(): Summary {
     const s = structuredClone(this.#s);
-    if (this.#foundStart !== undefined) s.foundStart = new Date(this.#foundStart).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    if (this.#foundEnd !== undefined) s.foundEnd = new Date(this.#foundEnd).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (this.#foundStart !== undefined) s.foundStart = isoSeconds(this.#foundStart);
+    if (this.#foundEnd !== undefined) s.foundEnd = isoSeconds(this.#foundEnd);
     return s;
   }
+}
+
+const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * True when a summary counts no digest at all: nothing in range was validated.
+ * @param s - the summary
+ * @returns whether it is empty
+ */
+export function isEmptySummary(s: Summary): boolean {
+  return s.digests.valid + s.digests.invalid + s.backfillDigests.valid + s.backfillDigests.invalid === 0;
+}
+
+/**
+ * The summary across several summaries (regions, shards): counts and codes added, the found
+ * range widened to cover them all, `ok` when every one is.
+ * @param summaries - the summaries
+ * @returns their sum (a new object)
+ */
+export function mergeSummaries(summaries: Iterable<Summary>): Summary {
+  const m = emptySummary();
+  for (const s of summaries) {
+    for (const k of ['digests', 'backfillDigests', 'logs', 'objects'] as const) {
+      m[k].valid += s[k].valid;
+      m[k].invalid += s[k].invalid;
+    }
+    m.gaps += s.gaps;
+    for (const [code, n] of Object.entries(s.byCode) as Array<[FindingCode, number]>) m.byCode[code] = (m.byCode[code] ?? 0) + n;
+    if (s.foundStart && (m.foundStart === undefined || s.foundStart < m.foundStart)) m.foundStart = s.foundStart;
+    if (s.foundEnd && (m.foundEnd === undefined || s.foundEnd > m.foundEnd)) m.foundEnd = s.foundEnd;
+    m.ok &&= s.ok;
+  }
+  return m;
+}
+
+/** What makes a run fail beyond an invalid finding. */
+export interface ReportPolicy {
+  /** A run with no digest in range passes (`--allow-empty`). */
+  allowEmpty?: boolean;
+  /** A gap in a chain fails the run (`--fail-on-gap`). */
+  failOnGap?: boolean;
+  /**
+   * A region with no digest in range is a notice, not a failure, as long as another region has
+   * digests (`--regions all`: the regions were found, not named). When every region is empty
+   * the run is still empty.
+   */
+  emptyRegionsAllowed?: boolean;
+}
+
+/** One region's result. */
+export interface RegionResult {
+  /** The region. */
+  region: string;
+  /** Its summary. */
+  summary: Summary;
+}
+
+/** One region's result, judged. */
+export interface JudgedRegion extends RegionResult {
+  /** No digest in range. */
+  empty: boolean;
+  /** The region passes. */
+  ok: boolean;
+}
+
+/** A run's results, merged and judged. */
+export interface Judgement {
+  /** The summary across regions. */
+  summary: Summary;
+  /** Each region, in the order given. */
+  regions: JudgedRegion[];
+  /** No digest in range in any region. */
+  empty: boolean;
+  /** The run passes: every region does. */
+  ok: boolean;
+}
+
+/**
+ * Merge regions' results into one report and judge each region and the run: a region fails on
+ * an invalid finding, on a gap with `failOnGap`, and when empty unless `allowEmpty` (or
+ * `emptyRegionsAllowed` and another region is not empty).
+ * @param results - each region's result
+ * @param policy - what fails besides invalid findings
+ * @returns the merged, judged report
+ */
+export function judgeRegions(results: readonly RegionResult[], policy: ReportPolicy = {}): Judgement {
+  const empty = results.every((r) => isEmptySummary(r.summary));
+  const emptyOk = policy.allowEmpty === true || (policy.emptyRegionsAllowed === true && !empty);
+  const regions = results.map((r): JudgedRegion => {
+    const regionEmpty = isEmptySummary(r.summary);
+    const ok = r.summary.ok && (!regionEmpty || emptyOk) && (r.summary.gaps === 0 || policy.failOnGap !== true);
+    return { region: r.region, summary: r.summary, empty: regionEmpty, ok };
+  });
+  return {
+    summary: mergeSummaries(results.map((r) => r.summary)),
+    regions,
+    empty,
+    ok: regions.every((r) => r.ok) && (results.length > 0 || policy.allowEmpty === true),
+  };
 }

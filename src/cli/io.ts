@@ -20,6 +20,8 @@ export interface CommandIO {
   env: NodeJS.ProcessEnv;
   /** The current time (a fixed clock in tests). */
   now: () => Date;
+  /** Aborted when the run must stop (a signal, stdout closed); its reason is a {@link StopError}. */
+  signal?: AbortSignal;
 }
 
 /** The process's own streams and environment. */
@@ -33,6 +35,54 @@ export function processIO(): CommandIO {
  */
 export class UsageError extends Error {
   override readonly name: string = 'UsageError';
+}
+
+/** Why a run was stopped from outside. */
+export type StopCode = 'SIGINT' | 'SIGTERM' | 'EPIPE';
+
+/**
+ * The run was stopped from outside before its end: a signal (SIGINT, SIGTERM), or its standard
+ * output closed (EPIPE). The command ends its output properly, says so in one line and exits
+ * with status 2.
+ */
+export class StopError extends Error {
+  override readonly name: string = 'StopError';
+  /** What stopped the run. */
+  readonly code: StopCode;
+
+  /**
+   * @param code - what stopped the run
+   */
+  constructor(code: StopCode) {
+    super(code === 'EPIPE' ? 'standard output was closed (EPIPE): the run stopped before its end' : `interrupted by ${code}: the run stopped before its end`);
+    this.code = code;
+  }
+}
+
+/**
+ * Wait for `work`, or stop waiting when `signal` aborts (rejecting with its reason): a run
+ * stopped from outside ends at once, even while a read is in flight.
+ * @param work - what to wait for
+ * @param signal - the stop signal, if any
+ * @returns what `work` resolves to
+ */
+export function untilStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const stopped = (): void => reject(signal.reason);
+    if (signal.aborted) stopped();
+    signal.addEventListener('abort', stopped, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', stopped);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', stopped);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** The package version, from package.json. */
@@ -76,11 +126,17 @@ export function parseFlags<const T extends OptionTable>(
 /**
  * Run a command when its module is the script node was started with (its bin), setting the
  * exit status; an unexpected exception is printed with its stack and exits 2.
+ *
+ * A `stoppable` command gets an abort signal: a reader of stdout that goes away (`| head`:
+ * EPIPE), SIGINT and SIGTERM abort it (a second signal exits at once); the command ends its
+ * output and returns, and the process exits without waiting for reads still in flight. Any
+ * other command ends quietly when its reader goes away, and dies on a signal.
  * @param moduleUrl - the command module's `import.meta.url`
  * @param name - the command's name, for messages
  * @param command - the command
+ * @param options - `stoppable`: stop the command through its signal instead of exiting at once
  */
-export function runIfMain(moduleUrl: string, name: string, command: (argv: string[]) => Promise<number>): void {
+export function runIfMain(moduleUrl: string, name: string, command: (argv: string[], io: CommandIO) => Promise<number>, options: { stoppable?: boolean } = {}): void {
   const script = process.argv[1];
   if (script === undefined) return;
   let scriptUrl: string;
@@ -93,20 +149,31 @@ export function runIfMain(moduleUrl: string, name: string, command: (argv: strin
   if (scriptUrl !== moduleUrl) return;
   // The AWS SDK warns on stderr about Node versions it will drop; a command's stderr is for its own messages.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  // A reader that goes away (`| head`) ends the run quietly, as for any Unix tool.
+  const controller = new AbortController();
+  const stop = (code: StopCode): void => {
+    if (!controller.signal.aborted) controller.abort(new StopError(code));
+    else if (code !== 'EPIPE') process.exit(2);
+  };
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
+      if (e.code !== 'EPIPE') throw e;
+      // Nowhere left to say anything, or a command that cannot stop midway: end quietly (a run
+      // cut short never with status 0).
+      if (stream === process.stderr || !options.stoppable) process.exit(process.exitCode ?? (options.stoppable ? 2 : 0));
+      stop('EPIPE');
     });
   }
-  command(process.argv.slice(2)).then(
+  if (options.stoppable) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => stop(sig));
+  command(process.argv.slice(2), { ...processIO(), signal: controller.signal }).then(
     (code) => {
       process.exitCode = code;
+      // Stopped: reads still in flight must not keep the process alive (stdout and stderr are written synchronously to files and pipes).
+      if (controller.signal.aborted) process.exit(code);
     },
     (e: unknown) => {
       process.stderr.write(`${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exitCode = 2;
+      if (controller.signal.aborted) process.exit(2);
     },
   );
 }
@@ -118,7 +185,21 @@ export function runIfMain(moduleUrl: string, name: string, command: (argv: strin
  * @param text - the text
  */
 export async function writeWithBackpressure(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+  if (stream.write(text)) return;
+  // Wait for room; a stream that fails or closes meanwhile (EPIPE) will never drain.
+  await new Promise<void>((resolve, reject) => {
+    const done = (e?: unknown): void => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', closed);
+      if (e) reject(e instanceof Error ? e : new Error(String(e)));
+      else resolve();
+    };
+    const closed = (): void => done(Object.assign(new Error('the stream was closed'), { code: 'EPIPE' }));
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', closed);
+  });
 }
 
 /** The flags parsed from an option table. */
@@ -140,13 +221,21 @@ export interface CommandSpec<T extends OptionTable> {
    * @returns the exit status
    */
   run(flags: Flags<T>, need: (flag: keyof T & string) => string, io: CommandIO): Promise<number>;
+  /**
+   * Optional: called with whatever stopped the run (a usage or data error, a {@link StopError},
+   * an unexpected exception), before its line on stderr, to end the command's output properly.
+   * @param error - what was thrown
+   * @param argv - the arguments
+   * @param io - streams, environment and clock
+   */
+  failed?(error: unknown, argv: string[], io: CommandIO): Promise<void>;
 }
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const;
 
 /**
- * Make a command: strict flags, `--help`, `--version`, and every usage or data error turned
- * into one line on stderr and exit status 2.
+ * Make a command: strict flags, `--help`, `--version`, and every usage or data error (or a
+ * stop from outside) turned into one line on stderr and exit status 2.
  * @param spec - the command
  * @returns the command as a function of its arguments
  */
@@ -169,8 +258,11 @@ export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (arg
       };
       return await spec.run(flags as unknown as Flags<T>, need, io);
     } catch (e) {
-      if (e instanceof UsageError || e instanceof ValidateLogsError) {
-        await write(io.stderr, `${spec.name}: error: ${e.message}\n`);
+      const stopped = e instanceof StopError ? e : (io.signal?.aborted && io.signal.reason instanceof StopError ? io.signal.reason : undefined);
+      const error = stopped ?? e;
+      await spec.failed?.(error, argv, io);
+      if (error instanceof UsageError || error instanceof ValidateLogsError || error instanceof StopError) {
+        await write(io.stderr, `${spec.name}: error: ${error.message}\n`);
         return 2;
       }
       throw e;

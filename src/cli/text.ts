@@ -6,9 +6,13 @@
  */
 import type { Finding } from '../chain/findings.js';
 import type { Summary } from '../chain/report.js';
+import type { RegionSink } from './regions.js';
 
 /**
  * The AWS CLI's line for a finding: `Digest file<TAB>URI<TAB>valid`, `Log file<TAB>URI<TAB>INVALID: ...`.
+ * Findings the AWS CLI has no line for follow its shape: `Digest chain<TAB>URI<TAB>INVALID: ...`
+ * for the chain, `Object<TAB>URI<TAB>INVALID: ...` for another object found in the trail's
+ * folders, and `NOTICE: ...` for a notice (a region with no digest in range).
  * @param f - the finding
  * @returns the line, without newline
  */
@@ -16,9 +20,16 @@ export function findingLine(f: Finding): string {
   if (f.code === 'CHAIN_GAP') {
     return `${f.backfill ? '(backfill) ' : ''}No log files were delivered by CloudTrail between ${f.startTime} and ${f.endTime}`;
   }
-  const what = f.kind === 'digest' ? `${f.backfill ? '(backfill) ' : ''}Digest file` : f.kind === 'log' ? 'Log file' : 'Digest chain';
-  return `${what}\t${f.object}\t${statusText(f)}`;
+  return `${KIND_LABEL[f.kind](f)}\t${f.object}\t${statusText(f)}`;
 }
+
+/** The first column of a finding's line: what the object is. */
+const KIND_LABEL: Readonly<Record<Finding['kind'], (f: Finding) => string>> = {
+  digest: (f) => `${f.backfill ? '(backfill) ' : ''}Digest file`,
+  log: () => 'Log file',
+  chain: () => 'Digest chain',
+  object: () => 'Object',
+};
 
 function statusText(f: Finding): string {
   switch (f.code) {
@@ -43,7 +54,7 @@ function statusText(f: Finding): string {
     case 'LOG_UNREFERENCED':
       return 'INVALID: not listed in any digest (injected, or withheld from the digests)';
     default:
-      return `INVALID: ${f.message}`;
+      return f.severity === 'notice' ? `NOTICE: ${f.message}` : `INVALID: ${f.message}`;
   }
 }
 
@@ -102,7 +113,7 @@ export class TextWriter {
     text += `Results requested for ${start} to ${end}\n`;
     const totalDigests = s.digests.valid + s.digests.invalid + s.backfillDigests.valid + s.backfillDigests.invalid;
     if (totalDigests === 0) {
-      this.#out(text + 'No digests found\n');
+      this.#out(text + 'No digests found\n' + objectsLine(s));
       return;
     }
     text += s.foundStart && s.foundEnd ? `Results found for ${s.foundStart} to ${s.foundEnd}:\n` : 'No valid digests found in range\n';
@@ -114,6 +125,81 @@ export class TextWriter {
     text += ratio(s.digests.valid, s.digests.invalid, 'digest');
     text += ratio(s.backfillDigests.valid, s.backfillDigests.invalid, 'backfill digest');
     text += ratio(s.logs.valid, s.logs.invalid, 'log');
-    this.#out(text + '\n');
+    this.#out(text + '\n' + objectsLine(s));
+  }
+}
+
+/** The summary line for other objects (neither logs nor digests), only when there are some. */
+function objectsLine(s: Summary): string {
+  const n = s.objects.valid + s.objects.invalid;
+  return n === 0 ? '' : `${s.objects.invalid}/${n} other objects INVALID (neither a log nor a digest file of this trail)\n`;
+}
+
+/**
+ * The text report of a run, region by region: with several regions each begins with a
+ * `Region NAME:` line and has its own AWS CLI output. A region's first line waits for its
+ * first finding or its end, so that a run that cannot start prints only its error.
+ */
+export class TextReport implements RegionSink {
+  readonly #out: (s: string) => void;
+  readonly #err: (s: string) => void;
+  readonly #verbose: boolean;
+  readonly #head: { trailArn: string; start: string; end: string; multi: boolean };
+  #writer: TextWriter | undefined;
+  #closed = false;
+
+  /**
+   * @param out - writes to stdout
+   * @param err - writes to stderr
+   * @param verbose - print valid lines too
+   * @param head - the ARN and requested range of the first line, and whether several regions are reported
+   */
+  constructor(out: (s: string) => void, err: (s: string) => void, verbose: boolean, head: { trailArn: string; start: string; end: string; multi: boolean }) {
+    this.#out = out;
+    this.#err = err;
+    this.#verbose = verbose;
+    this.#head = head;
+  }
+
+  /**
+   * Whether a finding is printed: INVALID lines and notices always, valid ones with --verbose.
+   * @param f - the finding
+   * @returns true when it gets a line
+   */
+  wants(f: Finding): boolean {
+    return this.#verbose || f.severity !== 'valid';
+  }
+
+  /**
+   * Print a finding of the current region.
+   * @param region - its region
+   * @param f - the finding
+   */
+  finding(region: string, f: Finding): void {
+    if (!this.#closed) this.#region(region).finding(f);
+  }
+
+  /**
+   * Print the summary of the current region.
+   * @param region - the region
+   * @param summary - its summary
+   */
+  regionEnd(region: string, summary: Summary): void {
+    if (this.#closed) return;
+    this.#region(region).summary(summary, this.#head.start, this.#head.end);
+    this.#writer = undefined;
+  }
+
+  /** Print nothing more (the run stopped and its error is being said). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #region(region: string): TextWriter {
+    if (this.#writer) return this.#writer;
+    if (this.#head.multi) this.#out(`Region ${region}:\n`);
+    this.#writer = new TextWriter(this.#out, this.#err, this.#verbose);
+    this.#writer.startup(this.#head.trailArn, this.#head.start, this.#head.end);
+    return this.#writer;
   }
 }

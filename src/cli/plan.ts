@@ -1,0 +1,309 @@
+/**
+ * What `validate-logs` is asked to do, decided before anything is validated: the flags read
+ * and checked, where the objects are (a local copy or S3, the bucket, the prefix), which
+ * regions, which keys. Every mistake here is a usage error (exit 2) before any output.
+ * @module
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { listDigestKeys } from '../chain/listing.js';
+import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
+import { PublicKeySet } from '../crypto/keys.js';
+import { ValidateLogsError } from '../errors.js';
+import { parseDigest } from '../format/digest.js';
+import { digestFolder, parseTrailArn, type TrailArn, type TrailRef } from '../format/keys.js';
+import { formatDigestTime } from '../format/time.js';
+import { readAll } from '../hash/hash-stream.js';
+import { describeTrail, organizationIdOnline } from '../sources/cloudtrail.js';
+import { LocalDirectory } from '../sources/local.js';
+import { S3Storage } from '../sources/s3.js';
+import type { ObjectSource } from '../sources/source.js';
+import { timeFlag, UsageError, type CommandIO, type Flags } from './io.js';
+
+/** The flags of `validate-logs`. */
+export const VALIDATE_OPTIONS = {
+  'trail-arn': { type: 'string' },
+  'start-time': { type: 'string' },
+  'end-time': { type: 'string' },
+  's3-bucket': { type: 'string' },
+  's3-prefix': { type: 'string' },
+  'account-id': { type: 'string' },
+  'organization-id': { type: 'string' },
+  region: { type: 'string' },
+  regions: { type: 'string' },
+  verbose: { type: 'boolean' },
+  'local-dir': { type: 'string' },
+  'public-keys': { type: 'string', multiple: true },
+  profile: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  'save-to': { type: 'string' },
+  output: { type: 'string' },
+  'allow-empty': { type: 'boolean' },
+  'fail-on-gap': { type: 'boolean' },
+  'tail-grace': { type: 'string' },
+  concurrency: { type: 'string' },
+  'max-log-size': { type: 'string' },
+  'no-progress': { type: 'boolean' },
+} as const;
+
+
+/** The flags of `validate-logs`, parsed. */
+export type ValidateFlags = Flags<typeof VALIDATE_OPTIONS>;
+
+/** The flags read and checked: what to validate and how, before any storage is touched. */
+export interface Settings {
+  /** The trail ARN as given. */
+  arnText: string;
+  /** The trail ARN, parsed. */
+  arn: TrailArn;
+  /** Requested start. */
+  start: Date;
+  /** Requested end. */
+  end: Date;
+  /** `start` as the AWS CLI prints it. */
+  startText: string;
+  /** `end` as the AWS CLI prints it. */
+  endText: string;
+  /** The output format. */
+  output: 'text' | 'json';
+  /** Objects verified at once. */
+  concurrency: number;
+  /** Cap on a log's uncompressed size, when given. */
+  maxLogBytes?: number;
+  /** Logs this long after the newest digest mean a deleted tail. */
+  tailGraceMs: number;
+}
+
+/** True when the arguments ask for JSON output (read even when they do not parse). */
+export function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === '--output=json' || (a === '--output' && argv[i + 1] === 'json'));
+}
+
+/**
+ * Read and check the flags that need no storage.
+ * @param flags - the parsed flags
+ * @param need - returns a required flag or throws the usage error naming it
+ * @param io - for the clock (the default end time)
+ * @returns the settings
+ * @throws UsageError
+ */
+export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO): Settings {
+  const output = flags.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
+  const arnText = need('trail-arn');
+  let arn: TrailArn;
+  try {
+    arn = parseTrailArn(arnText);
+  } catch (e) {
+    throw new UsageError(`--trail-arn: ${(e as Error).message}`);
+  }
+  const start = timeFlag(need('start-time'), '--start-time');
+  const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
+  if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
+  const local = flags['local-dir'];
+  const concurrency = flags.concurrency === undefined ? (local ? 4 : 32) : Number(flags.concurrency);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to 1024, not ${JSON.stringify(flags.concurrency)}`);
+  }
+  const maxLogBytes = flags['max-log-size'] === undefined ? undefined : parseSize(flags['max-log-size'], '--max-log-size');
+  const tailGraceMs = flags['tail-grace'] === undefined ? DEFAULT_TAIL_GRACE_MS : parseDuration(flags['tail-grace'], '--tail-grace');
+  if (local && (flags.profile || flags['endpoint-url'])) throw new UsageError('--profile and --endpoint-url are for S3; a --local-dir run uses no AWS access');
+  if (flags.region && flags.regions) throw new UsageError('--region and --regions cannot be used together');
+  return {
+    arnText,
+    arn,
+    start,
+    end,
+    startText: formatDigestTime(start),
+    endText: formatDigestTime(end),
+    output,
+    concurrency,
+    ...(maxLogBytes !== undefined && { maxLogBytes }),
+    tailGraceMs,
+  };
+}
+
+/**
+ * Decide where to read, which regions and which keys: a local copy, or S3 (asking CloudTrail
+ * for the bucket and prefix when not given).
+ * @param flags - the parsed flags
+ * @param settings - the checked flags
+ * @returns the plan
+ * @throws UsageError, or ValidateLogsError from CloudTrail or S3
+ */
+export function makePlan(flags: ValidateFlags, settings: Settings): Promise<Plan> {
+  const local = flags['local-dir'];
+  return local ? planLocal(flags, local, settings.arn, settings.start, settings.end) : planOnline(flags, settings.arn, settings.arnText);
+}
+
+/** A size flag: `4GiB`, `500MB`, `10GB`, `123` (bytes). */
+function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i.exec(text.trim());
+  const unit = (m?.[2] ?? 'B').toLowerCase();
+  const scale: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+  const bytes = m ? Math.floor(Number(m[1]) * scale[unit]!) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new UsageError(`${flag} must be a size such as 4GiB, 500MB or a number of bytes, not ${JSON.stringify(text)}`);
+  return bytes;
+}
+
+/** A duration flag: `2h`, `90m`, `45s`, or a number of minutes. */
+function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(h|m|s)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag} must be a duration such as 2h, 90m or 45s, not ${JSON.stringify(text)}`);
+  return Math.round(Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 's' ? 1000 : 60_000));
+}
+
+async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
+  const keys = new PublicKeySet();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --public-keys ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    try {
+      keys.addAll(PublicKeySet.fromListPublicKeys(text, file));
+    } catch (e) {
+      throw new UsageError(`--public-keys ${file} is not a usable key list: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return keys;
+}
+
+/** The bucket named by the newest digest of the trail in a local copy, if any. */
+async function bucketFromDigests(source: ObjectSource, trail: TrailRef, start: Date, end: Date): Promise<string | undefined> {
+  const { standard, backfill } = await listDigestKeys({ source, bucket: '', trail, start, end });
+  const key = standard.at(-1) ?? backfill.at(-1);
+  if (!key) return undefined;
+  const obj = await source.get('', key);
+  if (!obj) return undefined;
+  try {
+    return parseDigest(await readAll(obj.body, { gzip: true, maxBytes: 64 * 1024 * 1024, what: key }), key).record.digestS3Bucket;
+  } catch (e) {
+    if (e instanceof ValidateLogsError) return undefined; // the walk itself reports the digest as invalid
+    throw e;
+  }
+}
+
+/** Everything decided before the walk: where, which regions, which keys. */
+export interface Plan {
+  /** The bucket the digests must name. */
+  bucket: string;
+  /** The trail, without a region. */
+  trail: Omit<TrailRef, 'region'>;
+  /** The regions to validate, one chain each. */
+  regions: string[];
+  /** True when the regions were found in storage (`--regions all`), not named. */
+  discovered: boolean;
+  /** Where the objects are read from. */
+  source: ObjectSource;
+  /** The keys given (`--public-keys`); empty online when CloudTrail is to be asked. */
+  keys: PublicKeySet;
+  /** True when reading S3 (and CloudTrail may be asked). */
+  online: boolean;
+  /** The AWS profile, online. */
+  profile?: string;
+  /** The report's `request.source`. */
+  sourceInfo: Record<string, string>;
+  /** Notes for stderr (a guessed bucket). */
+  notes: string[];
+}
+
+async function planLocal(flags: ValidateFlags, dir: string, arn: TrailArn, start: Date, end: Date): Promise<Plan> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new UsageError(`--local-dir ${dir} is not a directory`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--local-dir ${dir} cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const keyFiles = flags['public-keys'] ?? [];
+  if (keyFiles.length === 0) {
+    throw new UsageError('--public-keys FILE is required with --local-dir: save the keys with "aws cloudtrail list-public-keys --start-time START > keys.json"');
+  }
+  const keys = await loadKeyFiles(keyFiles);
+  const trail = trailOf(flags, arn, flags['organization-id'], flags['s3-prefix']);
+  const any = new LocalDirectory(dir);
+  const regions = await regionsOf(flags, any, '', trail, arn);
+  const notes: string[] = [];
+  let bucket = flags['s3-bucket'];
+  if (!bucket) {
+    bucket = await bucketFromDigests(any, { ...trail, region: regions[0]! }, start, end);
+    if (bucket) notes.push(`--s3-bucket not given: validating as bucket "${bucket}", the bucket the newest digest names`);
+    else bucket = 'unknown-bucket';
+  }
+  return { bucket, trail, regions, discovered: flags.regions === 'all', source: new LocalDirectory(dir, { bucket }), keys, online: false, sourceInfo: { type: 'local', path: dir }, notes };
+}
+
+async function planOnline(flags: ValidateFlags, arn: TrailArn, arnText: string): Promise<Plan> {
+  const profile = flags.profile;
+  const call = { region: arn.region, ...(profile && { profile }) };
+  let bucket = flags['s3-bucket'];
+  let prefix = flags['s3-prefix'];
+  let organizationId = flags['organization-id'];
+  if (!bucket) {
+    const info = await describeTrail(call, arnText);
+    bucket = info.bucket;
+    prefix ??= info.prefix;
+    if (info.organization && !organizationId) {
+      if (!flags['account-id']) throw new UsageError("Missing required parameter for organization trail: '--account-id'");
+      organizationId = await organizationIdOnline(call);
+    }
+  }
+  const keys = flags['public-keys'] ? await loadKeyFiles(flags['public-keys']) : new PublicKeySet();
+  void import('@aws-sdk/client-s3').catch(() => undefined); // load the S3 client while CloudTrail answers (S3Storage loads it again, from the cache)
+  const storage = new S3Storage({
+    region: arn.region,
+    ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),
+    ...(profile && { profile }),
+  });
+  const trail = trailOf(flags, arn, organizationId, prefix);
+  const regions = await regionsOf(flags, storage, bucket, trail, arn);
+  return {
+    bucket,
+    trail,
+    regions,
+    discovered: flags.regions === 'all',
+    source: storage,
+    keys,
+    online: true,
+    ...(profile && { profile }),
+    sourceInfo: { type: 's3', ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }) },
+    notes: [],
+  };
+}
+
+function trailOf(flags: ValidateFlags, arn: TrailArn, organizationId: string | undefined, prefix: string | undefined): Omit<TrailRef, 'region'> {
+  const trail = {
+    accountId: flags['account-id'] ?? arn.accountId,
+    homeRegion: arn.region,
+    trailName: arn.trailName,
+    ...(prefix && { prefix: prefix.replace(/^\/+|\/+$/g, '') }),
+    ...(organizationId && { organizationId }),
+  };
+  if (!/^\d{12}$/.test(trail.accountId)) throw new UsageError(`--account-id must be 12 digits, not ${JSON.stringify(trail.accountId)}`);
+  if (trail.organizationId !== undefined && !/^o-[a-z0-9]{10,32}$/.test(trail.organizationId)) {
+    throw new UsageError(`--organization-id must look like o-xxxxxxxxxx, not ${JSON.stringify(trail.organizationId)}`);
+  }
+  return trail;
+}
+
+/** An AWS region name (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`). */
+const REGION_NAME = /^[a-z]{2}(?:-[a-z0-9]+)+-\d+$/;
+
+/** The regions to validate: named, or (`--regions all`) every region folder of the trail's digests. */
+async function regionsOf(flags: ValidateFlags, source: ObjectSource, bucket: string, trail: Omit<TrailRef, 'region'>, arn: TrailArn): Promise<string[]> {
+  const root = digestFolder({ ...trail, region: 'x' }).replace(/x\/$/, '');
+  let regions: string[];
+  if (flags.regions === 'all') {
+    if (!source.folders) throw new UsageError('--regions all is not supported by this storage: list the regions');
+    regions = [];
+    for await (const r of source.folders(bucket, root)) if (REGION_NAME.test(r)) regions.push(r);
+    if (regions.length === 0) throw new UsageError(`no digest files under ${root} in ${bucket || 'the local copy'}: check the bucket, --s3-prefix, --account-id`);
+    return regions;
+  }
+  regions = flags.regions ? [...new Set(flags.regions.split(',').map((r) => r.trim()).filter(Boolean))] : [flags.region ?? arn.region];
+  for (const region of regions) {
+    if (!REGION_NAME.test(region)) throw new UsageError(`${JSON.stringify(region)} is not an AWS region name`);
+  }
+  return regions;
+}

@@ -1,0 +1,217 @@
+/**
+ * Running the plan: each region's chain walked (several at once), its findings counted and
+ * handed to the output in region order, a region with no digest in range reported
+ * `CHAIN_EMPTY`.
+ * @module
+ */
+import { finding, type Finding } from '../chain/findings.js';
+import { Tally, isEmptySummary, type RegionResult, type Summary } from '../chain/report.js';
+import { verifyTrail } from '../chain/verifier.js';
+import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
+import { ValidateLogsError } from '../errors.js';
+import { digestFolder, s3Uri, type TrailRef } from '../format/keys.js';
+import { latestDigestDelivery, listPublicKeysOnline } from '../sources/cloudtrail.js';
+import type { ObjectSource } from '../sources/source.js';
+import { UsageError } from './io.js';
+import type { Plan, Settings } from './plan.js';
+import type { Progress } from './progress.js';
+
+/** Where a run's findings go, region by region, in region order. */
+export interface RegionSink {
+  /**
+   * Whether a finding is written at all. Those that are not are counted, never kept while
+   * another region's output is being written.
+   * @param f - the finding
+   */
+  wants(f: Finding): boolean;
+  /**
+   * Write one finding of the current region.
+   * @param region - its region
+   * @param f - the finding
+   */
+  finding(region: string, f: Finding): Promise<void> | void;
+  /**
+   * The current region is done.
+   * @param region - the region
+   * @param summary - its summary
+   */
+  regionEnd(region: string, summary: Summary): Promise<void> | void;
+}
+
+/** What the regions' walks need besides the plan. */
+export interface RegionContext {
+  /** The plan. */
+  plan: Plan;
+  /** The checked flags. */
+  settings: Settings;
+  /** Where to read (the plan's source, or one that keeps what it reads as evidence). */
+  source: ObjectSource;
+  /** Collects every key used (for the evidence's key file). */
+  usedKeys: PublicKeySet;
+  /** The progress line. */
+  progress: Progress;
+  /** Writes a note on stderr. */
+  note: (text: string) => void;
+  /** Stops every walk. */
+  signal?: AbortSignal;
+}
+
+/** Validates the plan's regions, concurrently, streaming their findings to a sink in region order. */
+export class RegionRunner {
+  readonly #ctx: RegionContext;
+  readonly #tallies: Tally[];
+
+  /**
+   * @param ctx - the plan and what the walks need
+   */
+  constructor(ctx: RegionContext) {
+    this.#ctx = ctx;
+    this.#tallies = ctx.plan.regions.map(() => new Tally(ctx.settings.start, ctx.settings.end));
+  }
+
+  /** @returns each region's result so far (complete once {@link run} resolves) */
+  results(): RegionResult[] {
+    return this.#ctx.plan.regions.map((region, i) => ({ region, summary: this.#tallies[i]!.summary() }));
+  }
+
+  /**
+   * Walk every region, the first region's findings written as they come, the others' kept (as
+   * far as the sink wants them) until the regions before them are written. When a region
+   * fails, the others stop, what was kept is written, and the failure is thrown.
+   * @param sink - where the findings go
+   * @returns each region's result
+   */
+  async run(sink: RegionSink): Promise<RegionResult[]> {
+    const { regions } = this.#ctx.plan;
+    const stop = new AbortController();
+    const signal = this.#ctx.signal ? AbortSignal.any([this.#ctx.signal, stop.signal]) : stop.signal;
+    const kept: Finding[][] = regions.map(() => []);
+    const done = regions.map(() => false);
+    let current = 0;
+    // Every write goes through one chain, so that output stays in order while regions finish in any order.
+    let chain: Promise<void> = Promise.resolve();
+    const serial = (step: () => Promise<void> | void): Promise<void> => (chain = chain.then(step));
+    const emit = (i: number, f: Finding): Promise<void> => {
+      signal.throwIfAborted();
+      if (i === current) return serial(() => sink.finding(regions[i]!, f));
+      if (sink.wants(f)) kept[i]!.push(f);
+      return Promise.resolve();
+    };
+    const advance = async (): Promise<void> => {
+      while (current < regions.length && done[current]) {
+        await sink.regionEnd(regions[current]!, this.#tallies[current]!.summary());
+        current++;
+        if (current < regions.length) {
+          const batch = kept[current]!;
+          kept[current] = [];
+          for (const f of batch) await sink.finding(regions[current]!, f);
+        }
+      }
+    };
+    const walks = regions.map(async (region, i) => {
+      await this.#validate(region, this.#tallies[i]!, signal, (f) => emit(i, f));
+      done[i] = true;
+      await serial(advance);
+    });
+    try {
+      await Promise.all(walks);
+    } catch (e) {
+      stop.abort(e);
+      // A write that failed already failed the run: it is `e`, or follows it.
+      await chain.catch(() => undefined);
+      // Stopped from outside, the output is being ended already; else what the stopped walks
+      // found so far is written too (the counts include it).
+      if (!this.#ctx.signal?.aborted) {
+        for (let j = current + 1; j < regions.length; j++) for (const f of kept[j]!) await sink.finding(regions[j]!, f);
+      }
+      throw e;
+    }
+    return this.results();
+  }
+
+  /** Validate one region, counting each finding and handing it to `emit`. */
+  async #validate(region: string, tally: Tally, signal: AbortSignal, emit: (f: Finding) => Promise<void>): Promise<void> {
+    const { plan, settings, progress } = this.#ctx;
+    const trail: TrailRef = { ...plan.trail, region };
+    const call = { region, ...(plan.profile && { profile: plan.profile }) };
+    const askKeys = plan.online && plan.keys.size === 0;
+    const fetchKeys = async (from: Date, to: Date): Promise<Iterable<PublicKeyInfo>> => {
+      const got = await listPublicKeysOnline(call, from, to);
+      this.#ctx.usedKeys.addAll(got);
+      return got;
+    };
+    // The region's keys (as the AWS CLI asks: over [start, end + 2 h]) and the trail's status, at once.
+    const [fetched, latest] = await Promise.all([
+      askKeys ? fetchKeys(settings.start, new Date(settings.end.getTime() + 2 * 3_600_000)) : [],
+      plan.online && region === settings.arn.region
+        ? latestDigestDelivery(call, settings.arnText).catch((e: unknown) => {
+            if (!(e instanceof ValidateLogsError)) throw e;
+            this.#ctx.note(`the deleted-tail check uses log files only: ${e.message}`);
+            return undefined;
+          })
+        : undefined,
+    ]);
+    const keys = new PublicKeySet(plan.keys).addAll(fetched);
+    let seen = 0;
+    const take = async (f: Finding): Promise<void> => {
+      tally.add(f);
+      seen++;
+      await emit(f);
+    };
+    for await (const f of verifyTrail({
+      source: this.#ctx.source,
+      bucket: plan.bucket,
+      trail,
+      keys,
+      start: settings.start,
+      end: settings.end,
+      concurrency: settings.concurrency,
+      tailGraceMs: settings.tailGraceMs,
+      signal,
+      ...(settings.maxLogBytes !== undefined && { maxLogBytes: settings.maxLogBytes }),
+      ...(askKeys && { fetchKeys }),
+      ...(latest && { latestDigestDelivery: latest }),
+      onListed: (n) => {
+        progress.digestsTotal += n;
+      },
+    })) {
+      if (f.kind === 'digest') progress.digestsDone++;
+      if (f.kind === 'log') {
+        progress.objects++;
+        progress.bytes += f.size ?? 0;
+      }
+      progress.tick();
+      await take(f);
+    }
+    const summary = tally.summary();
+    if (!isEmptySummary(summary) || summary.byCode.CHAIN_EMPTY) return;
+    // Checked only now, off the common path. A region named but with nothing at all under its
+    // digest folder is a wrong place (exit 2); one found by --regions all has a folder.
+    if (seen === 0 && !plan.discovered) await requireDigestFolder(plan.source, plan.bucket, trail, plan.online ? `s3://${plan.bucket}` : 'the local copy');
+    await take(emptyChain(plan.bucket, trail, settings));
+  }
+}
+
+/**
+ * When a named region's walk found nothing: is there any object under its digest folder?
+ * None means the wrong place (exit 2); some means only none in range.
+ */
+async function requireDigestFolder(source: ObjectSource, bucket: string, trail: TrailRef, where: string): Promise<void> {
+  const folder = digestFolder(trail);
+  for await (const _ of source.list(bucket, folder)) return;
+  throw new UsageError(`no digest files under ${folder} in ${where}: check --local-dir (the bucket root), --s3-bucket, --s3-prefix, --account-id and --region`);
+}
+
+/** The `CHAIN_EMPTY` notice of a region with no digest in range, about its digest folder. */
+function emptyChain(bucket: string, trail: TrailRef, settings: Settings): Finding {
+  const key = digestFolder(trail);
+  return finding('CHAIN_EMPTY', {
+    kind: 'chain',
+    object: s3Uri(bucket, key),
+    bucket,
+    key,
+    backfill: false,
+    region: trail.region,
+    message: `no digest file of this trail in ${trail.region} between ${settings.startText} and ${settings.endText}`,
+  });
+}
