@@ -43,6 +43,12 @@
  * no later digest exists: the newest digests were deleted); `CHAIN_LOOP` (a link leads back to a
  * digest already walked); `CHAIN_EMPTY` (a region folder with no digest in range: a notice).
  *
+ * Checkpoints (a run that starts from a pinned head, see `checkExtension`):
+ * `CHECKPOINT_MISMATCH` (the pinned digest's bytes changed, or the chain from the newest digest
+ * does not reach it: history rewritten from the pinned digest or before, or a link on the way
+ * broken); `CHECKPOINT_ROLLBACK` (the newest digest is older than the pinned one: the tail of
+ * the chain was deleted).
+ *
  * Other objects: `OBJECT_UNEXPECTED` (an object under the trail's log or digest folders whose
  * name is neither a log nor a digest name of the trail's account and region: planted, or
  * misnamed; a subfolder; a digest-named object that is not a valid digest of the trail);
@@ -80,6 +86,8 @@ export type FindingCode =
   | 'CHAIN_TAIL_MISSING'
   | 'CHAIN_LOOP'
   | 'CHAIN_EMPTY'
+  | 'CHECKPOINT_MISMATCH'
+  | 'CHECKPOINT_ROLLBACK'
   | 'OBJECT_UNEXPECTED'
   | 'OBJECT_UNREADABLE';
 
@@ -117,6 +125,8 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.
   CHAIN_TAIL_MISSING: 'invalid',
   CHAIN_LOOP: 'invalid',
   CHAIN_EMPTY: 'notice',
+  CHECKPOINT_MISMATCH: 'invalid',
+  CHECKPOINT_ROLLBACK: 'invalid',
   OBJECT_UNEXPECTED: 'invalid',
   OBJECT_UNREADABLE: 'invalid',
 });
