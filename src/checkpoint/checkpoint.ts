@@ -34,7 +34,7 @@ import { formatDigestTime, parseDigestTime } from '../format/time.js';
 import { encodeUtf8, toHex } from '../utils.js';
 
 /** The first line of a checkpoint body: the format and its version. */
-export const CHECKPOINT_HEADER = 'validate-logs checkpoint v1';
+export const CHECKPOINT_HEADER: string = 'validate-logs checkpoint v1';
 
 /** The newest digest of one validated chain, as a checkpoint pins it. */
 export interface CheckpointChain {

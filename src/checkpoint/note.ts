@@ -21,11 +21,11 @@ import { decodeUtf8, encodeUtf8 } from '../utils.js';
 import { bytesEqual, fromBase64, fromPem, toBase64, toPem } from './encoding.js';
 
 /** The signature type byte of Ed25519 note signatures (C2SP signed-note, "Signature types"). */
-export const NOTE_ED25519 = 0x01;
+export const NOTE_ED25519: number = 0x01;
 /** Most signature lines a note may carry (Go's limit; the specification asks for at least 16). */
-export const MAX_NOTE_SIGNATURES = 100;
+export const MAX_NOTE_SIGNATURES: number = 100;
 /** Largest note accepted, in bytes. */
-export const MAX_NOTE_BYTES = 1024 * 1024;
+export const MAX_NOTE_BYTES: number = 1024 * 1024;
 
 const EM_DASH = '\u2014';
 const ED25519_OID = '1.3.101.112';

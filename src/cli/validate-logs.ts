@@ -27,6 +27,7 @@ import type { ObjectSource } from '../sources/source.js';
 import { defineCommand, packageVersion, runIfMain, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO, type Flags } from './io.js';
 import { Progress, progressWanted } from './progress.js';
 import { TextWriter } from './text.js';
+import { cosignCommand } from './cosign.js';
 
 /** The help text of `validate-logs`. */
 export const VALIDATE_HELP = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
@@ -534,4 +535,5 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   return ok ? 0 : 1;
 }
 
-runIfMain(import.meta.url, 'validate-logs', validateLogsCommand);
+// checkpoint: the cosign subcommand (src/cli/cosign.ts), dispatched on its first argument.
+runIfMain(import.meta.url, 'validate-logs', (argv) => (argv[0] === 'cosign' ? cosignCommand(argv.slice(1)) : validateLogsCommand(argv)));
