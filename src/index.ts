@@ -151,3 +151,12 @@ export {
   type HeadDigest,
   type PinnedDigest,
 } from './checkpoint/extend.js';
+export {
+  MAX_TIMESTAMP_RESPONSE_BYTES,
+  createTimestampRequest,
+  requestTimestamp,
+  verifyTimestamp,
+  type TimestampInfo,
+  type TimestampRequest,
+  type VerifyTimestampOptions,
+} from './checkpoint/timestamp.js';
