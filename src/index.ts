@@ -156,6 +156,8 @@ export {
   createTimestampRequest,
   requestTimestamp,
   verifyTimestamp,
+  type RequestTimestampOptions,
+  type TimestampExchange,
   type TimestampInfo,
   type TimestampRequest,
   type VerifyTimestampOptions,

@@ -53,6 +53,22 @@ export interface TimestampInfo {
   readonly signer: string;
 }
 
+/** What {@link requestTimestamp} sent and got back. */
+export interface TimestampExchange {
+  /** The request sent (keep its `nonce` to verify the response). */
+  readonly request: TimestampRequest;
+  /** The authority's DER TimeStampResp. */
+  readonly response: Uint8Array;
+}
+
+/** Options of {@link requestTimestamp}. */
+export interface RequestTimestampOptions {
+  /** The `fetch` to use (default: the global one). */
+  fetch?: typeof fetch;
+  /** Aborts the request. */
+  signal?: AbortSignal;
+}
+
 /** Options of {@link verifyTimestamp}. */
 export interface VerifyTimestampOptions {
   /** The exact bytes that were stamped (the checkpoint file). */
@@ -108,8 +124,8 @@ export function createTimestampRequest(data: Uint8Array): TimestampRequest {
 export async function requestTimestamp(
   url: string,
   data: Uint8Array,
-  options: { fetch?: typeof fetch; signal?: AbortSignal } = {},
-): Promise<{ request: TimestampRequest; response: Uint8Array }> {
+  options: RequestTimestampOptions = {},
+): Promise<TimestampExchange> {
   const request = createTimestampRequest(data);
   let res: Response;
   try {
