@@ -1,16 +1,25 @@
 // Checkpoint bodies (grammar vectors), and the extension check over chains made by the generator.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { devNull } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  CHECKPOINT_HEADER,
   checkExtension,
   checkpointChain,
   createSigner,
   extensionFindings,
   formatCheckpoint,
   generateDigests,
+  noteSignerKeyFromPem,
+  noteVerifierKeyFromPem,
+  parseNote,
+  parseNoteSignerKey,
+  parseNoteVerifierKey,
   parseCheckpoint,
   parseDigest,
   reportSha256,
@@ -18,6 +27,7 @@ import {
   sha256,
   toHex,
   ValidateLogsError,
+  verifyTimestamp,
   type Checkpoint,
   type DeliveredLog,
   type Finding,
@@ -197,5 +207,50 @@ describe('checkExtension', () => {
     const c = checkpointChain('arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail', 'us-east-1', BUCKET, parseDigest(digests[6]!.bytes));
     expect(c).toEqual({ trailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail', region: 'us-east-1', bucket: BUCKET, key: digests[6]!.key, endTime: '2025-01-08T07:00:00Z', sha256: digests[6]!.sha256 });
     expect(parseCheckpoint(formatCheckpoint({ chains: [c], reportSha256: 'a'.repeat(64) })).chains).toEqual([c]);
+  });
+});
+
+describe('parsers of checkpoint material, fed anything', () => {
+  const total = (parse: () => unknown): void => {
+    try {
+      parse();
+    } catch (e) {
+      if (!(e instanceof ValidateLogsError)) throw e;
+    }
+  };
+  const runs = { numRuns: Number(process.env.FC_RUNS ?? 300), ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) };
+  const lines = fc.array(fc.oneof(fc.constantFrom('chain', 'report', CHECKPOINT_HEADER, '\u2014', '+', ' ', '\n', 'a'.repeat(64)), fc.string()), { maxLength: 12 }).map((a) => a.join(''));
+
+  it('parseCheckpoint, parseNote, and the key parsers end in a result or ValidateLogsError', () => {
+    fc.assert(
+      fc.property(lines, fc.uint8Array({ maxLength: 200 }), (text, bytes) => {
+        total(() => parseCheckpoint(text));
+        total(() => parseCheckpoint(V.valid.body.slice(0, text.length % V.valid.body.length) + text));
+        total(() => parseNote(text));
+        total(() => parseNote(bytes));
+        total(() => parseNoteVerifierKey(text));
+        total(() => parseNoteSignerKey(`PRIVATE+KEY+${text}`));
+        total(() => noteSignerKeyFromPem(`-----BEGIN PRIVATE KEY-----\n${Buffer.from(bytes).toString('base64')}\n-----END PRIVATE KEY-----\n`, 'n'));
+        total(() => noteVerifierKeyFromPem(`-----BEGIN PUBLIC KEY-----\n${Buffer.from(bytes).toString('base64')}\n-----END PUBLIC KEY-----\n`, 'n'));
+      }),
+      runs,
+    );
+  });
+
+  it('verifyTimestamp ends in TIMESTAMP_INVALID on random DER', async () => {
+    const CERT = execFileSync('openssl', ['req', '-x509', '-newkey', 'ed25519', '-nodes', '-keyout', devNull, '-subj', '/CN=fuzz', '-days', '1'], { encoding: 'utf8' });
+    const ca = readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'); // not a certificate: refused before any parsing of the token
+    await expect(verifyTimestamp(new Uint8Array([0x30, 0]), { data: new Uint8Array(1), trusted: ca })).rejects.toThrow(ValidateLogsError);
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
+        try {
+          await verifyTimestamp(bytes, { data: new Uint8Array(1), trusted: CERT });
+          throw new Error('accepted random bytes');
+        } catch (e) {
+          if (!(e instanceof ValidateLogsError) || e.code !== 'TIMESTAMP_INVALID') throw e;
+        }
+      }),
+      { ...runs, numRuns: Math.min(runs.numRuns, 100) },
+    );
   });
 });
