@@ -18,6 +18,7 @@ import {
   type CheckpointChain,
   type NoteSignerKey,
 } from '../src/index.js';
+import { loopbackEnv, startS3, uploadDir } from './helpers/aws.js';
 import { VALIDATE, node } from './helpers/cli.js';
 import { applyActions, copySample, tampering } from './helpers/tamper.js';
 
@@ -193,5 +194,31 @@ describe('validate-logs cosign', () => {
     expect(usage.stderr).toMatch(/--checkpoint-public-key is required/);
     const main = await node(VALIDATE, ['--help']);
     expect(main.stdout).toMatch(/^Usage: validate-logs --trail-arn/);
+  });
+
+  it('reads the digests from S3 (an S3-compatible endpoint) as validate-logs does', async () => {
+    const dir = bucketCopy();
+    const s3 = await startS3([tampering.trail.bucket]);
+    cleanups.push(() => void s3.close());
+    await uploadDir(s3, tampering.trail.bucket, dir);
+    const old = checkpoint('old.note', [pin(dir, 2)]);
+    const now = checkpoint('new.note', [pin(dir, 6)]);
+    const env = loopbackEnv('http://127.0.0.1:9'); // no CloudTrail call is made
+    const args = ['cosign', '--checkpoint', now, '--previous', old, '--checkpoint-public-key', `example.com/log=${logPub}`, '--key', witnessFile, '--endpoint-url', s3.url];
+    const before = readFileSync(now, 'utf8');
+    // A digest on the way deleted from the bucket: refused, naming it.
+    const gone = await fetch(`${s3.url}/${tampering.trail.bucket}/${digestKey(4)}`, { method: 'DELETE' });
+    expect(gone.ok).toBe(true);
+    const refused = await node(VALIDATE, args, env);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/broken: s3:\/\/sample-bucket\/.*20250108T040000Z\.json\.gz, linked from .* is not found/);
+    expect(readFileSync(now, 'utf8')).toBe(before);
+    // Put back, it cosigns.
+    await uploadDir(s3, tampering.trail.bucket, dir);
+    const r = await node(VALIDATE, args, env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/1 chain extend .* \(4 links followed\)/);
+    expect(verifyNote(readFileSync(now), [logKey, witness]).verified).toHaveLength(2);
   });
 });
