@@ -6,7 +6,7 @@
  * otherwise, and then changes nothing.
  * @module
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { parseCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js';
 import { checkExtension } from '../checkpoint/extend.js';
@@ -140,11 +140,17 @@ async function openCheckpoint(file: string, flag: string, keys: NoteVerifierKey[
   return { note, checkpoint: parseCheckpoint(note.text, file) };
 }
 
-/** Write a file by a temporary file in the same folder and a rename: never half-written. */
+/** Write a file by a temporary file in the same folder, flushed to disk, and a rename: never half-written. */
 async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
   try {
-    await writeFile(tmp, text, { flag: 'wx' });
+    const file = await open(tmp, 'wx');
+    try {
+      await file.writeFile(text);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
