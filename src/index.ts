@@ -137,10 +137,13 @@ export {
   CHECKPOINT_HEADER,
   checkpointChain,
   formatCheckpoint,
+  openCheckpoint,
   parseCheckpoint,
   reportSha256,
+  signCheckpoint,
   type Checkpoint,
   type CheckpointChain,
+  type OpenedCheckpoint,
 } from './checkpoint/checkpoint.js';
 export {
   checkExtension,

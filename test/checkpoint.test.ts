@@ -15,6 +15,10 @@ import {
   extensionFindings,
   formatCheckpoint,
   generateDigests,
+  generateNoteSignerKey,
+  openCheckpoint,
+  signCheckpoint,
+  signNote,
   noteSignerKeyFromPem,
   noteVerifierKeyFromPem,
   parseNote,
@@ -70,6 +74,20 @@ describe('checkpoint bodies', () => {
     expect(() => formatCheckpoint({ ...c, chains: [chain, chain] })).toThrow(/given twice/);
     expect(() => formatCheckpoint({ ...c, chains: [] })).toThrow(/no chain/);
     expect(() => formatCheckpoint({ ...c, chains: [{ ...chain, key: chain.key.replace('AWSLogs', 'my logs/AWSLogs') }] })).toThrow(/space/);
+  });
+
+  it('signs a checkpoint as a note and opens it only with every key', () => {
+    const log = generateNoteSignerKey('example.com/log');
+    const witness = generateNoteSignerKey('example.com/witness');
+    const c = parseCheckpoint(V.valid.body);
+    const signed = signCheckpoint(c, [log]);
+    expect(signed.startsWith(`${V.valid.body}\n\u2014 example.com/log `)).toBe(true);
+    expect(openCheckpoint(signed, [log]).checkpoint).toEqual(c);
+    const cosigned = signCheckpoint(openCheckpoint(signed, [log]).note, [witness]);
+    expect(openCheckpoint(new TextEncoder().encode(cosigned), [log, witness], 'cp.note').note.verified).toHaveLength(2);
+    expect(() => openCheckpoint(signed, [log, witness], 'cp.note')).toThrow(/^cp\.note is not signed by key example\.com\/witness\+/);
+    // A validly signed note whose text is not a checkpoint.
+    expect(() => openCheckpoint(signNote('hello\n', [log]), [log], 'cp.note')).toThrow(/^cp\.note: line 1 is not/);
   });
 
   it('hashes the report as canonical JSON (the vector was hashed by an independent implementation)', () => {

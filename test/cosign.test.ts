@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  formatCheckpoint,
   formatNoteSignerKey,
   formatNoteVerifierKey,
   generateNoteSignerKey,
   noteSignerKeyFromPem,
   parseCheckpoint,
   parseDigest,
-  signNote,
+  signCheckpoint,
   verifyNote,
   type CheckpointChain,
   type NoteSignerKey,
@@ -65,7 +64,7 @@ function checkpoint(name: string, chains: CheckpointChain[], signers: NoteSigner
   const dir = mkdtempSync(join(tmpdir(), 'vl-cp-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, name);
-  writeFileSync(path, signNote(formatCheckpoint({ chains, reportSha256: 'c'.repeat(64) }), signers));
+  writeFileSync(path, signCheckpoint({ chains, reportSha256: 'c'.repeat(64) }, signers));
   return path;
 }
 function parseCheckpointNote(path: string): ReturnType<typeof parseCheckpoint> {

@@ -32,6 +32,7 @@ import type { ParsedDigest } from '../format/digest.js';
 import { parseDigestKey, parseTrailArn } from '../format/keys.js';
 import { formatDigestTime, parseDigestTime } from '../format/time.js';
 import { encodeUtf8, toHex } from '../utils.js';
+import { signNote, verifyNote, type NoteSignerKey, type NoteVerifierKey, type SignedNote, type VerifiedNote } from './note.js';
 
 /** The first line of a checkpoint body: the format and its version. */
 export const CHECKPOINT_HEADER: string = 'validate-logs checkpoint v1';
@@ -177,4 +178,36 @@ export function checkpointChain(trailArn: string, region: string, bucket: string
  */
 export function reportSha256(report: { findings: readonly Finding[]; summary: unknown }): string {
   return toHex(sha256(encodeUtf8(stringify({ findings: report.findings, summary: report.summary }))));
+}
+
+/**
+ * Sign a checkpoint: its body as the text of a signed note.
+ * @param checkpoint - the checkpoint, or a note already holding one (to add signatures to it)
+ * @param signers - the keys that sign
+ * @returns the signed note text, to be written atomically
+ * @throws ValidateLogsError `CHECKPOINT_FORMAT` when the checkpoint cannot be written
+ */
+export function signCheckpoint(checkpoint: Checkpoint | SignedNote, signers: readonly NoteSignerKey[]): string {
+  return signNote('chains' in checkpoint ? formatCheckpoint(checkpoint) : checkpoint, signers);
+}
+
+/** A checkpoint read from its signed note. */
+export interface OpenedCheckpoint {
+  /** The note, with the signatures that verified. */
+  readonly note: VerifiedNote;
+  /** Its body. */
+  readonly checkpoint: Checkpoint;
+}
+
+/**
+ * Read a checkpoint file: verify the note against every given key, then parse its body.
+ * @param note - the file's bytes (or text)
+ * @param keys - the keys that must all have signed it
+ * @param what - what it is, for messages (a file name)
+ * @returns the verified note and the checkpoint
+ * @throws ValidateLogsError `NOTE_FORMAT`, `NOTE_UNVERIFIED` (naming the key) or `CHECKPOINT_FORMAT`
+ */
+export function openCheckpoint(note: Uint8Array | string, keys: readonly NoteVerifierKey[], what = 'checkpoint'): OpenedCheckpoint {
+  const verified = verifyNote(note, keys, what);
+  return { note: verified, checkpoint: parseCheckpoint(verified.text, what) };
 }

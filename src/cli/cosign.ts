@@ -8,7 +8,7 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { parseCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js';
+import { openCheckpoint, signCheckpoint, type OpenedCheckpoint } from '../checkpoint/checkpoint.js';
 import { checkExtension } from '../checkpoint/extend.js';
 import {
   noteKeyLabel,
@@ -16,11 +16,8 @@ import {
   noteVerifierKeyFromPem,
   parseNoteSignerKey,
   parseNoteVerifierKey,
-  signNote,
-  verifyNote,
   type NoteSignerKey,
   type NoteVerifierKey,
-  type VerifiedNote,
 } from '../checkpoint/note.js';
 import { ValidateLogsError } from '../errors.js';
 import { LocalDirectory } from '../sources/local.js';
@@ -129,15 +126,14 @@ async function signerKey(file: string, name: string | undefined): Promise<NoteSi
   return noteSignerKeyFromPem(text, name, file);
 }
 
-async function openCheckpoint(file: string, flag: string, keys: NoteVerifierKey[]): Promise<{ note: VerifiedNote; checkpoint: Checkpoint }> {
+async function readCheckpoint(file: string, flag: string, keys: NoteVerifierKey[]): Promise<OpenedCheckpoint> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(file));
   } catch (e) {
     throw new UsageError(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  const note = verifyNote(bytes, keys, file);
-  return { note, checkpoint: parseCheckpoint(note.text, file) };
+  return openCheckpoint(bytes, keys, file);
 }
 
 /** Write a file by a temporary file in the same folder, flushed to disk, and a rename: never half-written. */
@@ -167,10 +163,10 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   const local = flags['local-dir'];
   if (local && (flags.profile || flags['endpoint-url'])) throw new UsageError('--profile and --endpoint-url are for S3; a --local-dir run uses no AWS access');
 
-  const current = await openCheckpoint(newFile, '--checkpoint', keys);
+  const current = await readCheckpoint(newFile, '--checkpoint', keys);
   let links = 0;
   if (flags.previous !== undefined) {
-    const previous = await openCheckpoint(flags.previous, '--previous', keys);
+    const previous = await readCheckpoint(flags.previous, '--previous', keys);
     const source: ObjectSource = local
       ? new LocalDirectory(local)
       : new S3Storage({
@@ -198,7 +194,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     }
   }
   const out = flags.out ?? newFile;
-  await writeAtomically(out, signNote(current.note, [signer]));
+  await writeAtomically(out, signCheckpoint(current.note, [signer]));
   const chains = current.checkpoint.chains.length;
   await write(
     io.stdout,
