@@ -83,7 +83,7 @@ describe('validate-logs cosign', () => {
     const r = await cosign(now, ['--previous', old, '--local-dir', dir]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^cosigned .*new\.note as example\.com\/witness\+[0-9a-f]{8}: 1 chain extend .*old\.note \(3 links followed\)\n$/);
+    expect(r.stdout).toMatch(/^cosigned .*new\.note as example\.com\/witness\+[0-9a-f]{8}: every chain pinned by .*old\.note is extended \(1 chain, 3 links followed\)\n$/);
     const after = readFileSync(now, 'utf8');
     expect(after.startsWith(before)).toBe(true);
     expect(after.split('\n').filter((l) => l.startsWith('\u2014 '))).toHaveLength(2);
@@ -101,7 +101,7 @@ describe('validate-logs cosign', () => {
     const out = join(work, 'out.note');
     const r = await node(VALIDATE, ['cosign', '--checkpoint', now, '--previous', old, '--checkpoint-public-key', formatNoteVerifierKey(logKey), '--key', witnessFile, '--name', 'example.com/witness', '--local-dir', dir, '--out', out]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/\(0 links followed\)/);
+    expect(r.stdout).toMatch(/is extended \(1 chain, 0 links followed\)/);
     expect(verifyNote(readFileSync(out, 'utf8'), [logKey, witness]).text).toBe(verifyNote(readFileSync(now), [logKey]).text);
   });
 
@@ -217,7 +217,7 @@ describe('validate-logs cosign', () => {
     const r = await node(VALIDATE, args, env);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/1 chain extend .* \(4 links followed\)/);
+    expect(r.stdout).toMatch(/is extended \(1 chain, 4 links followed\)/);
     expect(verifyNote(readFileSync(now), [logKey, witness]).verified).toHaveLength(2);
   });
 });

@@ -165,6 +165,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
 
   const current = await readCheckpoint(newFile, '--checkpoint', keys);
   let links = 0;
+  let pinned = 0;
   if (flags.previous !== undefined) {
     const previous = await readCheckpoint(flags.previous, '--previous', keys);
     const source: ObjectSource = local
@@ -191,16 +192,16 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
       }
       if (!result.ok) throw new UsageError(`refused: ${newFile} does not extend ${flags.previous} for the ${chain}: ${result.reason}: ${result.message}`);
       links += result.steps;
+      pinned++;
     }
   }
   const out = flags.out ?? newFile;
   await writeAtomically(out, signCheckpoint(current.note, [signer]));
-  const chains = current.checkpoint.chains.length;
   await write(
     io.stdout,
     flags.previous === undefined
       ? `cosigned ${out} as ${noteKeyLabel(signer)}: signatures checked; no --previous, so no chain was checked (first checkpoint)\n`
-      : `cosigned ${out} as ${noteKeyLabel(signer)}: ${chains} chain${chains === 1 ? '' : 's'} extend ${flags.previous} (${links} link${links === 1 ? '' : 's'} followed)\n`,
+      : `cosigned ${out} as ${noteKeyLabel(signer)}: every chain pinned by ${flags.previous} is extended (${pinned} chain${pinned === 1 ? '' : 's'}, ${links} link${links === 1 ? '' : 's'} followed)\n`,
   );
   return 0;
 }
