@@ -12,7 +12,8 @@
  *   data, CRC or length mismatch, truncated, or data after the end of the stream).
  * - `SIZE_LIMIT`: an object inflates to more bytes than the caller allowed.
  * - `DIGEST_FORMAT`: a digest file is not valid JSON of the CloudTrail digest shape.
- * - `KEY_INVALID`: a public or private key cannot be parsed or is not an acceptable RSA key.
+ * - `KEY_INVALID`: a public or private key cannot be parsed or is not an acceptable RSA (or,
+ *   for checkpoints, Ed25519) key.
  * - `KEY_LIST_INVALID`: a public key list (the `list-public-keys` JSON) is malformed.
  * - `METADATA_INVALID`: an object's user metadata (or its `.metadata.json` sidecar) is malformed.
  * - `SIGNATURE_INVALID`: a signature is not hex of the right length.
@@ -24,6 +25,11 @@
  *   socket or device, a symbolic link loop or one leading out of the storage root, permission
  *   denied. Never transient; a finding about that object, never a stop of the run.
  * - `CHAIN_CONFLICT`: a generator would overwrite or fork an existing chain.
+ * - `NOTE_FORMAT`: a signed note, or a note key in text form, is malformed (C2SP signed-note).
+ * - `NOTE_UNVERIFIED`: a signed note lacks a valid signature from a key it must carry.
+ * - `CHECKPOINT_FORMAT`: a checkpoint body does not follow its grammar.
+ * - `TIMESTAMP_INVALID`: an RFC 3161 time-stamp response or token fails a check (the message
+ *   names which), or the time-stamping authority refused or could not be reached.
  */
 export type ErrorCode =
   | 'GZIP_INVALID'
@@ -38,7 +44,11 @@ export type ErrorCode =
   | 'TIME_INVALID'
   | 'SOURCE_ERROR'
   | 'NOT_READABLE'
-  | 'CHAIN_CONFLICT';
+  | 'CHAIN_CONFLICT'
+  | 'NOTE_FORMAT'
+  | 'NOTE_UNVERIFIED'
+  | 'CHECKPOINT_FORMAT'
+  | 'TIMESTAMP_INVALID';
 
 /**
  * Error raised for bad data or a failing environment, never for API misuse.

@@ -22,6 +22,7 @@ import { VALIDATE_OPTIONS, makePlan, readSettings, wantsJson, type Plan, type Se
 import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
 import { TextReport } from './text.js';
+import { cosignCommand } from './cosign.js';
 
 /** The help text of `validate-logs`. */
 export const VALIDATE_HELP = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
@@ -249,4 +250,5 @@ async function failed(error: unknown, argv: string[], io: CommandIO, state: RunS
   }
 }
 
-runIfMain(import.meta.url, 'validate-logs', validateLogsCommand, { stoppable: true });
+// Subcommands are dispatched on the first argument: `validate-logs cosign ...`.
+runIfMain(import.meta.url, 'validate-logs', (argv, io) => (argv[0] === 'cosign' ? cosignCommand(argv.slice(1), io) : validateLogsCommand(argv, io)), { stoppable: true });
