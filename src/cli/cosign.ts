@@ -6,23 +6,14 @@
  * otherwise, and then changes nothing.
  * @module
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
-import { openCheckpoint, signCheckpoint, type OpenedCheckpoint } from '../checkpoint/checkpoint.js';
+import { signCheckpoint } from '../checkpoint/checkpoint.js';
 import { checkExtension } from '../checkpoint/extend.js';
-import {
-  noteKeyLabel,
-  noteSignerKeyFromPem,
-  noteVerifierKeyFromPem,
-  parseNoteSignerKey,
-  parseNoteVerifierKey,
-  type NoteSignerKey,
-  type NoteVerifierKey,
-} from '../checkpoint/note.js';
+import { noteKeyLabel } from '../checkpoint/note.js';
 import { ValidateLogsError } from '../errors.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
+import { readCheckpoint, signerKey, verifierKey, writeAtomically } from './checkpoint-files.js';
 import { defineCommand, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `validate-logs cosign`. */
@@ -94,72 +85,12 @@ export const cosignCommand: (argv: string[], io?: CommandIO) => Promise<number> 
   run,
 });
 
-async function readText(file: string, flag: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
-
-/** A --checkpoint-public-key value: key text, a file holding key text, or NAME=FILE.pem. */
-async function verifierKey(value: string): Promise<NoteVerifierKey> {
-  if (/^[^\s+]+\+[0-9a-f]{8}\+/.test(value)) return parseNoteVerifierKey(value);
-  const eq = value.indexOf('=');
-  if (eq > 0) {
-    const file = value.slice(eq + 1);
-    return noteVerifierKeyFromPem(await readText(file, '--checkpoint-public-key'), value.slice(0, eq), file);
-  }
-  const text = await readText(value, '--checkpoint-public-key');
-  if (text.includes('-----BEGIN')) throw new UsageError(`--checkpoint-public-key ${value} is a PEM key: give its name as NAME=${value}`);
-  return parseNoteVerifierKey(text);
-}
-
-async function signerKey(file: string, name: string | undefined): Promise<NoteSignerKey> {
-  const text = await readText(file, '--key');
-  if (text.trimStart().startsWith('PRIVATE+KEY+')) {
-    const key = parseNoteSignerKey(text);
-    if (name !== undefined && name !== key.name) throw new UsageError(`--name ${name} is not the name of the key in ${file} (${key.name})`);
-    return key;
-  }
-  if (name === undefined) throw new UsageError(`--name is required with a PEM key (--key ${file})`);
-  return noteSignerKeyFromPem(text, name, file);
-}
-
-async function readCheckpoint(file: string, flag: string, keys: NoteVerifierKey[]): Promise<OpenedCheckpoint> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new UsageError(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  return openCheckpoint(bytes, keys, file);
-}
-
-/** Write a file by a temporary file in the same folder, flushed to disk, and a rename: never half-written. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-  try {
-    const file = await open(tmp, 'wx');
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
-
 async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
   const newFile = need('checkpoint');
   const keyValues = flags['checkpoint-public-key'] ?? [];
   if (keyValues.length === 0) throw new UsageError('--checkpoint-public-key is required: the key(s) the checkpoint must be signed by (see --help)');
   const keys = await Promise.all(keyValues.map(verifierKey));
-  const signer = await signerKey(need('key'), flags.name);
+  const signer = await signerKey(need('key'), flags.name, { key: '--key', name: '--name' });
   const local = flags['local-dir'];
   if (local && (flags.profile || flags['endpoint-url'])) throw new UsageError('--profile and --endpoint-url are for S3; a --local-dir run uses no AWS access');
 

@@ -43,6 +43,13 @@ export const VALIDATE_OPTIONS = {
   concurrency: { type: 'string' },
   'max-log-size': { type: 'string' },
   'no-progress': { type: 'boolean' },
+  checkpoint: { type: 'string' },
+  'checkpoint-public-key': { type: 'string', multiple: true },
+  'checkpoint-out': { type: 'string' },
+  'checkpoint-key': { type: 'string' },
+  'checkpoint-name': { type: 'string' },
+  'timestamp-url': { type: 'string' },
+  'tsa-cert': { type: 'string' },
 } as const;
 
 
@@ -83,10 +90,11 @@ export function wantsJson(argv: readonly string[]): boolean {
  * @param flags - the parsed flags
  * @param need - returns a required flag or throws the usage error naming it
  * @param io - for the clock (the default end time)
+ * @param defaultStart - the start when `--start-time` is not given (a checkpoint's oldest pinned end)
  * @returns the settings
  * @throws UsageError
  */
-export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO): Settings {
+export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO, defaultStart?: Date): Settings {
   const output = flags.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
   const arnText = need('trail-arn');
@@ -96,7 +104,8 @@ export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VAL
   } catch (e) {
     throw new UsageError(`--trail-arn: ${(e as Error).message}`);
   }
-  const start = timeFlag(need('start-time'), '--start-time');
+  // From a checkpoint, the run starts where it left off unless told otherwise.
+  const start = defaultStart !== undefined && flags['start-time'] === undefined ? defaultStart : timeFlag(need('start-time'), '--start-time');
   const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
   if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
   const local = flags['local-dir'];

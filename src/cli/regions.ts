@@ -7,6 +7,7 @@
 import { finding, type Finding } from '../chain/findings.js';
 import { Tally, isEmptySummary, type RegionResult, type Summary } from '../chain/report.js';
 import { verifyTrail } from '../chain/verifier.js';
+import type { ChainEnds, PinnedHead } from '../chain/walk.js';
 import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { digestFolder, s3Uri, type TrailRef } from '../format/keys.js';
@@ -54,12 +55,30 @@ export interface RegionContext {
   note: (text: string) => void;
   /** Stops every walk. */
   signal?: AbortSignal;
+  /**
+   * Digests pinned by a checkpoint, by region: each such region's walk must reach its pin, and
+   * starts at the pin's end time when `startAtPins` is set (no `--start-time`).
+   */
+  pins?: ReadonlyMap<string, PinnedHead & { endTime: Date }>;
+  /** Start each pinned region at its pin. */
+  startAtPins?: boolean;
+  /** Keep every finding and each chain's ends, for a checkpoint of the run. */
+  keep?: boolean;
+}
+
+/** What a region's walk leaves for a checkpoint: its findings and its chain's ends. */
+export interface RegionRecord {
+  /** Every finding of the region, in order. */
+  findings: Finding[];
+  /** The standard chain's newest and oldest verified digests. */
+  ends: ChainEnds;
 }
 
 /** Validates the plan's regions, concurrently, streaming their findings to a sink in region order. */
 export class RegionRunner {
   readonly #ctx: RegionContext;
   readonly #tallies: Tally[];
+  readonly #records: RegionRecord[];
 
   /**
    * @param ctx - the plan and what the walks need
@@ -67,6 +86,12 @@ export class RegionRunner {
   constructor(ctx: RegionContext) {
     this.#ctx = ctx;
     this.#tallies = ctx.plan.regions.map(() => new Tally(ctx.settings.start, ctx.settings.end));
+    this.#records = ctx.plan.regions.map(() => ({ findings: [], ends: {} }));
+  }
+
+  /** @returns each region's findings and chain ends, when the context asked to keep them */
+  records(): readonly RegionRecord[] {
+    return this.#records;
   }
 
   /** @returns each region's result so far (complete once {@link run} resolves) */
@@ -109,7 +134,7 @@ export class RegionRunner {
       }
     };
     const walks = regions.map(async (region, i) => {
-      await this.#validate(region, this.#tallies[i]!, signal, (f) => emit(i, f));
+      await this.#validate(region, this.#tallies[i]!, this.#records[i]!, signal, (f) => emit(i, f));
       done[i] = true;
       await serial(advance);
     });
@@ -130,7 +155,7 @@ export class RegionRunner {
   }
 
   /** Validate one region, counting each finding and handing it to `emit`. */
-  async #validate(region: string, tally: Tally, signal: AbortSignal, emit: (f: Finding) => Promise<void>): Promise<void> {
+  async #validate(region: string, tally: Tally, record: RegionRecord, signal: AbortSignal, emit: (f: Finding) => Promise<void>): Promise<void> {
     const { plan, settings, progress } = this.#ctx;
     const trail: TrailRef = { ...plan.trail, region };
     const call = { region, ...(plan.profile && { profile: plan.profile }) };
@@ -152,9 +177,12 @@ export class RegionRunner {
         : undefined,
     ]);
     const keys = new PublicKeySet(plan.keys).addAll(fetched);
+    const pin = this.#ctx.pins?.get(region);
     let seen = 0;
+    const keep = this.#ctx.keep === true;
     const take = async (f: Finding): Promise<void> => {
       tally.add(f);
+      if (keep) record.findings.push(f);
       seen++;
       await emit(f);
     };
@@ -163,9 +191,11 @@ export class RegionRunner {
       bucket: plan.bucket,
       trail,
       keys,
-      start: settings.start,
+      start: pin && this.#ctx.startAtPins ? pin.endTime : settings.start,
       end: settings.end,
       concurrency: settings.concurrency,
+      ...(pin && { pinned: { key: pin.key, sha256: pin.sha256 } }),
+      onChain: (ends) => (record.ends = ends),
       tailGraceMs: settings.tailGraceMs,
       signal,
       ...(settings.maxLogBytes !== undefined && { maxLogBytes: settings.maxLogBytes }),

@@ -22,10 +22,13 @@ import { VALIDATE_OPTIONS, makePlan, readSettings, wantsJson, type Plan, type Se
 import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
 import { TextReport } from './text.js';
+import { checkPinsBucket, readCheckpointFlags, writeCheckpoint } from './checkpoint-run.js';
 import { cosignCommand } from './cosign.js';
 
 /** The help text of `validate-logs`. */
 export const VALIDATE_HELP = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
+       validate-logs --trail-arn ARN --checkpoint FILE --checkpoint-public-key KEY [options]
+       validate-logs cosign --help
 
 Replays a CloudTrail (or write-digests) digest chain and checks every digest file and every
 log file it lists: digests must be where they say, signed by a known key, correctly signed and
@@ -82,11 +85,32 @@ Output and checks:
   --allow-empty          Exit 0 when no digest is found in range (default: exit 1).
   --fail-on-gap          Exit 1 when the chain has a gap (logging or validation was stopped
                          and restarted; by default a gap is reported but is no failure).
-  --tail-grace DURATION  Log files delivered this long after the newest digest, with no later
+  --tail-grace DURATION  Time for a digest to arrive: a log delivered after the newest digest
+                         is reported once its digest was due this long before the end of the
+                         range, and logs this long after the newest digest, with no later
                          digest, mean the newest digests were deleted (default: 2h; 90m, 3h,
                          or minutes as a number).
   --max-log-size SIZE    Verify no log that inflates past SIZE (default 4GiB; 500MB, 10GiB,
                          or bytes): such a log (a gzip bomb) is reported LOG_TOO_LARGE.
+Checkpoints (pin what was verified; see the README):
+  --checkpoint FILE      Start from a signed checkpoint an earlier run wrote: each chain it pins
+                         must still lead back, link by link, to exactly the pinned digest
+                         (CHECKPOINT_MISMATCH: history rewritten; CHECKPOINT_ROLLBACK: the
+                         newest digests deleted). Without --start-time the run starts at the
+                         pinned digests and reads only what came after them.
+  --checkpoint-public-key KEY
+                         A key that must have signed --checkpoint; repeatable, all required (a
+                         witness quorum). Note key text, a file holding it, or NAME=FILE.pem.
+  --checkpoint-out FILE  After the run, write a checkpoint pinning the newest digest of every
+                         chain that is valid up to it, and the SHA-256 of the report (may be
+                         the --checkpoint file: it then advances). Written atomically.
+  --checkpoint-key FILE  The Ed25519 key that signs it ("openssl genpkey -algorithm ed25519").
+  --checkpoint-name NAME The key's name in the signature line (e.g. audit.example.com/daily).
+  --timestamp-url URL    Have an RFC 3161 authority time-stamp the new checkpoint; the token is
+                         kept as FILE.tsr.
+  --tsa-cert PEM         The authority's certificate: verifies --checkpoint's FILE.tsr (and the
+                         new token), and says the time it attests.
+
   --concurrency N        Objects verified at once (default: 4 for a local copy, 32 online).
   --no-progress          Never show the progress line (it shows only on a terminal).
   --help                 Show this help.
@@ -155,10 +179,12 @@ export function validateLogsCommand(argv: string[], io: CommandIO = processIO())
 }
 
 async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO, state: RunState): Promise<number> {
-  const settings = readSettings(flags, need, io);
+  const checkpoints = await readCheckpointFlags(flags);
+  const settings = readSettings(flags, need, io, checkpoints.start);
   state.policy = { allowEmpty: flags['allow-empty'] === true, failOnGap: flags['fail-on-gap'] === true };
   if (settings.output === 'json') state.json = new JsonReport(io.stdout, packageVersion());
   const plan = await untilStopped(makePlan(flags, settings), io.signal);
+  checkPinsBucket(checkpoints, plan.bucket);
   state.policy.emptyRegionsAllowed = plan.discovered;
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
@@ -170,10 +196,20 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     io.stderr.write(s);
   };
   const note = (n: string): void => err(`validate-logs: note: ${n}\n`);
-  for (const n of plan.notes) note(n);
+  for (const n of [...plan.notes, ...checkpoints.notes]) note(n);
 
   const usedKeys = new PublicKeySet(plan.keys);
-  const runner = new RegionRunner({ plan, settings, source: saving ?? plan.source, usedKeys, progress, note, ...(io.signal && { signal: io.signal }) });
+  const runner = new RegionRunner({
+    plan,
+    settings,
+    source: saving ?? plan.source,
+    usedKeys,
+    progress,
+    note,
+    ...(io.signal && { signal: io.signal }),
+    ...(checkpoints.pins && { pins: checkpoints.pins, startAtPins: flags['start-time'] === undefined }),
+    keep: checkpoints.out !== undefined,
+  });
   state.runner = runner;
   let sink: JsonReport | TextReport;
   if (state.json) {
@@ -193,6 +229,11 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     await mkdir(dir, { recursive: true });
     await writeFile(keysFile, JSON.stringify(usedKeys.toListPublicKeys(), null, 1) + '\n');
     evidence = { dir, localDir: saving.bucketDir(plan.bucket), publicKeys: keysFile, objects: saving.objects, bytes: saving.bytes };
+  }
+
+  if (checkpoints.out) {
+    const run = { trailArn: settings.arnText, bucket: plan.bucket, regions: plan.regions, records: runner.records(), judgement };
+    for (const n of await writeCheckpoint(checkpoints, run, flags['timestamp-url'], flags['tsa-cert'])) note(n);
   }
 
   if (state.json) await state.json.end(judgement, evidence && { evidence });

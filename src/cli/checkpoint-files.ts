@@ -1,0 +1,136 @@
+/**
+ * Checkpoint files as the commands meet them: key flags read (note key text, a file holding it,
+ * `NAME=FILE.pem`, openssl Ed25519 PEM keys), checkpoints read and verified, written atomically,
+ * and time-stamped. Shared by `validate-logs` (`--checkpoint`, `--checkpoint-out`) and
+ * `validate-logs cosign`.
+ * @module
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { openCheckpoint, type OpenedCheckpoint } from '../checkpoint/checkpoint.js';
+import { noteSignerKeyFromPem, noteVerifierKeyFromPem, parseNoteSignerKey, parseNoteVerifierKey, type NoteSignerKey, type NoteVerifierKey } from '../checkpoint/note.js';
+import { requestTimestamp, verifyTimestamp, type TimestampInfo } from '../checkpoint/timestamp.js';
+import { UsageError } from './io.js';
+
+/**
+ * Read a file named by a flag.
+ * @param file - the file
+ * @param flag - the flag, for the error
+ * @returns its text
+ * @throws UsageError naming the flag and the file
+ */
+export async function readText(file: string, flag: string): Promise<string> {
+  return new TextDecoder().decode(await readBytes(file, flag));
+}
+
+async function readBytes(file: string, flag: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/**
+ * A `--checkpoint-public-key` value: note key text (`name+hexid+base64`), a file holding it, or
+ * `NAME=FILE.pem` (an Ed25519 public key as openssl writes it).
+ * @param value - the flag's value
+ * @returns the verifier key
+ */
+export async function verifierKey(value: string): Promise<NoteVerifierKey> {
+  if (/^[^\s+]+\+[0-9a-f]{8}\+/.test(value)) return parseNoteVerifierKey(value);
+  const eq = value.indexOf('=');
+  if (eq > 0) {
+    const file = value.slice(eq + 1);
+    return noteVerifierKeyFromPem(await readText(file, '--checkpoint-public-key'), value.slice(0, eq), file);
+  }
+  const text = await readText(value, '--checkpoint-public-key');
+  if (text.includes('-----BEGIN')) throw new UsageError(`--checkpoint-public-key ${value} is a PEM key: give its name as NAME=${value}`);
+  return parseNoteVerifierKey(text);
+}
+
+/**
+ * A signing key file: note signer key text (`PRIVATE+KEY+...`), or an Ed25519 private key as
+ * `openssl genpkey -algorithm ed25519` writes it, named by `name`.
+ * @param file - the key file
+ * @param name - the key's name (required with a PEM key)
+ * @param flags - the flags' names, for errors
+ * @returns the signer key
+ */
+export async function signerKey(file: string, name: string | undefined, flags: { key: string; name: string }): Promise<NoteSignerKey> {
+  const text = await readText(file, flags.key);
+  if (text.trimStart().startsWith('PRIVATE+KEY+')) {
+    const key = parseNoteSignerKey(text);
+    if (name !== undefined && name !== key.name) throw new UsageError(`${flags.name} ${name} is not the name of the key in ${file} (${key.name})`);
+    return key;
+  }
+  if (name === undefined) throw new UsageError(`${flags.name} is required with a PEM key (${flags.key} ${file})`);
+  return noteSignerKeyFromPem(text, name, file);
+}
+
+/**
+ * Read a checkpoint and verify that every given key signed it.
+ * @param file - the checkpoint file
+ * @param flag - its flag, for errors
+ * @param keys - the keys that must all have signed it
+ * @returns the checkpoint and its bytes
+ * @throws ValidateLogsError `NOTE_UNVERIFIED` naming a key that did not sign it, `NOTE_FORMAT` / `CHECKPOINT_FORMAT`
+ */
+export async function readCheckpoint(file: string, flag: string, keys: NoteVerifierKey[]): Promise<OpenedCheckpoint & { bytes: Uint8Array }> {
+  const bytes = await readBytes(file, flag);
+  return { ...openCheckpoint(bytes, keys, file), bytes };
+}
+
+/**
+ * Write a file through a temporary file in the same folder, flushed to disk, then renamed into
+ * place: never half-written, and an earlier file stays whole until the new one replaces it.
+ * @param path - the file
+ * @param data - its content
+ * @throws UsageError naming the file
+ */
+export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    const file = await open(tmp, 'wx');
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/**
+ * Time-stamp a file's bytes at an RFC 3161 authority and keep the token beside it as `FILE.tsr`.
+ * @param url - the authority's URL
+ * @param path - the file
+ * @param bytes - its bytes
+ * @param tsaCert - the TSA's certificate (PEM) file: when given, the token is verified (with
+ *   the request's nonce) before it is kept
+ * @returns the path of the token and, when verified, what it says
+ * @throws ValidateLogsError `TIMESTAMP_INVALID` when the authority refuses or answers badly
+ */
+export async function timestampFile(url: string, path: string, bytes: Uint8Array, tsaCert?: string): Promise<{ path: string; info?: TimestampInfo }> {
+  const { request, response } = await requestTimestamp(url, bytes);
+  const info = tsaCert === undefined ? undefined : await verifyTimestamp(response, { data: bytes, nonce: request.nonce, trusted: [await readText(tsaCert, '--tsa-cert')] });
+  await writeAtomically(`${path}.tsr`, response);
+  return { path: `${path}.tsr`, ...(info && { info }) };
+}
+
+/**
+ * Verify the time stamp kept beside a checkpoint (`FILE.tsr`) against a TSA certificate.
+ * @param path - the checkpoint file
+ * @param bytes - its bytes
+ * @param tsaCert - the TSA's certificate (PEM) file
+ * @returns what the token says (the TSA's time among it)
+ * @throws ValidateLogsError `TIMESTAMP_INVALID` naming what failed
+ */
+export async function verifyTimestampFile(path: string, bytes: Uint8Array, tsaCert: string): Promise<TimestampInfo> {
+  const token = await readBytes(`${path}.tsr`, 'the time stamp of --checkpoint');
+  return verifyTimestamp(token, { data: bytes, trusted: [await readText(tsaCert, '--tsa-cert')] });
+}
