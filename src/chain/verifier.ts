@@ -438,7 +438,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri }), metadata: obj.metadata };
       });
     } catch (e) {
-      if (e instanceof ValidateLogsError && ['UNSAFE_KEY', 'METADATA_INVALID', 'GZIP_INVALID', 'SIZE_LIMIT'].includes(e.code)) return { ok: false, error: e };
+      if (e instanceof ValidateLogsError && ['UNSAFE_KEY', 'NOT_READABLE', 'METADATA_INVALID', 'GZIP_INVALID', 'SIZE_LIMIT'].includes(e.code)) return { ok: false, error: e };
       throw e;
     }
   }
@@ -466,6 +466,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     if (!read.ok) {
       const e = read.error;
       if (e.code === 'UNSAFE_KEY') return fail('DIGEST_NOT_FOUND', `not found (${e.message})`, linkedFrom);
+      if (e.code === 'NOT_READABLE') return fail('DIGEST_UNREADABLE', `not verified: ${e.message}`, linkedFrom);
       if (e.code !== 'SOURCE_ERROR') return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
       return fail('DIGEST_UNREADABLE', `not verified: reading it failed ${READ_ATTEMPTS} times (${e.message})`);
     }
@@ -570,6 +571,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       });
     } catch (e) {
       if (isValidateLogsError(e, 'UNSAFE_KEY')) return finding('LOG_NOT_FOUND', { ...base, message: `not found (${e.message})` });
+      if (isValidateLogsError(e, 'NOT_READABLE')) return finding('LOG_UNREADABLE', { ...base, message: `not verified: ${e.message}` });
       if (isValidateLogsError(e, 'SIZE_LIMIT')) {
         return finding('LOG_TOO_LARGE', { ...base, message: `not verified: it inflates to more than ${maxLogBytes} bytes (the limit; --max-log-size)` });
       }
