@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, readdirSync, unlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, readFileSync, rmSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -433,5 +434,40 @@ describe('--output json is one complete document on every exit', () => {
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).toBe('validate-logs: error: standard output was closed (EPIPE): the run stopped before its end\n');
     expect(status).toBe(2);
+  });
+});
+
+describe('validate-logs over a copy holding a special file', () => {
+  it('reports a FIFO in place of the newest digest as unreadable, never hangs, and validates the rest (the bucket found from an older digest)', async () => {
+    const dir = sampleCopy();
+    const folder = join(dir, 'AWSLogs', '111122223333', 'CloudTrail-Digest', 'us-east-1', '2025', '01', '08');
+    const newest = readdirSync(folder).filter((n) => n.endsWith('.json.gz')).sort().at(-1)!;
+    const fifo = join(folder, newest);
+    unlinkSync(fifo);
+    execFileSync('mkfifo', [fifo]);
+    const args = sampleArgs(dir, ['--output', 'json']);
+    args.splice(args.indexOf('--s3-bucket'), 2); // the bucket comes from the digests
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const r = await Promise.race([
+        node(VALIDATE, args),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('validate-logs still running after 30 s: it hangs on the FIFO')), 30_000);
+        }),
+      ]);
+      expect(r.status, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as { findings: Array<{ code: string; key: string; message: string }>; summary: { digests: { valid: number; invalid: number } } };
+      const unreadable = report.findings.filter((f) => f.code === 'DIGEST_UNREADABLE');
+      expect(unreadable.map((f) => f.key.split('/').pop())).toEqual([newest]);
+      expect(unreadable[0]!.message).toMatch(/FIFO \(named pipe\), not a regular file/);
+      expect(report.summary.digests).toEqual({ valid: 5, invalid: 1 });
+    } finally {
+      clearTimeout(timer);
+      try {
+        closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK)); // let go of a reader stuck on it, if any
+      } catch {
+        // no reader: nothing was stuck on it
+      }
+    }
   });
 });

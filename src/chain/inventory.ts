@@ -120,7 +120,8 @@ export class LogInventory {
       const key = entry.key;
       if (stopAt !== undefined && key >= stopAt) break;
       const seen = key <= this.#seenUpTo;
-      const time = entry.unreadable === undefined && this.#matches(key) ? logKeyTime(key) : undefined;
+      // An unreadable entry named as a log stays a log: reading it, if a digest lists it, is the finding.
+      const time = this.#matches(key) ? logKeyTime(key) : undefined;
       if (time === undefined || key.slice(folder.length, folder.length + 10) !== formatDateFolders(new Date(time))) {
         if (!seen) this.#odd.push(entry.unreadable === undefined ? { key } : { key, unreadable: entry.unreadable });
       } else if (time >= from && time <= to && !(last !== undefined && time <= this.#limit)) {

@@ -75,7 +75,8 @@ export async function listDigestKeys(options: DigestListOptions): Promise<Digest
     const key = entry.key;
     if (key >= stopAt) break;
     out.listedTo = key;
-    const parsed = entry.unreadable === undefined ? digestKeyParts(key) : undefined;
+    // An unreadable entry named as a digest stays in its chain: reading it is the finding (DIGEST_UNREADABLE).
+    const parsed = key.endsWith('/') ? undefined : digestKeyParts(key);
     if (!parsed || !sameFolder(parsed, trail)) {
       out.odd.push(entry.unreadable === undefined ? { key } : { key, unreadable: entry.unreadable });
       continue;
@@ -104,8 +105,8 @@ export async function listDigestKeys(options: DigestListOptions): Promise<Digest
  * @yields the keys
  */
 export async function* laterDigestKeys(source: ObjectSource, bucket: string, trail: TrailRef, after: string): AsyncGenerator<string> {
-  for await (const { key, unreadable } of source.list(bucket, digestFolder(trail), after)) {
-    const parsed = unreadable === undefined ? digestKeyParts(key) : undefined;
+  for await (const { key } of source.list(bucket, digestFolder(trail), after)) {
+    const parsed = key.endsWith('/') ? undefined : digestKeyParts(key);
     if (parsed && sameFolder(parsed, trail) && isMine(parsed, trail) && !parsed.backfill) yield key;
   }
 }

@@ -179,19 +179,24 @@ async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
   return keys;
 }
 
-/** The bucket named by the newest digest of the trail in a local copy, if any. */
+/** Digests tried, newest first, for the bucket's name: one unreadable digest must not leave the whole run without it. */
+const BUCKET_PROBES = 3;
+
+/** The bucket named by the newest readable digest of the trail in a local copy, if any. */
 async function bucketFromDigests(source: ObjectSource, trail: TrailRef, start: Date, end: Date): Promise<string | undefined> {
   const { standard, backfill } = await listDigestKeys({ source, bucket: '', trail, start, end });
-  const key = standard.at(-1) ?? backfill.at(-1);
-  if (!key) return undefined;
-  const obj = await source.get('', key);
-  if (!obj) return undefined;
-  try {
-    return parseDigest(await readAll(obj.body, { gzip: true, maxBytes: 64 * 1024 * 1024, what: key }), key).record.digestS3Bucket;
-  } catch (e) {
-    if (e instanceof ValidateLogsError) return undefined; // the walk itself reports the digest as invalid
-    throw e;
+  const newestFirst = [...standard.slice(-BUCKET_PROBES).reverse(), ...backfill.slice(-BUCKET_PROBES).reverse()];
+  for (const key of newestFirst.slice(0, BUCKET_PROBES)) {
+    try {
+      const obj = await source.get('', key);
+      if (!obj) continue;
+      return parseDigest(await readAll(obj.body, { gzip: true, maxBytes: 64 * 1024 * 1024, what: key }), key).record.digestS3Bucket;
+    } catch (e) {
+      if (!(e instanceof ValidateLogsError)) throw e;
+      // the walk itself reports the digest as invalid or unreadable; try the one before it
+    }
   }
+  return undefined;
 }
 
 /** Everything decided before the walk: where, which regions, which keys. */

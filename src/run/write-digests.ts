@@ -87,7 +87,10 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
  *
  * @param options - storage, trail, signer and time limit
  * @returns what was written
- * @throws ValidateLogsError `CHAIN_CONFLICT` when the chain cannot be continued, `SOURCE_ERROR` on storage failures
+ * @throws ValidateLogsError `CHAIN_CONFLICT` when the chain cannot be continued, `NOT_READABLE`
+ *   when a log file (or a folder under the trail's log folder) cannot be read as a regular file
+ *   (a FIFO, socket or device, a link not followed, permission denied), `SOURCE_ERROR` on
+ *   storage failures
  */
 export async function writeDigests(options: WriteDigestsOptions): Promise<WriteDigestsResult> {
   const trail = checkTrailRef(options.trail);
@@ -110,6 +113,11 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   const limit = createLimiter(requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
   const hashing: Array<Promise<DeliveredLog | undefined>> = [];
   for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: true })) {
+    if (o.unreadable !== undefined && (o.key.endsWith('/') || logKeyParts(o.key))) {
+      // A log, or a folder that may hold logs, that cannot be read: a digest written without
+      // it would vouch for an incomplete hour.
+      throw new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, o.key)} cannot be read (${o.unreadable}); no digest was written`);
+    }
     if (!logKeyParts(o.key)) continue; // not a log file of this trail's shape
     const deliveredAt = o.lastModified;
     if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);

@@ -4,10 +4,11 @@
  * `KEY.metadata.json`), so that validating the copy later, offline, gives the same result.
  * @module
  */
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ValidateLogsError } from '../errors.js';
-import { METADATA_SUFFIX } from './local.js';
+import { ValidateLogsError, isValidateLogsError } from '../errors.js';
+import { formatMetadata, sidecarKey } from './local/sidecar.js';
+import { replaceFile, temporaryPath } from './local/write.js';
 import { keySegments, type FetchedObject, type ListedObject, type ListOptions, type ObjectSource } from './source.js';
 
 /**
@@ -60,7 +61,8 @@ export class SavingSource implements ObjectSource {
 
   async *list(bucket: string, prefix: string, startAfter?: string, options?: ListOptions): AsyncGenerator<ListedObject> {
     for await (const o of this.#inner.list(bucket, prefix, startAfter, options)) {
-      this.#listed.set(`${bucket}/${o.key}`, bucket);
+      // An entry that cannot be read cannot be saved either (the run reports it).
+      if (o.unreadable === undefined) this.#listed.set(`${bucket}/${o.key}`, bucket);
       yield o;
     }
   }
@@ -77,24 +79,29 @@ export class SavingSource implements ObjectSource {
     const path = join(this.bucketDir(bucket), ...keySegments(key));
     if (obj.metadata && Object.keys(obj.metadata).length > 0) {
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path + METADATA_SUFFIX, JSON.stringify(obj.metadata, null, 2) + '\n');
+      await replaceFile(sidecarKey(path), formatMetadata(obj.metadata));
     }
-    const result: FetchedObject = { body: this.#tee(obj.body, path, id) };
+    // An object already saved is not saved again (a digest may list one log twice).
+    const result: FetchedObject = { body: this.#saved.has(id) ? obj.body : this.#tee(obj.body, path, id) };
     if (obj.size !== undefined) result.size = obj.size;
     if (options.metadata && obj.metadata) result.metadata = obj.metadata;
     return result;
   }
 
-  /** Copy the body into `path` as it streams past; the file appears only once it is whole. */
+  /**
+   * Copy the body into `path` as it streams past; the file appears only once it is whole. Each
+   * read has its own temporary file: two reads of one object at once each save it whole.
+   */
   async *#tee(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, path: string, id: string): AsyncGenerator<Uint8Array> {
     await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.part-${process.pid}`;
-    const file = await open(tmp, 'w');
+    const tmp = temporaryPath(path);
+    const file = await open(tmp, 'wx');
     let complete = false;
+    let bytes = 0;
     try {
       for await (const chunk of body) {
         await file.write(chunk);
-        this.#bytes += chunk.byteLength;
+        bytes += chunk.byteLength;
         yield chunk;
       }
       complete = true;
@@ -102,8 +109,11 @@ export class SavingSource implements ObjectSource {
       await file.close();
       if (complete) {
         await rename(tmp, path);
+        if (!this.#saved.has(id)) {
+          this.#objects++;
+          this.#bytes += bytes;
+        }
         this.#saved.add(id);
-        this.#objects++;
       } else {
         await rm(tmp, { force: true });
       }
@@ -119,7 +129,13 @@ export class SavingSource implements ObjectSource {
     for (const [id, bucket] of this.#listed) {
       if (this.#saved.has(id)) continue;
       const key = id.slice(bucket.length + 1);
-      const obj = await this.get(bucket, key);
+      let obj;
+      try {
+        obj = await this.get(bucket, key);
+      } catch (e) {
+        if (isValidateLogsError(e, 'NOT_READABLE')) continue; // became unreadable since it was listed
+        throw e;
+      }
       if (!obj) continue; // deleted since it was listed
       for await (const _ of obj.body) {
         // draining the tee writes the copy

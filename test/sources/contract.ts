@@ -2,12 +2,18 @@
 // sourceContract() with a factory that stores the given objects and returns the source.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { hashStream, isValidateLogsError, type ObjectSource } from '../../src/index.js';
+import { hashStream, isValidateLogsError, type ListedObject, type ObjectSource } from '../../src/index.js';
 
 export interface Fixture {
   /** The source, holding `objects` in `bucket`; and a cleanup. */
   source: ObjectSource;
   cleanup: () => Promise<void> | void;
+  /**
+   * For a backend where entries can be there and yet not be readable objects (a local copy's
+   * FIFOs, link loops, odd names): plant some, and give the keys the listing must report them
+   * under (a folder's ending in `/`).
+   */
+  plantUnreadable?: () => Promise<string[]> | string[];
 }
 
 export type MakeSource = (bucket: string, objects: Record<string, { body: Uint8Array; metadata?: Record<string, string> }>) => Promise<Fixture>;
@@ -119,6 +125,34 @@ export function sourceContract(name: string, make: MakeSource, ordering: 'bytes'
         }
       }));
   
+    it('accounts for every entry: each listed object can be read, each unreadable one is listed so and refused, never hangs', async () => {
+      const f = await make(bucket, OBJECTS);
+      try {
+        const planted = (await f.plantUnreadable?.()) ?? [];
+        const listed: ListedObject[] = [];
+        for await (const o of f.source.list(bucket, '')) listed.push(o);
+        expect(listed.filter((o) => o.unreadable === undefined).map((o) => o.key).sort()).toEqual(Object.keys(OBJECTS).sort());
+        expect(listed.filter((o) => o.unreadable !== undefined).map((o) => o.key).sort()).toEqual([...planted].sort());
+        for (const o of listed) {
+          if (o.key.endsWith('/')) continue; // a folder: nothing to get
+          const read = (async (): Promise<unknown> => {
+            const got = await f.source.get(bucket, o.key);
+            if (!got) return 'absent';
+            for await (const _ of got.body) {
+              // drained: the whole object can be read
+            }
+            return 'read';
+          })().catch((e: unknown) => e);
+          const outcome = await Promise.race([read, new Promise((resolve) => setTimeout(() => resolve('hung'), 3000).unref())]);
+          if (o.unreadable === undefined) expect(outcome, o.key).toBe('read');
+          // Refused: NOT_READABLE, or UNSAFE_KEY for a name no key may have (a backslash).
+          else expect(isValidateLogsError(outcome, 'NOT_READABLE', 'UNSAFE_KEY'), `${o.key}: ${String(outcome)}`).toBe(true);
+        }
+      } finally {
+        await f.cleanup();
+      }
+    });
+
     it('pages through a listing longer than one page (1,000 keys)', async () => {
       const many: Record<string, { body: Uint8Array }> = {};
       for (let i = 0; i < 1100; i++) many[`p/${String(i).padStart(5, '0')}.txt`] = { body: enc(String(i)) };

@@ -1,0 +1,520 @@
+/**
+ * Reading a local copy of a bucket: listing keys as S3 lists them, and getting objects.
+ *
+ * Every name and every file is hostile. Nothing but a regular file is ever read: a file is
+ * opened without following a link and without blocking (a FIFO cannot stall the open), and
+ * its type is checked on the open descriptor before the first read, so a FIFO, socket or
+ * device swapped in at any instant is refused, never read. Listing and reading see one tree:
+ * a symbolic link (to a folder or a file) is followed by both, at most one on a key's path,
+ * only to a target inside the copy and never to a folder that holds the link (a loop). What
+ * cannot be read is still listed, with the reason, and `get` throws `NOT_READABLE` for it.
+ * @module
+ */
+import { close, constants as fsc, fstatSync, open as fsOpen, read, type Dirent, type Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { sep } from 'node:path';
+import { ValidateLogsError } from '../../errors.js';
+import { keySegments, type ListedObject } from '../source.js';
+import { isLayoutFile } from './sidecar.js';
+
+const READ_CHUNK = 1024 * 1024;
+/** The first read of every file: a file smaller than this is read whole in one call. */
+const FIRST_BLOCK = 64 * 1024;
+/** A file name that needs no further check (no `.`/`..`, NUL, backslash or empty name). */
+const SAFE_NAME_RE = /^(?!\.\.?$)[^/\\\0]+$/;
+/** Keys longer than this take the full check (which measures their UTF-8 length). */
+const MAX_NAME_CHECKED = 341;
+/** S3's longest key, in bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+/** Folder real paths remembered at most (a trail has one folder a day). */
+const DIR_CACHE_SIZE = 4096;
+/** Symbolic links followed at most on one key's path: more would let a few links multiply a tree. */
+const MAX_LINKS = 1;
+/** Open flags of every read: never through a link, never blocking (FIFOs). */
+const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | (fsc.O_NONBLOCK ?? 0);
+
+/** A folder as reads see it: its real path, and how many symbolic links lead to it. */
+interface Folder {
+  real: string;
+  links: number;
+}
+
+/** Where a symbolic link leads: a readable target, or why it is not followed. */
+interface LinkTarget {
+  folder: boolean;
+  real?: string;
+  stats?: Stats;
+  why?: string;
+}
+
+/**
+ * True for an error that means "there is nothing at that path".
+ * @param e - a thrown value
+ * @returns whether it is ENOENT, ENOTDIR or ENAMETOOLONG
+ */
+export function isNotFound(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG';
+}
+
+/**
+ * A storage failure (an I/O error) as the library's error.
+ * @param e - the error
+ * @param what - what was being done, naming the object
+ * @returns a `SOURCE_ERROR`
+ */
+export function sourceError(e: unknown, what: string): ValidateLogsError {
+  return new ValidateLogsError('SOURCE_ERROR', `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+/**
+ * An object or folder that exists but cannot be read as a regular file.
+ * @param key - its key (a folder's ends in `/`)
+ * @param why - what it is, or what is wrong
+ * @param cause - the underlying error, if any
+ * @returns a `NOT_READABLE`
+ */
+export function notReadable(key: string, why: string, cause?: unknown): ValidateLogsError {
+  return new ValidateLogsError('NOT_READABLE', `${JSON.stringify(key)} cannot be read from the local copy: ${why}`, cause === undefined ? {} : { cause });
+}
+
+/**
+ * What a file that is not a regular file or folder is.
+ * @param s - its type, from `stat`, `lstat` or a directory entry
+ * @returns a few words, or undefined for a regular file, folder or link
+ */
+export function specialType(s: Stats | Dirent): string | undefined {
+  if (s.isFIFO()) return 'a FIFO (named pipe), not a regular file';
+  if (s.isSocket()) return 'a socket, not a regular file';
+  if (s.isCharacterDevice()) return 'a character device, not a regular file';
+  if (s.isBlockDevice()) return 'a block device, not a regular file';
+  return undefined;
+}
+
+/** Why an error makes an object unreadable for good (never worth another try), or undefined. */
+function errnoReason(e: unknown): string | undefined {
+  switch ((e as NodeJS.ErrnoException | undefined)?.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'a symbolic link loop';
+    case 'ENXIO':
+    case 'ENODEV':
+    case 'EOPNOTSUPP':
+      return 'a socket or device, not a regular file';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * An error opening or listing `key` as the library's error: `NOT_READABLE` when it is there
+ * but can never be read, `SOURCE_ERROR` otherwise.
+ */
+function readError(e: unknown, key: string): ValidateLogsError {
+  const why = errnoReason(e);
+  return why ? notReadable(key, why, e) : sourceError(e, `reading ${JSON.stringify(key)}`);
+}
+
+const fdOpen = (path: string, flags: number): Promise<number> =>
+  new Promise((resolve, reject) => fsOpen(path, flags, (e, fd) => (e ? reject(e) : resolve(fd))));
+const fdClose = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
+const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (e, n) => (e ? reject(e) : resolve(n))));
+
+/**
+ * Open a path for reading only if it is a regular file, without following a link at its end
+ * and without blocking: the type is checked on the open descriptor, so nothing can be swapped
+ * in between the check and the read. (Plain file descriptors and callbacks: for many small
+ * objects they cost far less than `FileHandle` promises.)
+ * @param path - the path
+ * @param key - the object's key, for messages
+ * @returns the descriptor; undefined when the path is absent or a folder; `'link'` when it is a symbolic link
+ * @throws ValidateLogsError `NOT_READABLE` for anything else that is there
+ */
+export async function openRegular(path: string, key: string): Promise<number | 'link' | undefined> {
+  let fd: number;
+  try {
+    fd = await fdOpen(path, READ_FLAGS);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return 'link';
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO') {
+      const what = await lstat(path).then(specialType, () => undefined);
+      if (what) throw notReadable(key, what, e);
+    }
+    throw readError(e, key);
+  }
+  let type: Stats;
+  try {
+    // Synchronous: fstat of an open descriptor does not block, and a trip through the thread
+    // pool would cost more than the call.
+    type = fstatSync(fd);
+  } catch (e) {
+    await fdClose(fd);
+    throw readError(e, key);
+  }
+  if (type.isFile()) return fd;
+  await fdClose(fd);
+  if (type.isDirectory()) return undefined;
+  throw notReadable(key, specialType(type) ?? 'not a regular file');
+}
+
+/**
+ * Read a small regular file whole, refusing anything else (a FIFO never blocks the read).
+ * @param path - the path
+ * @param key - what it is, for messages
+ * @param maxBytes - the largest size accepted
+ * @returns its bytes, or undefined when it does not exist
+ * @throws ValidateLogsError `NOT_READABLE` for anything but a regular file or when larger than `maxBytes`
+ */
+export async function readSmallFile(path: string, key: string, maxBytes: number): Promise<Buffer | undefined> {
+  const fd = await openRegular(path, key);
+  if (fd === 'link') throw notReadable(key, 'a symbolic link');
+  if (fd === undefined) return undefined;
+  const out = Buffer.allocUnsafe(maxBytes + 1);
+  try {
+    let n = 0;
+    while (n <= maxBytes) {
+      const got = await fdRead(fd, out.subarray(n));
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > maxBytes) throw notReadable(key, `larger than ${maxBytes} bytes`);
+    return out.subarray(0, n);
+  } catch (e) {
+    throw e instanceof ValidateLogsError ? e : readError(e, key);
+  } finally {
+    await fdClose(fd);
+  }
+}
+
+/**
+ * The reading half of a local copy: `list`, `get` and `folders` over the directory `root`
+ * (see the module's description for what it refuses).
+ */
+export class LocalReader {
+  /** The directory. */
+  readonly root: string;
+  #realRoot: Promise<string> | undefined;
+  readonly #dirs = new Map<string, Promise<Folder | undefined>>();
+  /** First-read blocks, reused: reading many small files allocates nothing but their bytes. */
+  readonly #blocks: Buffer[] = [];
+
+  /** @param root - the directory (the bucket root) */
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /**
+   * The root's real path.
+   * @returns the path, once resolved
+   * @throws ValidateLogsError `SOURCE_ERROR` when the root cannot be resolved
+   */
+  rootPath(): Promise<string> {
+    this.#realRoot ??= realpath(this.root).catch((e: unknown) => {
+      this.#realRoot = undefined;
+      throw sourceError(e, `local copy ${this.root}`);
+    });
+    return this.#realRoot;
+  }
+
+  /**
+   * A folder by key (`''` for the root; no trailing `/`), as reads see it: undefined when it
+   * does not exist. Cached, with every folder above it: a trail's objects share a few date
+   * folders. The key must already be checked with {@link keySegments}.
+   */
+  #folder(dirKey: string): Promise<Folder | undefined> {
+    let dir = this.#dirs.get(dirKey);
+    if (!dir) {
+      if (this.#dirs.size >= DIR_CACHE_SIZE) this.#dirs.clear();
+      if (dirKey === '') {
+        dir = this.rootPath().then((real) => ({ real, links: 0 }));
+      } else {
+        const cut = dirKey.lastIndexOf('/');
+        const parent = this.#folder(cut < 0 ? '' : dirKey.slice(0, cut));
+        dir = parent.then((p) => p && this.#child(p, dirKey.slice(cut + 1), dirKey + '/'));
+      }
+      this.#dirs.set(dirKey, dir);
+      dir.catch(() => this.#dirs.delete(dirKey));
+    }
+    return dir;
+  }
+
+  /** The folder `name` in `parent`: a folder, a link to one, or undefined (absent, or a file). */
+  async #child(parent: Folder, name: string, key: string): Promise<Folder | undefined> {
+    const path = parent.real + sep + name;
+    let info: Stats;
+    try {
+      info = await lstat(path);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw readError(e, key);
+    }
+    if (info.isDirectory()) return { real: path, links: parent.links };
+    if (!info.isSymbolicLink()) return undefined;
+    const target = await this.#link(path, parent, key);
+    if (target.why !== undefined) throw notReadable(key, target.why);
+    return target.folder ? { real: target.real!, links: parent.links + 1 } : undefined;
+  }
+
+  /**
+   * Where the symbolic link at `path` (in `parent`) leads, or why it is not followed: a loop,
+   * a target outside the root or missing, a second link on the path, or a target that is no
+   * regular file or folder.
+   */
+  async #link(path: string, parent: Folder, key: string): Promise<LinkTarget> {
+    let real: string;
+    let stats: Stats;
+    try {
+      real = await realpath(path);
+      stats = await stat(real);
+    } catch (e) {
+      if (isNotFound(e)) return { folder: false, why: 'a symbolic link to nothing' };
+      const why = errnoReason(e);
+      if (why) return { folder: false, why };
+      throw sourceError(e, `resolving the symbolic link ${JSON.stringify(key)}`);
+    }
+    const folder = stats.isDirectory();
+    const root = await this.rootPath();
+    if (real !== root && !real.startsWith(root + sep)) return { folder, why: 'a symbolic link leading outside the local copy' };
+    if (folder && (parent.real === real || parent.real.startsWith(real + sep))) {
+      return { folder, why: 'a symbolic link to a folder that holds it (a loop)' };
+    }
+    if (parent.links >= MAX_LINKS) return { folder, why: `a symbolic link on a path that already went through ${MAX_LINKS} (no more are followed)` };
+    const special = specialType(stats);
+    if (special) return { folder, why: `a symbolic link to ${special}` };
+    return { folder, real, stats };
+  }
+
+  /** A key's folder and name; undefined when its folder does not exist. */
+  async #resolve(key: string): Promise<{ dir: Folder; name: string } | undefined> {
+    const cut = key.lastIndexOf('/');
+    const name = key.slice(cut + 1);
+    // The folder part was checked when its real path was cached; the name is checked each time.
+    const cached = cut > 0 ? this.#dirs.get(key.slice(0, cut)) : undefined;
+    let dir: Folder | undefined;
+    if (!cached || !SAFE_NAME_RE.test(name) || key.length > MAX_NAME_CHECKED) {
+      keySegments(key);
+      dir = await this.#folder(cut < 0 ? '' : key.slice(0, cut));
+    } else {
+      dir = await cached;
+    }
+    return dir && { dir, name };
+  }
+
+  /** Open a key's regular file; undefined when it is absent or a folder. */
+  async #open(key: string): Promise<number | undefined> {
+    const at = await this.#resolve(key);
+    if (!at) return undefined;
+    const path = at.dir.real + sep + at.name;
+    const fd = await openRegular(path, key);
+    if (fd !== 'link') return fd;
+    const target = await this.#link(path, at.dir, key);
+    if (target.why !== undefined) throw notReadable(key, target.why);
+    if (target.folder) return undefined;
+    const linked = await openRegular(target.real!, key);
+    if (linked === 'link') throw notReadable(key, 'a symbolic link that changed while it was read');
+    return linked;
+  }
+
+  /**
+   * Open a key's file and read its first block: a file smaller than the block is then read
+   * whole and closed (open, read, close), a larger one goes on streaming.
+   * @param key - the key
+   * @returns the bytes, or undefined when it is absent or a folder
+   * @throws ValidateLogsError `NOT_READABLE` when it is there but no regular file (or a link
+   *   not followed), `UNSAFE_KEY` for a key that could climb out, `SOURCE_ERROR` on I/O errors
+   */
+  async openFile(key: string): Promise<{ body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>; size?: number } | undefined> {
+    const fd = await this.#open(key);
+    if (fd === undefined) return undefined;
+    const block = this.#blocks.pop() ?? Buffer.allocUnsafe(FIRST_BLOCK);
+    let n: number;
+    try {
+      n = await fdRead(fd, block);
+    } catch (e) {
+      this.#blocks.push(block);
+      await fdClose(fd);
+      throw readError(e, key);
+    }
+    if (n < block.length) {
+      await fdClose(fd);
+      const whole = Buffer.from(block.subarray(0, n)); // a copy: the block goes back to the pool
+      this.#blocks.push(block);
+      return { body: [whole], size: n };
+    }
+    const first = Buffer.from(block);
+    this.#blocks.push(block);
+    return { body: readChunks(fd, first, key) };
+  }
+
+  /**
+   * List keys under `prefix` after `startAfter`, in S3's order, recursively, as S3 lists
+   * them. Every entry is yielded, the unreadable ones with `unreadable` set (a folder's key then
+   * ends in `/`); an unreadable folder is yielded whenever a key under it could come after
+   * `startAfter`. Only the copy's own files (metadata sidecars, a writer's lock and temporary
+   * files), when they are regular files, are left out.
+   * @param prefix - key prefix
+   * @param after - only keys greater than this (`''` for all)
+   * @param details - give `size` and `lastModified`
+   * @throws ValidateLogsError `NOT_READABLE` when the prefix's own folder exists but cannot be listed
+   */
+  async *list(prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject> {
+    const cut = prefix.lastIndexOf('/') + 1;
+    const dirKey = prefix.slice(0, cut); // '' or ends with '/'
+    if (dirKey !== '') keySegments(dirKey.slice(0, -1));
+    const dir = await this.#folder(dirKey.slice(0, -1));
+    if (!dir) return;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir.real, { withFileTypes: true });
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw readError(e, dirKey || '/');
+    }
+    yield* this.#walk(dir, dirKey, entries, prefix, after, details);
+  }
+
+  async *#walk(dir: Folder, dirKey: string, entries: Dirent[], prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject> {
+    // Links first: whether one is a folder decides its place in the order.
+    let links: Map<Dirent, LinkTarget> | undefined;
+    for (const d of entries) {
+      if (d.isSymbolicLink()) (links ??= new Map()).set(d, await this.#link(dir.real + sep + d.name, dir, dirKey + d.name));
+    }
+    const isFolder = (d: Dirent): boolean => d.isDirectory() || links?.get(d)?.folder === true;
+    // S3 orders keys by their bytes: a folder's keys sort as "name/...". (Sorted by name, the
+    // shared folder prefix left out; a key string is made only for the entry at hand, so a
+    // folder of many thousand files does not become many thousand strings at once.)
+    const order = (d: Dirent): string => (isFolder(d) ? d.name + '/' : d.name);
+    entries.sort((a, b) => {
+      const x = order(a);
+      const y = order(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    for (let i = 0; i < entries.length; i++) {
+      const d = entries[i]!;
+      const link = links?.get(d);
+      const folder = isFolder(d);
+      const k = dirKey + (folder ? d.name + '/' : d.name);
+      if (!(k.startsWith(prefix) || prefix.startsWith(k))) continue;
+      if (folder) {
+        // Every key below k starts with k; skip the folder when all of them are <= after.
+        if (after >= k && !after.startsWith(k)) continue;
+        const why = nameProblem(d.name, k) ?? (await this.#notUtf8(dir, d.name)) ?? link?.why;
+        if (why !== undefined) {
+          yield { key: k, unreadable: why };
+          continue;
+        }
+        const sub: Folder = link ? { real: link.real!, links: dir.links + 1 } : { real: dir.real + sep + d.name, links: dir.links };
+        let subEntries: Dirent[];
+        try {
+          subEntries = await readdir(sub.real, { withFileTypes: true });
+        } catch (e) {
+          if (isNotFound(e)) continue; // removed while listing
+          yield { key: k, unreadable: errnoReason(e) ?? `cannot be listed (${(e as Error).message})` };
+          continue;
+        }
+        yield* this.#walk(sub, k, subEntries, prefix, after, details);
+        continue;
+      }
+      if (k <= after || !k.startsWith(prefix)) continue;
+      let why = nameProblem(d.name, k) ?? (link ? link.why : d.isFile() ? undefined : specialType(d));
+      if (why === undefined && d.name.includes('\uFFFD')) why = await this.#notUtf8(dir, d.name);
+      if (why !== undefined) {
+        yield { key: k, unreadable: why };
+        continue;
+      }
+      if (isLayoutFile(d.name)) continue;
+      if (!details) {
+        yield { key: k };
+        continue;
+      }
+      let info = link?.stats;
+      if (!info) {
+        try {
+          info = await lstat(dir.real + sep + d.name);
+        } catch (e) {
+          if (isNotFound(e)) continue; // removed while listing
+          yield { key: k, unreadable: errnoReason(e) ?? `cannot be examined (${(e as Error).message})` };
+          continue;
+        }
+      }
+      yield { key: k, size: info.size, lastModified: info.mtime };
+    }
+  }
+
+  /**
+   * Whether a name is not UTF-8: readdir gives it with U+FFFD in place of its bad bytes, and
+   * then no file has the name it was given.
+   */
+  async #notUtf8(dir: Folder, name: string): Promise<string | undefined> {
+    if (!name.includes('\uFFFD')) return undefined;
+    try {
+      await lstat(dir.real + sep + name);
+      return undefined;
+    } catch (e) {
+      return isNotFound(e) ? 'its name is not valid UTF-8' : undefined;
+    }
+  }
+
+  /**
+   * The names of the folders (and links to folders) directly under a folder.
+   * @param prefix - the folder's key, ending in `/`
+   * @throws ValidateLogsError `NOT_READABLE` when the folder exists but cannot be listed
+   */
+  async *folders(prefix: string): AsyncGenerator<string> {
+    const dirKey = prefix.replace(/\/$/, '');
+    keySegments(dirKey);
+    const dir = await this.#folder(dirKey);
+    if (!dir) return;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir.real, { withFileTypes: true });
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw readError(e, prefix);
+    }
+    const names: string[] = [];
+    for (const d of entries) {
+      if (d.isDirectory()) names.push(d.name);
+      else if (d.isSymbolicLink()) {
+        const target = await this.#link(dir.real + sep + d.name, dir, prefix + d.name);
+        if (target.folder && target.why === undefined) names.push(d.name);
+      }
+    }
+    yield* names.sort();
+  }
+}
+
+/** Why an entry's name cannot be read back by its key (a backslash, a key too long), if it cannot. */
+function nameProblem(name: string, key: string): string | undefined {
+  if (key.length > MAX_NAME_CHECKED && Buffer.byteLength(key) > MAX_KEY_BYTES) return `its key is longer than ${MAX_KEY_BYTES} bytes`;
+  if (name.includes('\\')) return 'its name holds a backslash, which no key read from a local copy may';
+  return undefined;
+}
+
+/**
+ * A large file's bytes: its first block, then chunks read into one 1 MiB buffer (no allocation
+ * per chunk). Each chunk is valid until the next is requested. The file is closed at the end,
+ * on error, or when the consumer stops early.
+ */
+async function* readChunks(fd: number, first: Uint8Array, key: string): AsyncGenerator<Uint8Array> {
+  try {
+    yield first;
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      let n: number;
+      try {
+        n = await fdRead(fd, buffer);
+      } catch (e) {
+        throw readError(e, key);
+      }
+      if (n === 0) return;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    await fdClose(fd);
+  }
+}
