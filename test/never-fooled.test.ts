@@ -279,6 +279,35 @@ describe('what an insider re-signing leaves behind', () => {
   });
 });
 
+describe('special files and links: each a finding, never a hang, never hiding anything', () => {
+  it('a symbolically linked date folder is listed as it is read: a log injected in it is reported', async () => {
+    const { dir } = await makeTrail(8); // two date folders
+    const { renameSync, symlinkSync } = await import('node:fs');
+    const day2 = join(dir, dirname(logKey(trail, new Date(t0 + 5 * H), 'x'.repeat(16))));
+    const injected = logAt(dir, t0 + 5 * H + 25 * 60_000, 'INJECTEDviaLINK1');
+    // The date folder really lives elsewhere in the copy (outside the trail's folders).
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    renameSync(day2, join(elsewhere, 'day2'));
+    symlinkSync(join(elsewhere, 'day2'), day2);
+    const bad = invalid(await verify(dir, t0, t0 + 8 * H));
+    expect(bad).toEqual([['LOG_UNREFERENCED', injected.key]]);
+  });
+
+  it('a FIFO in place of a listed log, and a link loop in a date folder: findings, and the run ends', async () => {
+    const { dir, logs } = await makeTrail(3);
+    const { execFileSync } = await import('node:child_process');
+    const { symlinkSync } = await import('node:fs');
+    unlinkSync(join(dir, logs[2]!.key));
+    execFileSync('mkfifo', [join(dir, logs[2]!.key)]);
+    const loop = `${dirname(logs[3]!.key)}/loop`;
+    symlinkSync('.', join(dir, loop));
+    const bad = invalid(await verify(dir, t0, t0 + 3 * H));
+    expect(bad).toContainEqual(['LOG_UNREADABLE', logs[2]!.key]);
+    expect(bad.some(([c, k]) => c === 'OBJECT_UNREADABLE' && k.startsWith(loop))).toBe(true);
+  }, 20_000);
+});
+
 describe('smaller defects', () => {
   it('createLimiter gives back the slot of a task that throws synchronously', { timeout: 2000 }, async () => {
     const limit = createLimiter(1);
