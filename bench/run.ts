@@ -112,7 +112,7 @@ async function generator(c: Corpus): Promise<{ corpus: Corpus; nativeMs: number;
 async function hashingCore(): Promise<{ native: number; ours: number; noble: number }> {
   const script = `
     import { createHash } from 'node:crypto';
-    import { hashStream, nobleEngine } from '${join(ROOT, 'dist', 'index.js')}';
+    import { hashStream, webPlatform } from '${join(ROOT, 'dist', 'index.js')}';
     const data = new Uint8Array(256 << 20).fill(7);
     const chunks = []; for (let i = 0; i < data.length; i += 1 << 20) chunks.push(data.subarray(i, i + (1 << 20)));
     const t = async (f) => { const s = performance.now(); await f(); return performance.now() - s; };
@@ -121,7 +121,7 @@ async function hashingCore(): Promise<{ native: number; ours: number; noble: num
       out.native.push(await t(() => { const h = createHash('sha256'); for (const c of chunks) h.update(c); h.digest(); }));
       out.ours.push(await t(() => hashStream(chunks)));
     }
-    out.noble.push(await t(() => hashStream(chunks.slice(0, 64), { engine: nobleEngine })) * 4);
+    out.noble.push(await t(() => hashStream(chunks.slice(0, 64), { platform: webPlatform })) * 4);
     console.log(JSON.stringify(out));`;
   const r = await run('node', ['--input-type=module', '-e', script], { NODE_OPTIONS: undefined });
   const out = JSON.parse(r.stdout) as { native: number[]; ours: number[]; noble: number[] };

@@ -11,7 +11,7 @@ import {
   serializeDigest,
   isValidateLogsError,
   type TrailRef,
-} from '../src/index.js';
+} from './helpers/lib.js';
 import { loadJson } from './helpers/tamper.js';
 
 interface AwsDigest { text: string; sha256: string; logFiles: number; record: Record<string, unknown> }

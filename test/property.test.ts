@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PublicKeySet, parseTrailArn, verifyTrail, type Finding } from '../src/index.js';
+import { PublicKeySet, parseTrailArn, verifyTrail, type Finding } from './helpers/lib.js';
 import { MemoryBucket } from './helpers/memory.js';
 import { ROOT, tampering } from './helpers/tamper.js';
 

@@ -9,15 +9,15 @@
  * tail. It reads through an {@link ObjectSource}, so the same walk serves every backend.
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { defaultPlatform } from '#platform';
 import { ValidateLogsError, isValidateLogsError } from '../errors.js';
 import { PublicKeySet, SIGNATURE_ALGORITHM, type PublicKeyInfo } from '../crypto/keys.js';
 import { stringToSign, verifyString } from '../crypto/signature.js';
 import { parseDigest, type DigestLogFile, type ParsedDigest } from '../format/digest.js';
 import { checkTrailRef, digestKey, digestKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS, formatDigestTime } from '../format/time.js';
-import { nativeEngine, type HashEngine } from '../hash/engine.js';
 import { hashStream, readAll } from '../hash/hash-stream.js';
+import type { Platform } from '../platform/platform.js';
 import type { ObjectSource } from '../sources/source.js';
 import { constantTimeEqual, requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
@@ -43,14 +43,14 @@ const RETRY_BASE_MS = 200;
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: ValidateLogsError };
 
 /** Run a read, again after a transient storage failure (with backoff), up to {@link READ_ATTEMPTS} times. */
-async function attempt<T>(read: () => Promise<T>): Promise<Attempt<T>> {
+async function attempt<T>(read: () => Promise<T>, platform: Platform): Promise<Attempt<T>> {
   for (let i = 1; ; i++) {
     try {
       return { ok: true, value: await read() };
     } catch (e) {
       if (!(e instanceof ValidateLogsError && e.transient)) throw e;
       if (i >= READ_ATTEMPTS) return { ok: false, error: e };
-      await sleep(RETRY_BASE_MS * 2 ** (i - 1));
+      await platform.sleep(RETRY_BASE_MS * 2 ** (i - 1));
     }
   }
 }
@@ -86,8 +86,8 @@ export interface VerifyOptions {
   tailGraceMs?: number;
   /** Objects verified at once; {@link DEFAULT_CONCURRENCY} by default. */
   concurrency?: number;
-  /** SHA-256 engine; native by default. */
-  engine?: HashEngine;
+  /** The runtime's SHA-256, inflater, RSA and timers; the default platform (by the package's conditional imports) when omitted. */
+  platform?: Platform;
   /** Cap on a digest's uncompressed size; {@link DEFAULT_MAX_DIGEST_BYTES} by default. */
   maxDigestBytes?: number;
   /** Cap on a log's uncompressed size (a larger log is `LOG_TOO_LARGE`); {@link DEFAULT_MAX_LOG_BYTES} by default. */
@@ -142,7 +142,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const end = options.end ? requireDate(options.end, 'end') : new Date();
   if (start > end) throw new RangeError('start must not be after end');
   const concurrency = requirePositiveInteger(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency');
-  const engine = options.engine ?? nativeEngine;
+  const platform = options.platform ?? defaultPlatform;
   const maxDigestBytes = options.maxDigestBytes ?? DEFAULT_MAX_DIGEST_BYTES;
   const maxLogBytes = options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   const tailGrace = options.tailGraceMs ?? DEFAULT_TAIL_GRACE_MS;
@@ -435,8 +435,8 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
       return await attempt(async () => {
         const obj = await source.get(ref.bucket, ref.key, { metadata: true });
         if (!obj) return undefined;
-        return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri }), metadata: obj.metadata };
-      });
+        return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri, platform }), metadata: obj.metadata };
+      }, platform);
     } catch (e) {
       if (e instanceof ValidateLogsError && ['UNSAFE_KEY', 'METADATA_INVALID', 'GZIP_INVALID', 'SIZE_LIMIT'].includes(e.code)) return { ok: false, error: e };
       throw e;
@@ -471,7 +471,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     }
     if (!read.value) return fail('DIGEST_NOT_FOUND', 'not found', { ...linkedFrom, ...hour() });
     try {
-      digest = parseDigest(read.value.bytes, uri, engine);
+      digest = parseDigest(read.value.bytes, uri, platform);
     } catch (e) {
       if (isValidateLogsError(e, 'DIGEST_FORMAT')) return fail('DIGEST_INVALID_FORMAT', `invalid format: ${e.message}`);
       throw e;
@@ -502,7 +502,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         });
       }
     }
-    let key = keys.find(r.digestPublicKeyFingerprint);
+    let key = keys.find(r.digestPublicKeyFingerprint, digest.endTime);
     if (!key && options.fetchKeys) {
       const generated = meta?.['backfill-generation-timestamp'];
       const around = backfill && generated && !Number.isNaN(Date.parse(generated)) ? Date.parse(generated) : digest.endTime.getTime();
@@ -512,7 +512,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
         fetchedWindows.add(window);
         keys.addAll(await options.fetchKeys(new Date(from), new Date(to)));
       }
-      key = keys.find(r.digestPublicKeyFingerprint);
+      key = keys.find(r.digestPublicKeyFingerprint, digest.endTime);
     }
     if (!key) {
       return fail('DIGEST_KEY_NOT_FOUND', `public key not found in region ${home} for fingerprint ${r.digestPublicKeyFingerprint}`, {
@@ -528,7 +528,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     }
     let ok: boolean;
     try {
-      ok = verifyString(key, stringToSign(r, digest.sha256), signature);
+      ok = await verifyString(key, stringToSign(r, digest.sha256), signature, platform);
     } catch (e) {
       if (isValidateLogsError(e, 'SIGNATURE_INVALID')) return fail('DIGEST_SIGNATURE_INVALID', `signature verification failed: ${e.message}`);
       throw e;
@@ -566,8 +566,8 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     try {
       read = await attempt(async () => {
         const obj = await source.get(log.s3Bucket, log.s3Object);
-        return obj && hashStream(obj.body, { gzip: true, engine, what: uri, maxBytes: maxLogBytes, ...(obj.size !== undefined && { sizeHint: obj.size }) });
-      });
+        return obj && hashStream(obj.body, { gzip: true, platform, what: uri, maxBytes: maxLogBytes, ...(obj.size !== undefined && { sizeHint: obj.size }) });
+      }, platform);
     } catch (e) {
       if (isValidateLogsError(e, 'UNSAFE_KEY')) return finding('LOG_NOT_FOUND', { ...base, message: `not found (${e.message})` });
       if (isValidateLogsError(e, 'SIZE_LIMIT')) {

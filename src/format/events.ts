@@ -4,7 +4,7 @@
  * @module
  */
 
-const PATTERN = Buffer.from('"eventTime":"');
+const PATTERN = Uint8Array.from('"eventTime":"', (c) => c.charCodeAt(0));
 const VALUE = 20; // YYYY-MM-DDTHH:MM:SSZ
 const CARRY = PATTERN.length + VALUE - 1;
 const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -25,30 +25,35 @@ export class EventTimeScanner {
   newest: string | null = null;
   /** Oldest event time seen, or null. */
   oldest: string | null = null;
-  #carry: Buffer = Buffer.alloc(0);
+  #carry: Uint8Array = new Uint8Array(0);
 
   /**
    * Scan the next chunk of the log's content.
    * @param chunk - the bytes
    */
   update(chunk: Uint8Array): void {
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.#carry.length > 0) {
-      this.#scan(Buffer.concat([this.#carry, buf.subarray(0, CARRY)]));
+      const joined = new Uint8Array(this.#carry.length + Math.min(CARRY, chunk.length));
+      joined.set(this.#carry);
+      joined.set(chunk.subarray(0, CARRY), this.#carry.length);
+      this.#scan(joined);
     }
-    this.#scan(buf);
-    this.#carry = Buffer.from(buf.subarray(Math.max(0, buf.length - CARRY)));
+    this.#scan(chunk);
+    this.#carry = chunk.slice(Math.max(0, chunk.length - CARRY));
   }
 
-  #scan(buf: Buffer): void {
-    let at = buf.indexOf(PATTERN);
-    while (at >= 0 && at + PATTERN.length + VALUE <= buf.length) {
-      const v = buf.toString('latin1', at + PATTERN.length, at + PATTERN.length + VALUE);
+  #scan(buf: Uint8Array): void {
+    const first = PATTERN[0]!;
+    const last = buf.length - PATTERN.length - VALUE;
+    for (let at = buf.indexOf(first); at >= 0 && at <= last; at = buf.indexOf(first, at + 1)) {
+      let i = 1;
+      while (i < PATTERN.length && buf[at + i] === PATTERN[i]) i++;
+      if (i < PATTERN.length) continue;
+      const v = String.fromCharCode(...buf.subarray(at + PATTERN.length, at + PATTERN.length + VALUE));
       if (TIME_RE.test(v)) {
         if (this.newest === null || v > this.newest) this.newest = v;
         if (this.oldest === null || v < this.oldest) this.oldest = v;
       }
-      at = buf.indexOf(PATTERN, at + 1);
     }
   }
 }

@@ -2,7 +2,7 @@
 // the verifier hundreds of times.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { FetchedObject, ListedObject, ObjectSource } from '../../src/index.js';
+import type { FetchedObject, ListedObject, ObjectSource } from './lib.js';
 
 export class MemoryBucket implements ObjectSource {
   readonly objects = new Map<string, Uint8Array>();

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalDirectory, isValidateLogsError } from '../../src/index.js';
+import { LocalDirectory, isValidateLogsError } from '../helpers/lib.js';
 import { sourceContract } from './contract.js';
 
 function tempDir(): string {
