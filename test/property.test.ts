@@ -21,7 +21,7 @@ const digestKeys = [...base.metadata.keys()].sort();
 
 async function report(bucket: MemoryBucket): Promise<Array<Pick<Finding, 'code' | 'key' | 'severity'>>> {
   const out: Array<Pick<Finding, 'code' | 'key' | 'severity'>> = [];
-  for await (const f of verifyTrail({ source: bucket, bucket: t.bucket, trail, keys, start: new Date(t.start), end: new Date(t.end) })) {
+  for await (const f of verifyTrail({ source: bucket.source(t.bucket), bucket: t.bucket, trail, keys, start: new Date(t.start), end: new Date(t.end) })) {
     out.push({ code: f.code, key: f.key, severity: f.severity });
   }
   return out;
