@@ -1,12 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Tests run the TypeScript sources: the `validate-logs-source` condition of the package's
-// `#platform` import points at `src/platform/*.ts` rather than at the build.
-const conditions = ['validate-logs-source', 'module', 'node', 'development|production'];
-
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions } },
+  resolve: {
+    // Tests run the TypeScript sources: the package's `#platform` import (the Node platform
+    // under Node) resolves to its source rather than to the build.
+    alias: { '#platform': fileURLToPath(new URL('./src/platform/node.ts', import.meta.url)) },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

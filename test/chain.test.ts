@@ -215,6 +215,24 @@ describe('generate then verify', () => {
     expect(one.map((f) => f.code)).toEqual(['DIGEST_KEY_NOT_FOUND', 'DIGEST_KEY_NOT_FOUND', 'DIGEST_VALID', 'DIGEST_VALID']);
   });
 
+  it('one key listed twice with different windows: the window covering each digest decides', async () => {
+    const { parsePublicKey } = await import('./helpers/lib.js');
+    const D = 24 * H;
+    const expired = parsePublicKey(signer.publicKey.der, { validFrom: new Date(t0 - 60 * D), validTo: new Date(t0 - 30 * D) });
+    const current = parsePublicKey(signer.publicKey.der, { validFrom: new Date(t0 - D), validTo: new Date(t0 + 30 * D) });
+    const gen = (): AsyncGenerator<GeneratedDigest> => generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer });
+    for (const keys of [new PublicKeySet([current, expired]), new PublicKeySet([expired, current])]) {
+      expect(keys.size).toBe(2);
+      expect(keys.find(signer.publicKey.fingerprint, new Date(t0 + H))).toBe(current);
+      expect(keys.find(signer.publicKey.fingerprint, new Date(t0 - 40 * D))).toBe(expired);
+      expect(keys.findValidAt(signer.publicKey.fingerprint, new Date(t0 - 10 * D))).toBeUndefined();
+      const findings = await storeAndVerify(gen(), keys, t0, t0 + 2 * H);
+      expect(findings.map((f) => f.code)).toEqual(['DIGEST_VALID', 'DIGEST_VALID']);
+    }
+    const onlyExpired = await storeAndVerify(gen(), new PublicKeySet([expired]), t0, t0 + 2 * H);
+    expect(onlyExpired.map((f) => f.code)).toEqual(['DIGEST_KEY_NOT_VALID', 'DIGEST_KEY_NOT_VALID']);
+  });
+
   it('a chain that stops and restarts shows the gap as a notice, with its hours', async () => {
     const before = await all(generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer }));
     const after = await all(generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0 + 5 * H), until: new Date(t0 + 7 * H), signer }));

@@ -22,6 +22,7 @@ import {
 } from './helpers/lib.js';
 import { awsVectors, findings, throughput, type Records, type TrailRequest } from './browser/conformance.js';
 import * as lib from './helpers/lib.js';
+import { defaultPlatform } from '#platform';
 import { MemoryBucket } from './helpers/memory.js';
 import { ROOT, loadJson, tampering } from './helpers/tamper.js';
 
@@ -56,6 +57,13 @@ async function gzipCode(platform: Platform, input: Uint8Array, sizeHint?: number
     throw e;
   }
 }
+
+describe('choosing the platform', () => {
+  it('under Node the package\'s #platform import is the Node platform (here: its source)', () => {
+    expect(defaultPlatform).toBe(nodePlatform);
+    expect([nodePlatform.name, webPlatform.name]).toEqual(['node', 'web']);
+  });
+});
 
 describe('SHA-256, CRC-32 and gzip', () => {
   it.each(platforms)('$name: SHA-256 streaming and one-shot equal node:crypto', async (p) => {
