@@ -1,8 +1,9 @@
 /**
  * validate-logs: CloudTrail-compatible log file integrity. Generate hourly, signed, chained
  * digest files over your log files, and verify a chain from objects in any storage, with
- * findings as data. This entry is portable (Node, browsers, Workers, Deno, Bun): storage on a
- * local disk is in `validate-logs/node`, S3 and the CloudTrail API in `validate-logs/aws`.
+ * findings as data. This entry is portable (no `node:` module; WebCrypto and Compression Streams
+ * where Node's are absent): storage on a local disk is in `validate-logs/node`, S3 and the
+ * CloudTrail API in `validate-logs/aws`.
  *
  * @example
  * ```ts

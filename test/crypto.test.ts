@@ -74,6 +74,9 @@ describe('key parsing', () => {
     const spki = nodeKey.export({ type: 'spki', format: 'der' });
     expect(parsePublicKey(pkcs1).format).toBe('pkcs1');
     expect(parsePublicKey(new Uint8Array(spki)).format).toBe('spki');
+    // The SPKI wrapping of a PKCS#1 key is byte for byte what OpenSSL writes.
+    expect(Buffer.from(signer.publicKey.spki).equals(spki)).toBe(true);
+    expect(Buffer.from(parsePublicKey(new Uint8Array(spki)).spki).equals(spki)).toBe(true);
     expect(parsePublicKey(Buffer.from(pkcs1).toString('base64')).fingerprint).toBe(keyFingerprint(pkcs1));
     const pem = nodeKey.export({ type: 'spki', format: 'pem' }) as string;
     expect(parsePublicKey(pem).fingerprint).toBe(keyFingerprint(new Uint8Array(spki)));
@@ -113,6 +116,16 @@ describe('key parsing', () => {
     expect([...der.subarray(0, 9)]).toEqual([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00]);
     const padded = Uint8Array.of(0x30, 0x82, 0x01, 0x0b, 0x02, 0x82, 0x01, 0x02, 0x00, ...der.subarray(8));
     expect(() => parsePublicKey(padded)).toThrow(/modulus is not minimally encoded/);
+    // BER's indefinite length, and a negative modulus.
+    expect(() => parsePublicKey(Uint8Array.of(0x30, 0x80, ...der.subarray(4), 0, 0))).toThrow(/indefinite length/);
+    const negative = Uint8Array.of(0x30, 0x82, 0x01, 0x09, 0x02, 0x82, 0x01, 0x00, ...der.subarray(9));
+    expect(() => parsePublicKey(negative)).toThrow(/modulus is negative/);
+    // SPKI whose BIT STRING has unused bits, or whose algorithm has parameters other than NULL.
+    const spkiDer = signer.publicKey.spki;
+    const unused = Uint8Array.from(spkiDer);
+    unused[23] = 1;
+    expect([...spkiDer.subarray(19, 24)]).toEqual([0x03, 0x82, 0x01, 0x0f, 0x00]);
+    expect(() => parsePublicKey(unused)).toThrow(/whole BIT STRING/);
     expect(parsePublicKey(der).fingerprint).toBe(keyFingerprint(der));
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The Web platform: WebCrypto for RSA and one-shot SHA-256, `@noble/hashes` for streaming
  * SHA-256, `DecompressionStream('deflate-raw')` for inflating, `CompressionStream('gzip')`
- * for writing, and a table CRC-32. Runs in browsers, Workers, Deno and Bun (and in Node, which
- * has these APIs). The default everywhere but Node.
+ * for writing, and a table CRC-32: for any runtime with WebCrypto and Compression Streams
+ * (browsers, Workers; Node has them too). The default wherever the `node` condition does not apply.
  *
  * The inflater is given the deflate data only: it holds back the last 8 bytes it is fed (the
  * gzip trailer). The Compression Streams standard makes `DecompressionStream` fail on bytes
