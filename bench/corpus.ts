@@ -5,7 +5,8 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSyn
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { LocalDirectory, PublicKeySet, createSigner, logKey, writeDigests, type TrailRef } from '../dist/index.js';
+import { PublicKeySet, createSigner, logKey, type TrailRef } from '../dist/index.js';
+import { LocalDirectory, writeDigests } from '../dist/node.js';
 
 export const ROOT = join(dirname(new URL(import.meta.url).pathname), '..');
 export const TRAIL: TrailRef = { accountId: '111122223333', region: 'us-east-1', trailName: 'bench-trail' };
@@ -122,7 +123,7 @@ export async function corpus(name: string, files: number, fileBytes: number, hou
     if (pending.length >= 4) await pending.shift();
   }
   await Promise.all(pending);
-  const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+  const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
   const t0 = performance.now();
   await writeDigests({ storage: new LocalDirectory(bucketDir, { bucket: BUCKET }), bucket: BUCKET, trail: TRAIL, signer, until: new Date(START + span) });
   const writeMs = performance.now() - t0;

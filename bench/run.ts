@@ -14,6 +14,10 @@ import { ARN, BUCKET, ROOT, TRAIL, corpus, type Corpus } from './corpus.ts';
 import { awsCliUnusable, awsValidateLogs, loopbackEnv, startAwsApi, startS3, uploadDir } from '../test/helpers/aws.ts';
 import { startProxy } from '../test/helpers/proxy.ts';
 import { run } from '../test/helpers/cli.ts';
+import { chromiumPresent, openBrowserPage } from '../test/helpers/browser.ts';
+import { throughput } from '../test/browser/conformance.ts';
+import * as lib from '../dist/index.js';
+import { nodePlatform } from '../dist/node.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -112,7 +116,7 @@ async function generator(c: Corpus): Promise<{ corpus: Corpus; nativeMs: number;
 async function hashingCore(): Promise<{ native: number; ours: number; noble: number }> {
   const script = `
     import { createHash } from 'node:crypto';
-    import { hashStream, nobleEngine } from '${join(ROOT, 'dist', 'index.js')}';
+    import { hashStream, webPlatform } from '${join(ROOT, 'dist', 'index.js')}';
     const data = new Uint8Array(256 << 20).fill(7);
     const chunks = []; for (let i = 0; i < data.length; i += 1 << 20) chunks.push(data.subarray(i, i + (1 << 20)));
     const t = async (f) => { const s = performance.now(); await f(); return performance.now() - s; };
@@ -121,12 +125,47 @@ async function hashingCore(): Promise<{ native: number; ours: number; noble: num
       out.native.push(await t(() => { const h = createHash('sha256'); for (const c of chunks) h.update(c); h.digest(); }));
       out.ours.push(await t(() => hashStream(chunks)));
     }
-    out.noble.push(await t(() => hashStream(chunks.slice(0, 64), { engine: nobleEngine })) * 4);
+    out.noble.push(await t(() => hashStream(chunks.slice(0, 64), { platform: webPlatform })) * 4);
     console.log(JSON.stringify(out));`;
   const r = await run('node', ['--input-type=module', '-e', script], { NODE_OPTIONS: undefined });
   const out = JSON.parse(r.stdout) as { native: number[]; ours: number[]; noble: number[] };
   const bytes = 256 * 2 ** 20;
   return { native: mbps(bytes, median(out.native)), ours: mbps(bytes, median(out.ours)), noble: mbps(bytes, median(out.noble)) };
+}
+
+/** Compressed bytes of logs the platforms hash and inflate in memory: small enough to cross into a page quickly. */
+const PLATFORM_MB = 32 / q;
+
+/**
+ * Both platforms on the same logs held in memory (`hashStream` with gunzip, one object at a
+ * time): the Node platform and the Web platform in this process, and the Web platform in
+ * headless Chromium on the browser bundle, when Chromium is installed.
+ */
+async function platforms(c: Corpus): Promise<{ files: number; mb: number; node: number; webInNode: number; chromium?: number; browser?: string }> {
+  const objects: string[] = [];
+  let compressed = 0;
+  for (const key of c.logs) {
+    if (compressed >= PLATFORM_MB * 2 ** 20) break;
+    const b = readFileSync(join(c.dir, key));
+    compressed += b.length;
+    objects.push(b.toString('base64'));
+  }
+  const l = lib as never;
+  const node = await throughput(l, objects, ROUNDS, nodePlatform);
+  const webInNode = await throughput(l, objects, ROUNDS, lib.webPlatform);
+  const base = { files: objects.length, mb: node.bytes / ROUNDS / 1e6, node: node.mbps, webInNode: webInNode.mbps };
+  if (!chromiumPresent()) return base;
+  const page = await openBrowserPage();
+  try {
+    const inPage = await page.run(
+      async (pl, conf, a: { objects: string[]; rounds: number }) => (conf as { throughput: typeof throughput }).throughput(pl as never, a.objects, a.rounds),
+      { objects, rounds: ROUNDS },
+    );
+    if (inPage.sha256.join() !== node.sha256.join()) throw new Error('Chromium hashed the corpus differently from Node');
+    return { ...base, chromium: inPage.mbps, browser: page.version };
+  } finally {
+    await page.close();
+  }
 }
 
 /** From S3 (s3rver on loopback, behind a proxy adding latency): ours against the AWS CLI. */
@@ -198,6 +237,8 @@ const generated = [];
 for (const c of [trail, big, many]) generated.push(await generator(c));
 log('hashing core against node:crypto...');
 const core = await hashingCore();
+log(`the platforms on the same logs in memory${chromiumPresent() ? ', Chromium included' : ' (no Chromium at /usr/bin/chromium)'}...`);
+const web = await platforms(trail);
 const unusable = awsCliUnusable();
 log(`from S3 through a latency proxy${unusable ? ` (AWS CLI skipped: ${unusable})` : ', against the AWS CLI'}...`);
 const s3Runs = [await s3(small, 20, !unusable), await s3(small, 0, !unusable)];
@@ -245,8 +286,21 @@ byte-identical), against the native gunzip + SHA-256 baseline over the same file
 ${generated.map(gen).join('\n')}
 
 The hashing core on its own, over 256 MiB in memory: node:crypto ${fmt(core.native)} MB/s, \`hashStream\`
-(native engine) ${fmt(core.ours)} MB/s (ratio **${fmt(core.ours / core.native, 2)}**), \`hashStream\` with the portable
-\`nobleEngine\` ${fmt(core.noble)} MB/s.
+(Node platform) ${fmt(core.ours)} MB/s (ratio **${fmt(core.ours / core.native, 2)}**), \`hashStream\` with the portable
+\`webPlatform\` (\`@noble/hashes\`) ${fmt(core.noble)} MB/s.
+
+## Platforms
+
+\`hashStream\` with gunzip over ${web.files} logs of the trail corpus held in memory (${fmt(web.mb)} MB of
+content, ${ROUNDS} passes, one object at a time): the Node platform (\`node:zlib\`, \`node:crypto\`),
+the Web platform (\`DecompressionStream\`, \`@noble/hashes\`, a table CRC-32) in Node, and the Web
+platform in headless Chromium${web.browser ? ` ${web.browser}` : ''} on the browser bundle of the main entry (\`test/helpers/browser.ts\`).
+
+| platform | MB/s |
+| --- | ---: |
+| Node | ${fmt(web.node)} |
+| Web, in Node | ${fmt(web.webInNode)} |
+| Web, in Chromium | ${web.chromium === undefined ? 'n/a (no Chromium)' : fmt(web.chromium)} |
 
 ## From S3
 

@@ -32,7 +32,52 @@ export function fromHex(hex: string, what: string): Uint8Array {
   if (typeof hex !== 'string' || !HEX_RE.test(hex)) {
     throw new ValidateLogsError('SIGNATURE_INVALID', `${what} is not an even-length hex string`);
   }
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Base64 of bytes (RFC 4648, with padding).
+ * @param bytes - input bytes
+ * @returns the base64 text
+ */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/**
+ * Decode base64 (RFC 4648, standard alphabet) strictly: white space is ignored, anything else
+ * that is not base64 of whole bytes is refused.
+ * @param text - the base64 text
+ * @returns the bytes, or undefined when `text` is not strict base64
+ */
+export function fromBase64(text: string): Uint8Array | undefined {
+  const clean = text.replace(/\s+/g, '');
+  if (clean.length === 0 || clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return undefined;
+  const binary = atob(clean);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Concatenate byte arrays.
+ * @param parts - the arrays
+ * @returns one array holding them in order
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 /**

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ListPublicKeysDocument } from '../src/index.js';
+import type { ListPublicKeysDocument } from './helpers/lib.js';
 import { VALIDATE, node, sampleArgs } from './helpers/cli.js';
 import { awsCliUnusable, awsValidateLogs, startCloudTrail, startS3, uploadDir } from './helpers/aws.js';
 import { ROOT, applyActions, copySample, tampering } from './helpers/tamper.js';

@@ -15,18 +15,20 @@ import {
   toHex,
   verifyTrail,
   writeDigests,
+  collect as all,
+  type GeneratedDigest,
   type DeliveredLog,
   type DigestLogFile,
   type ObjectSource,
   type Finding,
   type TrailRef,
-} from '../src/index.js';
+} from './helpers/lib.js';
 import { ROOT, applyActions, copySample, loadJson, setDeliveryTimes, tampering } from './helpers/tamper.js';
 
 const testPem = readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8');
 const otherPem = readFileSync(join(ROOT, 'vectors', 'test-key-2.pem'), 'utf8');
-const signer = createSigner(testPem);
-const other = createSigner(otherPem);
+const signer = await createSigner(testPem);
+const other = await createSigner(otherPem);
 const sampleKeys = PublicKeySet.fromListPublicKeys(readFileSync(join(ROOT, tampering.trail.publicKeys), 'utf8'));
 const arn = parseTrailArn(tampering.trail.trailArn);
 const sampleTrail: TrailRef = { accountId: arn.accountId, region: arn.region, trailName: arn.trailName };
@@ -140,8 +142,8 @@ const log = (minute: number, n: number): DeliveredLog => ({
 describe('generator', () => {
   const logs = [log(5, 1), log(50, 2), log(61, 3), log(200, 4)];
 
-  it('writes one digest per hour, empty hours included, chained by key, hash and signature', () => {
-    const ds = [...generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer })];
+  it('writes one digest per hour, empty hours included, chained by key, hash and signature', async () => {
+    const ds = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer }));
     expect(ds.map((d) => d.record.logFiles.length)).toEqual([2, 1, 0, 1]);
     expect(ds[0]!.record.previousDigestSignature).toBeNull();
     expect(ds[2]!.record.newestEventTime).toBeNull();
@@ -161,20 +163,20 @@ describe('generator', () => {
     }
   });
 
-  it('is deterministic and does not depend on the order of the logs', () => {
-    const a = [...generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer })];
-    const b = [...generateDigests({ trail, bucket: 'b', logs: [...logs].reverse(), until: new Date(t0 + 4 * H), signer })];
+  it('is deterministic and does not depend on the order of the logs', async () => {
+    const a = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer }));
+    const b = await all(generateDigests({ trail, bucket: 'b', logs: [...logs].reverse(), until: new Date(t0 + 4 * H), signer }));
     expect(b.map((d) => [d.sha256, d.signature, Buffer.from(d.gzipped).toString('hex')])).toEqual(
       a.map((d) => [d.sha256, d.signature, Buffer.from(d.gzipped).toString('hex')]),
     );
   });
 
-  it('resumes a chain from its head exactly as one run would have written it', () => {
-    const whole = [...generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer })];
-    const first = [...generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 2 * H), signer })];
+  it('resumes a chain from its head exactly as one run would have written it', async () => {
+    const whole = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer }));
+    const first = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 2 * H), signer }));
     const h = first.at(-1)!;
-    const rest = [
-      ...generateDigests({
+    const rest = await all(
+      generateDigests({
         trail,
         bucket: 'b',
         logs,
@@ -182,12 +184,12 @@ describe('generator', () => {
         signer,
         previous: { bucket: 'b', key: h.key, sha256: h.sha256, signature: h.signature, endTime: h.endTime },
       }),
-    ];
+    );
     expect([...first, ...rest].map((d) => d.sha256)).toEqual(whole.map((d) => d.sha256));
   });
 
-  it('rotates keys: the fingerprint changes from the first digest signed by the new key', () => {
-    const ds = [...generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer: (end) => (end.getTime() <= t0 + 2 * H ? signer : other) })];
+  it('rotates keys: the fingerprint changes from the first digest signed by the new key', async () => {
+    const ds = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer: (end) => (end.getTime() <= t0 + 2 * H ? signer : other) }));
     expect(ds.map((d) => d.record.digestPublicKeyFingerprint)).toEqual([
       signer.publicKey.fingerprint,
       signer.publicKey.fingerprint,
@@ -198,10 +200,10 @@ describe('generator', () => {
 });
 
 describe('generate then verify', () => {
-  async function storeAndVerify(digests: ReturnType<typeof generateDigests>, keys: PublicKeySet, start: number, end: number): Promise<Finding[]> {
+  async function storeAndVerify(digests: AsyncIterable<GeneratedDigest> | Iterable<GeneratedDigest>, keys: PublicKeySet, start: number, end: number): Promise<Finding[]> {
     const dir = sampleCopy();
     const store = new LocalDirectory(dir, { bucket: 'b' });
-    for (const d of digests) expect(await store.putIfAbsent('b', d.key, d.gzipped, d.metadata)).toBe(true);
+    for await (const d of digests) expect(await store.putIfAbsent('b', d.key, d.gzipped, d.metadata)).toBe(true);
     const out: Finding[] = [];
     for await (const f of verifyTrail({ source: store, bucket: 'b', trail, keys, start: new Date(start), end: new Date(end) })) out.push(f);
     return out;
@@ -216,10 +218,28 @@ describe('generate then verify', () => {
     expect(one.map((f) => f.code)).toEqual(['DIGEST_KEY_NOT_FOUND', 'DIGEST_KEY_NOT_FOUND', 'DIGEST_VALID', 'DIGEST_VALID']);
   });
 
+  it('one key listed twice with different windows: the window covering each digest decides', async () => {
+    const { parsePublicKey } = await import('./helpers/lib.js');
+    const D = 24 * H;
+    const expired = parsePublicKey(signer.publicKey.der, { validFrom: new Date(t0 - 60 * D), validTo: new Date(t0 - 30 * D) });
+    const current = parsePublicKey(signer.publicKey.der, { validFrom: new Date(t0 - D), validTo: new Date(t0 + 30 * D) });
+    const gen = (): AsyncGenerator<GeneratedDigest> => generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer });
+    for (const keys of [new PublicKeySet([current, expired]), new PublicKeySet([expired, current])]) {
+      expect(keys.size).toBe(2);
+      expect(keys.find(signer.publicKey.fingerprint, new Date(t0 + H))).toBe(current);
+      expect(keys.find(signer.publicKey.fingerprint, new Date(t0 - 40 * D))).toBe(expired);
+      expect(keys.findValidAt(signer.publicKey.fingerprint, new Date(t0 - 10 * D))).toBeUndefined();
+      const findings = await storeAndVerify(gen(), keys, t0, t0 + 2 * H);
+      expect(findings.map((f) => f.code)).toEqual(['DIGEST_VALID', 'DIGEST_VALID']);
+    }
+    const onlyExpired = await storeAndVerify(gen(), new PublicKeySet([expired]), t0, t0 + 2 * H);
+    expect(onlyExpired.map((f) => f.code)).toEqual(['DIGEST_KEY_NOT_VALID', 'DIGEST_KEY_NOT_VALID']);
+  });
+
   it('a chain that stops and restarts shows the gap as a notice, with its hours', async () => {
-    const before = [...generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer })];
-    const after = [...generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0 + 5 * H), until: new Date(t0 + 7 * H), signer })];
-    const findings = await storeAndVerify([...before, ...after][Symbol.iterator]() as ReturnType<typeof generateDigests>, new PublicKeySet([signer.publicKey]), t0, t0 + 7 * H);
+    const before = await all(generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer }));
+    const after = await all(generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0 + 5 * H), until: new Date(t0 + 7 * H), signer }));
+    const findings = await storeAndVerify([...before, ...after], new PublicKeySet([signer.publicKey]), t0, t0 + 7 * H);
     expect(findings.map((f) => f.code)).toEqual(['DIGEST_VALID', 'DIGEST_VALID', 'CHAIN_GAP', 'DIGEST_VALID', 'DIGEST_VALID']);
     const gap = findings[2]!;
     expect(gap.severity).toBe('notice');
@@ -260,16 +280,16 @@ describe('beyond the AWS CLI', () => {
     return out;
   }
 
-  async function store(dir: string, ...runs: Array<Iterable<{ key: string; gzipped: Uint8Array; metadata: Record<string, string> }>>): Promise<void> {
+  async function store(dir: string, ...runs: Array<AsyncIterable<GeneratedDigest> | Iterable<GeneratedDigest>>): Promise<void> {
     const s = new LocalDirectory(dir, { bucket: 'b' });
-    for (const run of runs) for (const d of run) await s.putIfAbsent('b', d.key, d.gzipped, d.metadata);
+    for (const run of runs) for await (const d of run) await s.putIfAbsent('b', d.key, d.gzipped, d.metadata);
   }
 
   it('counts the logs delivered in a gap, and in each hour of a hole', async () => {
     const dir = sampleCopy();
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const { gzipSync } = await import('node:zlib');
-    const { logKey } = await import('../src/index.js');
+    const { logKey } = await import('./helpers/lib.js');
     // Two log files delivered while the chain was stopped (03:xx).
     for (const u of ['AAAAAAAAAAAAAAA1', 'AAAAAAAAAAAAAAA2']) {
       const key = logKey(trail, new Date(t0 + 3 * H + 600_000), u);
@@ -291,7 +311,7 @@ describe('beyond the AWS CLI', () => {
 
   it('reports every digest of a hole of three, from the hourly cadence', async () => {
     const dir = sampleCopy();
-    const ds = [...three(t0, t0 + 8 * H)];
+    const ds = await all(three(t0, t0 + 8 * H));
     await store(dir, ds.filter((_, i) => i < 2 || i > 4));
     const findings = await verifyDir(dir, t0, t0 + 8 * H);
     expect(findings.filter((f) => f.code === 'DIGEST_NOT_FOUND').map((f) => f.endTime)).toEqual([
@@ -305,7 +325,7 @@ describe('beyond the AWS CLI', () => {
     const dir = sampleCopy();
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const { gzipSync } = await import('node:zlib');
-    const { logKey } = await import('../src/index.js');
+    const { logKey } = await import('./helpers/lib.js');
     const key = logKey(trail, new Date(t0 + H + 1_200_000), 'OTHERTRAILonly01');
     mkdirSync(join(dir, key, '..'), { recursive: true });
     writeFileSync(join(dir, key), gzipSync('{"Records":[]}'));
@@ -324,11 +344,11 @@ describe('beyond the AWS CLI', () => {
     const dir = sampleCopy();
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const { gzipSync } = await import('node:zlib');
-    const { logKey } = await import('../src/index.js');
+    const { logKey } = await import('./helpers/lib.js');
     const key = logKey(trail, new Date(t0 + 5 * H), 'LATElateLATElate');
     mkdirSync(join(dir, key, '..'), { recursive: true });
     writeFileSync(join(dir, key), gzipSync('{}'));
-    const ds = [...three(t0, t0 + 6 * H)];
+    const ds = await all(three(t0, t0 + 6 * H));
     await store(dir, ds.slice(0, 2)); // digests up to 02:00; the 05:00 log is 3 h later
     expect((await verifyDir(dir, t0, t0 + 2 * H)).map((f) => f.code)).toContain('CHAIN_TAIL_MISSING');
     expect((await verifyDir(dir, t0, t0 + 2 * H, { tailGraceMs: 4 * H })).map((f) => f.code)).not.toContain('CHAIN_TAIL_MISSING');
@@ -338,20 +358,20 @@ describe('beyond the AWS CLI', () => {
   });
 
   it('flags a digest with another account, another algorithm, or signed outside its key window', async () => {
-    const { parsePublicKey } = await import('../src/index.js');
+    const { parsePublicKey } = await import('./helpers/lib.js');
     const { gzipSync } = await import('node:zlib');
-    const { serializeDigest, stringToSign, signString } = await import('../src/index.js');
+    const { serializeDigest, stringToSign, signString } = await import('./helpers/lib.js');
     const cases: Array<[string, (r: import('../src/index.js').DigestRecord) => void, string]> = [
       ['account', (r) => (r.awsAccountId = '999999999999'), 'DIGEST_ACCOUNT_MISMATCH'],
       ['algorithm', (r) => (r.digestSignatureAlgorithm = 'SHA1withRSA'), 'DIGEST_ALGORITHM_UNSUPPORTED'],
     ];
     for (const [, edit, code] of cases) {
       const dir = sampleCopy();
-      const [d] = [...three(t0, t0 + H)];
+      const [d] = await all(three(t0, t0 + H));
       const record = structuredClone(d!.record);
       edit(record);
       const bytes = serializeDigest(record);
-      const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
+      const signature = await signString(signer, stringToSign(record, toHex(sha256(bytes))));
       await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', d!.key, new Uint8Array(gzipSync(bytes)), { signature, 'signature-algorithm': 'SHA256withRSA' });
       expect((await verifyDir(dir, t0, t0 + H)).map((f) => f.code)).toEqual([code]);
     }
@@ -365,14 +385,14 @@ describe('beyond the AWS CLI', () => {
 
   it('flags a link to a digest that is not older', async () => {
     const { gzipSync } = await import('node:zlib');
-    const { serializeDigest, stringToSign, signString } = await import('../src/index.js');
+    const { serializeDigest, stringToSign, signString } = await import('./helpers/lib.js');
     const dir = sampleCopy();
-    const [a, b, c] = [...three(t0, t0 + 3 * H)];
+    const [a, b, c] = await all(three(t0, t0 + 3 * H));
     await store(dir, [a!, c!]);
     // An insider rewrites B to link forward to C, and signs it.
     const record = { ...b!.record, previousDigestS3Object: c!.key, previousDigestHashValue: c!.sha256, previousDigestSignature: c!.signature };
     const bytes = serializeDigest(record);
-    const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
+    const signature = await signString(signer, stringToSign(record, toHex(sha256(bytes))));
     await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', b!.key, new Uint8Array(gzipSync(bytes)), { signature });
     const findings = await verifyDir(dir, t0, t0 + H + H / 2);
     // B is signed, but its start does not follow the end of the digest it links to.
@@ -389,8 +409,8 @@ describe('backfill digests', () => {
     const dir = sampleCopy();
     const store = new LocalDirectory(dir, { bucket: 'b' });
     const generatedAt = new Date(t0 + 30 * 24 * H);
-    for (const d of generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer })) await store.putIfAbsent('b', d.key, d.gzipped, d.metadata);
-    for (const d of generateDigests({ trail, bucket: 'b', logs: [log(5, 1)], from: new Date(t0), until: new Date(t0 + 2 * H), signer: other, backfill: { generatedAt } })) {
+    for await (const d of generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + 2 * H), signer })) await store.putIfAbsent('b', d.key, d.gzipped, d.metadata);
+    for await (const d of generateDigests({ trail, bucket: 'b', logs: [log(5, 1)], from: new Date(t0), until: new Date(t0 + 2 * H), signer: other, backfill: { generatedAt } })) {
       expect(d.key).toMatch(/_backfill\.json\.gz$/);
       expect(d.metadata['backfill-generation-timestamp']).toBe('2025-07-01T00:00:00Z');
       await store.putIfAbsent('b', d.key, d.gzipped, d.metadata);
@@ -436,7 +456,7 @@ describe('backfill digests', () => {
   it('a backfill digest without its generation timestamp metadata is invalid', async () => {
     const dir = sampleCopy();
     const store = new LocalDirectory(dir, { bucket: 'b' });
-    for (const d of generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + H), signer, backfill: { generatedAt: new Date(t0 + 5 * H) } })) {
+    for await (const d of generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + H), signer, backfill: { generatedAt: new Date(t0 + 5 * H) } })) {
       const { 'backfill-generation-timestamp': _, ...meta } = d.metadata;
       await store.putIfAbsent('b', d.key, d.gzipped, meta);
     }
@@ -448,7 +468,7 @@ describe('backfill digests', () => {
 
 describe('AWS errors a user can act on', () => {
   it('names the call, the object and the missing permission', async () => {
-    const { awsError } = await import('../src/index.js');
+    const { awsError } = await import('./helpers/lib.js');
     const denied = { name: 'AccessDenied', message: 'Access Denied', $metadata: { httpStatusCode: 403 } };
     expect(awsError(denied, 'GetObject', 's3://b/k').message).toBe(
       'AccessDenied: GetObject on s3://b/k was refused; the caller needs s3:GetObject (and kms:Decrypt on the bucket key for SSE-KMS buckets)',
@@ -466,7 +486,7 @@ describe('hostile keys in a correctly signed digest', () => {
     const { mkdirSync, writeFileSync, symlinkSync, mkdtempSync } = await import('node:fs');
     const { gzipSync } = await import('node:zlib');
     const { tmpdir } = await import('node:os');
-    const { serializeDigest, stringToSign, signString } = await import('../src/index.js');
+    const { serializeDigest, stringToSign, signString } = await import('./helpers/lib.js');
     const dir = sampleCopy();
     const outside = mkdtempSync(join(tmpdir(), 'vl-outside-'));
     cleanups.push(() => void import('node:fs').then((fs) => fs.rmSync(outside, { recursive: true, force: true })));
@@ -494,14 +514,14 @@ describe('hostile keys in a correctly signed digest', () => {
     const linked = logKey(trail, new Date(t0 + 600_000), 'LINKtoOUTSIDE001');
     mkdirSync(join(dir, linked, '..'), { recursive: true });
     symlinkSync(join(outside, 'secret.json.gz'), join(dir, linked));
-    const [d] = [...generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + H), signer })];
+    const [d] = await all(generateDigests({ trail, bucket: 'b', logs: [], from: new Date(t0), until: new Date(t0 + H), signer }));
     const entry = (s3Bucket: string, s3Object: string): DigestLogFile => ({ s3Bucket, s3Object, hashValue: hash, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: null });
     const record = {
       ...d!.record,
       logFiles: [...hostile.map((key) => entry('b', key)), entry('other-bucket', 'audit/ok.json.gz'), entry('b', 'audit/ok.json.gz'), entry('b', linked)],
     };
     const bytes = serializeDigest(record);
-    const signature = signString(signer, stringToSign(record, toHex(sha256(bytes))));
+    const signature = await signString(signer, stringToSign(record, toHex(sha256(bytes))));
     await new LocalDirectory(dir, { bucket: 'b' }).putIfAbsent('b', d!.key, new Uint8Array(gzipSync(bytes)), { signature });
     const local = new LocalDirectory(dir, { bucket: 'b' });
     const read: string[] = [];

@@ -22,11 +22,11 @@ import {
   type ObjectSource,
   type PinnedHead,
   type TrailRef,
-} from '../src/index.js';
+} from './helpers/lib.js';
 import { ROOT } from './helpers/tamper.js';
 
 const H = 3_600_000;
-const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
 const keys = new PublicKeySet([signer.publicKey]);
 const trail: TrailRef = { accountId: '123456789012', region: 'eu-west-1', trailName: 'main' };
 const t0 = Date.UTC(2025, 5, 1);

@@ -37,7 +37,8 @@ import {
   type Finding,
   type GeneratedDigest,
   type TrailRef,
-} from '../src/index.js';
+  collect,
+} from './helpers/lib.js';
 import { MemoryBucket } from './helpers/memory.js';
 import { ROOT, loadJson } from './helpers/tamper.js';
 
@@ -107,7 +108,7 @@ const trail: TrailRef = { accountId: '111122223333', region: 'us-east-1', trailN
 const BUCKET = 'sample-bucket';
 const T0 = Date.UTC(2025, 0, 8, 0);
 const H = 3_600_000;
-const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
 
 function logs(changedHour?: number): DeliveredLog[] {
   return Array.from({ length: 7 }, (_, h) => ({
@@ -116,8 +117,8 @@ function logs(changedHour?: number): DeliveredLog[] {
     sha256: toHex(sha256(new TextEncoder().encode(`log ${h}${h === changedHour ? ' rewritten' : ''}`))),
   }));
 }
-function chain(changedHour?: number, from = T0): GeneratedDigest[] {
-  return [...generateDigests({ trail, bucket: BUCKET, logs: logs(changedHour).filter((l) => l.deliveredAt.getTime() >= from), until: new Date(T0 + 7 * H), from: new Date(from), signer })];
+async function chain(changedHour?: number, from = T0): Promise<GeneratedDigest[]> {
+  return collect(generateDigests({ trail, bucket: BUCKET, logs: logs(changedHour).filter((l) => l.deliveredAt.getTime() >= from), until: new Date(T0 + 7 * H), from: new Date(from), signer }));
 }
 function store(digests: GeneratedDigest[], into = new MemoryBucket()): MemoryBucket {
   for (const d of digests) into.objects.set(d.key, d.gzipped);
@@ -134,29 +135,29 @@ describe('checkExtension', () => {
     endTime: digests[i]!.record.digestEndTime,
   });
   const head = (i: number): { bucket: string; key: string } => ({ bucket: BUCKET, key: digests[i]!.key });
-  beforeAll(() => {
-    digests = chain();
+  beforeAll(async () => {
+    digests = await chain();
     bucket = store(digests);
     expect(digests).toHaveLength(7);
   });
 
   it('accepts a chain that leads back to the pinned digest, and the pinned digest itself', async () => {
-    const r = await checkExtension({ source: bucket, pinned: pin(2), head: { ...head(6), sha256: digests[6]!.sha256 } });
+    const r = await checkExtension({ source: (bucket).source(BUCKET), pinned: pin(2), head: { ...head(6), sha256: digests[6]!.sha256 } });
     expect(r.ok && r.steps).toBe(4);
-    const same = await checkExtension({ source: bucket, pinned: pin(6), head: head(6) });
+    const same = await checkExtension({ source: (bucket).source(BUCKET), pinned: pin(6), head: head(6) });
     expect(same.ok && same.steps).toBe(0);
     expect(extensionFindings(r, pin(2))).toEqual([]);
   });
 
   it('reports a rollback when the newest digest is older than the pinned one', async () => {
-    const r = await checkExtension({ source: bucket, pinned: pin(5), head: head(3) });
+    const r = await checkExtension({ source: (bucket).source(BUCKET), pinned: pin(5), head: head(3) });
     expect(r).toMatchObject({ ok: false, reason: 'rollback', key: digests[3]!.key, expected: '2025-01-08T06:00:00Z', actual: '2025-01-08T04:00:00Z' });
     expect(extensionFindings(r, pin(5), 'us-east-1').map((f) => [f.code, f.severity, f.key])).toEqual([['CHECKPOINT_ROLLBACK', 'invalid', digests[5]!.key]]);
   });
 
   it('reports a mismatch when a key holder rewrote history before the pin and relinked everything', async () => {
-    const rewritten = store(chain(1)); // the log of hour 1 changed: every digest from hour 1 on differs
-    const r = await checkExtension({ source: rewritten, pinned: pin(3), head: head(6) });
+    const rewritten = store(await chain(1)); // the log of hour 1 changed: every digest from hour 1 on differs
+    const r = await checkExtension({ source: (rewritten).source(BUCKET), pinned: pin(3), head: head(6) });
     expect(r).toMatchObject({ ok: false, reason: 'mismatch', key: digests[3]!.key, expected: digests[3]!.sha256, steps: 3 });
     // ... and the CLI's "new checkpoint" describes the rewritten head: its own hash does not match the old one either.
     expect(extensionFindings(r, pin(3)).map((f) => f.code)).toEqual(['CHECKPOINT_MISMATCH']);
@@ -166,20 +167,20 @@ describe('checkExtension', () => {
     const b = bucket.clone();
     const d = parseDigest(digests[3]!.bytes);
     b.objects.set(digests[3]!.key, gzipSync(serializeDigest({ ...d.record, logFiles: [] })));
-    const r = await checkExtension({ source: b, pinned: pin(3), head: head(6) });
+    const r = await checkExtension({ source: (b).source(BUCKET), pinned: pin(3), head: head(6) });
     expect(r).toMatchObject({ ok: false, reason: 'mismatch', key: digests[3]!.key, expected: digests[3]!.sha256 });
   });
 
   it('reports a broken link, naming the digest: deleted, changed, not gzip', async () => {
     const deleted = bucket.clone();
     deleted.objects.delete(digests[4]!.key);
-    expect(await checkExtension({ source: deleted, pinned: pin(2), head: head(6) })).toMatchObject({ ok: false, reason: 'broken', key: digests[4]!.key, message: expect.stringMatching(/not found/) });
+    expect(await checkExtension({ source: (deleted).source(BUCKET), pinned: pin(2), head: head(6) })).toMatchObject({ ok: false, reason: 'broken', key: digests[4]!.key, message: expect.stringMatching(/not found/) });
 
     const changed = bucket.clone();
     const d = parseDigest(digests[4]!.bytes);
     const bytes = serializeDigest({ ...d.record, logFiles: [] });
     changed.objects.set(digests[4]!.key, gzipSync(bytes));
-    expect(await checkExtension({ source: changed, pinned: pin(2), head: head(6) })).toMatchObject({
+    expect(await checkExtension({ source: (changed).source(BUCKET), pinned: pin(2), head: head(6) })).toMatchObject({
       ok: false,
       reason: 'broken',
       key: digests[4]!.key,
@@ -189,15 +190,15 @@ describe('checkExtension', () => {
 
     const garbage = bucket.clone();
     garbage.objects.set(digests[4]!.key, new TextEncoder().encode('not gzip'));
-    const g = await checkExtension({ source: garbage, pinned: pin(2), head: head(6) });
+    const g = await checkExtension({ source: (garbage).source(BUCKET), pinned: pin(2), head: head(6) });
     expect(g).toMatchObject({ ok: false, reason: 'broken', key: digests[4]!.key, message: expect.stringMatching(/cannot be read/) });
     expect(extensionFindings(g, pin(2)).map((f) => [f.code, f.key])).toEqual([['CHECKPOINT_MISMATCH', digests[4]!.key]]);
   });
 
   it('reports a mismatch when the head is not what the newer checkpoint says, or the chain restarts after the pin', async () => {
-    expect(await checkExtension({ source: bucket, pinned: pin(2), head: { ...head(6), sha256: digests[5]!.sha256 } })).toMatchObject({ ok: false, reason: 'mismatch', key: digests[6]!.key });
-    const restarted = store(chain(undefined, T0 + 4 * H), bucket.clone()); // a new chain from hour 4 replaces the digests of hours 4 to 6
-    const r = await checkExtension({ source: restarted, pinned: pin(2), head: head(6) });
+    expect(await checkExtension({ source: (bucket).source(BUCKET), pinned: pin(2), head: { ...head(6), sha256: digests[5]!.sha256 } })).toMatchObject({ ok: false, reason: 'mismatch', key: digests[6]!.key });
+    const restarted = store(await chain(undefined, T0 + 4 * H), bucket.clone()); // a new chain from hour 4 replaces the digests of hours 4 to 6
+    const r = await checkExtension({ source: (restarted).source(BUCKET), pinned: pin(2), head: head(6) });
     expect(r).toMatchObject({ ok: false, reason: 'mismatch', key: digests[4]!.key, message: expect.stringMatching(/chain starts at/) });
   });
 
@@ -207,7 +208,7 @@ describe('checkExtension', () => {
     // Digest 5 now links forward to digest 6, with digest 6's true hash.
     const bytes = serializeDigest({ ...d5.record, previousDigestS3Object: digests[6]!.key, previousDigestHashValue: digests[6]!.sha256 });
     b.objects.set(digests[5]!.key, gzipSync(bytes));
-    const r = await checkExtension({ source: b, pinned: pin(2), head: head(5) });
+    const r = await checkExtension({ source: (b).source(BUCKET), pinned: pin(2), head: head(5) });
     expect(r).toMatchObject({ ok: false, reason: 'broken', key: digests[6]!.key, message: expect.stringMatching(/does not end before/) });
   });
 
@@ -216,8 +217,8 @@ describe('checkExtension', () => {
     const ajv = new Ajv2020({ strict: false });
     ajv.addSchema(schema, 'report');
     const validate = ajv.getSchema('report#/$defs/finding')!;
-    const rollback = extensionFindings(await checkExtension({ source: bucket, pinned: pin(5), head: head(3) }), pin(5), 'us-east-1');
-    const rewritten = extensionFindings(await checkExtension({ source: store(chain(1)), pinned: pin(3), head: head(6) }), pin(3), 'us-east-1');
+    const rollback = extensionFindings(await checkExtension({ source: (bucket).source(BUCKET), pinned: pin(5), head: head(3) }), pin(5), 'us-east-1');
+    const rewritten = extensionFindings(await checkExtension({ source: (store(await chain(1))).source(BUCKET), pinned: pin(3), head: head(6) }), pin(3), 'us-east-1');
     for (const f of [...rollback, ...rewritten]) expect(validate(f), JSON.stringify(validate.errors)).toBe(true);
   });
 

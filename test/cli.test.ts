@@ -274,21 +274,21 @@ describe('prefixed, organization and multi-region trails', () => {
 
 describe('gaps, the tail grace and the report schema', () => {
   it('the schema names exactly the library\'s finding codes', async () => {
-    const { FINDING_CODES } = await import('../src/index.js');
+    const { FINDING_CODES } = await import('./helpers/lib.js');
     const codes = (schema as { $defs: { code: { enum: string[] } } }).$defs.code.enum;
     expect([...codes].sort()).toEqual([...FINDING_CODES].sort());
   });
 
   it('a gap is reported, exits 0, and exits 1 with --fail-on-gap', async () => {
     const dir = sampleCopy();
-    const { createSigner, generateDigests, LocalDirectory } = await import('../src/index.js');
-    const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    const { createSigner, generateDigests, LocalDirectory } = await import('./helpers/lib.js');
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
     const t = { accountId: '111122223333', region: 'us-east-1', trailName: 'gap-trail' };
     const store = new LocalDirectory(dir, { bucket: 'sample-bucket' });
     const H = 3_600_000;
     const t0 = Date.UTC(2025, 0, 8);
     for (const [from, until] of [[t0, t0 + 2 * H], [t0 + 4 * H, t0 + 6 * H]]) {
-      for (const d of generateDigests({ trail: t, bucket: 'sample-bucket', logs: [], from: new Date(from!), until: new Date(until!), signer })) {
+      for await (const d of generateDigests({ trail: t, bucket: 'sample-bucket', logs: [], from: new Date(from!), until: new Date(until!), signer })) {
         await store.putIfAbsent('sample-bucket', d.key, d.gzipped, d.metadata);
       }
     }
@@ -319,11 +319,11 @@ describe('--regions all: a region with no digest in range is a notice', () => {
   async function threeRegions(): Promise<string> {
     const dir = sampleCopy();
     const { mkdirSync } = await import('node:fs');
-    const { createSigner, generateDigests, LocalDirectory } = await import('../src/index.js');
-    const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    const { createSigner, generateDigests, LocalDirectory } = await import('./helpers/lib.js');
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
     const store = new LocalDirectory(dir, { bucket: t.bucket });
     const trail = { accountId: '111122223333', region: 'eu-west-1', homeRegion: 'us-east-1', trailName: 'sample-trail' };
-    for (const d of generateDigests({ trail, bucket: t.bucket, logs: [], from: new Date('2024-03-01T00:00:00Z'), until: new Date('2024-03-01T02:00:00Z'), signer })) {
+    for await (const d of generateDigests({ trail, bucket: t.bucket, logs: [], from: new Date('2024-03-01T00:00:00Z'), until: new Date('2024-03-01T02:00:00Z'), signer })) {
       await store.putIfAbsent(t.bucket, d.key, d.gzipped, d.metadata);
     }
     mkdirSync(join(dir, digestRoot, 'eu-west-2'));

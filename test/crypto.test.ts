@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import {
   verifyString,
   signString,
   isValidateLogsError,
-} from '../src/index.js';
+} from './helpers/lib.js';
 import { ROOT, loadJson } from './helpers/tamper.js';
 
 interface AwsKeys { keys: Array<{ Value: string; Fingerprint: string; format: 'pkcs1' | 'spki'; modulusBits: number; ValidityStartTime: number; ValidityEndTime: number }> }
@@ -65,17 +65,22 @@ describe('real AWS public keys', () => {
   });
 });
 
+const signer = await createSigner(testPem);
+
 describe('key parsing', () => {
-  const signer = createSigner(testPem);
   it('reads PKCS#1 and SPKI, in DER, base64 and PEM, with the fingerprint of the bytes given', () => {
     const pkcs1 = signer.publicKey.der;
-    const spki = signer.publicKey.keyObject.export({ type: 'spki', format: 'der' });
+    const nodeKey = createPublicKey({ key: Buffer.from(signer.publicKey.der), format: 'der', type: 'pkcs1' });
+    const spki = nodeKey.export({ type: 'spki', format: 'der' });
     expect(parsePublicKey(pkcs1).format).toBe('pkcs1');
     expect(parsePublicKey(new Uint8Array(spki)).format).toBe('spki');
+    // The SPKI wrapping of a PKCS#1 key is byte for byte what OpenSSL writes.
+    expect(Buffer.from(signer.publicKey.spki).equals(spki)).toBe(true);
+    expect(Buffer.from(parsePublicKey(new Uint8Array(spki)).spki).equals(spki)).toBe(true);
     expect(parsePublicKey(Buffer.from(pkcs1).toString('base64')).fingerprint).toBe(keyFingerprint(pkcs1));
-    const pem = signer.publicKey.keyObject.export({ type: 'spki', format: 'pem' }) as string;
+    const pem = nodeKey.export({ type: 'spki', format: 'pem' }) as string;
     expect(parsePublicKey(pem).fingerprint).toBe(keyFingerprint(new Uint8Array(spki)));
-    const pem1 = signer.publicKey.keyObject.export({ type: 'pkcs1', format: 'pem' }) as string;
+    const pem1 = nodeKey.export({ type: 'pkcs1', format: 'pem' }) as string;
     expect(parsePublicKey(pem1).fingerprint).toBe(keyFingerprint(pkcs1));
   });
 
@@ -88,14 +93,40 @@ describe('key parsing', () => {
     expect(() => parsePublicKey('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----')).toThrow(/not a public key/);
   });
 
-  it('reads private keys as PKCS#8 and PKCS#1 PEM and refuses others', () => {
-    expect(createSigner(testPem).publicKey.modulusBits).toBe(2048);
+  it('reads private keys as PKCS#8 and PKCS#1 PEM and refuses others', async () => {
+    expect(signer.publicKey.modulusBits).toBe(2048);
     const pkcs1 = readFileSync(join(ROOT, 'vectors', 'test-key-2.pem'), 'utf8');
     expect(pkcs1).toMatch(/BEGIN RSA PRIVATE KEY/);
-    expect(createSigner(pkcs1).publicKey.format).toBe('pkcs1');
-    expect(() => createSigner('not a key')).toThrow(/not a PEM private key/);
+    expect((await createSigner(pkcs1)).publicKey.format).toBe('pkcs1');
+    await expect(createSigner('not a key')).rejects.toThrow(/not a PEM private key/);
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    expect(() => createSigner(ec)).toThrow(/not an RSA private key/);
+    await expect(createSigner(ec)).rejects.toThrow(/not an RSA private key/);
+  });
+
+  it('refuses a public key with bytes after its DER, or in a non-canonical encoding (it would get another fingerprint)', () => {
+    const der = signer.publicKey.der;
+    expect(() => parsePublicKey(Uint8Array.of(...der, 0))).toThrow(/1 bytes after the end of the DER value/);
+    const spki = signer.publicKey.spki;
+    expect(() => parsePublicKey(Uint8Array.of(...spki, 0, 0))).toThrow(/2 bytes after the end/);
+    // The same SEQUENCE with its length in long form (0x82 0x01 0x0a -> 0x83 0x00 0x01 0x0a): BER, not DER.
+    expect(der[1]).toBe(0x82);
+    const long = Uint8Array.of(der[0]!, 0x83, 0, ...der.subarray(2));
+    expect(() => parsePublicKey(long)).toThrow(/not a DER RSA public key/);
+    // A modulus with a needless leading zero byte: 02 82 01 01 00 .. becomes 02 82 01 02 00 00 ..
+    expect([...der.subarray(0, 9)]).toEqual([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00]);
+    const padded = Uint8Array.of(0x30, 0x82, 0x01, 0x0b, 0x02, 0x82, 0x01, 0x02, 0x00, ...der.subarray(8));
+    expect(() => parsePublicKey(padded)).toThrow(/modulus is not minimally encoded/);
+    // BER's indefinite length, and a negative modulus.
+    expect(() => parsePublicKey(Uint8Array.of(0x30, 0x80, ...der.subarray(4), 0, 0))).toThrow(/indefinite length/);
+    const negative = Uint8Array.of(0x30, 0x82, 0x01, 0x09, 0x02, 0x82, 0x01, 0x00, ...der.subarray(9));
+    expect(() => parsePublicKey(negative)).toThrow(/modulus is negative/);
+    // SPKI whose BIT STRING has unused bits, or whose algorithm has parameters other than NULL.
+    const spkiDer = signer.publicKey.spki;
+    const unused = Uint8Array.from(spkiDer);
+    unused[23] = 1;
+    expect([...spkiDer.subarray(19, 24)]).toEqual([0x03, 0x82, 0x01, 0x0f, 0x00]);
+    expect(() => parsePublicKey(unused)).toThrow(/whole BIT STRING/);
+    expect(parsePublicKey(der).fingerprint).toBe(keyFingerprint(der));
   });
 });
 
@@ -108,29 +139,29 @@ describe('string to sign', () => {
 describe('signatures (made by openssl)', () => {
   const key = parsePublicKey(sigs.publicKey);
   it('the vector key is the test key', () => {
-    expect(key.fingerprint).toBe(createSigner(testPem).publicKey.fingerprint);
+    expect(key.fingerprint).toBe(signer.publicKey.fingerprint);
   });
-  it.each(sigs.cases)('$name: $result', (c) => {
+  it.each(sigs.cases)('$name: $result', async (c) => {
     if (c.result === 'error') {
       let err: unknown;
       try {
-        verifyString(key, c.message, c.signature);
+        await verifyString(key, c.message, c.signature);
       } catch (e) {
         err = e;
       }
       expect(isValidateLogsError(err, 'SIGNATURE_INVALID')).toBe(true);
     } else {
-      expect(verifyString(key, c.message, c.signature)).toBe(c.result === 'valid');
+      expect(await verifyString(key, c.message, c.signature)).toBe(c.result === 'valid');
     }
   });
-  it('our signer makes the same (deterministic) signature as openssl', () => {
+  it('our signer makes the same (deterministic) signature as openssl', async () => {
     const c = sigs.cases[0]!;
-    expect(signString(createSigner(testPem), c.message)).toBe(c.signature);
+    expect(await signString(signer, c.message)).toBe(c.signature);
   });
-  it('openssl verifies a signature our signer made', () => {
+  it('openssl verifies a signature our signer made', async () => {
     const msg = 'x\ny\nz\nnull';
-    const sig = Buffer.from(signString(createSigner(testPem), msg), 'hex');
-    const pub = createSigner(testPem).publicKey.keyObject.export({ type: 'spki', format: 'pem' }) as string;
+    const sig = Buffer.from(await signString(signer, msg), 'hex');
+    const pub = createPublicKey({ key: Buffer.from(signer.publicKey.der), format: 'der', type: 'pkcs1' }).export({ type: 'spki', format: 'pem' }) as string;
     const dir = mkdtempSync(join(tmpdir(), 'vl-sig-'));
     writeFileSync(join(dir, 'pub.pem'), pub);
     writeFileSync(join(dir, 'sig'), sig);

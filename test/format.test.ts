@@ -10,8 +10,9 @@ import {
   parseDigestTime,
   serializeDigest,
   isValidateLogsError,
+  EventTimeScanner,
   type TrailRef,
-} from '../src/index.js';
+} from './helpers/lib.js';
 import { loadJson } from './helpers/tamper.js';
 
 interface AwsDigest { text: string; sha256: string; logFiles: number; record: Record<string, unknown> }
@@ -166,5 +167,30 @@ describe('times', () => {
     expect(parseDigestTime('2023-10-15T23:04:04Z').getTime()).toBe(Date.UTC(2023, 9, 15, 23, 4, 4));
     expect(() => parseDigestTime('2023-10-15T23:04:04.000Z')).toThrow();
     expect(() => parseDigestTime('2023-10-15T23:04:04+00:00')).toThrow();
+  });
+});
+
+describe('event time scanning', () => {
+  const text =
+    '{"Records":[{"eventTime":"2025-01-08T00:10:00Z","userAgent":"é日本\u{1F600}"},' +
+    '{"eventTime":"2025-01-07T23:59:59Z"},{"eventTime":"not a time at all...."},{"eventTime":"2025-01-08T00:59:00Z"}]}';
+  const bytes = new TextEncoder().encode(text);
+
+  it('finds the newest and oldest, whatever the chunk boundaries (non-ASCII bytes before them included)', () => {
+    for (let i = 0; i <= bytes.length; i++) {
+      for (const j of [i, Math.min(bytes.length, i + 7), Math.min(bytes.length, i + 40)]) {
+        const scan = new EventTimeScanner();
+        scan.update(bytes.subarray(0, i));
+        scan.update(bytes.subarray(i, j));
+        scan.update(bytes.subarray(j));
+        expect([scan.newest, scan.oldest], `split at ${i}, ${j}`).toEqual(['2025-01-08T00:59:00Z', '2025-01-07T23:59:59Z']);
+      }
+    }
+  });
+
+  it('finds none in a log of another shape', () => {
+    const scan = new EventTimeScanner();
+    scan.update(new TextEncoder().encode('{"eventTime": "2025-01-08T00:10:00Z", "time":"2025-01-08T00:10:00Z"}'));
+    expect([scan.newest, scan.oldest]).toEqual([null, null]);
   });
 });

@@ -21,7 +21,7 @@ import {
   parsePublicKey,
   parseTrailArn,
   parseUserTime,
-} from '../src/index.js';
+} from './helpers/lib.js';
 import { ROOT, loadJson } from './helpers/tamper.js';
 
 const runs = Number(process.env.FC_RUNS ?? 300);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { gunzipInto, hashStream, nativeEngine, nobleEngine, readAll, sha256, toHex, isValidateLogsError } from '../src/index.js';
+import { gunzipInto, hashStream, nodePlatform, webPlatform, readAll, sha256, toHex, isValidateLogsError } from './helpers/lib.js';
 
 const nodeSha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -43,20 +43,20 @@ async function gzipError(data: Uint8Array, sizeHint?: number): Promise<string> {
   throw new Error('expected GZIP_INVALID');
 }
 
-describe('SHA-256 engines', () => {
-  it.each([nativeEngine, nobleEngine])('$name matches node:crypto for every length 0..300', (engine) => {
+describe('SHA-256 of both platforms', () => {
+  it.each([nodePlatform, webPlatform])('$name matches node:crypto for every length 0..300', (platform) => {
     for (let n = 0; n <= 300; n++) {
       const b = bytes(n, n);
-      expect(toHex(sha256(b, engine))).toBe(nodeSha(b));
+      expect(toHex(sha256(b, platform))).toBe(nodeSha(b));
     }
   });
 
-  it('both engines give the same digest for every two-way split of an input', () => {
+  it('both platforms give the same digest for every two-way split of an input', () => {
     const b = bytes(257, 7);
     const want = nodeSha(b);
-    for (const engine of [nativeEngine, nobleEngine]) {
+    for (const platform of [nodePlatform, webPlatform]) {
       for (let i = 0; i <= b.length; i++) {
-        const h = engine.createSha256();
+        const h = platform.createSha256();
         h.update(b.subarray(0, i));
         h.update(b.subarray(i));
         expect(toHex(h.digest())).toBe(want);
@@ -64,7 +64,7 @@ describe('SHA-256 engines', () => {
     }
   });
 
-  it('both engines agree on many random multi-way splits of a larger input', async () => {
+  it('both platforms agree on many random multi-way splits of a larger input', async () => {
     const b = bytes(100_000, 3);
     const want = nodeSha(b);
     let seed = 42;
@@ -75,8 +75,8 @@ describe('SHA-256 engines', () => {
         cuts.push(seed % b.length);
       }
       cuts.sort((x, y) => x - y);
-      for (const engine of [nativeEngine, nobleEngine]) {
-        const r = await hashStream(split(b, cuts), { engine });
+      for (const platform of [nodePlatform, webPlatform]) {
+        const r = await hashStream(split(b, cuts), { platform });
         expect(r.sha256).toBe(want);
         expect(r.size).toBe(b.length);
       }
@@ -84,7 +84,7 @@ describe('SHA-256 engines', () => {
   });
 
   it('hashes a known answer', () => {
-    expect(toHex(sha256(new TextEncoder().encode('abc'), nobleEngine))).toBe(
+    expect(toHex(sha256(new TextEncoder().encode('abc'), webPlatform))).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogInventory, logKey, logKeyTime, type ObjectSource } from '../src/index.js';
+import { LogInventory, logKey, logKeyTime, type ObjectSource } from './helpers/lib.js';
 
 const trail = { accountId: '111122223333', region: 'eu-west-1', trailName: 't', prefix: 'p' };
 const T = Date.UTC(2025, 0, 31, 23, 0);

@@ -26,13 +26,13 @@ import {
   type Finding,
   type GeneratedDigest,
   type TrailRef,
-} from '../src/index.js';
+} from './helpers/lib.js';
 import { createLimiter } from '../src/chain/limit.js';
 import { ROOT } from './helpers/tamper.js';
 
 const H = 3_600_000;
-const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
-const retired = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key-2.pem'), 'utf8'));
+const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+const retired = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key-2.pem'), 'utf8'));
 const trail: TrailRef = { accountId: '123456789012', region: 'eu-west-1', trailName: 'main' };
 /** 20:00 on a day: chains of a few hours cross midnight, into a second date folder. */
 const t0 = Date.UTC(2025, 5, 1, 20);

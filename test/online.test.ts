@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LocalDirectory, PublicKeySet, createSigner, writeDigests, type ListPublicKeysDocument, type ObjectSource, type ObjectSink } from '../src/index.js';
+import { LocalDirectory, PublicKeySet, createSigner, writeDigests, type ListPublicKeysDocument, type ObjectSource, type ObjectSink } from './helpers/lib.js';
 import { VALIDATE, WRITE, node, sampleArgs } from './helpers/cli.js';
 import { awsCliUnusable, awsValidateLogs, loopbackEnv, setLastModified, startAwsApi, startS3, uploadDir, type S3Server } from './helpers/aws.js';
 import { ROOT, applyActions, copySample, setDeliveryTimes, tampering } from './helpers/tamper.js';
@@ -152,7 +152,7 @@ describe('validate-logs straight from S3', () => {
     const root = temp();
     const keys: Record<string, ListPublicKeysDocument> = {};
     for (const [region, pem] of [['us-east-1', 'test-key.pem'], ['eu-west-1', 'test-key-2.pem']] as const) {
-      const signer = createSigner(readFileSync(join(ROOT, 'vectors', pem), 'utf8'));
+      const signer = await createSigner(readFileSync(join(ROOT, 'vectors', pem), 'utf8'));
       const logDir = join(root, `AWSLogs/111122223333/CloudTrail/${region}/2025/01/08`);
       const { mkdirSync, utimesSync } = await import('node:fs');
       mkdirSync(logDir, { recursive: true });
@@ -196,7 +196,7 @@ describe('validate-logs straight from S3', () => {
   it('an organization trail: DescribeTrails says so, DescribeOrganization gives the id, --account-id picks the member', async () => {
     const bucket = 'org-bucket';
     const root = temp();
-    const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
     await writeDigests({
       storage: new LocalDirectory(root, { bucket }),
       bucket,
@@ -273,7 +273,7 @@ describe('write-digests into S3', () => {
       get: (b, k, o) => inner.get(b, k, o),
       putIfAbsent: async () => false,
     };
-    const signer = createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
     await expect(
       writeDigests({ storage: racing, bucket: t.bucket, trail: { accountId: '111122223333', region: 'us-east-1', trailName: 'sample-trail' }, signer, until: new Date('2025-01-08T06:00:00Z') }),
     ).rejects.toMatchObject({ code: 'CHAIN_CONFLICT', message: expect.stringMatching(/already exists: another writer is extending this chain; nothing was overwritten/) });
@@ -282,7 +282,7 @@ describe('write-digests into S3', () => {
   it('writes only once at a key even when the store ignores If-None-Match', async () => {
     const s3 = await startS3([t.bucket]);
     cleanups.push(() => s3.close());
-    const { S3Storage } = await import('../src/index.js');
+    const { S3Storage } = await import('./helpers/lib.js');
     const storage = new S3Storage({ endpoint: s3.url, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     expect(await storage.putIfAbsent(t.bucket, 'a/b.json.gz', new Uint8Array([1]), { signature: 'one' })).toBe(true);
     expect(await storage.putIfAbsent(t.bucket, 'a/b.json.gz', new Uint8Array([2]), { signature: 'two' })).toBe(false);

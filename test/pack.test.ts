@@ -74,9 +74,15 @@ describe('the packed package, installed into an empty folder', () => {
   });
 
   it('the library imports as ESM with types', async () => {
-    writeFileSync(join(app, 'check.mjs'), "import { verifyTrail, generateDigests, PublicKeySet } from 'validate-logs';\nconsole.log(typeof verifyTrail, typeof generateDigests, typeof PublicKeySet);\n");
+    writeFileSync(
+      join(app, 'check.mjs'),
+      "import { verifyTrail, generateDigests, PublicKeySet, MemorySource } from 'validate-logs';\n" +
+        "import { LocalDirectory, nodePlatform } from 'validate-logs/node';\n" +
+        "import { S3Storage } from 'validate-logs/aws';\n" +
+        'console.log(typeof verifyTrail, typeof generateDigests, typeof PublicKeySet, typeof MemorySource, typeof LocalDirectory, nodePlatform.name, typeof S3Storage);\n',
+    );
     const r = await run(process.execPath, ['check.mjs'], {}, app);
-    expect(r.stdout.trim()).toBe('function function function');
+    expect(r.stdout.trim(), r.stderr).toBe('function function function function function node function');
   });
 
   it('loads the AWS SDK only when it goes online: a local run works without it', async () => {
@@ -85,7 +91,7 @@ describe('the packed package, installed into an empty folder', () => {
     const t = tampering.trail;
     const r = await run('npx', ['--no-install', 'validate-logs', '--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--local-dir', join(sample, 'bucket'), '--public-keys', join(sample, 'public-keys.json'), '--s3-bucket', t.bucket], {}, app);
     expect(r.status).toBe(0);
-    writeFileSync(join(app, 'lazy.mjs'), "import * as lib from 'validate-logs';\nconsole.log(typeof lib.S3Storage);\n");
+    writeFileSync(join(app, 'lazy.mjs'), "import * as lib from 'validate-logs/aws';\nconsole.log(typeof lib.S3Storage);\n");
     expect((await run(process.execPath, ['lazy.mjs'], {}, app)).stdout.trim()).toBe('function');
   });
 });

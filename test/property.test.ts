@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PublicKeySet, parseTrailArn, verifyTrail, type Finding } from '../src/index.js';
+import { PublicKeySet, parseTrailArn, verifyTrail, type Finding } from './helpers/lib.js';
 import { MemoryBucket } from './helpers/memory.js';
 import { ROOT, tampering } from './helpers/tamper.js';
 
@@ -21,7 +21,7 @@ const digestKeys = [...base.metadata.keys()].sort();
 
 async function report(bucket: MemoryBucket): Promise<Array<Pick<Finding, 'code' | 'key' | 'severity'>>> {
   const out: Array<Pick<Finding, 'code' | 'key' | 'severity'>> = [];
-  for await (const f of verifyTrail({ source: bucket, bucket: t.bucket, trail, keys, start: new Date(t.start), end: new Date(t.end) })) {
+  for await (const f of verifyTrail({ source: bucket.source(t.bucket), bucket: t.bucket, trail, keys, start: new Date(t.start), end: new Date(t.end) })) {
     out.push({ code: f.code, key: f.key, severity: f.severity });
   }
   return out;

@@ -1,7 +1,7 @@
 // The summary (each object counted once), merging regions, judging a run, and the text lines
 // of the codes the AWS CLI has none for.
 import { describe, expect, it } from 'vitest';
-import { Tally, finding, isEmptySummary, judgeRegions, mergeSummaries, type Finding, type FindingCode, type ObjectKind } from '../src/index.js';
+import { Tally, finding, isEmptySummary, judgeRegions, mergeSummaries, type Finding, type FindingCode, type ObjectKind } from './helpers/lib.js';
 import { TextWriter, findingLine } from '../src/cli/text.js';
 
 const start = new Date('2025-01-08T00:00:00Z');

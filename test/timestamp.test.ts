@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTimestampRequest, requestTimestamp, sha256, ValidateLogsError, verifyTimestamp } from '../src/index.js';
+import { createTimestampRequest, requestTimestamp, sha256, ValidateLogsError, verifyTimestamp } from './helpers/lib.js';
 
 const run = promisify(execFile);
 let dir: string;

@@ -10,7 +10,7 @@ import { stringToSign, verifyString } from '../crypto/signature.js';
 import { parseDigest, type ParsedDigest } from '../format/digest.js';
 import { digestKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS, formatDigestTime } from '../format/time.js';
-import type { HashEngine } from '../hash/engine.js';
+import type { Platform } from '../platform/platform.js';
 import { constantTimeEqual } from '../utils.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
 import { outcomeOf } from './outcomes.js';
@@ -39,6 +39,8 @@ export interface DigestContext {
   backfill: boolean;
   /** The newer digest whose link names this one, when the walk came here by a link. */
   linking?: ParsedDigest | undefined;
+  /** The runtime (RSA); the default platform when omitted. */
+  platform?: Platform | undefined;
 }
 
 /** The verdict on one digest. */
@@ -86,12 +88,12 @@ function digestBase(ref: DigestRef, backfill: boolean): Pick<Finding, 'kind' | '
  * @param ref - where it was read
  * @param bytes - its uncompressed bytes
  * @param backfill - whether it belongs to the backfill chain
- * @param engine - SHA-256 engine
+ * @param platform - the runtime (SHA-256)
  * @returns the parsed digest, or the finding that says why it is not one
  */
-export function parseDigestObject(ref: DigestRef, bytes: Uint8Array, backfill: boolean, engine: HashEngine): ParsedDigest | Finding {
+export function parseDigestObject(ref: DigestRef, bytes: Uint8Array, backfill: boolean, platform?: Platform): ParsedDigest | Finding {
   try {
-    return parseDigest(bytes, s3Uri(ref.bucket, ref.key), engine);
+    return parseDigest(bytes, s3Uri(ref.bucket, ref.key), platform);
   } catch (e) {
     return digestErrorFinding(ref, backfill, e);
   }
@@ -150,7 +152,8 @@ export async function checkDigest(
   }
   // Where it lies: the time in its key (the walk only reaches digests whose key parses).
   const placed = digestKeyTime(ref.key) ?? digest.endTime.getTime();
-  const key = keys.find(r.digestPublicKeyFingerprint);
+  // Several entries may share a fingerprint (one key, several windows): the one covering where it lies.
+  const key = keys.find(r.digestPublicKeyFingerprint, new Date(placed));
   if (!key) {
     return fail('DIGEST_KEY_NOT_FOUND', `public key not found in region ${trail.homeRegion ?? trail.region} for fingerprint ${r.digestPublicKeyFingerprint}`, {
       expected: r.digestPublicKeyFingerprint,
@@ -165,7 +168,7 @@ export async function checkDigest(
   }
   let ok: boolean;
   try {
-    ok = verifyString(key, stringToSign(r, digest.sha256), signature);
+    ok = await verifyString(key, stringToSign(r, digest.sha256), signature, context.platform);
   } catch (e) {
     if (isValidateLogsError(e, 'SIGNATURE_INVALID')) return fail('DIGEST_SIGNATURE_INVALID', `signature verification failed: ${e.message}`);
     throw e;

@@ -9,7 +9,7 @@ import { ValidateLogsError } from '../errors.js';
 import type { DigestLogFile } from '../format/digest.js';
 import { s3Uri, type TrailRef } from '../format/keys.js';
 import type { ByteSource } from '../hash/chunks.js';
-import type { HashEngine } from '../hash/engine.js';
+import type { Platform } from '../platform/platform.js';
 import { hashStream } from '../hash/hash-stream.js';
 import { formatDigestTime } from '../format/time.js';
 import { constantTimeEqual } from '../utils.js';
@@ -36,8 +36,8 @@ export interface LogContext {
   window: readonly [number, number];
   /** Whether the digest belongs to the backfill chain. */
   backfill: boolean;
-  /** SHA-256 engine. */
-  engine: HashEngine;
+  /** The runtime: SHA-256, inflate, timers. */
+  platform: Platform;
   /** Cap on the uncompressed size. */
   maxBytes: number;
   /** Whether the trail's log names are matched (built once per trail: {@link logKeyMatcher}). */
@@ -112,8 +112,8 @@ export async function checkLog(log: DigestLogFile, context: LogContext, fetch: (
   try {
     read = await attempt(async () => {
       const obj = await fetch();
-      return obj && hashStream(obj.body, { gzip: true, engine: context.engine, what: uri, maxBytes: context.maxBytes, ...(obj.size !== undefined && { sizeHint: obj.size }) });
-    });
+      return obj && hashStream(obj.body, { gzip: true, platform: context.platform, what: uri, maxBytes: context.maxBytes, ...(obj.size !== undefined && { sizeHint: obj.size }) });
+    }, context.platform);
   } catch (e) {
     const outcome = e instanceof ValidateLogsError ? outcomeOf('log', e) : undefined;
     if (!outcome) throw e;

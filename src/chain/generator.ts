@@ -4,14 +4,14 @@
  * digest files as bytes with their S3 metadata; adapters store them.
  * @module
  */
-import { gzipSync } from 'node:zlib';
+import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
 import { signString, stringToSign } from '../crypto/signature.js';
 import { SIGNATURE_ALGORITHM, type Signer } from '../crypto/keys.js';
 import { serializeDigest, type DigestLogFile, type DigestRecord } from '../format/digest.js';
 import { checkTrailRef, digestKey, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS, floorHour, formatDigestTime } from '../format/time.js';
-import { nativeEngine, sha256, type HashEngine } from '../hash/engine.js';
+import type { Platform } from '../platform/platform.js';
 import { requireDate, requireString, toHex } from '../utils.js';
 
 /** A log file delivered to storage, already hashed. */
@@ -63,8 +63,8 @@ export interface GenerateOptions {
   previous?: ChainHead;
   /** The signer, or a function choosing the signer for a digest by its end time (key rotation). */
   signer: Signer | ((endTime: Date) => Signer);
-  /** SHA-256 engine for the digests' own hashes. */
-  engine?: HashEngine;
+  /** The runtime's SHA-256 and gzip; the default platform (by the package's conditional imports) when omitted. */
+  platform?: Platform;
   /**
    * Write a backfill chain (keys ending `_backfill.json.gz`, metadata
    * `backfill-generation-timestamp`), as CloudTrail does when it delivers digests late.
@@ -110,23 +110,23 @@ const minTime = (a: string | null, b: string | null | undefined): string | null 
 /**
  * Produce the hourly digests of a trail's region, one per hour including empty hours, each
  * linked to the previous one by bucket, key, SHA-256 and signature, and signed. Output is
- * deterministic for a given input, key and `until`.
+ * deterministic for a given input, key and `until` (the gzip bytes for a given platform too).
  *
  * @param options - trail, logs, time range, chain head and signer
- * @returns the digests in time order, oldest first
+ * @returns the digests in time order, oldest first, as an async iterable
  * @throws TypeError or RangeError for malformed options
  * @example
  * ```ts
- * for (const d of generateDigests({ trail, bucket, logs, until: new Date(), signer })) {
+ * for await (const d of generateDigests({ trail, bucket, logs, until: new Date(), signer })) {
  *   await store(d.key, d.gzipped, d.metadata);
  * }
  * ```
  */
-export function* generateDigests(options: GenerateOptions): Generator<GeneratedDigest> {
+export async function* generateDigests(options: GenerateOptions): AsyncGenerator<GeneratedDigest> {
   const trail = checkTrailRef(options.trail);
   const bucket = requireString(options.bucket, 'bucket');
   const until = requireDate(options.until, 'until');
-  const engine = options.engine ?? nativeEngine;
+  const platform = options.platform ?? defaultPlatform;
   const logs = [...options.logs].sort(
     (a, b) => a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
@@ -188,14 +188,15 @@ export function* generateDigests(options: GenerateOptions): Generator<GeneratedD
       logFiles: listed,
     };
     const bytes = serializeDigest(record);
-    const hash = toHex(sha256(bytes, engine));
-    const signature = signString(signer, stringToSign(record, hash));
+    const hash = toHex(await platform.sha256(bytes));
+    const signature = await signString(signer, stringToSign(record, hash));
+    const gzipped = await platform.gzip(bytes);
     yield {
       bucket,
       key,
       record,
       bytes,
-      gzipped: new Uint8Array(gzipSync(bytes)),
+      gzipped,
       sha256: hash,
       signature,
       metadata: {

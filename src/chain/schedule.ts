@@ -3,8 +3,8 @@
  * window through which findings leave in walk order while their checks run concurrently.
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidateLogsError } from '../errors.js';
+import type { Platform } from '../platform/platform.js';
 import type { Finding } from './findings.js';
 
 /** Reads of one object, retries included, when storage fails in a way worth another try. */
@@ -18,17 +18,17 @@ export type Attempt<T> = { ok: true; value: T } | { ok: false; error: ValidateLo
  * Run a read, again after a transient storage failure (with backoff), up to
  * {@link READ_ATTEMPTS} times. Other errors are thrown at once.
  * @param read - the read
- * @param wait - how to wait between attempts
+ * @param platform - the runtime (its timers wait between attempts)
  * @returns the value, or the last transient error
  */
-export async function attempt<T>(read: () => Promise<T>, wait: (ms: number) => Promise<unknown> = sleep): Promise<Attempt<T>> {
+export async function attempt<T>(read: () => Promise<T>, platform: Platform): Promise<Attempt<T>> {
   for (let i = 1; ; i++) {
     try {
       return { ok: true, value: await read() };
     } catch (e) {
       if (!(e instanceof ValidateLogsError && e.transient)) throw e;
       if (i >= READ_ATTEMPTS) return { ok: false, error: e };
-      await wait(RETRY_BASE_MS * 2 ** (i - 1));
+      await platform.sleep(RETRY_BASE_MS * 2 ** (i - 1));
     }
   }
 }

@@ -14,11 +14,11 @@
  * @module
  */
 import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
-import type { HashEngine } from '../hash/engine.js';
 import type { TrailRef } from '../format/keys.js';
 import { checkTrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
-import { nativeEngine } from '../hash/engine.js';
+import { defaultPlatform } from '#platform';
+import type { Platform } from '../platform/platform.js';
 import type { ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { coverage } from './coverage.js';
@@ -70,8 +70,8 @@ export interface VerifyOptions {
   tailGraceMs?: number;
   /** Objects verified at once; {@link DEFAULT_CONCURRENCY} by default. */
   concurrency?: number;
-  /** SHA-256 engine; native by default. */
-  engine?: HashEngine;
+  /** The runtime (SHA-256, inflate, RSA, timers); the default platform (by the package's conditional imports) when omitted. */
+  platform?: Platform;
   /** Cap on a digest's uncompressed size; {@link DEFAULT_MAX_DIGEST_BYTES} by default. */
   maxDigestBytes?: number;
   /** Cap on a log's uncompressed size (a larger log is `LOG_TOO_LARGE`); {@link DEFAULT_MAX_LOG_BYTES} by default. */
@@ -156,7 +156,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     keys: new PublicKeySet(options.keys),
     fetchKeys: options.fetchKeys,
     start: start.getTime(),
-    engine: options.engine ?? nativeEngine,
+    platform: options.platform ?? defaultPlatform,
     maxDigestBytes: options.maxDigestBytes ?? DEFAULT_MAX_DIGEST_BYTES,
     maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
     signal: options.signal,

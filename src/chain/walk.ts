@@ -12,7 +12,7 @@ import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
 import type { ParsedDigest } from '../format/digest.js';
 import { digestKey, s3Uri, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
-import type { HashEngine } from '../hash/engine.js';
+import type { Platform } from '../platform/platform.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { checkDigest, digestErrorFinding, digestKeyTime, iso, parseDigestObject, type DigestRef, type DigestVerdict } from './check-digest.js';
@@ -42,8 +42,8 @@ export interface WalkContext {
   fetchKeys?: ((from: Date, to: Date) => Promise<Iterable<PublicKeyInfo>>) | undefined;
   /** Start of the range, in ms. */
   start: number;
-  /** SHA-256 engine. */
-  engine: HashEngine;
+  /** The runtime: SHA-256, inflate, RSA, timers. */
+  platform: Platform;
   /** Cap on a digest's uncompressed size. */
   maxDigestBytes: number;
   /** Cap on a log's uncompressed size. */
@@ -185,8 +185,8 @@ export class DigestReader {
     return attempt(async () => {
       const obj = await source.get(ref.bucket, ref.key, { metadata: true });
       if (!obj) return undefined;
-      return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri }), metadata: obj.metadata };
-    });
+      return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri, platform: this.#ctx.platform }), metadata: obj.metadata };
+    }, this.#ctx.platform);
   }
 
   /**
@@ -207,10 +207,10 @@ export class DigestReader {
     }
     if (!read.ok) return { finding: digestErrorFinding(ref, backfill, read.error), signed: false, found: true };
     if (!read.value) return { finding: finding('DIGEST_NOT_FOUND', { ...base, message: 'not found', ...extra }), signed: false, found: false };
-    const parsed = parseDigestObject(ref, read.value.bytes, backfill, this.#ctx.engine);
+    const parsed = parseDigestObject(ref, read.value.bytes, backfill, this.#ctx.platform);
     if (!('record' in parsed)) return { finding: parsed, signed: false, found: true };
     await this.#ensureKey(parsed, read.value.metadata, backfill);
-    const verdict = await checkDigest(ref, parsed, read.value.metadata, { trail: this.#ctx.trail, keys: this.#ctx.keys, backfill, linking });
+    const verdict = await checkDigest(ref, parsed, read.value.metadata, { trail: this.#ctx.trail, keys: this.#ctx.keys, backfill, linking, platform: this.#ctx.platform });
     return { ...verdict, found: true };
   }
 
@@ -351,7 +351,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         digestBucket: ref.bucket,
         window: [d.startTime.getTime(), d.endTime.getTime()],
         backfill,
-        engine: ctx.engine,
+        platform: ctx.platform,
         maxBytes: ctx.maxLogBytes,
         matches,
       };

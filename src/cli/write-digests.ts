@@ -131,7 +131,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   }
   let signer: Signer;
   try {
-    signer = createSigner(pem, keyPath);
+    signer = await createSigner(pem, { what: keyPath });
   } catch (e) {
     throw new UsageError(`--private-key ${keyPath}: ${(e as Error).message}`);
   }

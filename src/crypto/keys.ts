@@ -2,18 +2,21 @@
  * RSA public keys as CloudTrail publishes them, fingerprints, key sets with validity windows,
  * and signers from private keys.
  *
- * Keys are parsed by `node:crypto` (OpenSSL's hardened DER and PEM parsers), which reads
- * PKCS#1 RSAPublicKey, SubjectPublicKeyInfo and PKCS#8 / PKCS#1 private keys directly and
- * reports the modulus size: no conversion code of our own is needed. The fingerprint is always
- * taken over the DER bytes exactly as given, because that is how CloudTrail computes it.
+ * Keys are read strictly from DER (PKCS#1 RSAPublicKey or SubjectPublicKeyInfo; see
+ * `der.ts`) on every platform alike, so a key is accepted, sized and fingerprinted the same
+ * way everywhere. The fingerprint is always taken over the DER bytes exactly as given, because
+ * that is how CloudTrail computes it; DER with trailing bytes or a non-canonical encoding is
+ * refused, since it would give the same key another fingerprint.
  * @module
  */
-import { createPrivateKey, createPublicKey, sign as rsaSign, constants, type KeyObject } from 'node:crypto';
 import { md5 } from '@noble/hashes/legacy.js';
+import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
 import { findDuplicateKey } from '../format/json.js';
 import { parseIsoOrEpoch } from '../format/time.js';
-import { toHex } from '../utils.js';
+import type { Platform } from '../platform/platform.js';
+import { fromBase64, toBase64, toHex } from '../utils.js';
+import { NotRsaError, bitLength, readRsaPublicKey, rsaPrivateKeyPkcs8 } from './der.js';
 
 /** The only signature algorithm CloudTrail uses. */
 export const SIGNATURE_ALGORITHM = 'SHA256withRSA';
@@ -31,14 +34,14 @@ export interface PublicKeyInfo {
   readonly fingerprint: string;
   /** Which DER structure `der` is. */
   readonly format: 'pkcs1' | 'spki';
+  /** The same key as SubjectPublicKeyInfo DER (`der` itself when it is SPKI): what WebCrypto imports. */
+  readonly spki: Uint8Array;
   /** Modulus size in bits. */
   readonly modulusBits: number;
   /** Start of the validity window, if known. */
   readonly validFrom?: Date;
   /** End of the validity window, if known. */
   readonly validTo?: Date;
-  /** The key, ready for `node:crypto`. */
-  readonly keyObject: KeyObject;
 }
 
 /**
@@ -53,12 +56,12 @@ export function keyFingerprint(der: Uint8Array): string {
 const PEM_RE = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/;
 
 function decodeBase64Strict(text: string, what: string): Uint8Array {
-  const clean = text.replace(/\s+/g, '');
-  if (clean.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) {
-    throw new ValidateLogsError('KEY_INVALID', `${what}: not valid base64`);
-  }
-  return Uint8Array.from(Buffer.from(clean, 'base64'));
+  const bytes = fromBase64(text);
+  if (!bytes) throw new ValidateLogsError('KEY_INVALID', `${what}: not valid base64`);
+  return bytes;
 }
+
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * Parse an RSA public key from DER bytes (PKCS#1 RSAPublicKey or SubjectPublicKeyInfo), a
@@ -92,29 +95,18 @@ export function parsePublicKey(
       der = decodeBase64Strict(input, what);
     }
   } else if (input instanceof Uint8Array) {
-    der = input;
+    der = input.slice();
   } else {
     throw new TypeError('public key must be a Uint8Array of DER or a PEM/base64 string');
   }
-  let keyObject: KeyObject | undefined;
-  let format: 'pkcs1' | 'spki' | undefined;
-  const errors: string[] = [];
-  for (const type of hint ? [hint] : (['pkcs1', 'spki'] as const)) {
-    try {
-      keyObject = createPublicKey({ key: Buffer.from(der), format: 'der', type });
-      format = type;
-      break;
-    } catch (e) {
-      errors.push(`${type}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  let key;
+  try {
+    key = readRsaPublicKey(der, hint);
+  } catch (e) {
+    if (e instanceof NotRsaError) throw new ValidateLogsError('KEY_INVALID', `${what}: ${e.message}`);
+    throw new ValidateLogsError('KEY_INVALID', `${what}: not a DER RSA public key (${hint ?? 'PKCS#1 or SPKI'}: ${reason(e)})`, { cause: e });
   }
-  if (!keyObject || !format) {
-    throw new ValidateLogsError('KEY_INVALID', `${what}: not a DER RSA public key (${errors.join('; ')})`);
-  }
-  if (keyObject.asymmetricKeyType !== 'rsa') {
-    throw new ValidateLogsError('KEY_INVALID', `${what}: a ${keyObject.asymmetricKeyType} key, not RSA`);
-  }
-  const bits = keyObject.asymmetricKeyDetails?.modulusLength ?? 0;
+  const bits = bitLength(key.modulus);
   if (bits < MIN_RSA_BITS) {
     throw new ValidateLogsError('KEY_INVALID', `${what}: RSA key of ${bits} bits, under the minimum of ${MIN_RSA_BITS}`);
   }
@@ -124,11 +116,11 @@ export function parsePublicKey(
   return {
     der,
     fingerprint: keyFingerprint(der),
-    format,
+    format: key.format,
+    spki: key.spki,
     modulusBits: bits,
     ...(options.validFrom && { validFrom: options.validFrom }),
     ...(options.validTo && { validTo: options.validTo }),
-    keyObject,
   };
 }
 
@@ -150,17 +142,26 @@ export interface ListPublicKeysDocument {
   PublicKeyList: ListPublicKeysEntry[];
 }
 
+/** Milliseconds from `at` to a key's validity window: 0 inside it. */
+function distance(key: PublicKeyInfo, at: number): number {
+  if (key.validFrom && at < key.validFrom.getTime()) return key.validFrom.getTime() - at;
+  if (key.validTo && at > key.validTo.getTime()) return at - key.validTo.getTime();
+  return 0;
+}
+
 /**
- * The public keys of one region, found by fingerprint.
+ * The public keys of one region, found by fingerprint. One key (one fingerprint) may be held
+ * more than once with different validity windows (key lists of several periods or regions):
+ * asked for a time, the set answers with the entry whose window covers it.
  *
  * @example
  * ```ts
  * const keys = PublicKeySet.fromListPublicKeys(fs.readFileSync('keys.json', 'utf8'));
- * keys.find('be2f0b997552f44942837300ba1aba9d');
+ * keys.find('be2f0b997552f44942837300ba1aba9d', digest.endTime);
  * ```
  */
 export class PublicKeySet implements Iterable<PublicKeyInfo> {
-  readonly #keys = new Map<string, PublicKeyInfo>();
+  readonly #keys = new Map<string, PublicKeyInfo[]>();
 
   /** @param keys - initial keys */
   constructor(keys: Iterable<PublicKeyInfo> = []) {
@@ -168,12 +169,18 @@ export class PublicKeySet implements Iterable<PublicKeyInfo> {
   }
 
   /**
-   * Add a key; a key with the same fingerprint is replaced.
+   * Add a key. An entry with the same fingerprint and the same validity window is replaced;
+   * one with another window is kept beside it.
    * @param key - the key
    * @returns this set
    */
   add(key: PublicKeyInfo): this {
-    this.#keys.set(key.fingerprint, key);
+    const entries = this.#keys.get(key.fingerprint) ?? [];
+    const window = (k: PublicKeyInfo): string => `${k.validFrom?.getTime()}/${k.validTo?.getTime()}`;
+    const at = entries.findIndex((k) => window(k) === window(key));
+    if (at >= 0) entries[at] = key;
+    else entries.push(key);
+    this.#keys.set(key.fingerprint, entries);
     return this;
   }
 
@@ -188,36 +195,42 @@ export class PublicKeySet implements Iterable<PublicKeyInfo> {
   }
 
   /**
-   * The key with this fingerprint, whatever its validity window.
+   * The key with this fingerprint. Given a time, the entry whose validity window covers it,
+   * else the entry whose window is nearest to it (so that a caller can report the key as not
+   * valid then); without a time, the entry added last.
    * @param fingerprint - hex MD5 of the key's DER bytes (case-insensitive)
-   * @returns the key, or undefined
+   * @param at - the time the key is wanted for (a digest's end time)
+   * @returns the key, or undefined when no key has this fingerprint
    */
-  find(fingerprint: string): PublicKeyInfo | undefined {
-    return this.#keys.get(fingerprint.toLowerCase());
+  find(fingerprint: string, at?: Date): PublicKeyInfo | undefined {
+    const entries = this.#keys.get(fingerprint.toLowerCase());
+    if (!entries) return undefined;
+    if (at === undefined) return entries.at(-1);
+    const t = at.getTime();
+    return entries.reduce((best, k) => (distance(k, t) < distance(best, t) ? k : best));
   }
 
   /**
-   * The key with this fingerprint if its validity window (where known) contains `at`.
+   * The key with this fingerprint whose validity window (where known) contains `at`.
    * @param fingerprint - hex MD5 of the key's DER bytes
    * @param at - the time the key must be valid at
    * @returns the key, or undefined when absent or not valid then
    */
   findValidAt(fingerprint: string, at: Date): PublicKeyInfo | undefined {
-    const k = this.find(fingerprint);
-    if (!k) return undefined;
-    if (k.validFrom && at < k.validFrom) return undefined;
-    if (k.validTo && at > k.validTo) return undefined;
-    return k;
+    const k = this.find(fingerprint, at);
+    return k && distance(k, at.getTime()) === 0 ? k : undefined;
   }
 
-  /** Number of keys. */
+  /** Number of entries (a key held with two validity windows counts twice). */
   get size(): number {
-    return this.#keys.size;
+    let n = 0;
+    for (const entries of this.#keys.values()) n += entries.length;
+    return n;
   }
 
-  /** @returns the keys in insertion order */
-  [Symbol.iterator](): Iterator<PublicKeyInfo> {
-    return this.#keys.values();
+  /** @returns every entry, by fingerprint in order of first addition */
+  *[Symbol.iterator](): Iterator<PublicKeyInfo> {
+    for (const entries of this.#keys.values()) yield* entries;
   }
 
   /**
@@ -279,7 +292,7 @@ export class PublicKeySet implements Iterable<PublicKeyInfo> {
   toListPublicKeys(): ListPublicKeysDocument {
     return {
       PublicKeyList: [...this].map((k) => ({
-        Value: Buffer.from(k.der).toString('base64'),
+        Value: toBase64(k.der),
         ValidityStartTime: (k.validFrom ?? new Date(0)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         ValidityEndTime: (k.validTo ?? OPEN_VALIDITY_END).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         Fingerprint: k.fingerprint,
@@ -293,38 +306,49 @@ export interface Signer {
   /** The public half, as PKCS#1 DER (what CloudTrail publishes); its fingerprint goes in digests. */
   readonly publicKey: PublicKeyInfo;
   /**
-   * Sign a message.
+   * Sign a message (deterministic: PKCS#1 v1.5 signatures have no randomness).
    * @param message - the bytes to sign
    * @returns the signature
    */
-  sign(message: Uint8Array): Uint8Array;
+  sign(message: Uint8Array): Promise<Uint8Array>;
 }
 
 /**
- * A signer from an RSA private key: PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`),
- * or a `KeyObject`.
+ * A signer from an RSA private key in PEM: PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`.
  *
- * @param key - the private key
- * @param what - the key's name for error messages
+ * @param pem - the private key
+ * @param options - a name for error messages; the platform that signs (the default platform
+ *   when omitted)
  * @returns the signer
  * @throws ValidateLogsError `KEY_INVALID` when it is not an RSA private key of at least 2048 bits
+ * @example
+ * ```ts
+ * const signer = await createSigner(await readFile('key.pem', 'utf8'));
+ * signer.publicKey.fingerprint; // goes in every digest it signs
+ * ```
  */
-export function createSigner(key: string | KeyObject, what = 'private key'): Signer {
-  let priv: KeyObject;
+export async function createSigner(pem: string, options: { what?: string; platform?: Platform } = {}): Promise<Signer> {
+  const what = options.what ?? 'private key';
+  if (typeof pem !== 'string') throw new TypeError('private key must be a PEM string');
+  const block = PEM_RE.exec(pem);
+  const label = block?.[1];
+  const der = block && (label === 'PRIVATE KEY' || label === 'RSA PRIVATE KEY') ? fromBase64(block[2]!) : undefined;
+  if (!der) {
+    throw new ValidateLogsError('KEY_INVALID', `${what}: not a PEM private key (expected a "PRIVATE KEY" or "RSA PRIVATE KEY" block)`);
+  }
+  let pkcs8: Uint8Array;
   try {
-    priv = typeof key === 'string' ? createPrivateKey({ key, format: 'pem' }) : key;
+    pkcs8 = rsaPrivateKeyPkcs8(der, label === 'RSA PRIVATE KEY' ? 'pkcs1' : 'pkcs8');
   } catch (e) {
-    throw new ValidateLogsError('KEY_INVALID', `${what}: not a PEM private key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    if (e instanceof NotRsaError) throw new ValidateLogsError('KEY_INVALID', `${what}: not an RSA private key (${e.message})`);
+    throw new ValidateLogsError('KEY_INVALID', `${what}: not a PEM private key (${reason(e)})`, { cause: e });
   }
-  if (priv.type !== 'private' || priv.asymmetricKeyType !== 'rsa') {
-    throw new ValidateLogsError('KEY_INVALID', `${what}: not an RSA private key`);
+  let key;
+  try {
+    key = await (options.platform ?? defaultPlatform).importSigningKey(pkcs8);
+  } catch (e) {
+    throw new ValidateLogsError('KEY_INVALID', `${what}: not an RSA private key (${reason(e)})`, { cause: e });
   }
-  const pubDer = createPublicKey(priv).export({ type: 'pkcs1', format: 'der' });
-  const publicKey = parsePublicKey(new Uint8Array(pubDer), { what });
-  return {
-    publicKey,
-    sign(message: Uint8Array): Uint8Array {
-      return new Uint8Array(rsaSign('sha256', message, { key: priv, padding: constants.RSA_PKCS1_PADDING }));
-    },
-  };
+  const publicKey = parsePublicKey(key.publicKeyDer, { what });
+  return { publicKey, sign: (message) => key.sign(message) };
 }

@@ -2,9 +2,10 @@
  * The digest signature: what is signed, signing, and verifying.
  * @module
  */
-import { verify as rsaVerify, constants } from 'node:crypto';
+import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
 import type { DigestRecord } from '../format/digest.js';
+import type { Platform } from '../platform/platform.js';
 import { encodeUtf8, fromHex, toHex } from '../utils.js';
 import type { PublicKeyInfo, Signer } from './keys.js';
 
@@ -35,8 +36,8 @@ export function stringToSign(
  * @param text - the output of {@link stringToSign}
  * @returns the hex signature, as stored in `x-amz-meta-signature`
  */
-export function signString(signer: Signer, text: string): string {
-  return toHex(signer.sign(encodeUtf8(text)));
+export async function signString(signer: Signer, text: string): Promise<string> {
+  return toHex(await signer.sign(encodeUtf8(text)));
 }
 
 /**
@@ -45,10 +46,12 @@ export function signString(signer: Signer, text: string): string {
  * @param key - the public key
  * @param text - the output of {@link stringToSign}
  * @param signatureHex - the signature, hex
+ * @param platform - the runtime's RSA; the default platform when omitted
  * @returns true when the signature is valid
- * @throws ValidateLogsError `SIGNATURE_INVALID` when the signature is not hex of the key's length
+ * @throws ValidateLogsError `SIGNATURE_INVALID` when the signature is not hex of the key's
+ *   length, or when the platform cannot use the key
  */
-export function verifyString(key: PublicKeyInfo, text: string, signatureHex: string): boolean {
+export async function verifyString(key: PublicKeyInfo, text: string, signatureHex: string, platform: Platform = defaultPlatform): Promise<boolean> {
   const sig = fromHex(signatureHex, 'signature');
   const expected = Math.ceil(key.modulusBits / 8);
   if (sig.length !== expected) {
@@ -57,5 +60,9 @@ export function verifyString(key: PublicKeyInfo, text: string, signatureHex: str
       `signature is ${sig.length} bytes long; a ${key.modulusBits}-bit RSA signature is ${expected}`,
     );
   }
-  return rsaVerify('sha256', encodeUtf8(text), { key: key.keyObject, padding: constants.RSA_PKCS1_PADDING }, sig);
+  try {
+    return await platform.rsaVerify(key.spki, encodeUtf8(text), sig);
+  } catch (e) {
+    throw new ValidateLogsError('SIGNATURE_INVALID', `key ${key.fingerprint} cannot verify on this platform (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
 }

@@ -5,7 +5,8 @@
  * @module
  */
 import { ValidateLogsError } from '../errors.js';
-import { nativeEngine, sha256, type HashEngine } from '../hash/engine.js';
+import { sha256 } from '../hash/sha256.js';
+import type { Platform } from '../platform/platform.js';
 import { decodeUtf8, encodeUtf8, toHex } from '../utils.js';
 import { findDuplicateKey } from './json.js';
 import { parseDigestTime } from './time.js';
@@ -111,11 +112,11 @@ function isObject(v: unknown): v is Json {
  *
  * @param bytes - the uncompressed digest bytes
  * @param what - the object's name for error messages (its `s3://` URI)
- * @param engine - SHA-256 engine for the bytes' hash
+ * @param platform - the runtime's SHA-256; the default platform when omitted
  * @returns the parsed digest, keeping `bytes`
  * @throws ValidateLogsError `DIGEST_FORMAT` naming the field that is wrong
  */
-export function parseDigest(bytes: Uint8Array, what = 'digest', engine: HashEngine = nativeEngine): ParsedDigest {
+export function parseDigest(bytes: Uint8Array, what = 'digest', platform?: Platform): ParsedDigest {
   const fail = (why: string, cause?: unknown): never => {
     throw new ValidateLogsError('DIGEST_FORMAT', `${what}: ${why}`, cause === undefined ? {} : { cause });
   };
@@ -175,7 +176,7 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', engine: HashEngi
   });
   return {
     bytes,
-    sha256: toHex(sha256(bytes, engine)),
+    sha256: toHex(sha256(bytes, platform)),
     record: json as unknown as DigestRecord,
     startTime,
     endTime,

@@ -2,21 +2,24 @@
  * Strict, streaming gzip decoding: exactly one gzip member (RFC 1952), nothing after it.
  *
  * The gzip framing (header, CRC-32 and length trailer) is parsed here; the deflate data in
- * between goes to zlib's raw inflater, which runs on libuv's thread pool, off the main thread.
- * Because the framing is ours, every way the bytes can be wrong is seen and named: a bad
+ * between goes to the platform's raw inflater (under Node, zlib's, on libuv's thread pool, off
+ * the main thread; elsewhere `DecompressionStream`). Because the framing is ours, every way the bytes can be wrong is seen and named: a bad
  * header, corrupt deflate data, a CRC or length that does not match, a truncated stream, a
  * second member, or any byte (zero padding included) after the end of the stream. The AWS
  * CLI's reader ignores what follows the first member; a verifier must not, since those bytes
  * can hide content that was never hashed.
  *
  * Memory stays bounded whatever the object's size: input chunks are handed to zlib without
- * copies, output chunks go straight to the caller's sink and are not retained. A small object
- * (its stored size known and at most 256 KiB) is inflated in one synchronous call instead: for
- * many small objects the stream machinery would cost more than the inflating.
+ * copies, output chunks go straight to the caller's sink and are not retained. Where the
+ * platform can (Node), a small object (its stored size known and at most 256 KiB) is inflated
+ * in one synchronous call instead: for many small objects the stream machinery would cost more
+ * than the inflating.
  * @module
  */
-import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib';
+import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
+import type { Platform } from '../platform/platform.js';
+import { concatBytes } from '../utils.js';
 import { toChunks, type ByteSource } from './chunks.js';
 
 const FHCRC = 0x02;
@@ -26,10 +29,8 @@ const FCOMMENT = 0x10;
 const FRESERVED = 0xe0;
 const FIXED_HEADER = 10;
 const TRAILER = 8;
-/** Output chunk size of the inflater for large objects: large enough to keep per-chunk overhead low. */
-const INFLATE_CHUNK = 64 * 1024;
-/** ... and for small ones, whose output fits in a smaller buffer (many small objects make less garbage). */
-const SMALL_INFLATE_CHUNK = 16 * 1024;
+/** An object stored in at most this many bytes gets the inflater's small buffers. */
+const SMALL_INPUT = 4 * 1024;
 /** Objects stored in at most this many bytes are inflated in one synchronous call. */
 const WHOLE_MAX_INPUT = 256 * 1024;
 /** ... as long as they inflate to at most this much (beyond it, they stream). */
@@ -43,6 +44,8 @@ export interface GunzipOptions {
   what?: string;
   /** The compressed size, when known: small objects are inflated in one call, with smaller buffers. */
   sizeHint?: number;
+  /** The runtime's inflater and CRC-32; the default platform (by the package's conditional imports) when omitted. */
+  platform?: Platform;
 }
 
 /** What {@link gunzipInto} measured. */
@@ -65,9 +68,11 @@ class HeaderParser {
   #toSkip = 0;
   #crc = 0;
   readonly #bad: Fail;
+  readonly #crc32: Platform['crc32'];
 
-  constructor(bad: Fail) {
+  constructor(bad: Fail, crc32: Platform['crc32']) {
     this.#bad = bad;
+    this.#crc32 = crc32;
   }
 
   /** Whether nothing of the header has been read. */
@@ -105,14 +110,14 @@ class HeaderParser {
           if (h[2] !== 8) throw this.#bad(`unsupported compression method ${h[2]}`);
           this.#flags = h[3]!;
           if (this.#flags & FRESERVED) throw this.#bad('reserved header flags are set');
-          this.#crc = crc32(h, 0);
+          this.#crc = this.#crc32(h, 0);
           this.#filled = 0;
           this.#after('fixed');
           break;
         }
         case 'xlen': {
           const b = chunk[i++]!;
-          this.#crc = crc32(Uint8Array.of(b), this.#crc);
+          this.#crc = this.#crc32(Uint8Array.of(b), this.#crc);
           this.#small[this.#filled++] = b;
           if (this.#filled < 2) break;
           this.#toSkip = this.#small[0]! | (this.#small[1]! << 8);
@@ -122,7 +127,7 @@ class HeaderParser {
         }
         case 'extra': {
           const n = Math.min(this.#toSkip, chunk.byteLength - i);
-          if (n > 0) this.#crc = crc32(chunk.subarray(i, i + n), this.#crc);
+          if (n > 0) this.#crc = this.#crc32(chunk.subarray(i, i + n), this.#crc);
           i += n;
           this.#toSkip -= n;
           if (this.#toSkip === 0) this.#after('xlen');
@@ -132,7 +137,7 @@ class HeaderParser {
         case 'comment': {
           const end = chunk.indexOf(0, i);
           const stop = end < 0 ? chunk.byteLength : end + 1;
-          this.#crc = crc32(chunk.subarray(i, stop), this.#crc);
+          this.#crc = this.#crc32(chunk.subarray(i, stop), this.#crc);
           i = stop;
           if (end >= 0) this.#after(this.#phase);
           break;
@@ -161,23 +166,48 @@ function checkTrailer(trailer: Uint8Array, crc: number, size: number, bad: Fail)
   if (view.getUint32(4, true) !== size % 2 ** 32) throw bad('length of the content does not match the gzip trailer');
 }
 
+/** What both decoders share: the name for messages, the output limit, how to fail. */
+interface Job {
+  what: string;
+  max: number;
+  bad: Fail;
+  platform: Platform;
+  tooLarge: () => ValidateLogsError;
+}
+
+function job(options: GunzipOptions): Job {
+  const what = options.what ?? 'object';
+  const max = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
+  return {
+    what,
+    max,
+    platform: options.platform ?? defaultPlatform,
+    bad: (reason, cause) => new ValidateLogsError('GZIP_INVALID', `${what}: invalid gzip: ${reason}`, cause === undefined ? {} : { cause }),
+    tooLarge: () => new ValidateLogsError('SIZE_LIMIT', `${what}: inflates to more than the limit of ${max} bytes`),
+  };
+}
+
 /**
  * Decode one gzip member from `source`, handing each output chunk to `sink` as it is produced.
  *
  * @param source - the compressed bytes
  * @param sink - called with each chunk of output; the chunk may be reused after the call returns
- * @param options - limits and a name for messages
+ * @param options - limits, a name for messages, the platform
  * @returns sizes of input and output
  * @throws ValidateLogsError `GZIP_INVALID` when the bytes are not exactly one valid gzip member,
  *   `SIZE_LIMIT` when the output exceeds `maxOutputBytes`
  * @example
  * ```ts
- * const h = nativeEngine.createSha256();
- * await gunzipInto(fs.createReadStream('log.json.gz'), (c) => h.update(c));
+ * let size = 0;
+ * await gunzipInto(response.body, (c) => (size += c.byteLength));
  * ```
  */
 export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) => void, options: GunzipOptions = {}): Promise<GunzipResult> {
-  if (options.sizeHint === undefined || options.sizeHint > WHOLE_MAX_INPUT) return gunzipStream(toChunks(source), sink, options);
+  const j = job(options);
+  const small = options.sizeHint !== undefined && options.sizeHint <= SMALL_INPUT;
+  if (!j.platform.inflateWhole || options.sizeHint === undefined || options.sizeHint > WHOLE_MAX_INPUT) {
+    return gunzipStream(toChunks(source), sink, j, small);
+  }
   // A small object: gather it (the bound holds whatever its stated size), then inflate it in one call.
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -191,116 +221,83 @@ export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) =
     if (size > WHOLE_MAX_INPUT) {
       // Larger than it said: stream what was gathered, then the rest.
       const rest = { [Symbol.asyncIterator]: () => iterator as AsyncIterator<Uint8Array> };
-      return gunzipStream((async function* () { yield* parts; yield* rest; })(), sink, options);
+      return gunzipStream((async function* () { yield* parts; yield* rest; })(), sink, j, false);
     }
   }
-  const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  return gunzipWhole(whole, sink, options) ?? gunzipStream([whole], sink, options);
+  const whole = parts.length === 1 ? parts[0]! : concatBytes(parts);
+  return gunzipWhole(whole, sink, j, j.platform.inflateWhole.bind(j.platform)) ?? gunzipStream([whole], sink, j, small);
 }
 
 /** One synchronous inflate of a whole small object; undefined when it inflates too far for that (stream it instead). */
-function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, options: GunzipOptions): GunzipResult | undefined {
-  const what = options.what ?? 'object';
-  const max = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
-  const bad: Fail = (reason, cause) => new ValidateLogsError('GZIP_INVALID', `${what}: invalid gzip: ${reason}`, cause === undefined ? {} : { cause });
-  const header = new HeaderParser(bad);
+function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, j: Job, inflateWhole: NonNullable<Platform['inflateWhole']>): GunzipResult | undefined {
+  const { bad, max } = j;
+  const header = new HeaderParser(bad, j.platform.crc32);
   const body = header.push(input, 0);
   if (body < 0) throw bad(input.byteLength === 0 ? 'empty object' : 'truncated in the gzip header');
-  let out: { buffer: Buffer; engine: { bytesWritten: number } };
+  let out;
   try {
-    out = inflateRawSync(input.subarray(body), { info: true, maxOutputLength: Math.min(max + 1, WHOLE_MAX_OUTPUT) }) as unknown as typeof out;
+    out = inflateWhole(input.subarray(body), Math.min(max, WHOLE_MAX_OUTPUT));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      if (max < WHOLE_MAX_OUTPUT) throw new ValidateLogsError('SIZE_LIMIT', `${what}: inflates to more than the limit of ${max} bytes`);
-      return undefined;
-    }
     throw bad(e instanceof Error ? e.message : String(e), e);
   }
-  const output = out.buffer;
-  if (output.byteLength > max) throw new ValidateLogsError('SIZE_LIMIT', `${what}: inflates to more than the limit of ${max} bytes`);
-  const trailer = input.subarray(body + out.engine.bytesWritten);
+  if (!out) {
+    if (max <= WHOLE_MAX_OUTPUT) throw j.tooLarge();
+    return undefined;
+  }
+  const { output } = out;
+  const trailer = input.subarray(body + out.consumed);
   if (trailer.byteLength < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
   if (trailer.byteLength > TRAILER) throw bad(`data after the end of the gzip stream (at byte ${input.byteLength - trailer.byteLength + TRAILER})`);
-  checkTrailer(trailer, crc32(output), output.byteLength, bad);
+  checkTrailer(trailer, j.platform.crc32(output), output.byteLength, bad);
   if (output.byteLength > 0) sink(output);
   return { compressedBytes: input.byteLength, uncompressedBytes: output.byteLength };
 }
 
-/** The streaming decoder: zlib's raw inflater on the thread pool, framing checked here. */
-async function gunzipStream(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  sink: (chunk: Uint8Array) => void,
-  options: GunzipOptions,
-): Promise<GunzipResult> {
-  const what = options.what ?? 'object';
-  const max = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
-  const bad: Fail = (reason, cause) => new ValidateLogsError('GZIP_INVALID', `${what}: invalid gzip: ${reason}`, cause === undefined ? {} : { cause });
-
-  const header = new HeaderParser(bad);
+/** The streaming decoder: the platform's raw inflater, framing checked here. */
+async function gunzipStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, sink: (chunk: Uint8Array) => void, j: Job, small: boolean): Promise<GunzipResult> {
+  const { what, max, bad, platform } = j;
+  const header = new HeaderParser(bad, platform.crc32);
   let phase: 'header' | 'body' | 'trailer' = 'header';
   const trailer = new Uint8Array(TRAILER);
   let filled = 0;
   let compressed = 0;
-
-  // Inflater state, created when the body starts.
-  let inflater: ReturnType<typeof createInflateRaw> | undefined;
-  let failure: unknown;
-  let fed = 0;
   let output = 0;
   let outCrc = 0;
-  let failed: Promise<never> | undefined;
-  let finished: Promise<void> | undefined;
+  let inflater: ReturnType<Platform['createInflater']> | undefined;
+  let sinkError: { error: unknown } | undefined;
 
-  const startBody = (): void => {
-    const small = options.sizeHint !== undefined && options.sizeHint * 4 <= SMALL_INFLATE_CHUNK;
-    const inf = createInflateRaw({ chunkSize: small ? SMALL_INFLATE_CHUNK : INFLATE_CHUNK });
-    inflater = inf;
-    failed = new Promise<never>((_, reject) => {
-      inf.once('error', (e) => reject(failure ?? e));
-    });
-    failed.catch(() => undefined);
-    finished = new Promise<void>((resolve) => inf.once('end', resolve));
-    inf.on('data', (chunk: Buffer) => {
-      if (failure !== undefined) return;
-      output += chunk.byteLength;
-      if (output > max) {
-        failure = new ValidateLogsError('SIZE_LIMIT', `${what}: inflates to more than the limit of ${max} bytes`);
-        inf.destroy(failure as Error);
-        return;
-      }
-      outCrc = crc32(chunk, outCrc);
-      try {
-        sink(chunk);
-      } catch (e) {
-        failure = e;
-        inf.destroy(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  };
-
-  const rethrow = (e: unknown): never => {
-    if (failure !== undefined) throw failure;
-    if (e instanceof ValidateLogsError) throw e;
-    throw bad(e instanceof Error ? e.message : String(e), e);
-  };
-
-  /** Feed body bytes to zlib; returns how many bytes at the end of `part` zlib did not take. */
-  const feed = async (part: Uint8Array): Promise<number> => {
-    const inf = inflater!;
-    fed += part.byteLength;
+  const count = (chunk: Uint8Array): void => {
     try {
-      await Promise.race([new Promise<void>((resolve, reject) => inf.write(part, (e) => (e ? reject(e) : resolve()))), failed!]);
-    } catch (e) {
-      rethrow(e);
+      output += chunk.byteLength;
+      if (output > max) throw j.tooLarge();
+      outCrc = platform.crc32(chunk, outCrc);
+      sink(chunk);
+    } catch (error) {
+      sinkError ??= { error };
+      throw error;
     }
-    if (failure !== undefined) throw failure;
-    return fed - inf.bytesWritten;
+  };
+  /** Run an inflater step: the sink's own error as it was thrown, the inflater's as GZIP_INVALID. */
+  const inflating = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (e) {
+      if (sinkError) throw sinkError.error;
+      throw bad(e instanceof Error ? e.message : String(e), e);
+    }
+  };
+  /** Take trailer bytes; anything beyond the 8 is data after the end of the stream. */
+  const takeTrailer = (bytes: Uint8Array, at: number): void => {
+    if (filled + bytes.byteLength > TRAILER) throw bad(`data after the end of the gzip stream (at byte ${at + TRAILER - filled})`);
+    trailer.set(bytes, filled);
+    filled += bytes.byteLength;
   };
 
   try {
     for await (const chunk of source) {
       if (!(chunk instanceof Uint8Array)) throw new TypeError(`${what}: stream yielded a non-Uint8Array chunk`);
       compressed += chunk.byteLength;
+      const base = compressed - chunk.byteLength;
       let i = 0;
       while (i < chunk.byteLength) {
         if (phase === 'header') {
@@ -308,36 +305,22 @@ async function gunzipStream(
           if (end < 0) break;
           i = end;
           phase = 'body';
-          startBody();
+          inflater = platform.createInflater(count, { small });
         } else if (phase === 'body') {
-          // zlib takes body bytes until the deflate stream ends; what it leaves is the trailer.
-          const left = await feed(i === 0 ? chunk : chunk.subarray(i));
+          // The inflater takes body bytes until the deflate stream ends; what it leaves is the trailer.
+          const part = i === 0 ? chunk : chunk.subarray(i);
+          const left = await inflating(() => inflater!.write(part));
           i = chunk.byteLength - left;
           if (left > 0) phase = 'trailer';
         } else {
-          if (filled === TRAILER) throw bad(`data after the end of the gzip stream (at byte ${compressed - chunk.byteLength + i})`);
-          const n = Math.min(TRAILER - filled, chunk.byteLength - i);
-          trailer.set(chunk.subarray(i, i + n), filled);
-          filled += n;
-          i += n;
+          takeTrailer(chunk.subarray(i), base + i);
+          i = chunk.byteLength;
         }
       }
     }
     if (phase === 'header') throw bad(compressed === 0 && header.empty ? 'empty object' : 'truncated in the gzip header');
-    if (phase === 'body') {
-      const inf = inflater!;
-      try {
-        await Promise.race([new Promise<void>((resolve) => inf.end(resolve)), failed!]);
-      } catch (e) {
-        rethrow(e);
-      }
-    }
-    try {
-      await Promise.race([finished!, failed!]);
-    } catch (e) {
-      rethrow(e);
-    }
-    if (failure !== undefined) throw failure;
+    const held = await inflating(() => inflater!.end());
+    takeTrailer(held, compressed - held.byteLength);
     if (filled < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
     checkTrailer(trailer, outCrc, output, bad);
     return { compressedBytes: compressed, uncompressedBytes: output };

@@ -2,18 +2,19 @@
  * The hashing core: SHA-256 over a byte stream, optionally gunzipping in the same pass.
  * @module
  */
+import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
-import { toHex } from '../utils.js';
+import type { Platform } from '../platform/platform.js';
+import { concatBytes, toHex } from '../utils.js';
 import { toChunks, type ByteSource } from './chunks.js';
-import { nativeEngine, type HashEngine } from './engine.js';
 import { gunzipInto } from './gunzip.js';
 
 /** Options of {@link hashStream}. */
 export interface HashStreamOptions {
   /** Gunzip the input first and hash the uncompressed bytes (for `.json.gz` objects). */
   gzip?: boolean;
-  /** SHA-256 engine; {@link nativeEngine} by default. */
-  engine?: HashEngine;
+  /** The runtime's SHA-256 and inflater; the default platform (by the package's conditional imports) when omitted. */
+  platform?: Platform;
   /** Fail with `SIZE_LIMIT` once the (uncompressed) content exceeds this many bytes. */
   maxBytes?: number;
   /** Name of the object for error messages. */
@@ -38,7 +39,7 @@ export interface HashStreamResult {
  * SHA-256 of a stream's content in one streaming pass, with bounded memory.
  *
  * @param source - the stored bytes
- * @param options - gunzip, engine, limits
+ * @param options - gunzip, limits, platform
  * @returns the hex digest and sizes
  * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`
  * @example
@@ -47,7 +48,8 @@ export interface HashStreamResult {
  * ```
  */
 export async function hashStream(source: ByteSource, options: HashStreamOptions = {}): Promise<HashStreamResult> {
-  const hash = (options.engine ?? nativeEngine).createSha256();
+  const platform = options.platform ?? defaultPlatform;
+  const hash = platform.createSha256();
   const onContent = options.onContent;
   const sink = onContent
     ? (chunk: Uint8Array): void => {
@@ -57,6 +59,7 @@ export async function hashStream(source: ByteSource, options: HashStreamOptions 
     : (chunk: Uint8Array): void => hash.update(chunk);
   if (options.gzip) {
     const r = await gunzipInto(source, sink, {
+      platform,
       ...(options.maxBytes !== undefined && { maxOutputBytes: options.maxBytes }),
       ...(options.what !== undefined && { what: options.what }),
       ...(options.sizeHint !== undefined && { sizeHint: options.sizeHint }),
@@ -80,13 +83,13 @@ export async function hashStream(source: ByteSource, options: HashStreamOptions 
  * sidecars, which are parsed whole. Always pass a limit for data from storage.
  *
  * @param source - the stored bytes
- * @param options - `gzip`, `maxBytes` (required) and a name for messages
+ * @param options - `gzip`, `maxBytes` (required), a name for messages, the platform
  * @returns the (uncompressed) bytes
  * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`
  */
 export async function readAll(
   source: ByteSource,
-  options: { gzip?: boolean; maxBytes: number; what?: string },
+  options: { gzip?: boolean; maxBytes: number; what?: string; platform?: Platform },
 ): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -98,6 +101,7 @@ export async function readAll(
     await gunzipInto(source, collect, {
       maxOutputBytes: options.maxBytes,
       ...(options.what !== undefined && { what: options.what }),
+      ...(options.platform !== undefined && { platform: options.platform }),
     });
   } else {
     for await (const chunk of toChunks(source)) {
@@ -107,11 +111,5 @@ export async function readAll(
       collect(chunk);
     }
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -11,8 +11,8 @@ import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
 import { EventTimeScanner } from '../format/events.js';
 import { checkTrailRef, digestFolder, digestKeyParts, logFolder, logKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
-import { nativeEngine, type HashEngine } from '../hash/engine.js';
 import { hashStream, readAll } from '../hash/hash-stream.js';
+import type { Platform } from '../platform/platform.js';
 import type { ObjectSink, ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { createLimiter } from '../chain/limit.js';
@@ -30,8 +30,8 @@ export interface WriteDigestsOptions {
   signer: Signer;
   /** Write digests for every hour that ends at or before this time. */
   until: Date;
-  /** SHA-256 engine. */
-  engine?: HashEngine;
+  /** The runtime's SHA-256, inflater, gzip and RSA; the default platform when omitted. */
+  platform?: Platform;
   /** Log files hashed at once (default 4). */
   concurrency?: number;
   /** Called after each digest is stored (or found already stored). */
@@ -53,10 +53,11 @@ export interface WriteDigestsResult {
  * @param storage - the storage
  * @param bucket - the bucket
  * @param trail - the trail and region
+ * @param platform - the runtime's inflater and SHA-256; the default platform when omitted
  * @returns the head, or undefined when the trail has no digest yet
  * @throws ValidateLogsError `CHAIN_CONFLICT` when the newest digest cannot be continued
  */
-export async function findChainHead(storage: ObjectSource, bucket: string, trail: TrailRef): Promise<ChainHead | undefined> {
+export async function findChainHead(storage: ObjectSource, bucket: string, trail: TrailRef, platform?: Platform): Promise<ChainHead | undefined> {
   let newest: { key: string; end: Date } | undefined;
   for await (const { key } of storage.list(bucket, digestFolder(trail))) {
     const p = digestKeyParts(key);
@@ -69,7 +70,7 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
   if (!obj) throw new ValidateLogsError('CHAIN_CONFLICT', `${uri} was listed but cannot be read`);
   let digest;
   try {
-    digest = parseDigest(await readAll(obj.body, { gzip: true, maxBytes: DEFAULT_MAX_DIGEST_BYTES, what: uri }), uri);
+    digest = parseDigest(await readAll(obj.body, { gzip: true, maxBytes: DEFAULT_MAX_DIGEST_BYTES, what: uri, ...(platform && { platform }) }), uri, platform);
   } catch (e) {
     throw new ValidateLogsError('CHAIN_CONFLICT', `cannot continue the chain: its newest digest is unreadable (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   }
@@ -97,18 +98,17 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
   const bucket = requireString(options.bucket, 'bucket');
   const until = requireDate(options.until, 'until');
   const { storage } = options;
-  const engine = options.engine ?? nativeEngine;
   const release = storage.lock ? await storage.lock(bucket, digestFolder(trail)) : undefined;
   try {
-    return await write(options, trail, bucket, until, engine);
+    return await write(options, trail, bucket, until, options.platform);
   } finally {
     await release?.();
   }
 }
 
-async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: string, until: Date, engine: HashEngine): Promise<WriteDigestsResult> {
+async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: string, until: Date, platform: Platform | undefined): Promise<WriteDigestsResult> {
   const { storage, signer } = options;
-  const head = await findChainHead(storage, bucket, trail);
+  const head = await findChainHead(storage, bucket, trail, platform);
   const logs: DeliveredLog[] = [];
   const limit = createLimiter(requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
   const hashing: Array<Promise<DeliveredLog | undefined>> = [];
@@ -129,7 +129,7 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
       const scan = new EventTimeScanner();
       const r = await hashStream(obj.body, {
         gzip: true,
-        engine,
+        ...(platform && { platform }),
         what: s3Uri(bucket, o.key),
         onContent: (c) => scan.update(c),
         ...(obj.size !== undefined && { sizeHint: obj.size }),
@@ -144,7 +144,7 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     if (log) logs.push(log);
   }
   const written: GeneratedDigest[] = [];
-  for (const d of generateDigests({ trail, bucket, logs, until, signer, engine, ...(head && { previous: head }) })) {
+  for await (const d of generateDigests({ trail, bucket, logs, until, signer, ...(platform && { platform }), ...(head && { previous: head }) })) {
     const ok = await storage.putIfAbsent(bucket, d.key, d.gzipped, d.metadata);
     if (!ok) {
       throw new ValidateLogsError(

@@ -4,6 +4,7 @@
  * @module
  */
 import { ValidateLogsError } from '../errors.js';
+import { encodeUtf8 } from '../utils.js';
 
 /** Longest key accepted (S3's limit is 1024 bytes of UTF-8). */
 const MAX_KEY_BYTES = 1024;
@@ -112,7 +113,7 @@ export function keySegments(key: string): string[] {
   const why =
     typeof key !== 'string' || key.length === 0
       ? 'it is empty'
-      : Buffer.byteLength(key) > MAX_KEY_BYTES
+      : encodeUtf8(key).byteLength > MAX_KEY_BYTES
         ? `it is longer than ${MAX_KEY_BYTES} bytes`
         : key.includes('\0')
           ? 'it contains a NUL byte'

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ListPublicKeysDocument } from '../../src/index.js';
+import type { ListPublicKeysDocument } from './lib.js';
 import type { Run } from './cli.js';
 
 export interface S3Server {

@@ -1,13 +1,14 @@
-// A bucket held in memory, loaded from a local copy: fast enough for property tests that run
-// the verifier hundreds of times.
+// A bucket held in memory, loaded from a local copy, as records to change and a MemorySource to
+// verify: fast enough for property tests that run the verifier hundreds of times.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { FetchedObject, ListedObject, ObjectSource } from '../../src/index.js';
+import { MemorySource, type MemoryRecord } from './lib.js';
 
-export class MemoryBucket implements ObjectSource {
+export class MemoryBucket {
   readonly objects = new Map<string, Uint8Array>();
   readonly metadata = new Map<string, Record<string, string>>();
 
+  /** Objects of a local copy: `.metadata.json` sidecars become the metadata of their objects. */
   static fromDir(dir: string): MemoryBucket {
     const m = new MemoryBucket();
     const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
@@ -26,15 +27,11 @@ export class MemoryBucket implements ObjectSource {
     return m;
   }
 
-  async *list(_bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
-    for (const key of [...this.objects.keys()].sort()) {
-      if (key.startsWith(prefix) && (startAfter === undefined || key > startAfter)) yield { key, size: this.objects.get(key)!.length };
-    }
+  records(): MemoryRecord[] {
+    return [...this.objects].map(([key, bytes]) => ({ key, bytes, ...(this.metadata.has(key) && { metadata: this.metadata.get(key)! }) }));
   }
 
-  async get(_bucket: string, key: string, options: { metadata?: boolean } = {}): Promise<FetchedObject | undefined> {
-    const body = this.objects.get(key);
-    if (!body) return undefined;
-    return { body: (async function* () { yield body; })(), size: body.length, ...(options.metadata && { metadata: this.metadata.get(key) ?? {} }) };
+  source(bucket: string): MemorySource {
+    return new MemorySource(this.records(), { bucket });
   }
 }

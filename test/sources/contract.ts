@@ -2,7 +2,7 @@
 // sourceContract() with a factory that stores the given objects and returns the source.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { hashStream, isValidateLogsError, type ListedObject, type ObjectSource } from '../../src/index.js';
+import { hashStream, isValidateLogsError, type ListedObject, type ObjectSource } from '../helpers/lib.js';
 
 export interface Fixture {
   /** The source, holding `objects` in `bucket`; and a cleanup. */

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalDirectory, isValidateLogsError } from '../../src/index.js';
+import { LocalDirectory, isValidateLogsError } from '../helpers/lib.js';
 import { ROOT } from '../helpers/tamper.js';
 import { sourceContract } from './contract.js';
 
@@ -359,7 +359,7 @@ describe('LocalDirectory: links, loops and names', () => {
     // Root reads through any permission: then the same checks run in a child process as an
     // unprivileged user (nobody), on the built package.
     const script = `
-      const { LocalDirectory } = await import(${JSON.stringify(join(ROOT, 'dist', 'index.js'))});
+      const { LocalDirectory } = await import(${JSON.stringify(join(ROOT, 'dist', 'node.js'))});
       const src = new LocalDirectory(${JSON.stringify(r)});
       const listed = [];
       for await (const o of src.list('b', 'a/')) listed.push(o);

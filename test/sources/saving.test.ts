@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalDirectory, SavingSource } from '../../src/index.js';
+import { LocalDirectory, SavingSource } from '../helpers/lib.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,0 +1,136 @@
+/**
+ * The platform seam: the few operations whose best implementation differs between runtimes
+ * (streaming SHA-256, raw inflate, CRC-32, gzip, RSASSA-PKCS1-v1_5 with SHA-256, sleeping).
+ * Everything above this interface is shared. Two implementations exist: the Node platform
+ * (`node:crypto`, `node:zlib`; the default under Node) and the Web platform (WebCrypto,
+ * `DecompressionStream`, `@noble/hashes`; the default everywhere else). The package's
+ * conditional `imports` pick the default; a caller may pass either one explicitly in the
+ * `platform` option of the functions that use it.
+ * @module
+ */
+
+/** An incremental SHA-256 computation. */
+export interface Sha256 {
+  /**
+   * Feed bytes. The bytes are read during the call and never retained.
+   * @param data - the next bytes
+   */
+  update(data: Uint8Array): void;
+  /**
+   * Finish and return the 32-byte digest. The object cannot be used afterwards.
+   * @returns the digest
+   */
+  digest(): Uint8Array;
+}
+
+/**
+ * One raw deflate stream (RFC 1951) being inflated: the body of a gzip member. Output goes to
+ * the sink given at creation, as it is produced.
+ */
+export interface RawInflater {
+  /**
+   * Feed the next bytes after the gzip header. The chunk may be reused by the caller once the
+   * promise settles.
+   * @param chunk - compressed bytes
+   * @returns how many bytes at the end of `chunk` lie after the end of the deflate stream (0
+   *   while the stream goes on, or when the inflater cannot tell before {@link RawInflater.end})
+   */
+  write(chunk: Uint8Array): Promise<number>;
+  /**
+   * No more input. Resolves once every output chunk has gone to the sink.
+   * @returns the bytes the inflater held back from the end of its input as not being deflate
+   *   data (the Web platform holds back the last 8: the gzip trailer); empty when it held none
+   * @throws when the deflate data is corrupt or ends early, or when the sink threw
+   */
+  end(): Promise<Uint8Array>;
+  /** Release the inflater's resources (after an error, or when done). */
+  destroy(): void;
+}
+
+/** What a one-call inflate of a small object produced. */
+export interface WholeInflate {
+  /** The inflated bytes. */
+  output: Uint8Array;
+  /** How many input bytes the deflate stream took (what follows is the trailer, and more). */
+  consumed: number;
+}
+
+/** A private key ready to sign with, and its public half. */
+export interface SigningKey {
+  /** The public key as PKCS#1 RSAPublicKey DER (what CloudTrail publishes). */
+  readonly publicKeyDer: Uint8Array;
+  /**
+   * Sign with RSASSA-PKCS1-v1_5 and SHA-256 (deterministic).
+   * @param message - the bytes to sign
+   * @returns the signature
+   */
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/** The runtime operations the portable core needs. */
+export interface Platform {
+  /** `node` or `web`, for reports and benchmarks. */
+  readonly name: string;
+  /**
+   * Start a streaming SHA-256.
+   * @returns a fresh hash object
+   */
+  createSha256(): Sha256;
+  /**
+   * One-shot SHA-256 of bytes in memory (the Web platform uses WebCrypto).
+   * @param data - the bytes
+   * @returns the 32-byte digest
+   */
+  sha256(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * CRC-32 (ISO-HDLC, as in gzip), continued from `value`.
+   * @param data - the bytes
+   * @param value - the CRC so far; 0 to start
+   * @returns the updated CRC (unsigned)
+   */
+  crc32(data: Uint8Array, value?: number): number;
+  /**
+   * Start inflating a raw deflate stream.
+   * @param sink - receives each output chunk; the chunk may be reused after the call returns
+   * @param options - `small: true` for a small object (smaller buffers)
+   * @returns the inflater
+   */
+  createInflater(sink: (chunk: Uint8Array) => void, options: { small: boolean }): RawInflater;
+  /**
+   * Optional fast path: inflate a whole small deflate stream in one synchronous call.
+   * @param input - the deflate stream and whatever follows it
+   * @param maxOutputBytes - give up beyond this much output
+   * @returns the output and the input consumed, or undefined when the output would exceed
+   *   `maxOutputBytes`
+   * @throws when the deflate data is corrupt or ends early
+   */
+  inflateWhole?(input: Uint8Array, maxOutputBytes: number): WholeInflate | undefined;
+  /**
+   * Gzip bytes, deterministically (same input, same output on one platform).
+   * @param data - the bytes
+   * @returns one gzip member
+   */
+  gzip(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Verify an RSASSA-PKCS1-v1_5 / SHA-256 signature.
+   * @param spki - the RSA public key as SubjectPublicKeyInfo DER
+   * @param message - the signed bytes
+   * @param signature - the signature
+   * @returns whether it verifies
+   * @throws when the platform cannot use the key
+   */
+  rsaVerify(spki: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * Load an RSA private key as PKCS#8 DER (PKCS#1 keys are wrapped by the caller).
+   * @param pkcs8 - the PrivateKeyInfo DER
+   * @returns the signing key
+   * @throws when the platform cannot use it as an RSA signing key
+   */
+  importSigningKey(pkcs8: Uint8Array): Promise<SigningKey>;
+  /**
+   * Wait.
+   * @param ms - milliseconds
+   * @returns a promise that resolves after `ms`
+   */
+  sleep(ms: number): Promise<void>;
+}
