@@ -24,6 +24,9 @@
  *   socket or device, a symbolic link loop or one leading out of the storage root, permission
  *   denied. Never transient; a finding about that object, never a stop of the run.
  * - `CHAIN_CONFLICT`: a generator would overwrite or fork an existing chain.
+ * - `SHARD_INVALID`: a shard manifest line or a shard report is malformed, or the reports of
+ *   one chain do not fit together (different plans, windows that do not join).
+ * - `SHARD_MISSING`: a shard of the plan has no report, so the chain cannot be merged.
  */
 export type ErrorCode =
   | 'GZIP_INVALID'
@@ -38,7 +41,9 @@ export type ErrorCode =
   | 'TIME_INVALID'
   | 'SOURCE_ERROR'
   | 'NOT_READABLE'
-  | 'CHAIN_CONFLICT';
+  | 'CHAIN_CONFLICT'
+  | 'SHARD_INVALID'
+  | 'SHARD_MISSING';
 
 /**
  * Error raised for bad data or a failing environment, never for API misuse.

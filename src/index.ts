@@ -107,3 +107,25 @@ export {
   type AwsCallOptions,
   type TrailInfo,
 } from './sources/cloudtrail.js';
+export {
+  SHARD_FORMAT_VERSION,
+  SHARD_INDEX_VARIABLES,
+  chainId,
+  checkShardItem,
+  cutWindow,
+  formatManifest,
+  ownership,
+  parseManifest,
+  planShards,
+  shardTrail,
+  type ChainRef,
+  type ChainTrail,
+  type Ownership,
+  type ShardItem,
+} from './scale/manifest.js';
+export { discoverChains, type DiscoverOptions } from './scale/plan.js';
+export { runShard, type BoundaryDigest, type DigestLink, type ShardBoundary, type ShardReport, type ShardRunOptions } from './scale/shard.js';
+export { checkShardReport, mergeChain, missingShards, type ChainResult } from './scale/merge.js';
+export { collectReports, readShardReport, type CollectedReports } from './scale/collect.js';
+export { runShardFromPlan, reportName, shardIndexFromEnv, type PlannedShardOptions, type PlannedShardResult } from './scale/run.js';
+export { DocumentStore, s3Location, within, type S3Location } from './scale/store.js';

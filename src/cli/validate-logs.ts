@@ -27,6 +27,7 @@ import type { ObjectSource } from '../sources/source.js';
 import { defineCommand, packageVersion, runIfMain, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO, type Flags } from './io.js';
 import { Progress, progressWanted } from './progress.js';
 import { TextWriter } from './text.js';
+import { withScaleCommands } from './scale.js';
 
 /** The help text of `validate-logs`. */
 export const VALIDATE_HELP = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
@@ -91,6 +92,10 @@ Output and checks:
   --no-progress          Never show the progress line (it shows only on a terminal).
   --help                 Show this help.
   --version              Show the version.
+
+Organization scale (many accounts and regions, sharded over AWS Batch, Kubernetes or Step
+Functions): "validate-logs plan --help", "validate-logs --manifest FILE --help",
+"validate-logs merge --help".
 
 Exit status: 0 every digest and log in range is valid; 1 something is INVALID (or nothing
 was found to validate); 2 a usage or environment error (the message says what to fix).
@@ -173,7 +178,13 @@ function parseDuration(text: string, flag: string): number {
   return Math.round(Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 's' ? 1000 : 60_000));
 }
 
-async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
+/**
+ * Read `--public-keys` files (the output of "aws cloudtrail list-public-keys").
+ * @param files - the files
+ * @returns the keys
+ * @throws UsageError naming the file that cannot be read or used
+ */
+export async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
   const keys = new PublicKeySet();
   for (const file of files) {
     let text: string;
@@ -534,4 +545,4 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   return ok ? 0 : 1;
 }
 
-runIfMain(import.meta.url, 'validate-logs', validateLogsCommand);
+runIfMain(import.meta.url, 'validate-logs', withScaleCommands(validateLogsCommand));
