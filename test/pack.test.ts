@@ -77,6 +77,8 @@ describe('the packed package, installed into an empty folder', () => {
     writeFileSync(join(app, 'check.mjs'), "import { verifyTrail, generateDigests, PublicKeySet } from 'validate-logs';\nconsole.log(typeof verifyTrail, typeof generateDigests, typeof PublicKeySet);\n");
     const r = await run(process.execPath, ['check.mjs'], {}, app);
     expect(r.stdout.trim()).toBe('function function function');
+    writeFileSync(join(app, 'lambda.mjs'), "import { handler, mergeHandler } from 'validate-logs/aws-lambda';\nconsole.log(typeof handler, typeof mergeHandler);\n");
+    expect((await run(process.execPath, ['lambda.mjs'], {}, app)).stdout.trim()).toBe('function function');
   });
 
   it('loads the AWS SDK only when it goes online: a local run works without it', async () => {

@@ -15,7 +15,7 @@ import { parseDigest } from '../format/digest.js';
 import { digestFolder, digestKey, digestKeyParts, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
 import { readAll } from '../hash/hash-stream.js';
-import type { ObjectSource } from '../sources/source.js';
+import type { FetchedObject, ListedObject, ListOptions, ObjectSource } from '../sources/source.js';
 import { ownership, shardTrail, type ShardItem } from './manifest.js';
 
 /** A digest's link to the previous digest of its chain. */
@@ -136,6 +136,64 @@ async function readBoundary(source: ObjectSource, bucket: string, key: string, c
 }
 
 /**
+ * The shard's view of storage: log files listed only by digests the shard does not own are
+ * not read (as if absent: those findings are the next shard's and are dropped). Digests pass
+ * through whole and are parsed on the way to learn what they list.
+ */
+class OverlapSource implements ObjectSource {
+  /** Log files not read. */
+  readonly skipped: Set<string> = new Set();
+  /** Log files listed by digests the shard does not own (and by none it owns, so far). */
+  readonly #foreign = new Set<string>();
+  readonly #inner: ObjectSource;
+  readonly #bucket: string;
+  readonly #owns: (t: number) => boolean;
+
+  constructor(inner: ObjectSource, bucket: string, owns: (t: number) => boolean) {
+    this.#inner = inner;
+    this.#bucket = bucket;
+    this.#owns = owns;
+  }
+
+  list(bucket: string, prefix: string, startAfter?: string, options?: ListOptions): AsyncIterable<ListedObject> {
+    return this.#inner.list(bucket, prefix, startAfter, options);
+  }
+
+  async get(bucket: string, key: string, options?: { metadata?: boolean }): Promise<FetchedObject | undefined> {
+    const t = digestKeyParts(key)?.endTime.getTime();
+    if (t === undefined) {
+      if (bucket === this.#bucket && this.#foreign.has(key)) {
+        this.skipped.add(key);
+        return undefined;
+      }
+      return this.#inner.get(bucket, key, options);
+    }
+    const obj = await this.#inner.get(bucket, key, options);
+    return obj && { ...obj, body: this.#learn(obj.body, this.#owns(t)) };
+  }
+
+  async *#learn(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, owned: boolean): AsyncGenerator<Uint8Array> {
+    const copy: Uint8Array[] = [];
+    for await (const chunk of body) {
+      copy.push(chunk.slice()); // a chunk is valid until the next one is asked for
+      yield chunk;
+    }
+    let listed: string[];
+    try {
+      const d = parseDigest(await readAll(copy, { gzip: true, maxBytes: DEFAULT_MAX_DIGEST_BYTES }));
+      listed = d.record.logFiles.filter((l) => l.s3Bucket === this.#bucket).map((l) => l.s3Object);
+    } catch (e) {
+      if (e instanceof ValidateLogsError) return; // a digest that does not parse lists nothing (the walk reports it)
+      throw e;
+    }
+    for (const k of listed) {
+      if (!owned) this.#foreign.add(k);
+      else this.#foreign.delete(k);
+    }
+  }
+}
+
+/**
  * The time that decides which shard owns a finding: a digest's key time; for a log file, the
  * key time of the digest listing it, or its delivery time when no digest does; undefined when
  * the finding names no time (kept by the shard that made it).
@@ -172,26 +230,37 @@ export async function runShard(options: ShardRunOptions): Promise<ShardReport> {
   const owns = ownership(item);
   const until = new Date(last ? end : await walkEnd(source, item.bucket, trail, end, chainEnd));
 
-  const findings: Finding[] = [];
-  const tally = new Tally(start, new Date(end));
-  for await (const f of verifyTrail({
-    source,
-    bucket: item.bucket,
-    trail,
-    keys: options.keys,
-    start,
-    end: until,
-    ...(options.fetchKeys && { fetchKeys: options.fetchKeys }),
-    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
-    ...(options.engine && { engine: options.engine }),
-    ...(options.maxLogBytes !== undefined && { maxLogBytes: options.maxLogBytes }),
-    ...(options.tailGraceMs !== undefined && { tailGraceMs: options.tailGraceMs }),
-    ...(options.signal && { signal: options.signal }),
-  })) {
-    const at = findingTime(f);
-    if (at && !(at.kind === 'log' ? owns.log(at.t) : owns.digest(at.t))) continue;
-    findings.push(f);
-    tally.add(f);
+  // The digests past the window are read for their links; their own log files are not read
+  // (their findings belong to the next shard). Should a digest this shard owns list one of
+  // those log files too, the walk is run again reading everything.
+  const skipping = last ? undefined : new OverlapSource(source, item.bucket, owns.digest);
+  let walked = await walk(skipping ?? source);
+  if (skipping && walked.findings.some((f) => f.kind === 'log' && skipping.skipped.has(f.key))) walked = await walk(source);
+  const { findings, tally } = walked;
+
+  async function walk(from: ObjectSource): Promise<{ findings: Finding[]; tally: Tally }> {
+    const findings: Finding[] = [];
+    const tally = new Tally(start, new Date(end));
+    for await (const f of verifyTrail({
+      source: from,
+      bucket: item.bucket,
+      trail,
+      keys: options.keys,
+      start,
+      end: until,
+      ...(options.fetchKeys && { fetchKeys: options.fetchKeys }),
+      ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+      ...(options.engine && { engine: options.engine }),
+      ...(options.maxLogBytes !== undefined && { maxLogBytes: options.maxLogBytes }),
+      ...(options.tailGraceMs !== undefined && { tailGraceMs: options.tailGraceMs }),
+      ...(options.signal && { signal: options.signal }),
+    })) {
+      const at = findingTime(f);
+      if (at && !(at.kind === 'log' ? owns.log(at.t) : owns.digest(at.t))) continue;
+      findings.push(f);
+      tally.add(f);
+    }
+    return { findings, tally };
   }
 
   // The edges: the oldest and newest digests owned, read again, and the log files around them.
