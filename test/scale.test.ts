@@ -15,6 +15,7 @@ import {
   cutWindow,
   digestKey,
   logKey,
+  checkShardReport,
   mergeChain,
   ownership,
   parseManifest,
@@ -246,6 +247,45 @@ describe('plan, run each shard as a process, merge: a local copy', () => {
     changed[0]!.boundary.newest!.sha256 = '0'.repeat(64);
     expect(() => mergeChain(changed)).toThrow(/do not join: .* the bucket changed between the two runs/);
     expect(() => mergeChain([parts[0]!, parts[2]!])).toThrow(/no report for shard 10 of 18 \(part 2 of 3/);
+  });
+});
+
+describe('hostile manifests and reports', () => {
+  const items = (): ShardItem[] => planShards([{ bucket: BUCKET, trail: trailOf('111111111111', 'us-east-1') }], new Date(START), new Date(END), { shardHours: SHARD_HOURS });
+  const line = (i: ShardItem): string => JSON.stringify(i);
+
+  it('refuses a manifest line that is not a shard of a plan, naming the line and the field', () => {
+    const good = items();
+    expect(parseManifest(good.map(line).join('\n'), 'm.jsonl')).toEqual(good);
+    const cases: Array<[string, RegExp]> = [
+      ['{"v":1', /m\.jsonl line 1 is not JSON/],
+      [line({ ...good[0]!, v: 2 }), /line 1 .*"v" must be 1/],
+      [line({ ...good[0]!, end: '2030-01-01T00:00:00Z' }), /line 1 .*inside the chain's window/],
+      [line({ ...good[0]!, region: '../../etc' }), /line 1 .*"region" and "homeRegion" must be AWS region names/],
+      [line({ ...good[0]!, digestFolder: 'AWSLogs/999999999999/CloudTrail-Digest/us-east-1/' }), /line 1 .*not where this trail delivers/],
+      [line({ ...good[0]!, chain: 'other' }), /line 1 .*"chain" does not name/],
+      [line({ ...good[0]!, index: 1 }), /line 1: index 1 of 3/],
+    ];
+    for (const [text, message] of cases) expect(() => parseManifest([text, ...good.slice(1).map(line)].join('\n'), 'm.jsonl')).toThrow(message);
+  });
+
+  it('refuses a shard report with an unknown code, a wrong severity or no boundary', () => {
+    const report = { tool: 'validate-logs', kind: 'shard', shard: items()[0], findings: [], summary: {}, boundary: { logMinutes: [] } };
+    expect(checkShardReport(report, 'r.json')).toBe(report);
+    const finding = { code: 'LOG_VALID', severity: 'valid', kind: 'log', object: 's3://b/k', bucket: 'b', key: 'k', message: 'valid' };
+    expect(() => checkShardReport({ ...report, findings: [{ ...finding, code: 'LOG_FINE' }] }, 'r.json')).toThrow(/r\.json .*finding 0 has no known code/);
+    expect(() => checkShardReport({ ...report, findings: [{ ...finding, severity: 'invalid' }] }, 'r.json')).toThrow(/finding 0 \(LOG_VALID\) has the wrong severity/);
+    expect(() => checkShardReport({ ...report, boundary: { logMinutes: [[-1, 2]] } }, 'r.json')).toThrow(/"logMinutes" must hold/);
+    expect(() => checkShardReport({ ...report, boundary: { logMinutes: [], newest: { key: '../x' } } }, 'r.json')).toThrow(/"boundary.newest" must name a digest key/);
+  });
+
+  it('merge names a report that is not one and exits 2', async () => {
+    const dir = join(work, 'bad-reports');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'shard-000000.json'), '{"tool":"validate-logs"');
+    const r = await node(VALIDATE, ['merge', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^validate-logs merge: error: .*shard-000000\.json is not JSON/);
   });
 });
 
