@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -14,6 +14,9 @@ import {
   createSigner,
   cutWindow,
   digestKey,
+  generateDigests,
+  sha256,
+  toHex,
   logKey,
   checkShardReport,
   mergeChain,
@@ -66,6 +69,24 @@ const TAMPER: Record<string, (root: string) => void> = {
     const key = logKey(trailOf('333333333333', 'us-east-1'), hour(12), 'INJECTED00000000');
     writeFileSync(join(root, key), gzipSync('{"Records":[]}'));
     for (const h of [11, 12]) unlinkSync(join(root, `${dkey('333333333333', 'us-east-1', h)}.metadata.json`));
+  },
+  // Logging stopped after hour 9 and restarted at hour 13: a gap across the boundary at hour 12,
+  // the new chain starting with a starting digest (as CloudTrail starts one).
+  '333333333333/eu-west-1': (root) => {
+    const trail = trailOf('333333333333', 'eu-west-1');
+    for (let h = 10; h <= HOURS; h++) {
+      unlinkSync(join(root, dkey(trail.accountId, trail.region, h)));
+      unlinkSync(join(root, `${dkey(trail.accountId, trail.region, h)}.metadata.json`));
+    }
+    const logs = Array.from({ length: HOURS - 13 }, (_, i) => {
+      const at = hour(13 + i + 0.5);
+      const key = logKey(trail, at, `L${String(13 + i).padStart(15, '0')}`);
+      return { key, deliveredAt: at, sha256: toHex(sha256(new Uint8Array(gunzipSync(readFileSync(join(root, key)))))) };
+    });
+    for (const d of generateDigests({ trail, bucket: BUCKET, logs, until: hour(HOURS), from: hour(13), signer })) {
+      writeFileSync(join(root, d.key), d.gzipped);
+      writeFileSync(join(root, `${d.key}.metadata.json`), JSON.stringify(d.metadata));
+    }
   },
 };
 
@@ -169,6 +190,9 @@ describe('the single runs the shards are compared with', () => {
     expect(codes('222222222222', 'eu-west-1')).toEqual([expect.stringMatching(/^CHAIN_TAIL_MISSING .*_20250108T220000Z\.json\.gz$/)]);
     expect(codes('333333333333', 'us-east-1')).toEqual([expect.stringMatching(/^LOG_UNREFERENCED .*_20250108T1200Z_INJECTED/)]);
     expect(codes('333333333333', 'eu-west-1')).toEqual([]);
+    expect(chainFindings(single['333333333333']!.report.findings, '333333333333', 'eu-west-1').filter((f) => f.code === 'CHAIN_GAP')).toEqual([
+      expect.objectContaining({ key: dkey('333333333333', 'eu-west-1', 14), startTime: '2025-01-08T09:00:00Z', endTime: '2025-01-08T13:00:00Z', logs: 4 }),
+    ]);
     expect(single['333333333333']!.status).toBe(1);
   });
 });
@@ -291,13 +315,13 @@ describe('hostile manifests and reports', () => {
 
 describe('ownership and windows', () => {
   it('a shard reads the log files of the digests it owns, not those of the digests past its end', async () => {
-    const item = planShards([{ bucket: BUCKET, trail: trailOf('333333333333', 'eu-west-1') }], new Date(START), new Date(END), { shardHours: SHARD_HOURS })[1]!;
+    const item = planShards([{ bucket: BUCKET, trail: trailOf('222222222222', 'us-east-1') }], new Date(START), new Date(END), { shardHours: SHARD_HOURS })[1]!;
     const dir = new LocalDirectory(root, { bucket: BUCKET });
     const read: string[] = [];
     const source = { list: dir.list.bind(dir), get: (b: string, k: string, o?: { metadata?: boolean }) => (read.push(k), dir.get(b, k, o)) };
     const report = await runShard({ item, source, keys: new PublicKeySet([signer.publicKey]) });
     const logs = read.filter((k) => k.includes('/CloudTrail/'));
-    expect(report.findings.filter((f) => f.code === 'LOG_VALID').map((f) => f.key).sort()).toEqual([...logs].sort());
+    expect(report.findings.filter((f) => f.kind === 'log').map((f) => f.key).sort()).toEqual([...logs].sort());
     expect(logs).toHaveLength(SHARD_HOURS);
     expect(report.summary.digests.valid).toBe(SHARD_HOURS);
   });

@@ -114,8 +114,10 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
 
   /** What a single run finds where the walk goes from `o` (the newer shard's oldest digest) down to `n`. */
   const join = (n: { digest: BoundaryDigest; shard: ShardItem } | undefined, o: BoundaryDigest, oShard: ShardItem): Finding[] => {
-    const followed = (o.code === 'DIGEST_VALID' || o.code === 'DIGEST_LINK_MISMATCH') && o.startTime !== undefined && Date.parse(o.startTime) >= chainStart;
-    if (!followed || o.previous === undefined) return [];
+    // The walk goes on from a digest it accepted (valid, or correctly signed with a broken link),
+    // to its link while its start is in range, or, from a starting digest, to the next older one.
+    const accepted = (o.code === 'DIGEST_VALID' || o.code === 'DIGEST_LINK_MISMATCH') && o.startTime !== undefined;
+    if (!accepted || o.previous === undefined) return [];
     const tN = n && keyTime(n.digest.key)!;
     const out: Finding[] = [];
     const add = (code: FindingCode, f: Omit<Finding, 'code' | 'severity' | 'kind' | 'bucket' | 'backfill' | 'region'>): void => {
@@ -135,6 +137,7 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
       return out;
     }
     const link = o.previous;
+    if (Date.parse(o.startTime!) < chainStart) return out;
     if (n && link.bucket === bucket && link.key === n.digest.key) {
       const d = n.digest;
       const differs = (d.sha256 !== undefined && d.sha256 !== link.sha256) || (d.signature !== undefined && d.signature !== link.signature);
