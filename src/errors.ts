@@ -30,6 +30,9 @@
  * - `CHECKPOINT_FORMAT`: a checkpoint body does not follow its grammar.
  * - `TIMESTAMP_INVALID`: an RFC 3161 time-stamp response or token fails a check (the message
  *   names which), or the time-stamping authority refused or could not be reached.
+ * - `SHARD_INVALID`: a shard manifest line or a shard report is malformed, or the reports of
+ *   one chain do not fit together (different plans, windows that do not join).
+ * - `SHARD_MISSING`: a shard of the plan has no report, so the chain cannot be merged.
  */
 export type ErrorCode =
   | 'GZIP_INVALID'
@@ -48,7 +51,9 @@ export type ErrorCode =
   | 'NOTE_FORMAT'
   | 'NOTE_UNVERIFIED'
   | 'CHECKPOINT_FORMAT'
-  | 'TIMESTAMP_INVALID';
+  | 'TIMESTAMP_INVALID'
+  | 'SHARD_INVALID'
+  | 'SHARD_MISSING';
 
 /**
  * Error raised for bad data or a failing environment, never for API misuse.

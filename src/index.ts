@@ -133,3 +133,22 @@ export {
   type TimestampRequest,
   type VerifyTimestampOptions,
 } from './checkpoint/timestamp.js';
+export {
+  SHARD_FORMAT_VERSION,
+  SHARD_INDEX_VARIABLES,
+  chainId,
+  checkShardItem,
+  cutWindow,
+  formatManifest,
+  ownership,
+  parseManifest,
+  planShards,
+  shardTrail,
+  type ChainRef,
+  type ChainTrail,
+  type Ownership,
+  type ShardItem,
+} from './scale/manifest.js';
+export { discoverChains, type DiscoverOptions } from './scale/plan.js';
+export { runShard, type BoundaryDigest, type DigestLink, type ShardBoundary, type ShardReport, type ShardRunOptions } from './scale/shard.js';
+export { checkShardReport, mergeChain, missingShards, type ChainResult } from './scale/merge.js';

@@ -19,3 +19,6 @@ export { nodePlatform } from './platform/node.js';
 export { LocalDirectory, METADATA_SUFFIX, type LocalDirectoryOptions } from './sources/local.js';
 export { SavingSource } from './sources/saving.js';
 export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';
+export { collectReports, readShardReport, type CollectedReports } from './scale/collect.js';
+export { runShardFromPlan, reportName, shardIndexFromEnv, type PlannedShardOptions, type PlannedShardResult } from './scale/run.js';
+export { DocumentStore, s3Location, within, type S3Location } from './scale/store.js';

@@ -83,6 +83,8 @@ describe('the packed package, installed into an empty folder', () => {
     );
     const r = await run(process.execPath, ['check.mjs'], {}, app);
     expect(r.stdout.trim(), r.stderr).toBe('function function function function function node function');
+    writeFileSync(join(app, 'lambda.mjs'), "import { handler, mergeHandler } from 'validate-logs/aws-lambda';\nconsole.log(typeof handler, typeof mergeHandler);\n");
+    expect((await run(process.execPath, ['lambda.mjs'], {}, app)).stdout.trim()).toBe('function function');
   });
 
   it('loads the AWS SDK only when it goes online: a local run works without it', async () => {

@@ -116,8 +116,25 @@ export function parseFlags<const T extends OptionTable>(
   argv: string[],
   options: T,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>['values'] {
+  return parseCommandLine(argv, options, false).values;
+}
+
+/**
+ * {@link parseFlags}, with arguments that are not flags (`merge REPORT...`) when `positionals` is true.
+ * @param argv - the arguments
+ * @param options - the option table
+ * @param positionals - whether stray arguments are allowed
+ * @returns the parsed values and the other arguments
+ * @throws UsageError
+ */
+export function parseCommandLine<const T extends OptionTable>(
+  argv: string[],
+  options: T,
+  positionals: boolean,
+): { values: ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>['values']; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    const r = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals });
+    return { values: r.values as ReturnType<typeof parseFlags<T>>, positionals: r.positionals };
   } catch (e) {
     throw new UsageError(`${e instanceof Error ? e.message : String(e)} (see --help)`);
   }
@@ -213,14 +230,17 @@ export interface CommandSpec<T extends OptionTable> {
   help: string;
   /** Its flags (`--help` and `--version` are added). */
   options: T;
+  /** Whether it takes arguments that are not flags (given to `run` as `args`). */
+  positionals?: boolean;
   /**
    * The command's work.
    * @param flags - the parsed flags
    * @param need - returns a required string flag, or throws the usage error naming it
    * @param io - streams, environment and clock
+   * @param args - the arguments that are not flags (with `positionals`)
    * @returns the exit status
    */
-  run(flags: Flags<T>, need: (flag: keyof T & string) => string, io: CommandIO): Promise<number>;
+  run(flags: Flags<T>, need: (flag: keyof T & string) => string, io: CommandIO, args: string[]): Promise<number>;
   /**
    * Optional: called with whatever stopped the run (a usage or data error, a {@link StopError},
    * an unexpected exception), before its line on stderr, to end the command's output properly.
@@ -242,7 +262,8 @@ const COMMON = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolea
 export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (argv: string[], io?: CommandIO) => Promise<number> {
   return async (argv, io = processIO()) => {
     try {
-      const flags = parseFlags(argv, { ...spec.options, ...COMMON }) as Record<string, unknown>;
+      const parsed = parseCommandLine(argv, { ...spec.options, ...COMMON }, spec.positionals === true);
+      const flags = parsed.values as Record<string, unknown>;
       if (flags.help) {
         await write(io.stdout, spec.help);
         return 0;
@@ -256,7 +277,7 @@ export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (arg
         if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag} is required (see --help)`);
         return v;
       };
-      return await spec.run(flags as unknown as Flags<T>, need, io);
+      return await spec.run(flags as unknown as Flags<T>, need, io, parsed.positionals);
     } catch (e) {
       const stopped = e instanceof StopError ? e : (io.signal?.aborted && io.signal.reason instanceof StopError ? io.signal.reason : undefined);
       const error = stopped ?? e;

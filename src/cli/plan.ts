@@ -161,7 +161,13 @@ function parseDuration(text: string, flag: string): number {
   return Math.round(Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 's' ? 1000 : 60_000));
 }
 
-async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
+/**
+ * Read `--public-keys` files (the output of "aws cloudtrail list-public-keys").
+ * @param files - the files
+ * @returns the keys
+ * @throws UsageError naming the file that cannot be read or used
+ */
+export async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
   const keys = new PublicKeySet();
   for (const file of files) {
     let text: string;

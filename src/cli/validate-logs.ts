@@ -24,6 +24,7 @@ import { RegionRunner } from './regions.js';
 import { TextReport } from './text.js';
 import { checkPinsBucket, readCheckpointFlags, writeCheckpoint } from './checkpoint-run.js';
 import { cosignCommand } from './cosign.js';
+import { withScaleCommands } from './scale.js';
 
 /** The help text of `validate-logs`. */
 export const VALIDATE_HELP = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
@@ -124,6 +125,10 @@ OBJECT_UNEXPECTED and OBJECT_UNREADABLE ("Object" lines: anything else in the tr
 planted or unreadable); the notices CHAIN_GAP and CHAIN_EMPTY ("NOTICE:", a region with no
 digest in range) fail nothing by themselves. The summary counts each object once; a line
 "N/N other objects INVALID" appears only when there are some. The README explains every code.
+
+Organization scale (many accounts and regions, sharded over AWS Batch, Kubernetes or Step
+Functions): "validate-logs plan --help", "validate-logs --manifest FILE --help",
+"validate-logs merge --help".
 
 Exit status: 0 every digest and log in range is valid; 1 something is INVALID (or nothing
 was found to validate); 2 a usage or environment error (the message says what to fix), or
@@ -292,4 +297,5 @@ async function failed(error: unknown, argv: string[], io: CommandIO, state: RunS
 }
 
 // Subcommands are dispatched on the first argument: `validate-logs cosign ...`.
-runIfMain(import.meta.url, 'validate-logs', (argv, io) => (argv[0] === 'cosign' ? cosignCommand(argv.slice(1), io) : validateLogsCommand(argv, io)), { stoppable: true });
+const withSubcommands = withScaleCommands((argv, io) => (argv[0] === 'cosign' ? cosignCommand(argv.slice(1), io) : validateLogsCommand(argv, io)));
+runIfMain(import.meta.url, 'validate-logs', withSubcommands, { stoppable: true });

@@ -1,0 +1,322 @@
+/**
+ * Organization scale, as three steps of `validate-logs`: `plan` lists a bucket's digest chains
+ * and writes a manifest of shards; `--manifest FILE --shard-index N` validates one shard (the
+ * index from `AWS_BATCH_JOB_ARRAY_INDEX` or `JOB_COMPLETION_INDEX` when the flag is absent) and
+ * writes its report; `merge` joins the reports into one report with a single run's findings,
+ * summary and exit status.
+ * @module
+ */
+import { stat } from 'node:fs/promises';
+import type { Finding } from '../chain/findings.js';
+import { mergeSummaries, type Summary } from '../chain/report.js';
+import { ValidateLogsError } from '../errors.js';
+import { LocalDirectory } from '../sources/local.js';
+import { S3Storage } from '../sources/s3.js';
+import { SHARD_INDEX_VARIABLES, checkShardItem, formatManifest, parseManifest, planShards, type ShardItem } from '../scale/manifest.js';
+import type { ChainResult } from '../scale/merge.js';
+import { collectReports } from '../scale/collect.js';
+import { discoverChains } from '../scale/plan.js';
+import { runShardFromPlan, shardIndexFromEnv } from '../scale/run.js';
+import { DocumentStore } from '../scale/store.js';
+import { defineCommand, packageVersion, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO } from './io.js';
+import { TextWriter } from './text.js';
+import { loadKeyFiles } from './plan.js';
+
+/** The help text of `validate-logs plan`. */
+export const PLAN_HELP = `Usage: validate-logs plan --s3-bucket BUCKET --start-time TIME [options]
+
+Lists the digest chains of a bucket (every account, organization layout AWSLogs/o-ID/ACCOUNT/
+and plain AWSLogs/ACCOUNT/, every region, every trail) and writes a manifest: JSON Lines, one
+shard a line, each naming its account, region, trail, bucket, prefix and time window. Run each
+shard with "validate-logs --manifest FILE --shard-index N", then "validate-logs merge".
+
+  --s3-bucket NAME       The bucket (required).
+  --s3-prefix PREFIX     The trails' S3 key prefix, if any.
+  --local-dir DIR        Plan over a local copy of the bucket (DIR is the bucket root).
+  --start-time TIME      Start of every chain's window (required).
+  --end-time TIME        End of every chain's window (default: now).
+  --shard-hours H        Cut each chain into windows of H hours (default: one shard per chain).
+  --accounts LIST        Only these accounts (comma-separated).
+  --regions LIST         Only these regions (comma-separated).
+  --trails LIST          Only these trails; also finds trails that delivered only in the
+                         middle of the window (by default a trail is found from its digests on
+                         the first and last days of the window).
+  --reports DEST         Where workers write their reports: a folder or s3://BUCKET/PREFIX/
+                         (recorded in each line; a worker's --reports overrides it).
+  --manifest DEST        Write the manifest here (a file or s3://BUCKET/KEY; default: stdout).
+  --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
+`;
+
+/** The help text of a shard run. */
+export const SHARD_HELP: string = `Usage: validate-logs --manifest FILE --shard-index N [options]
+
+Validates one shard of a plan and writes its JSON report (shard-NNNNNN.json in the reports
+folder). Without --shard-index, N comes from ${SHARD_INDEX_VARIABLES.join(' or ')} (AWS Batch
+array jobs, Kubernetes Indexed Jobs). Exit status 0 means the report was written, whatever it
+found (the merge gives the verdict); 2 an error: run the shard again, it is idempotent.
+
+  --manifest FILE        The manifest (a file or s3://BUCKET/KEY).
+  --shard-index N        The line of the manifest, from 0.
+  --reports DEST         Where to write the report (default: the manifest's; else stdout).
+  --local-dir DIR        Read a local copy of the bucket (needs --public-keys).
+  --public-keys FILE     Public keys ("aws cloudtrail list-public-keys" output). Repeatable.
+                         Online, without it: ListPublicKeys in the shard's region.
+  --concurrency N        Objects verified at once (default: 4 locally, 32 on S3).
+  --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
+`;
+
+/** The help text of `validate-logs merge`. */
+export const MERGE_HELP = `Usage: validate-logs merge [options] REPORT...
+
+Merges shard reports (files, folders of them, or s3://BUCKET/PREFIX/) into one report: per
+chain, the findings a single run would make (checking that adjacent shards join, and reporting a
+digest deleted at a boundary or a hole across shards as a single run does), one summary, and a
+single run's exit status: 0 all valid, 1 something INVALID or a chain with no digest, 2 a
+missing or malformed report (named).
+
+  --manifest FILE        The plan's manifest: names every shard whose report is missing.
+  --output text|json     text (default): the AWS CLI's lines per chain; json: one document.
+  --verbose              Also print the valid digest and log files (text).
+  --allow-empty          A chain with no digest in its window is no failure.
+  --fail-on-gap          A gap in a chain is a failure.
+  --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
+`;
+
+const S3_OPTIONS = { 'endpoint-url': { type: 'string' }, profile: { type: 'string' } } as const;
+
+const list = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim()).filter(Boolean);
+
+function storeFor(flags: { 'endpoint-url'?: string; profile?: string }): DocumentStore {
+  return new DocumentStore({ ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
+}
+
+async function requireDirectory(dir: string, flag: string): Promise<void> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new UsageError(`${flag} ${dir} is not a directory`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${flag} ${dir} cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/**
+ * Run `validate-logs plan`.
+ * @param argv - the arguments after `plan`
+ * @param io - streams, environment and clock
+ * @returns the exit status
+ */
+export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
+  name: 'validate-logs plan',
+  help: PLAN_HELP,
+  options: {
+    's3-bucket': { type: 'string' },
+    's3-prefix': { type: 'string' },
+    'local-dir': { type: 'string' },
+    'start-time': { type: 'string' },
+    'end-time': { type: 'string' },
+    'shard-hours': { type: 'string' },
+    accounts: { type: 'string' },
+    regions: { type: 'string' },
+    trails: { type: 'string' },
+    reports: { type: 'string' },
+    manifest: { type: 'string' },
+    ...S3_OPTIONS,
+  },
+  async run(flags, need, io) {
+    const bucket = need('s3-bucket');
+    const start = timeFlag(need('start-time'), '--start-time');
+    const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
+    if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
+    const hours = flags['shard-hours'];
+    if (hours !== undefined && !/^[1-9]\d{0,5}$/.test(hours)) throw new UsageError(`--shard-hours must be a whole number of hours from 1, not ${JSON.stringify(hours)}`);
+    const accounts = list(flags.accounts);
+    for (const a of accounts ?? []) if (!/^\d{12}$/.test(a)) throw new UsageError(`--accounts: ${JSON.stringify(a)} is not a 12-digit account id`);
+    const regions = list(flags.regions);
+    for (const r of regions ?? []) if (!/^[a-z]{2}(?:-[a-z0-9]+)+-\d+$/.test(r)) throw new UsageError(`--regions: ${JSON.stringify(r)} is not an AWS region name`);
+    const prefix = flags['s3-prefix']?.replace(/^\/+|\/+$/g, '') || undefined;
+    const local = flags['local-dir'];
+    if (local) await requireDirectory(local, '--local-dir');
+    const source = local
+      ? new LocalDirectory(local, { bucket })
+      : new S3Storage({ ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
+    const trails = list(flags.trails);
+    const chains = await discoverChains({ source, bucket, start, end, ...(prefix && { prefix }), ...(accounts && { accounts }), ...(regions && { regions }), ...(trails && { trails }) });
+    if (chains.length === 0) {
+      throw new UsageError(`no digest chain found under ${prefix ? prefix + '/' : ''}AWSLogs/ in ${local ? 'the local copy' : `s3://${bucket}`}: check --s3-bucket, --s3-prefix, --accounts, --regions`);
+    }
+    const items = planShards(chains, start, end, { ...(hours && { shardHours: Number(hours) }), ...(flags.reports && { reports: flags.reports }) });
+    const text = formatManifest(items);
+    if (flags.manifest) await storeFor(flags).write(flags.manifest, text);
+    else await write(io.stdout, text);
+    await write(io.stderr, `validate-logs plan: ${chains.length} chains, ${items.length} shards${flags.manifest ? `, manifest written to ${flags.manifest}` : ''}\n`);
+    return 0;
+  },
+});
+
+/**
+ * Run one shard: `validate-logs --manifest FILE [--shard-index N]`.
+ * @param argv - the arguments
+ * @param io - streams, environment and clock
+ * @returns the exit status: 0 when the report was written
+ */
+export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
+  name: 'validate-logs',
+  help: SHARD_HELP,
+  options: {
+    manifest: { type: 'string' },
+    'shard-index': { type: 'string' },
+    reports: { type: 'string' },
+    'local-dir': { type: 'string' },
+    'public-keys': { type: 'string', multiple: true },
+    concurrency: { type: 'string' },
+    ...S3_OPTIONS,
+  },
+  async run(flags, need, io) {
+    const manifest = need('manifest');
+    let index: number | undefined;
+    if (flags['shard-index'] !== undefined) {
+      if (!/^\d{1,9}$/.test(flags['shard-index'])) throw new UsageError(`--shard-index must be a whole number from 0, not ${JSON.stringify(flags['shard-index'])}`);
+      index = Number(flags['shard-index']);
+    } else {
+      try {
+        index = shardIndexFromEnv(io.env);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    if (index === undefined) throw new UsageError(`--shard-index is required when neither ${SHARD_INDEX_VARIABLES.join(' nor ')} is set`);
+    const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+    if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024)) {
+      throw new UsageError(`--concurrency must be a whole number from 1 to 1024, not ${JSON.stringify(flags.concurrency)}`);
+    }
+    const local = flags['local-dir'];
+    if (local) await requireDirectory(local, '--local-dir');
+    if (local && !flags['public-keys']) throw new UsageError('--public-keys FILE is required with --local-dir');
+    const store = storeFor(flags);
+    const line = await store.readLine(manifest, index);
+    if (line === undefined) throw new UsageError(`${manifest} has no shard ${index}`);
+    let item: ShardItem;
+    try {
+      item = checkShardItem(JSON.parse(line), `${manifest} line ${index + 1}`);
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new UsageError(`${manifest} line ${index + 1} is not JSON: ${e.message}`);
+      throw e;
+    }
+    if (item.index !== index) throw new UsageError(`${manifest} line ${index + 1} is shard ${item.index}, not ${index}: a malformed manifest`);
+    const { report, written } = await runShardFromPlan({
+      item,
+      ...(local && { localDir: local }),
+      ...(flags['public-keys'] && { keys: await loadKeyFiles(flags['public-keys']) }),
+      ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),
+      ...(flags.profile && { profile: flags.profile }),
+      ...(concurrency !== undefined && { concurrency }),
+      ...(flags.reports && { reports: flags.reports }),
+    });
+    if (!written) await write(io.stdout, JSON.stringify(report) + '\n');
+    const s = report.summary;
+    const invalid = s.digests.invalid + s.backfillDigests.invalid + s.logs.invalid;
+    await write(
+      io.stderr,
+      `validate-logs: shard ${index} of ${item.shards} (account ${item.accountId}, region ${item.region}, ${item.start} to ${item.end}): ` +
+        `${s.digests.valid + s.digests.invalid} digests, ${s.logs.valid + s.logs.invalid} log files, ${invalid} INVALID${written ? `; report written to ${written}` : ''}\n`,
+    );
+    return 0;
+  },
+});
+
+/**
+ * Run `validate-logs merge`.
+ * @param argv - the arguments after `merge`
+ * @param io - streams, environment and clock
+ * @returns the exit status
+ */
+export const mergeCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
+  name: 'validate-logs merge',
+  help: MERGE_HELP,
+  positionals: true,
+  options: {
+    manifest: { type: 'string' },
+    output: { type: 'string' },
+    verbose: { type: 'boolean' },
+    'allow-empty': { type: 'boolean' },
+    'fail-on-gap': { type: 'boolean' },
+    ...S3_OPTIONS,
+  },
+  async run(flags, _need, io, args) {
+    const output = flags.output ?? 'text';
+    if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
+    if (args.length === 0) throw new UsageError('give the shard reports to merge: files, folders or s3://BUCKET/PREFIX/ (see --help)');
+    const store = storeFor(flags);
+    const manifest = flags.manifest ? parseManifest(await store.read(flags.manifest), flags.manifest) : undefined;
+
+    const { shards, chains } = await collectReports(store, args, manifest);
+    const out = (s: string): void => void io.stdout.write(s);
+    const err = (s: string): void => void io.stderr.write(s);
+    const first = shards[0]!;
+    if (output === 'json') {
+      const request = { plan: first.plan, shards: first.shards, startTime: first.chainStart, endTime: first.chainEnd };
+      out(`{"tool":"validate-logs","version":${JSON.stringify(packageVersion())},"request":${JSON.stringify(request)},"findings":[`);
+    }
+    let firstFinding = true;
+    const results: Array<Omit<ChainResult, 'findings'> & { ok: boolean }> = [];
+    const chainOk = (r: ChainResult): boolean => r.summary.ok && (!r.empty || flags['allow-empty'] === true) && (r.summary.gaps === 0 || !flags['fail-on-gap']);
+    for await (const result of chains) {
+      const s = result.shard;
+      if (output === 'json') {
+        for (const f of result.findings) {
+          await writeWithBackpressure(io.stdout, `${firstFinding ? '\n' : ',\n'}${JSON.stringify(f)}`);
+          firstFinding = false;
+        }
+      } else {
+        const text = new TextWriter(out, err, flags.verbose === true);
+        out(`Account ${s.accountId}, region ${s.region}, trail ${s.trailName}:\n`);
+        text.startup(`arn:aws:cloudtrail:${s.homeRegion}:${s.accountId}:trail/${s.trailName}`, s.chainStart, s.chainEnd);
+        for (const f of result.findings) text.finding(f);
+        text.summary(result.summary, s.chainStart, s.chainEnd);
+        if (result.empty && !flags['allow-empty']) err(`validate-logs: no digest files of this trail were found between ${s.chainStart} and ${s.chainEnd}; nothing was validated (--allow-empty to accept)\n`);
+      }
+      results.push({ shard: s, summary: result.summary, empty: result.empty, ok: chainOk(result) });
+    }
+    const ok = results.every((r) => r.ok);
+    if (output === 'json') {
+      // One summary of counts across chains (each chain says its own time found).
+      const { foundStart: _start, foundEnd: _end, ...total } = mergeSummaries(results.map((r) => r.summary));
+      const tail = {
+        summary: total,
+        chains: results.map(({ shard: s, summary, empty, ok }) => ({
+          accountId: s.accountId,
+          region: s.region,
+          trailName: s.trailName,
+          homeRegion: s.homeRegion,
+          bucket: s.bucket,
+          ...(s.prefix !== undefined && { prefix: s.prefix }),
+          ...(s.organizationId !== undefined && { organizationId: s.organizationId }),
+          found: summary.foundStart && summary.foundEnd ? { startTime: summary.foundStart, endTime: summary.foundEnd } : null,
+          summary: { digests: summary.digests, backfillDigests: summary.backfillDigests, logs: summary.logs, objects: summary.objects, gaps: summary.gaps, byCode: summary.byCode },
+          empty,
+          ok,
+        })),
+        empty: results.every((r) => r.empty),
+        ok,
+      };
+      out(`${firstFinding ? '' : '\n'}],${JSON.stringify(tail).slice(1)}\n`);
+    }
+    await write(io.stdout, '');
+    return ok ? 0 : 1;
+  },
+});
+
+/**
+ * `validate-logs` with its organization-scale steps: `plan ...`, `merge ...`, and
+ * `--manifest FILE` (one shard); anything else is the single run.
+ * @param single - the single-run command
+ * @returns the command
+ */
+export function withScaleCommands(single: (argv: string[], io?: CommandIO) => Promise<number>): (argv: string[], io?: CommandIO) => Promise<number> {
+  return (argv, io) => {
+    if (argv[0] === 'plan') return planCommand(argv.slice(1), io);
+    if (argv[0] === 'merge') return mergeCommand(argv.slice(1), io);
+    if (argv.some((a) => a === '--manifest' || a.startsWith('--manifest='))) return shardCommand(argv, io);
+    return single(argv, io);
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Reading shard reports from where the workers wrote them (files, folders, S3 prefixes) and
+ * merging them chain by chain. Two passes: the first only checks that every shard of the plan
+ * has its report, the second reads one chain's reports at a time, so memory holds one chain.
+ * @module
+ */
+import { stat } from 'node:fs/promises';
+import { ValidateLogsError } from '../errors.js';
+import type { ShardItem } from './manifest.js';
+import { checkShardReport, mergeChain, missingShards, type ChainResult } from './merge.js';
+import type { ShardReport } from './shard.js';
+import { s3Location, type DocumentStore } from './store.js';
+
+/**
+ * Read and check one shard report.
+ * @param store - where documents are read
+ * @param where - the report's location
+ * @returns the report
+ * @throws ValidateLogsError `SHARD_INVALID` when it is not a shard report, `SOURCE_ERROR` when it cannot be read
+ */
+export async function readShardReport(store: DocumentStore, where: string): Promise<ShardReport> {
+  const text = await store.read(where);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ValidateLogsError('SHARD_INVALID', `${where} is not JSON: ${(e as Error).message}`);
+  }
+  return checkShardReport(value, where);
+}
+
+/** The name a shard report is written under (`shard-000017.json`): other documents in the folder are not reports. */
+const REPORT_NAME_RE = /(?:^|[/\\])shard-\d{6,}\.json$/;
+
+/** Each argument a report, a folder of reports (`*.json`), or an S3 prefix. */
+async function reportLocations(store: DocumentStore, args: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const a of args) {
+    const s3 = s3Location(a);
+    const folder = s3 ? !s3.key.endsWith('.json') : (await stat(a).catch(() => undefined))?.isDirectory() === true; // absent: read (and named) below
+    if (folder) out.push(...(await store.list(a, '.json')).filter((w) => REPORT_NAME_RE.test(w)));
+    else out.push(a);
+  }
+  return out;
+}
+
+/** The reports found, and their merge. */
+export interface CollectedReports {
+  /** Every shard that has its report, in manifest order. */
+  shards: ShardItem[];
+  /** The chains' results: a chain's reports are read when it is asked for. */
+  chains: AsyncIterable<ChainResult>;
+}
+
+/**
+ * Merge the shard reports found at `args` (in a folder or under a prefix: the `shard-NNNNNN.json`
+ * documents), one chain at a time, in manifest order.
+ *
+ * @param store - where documents are read
+ * @param args - report files, folders of reports, `s3://BUCKET/PREFIX/`
+ * @param manifest - the plan's manifest, to name missing shards fully
+ * @returns the chains' results (an async iterable: a chain is read when it is asked for)
+ * @throws ValidateLogsError `SHARD_MISSING` naming every shard without report (before any
+ *   result), `SHARD_INVALID` for a malformed report or reports that do not fit together
+ */
+export async function collectReports(store: DocumentStore, args: readonly string[], manifest?: readonly ShardItem[]): Promise<CollectedReports> {
+  const byIndex = new Map<number, { where: string; shard: ShardItem }>();
+  for (const where of await reportLocations(store, args)) {
+    const { shard } = await readShardReport(store, where);
+    const seen = byIndex.get(shard.index);
+    if (seen) throw new ValidateLogsError('SHARD_INVALID', `${where} and ${seen.where} are both reports of shard ${shard.index}`);
+    byIndex.set(shard.index, { where, shard });
+  }
+  if (byIndex.size === 0) throw new ValidateLogsError('SHARD_MISSING', `no shard report (*.json) in ${args.join(', ')}`);
+  const found = [...byIndex.values()].sort((a, b) => a.shard.index - b.shard.index);
+  const missing = missingShards(found.map((r) => r.shard), manifest);
+  if (missing.length > 0) {
+    throw new ValidateLogsError('SHARD_MISSING', `${missing.slice(0, 10).join('; ')}${missing.length > 10 ? `; and ${missing.length - 10} more` : ''}: run those shards again`);
+  }
+  const chains = new Map<string, string[]>();
+  for (const r of found) chains.set(r.shard.chain, [...(chains.get(r.shard.chain) ?? []), r.where]);
+  async function* results(): AsyncGenerator<ChainResult> {
+    for (const wheres of chains.values()) {
+      const reports: ShardReport[] = [];
+      for (const where of wheres) reports.push(await readShardReport(store, where));
+      yield mergeChain(reports);
+    }
+  }
+  return { shards: found.map((r) => r.shard), chains: results() };
+}

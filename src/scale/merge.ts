@@ -1,0 +1,215 @@
+/**
+ * Merging shard reports into one chain result: the reports must all be there and fit together;
+ * adjacent shards must join (the newer shard's oldest link names the older shard's newest
+ * digest, with its hash and signature); where they do not, the merge reports what a single run
+ * would have: the missing digest the link names, every digest of a hole between the two
+ * shards, or the gap before a starting digest. Pure: reports in, findings out.
+ * @module
+ */
+import { FINDING_SEVERITY, finding, type Finding, type FindingCode } from '../chain/findings.js';
+import { Tally, type Summary } from '../chain/report.js';
+import { ValidateLogsError } from '../errors.js';
+import { digestKey, digestKeyParts, s3Uri } from '../format/keys.js';
+import { DIGEST_PERIOD_MS, formatDigestTime } from '../format/time.js';
+import { checkShardItem, shardTrail, type ShardItem } from './manifest.js';
+import type { BoundaryDigest, ShardReport } from './shard.js';
+
+/** One chain's merged result. */
+export interface ChainResult {
+  /** The chain's first shard (its trail, bucket and window). */
+  shard: ShardItem;
+  /** Every finding: the shards' and those the joins add. */
+  findings: Finding[];
+  /** The summary a single run over the chain's window would print. */
+  summary: Summary;
+  /** No digest at all in the chain's window. */
+  empty: boolean;
+}
+
+const iso = (ms: number): string => formatDigestTime(new Date(ms));
+const keyTime = (key: string): number | undefined => digestKeyParts(key)?.endTime.getTime();
+const name = (s: ShardItem): string => `shard ${s.index} (account ${s.accountId}, region ${s.region}, trail ${s.trailName}, ${s.start} to ${s.end})`;
+
+/**
+ * Check a shard report read from storage (hostile until checked): its shard, its findings'
+ * codes and fields, its boundary.
+ * @param value - the parsed report
+ * @param what - names the report in messages
+ * @returns the report
+ * @throws ValidateLogsError `SHARD_INVALID` naming what is wrong
+ */
+export function checkShardReport(value: unknown, what: string): ShardReport {
+  const fail = (why: string): never => {
+    throw new ValidateLogsError('SHARD_INVALID', `${what} is not a validate-logs shard report: ${why}`);
+  };
+  if (typeof value !== 'object' || value === null) return fail('not a JSON object');
+  const r = value as Record<string, unknown>;
+  if (r.tool !== 'validate-logs' || r.kind !== 'shard') fail('"tool" must be "validate-logs" and "kind" "shard"');
+  checkShardItem(r.shard, `${what}: its shard`);
+  if (!Array.isArray(r.findings)) fail('"findings" must be an array');
+  (r.findings as unknown[]).forEach((f, i) => {
+    const o = f as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || typeof o.code !== 'string' || !(o.code in FINDING_SEVERITY)) fail(`finding ${i} has no known code`);
+    if (o.severity !== FINDING_SEVERITY[o.code as FindingCode]) fail(`finding ${i} (${String(o.code)}) has the wrong severity`);
+    for (const k of ['kind', 'object', 'bucket', 'key', 'message']) if (typeof o[k] !== 'string') fail(`finding ${i} has no "${k}"`);
+  });
+  const b = r.boundary as Record<string, unknown> | undefined;
+  if (typeof b !== 'object' || b === null || !Array.isArray(b.logMinutes)) return fail('"boundary" must be an object with "logMinutes"');
+  for (const m of b.logMinutes as unknown[]) {
+    if (!Array.isArray(m) || m.length !== 2 || !m.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) fail('"logMinutes" must hold [minute, count] pairs');
+  }
+  for (const edge of ['oldest', 'newest']) {
+    const d = b[edge] as Record<string, unknown> | undefined;
+    if (d === undefined) continue;
+    if (typeof d !== 'object' || d === null || typeof d.key !== 'string' || keyTime(d.key) === undefined) fail(`"boundary.${edge}" must name a digest key`);
+  }
+  return value as ShardReport;
+}
+
+/**
+ * Merge the reports of one chain: every shard of the chain once, oldest first or in any order.
+ *
+ * @param reports - the chain's shard reports
+ * @returns the chain's result
+ * @throws ValidateLogsError `SHARD_MISSING` naming a shard without report; `SHARD_INVALID` when
+ *   reports of different plans or chains are mixed, or adjacent shards contradict each other
+ * @example
+ * ```ts
+ * const result = mergeChain(reports);
+ * result.summary.ok;
+ * ```
+ */
+export function mergeChain(reports: readonly ShardReport[]): ChainResult {
+  if (reports.length === 0) throw new RangeError('mergeChain needs at least one report');
+  const first = reports[0]!.shard;
+  const byPart = new Map<number, ShardReport>();
+  for (const r of reports) {
+    const s = r.shard;
+    if (s.plan !== first.plan || s.chain !== first.chain || s.parts !== first.parts) {
+      throw new ValidateLogsError('SHARD_INVALID', `${name(s)} belongs to plan ${s.plan}, chain ${s.chain}, not to plan ${first.plan}, chain ${first.chain}`);
+    }
+    if (byPart.has(s.part)) throw new ValidateLogsError('SHARD_INVALID', `${name(s)} has two reports`);
+    byPart.set(s.part, r);
+  }
+  const ordered: ShardReport[] = [];
+  for (let p = 0; p < first.parts; p++) {
+    const r = byPart.get(p);
+    if (!r) {
+      const index = first.index - first.part + p; // a chain's shards are consecutive lines of the manifest
+      throw new ValidateLogsError('SHARD_MISSING', `no report for shard ${index} of ${first.shards} (part ${p + 1} of ${first.parts} of account ${first.accountId}, region ${first.region}, trail ${first.trailName}): run it again`);
+    }
+    const prev = ordered.at(-1);
+    if (prev && prev.shard.end !== r.shard.start) throw new ValidateLogsError('SHARD_INVALID', `${name(prev.shard)} and ${name(r.shard)} do not abut`);
+    ordered.push(r);
+  }
+
+  const chain = ordered[0]!.shard;
+  const trail = shardTrail(chain);
+  const bucket = chain.bucket;
+  const chainStart = Date.parse(chain.chainStart);
+  const present = new Set<string>();
+  for (const r of ordered) for (const f of r.findings) present.add(`${f.code}\n${f.object}`);
+  const minutes: Array<[number, number]> = ordered.flatMap((r) => r.boundary.logMinutes);
+  const count = (from: number, to: number): number => minutes.reduce((n, [m, c]) => (m * 60_000 >= from && m * 60_000 < to ? n + c : n), 0);
+
+  /** What a single run finds where the walk goes from `o` (the newer shard's oldest digest) down to `n`. */
+  const join = (n: { digest: BoundaryDigest; shard: ShardItem } | undefined, o: BoundaryDigest, oShard: ShardItem): Finding[] => {
+    // The walk goes on from a digest it accepted (valid, or correctly signed with a broken link),
+    // to its link while its start is in range, or, from a starting digest, to the next older one.
+    const accepted = (o.code === 'DIGEST_VALID' || o.code === 'DIGEST_LINK_MISMATCH') && o.startTime !== undefined;
+    if (!accepted || o.previous === undefined) return [];
+    const tN = n && keyTime(n.digest.key)!;
+    const out: Finding[] = [];
+    const add = (code: FindingCode, f: Omit<Finding, 'code' | 'severity' | 'kind' | 'bucket' | 'backfill' | 'region'>): void => {
+      if (!present.has(`${code}\n${f.object}`)) out.push(finding(code, { kind: code === 'CHAIN_GAP' ? 'chain' : 'digest', bucket, backfill: false, ...f, region: chain.region }));
+    };
+    if (o.previous === null) {
+      if (n && tN !== undefined && o.startTime !== undefined) {
+        add('CHAIN_GAP', {
+          object: s3Uri(bucket, o.key),
+          key: o.key,
+          message: `No log files were delivered by CloudTrail between ${iso(tN)} and ${o.startTime}: the chain restarts at this starting digest`,
+          startTime: iso(tN),
+          endTime: o.startTime,
+          logs: count(tN, Date.parse(o.startTime)),
+        });
+      }
+      return out;
+    }
+    const link = o.previous;
+    if (Date.parse(o.startTime!) < chainStart) return out;
+    if (n && link.bucket === bucket && link.key === n.digest.key) {
+      const d = n.digest;
+      const differs = (d.sha256 !== undefined && d.sha256 !== link.sha256) || (d.signature !== undefined && d.signature !== link.signature);
+      if (differs && d.code === 'DIGEST_VALID') {
+        throw new ValidateLogsError(
+          'SHARD_INVALID',
+          `${name(n.shard)} and ${name(oShard)} do not join: ${d.key} is not what the link of ${o.key} records, yet it was found valid; ` +
+            'the bucket changed between the two runs: run both shards again',
+        );
+      }
+      return out;
+    }
+    const tk = keyTime(link.key);
+    if (link.bucket !== bucket || tk === undefined || (tN !== undefined ? tk <= tN : tk < chainStart)) return out;
+    add('DIGEST_NOT_FOUND', {
+      object: s3Uri(bucket, link.key),
+      key: link.key,
+      message: 'not found',
+      digest: s3Uri(bucket, o.key),
+      endTime: iso(tk),
+      logs: count(tk - DIGEST_PERIOD_MS, tk),
+    });
+    if (tN === undefined) return out;
+    for (let t = tk - DIGEST_PERIOD_MS; t > tN + DIGEST_PERIOD_MS / 2 && t > chainStart; t -= DIGEST_PERIOD_MS) {
+      const key = digestKey(trail, new Date(t));
+      add('DIGEST_NOT_FOUND', {
+        object: s3Uri(bucket, key),
+        key,
+        message: `not found (one digest per hour: missing between ${iso(tN)} and ${iso(tk)})`,
+        endTime: iso(t),
+        logs: count(t - DIGEST_PERIOD_MS, t),
+      });
+    }
+    return out;
+  };
+
+  // Newest shard first, as a single run reports; each join's findings after the newer shard's.
+  const joins: Finding[][] = [];
+  let older: { digest: BoundaryDigest; shard: ShardItem } | undefined;
+  for (const r of ordered) {
+    const { oldest, newest } = r.boundary;
+    joins.push(oldest ? join(older, oldest, r.shard) : []);
+    if (newest) older = { digest: newest, shard: r.shard };
+  }
+  const findings: Finding[] = [];
+  for (let i = ordered.length - 1; i >= 0; i--) findings.push(...ordered[i]!.findings, ...joins[i]!);
+  const tally = new Tally(new Date(chain.chainStart), new Date(chain.chainEnd));
+  for (const f of findings) tally.add(f);
+  const summary = tally.summary();
+  const empty = summary.digests.valid + summary.digests.invalid + summary.backfillDigests.valid + summary.backfillDigests.invalid === 0;
+  return { shard: { ...chain, part: 0, start: chain.chainStart, end: chain.chainEnd }, findings, summary, empty };
+}
+
+/**
+ * The shards of a plan that have no report.
+ * @param seen - the shards whose reports were found (any order)
+ * @param manifest - the plan's manifest, when at hand (to name the missing shards fully)
+ * @returns a sentence per missing shard (empty when every shard has its report)
+ * @throws ValidateLogsError `SHARD_INVALID` when the reports belong to different plans
+ */
+export function missingShards(seen: readonly ShardItem[], manifest?: readonly ShardItem[]): string[] {
+  const plan = manifest?.[0]?.plan ?? seen[0]?.plan;
+  const total = manifest?.length ?? seen[0]?.shards ?? 0;
+  for (const s of seen) {
+    if (s.plan !== plan) throw new ValidateLogsError('SHARD_INVALID', `${name(s)} belongs to plan ${s.plan}, not to plan ${plan}`);
+  }
+  const have = new Set(seen.map((s) => s.index));
+  const out: string[] = [];
+  for (let i = 0; i < total; i++) {
+    if (have.has(i)) continue;
+    const m = manifest?.[i];
+    out.push(m ? `no report for ${name(m)}` : `no report for shard ${i} of ${total}`);
+  }
+  return out;
+}
