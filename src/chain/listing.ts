@@ -3,7 +3,10 @@
  * trails' digests in the same folder, whether later digests exist, and its log files.
  * @module
  */
+import { ValidateLogsError } from '../errors.js';
+import { parseDigest } from '../format/digest.js';
 import { digestFolder, digestKey, digestKeyParts, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
+import { readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { LogInventory } from './inventory.js';
 
@@ -68,6 +71,31 @@ export async function listDigestKeys(options: DigestListOptions): Promise<Digest
     } else (parsed.backfill ? out.backfill : out.standard).push(key);
   }
   return out;
+}
+
+/**
+ * The bucket named by the newest digest of a trail region in range (`digestS3Bucket`): what
+ * a copy of a bucket was copied from, when nobody says. Reads that one digest.
+ *
+ * @param source - a source holding any bucket (the bucket name is not known yet)
+ * @param trail - the trail and region
+ * @param start - start of the range
+ * @param end - end of the range
+ * @param maxBytes - cap on the digest's uncompressed size
+ * @returns the bucket, or undefined when there is no digest in range or the newest is not a readable digest (the walk reports it)
+ */
+export async function bucketOfNewestDigest(source: ObjectSource, trail: TrailRef, start: Date, end: Date, maxBytes: number = 64 * 1024 * 1024): Promise<string | undefined> {
+  const { standard, backfill } = await listDigestKeys({ source, bucket: '', trail, start, end });
+  const key = standard.at(-1) ?? backfill.at(-1);
+  if (!key) return undefined;
+  const obj = await source.get('', key);
+  if (!obj) return undefined;
+  try {
+    return parseDigest(await readAll(obj.body, { gzip: true, maxBytes, what: key }), key).record.digestS3Bucket;
+  } catch (e) {
+    if (e instanceof ValidateLogsError) return undefined;
+    throw e;
+  }
 }
 
 /** A log file found in storage. */

@@ -10,15 +10,13 @@
 import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tally, type Summary } from '../chain/report.js';
-import { listDigestKeys } from '../chain/listing.js';
+import { bucketOfNewestDigest } from '../chain/listing.js';
 import { DEFAULT_TAIL_GRACE_MS, verifyTrail } from '../chain/verifier.js';
 import type { Finding } from '../chain/findings.js';
 import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
-import { parseDigest } from '../format/digest.js';
 import { digestFolder, parseTrailArn, type TrailArn, type TrailRef } from '../format/keys.js';
 import { formatDigestTime } from '../format/time.js';
-import { readAll } from '../hash/hash-stream.js';
 import { describeTrail, latestDigestDelivery, listPublicKeysOnline, organizationIdOnline } from '../sources/cloudtrail.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
@@ -191,21 +189,6 @@ async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
   return keys;
 }
 
-/** The bucket named by the newest digest of the trail in a local copy, if any. */
-async function bucketFromDigests(source: ObjectSource, trail: TrailRef, start: Date, end: Date): Promise<string | undefined> {
-  const { standard, backfill } = await listDigestKeys({ source, bucket: '', trail, start, end });
-  const key = standard.at(-1) ?? backfill.at(-1);
-  if (!key) return undefined;
-  const obj = await source.get('', key);
-  if (!obj) return undefined;
-  try {
-    return parseDigest(await readAll(obj.body, { gzip: true, maxBytes: 64 * 1024 * 1024, what: key }), key).record.digestS3Bucket;
-  } catch (e) {
-    if (e instanceof ValidateLogsError) return undefined; // the walk itself reports the digest as invalid
-    throw e;
-  }
-}
-
 /** Everything decided before the walk: where, which regions, which keys. */
 interface Plan {
   bucket: string;
@@ -237,7 +220,7 @@ async function planLocal(flags: Flags<typeof OPTIONS>, dir: string, arn: TrailAr
   const notes: string[] = [];
   let bucket = flags['s3-bucket'];
   if (!bucket) {
-    bucket = await bucketFromDigests(any, { ...trail, region: regions[0]! }, start, end);
+    bucket = await bucketOfNewestDigest(any, { ...trail, region: regions[0]! }, start, end);
     if (bucket) notes.push(`--s3-bucket not given: validating as bucket "${bucket}", the bucket the newest digest names`);
     else bucket = 'unknown-bucket';
   }
