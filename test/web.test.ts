@@ -1,7 +1,7 @@
 // The auditor's page, in Node: folder discovery, the files-as-a-bucket source (the source
 // contract), the Worker's run compared with the CLI's JSON report on the sample and on every
 // tampered copy of it, the timeline, and the equivalent command (run as printed).
-import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,8 @@ import type { PickedFile, Report, RunRequest, WorkerMessage } from '../web/src/p
 import { runValidation } from '../web/src/run.js';
 import { timeline, type HourState } from '../web/src/timeline.js';
 import { node, VALIDATE } from './helpers/cli.js';
-import { applyActions, copySample, ROOT, tampering } from './helpers/tamper.js';
+import { sampleFolder } from './helpers/page.js';
+import { ROOT, tampering, type Action } from './helpers/tamper.js';
 import { sourceContract } from './sources/contract.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -63,13 +64,10 @@ async function pageRun(request: RunRequest): Promise<{ report?: Report; messages
 const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as object;
 const validateSchema = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
 
-/** A picked copy of the sample, in a folder laid out as the sample is (the bucket, and the keys beside it). */
-function sampleFolder(actions: Parameters<typeof applyActions>[1] = []): { files: PickedFile[]; parent: string; cleanup: () => void } {
-  const { dir, cleanup } = copySample();
-  applyActions(dir, actions);
-  // copySample makes <tmp>/bucket; the keys go beside it, as in sample/, and <tmp> is picked.
-  copyFileSync(join(ROOT, 'sample', 'public-keys.json'), join(dirname(dir), 'public-keys.json'));
-  return { files: pick(dirname(dir)), parent: dirname(dirname(dir)), cleanup };
+/** A picked copy of the sample (tampered by `actions`), with its parent folder. */
+function sampleCopy(actions: Action[] = []): { files: PickedFile[]; parent: string; cleanup: () => void } {
+  const { folder, parent, cleanup } = sampleFolder(actions);
+  return { files: pick(folder), parent, cleanup };
 }
 
 describe('discover: the trails in a picked folder', () => {
@@ -179,7 +177,7 @@ describe('the page run equals the CLI report', () => {
 
   const cases = tampering.cases;
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const { files, parent, cleanup } = sampleFolder(c.actions);
+    const { files, parent, cleanup } = sampleCopy(c.actions);
     try {
       const request = requestFor(files);
       const { report, messages } = await pageRun(request);
@@ -210,7 +208,7 @@ describe('the page run equals the CLI report', () => {
   });
 
   it('says why it cannot run: no key list, a key list that is not one, a range backwards', async () => {
-    const { files, cleanup } = sampleFolder();
+    const { files, cleanup } = sampleCopy();
     try {
       const base = requestFor(files);
       expect((await pageRun({ ...base, keyFiles: [] })).failed).toMatch(/no public keys/);
@@ -225,8 +223,8 @@ describe('the page run equals the CLI report', () => {
 });
 
 describe('timeline', () => {
-  const hoursOf = async (actions: Parameters<typeof applyActions>[1]): Promise<HourState[]> => {
-    const { files, cleanup } = sampleFolder(actions);
+  const hoursOf = async (actions: Action[]): Promise<HourState[]> => {
+    const { files, cleanup } = sampleCopy(actions);
     try {
       const { report } = await pageRun(requestFor(files));
       return timeline(report!.findings, new Date(tampering.trail.start), new Date(tampering.trail.end)).map((h) => h.state);
@@ -234,7 +232,7 @@ describe('timeline', () => {
       cleanup();
     }
   };
-  const named = (name: string): Parameters<typeof applyActions>[1] => tampering.cases.find((c) => c.name === name)!.actions;
+  const named = (name: string): Action[] => tampering.cases.find((c) => c.name === name)!.actions;
 
   it('shows each hour of the sample valid', async () => {
     expect(await hoursOf([])).toEqual(['valid', 'valid', 'valid', 'valid', 'valid', 'valid']);

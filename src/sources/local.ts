@@ -14,13 +14,9 @@ import { dirname, join, sep } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ValidateLogsError } from '../errors.js';
-import { findDuplicateKey } from '../format/json.js';
+import { MAX_METADATA_BYTES, METADATA_SUFFIX, parseMetadata } from '../format/metadata.js';
 import { keySegments, type FetchedObject, type ListedObject, type ListOptions, type ObjectSink, type ObjectSource } from './source.js';
 
-/** Suffix of the file holding an object's S3 user metadata. */
-export const METADATA_SUFFIX = '.metadata.json';
-/** Largest metadata sidecar read. */
-const MAX_METADATA_BYTES = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
 /** The first read of every file: a file smaller than this is read whole in one call. */
 const FIRST_BLOCK = 64 * 1024;
@@ -30,6 +26,8 @@ const SAFE_NAME_RE = /^(?!\.\.?$)[^/\\\0]+$/;
 const MAX_NAME_CHECKED = 512;
 /** Folder real paths remembered at most (a trail has one folder a day). */
 const DIR_CACHE_SIZE = 4096;
+
+export { METADATA_SUFFIX, parseMetadata };
 
 /** Options of {@link LocalDirectory}. */
 export interface LocalDirectoryOptions {
@@ -454,32 +452,4 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await h.close();
   }
-}
-
-/**
- * Parse S3 user metadata as `aws s3api head-object --query Metadata` prints it: a JSON object
- * of string values.
- * @param text - the JSON text
- * @param what - the file's name for error messages
- * @returns the metadata
- * @throws ValidateLogsError `METADATA_INVALID`
- */
-export function parseMetadata(text: string, what: string): Record<string, string> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ValidateLogsError('METADATA_INVALID', `${what}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, { cause: e });
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ValidateLogsError('METADATA_INVALID', `${what}: expected a JSON object of metadata strings`);
-  }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate) throw new ValidateLogsError('METADATA_INVALID', `${what}: "${duplicate.key}" appears twice`);
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(json)) {
-    if (typeof v !== 'string') throw new ValidateLogsError('METADATA_INVALID', `${what}: value of "${k}" must be a string`);
-    out[k.toLowerCase()] = v;
-  }
-  return out;
 }

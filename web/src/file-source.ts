@@ -5,7 +5,9 @@
  * digest's metadata in `<key>.metadata.json` beside it.
  * @module
  */
-import { keySegments, METADATA_SUFFIX, parseMetadata, ValidateLogsError, type FetchedObject, type ListedObject, type ListOptions, type ObjectSource } from '../../src/index.js';
+import { ValidateLogsError } from '../../src/errors.js';
+import { MAX_METADATA_BYTES, METADATA_SUFFIX, parseMetadata } from '../../src/format/metadata.js';
+import { keySegments, type FetchedObject, type ListedObject, type ListOptions, type ObjectSource } from '../../src/sources/source.js';
 
 /** A file: what `File` offers that the source needs. */
 export interface FileLike {
@@ -18,9 +20,6 @@ export interface FileLike {
   /** Its text (UTF-8). */
   text(): Promise<string>;
 }
-
-/** Largest metadata sidecar read (as for a local copy). */
-const MAX_METADATA_BYTES = 64 * 1024;
 
 /** Find the first index in the sorted `keys` whose key is greater than `after` (or >= `prefix`). */
 function lowerBound(keys: readonly string[], probe: string, strict: boolean): number {
@@ -156,15 +155,12 @@ export class FileSource implements ObjectSource {
     let done = false;
     try {
       for (;;) {
-        let step: ReadableStreamReadResult<Uint8Array>;
-        try {
-          step = await reader.read();
-        } catch (e) {
+        const step = await reader.read().catch((e: unknown) => {
           throw new ValidateLogsError('SOURCE_ERROR', `${key}: the file could not be read (${e instanceof Error ? e.message : String(e)}): was it changed or removed after it was picked?`, {
             cause: e,
             transient: true, // read again; after the last try the walk reports the object unreadable
           });
-        }
+        });
         if (step.done) {
           done = true;
           return;

@@ -113,8 +113,10 @@ function showProgress(p: Progress, objects: number): void {
   const done = p.digestsDone + p.logsDone;
   bar.max = Math.max(1, objects);
   bar.value = Math.min(done, objects);
-  const rate = p.elapsedMs > 0 ? p.bytesRead / 1e6 / (p.elapsedMs / 1000) : 0;
-  $('status').textContent = `${p.digestsDone} of ${p.digestsTotal} digest files and ${p.logsDone} log files checked; ${mb(p.bytesRead)} MB read, ${rate.toFixed(1)} MB/s`;
+  const rate = (bytes: number): string => (p.elapsedMs > 0 ? bytes / 1e6 / (p.elapsedMs / 1000) : 0).toFixed(1);
+  $('status').textContent =
+    `${p.digestsDone} of ${p.digestsTotal} digest files and ${p.logsDone} log files checked: ` +
+    `${mb(p.bytesRead)} MB read (${rate(p.bytesRead)} MB/s), ${mb(p.bytesVerified)} MB of logs hashed (${rate(p.bytesVerified)} MB/s)`;
 }
 
 function start(event: SubmitEvent): void {
@@ -190,7 +192,9 @@ function start(event: SubmitEvent): void {
       return showError(`The check could not run: ${m.message}`);
     }
     showProgress(m.progress, objects);
-    $('status').textContent += '. Done.';
+    const bar = $<HTMLProgressElement>('bar');
+    bar.value = bar.max;
+    $('status').textContent += `, in ${(m.progress.elapsedMs / 1000).toFixed(1)} s. Done.`;
     state.report = { tool: 'validate-logs', version: request.version, request: reportRequest!, findings, ...m.tail };
     state.command = commandLine({
       trailArn,
@@ -263,6 +267,8 @@ function showResult(r: Report): void {
       return li;
     }),
   );
+  const day = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  $('axis').textContent = `${day(hours[0]!.start)} to ${day(r.request.endTime)}: ${hours.length} hour${hours.length === 1 ? '' : 's'}, oldest first`;
   const tally = new Map<HourState, number>();
   for (const h of hours) tally.set(h.state, (tally.get(h.state) ?? 0) + 1);
   $('legend').replaceChildren(

@@ -52,6 +52,8 @@ export interface Progress {
   logsDone: number;
   /** Stored bytes read so far. */
   bytesRead: number;
+  /** Uncompressed bytes of the log files proven intact so far. */
+  bytesVerified: number;
   /** Time since the run started, ms. */
   elapsedMs: number;
 }

@@ -5,7 +5,13 @@
  * Independent of the Worker itself, so it runs (and is tested) anywhere.
  * @module
  */
-import { bucketOfNewestDigest, formatDigestTime, parseUserTime, PublicKeySet, Tally, verifyTrail, type Finding, type TrailRef } from '../../src/index.js';
+import type { Finding } from '../../src/chain/findings.js';
+import { bucketOfNewestDigest } from '../../src/chain/listing.js';
+import { Tally } from '../../src/chain/report.js';
+import { verifyTrail } from '../../src/chain/verifier.js';
+import { PublicKeySet } from '../../src/crypto/keys.js';
+import type { TrailRef } from '../../src/format/keys.js';
+import { formatDigestTime, parseUserTime } from '../../src/format/time.js';
 import { FileSource } from './file-source.js';
 import type { Progress, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
 import { reportTail } from './report.js';
@@ -26,7 +32,7 @@ const clock = (): number => (typeof performance === 'undefined' ? Date.now() : p
  */
 export async function runValidation(request: RunRequest, post: (message: WorkerMessage) => void): Promise<void> {
   const began = clock();
-  const progress: Progress = { digestsDone: 0, digestsTotal: 0, logsDone: 0, bytesRead: 0, elapsedMs: 0 };
+  const progress: Progress = { digestsDone: 0, digestsTotal: 0, logsDone: 0, bytesRead: 0, bytesVerified: 0, elapsedMs: 0 };
   let batch: Finding[] = [];
   let lastPost = began;
   const take = (): Finding[] => {
@@ -74,7 +80,10 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
     })) {
       tally.add(f);
       if (f.kind === 'digest') progress.digestsDone++;
-      else if (f.kind === 'log') progress.logsDone++;
+      else if (f.kind === 'log') {
+        progress.logsDone++;
+        progress.bytesVerified += f.size ?? 0;
+      }
       batch.push(f);
       const now = clock();
       if (now - lastPost >= BATCH_MS) {
