@@ -14,6 +14,7 @@ import { ARN, BUCKET, ROOT, TRAIL, corpus, type Corpus } from './corpus.ts';
 import { awsCliUnusable, awsValidateLogs, loopbackEnv, startAwsApi, startS3, uploadDir } from '../test/helpers/aws.ts';
 import { startProxy } from '../test/helpers/proxy.ts';
 import { run } from '../test/helpers/cli.ts';
+import { benchWeb, webSection } from './web.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -201,6 +202,8 @@ const core = await hashingCore();
 const unusable = awsCliUnusable();
 log(`from S3 through a latency proxy${unusable ? ` (AWS CLI skipped: ${unusable})` : ', against the AWS CLI'}...`);
 const s3Runs = [await s3(small, 20, !unusable), await s3(small, 0, !unusable)];
+log('the auditor\'s page in Chromium...');
+const web = await benchWeb(trail);
 
 const fmt = (n: number, d = 0): string => n.toFixed(d);
 const row = (r: LocalResult): string => {
@@ -258,6 +261,7 @@ loopback. Ratio = AWS CLI time / our time (target ≥ 10 at 20 ms).
 | --- | ---: | ---: | ---: | ---: |
 ${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${r.awsMs === undefined ? 'n/a' : fmt(r.awsMs)} | ${r.awsMs === undefined ? 'n/a' : `**${fmt(r.awsMs / r.oursMs, 1)}**`} |`).join('\n')}
 
+${webSection(trail, web)}
 ## Reproduce
 
     npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs

@@ -350,7 +350,8 @@ function init(): void {
   });
   $<HTMLInputElement>('keys').addEventListener('change', (e) => {
     state.extraKeys = [...((e.target as HTMLInputElement).files ?? [])].map((file) => ({ path: file.name, file }));
-    picked(state.picked);
+    if (state.picked.length > 0) picked(state.picked); // offered beside the folder's own key lists
+    else $('found').textContent = `${state.extraKeys.length} key list${state.extraKeys.length === 1 ? '' : 's'} chosen; now pick the folder.`;
   });
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => {
