@@ -87,7 +87,7 @@ export {
   type BackfillOptions,
 } from './chain/generator.js';
 export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
-export { listDigestKeys, listLogs, bucketOfNewestDigest, type DigestKeyLists, type DigestListOptions, type LogEntry } from './chain/listing.js';
+export { listDigestKeys, listLogs, type DigestKeyLists, type DigestListOptions, type LogEntry } from './chain/listing.js';
 export { LogInventory, logKeyMatcher, logKeyTime } from './chain/inventory.js';
 export { Tally, type Count, type Summary } from './chain/report.js';
 export { createLimiter } from './chain/limit.js';
