@@ -17,16 +17,18 @@ import {
   attributes,
   browserMissing,
   buildPage,
-  keyLag,
   launch,
-  measureKeyLag,
+  median,
   pageState,
+  pressTimed,
+  responsiveness,
   pickFolder,
   readResult,
   runCopiedCommand,
   runToEnd,
   sampleFolder,
   unlabelledControls,
+  watchResponsiveness,
   WEB_DIR,
 } from './helpers/page.js';
 import { ROOT, tampering } from './helpers/tamper.js';
@@ -187,21 +189,23 @@ describe.skipIf(missing !== undefined)('the page in Chromium', () => {
       try {
         // The corpus folder: the bucket copy and its public-keys.json beside it.
         await pickFolder(page, join(big.dir, '..'));
-        await measureKeyLag(page, 'bucket');
+        await watchResponsiveness(page, 'bucket');
         await page.locator('#run').click();
         await page.locator('#status', { hasText: 'MB read' }).waitFor({ timeout: 30_000 });
         await page.locator('#bucket').focus();
-        let during = 0;
+        const trips: number[] = [];
         for (let i = 0; i < 20; i++) {
-          await page.keyboard.press('x');
-          if ((await pageState(page)) === 'running') during++;
+          trips.push(await pressTimed(page, 'x'));
           await page.waitForTimeout(50);
         }
-        const lag = await keyLag(page);
-        expect(lag).toHaveLength(20);
-        expect(during).toBeGreaterThanOrEqual(10);
-        // Each key press was handled promptly (the page's thread is not the one hashing).
-        expect(Math.max(...lag)).toBeLessThan(250);
+        expect(await pageState(page)).toBe('running');
+        const seen = await responsiveness(page);
+        // Every key press was handled during the run, promptly: the page's thread is not the one
+        // hashing (bounds generous for a loaded machine; bench/web.ts reports the numbers).
+        expect(seen.handled).toBe(20);
+        expect(await page.locator('#bucket').inputValue()).toBe('x'.repeat(20));
+        expect(median(trips)).toBeLessThan(100);
+        expect(median(seen.lateMs)).toBeLessThan(50);
         expect(Number(await page.locator('#bar').getAttribute('value'))).toBeGreaterThan(0);
 
         await page.locator('#cancel').click();
