@@ -18,6 +18,7 @@ import { chromiumPresent, openBrowserPage } from '../test/helpers/browser.ts';
 import { throughput } from '../test/browser/conformance.ts';
 import * as lib from '../dist/index.js';
 import { nodePlatform } from '../dist/node.js';
+import { benchWeb, webSection } from './web.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -242,6 +243,8 @@ const web = await platforms(trail);
 const unusable = awsCliUnusable();
 log(`from S3 through a latency proxy${unusable ? ` (AWS CLI skipped: ${unusable})` : ', against the AWS CLI'}...`);
 const s3Runs = [await s3(small, 20, !unusable), await s3(small, 0, !unusable)];
+log('the auditor\'s page in Chromium...');
+const page = await benchWeb(trail);
 
 const fmt = (n: number, d = 0): string => n.toFixed(d);
 const row = (r: LocalResult): string => {
@@ -312,6 +315,7 @@ loopback. Ratio = AWS CLI time / our time (target ≥ 10 at 20 ms).
 | --- | ---: | ---: | ---: | ---: |
 ${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${r.awsMs === undefined ? 'n/a' : fmt(r.awsMs)} | ${r.awsMs === undefined ? 'n/a' : `**${fmt(r.awsMs / r.oursMs, 1)}**`} |`).join('\n')}
 
+${webSection(trail, page)}
 ## Reproduce
 
     npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs

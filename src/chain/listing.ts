@@ -3,8 +3,11 @@
  * trails' digests in the same folder, whether later digests exist, and its log files.
  * @module
  */
+import { ValidateLogsError } from '../errors.js';
+import { parseDigest } from '../format/digest.js';
 import { digestFolder, digestKeyParts, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
 import { formatDateFolders } from '../format/time.js';
+import { readAll } from '../hash/hash-stream.js';
 import type { ListedObject, ObjectSource } from '../sources/source.js';
 import { LogInventory } from './inventory.js';
 
@@ -109,6 +112,37 @@ export async function* laterDigestKeys(source: ObjectSource, bucket: string, tra
     const parsed = key.endsWith('/') ? undefined : digestKeyParts(key);
     if (parsed && sameFolder(parsed, trail) && isMine(parsed, trail) && !parsed.backfill) yield key;
   }
+}
+
+/** Digests tried, newest first, for the bucket's name: one unreadable digest must not leave the whole run without it. */
+const BUCKET_PROBES = 3;
+
+/**
+ * The bucket named by the newest readable digest of a trail region in range (`digestS3Bucket`):
+ * what a copy of a bucket was copied from, when nobody says. Reads at most three digests, newest
+ * first: an unreadable or malformed one (which the walk reports) does not leave the run without it.
+ *
+ * @param source - a source holding any bucket (the bucket name is not known yet)
+ * @param trail - the trail and region
+ * @param start - start of the range
+ * @param end - end of the range
+ * @param maxBytes - cap on the digest's uncompressed size
+ * @returns the bucket, or undefined when there is no digest in range or the newest is not a readable digest (the walk reports it)
+ */
+export async function bucketOfNewestDigest(source: ObjectSource, trail: TrailRef, start: Date, end: Date, maxBytes: number = 64 * 1024 * 1024): Promise<string | undefined> {
+  const { standard, backfill } = await listDigestKeys({ source, bucket: '', trail, start, end });
+  const newestFirst = [...standard.slice(-BUCKET_PROBES).reverse(), ...backfill.slice(-BUCKET_PROBES).reverse()];
+  for (const key of newestFirst.slice(0, BUCKET_PROBES)) {
+    try {
+      const obj = await source.get('', key);
+      if (!obj) continue;
+      return parseDigest(await readAll(obj.body, { gzip: true, maxBytes, what: key }), key).record.digestS3Bucket;
+    } catch (e) {
+      if (!(e instanceof ValidateLogsError)) throw e;
+      // the walk itself reports the digest as invalid or unreadable; try the one before it
+    }
+  }
+  return undefined;
 }
 
 /** A log file found in storage. */

@@ -228,3 +228,42 @@ export function judgeRegions(results: readonly RegionResult[], policy: ReportPol
     ok: regions.every((r) => r.ok) && (results.length > 0 || policy.allowEmpty === true),
   };
 }
+
+/** A summary's counts as the JSON report writes them (without the time found and the verdict). */
+export type ReportCounts = Omit<Summary, 'foundStart' | 'foundEnd' | 'ok'>;
+
+/** The time the valid digests cover, clipped to the request, as the JSON report writes it. */
+export type ReportFound = { startTime: string; endTime: string } | null;
+
+/** Everything of the JSON report (`schema/report.schema.json`) after its findings. */
+export interface ReportTail {
+  /** Valid digests' range, clipped to the request. */
+  found: ReportFound;
+  /** Counts over every region. */
+  summary: ReportCounts;
+  /** Each region's result. */
+  regions: Array<{ region: string; found: ReportFound; summary: ReportCounts; empty: boolean; ok: boolean }>;
+  /** No digest in range. */
+  empty: boolean;
+  /** The verdict: exit status 0. */
+  ok: boolean;
+}
+
+const reportCounts = (s: Summary): ReportCounts => ({ digests: s.digests, backfillDigests: s.backfillDigests, logs: s.logs, objects: s.objects, gaps: s.gaps, byCode: s.byCode });
+const reportFound = (s: Summary): ReportFound => (s.foundStart && s.foundEnd ? { startTime: s.foundStart, endTime: s.foundEnd } : null);
+
+/**
+ * The JSON report's tail from a judgement: what the command writes after the findings, and
+ * what any other surface (the web page) shows, from one place.
+ * @param judgement - the judged regions
+ * @returns the tail
+ */
+export function reportTail(judgement: Judgement): ReportTail {
+  return {
+    found: reportFound(judgement.summary),
+    summary: reportCounts(judgement.summary),
+    regions: judgement.regions.map((r) => ({ region: r.region, found: reportFound(r.summary), summary: reportCounts(r.summary), empty: r.empty, ok: r.ok })),
+    empty: judgement.empty,
+    ok: judgement.ok,
+  };
+}

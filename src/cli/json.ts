@@ -6,7 +6,7 @@
  * @module
  */
 import type { Finding } from '../chain/findings.js';
-import type { Judgement, Summary } from '../chain/report.js';
+import { reportTail, type Judgement } from '../chain/report.js';
 import { ValidateLogsError } from '../errors.js';
 import { StopError, UsageError, writeWithBackpressure } from './io.js';
 import type { RegionSink } from './regions.js';
@@ -69,9 +69,6 @@ export function reportError(e: unknown): ReportError {
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
-type Counts = Omit<Summary, 'foundStart' | 'foundEnd' | 'ok'>;
-const counts = (s: Summary): Counts => ({ digests: s.digests, backfillDigests: s.backfillDigests, logs: s.logs, objects: s.objects, gaps: s.gaps, byCode: s.byCode });
-const found = (s: Summary): { startTime: string; endTime: string } | null => (s.foundStart && s.foundEnd ? { startTime: s.foundStart, endTime: s.foundEnd } : null);
 
 /** The JSON document, written piece by piece to a stream. */
 export class JsonReport implements RegionSink {
@@ -144,13 +141,14 @@ export class JsonReport implements RegionSink {
     if (this.#ended) return;
     if (!this.#started) await this.begin(null);
     this.#ended = true;
+    const t = reportTail(judgement);
     const tail = {
-      found: found(judgement.summary),
-      summary: counts(judgement.summary),
-      regions: judgement.regions.map((r) => ({ region: r.region, found: found(r.summary), summary: counts(r.summary), empty: r.empty, ok: r.ok })),
+      found: t.found,
+      summary: t.summary,
+      regions: t.regions,
       ...(extra.evidence && { evidence: extra.evidence }),
-      empty: judgement.empty,
-      ok: judgement.ok && !extra.error,
+      empty: t.empty,
+      ok: t.ok && !extra.error,
       ...(extra.error && { error: extra.error }),
     };
     await this.#write(`${this.#first ? '' : '\n'}],${JSON.stringify(tail).slice(1)}\n`);

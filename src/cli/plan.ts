@@ -5,7 +5,7 @@
  * @module
  */
 import { readFile, stat } from 'node:fs/promises';
-import { listDigestKeys } from '../chain/listing.js';
+import { bucketOfNewestDigest } from '../chain/listing.js';
 import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
@@ -185,26 +185,6 @@ export async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
   return keys;
 }
 
-/** Digests tried, newest first, for the bucket's name: one unreadable digest must not leave the whole run without it. */
-const BUCKET_PROBES = 3;
-
-/** The bucket named by the newest readable digest of the trail in a local copy, if any. */
-async function bucketFromDigests(source: ObjectSource, trail: TrailRef, start: Date, end: Date): Promise<string | undefined> {
-  const { standard, backfill } = await listDigestKeys({ source, bucket: '', trail, start, end });
-  const newestFirst = [...standard.slice(-BUCKET_PROBES).reverse(), ...backfill.slice(-BUCKET_PROBES).reverse()];
-  for (const key of newestFirst.slice(0, BUCKET_PROBES)) {
-    try {
-      const obj = await source.get('', key);
-      if (!obj) continue;
-      return parseDigest(await readAll(obj.body, { gzip: true, maxBytes: 64 * 1024 * 1024, what: key }), key).record.digestS3Bucket;
-    } catch (e) {
-      if (!(e instanceof ValidateLogsError)) throw e;
-      // the walk itself reports the digest as invalid or unreadable; try the one before it
-    }
-  }
-  return undefined;
-}
-
 /** Everything decided before the walk: where, which regions, which keys. */
 export interface Plan {
   /** The bucket the digests must name. */
@@ -247,7 +227,7 @@ async function planLocal(flags: ValidateFlags, dir: string, arn: TrailArn, start
   const notes: string[] = [];
   let bucket = flags['s3-bucket'];
   if (!bucket) {
-    bucket = await bucketFromDigests(any, { ...trail, region: regions[0]! }, start, end);
+    bucket = await bucketOfNewestDigest(any, { ...trail, region: regions[0]! }, start, end);
     if (bucket) notes.push(`--s3-bucket not given: validating as bucket "${bucket}", the bucket the newest digest names`);
     else bucket = 'unknown-bucket';
   }

@@ -1,0 +1,174 @@
+// Driving the auditor's page in a real headless Chromium, as an auditor uses it: build the
+// static files, serve them on loopback, pick a folder through the file input, run, read back.
+import { copyFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Counts } from '../../web/src/protocol.js';
+import { node, run, VALIDATE, type Run } from './cli.js';
+import { applyActions, copySample, ROOT, type Action } from './tamper.js';
+
+/** The little of the DOM that the functions evaluated in the page use (they run there, not here). */
+interface PageElement {
+  id: string;
+  tagName: string;
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+  value: string;
+  cells: ArrayLike<PageElement>;
+  labels?: ArrayLike<PageElement> | null;
+  getAttribute(name: string): string | null;
+  addEventListener(type: 'keydown', listener: (e: { timeStamp: number }) => void): void;
+}
+declare const document: {
+  body: PageElement;
+  activeElement: PageElement | null;
+  getElementById(id: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+};
+declare const globalThis: { responsiveness?: Responsiveness };
+declare function setInterval(fn: () => void, ms: number): unknown;
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const WEB_DIR = join(ROOT, 'dist', 'web');
+
+/** Why the browser tests cannot run here, or undefined when they can. */
+export function browserMissing(): string | undefined {
+  return existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`;
+}
+
+/** Build the page (npm run build:web); the build's error when it fails. */
+export async function buildPage(): Promise<string | undefined> {
+  const r = await node(join(ROOT, 'scripts', 'build-web.mjs'), []);
+  return r.status === 0 ? undefined : `${r.stderr}${r.stdout}`.trim();
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** Pick a folder (and separate key lists) on the page; resolves when the page has offered what it found. */
+export async function pickFolder(page: Page, dir: string, keyFiles: string[] = []): Promise<void> {
+  if (keyFiles.length > 0) await page.locator('#keys').setInputFiles(keyFiles);
+  await page.locator('#folder').setInputFiles(dir);
+  await page.locator('#setup').waitFor({ state: 'visible' });
+}
+
+/** Start the run and wait for its end; the time it took. */
+export async function runToEnd(page: Page, timeoutMs = 60_000): Promise<number> {
+  const t0 = Date.now();
+  await page.locator('#run').click();
+  await page.waitForFunction(() => document.body.dataset.state !== 'running', undefined, { timeout: timeoutMs, polling: 50 });
+  const error = page.locator('#error');
+  if (await error.isVisible()) throw new Error(`the page says: ${await error.textContent()}`);
+  return Date.now() - t0;
+}
+
+/** What the page shows after a run. */
+export interface PageResult {
+  ok: boolean;
+  verdict: string;
+  summary: Counts;
+  hours: Array<{ hour: string; state: string }>;
+  rows: Array<{ code: string; severity: string; object: string; expected: string; actual: string }>;
+  command: string;
+}
+
+/** Read the result: verdict, summary, timeline, and every finding row (all severities). */
+export async function readResult(page: Page): Promise<PageResult> {
+  await page.locator('#f-severity').selectOption('');
+  await page.locator('#f-code').selectOption('');
+  await page.locator('#f-object').fill('');
+  return page.evaluate(() => {
+    const verdict = document.getElementById('verdict')!;
+    return {
+      ok: verdict.dataset.ok === 'true',
+      verdict: verdict.textContent ?? '',
+      summary: JSON.parse(document.getElementById('summary')!.dataset.summary!) as Counts,
+      hours: Array.from(document.querySelectorAll('#timeline li'), (li) => ({ hour: li.dataset.hour!, state: li.dataset.state! })),
+      rows: Array.from(document.querySelectorAll('#findings tbody tr'), (tr) => {
+        const td = Array.from(tr.cells, (c) => c.textContent ?? '');
+        return { severity: td[0]!, code: td[1]!, object: td[2]!, expected: td[3]!, actual: td[4]! };
+      }),
+      command: document.getElementById('command')!.value,
+    };
+  });
+}
+
+/**
+ * A tampered copy of the sample laid out as the sample is: `<folder>/bucket` and
+ * `<folder>/public-keys.json`. `folder` is what an auditor picks; `parent` holds it.
+ */
+export function sampleFolder(actions: Action[] = []): { folder: string; parent: string; cleanup: () => void } {
+  const { dir, cleanup } = copySample();
+  applyActions(dir, actions);
+  copyFileSync(join(ROOT, 'sample', 'public-keys.json'), join(dirname(dir), 'public-keys.json'));
+  return { folder: dirname(dir), parent: dirname(dirname(dir)), cleanup };
+}
+
+/**
+ * Run the command the page offers to copy, as a user pastes it into a shell in `cwd`
+ * (`validate-logs` being the built command).
+ */
+export function runCopiedCommand(command: string, cwd: string): Promise<Run> {
+  if (!command.startsWith('validate-logs ')) throw new Error(`not a validate-logs command: ${command}`);
+  const shellWord = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+  return run('sh', ['-c', `${shellWord(process.execPath)} ${shellWord(VALIDATE)} ${command.slice('validate-logs '.length)}`], {}, cwd);
+}
+
+/** The id of the focused element. */
+export const activeId = (page: Page): Promise<string | undefined> => page.evaluate(() => document.activeElement?.id);
+
+/** The page's state: idle, running or done. */
+export const pageState = (page: Page): Promise<string | undefined> => page.evaluate(() => document.body.dataset.state);
+
+/** Form controls with no label (no <label>, no aria-label, a button without text). */
+export const unlabelledControls = (page: Page): Promise<string[]> =>
+  page.evaluate(() =>
+    Array.from(document.querySelectorAll('input, select, textarea, button'))
+      .filter((e) => !e.labels?.length && !e.getAttribute('aria-label') && !(e.tagName === 'BUTTON' && e.textContent?.trim()))
+      .map((e) => e.id),
+  );
+
+/** An attribute of every element matching a selector. */
+export const attributes = (page: Page, selector: string, name: string): Promise<Array<string | null>> =>
+  page.locator(selector).evaluateAll((els, n) => els.map((e) => e.getAttribute(n)), name);
+
+/**
+ * Start watching the page's thread: count the key presses an element handles, and record by how
+ * much a 50 ms timer fires late (a busy page thread delays it; a Worker's work does not).
+ */
+export const watchResponsiveness = (page: Page, id: string): Promise<void> =>
+  page.evaluate((target) => {
+    const w: Responsiveness = (globalThis.responsiveness = { handled: 0, lateMs: [] });
+    document.getElementById(target)!.addEventListener('keydown', () => void w.handled++);
+    let last = performance.now();
+    setInterval(() => {
+      const now = performance.now();
+      w.lateMs.push(Math.max(0, now - last - 50));
+      last = now;
+    }, 50);
+  }, id);
+
+/** What {@link watchResponsiveness} saw: key presses handled, timer lateness (ms). */
+export interface Responsiveness {
+  handled: number;
+  lateMs: number[];
+}
+
+/** What {@link watchResponsiveness} has seen so far. */
+export const responsiveness = (page: Page): Promise<Responsiveness> => page.evaluate(() => globalThis.responsiveness ?? { handled: 0, lateMs: [] });
+
+/**
+ * Press a key and wait until the page has handled it.
+ * @returns the round trip, ms (the input is acknowledged once the page's thread has processed it)
+ */
+export async function pressTimed(page: Page, key: string): Promise<number> {
+  const t0 = performance.now();
+  await page.keyboard.press(key);
+  return performance.now() - t0;
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;

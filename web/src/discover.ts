@@ -1,0 +1,140 @@
+/**
+ * What a picked folder holds: the bucket copies in it (each with the trails, accounts, regions
+ * and time span its digest keys name) and the key lists beside them. Works on relative paths
+ * only (no file is read), so it runs on the page at once, before any verification.
+ * @module
+ */
+import { DIGEST_PERIOD_MS, floorHour } from '../../src/format/time.js';
+import { digestKeyParts } from '../../src/format/keys.js';
+
+/** A file of the picked folder, by its path relative to the folder's parent (`folder/a/b`). */
+export interface FolderPath {
+  /** `/`-separated path; the first segment is the picked folder. */
+  path: string;
+}
+
+/** One trail region whose digests a bucket copy holds. */
+export interface FoundTrail {
+  /** Path of the bucket root inside the picked folder, ending in `/` (`evidence/my-bucket/`). */
+  root: string;
+  /** Key prefix before `AWSLogs/`, if any. */
+  prefix?: string;
+  /** Organization id, for an organization trail. */
+  organizationId?: string;
+  /** The account. */
+  accountId: string;
+  /** The region whose chain this is. */
+  region: string;
+  /** The region the trail was created in (the ARN's). */
+  homeRegion: string;
+  /** The trail name. */
+  trailName: string;
+  /** Standard digests found. */
+  digests: number;
+  /** Backfill digests found. */
+  backfillDigests: number;
+  /** Start of the hour the oldest digest covers (ISO, seconds). */
+  startTime: string;
+  /** End of the newest digest (ISO, seconds). */
+  endTime: string;
+}
+
+/** What a picked folder holds. */
+export interface Discovery {
+  /** The picked folder's name. */
+  folder: string;
+  /** Trail regions, sorted by root, account, trail, region. */
+  trails: FoundTrail[];
+  /** Paths of files that look like key lists (`*keys*.json` outside `AWSLogs/`), for `--public-keys`. */
+  keyFiles: string[];
+  /** Files in the folder. */
+  files: number;
+}
+
+const iso = (t: number): string => new Date(t).toISOString().slice(0, 19) + 'Z';
+
+/**
+ * The bucket root of a file that lies under `AWSLogs/`. An evidence folder (`--save-to`) holds
+ * `public-keys.json` beside the bucket's folder, so the root is one level below the folder that
+ * holds a key list; otherwise the picked folder is the bucket root and what lies between it and
+ * `AWSLogs/` is the key prefix.
+ */
+function rootOf(before: string, keyDirs: Set<string>): string {
+  const segments = before.split('/').filter(Boolean);
+  for (let i = segments.length - 1; i >= 1; i--) {
+    const dir = segments.slice(0, i).join('/') + '/';
+    if (keyDirs.has(dir)) return dir + segments[i] + '/';
+  }
+  return (segments[0] ?? '') + '/';
+}
+
+/**
+ * Find the trails in a picked folder.
+ * @param files - the folder's files, by relative path
+ * @returns what the folder holds
+ * @example
+ * ```ts
+ * const found = discover([...input.files].map((f) => ({ path: f.webkitRelativePath })));
+ * found.trails[0]?.trailName;
+ * ```
+ */
+export function discover(files: Iterable<FolderPath>): Discovery {
+  const all: string[] = [];
+  for (const f of files) all.push(f.path);
+  const keyFiles = all.filter((p) => !/(^|\/)AWSLogs\//.test(p) && /(^|\/)[^/]*keys[^/]*\.json$/i.test(p) && !p.endsWith('.metadata.json')).sort();
+  const keyDirs = new Set(keyFiles.map((p) => p.slice(0, p.lastIndexOf('/') + 1)));
+  const trails = new Map<string, FoundTrail & { first: number; last: number }>();
+  for (const path of all) {
+    const at = path.startsWith('AWSLogs/') ? 0 : path.indexOf('/AWSLogs/') + 1;
+    if (at === 0 && !path.startsWith('AWSLogs/')) continue;
+    if (!path.endsWith('.json.gz') || !path.includes('/CloudTrail-Digest/')) continue;
+    const root = rootOf(path.slice(0, at), keyDirs);
+    if (!path.startsWith(root)) continue;
+    const parsed = digestKeyParts(path.slice(root.length));
+    if (!parsed) continue;
+    const id = [root, parsed.prefix ?? '', parsed.organizationId ?? '', parsed.accountId, parsed.trailName, parsed.homeRegion, parsed.region].join('\0');
+    let t = trails.get(id);
+    if (!t) {
+      t = {
+        root,
+        ...(parsed.prefix !== undefined && { prefix: parsed.prefix }),
+        ...(parsed.organizationId !== undefined && { organizationId: parsed.organizationId }),
+        accountId: parsed.accountId,
+        region: parsed.region,
+        homeRegion: parsed.homeRegion,
+        trailName: parsed.trailName,
+        digests: 0,
+        backfillDigests: 0,
+        startTime: '',
+        endTime: '',
+        first: Number.POSITIVE_INFINITY,
+        last: Number.NEGATIVE_INFINITY,
+      };
+      trails.set(id, t);
+    }
+    if (parsed.backfill) t.backfillDigests++;
+    else t.digests++;
+    const end = parsed.endTime.getTime();
+    t.first = Math.min(t.first, end);
+    t.last = Math.max(t.last, end);
+  }
+  const out = [...trails.values()].map(({ first, last, ...t }) => ({
+    ...t,
+    startTime: iso(floorHour(new Date(first - DIGEST_PERIOD_MS)).getTime()),
+    endTime: iso(last),
+  }));
+  const order = (t: FoundTrail): string => [t.root, t.accountId, t.trailName, t.region].join('\0');
+  out.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+  return { folder: all[0]?.split('/')[0] ?? '', trails: out, keyFiles, files: all.length };
+}
+
+/**
+ * The trail's ARN as the AWS CLI wants it. For an organization trail the ARN names the
+ * management account, which a bucket copy does not say; the member account stands in and
+ * `--account-id` names it too.
+ * @param t - a found trail
+ * @returns `arn:aws:cloudtrail:HOME:ACCOUNT:trail/NAME`
+ */
+export function trailArnOf(t: Pick<FoundTrail, 'homeRegion' | 'accountId' | 'trailName'>): string {
+  return `arn:aws:cloudtrail:${t.homeRegion}:${t.accountId}:trail/${t.trailName}`;
+}

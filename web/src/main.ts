@@ -1,0 +1,383 @@
+/**
+ * The page: pick or drop a folder, choose what to check, run it in a Worker, show the result.
+ * Only the page's own files are ever fetched; the picked files are read by the Worker.
+ * @module
+ */
+import { FINDING_CODES, FINDING_SEVERITY, type Finding, type Severity } from '../../src/chain/findings.js';
+import { parseUserTime, formatDigestTime } from '../../src/format/time.js';
+import { commandLine } from './command.js';
+import { discover, trailArnOf, type Discovery, type FoundTrail } from './discover.js';
+import type { PickedFile, Progress, Report, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
+import { HOUR_STATES, timeline, type HourState } from './timeline.js';
+
+declare const __VERSION__: string;
+
+/** Most finding rows drawn at once; the filters narrow the rest. */
+const MAX_ROWS = 500;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el as T;
+};
+
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, text?: string): HTMLElementTagNameMap[K] => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) if (v !== undefined) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+/** The page's state between events. */
+const state: {
+  picked: PickedFile[];
+  extraKeys: PickedFile[];
+  found?: Discovery | undefined;
+  worker?: Worker | undefined;
+  report?: Report | undefined;
+  command?: string | undefined;
+} = { picked: [], extraKeys: [] };
+
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+
+function showError(message: string | undefined): void {
+  const e = $('error');
+  e.hidden = message === undefined;
+  e.textContent = message ?? '';
+}
+
+// ---- picking -------------------------------------------------------------------------------
+
+/** Every file under a dropped entry, with its path. */
+async function entryFiles(entry: FileSystemEntry, out: PickedFile[]): Promise<void> {
+  if (entry.isFile) {
+    const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+    out.push({ path: entry.fullPath.replace(/^\//, ''), file });
+    return;
+  }
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) return;
+    for (const e of batch) await entryFiles(e, out);
+  }
+}
+
+function optionLabel(t: FoundTrail): string {
+  const n = `${t.digests} digest${t.digests === 1 ? '' : 's'}${t.backfillDigests ? ` + ${t.backfillDigests} backfill` : ''}`;
+  return `${t.trailName} · account ${t.accountId} · ${t.region} · ${n} · ${t.startTime} to ${t.endTime} (${t.root.replace(/\/$/, '')})`;
+}
+
+function picked(files: PickedFile[]): void {
+  state.picked = files;
+  state.found = discover(files);
+  const found = state.found;
+  $('found').textContent =
+    found.trails.length === 0
+      ? `${found.folder || 'The folder'}: ${found.files} files, and no CloudTrail digest file among them. Pick the bucket copy (it holds AWSLogs/) or the evidence folder.`
+      : `${found.folder}: ${found.files} files; ${found.trails.length} trail region${found.trails.length === 1 ? '' : 's'} with digests; ${found.keyFiles.length} key list${found.keyFiles.length === 1 ? '' : 's'}.`;
+  const select = $<HTMLSelectElement>('trail');
+  select.replaceChildren(...found.trails.map((t, i) => el('option', { value: String(i) }, optionLabel(t))));
+  const list = $('keyfile-list');
+  list.replaceChildren(
+    ...[...found.keyFiles.map((p) => ({ path: p, id: `k${p}` })), ...state.extraKeys.map((k) => ({ path: k.path, id: `x${k.path}` }))].map(({ path, id }, i) => {
+      const p = el('p');
+      const box = el('input', { type: 'checkbox', id: `keyfile-${i}`, 'data-key': id });
+      box.checked = true;
+      p.append(box, el('label', { for: `keyfile-${i}` }, path));
+      return p;
+    }),
+  );
+  if (list.childElementCount === 0) list.append(el('p', {}, 'None found in the folder: pick the key list above.'));
+  $('setup').hidden = found.trails.length === 0;
+  trailChosen();
+}
+
+function trailChosen(): void {
+  const t = state.found?.trails[Number($<HTMLSelectElement>('trail').value)];
+  if (!t) return;
+  $<HTMLInputElement>('start').value = t.startTime;
+  $<HTMLInputElement>('end').value = t.endTime;
+}
+
+// ---- running -------------------------------------------------------------------------------
+
+function running(on: boolean): void {
+  $<HTMLButtonElement>('run').disabled = on;
+  $<HTMLButtonElement>('cancel').disabled = !on;
+  document.body.dataset.state = on ? 'running' : (state.report ? 'done' : 'idle');
+}
+
+function showProgress(p: Progress, objects: number): void {
+  const bar = $<HTMLProgressElement>('bar');
+  const done = p.digestsDone + p.logsDone;
+  bar.max = Math.max(1, objects);
+  bar.value = Math.min(done, objects);
+  const rate = (bytes: number): string => (p.elapsedMs > 0 ? bytes / 1e6 / (p.elapsedMs / 1000) : 0).toFixed(1);
+  $('status').textContent =
+    `${p.digestsDone} of ${p.digestsTotal} digest files and ${p.logsDone} log files checked: ` +
+    `${mb(p.bytesRead)} MB read (${rate(p.bytesRead)} MB/s), ${mb(p.bytesVerified)} MB of logs hashed (${rate(p.bytesVerified)} MB/s)`;
+}
+
+function start(event: SubmitEvent): void {
+  event.preventDefault();
+  showError(undefined);
+  const found = state.found;
+  const t = found?.trails[Number($<HTMLSelectElement>('trail').value)];
+  if (!found || !t) return showError('Pick a folder that holds digest files first.');
+  let startTime: string;
+  let endTime: string;
+  try {
+    startTime = formatDigestTime(parseUserTime($<HTMLInputElement>('start').value, 'From'));
+    endTime = formatDigestTime(parseUserTime($<HTMLInputElement>('end').value, 'To'));
+  } catch (e) {
+    return showError((e as Error).message);
+  }
+  if (startTime > endTime) return showError('"From" must not be after "To".');
+  const chosen = new Set([...document.querySelectorAll<HTMLInputElement>('#keyfile-list input:checked')].map((b) => b.dataset.key));
+  const keyFiles = [
+    ...state.picked.filter((f) => chosen.has(`k${f.path}`)),
+    ...state.extraKeys.filter((k) => chosen.has(`x${k.path}`)),
+  ];
+  if (keyFiles.length === 0) return showError('Choose a key list: the folder\'s public-keys.json, or what "aws cloudtrail list-public-keys" printed.');
+  const bucket = $<HTMLInputElement>('bucket').value.trim();
+  const trailArn = trailArnOf(t);
+  const request: RunRequest = {
+    type: 'run',
+    version: __VERSION__,
+    files: state.picked.filter((f) => f.path.startsWith(t.root)),
+    root: t.root,
+    keyFiles,
+    trailArn,
+    trail: {
+      accountId: t.accountId,
+      region: t.region,
+      homeRegion: t.homeRegion,
+      trailName: t.trailName,
+      ...(t.prefix !== undefined && { prefix: t.prefix }),
+      ...(t.organizationId !== undefined && { organizationId: t.organizationId }),
+    },
+    ...(bucket && { bucket }),
+    startTime,
+    endTime,
+  };
+
+  state.report = undefined;
+  $('result').hidden = true;
+  $('progress').hidden = false;
+  const findings: Finding[] = [];
+  let reportRequest: ReportRequest | undefined;
+  let objects = request.files.length;
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'validate-logs' });
+  state.worker = worker;
+  running(true);
+  $('status').textContent = 'Starting…';
+  const stop = (): void => {
+    worker.terminate();
+    if (state.worker === worker) state.worker = undefined;
+    running(false);
+  };
+  worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+    const m = e.data;
+    if (m.type === 'started') {
+      reportRequest = m.request;
+      objects = m.objects;
+      return;
+    }
+    for (const f of m.findings) findings.push(f);
+    if (m.type === 'progress') return showProgress(m.progress, objects);
+    stop();
+    if (m.type === 'failed') {
+      $('status').textContent = 'Stopped.';
+      return showError(`The check could not run: ${m.message}`);
+    }
+    showProgress(m.progress, objects);
+    const bar = $<HTMLProgressElement>('bar');
+    bar.value = bar.max;
+    $('status').textContent += `, in ${(m.progress.elapsedMs / 1000).toFixed(1)} s. Done.`;
+    state.report = { tool: 'validate-logs', version: request.version, request: reportRequest!, findings, ...m.tail };
+    state.command = commandLine({
+      trailArn,
+      startTime,
+      endTime,
+      root: t.root,
+      bucket: reportRequest!.bucket,
+      keyFiles: keyFiles.map((k) => k.path),
+      accountId: t.accountId,
+      region: t.region,
+      ...(t.prefix !== undefined && { prefix: t.prefix }),
+      ...(t.organizationId !== undefined && { organizationId: t.organizationId }),
+    });
+    running(false);
+    showResult(state.report);
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    stop();
+    showError(`The check stopped: ${e.message || 'the worker could not start'}`);
+  };
+  worker.postMessage(request);
+}
+
+function cancel(): void {
+  if (!state.worker) return;
+  state.worker.terminate();
+  state.worker = undefined;
+  running(false);
+  $('status').textContent = 'Cancelled: nothing was concluded.';
+  $<HTMLButtonElement>('run').focus();
+}
+
+// ---- the result ----------------------------------------------------------------------------
+
+function count(label: string, valid: number, invalid: number): HTMLElement {
+  const total = valid + invalid;
+  const p = el('p', { 'data-count': label });
+  p.append(el('strong', {}, `${valid}/${total}`), ` ${label} valid`);
+  if (invalid > 0) p.append(', ', el('strong', { class: 'bad' }, `${invalid}/${total}`), ` ${label} INVALID`);
+  return p;
+}
+
+function showResult(r: Report): void {
+  $('result').hidden = false;
+  const verdict = $('verdict');
+  verdict.dataset.ok = String(r.ok);
+  verdict.textContent = r.ok
+    ? 'Valid: every digest and log file in range is intact.'
+    : r.empty
+      ? 'Nothing to validate: no digest file of this trail in range.'
+      : `INVALID: ${r.findings.filter((f) => f.severity === 'invalid').length} finding${r.findings.filter((f) => f.severity === 'invalid').length === 1 ? '' : 's'} below.`;
+  const s = r.summary;
+  const summary = $('summary');
+  summary.replaceChildren(
+    el('p', {}, `Results requested for ${r.request.startTime} to ${r.request.endTime}; found for ${r.found ? `${r.found.startTime} to ${r.found.endTime}` : 'no valid digest'}. Bucket ${r.request.bucket}, trail ${r.request.trailArn}, region ${r.request.region}.`),
+    count('digest files', s.digests.valid, s.digests.invalid),
+    ...(s.backfillDigests.valid + s.backfillDigests.invalid > 0 ? [count('backfill digest files', s.backfillDigests.valid, s.backfillDigests.invalid)] : []),
+    count('log files', s.logs.valid, s.logs.invalid),
+    ...(s.gaps > 0 ? [el('p', { 'data-count': 'gaps' }, `${s.gaps} gap${s.gaps === 1 ? '' : 's'} in the chain (logging stopped and restarted).`)] : []),
+  );
+  summary.dataset.summary = JSON.stringify(s);
+
+  const hours = timeline(r.findings, new Date(r.request.startTime), new Date(r.request.endTime));
+  $('timeline').replaceChildren(
+    ...hours.map((h) => {
+      const text = `${h.start.slice(0, 13).replace('T', ' ')}:00 UTC, ${HOUR_STATES[h.state]}${h.problems ? ` (${h.problems} finding${h.problems === 1 ? '' : 's'})` : ''}`;
+      // Hours that need a look are tab stops (a year of valid hours would be thousands of them).
+      const li = el('li', { 'data-state': h.state, 'data-hour': h.start, title: text, 'aria-label': text, ...(h.state !== 'valid' && h.state !== 'none' && { tabindex: '0' }) });
+      if (h.digest) li.dataset.digest = h.digest;
+      return li;
+    }),
+  );
+  const day = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  $('axis').textContent = `${day(hours[0]!.start)} to ${day(r.request.endTime)}: ${hours.length} hour${hours.length === 1 ? '' : 's'}, oldest first`;
+  const tally = new Map<HourState, number>();
+  for (const h of hours) tally.set(h.state, (tally.get(h.state) ?? 0) + 1);
+  $('legend').replaceChildren(
+    ...(Object.keys(HOUR_STATES) as HourState[]).filter((k) => tally.has(k)).map((k) => {
+      const li = el('li');
+      li.append(el('span', { class: 'swatch', 'data-state': k, 'aria-hidden': 'true' }), ` ${tally.get(k)} ${HOUR_STATES[k]}`);
+      return li;
+    }),
+  );
+
+  const codes = FINDING_CODES.filter((c) => r.findings.some((f) => f.code === c));
+  const severities = (['invalid', 'notice', 'valid'] as Severity[]).filter((v) => r.findings.some((f) => f.severity === v));
+  $('f-code').replaceChildren(el('option', { value: '' }, 'all codes'), ...codes.map((c) => el('option', { value: c }, `${c} (${FINDING_SEVERITY[c]})`)));
+  $('f-severity').replaceChildren(el('option', { value: '' }, 'all'), ...severities.map((v) => el('option', { value: v }, v)));
+  $<HTMLSelectElement>('f-severity').value = severities.includes('invalid') ? 'invalid' : '';
+  $<HTMLInputElement>('f-object').value = '';
+  showFindings();
+  $<HTMLTextAreaElement>('command').value = state.command ?? '';
+  verdict.focus();
+}
+
+function showFindings(): void {
+  const r = state.report;
+  if (!r) return;
+  const severity = $<HTMLSelectElement>('f-severity').value;
+  const code = $<HTMLSelectElement>('f-code').value;
+  const object = $<HTMLInputElement>('f-object').value.trim().toLowerCase();
+  const rows: HTMLTableRowElement[] = [];
+  let matched = 0;
+  for (const f of r.findings) {
+    if ((severity && f.severity !== severity) || (code && f.code !== code) || (object && !f.object.toLowerCase().includes(object))) continue;
+    matched++;
+    if (rows.length >= MAX_ROWS) continue;
+    const tr = el('tr', { 'data-code': f.code, 'data-severity': f.severity, 'data-object': f.object });
+    tr.append(
+      el('td', { class: `sev-${f.severity}` }, f.severity),
+      el('td', {}, f.code),
+      el('td', { class: 'object' }, f.object),
+      el('td', { class: 'value' }, f.expected ?? ''),
+      el('td', { class: 'value' }, f.actual ?? ''),
+      el('td', {}, f.message),
+    );
+    rows.push(tr);
+  }
+  $('findings').querySelector('tbody')!.replaceChildren(...rows);
+  $('shown').textContent =
+    matched > rows.length ? `Showing ${rows.length} of ${matched} matching findings (of ${r.findings.length}); narrow the filters to see the rest.` : `${matched} of ${r.findings.length} findings shown.`;
+}
+
+function download(): void {
+  const r = state.report;
+  if (!r) return;
+  const url = URL.createObjectURL(new Blob([JSON.stringify(r, null, 1) + '\n'], { type: 'application/json' }));
+  const a = el('a', { href: url, download: `validate-logs-${r.request.trailArn.split('/').pop()}-${r.request.region}-${r.request.startTime.replaceAll(':', '')}.json` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+async function copyCommand(): Promise<void> {
+  const box = $<HTMLTextAreaElement>('command');
+  box.select();
+  try {
+    await navigator.clipboard.writeText(box.value);
+    $('shown').textContent = 'The command is copied.';
+  } catch {
+    // The clipboard needs permission the page may not have; the text is selected for Ctrl+C.
+    $('shown').textContent = 'The command is selected: press Ctrl+C (or ⌘C) to copy it.';
+  }
+}
+
+// ---- wiring --------------------------------------------------------------------------------
+
+function init(): void {
+  $<HTMLInputElement>('folder').addEventListener('change', (e) => {
+    const files = [...((e.target as HTMLInputElement).files ?? [])];
+    picked(files.map((file) => ({ path: file.webkitRelativePath || file.name, file })));
+  });
+  $<HTMLInputElement>('keys').addEventListener('change', (e) => {
+    state.extraKeys = [...((e.target as HTMLInputElement).files ?? [])].map((file) => ({ path: file.name, file }));
+    if (state.picked.length > 0) picked(state.picked); // offered beside the folder's own key lists
+    else $('found').textContent = `${state.extraKeys.length} key list${state.extraKeys.length === 1 ? '' : 's'} chosen; now pick the folder.`;
+  });
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const entries = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => x !== null);
+    const files: PickedFile[] = [];
+    Promise.all(entries.map((entry) => entryFiles(entry, files))).then(
+      () => picked(files),
+      (err: unknown) => showError(`The dropped folder could not be read: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  });
+  $('trail').addEventListener('change', trailChosen);
+  $<HTMLFormElement>('form').addEventListener('submit', start);
+  $('cancel').addEventListener('click', cancel);
+  for (const id of ['f-severity', 'f-code']) $(id).addEventListener('change', showFindings);
+  $('f-object').addEventListener('input', showFindings);
+  $('download').addEventListener('click', download);
+  $('copy').addEventListener('click', () => void copyCommand());
+  document.body.dataset.state = 'idle';
+}
+
+init();

@@ -1,0 +1,111 @@
+/**
+ * The messages between the page and its Worker. The page sends one {@link RunRequest}; the
+ * Worker answers with progress (findings in batches) and then exactly one `done` or `failed`.
+ * Cancelling is terminating the Worker: it holds nothing that needs closing.
+ * @module
+ */
+import type { Finding } from '../../src/chain/findings.js';
+import type { Count, Summary } from '../../src/chain/report.js';
+import type { FileLike } from './file-source.js';
+
+/** A file of the picked folder with its path below the picked folder's parent. */
+export interface PickedFile {
+  /** `/`-separated path; the first segment is the picked folder. */
+  path: string;
+  /** The file. */
+  file: FileLike;
+}
+
+/** What to validate. */
+export interface RunRequest {
+  /** Message type. */
+  type: 'run';
+  /** The package version, for the report. */
+  version: string;
+  /** The picked folder's files under the bucket root (other files are not needed). */
+  files: PickedFile[];
+  /** Path of the bucket root, ending in `/`: a file's key is its path without it. */
+  root: string;
+  /** Key lists (`list-public-keys` output), by path or name. */
+  keyFiles: PickedFile[];
+  /** The trail's ARN, for the report. */
+  trailArn: string;
+  /** The trail region. */
+  trail: { accountId: string; region: string; homeRegion: string; trailName: string; prefix?: string; organizationId?: string };
+  /** The bucket the digests must name; when omitted, the bucket the newest digest names. */
+  bucket?: string;
+  /** Start of the range (ISO). */
+  startTime: string;
+  /** End of the range (ISO). */
+  endTime: string;
+  /** Objects verified at once. */
+  concurrency?: number;
+}
+
+/** Counters of a run under way. */
+export interface Progress {
+  /** Digests verified so far. */
+  digestsDone: number;
+  /** Digests listed in range so far. */
+  digestsTotal: number;
+  /** Log files verified so far. */
+  logsDone: number;
+  /** Stored bytes read so far. */
+  bytesRead: number;
+  /** Uncompressed bytes of the log files proven intact so far. */
+  bytesVerified: number;
+  /** Time since the run started, ms. */
+  elapsedMs: number;
+}
+
+/** The request part of the JSON report (`schema/report.schema.json`). */
+export interface ReportRequest {
+  /** The trail ARN. */
+  trailArn: string;
+  /** Start (ISO). */
+  startTime: string;
+  /** End (ISO). */
+  endTime: string;
+  /** The bucket. */
+  bucket: string;
+  /** Key prefix. */
+  prefix?: string;
+  /** The account. */
+  accountId: string;
+  /** The region validated. */
+  region: string;
+  /** The regions validated. */
+  regions: string[];
+  /** Organization id. */
+  organizationId?: string;
+  /** Where the objects came from. */
+  source: { type: 'local'; path: string };
+}
+
+/** The JSON report's counts (a {@link Summary} without its range and verdict). */
+import type { ReportCounts, ReportTail } from '../../src/chain/report.js';
+
+/** A summary's counts as the report writes them. */
+export type Counts = ReportCounts;
+export type { ReportTail };
+
+/** The JSON report, as `validate-logs --output json` prints it. */
+export interface Report extends ReportTail {
+  /** Always `validate-logs`. */
+  tool: 'validate-logs';
+  /** Package version. */
+  version: string;
+  /** What was asked. */
+  request: ReportRequest;
+  /** Every finding, in report order. */
+  findings: Finding[];
+}
+
+/** Worker to page. */
+export type WorkerMessage =
+  | { type: 'started'; request: ReportRequest; objects: number }
+  | { type: 'progress'; progress: Progress; findings: Finding[] }
+  | { type: 'done'; progress: Progress; findings: Finding[]; tail: ReportTail }
+  | { type: 'failed'; message: string; findings: Finding[] };
+
+export type { Count, Summary, Finding };
