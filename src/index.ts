@@ -72,7 +72,7 @@ export {
   type ReportPolicy,
   type Summary,
 } from './chain/report.js';
-export type { ChainEnd, ChainEnds, PinnedHead } from './chain/walk.js';
+export type { ChainEnd, ChainEnds, ChainLink, PinnedHead } from './chain/walk.js';
 export type { ObjectSource, ObjectSink, FetchedObject, ListedObject, ListOptions } from './sources/source.js';
 export { MemorySource, type MemoryRecord, type MemorySourceOptions } from './sources/memory.js';
 export {

@@ -162,7 +162,7 @@ describe('the page run equals the CLI report', () => {
       trailArn: report.request.trailArn,
       startTime: report.request.startTime,
       endTime: report.request.endTime,
-      root: report.request.source.path,
+      root: report.request.source.path!,
       bucket: report.request.bucket,
       keyFiles: keyPaths,
       accountId: report.request.accountId,

@@ -267,3 +267,27 @@ export function reportTail(judgement: Judgement): ReportTail {
     ok: judgement.ok,
   };
 }
+
+/** What the run was asked to do (the report's `request` member). */
+export interface ReportRequest {
+  /** The trail ARN as given. */
+  trailArn: string;
+  /** Requested start, `YYYY-MM-DDTHH:MM:SSZ`. */
+  startTime: string;
+  /** Requested end. */
+  endTime: string;
+  /** The bucket the digests must name. */
+  bucket: string;
+  /** The trail's key prefix. */
+  prefix?: string;
+  /** The account whose logs are validated. */
+  accountId: string;
+  /** The first region validated. */
+  region: string;
+  /** Every region validated. */
+  regions: string[];
+  /** The organization, for an organization trail. */
+  organizationId?: string;
+  /** Where the objects were read: `type` (`local`, `s3`), `path` or `endpoint`. */
+  source: Record<string, string>;
+}

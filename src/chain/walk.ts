@@ -81,7 +81,19 @@ export interface ChainEnd {
   /** Its signature (hex). */
   signature: string;
   /** Its link to the previous digest (null for a starting digest). */
-  previous: { bucket: string; key: string; sha256: string; signature: string } | null;
+  previous: ChainLink | null;
+}
+
+/** A digest's link to the previous one, as it records it. */
+export interface ChainLink {
+  /** The previous digest's bucket. */
+  bucket: string;
+  /** The previous digest's key. */
+  key: string;
+  /** Lower-case hex SHA-256 of the previous digest's uncompressed bytes. */
+  sha256: string;
+  /** The previous digest's signature (lower-case hex). */
+  signature: string;
 }
 
 /** The ends of the standard chain as walked: for checkpoints and shard boundaries. */

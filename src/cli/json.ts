@@ -6,34 +6,13 @@
  * @module
  */
 import type { Finding } from '../chain/findings.js';
-import { reportTail, type Judgement } from '../chain/report.js';
+import { reportTail, type Judgement, type ReportRequest } from '../chain/report.js';
+
+export type { ReportRequest };
 import { ValidateLogsError } from '../errors.js';
 import { StopError, UsageError, writeWithBackpressure } from './io.js';
 import type { RegionSink } from './regions.js';
 
-/** What the run was asked to do (the report's `request` member). */
-export interface ReportRequest {
-  /** The trail ARN as given. */
-  trailArn: string;
-  /** Requested start, `YYYY-MM-DDTHH:MM:SSZ`. */
-  startTime: string;
-  /** Requested end. */
-  endTime: string;
-  /** The bucket the digests must name. */
-  bucket: string;
-  /** The trail's key prefix. */
-  prefix?: string;
-  /** The account whose logs are validated. */
-  accountId: string;
-  /** The first region validated. */
-  region: string;
-  /** Every region validated. */
-  regions: string[];
-  /** The organization, for an organization trail. */
-  organizationId?: string;
-  /** Where the objects were read: `type` (`local`, `s3`), `path` or `endpoint`. */
-  source: Record<string, string>;
-}
 
 /** Where `--save-to` kept the evidence (the report's `evidence` member). */
 export interface EvidenceInfo {

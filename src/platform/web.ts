@@ -12,6 +12,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { encodeRsaPublicKey } from '../crypto/der.js';
+import { concatBytes } from '../utils.js';
 import type { Platform, RawInflater, Sha256, SigningKey } from './platform.js';
 
 /** The gzip trailer: CRC-32 and length, 8 bytes. */
@@ -49,21 +50,13 @@ function crc32(data: Uint8Array, value = 0): number {
 /** Read every chunk of a readable stream into one array. */
 async function collect(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let size = 0;
   const reader = readable.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     parts.push(value);
-    size += value.byteLength;
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function createInflater(sink: (chunk: Uint8Array) => void): RawInflater {

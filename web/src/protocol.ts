@@ -58,29 +58,9 @@ export interface Progress {
   elapsedMs: number;
 }
 
-/** The request part of the JSON report (`schema/report.schema.json`). */
-export interface ReportRequest {
-  /** The trail ARN. */
-  trailArn: string;
-  /** Start (ISO). */
-  startTime: string;
-  /** End (ISO). */
-  endTime: string;
-  /** The bucket. */
-  bucket: string;
-  /** Key prefix. */
-  prefix?: string;
-  /** The account. */
-  accountId: string;
-  /** The region validated. */
-  region: string;
-  /** The regions validated. */
-  regions: string[];
-  /** Organization id. */
-  organizationId?: string;
-  /** Where the objects came from. */
-  source: { type: 'local'; path: string };
-}
+/** The request part of the JSON report (`schema/report.schema.json`): the command's. */
+import type { ReportRequest } from '../../src/chain/report.js';
+export type { ReportRequest };
 
 /** The JSON report's counts (a {@link Summary} without its range and verdict). */
 import type { ReportCounts, ReportTail } from '../../src/chain/report.js';
