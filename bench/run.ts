@@ -7,7 +7,7 @@
 // Corpora are made with the project's own generator and kept in .bench/ (reused when present).
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARN, BUCKET, ROOT, TRAIL, corpus, type Corpus } from './corpus.ts';
@@ -201,6 +201,34 @@ async function s3(c: Corpus, latencyMs: number, aws: boolean): Promise<{ latency
   }
 }
 
+/**
+ * Incremental runs: a checkpoint taken at hour 40 of a 48-hour chain, then the next run from it
+ * (reading only hours 40 to 48) against a full run over the 48 hours, alternating.
+ */
+async function incremental(c: Corpus): Promise<{ corpus: Corpus; fullMs: number; incrementalMs: number; hours: number }> {
+  const dir = dirname(c.dir);
+  const key = join(dir, 'checkpoint.pem');
+  const pub = join(dir, 'checkpoint.pub.pem');
+  if (!existsSync(key)) {
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key]);
+    execFileSync('openssl', ['pkey', '-in', key, '-pubout', '-out', pub]);
+  }
+  const hour40 = new Date(Date.parse(c.start) + 40 * 3_600_000).toISOString().replace('.000', '');
+  const note = join(dir, 'hour-40.note');
+  const pinned = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c).map((a, i, all) => (all[i - 1] === '--end-time' ? hour40 : a)), '--checkpoint-out', note, '--checkpoint-key', key, '--checkpoint-name', 'bench/log']);
+  if (pinned.status !== 0) throw new Error(`the checkpoint run failed: ${pinned.errors}`);
+  const fromCheckpoint = ['validate-logs', '--trail-arn', ARN, '--end-time', c.end, '--local-dir', c.dir, '--public-keys', c.keys, '--s3-bucket', BUCKET, '--concurrency', String(CONCURRENCY), '--checkpoint', note, '--checkpoint-public-key', `bench/log=${pub}`];
+  const full: Timing[] = [];
+  const inc: Timing[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    full.push(await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c)]));
+    const t = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...fromCheckpoint]);
+    if (t.status !== 0) throw new Error(`the incremental run failed: ${t.errors}`);
+    inc.push(t);
+  }
+  return { corpus: c, fullMs: median(full.map((t) => t.ms)), incrementalMs: median(inc.map((t) => t.ms)), hours: 48 };
+}
+
 function machine(): string {
   const cpu = cpus();
   const sha = readFileSync('/proc/cpuinfo', 'utf8').includes(' sha_ni') ? ', SHA extensions' : '';
@@ -226,6 +254,7 @@ const many = await corpus('many', MANY, 1500, Math.max(1, Math.round(MANY / 1000
 const manyHalf = await corpus('many', Math.round(MANY / 2), 1500, Math.max(1, Math.round(MANY / 2000)));
 const manyQuarter = await corpus('many', Math.round(MANY / 4), 1500, Math.max(1, Math.round(MANY / 4000)));
 const small = await corpus('s3', S3_LOGS, 64 * 1024, 6);
+const hours48 = await corpus('hours48', Math.max(48, Math.round(TRAIL_FILES / 2)), fileBytes, 48);
 
 log('local validation against the native baseline...');
 const results: LocalResult[] = [];
@@ -243,6 +272,8 @@ const web = await platforms(trail);
 const unusable = awsCliUnusable();
 log(`from S3 through a latency proxy${unusable ? ` (AWS CLI skipped: ${unusable})` : ', against the AWS CLI'}...`);
 const s3Runs = [await s3(small, 20, !unusable), await s3(small, 0, !unusable)];
+log('incremental runs from a checkpoint...');
+const inc = await incremental(hours48);
 log('the auditor\'s page in Chromium...');
 const page = await benchWeb(trail);
 
@@ -316,6 +347,16 @@ loopback. Ratio = AWS CLI time / our time (target ≥ 10 at 20 ms).
 ${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${r.awsMs === undefined ? 'n/a' : fmt(r.awsMs)} | ${r.awsMs === undefined ? 'n/a' : `**${fmt(r.awsMs / r.oursMs, 1)}**`} |`).join('\n')}
 
 ${webSection(trail, page)}
+## Incremental runs from a checkpoint
+
+A ${inc.hours}-hour chain of ${inc.corpus.logs.length} logs (${fmt(inc.corpus.uncompressedBytes / 1e6)} MB): a checkpoint is written by a run up to hour 40
+(\`--checkpoint-out\`); the next run starts from it (\`--checkpoint\`, no \`--start-time\`: it reads only the
+digests and logs after the pinned digest) and is timed against a full run over the ${inc.hours} hours, alternating.
+
+| full run ms | from the checkpoint ms | speed-up |
+| ---: | ---: | ---: |
+| ${fmt(inc.fullMs)} | ${fmt(inc.incrementalMs)} | **${fmt(inc.fullMs / inc.incrementalMs, 1)}** |
+
 ## Reproduce
 
     npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs
