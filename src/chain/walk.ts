@@ -81,7 +81,16 @@ export interface ChainEnd {
   /** Its signature (hex). */
   signature: string;
   /** Its link to the previous digest (null for a starting digest). */
-  previous: { bucket: string; key: string; sha256: string; signature: string } | null;
+  previous: {
+    /** The previous digest's bucket. */
+    bucket: string;
+    /** The previous digest's key. */
+    key: string;
+    /** Its SHA-256 (hex), as the link records it. */
+    sha256: string;
+    /** Its signature (hex), as the link records it. */
+    signature: string;
+  } | null;
 }
 
 /** The ends of the standard chain as walked: for checkpoints and shard boundaries. */
@@ -395,10 +404,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
               object: uri,
               bucket: ref.bucket,
               key: ref.key,
-              message:
-                logs === 0
-                  ? `No log files were delivered by CloudTrail between ${iso(olderEnd)} and ${r.digestStartTime}: the chain restarts at this starting digest`
-                  : `No digest covers ${iso(olderEnd)} to ${r.digestStartTime} (the chain restarts at this starting digest), yet ${logs} log file${logs === 1 ? ' was' : 's were'} delivered then: no digest vouches for ${logs === 1 ? 'it' : 'them'}`,
+              message: gapMessage(iso(olderEnd), r.digestStartTime, logs),
               backfill,
               startTime: iso(olderEnd),
               endTime: r.digestStartTime,
@@ -415,6 +421,19 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
     }
     yield* findings.take();
   }
+}
+
+/**
+ * The message of a `CHAIN_GAP`: no digest covers the time between two segments of a chain.
+ * @param from - the end of the older segment
+ * @param to - the start of the newer one (its starting digest's `digestStartTime`)
+ * @param logs - the log files delivered in between
+ * @returns the message
+ */
+export function gapMessage(from: string, to: string, logs: number): string {
+  return logs === 0
+    ? `No log files were delivered by CloudTrail between ${from} and ${to}: the chain restarts at this starting digest`
+    : `No digest covers ${from} to ${to} (the chain restarts at this starting digest), yet ${logs} log file${logs === 1 ? ' was' : 's were'} delivered then: no digest vouches for ${logs === 1 ? 'it' : 'them'}`;
 }
 
 /**
