@@ -52,7 +52,12 @@ const dkey = (accountId: string, region: string, h: number): string => digestKey
 /** The tamperings, each on a shard boundary (shards of 12 h: boundaries at hours 12 and 24). */
 const TAMPER: Record<string, (root: string) => void | Promise<void>> = {
   // The digest ending exactly at the boundary deleted.
-  '111111111111/us-east-1': (root) => unlinkSync(join(root, dkey('111111111111', 'us-east-1', 12))),
+  // Objects planted in date folders that several shards list: each reported once.
+  '111111111111/us-east-1': (root) => {
+    unlinkSync(join(root, dkey('111111111111', 'us-east-1', 12)));
+    writeFileSync(join(root, dkey('111111111111', 'us-east-1', 12), '..', 'planted.txt'), 'not a digest');
+    writeFileSync(join(root, logKey(trailOf('111111111111', 'us-east-1'), hour(12.5), 'L000000000000012'), '..', 'planted.json'), '{}');
+  },
   // A hole across two shards: hours 22 to 26.
   '111111111111/eu-west-1': (root) => {
     for (let h = 22; h <= 26; h++) unlinkSync(join(root, dkey('111111111111', 'eu-west-1', h)));
@@ -184,12 +189,20 @@ afterAll(() => {
 describe('the single runs the shards are compared with', () => {
   it('see every tampering at the boundaries', () => {
     const codes = (a: string, r: string): string[] => chainFindings(single[a]!.report.findings, a, r).filter((f) => f.severity === 'invalid').map((f) => `${f.code} ${f.key.split('/').pop()}`);
-    expect(codes('111111111111', 'us-east-1')).toEqual([`DIGEST_NOT_FOUND ${dkey('111111111111', 'us-east-1', 12).split('/').pop()}`]);
+    expect(codes('111111111111', 'us-east-1')).toEqual([`DIGEST_NOT_FOUND ${dkey('111111111111', 'us-east-1', 12).split('/').pop()}`, 'OBJECT_UNEXPECTED planted.txt', 'OBJECT_UNEXPECTED planted.json']);
     expect(codes('111111111111', 'eu-west-1')).toHaveLength(5);
     expect(codes('222222222222', 'us-east-1')).toEqual([expect.stringMatching(/^LOG_HASH_MISMATCH .*_20250108T1130Z_/)]);
-    expect(codes('222222222222', 'eu-west-1')).toEqual([expect.stringMatching(/^CHAIN_TAIL_MISSING .*_20250108T220000Z\.json\.gz$/)]);
+    // A deleted tail: each log after the newest digest whose digest was due (its hour and the
+    // 2-hour grace before the end of the range, hour 36) is unreferenced: hours 22 to 33.
+    expect(codes('222222222222', 'eu-west-1')).toEqual([
+      expect.stringMatching(/^CHAIN_TAIL_MISSING .*_20250108T220000Z\.json\.gz$/),
+      ...Array.from({ length: 12 }, (_, i) => `LOG_UNREFERENCED ${logKey(trailOf('222222222222', 'eu-west-1'), hour(22 + i + 0.5), `L${String(22 + i).padStart(15, '0')}`).split('/').pop()}`),
+    ]);
     expect(codes('333333333333', 'us-east-1')).toEqual([expect.stringMatching(/^LOG_UNREFERENCED .*_20250108T1200Z_INJECTED/)]);
-    expect(codes('333333333333', 'eu-west-1')).toEqual([]);
+    // The logs delivered in the gap (hours 9 to 13): no digest vouches for them.
+    expect(codes('333333333333', 'eu-west-1')).toEqual(
+      [9, 10, 11, 12].map((h) => `LOG_UNREFERENCED ${logKey(trailOf('333333333333', 'eu-west-1'), hour(h + 0.5), `L${String(h).padStart(15, '0')}`).split('/').pop()}`),
+    );
     expect(chainFindings(single['333333333333']!.report.findings, '333333333333', 'eu-west-1').filter((f) => f.code === 'CHAIN_GAP')).toEqual([
       expect.objectContaining({ key: dkey('333333333333', 'eu-west-1', 14), startTime: '2025-01-08T09:00:00Z', endTime: '2025-01-08T13:00:00Z', logs: 4 }),
     ]);
@@ -301,6 +314,11 @@ describe('hostile manifests and reports', () => {
     expect(() => checkShardReport({ ...report, findings: [{ ...finding, severity: 'invalid' }] }, 'r.json')).toThrow(/finding 0 \(LOG_VALID\) has the wrong severity/);
     expect(() => checkShardReport({ ...report, boundary: { logMinutes: [[-1, 2]] } }, 'r.json')).toThrow(/"logMinutes" must hold/);
     expect(() => checkShardReport({ ...report, boundary: { logMinutes: [], newest: { key: '../x' } } }, 'r.json')).toThrow(/"boundary.newest" must name a digest key/);
+    const coverage = { signed: [[0, 3_600_000]], accounted: [], gaps: [], end: 3_600_000, tailGraceMs: 7_200_000 };
+    const log = logKey(trailOf('111111111111', 'us-east-1'), hour(0.5), 'L000000000000000');
+    expect(checkShardReport({ ...report, boundary: { logMinutes: [], coverage, unlisted: [log] } }, 'r.json')).toBeTruthy();
+    expect(() => checkShardReport({ ...report, boundary: { logMinutes: [], unlisted: [log.replace('111111111111_', '222222222222_')] } }, 'r.json')).toThrow(/"boundary.unlisted" must hold log keys of the shard's trail/);
+    expect(() => checkShardReport({ ...report, boundary: { logMinutes: [], coverage: { ...coverage, gaps: [[5, 1]] } } }, 'r.json')).toThrow(/"boundary.coverage" must hold/);
   });
 
   it('merge names a report that is not one and exits 2', async () => {
@@ -382,7 +400,9 @@ describe('plan, run, merge on S3, and through the Lambda handler', () => {
       for (const item of items) results.push(await shard({ item, reports: `s3://${REPORTS_BUCKET}/lambda/` }));
       expect(results.map((r) => r.report)).toEqual(items.map((i) => `s3://${REPORTS_BUCKET}/lambda/shard-${String(i.index).padStart(6, '0')}.json`));
       const merge = await createMergeHandler({ endpoint: s3.url })({ reports: `s3://${REPORTS_BUCKET}/lambda/` });
-      expect(merge).toEqual({ ok: false, status: 1, chains: 6, failed: 5, report: `s3://${REPORTS_BUCKET}/lambda/merged.json` });
+      // Every chain fails: the gap of 333333333333 eu-west-1 holds logs no digest vouches for.
+      expect(ACCOUNTS.flatMap((a) => single[a]!.report.regions!).filter((r) => !r.ok)).toHaveLength(6);
+      expect(merge).toEqual({ ok: false, status: 1, chains: 6, failed: 6, report: `s3://${REPORTS_BUCKET}/lambda/merged.json` });
       const doc = JSON.parse(await (await fetch(`${s3.url}/${REPORTS_BUCKET}/lambda/merged.json`)).text()) as { chains: Array<{ findings: Finding[] }> };
       expectSameAsSingleRuns({ findings: doc.chains.flatMap((c) => c.findings), ok: false }, merge.status, false);
       // A second merge ignores the merged document beside the reports.

@@ -13,6 +13,7 @@ import { LOG_WINDOW_MARGIN_MS } from './check-log.js';
 import { finding, type Finding } from './findings.js';
 import { laterDigestKeys, type DigestKeyLists } from './listing.js';
 import type { DigestReader, WalkContext, WalkRecord } from './walk.js';
+import type { VerifyOptions } from './verifier.js';
 
 /** What the coverage step works from. */
 export interface CoverageInput {
@@ -36,6 +37,8 @@ export interface CoverageInput {
   listTail: () => Promise<void>;
   /** Whether the backfill chain was walked. */
   backfill: boolean;
+  /** Given the coverage map and every log in range that no digest lists (see {@link VerifyOptions.onUnlisted}). */
+  onUnlisted?: ((map: CoverageMap, logs: Array<{ key: string; time: number }>) => void) | undefined;
 }
 
 /**
@@ -161,39 +164,70 @@ function dueBy(t: number, newestEnd: number): number {
   return newestEnd + Math.max(1, Math.ceil((t + 60_000 - newestEnd) / DIGEST_PERIOD_MS)) * DIGEST_PERIOD_MS;
 }
 
+/**
+ * Where a trail region's verified chains vouch for log files, and where not: what decides
+ * whether a log file no digest lists is reported. Times in ms; intervals `[from, to]`.
+ */
+export interface CoverageMap {
+  /** Windows of digests whose signature verified (their logs were checked). */
+  signed: Array<[number, number]>;
+  /** Windows accounted for by a finding about their digest (an invalid or missing digest). */
+  accounted: Array<[number, number]>;
+  /** Gaps between segments of a chain: no digest covers them. */
+  gaps: Array<[number, number]>;
+  /** End of the newest standard digest whose signature verified, when there is one. */
+  newestEnd?: number;
+  /** End of the range. */
+  end: number;
+  /** Grace for a digest to arrive after its hour. */
+  tailGraceMs: number;
+}
+
+/**
+ * Why a log file delivered at `t` that no digest lists is reported (`LOG_UNREFERENCED`), or
+ * undefined when it is not: a finding about its digest accounts for it, a digest just outside
+ * the range may list it, or its digest is not due yet.
+ * @param map - where the chains vouch for logs
+ * @param t - the log's delivery time (ms)
+ * @returns the finding's message, or undefined
+ */
+export function unreferencedReason(map: CoverageMap, t: number): string | undefined {
+  const M = LOG_WINDOW_MARGIN_MS;
+  const { newestEnd } = map;
+  const signed = merge(map.signed);
+  const accounted = merge(map.accounted);
+  const oldest = Math.min(signed[0]?.[0] ?? Infinity, accounted[0]?.[0] ?? Infinity);
+  const inside = (spans: Array<[number, number]>, margin: number): [number, number] | undefined => spans.find(([a, b]) => t >= a - margin && t <= b + margin);
+  if (inside(accounted, M) && !inside(signed, -M)) return undefined; // a finding about its digest accounts for it
+  if (newestEnd !== undefined && t > newestEnd - M) {
+    if (t <= newestEnd + M) return undefined; // may be listed by the next digest
+    const due = dueBy(t, newestEnd);
+    return due + map.tailGraceMs <= map.end
+      ? `delivered at ${iso(t)}, after the newest digest (which ends ${iso(newestEnd)}); the digest listing it was due by ${iso(due)}: no digest vouches for it`
+      : undefined;
+  }
+  if (Math.abs(t - oldest) <= M) return undefined; // may be listed by the digest before the range
+  if (inside(signed, 0)) return `not listed in any digest, though delivered at ${iso(t)}, inside the time the digests cover: injected, or withheld from the digests`;
+  const gap = map.gaps.find(([a, b]) => t >= a && t <= b);
+  if (gap) return `delivered at ${iso(t)}, inside a gap of the chain (no digest covers ${iso(gap[0])} to ${iso(gap[1])}): no digest vouches for it`;
+  return t < oldest && Number.isFinite(oldest)
+    ? `delivered at ${iso(t)}, before the oldest digest in range (which starts ${iso(oldest)}): no digest vouches for it`
+    : `delivered at ${iso(t)}, where no verified digest covers it: no digest vouches for it`;
+}
+
 /** Log files in range that no verified digest lists and no finding about a digest accounts for. */
 async function* unreferenced(input: CoverageInput, newestEnd: number | undefined): AsyncGenerator<Finding> {
   const { ctx, lists, record, end, tailGraceMs } = input;
   const { inventory, bucket, start } = ctx;
-  const M = LOG_WINDOW_MARGIN_MS;
-  const signed = merge(record.signed);
-  const accounted = merge(record.accounted);
-  const oldest = Math.min(signed[0]?.[0] ?? Infinity, accounted[0]?.[0] ?? Infinity);
-  const inside = (spans: Array<[number, number]>, t: number, margin: number): [number, number] | undefined => spans.find(([a, b]) => t >= a - margin && t <= b + margin);
-  const why = (t: number): string | undefined => {
-    if (inside(accounted, t, M) && !inside(signed, t, -M)) return undefined; // a finding about its digest accounts for it
-    if (newestEnd !== undefined && t > newestEnd - M) {
-      if (t <= newestEnd + M) return undefined; // may be listed by the next digest
-      const due = dueBy(t, newestEnd);
-      return due + tailGraceMs <= end
-        ? `delivered at ${iso(t)}, after the newest digest (which ends ${iso(newestEnd)}); the digest listing it was due by ${iso(due)}: no digest vouches for it`
-        : undefined;
-    }
-    if (Math.abs(t - oldest) <= M) return undefined; // may be listed by the digest before the range
-    if (inside(signed, t, 0)) return `not listed in any digest, though delivered at ${iso(t)}, inside the time the digests cover: injected, or withheld from the digests`;
-    const gap = record.gaps.find(([a, b]) => t >= a && t <= b);
-    if (gap) return `delivered at ${iso(t)}, inside a gap of the chain (no digest covers ${iso(gap[0])} to ${iso(gap[1])}): no digest vouches for it`;
-    return t < oldest
-      ? `delivered at ${iso(t)}, before the oldest digest in range (which starts ${iso(oldest)}): no digest vouches for it`
-      : `delivered at ${iso(t)}, where no verified digest covers it: no digest vouches for it`;
-  };
+  const map: CoverageMap = { signed: merge(record.signed), accounted: merge(record.accounted), gaps: [...record.gaps], end, tailGraceMs, ...(newestEnd !== undefined && { newestEnd }) };
+  let unlisted: number[] = [];
+  for (let i = inventory.indexOf(start); i < inventory.size && inventory.timeAt(i) <= end; i++) if (!inventory.listed(i)) unlisted.push(i);
   let candidates: Array<[number, string]> = [];
-  for (let i = inventory.indexOf(start); i < inventory.size && inventory.timeAt(i) <= end; i++) {
-    if (inventory.listed(i)) continue;
-    const message = why(inventory.timeAt(i));
+  for (const i of unlisted) {
+    const message = unreferencedReason(map, inventory.timeAt(i));
     if (message) candidates.push([i, message]);
   }
-  if (candidates.length > 0 && lists.others.length > 0) {
+  if ((candidates.length > 0 || (input.onUnlisted && unlisted.length > 0)) && lists.others.length > 0) {
     // Several trails may deliver into one prefix: a log listed by another trail's valid digest is referenced.
     for (const key of lists.others) {
       ctx.signal?.throwIfAborted();
@@ -201,7 +235,12 @@ async function* unreferenced(input: CoverageInput, newestEnd: number | undefined
       if (other.signed && other.digest) for (const l of other.digest.record.logFiles) if (l.s3Bucket === bucket) inventory.mark(l.s3Object);
     }
     candidates = candidates.filter(([i]) => !inventory.listed(i));
+    unlisted = unlisted.filter((i) => !inventory.listed(i));
   }
+  input.onUnlisted?.(
+    map,
+    unlisted.map((i) => ({ key: inventory.keyAt(i), time: inventory.timeAt(i) })),
+  );
   for (const [i, message] of candidates) {
     const key = inventory.keyAt(i);
     yield finding('LOG_UNREFERENCED', { kind: 'log', object: s3Uri(bucket, key), bucket, key, message, backfill: false });

@@ -21,7 +21,7 @@ import { defaultPlatform } from '#platform';
 import type { Platform } from '../platform/platform.js';
 import type { ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
-import { coverage } from './coverage.js';
+import { coverage, type CoverageMap } from './coverage.js';
 import type { Finding } from './findings.js';
 import { LogInventory } from './inventory.js';
 import { createLimiter } from './limit.js';
@@ -97,6 +97,12 @@ export interface VerifyOptions {
   pinned?: PinnedHead;
   /** Called once the standard chain is walked, with its newest and oldest verified digests (for checkpoints and shard boundaries). */
   onChain?: (ends: ChainEnds) => void;
+  /**
+   * Called once the logs are accounted for (with the inventory on), with the map of where the
+   * verified chains vouch for logs and every log in range that no digest lists, whether reported
+   * or not: a shard's merge judges them again over the whole chain ({@link unreferencedReason}).
+   */
+  onUnlisted?: (map: CoverageMap, logs: Array<{ key: string; time: number }>) => void;
 }
 
 /**
@@ -212,6 +218,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     inventory: inventoryWanted,
     listTail,
     backfill,
+    onUnlisted: options.onUnlisted,
   })) {
     f.region = trail.region;
     yield f;

@@ -407,10 +407,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
               object: uri,
               bucket: ref.bucket,
               key: ref.key,
-              message:
-                logs === 0
-                  ? `No log files were delivered by CloudTrail between ${iso(olderEnd)} and ${r.digestStartTime}: the chain restarts at this starting digest`
-                  : `No digest covers ${iso(olderEnd)} to ${r.digestStartTime} (the chain restarts at this starting digest), yet ${logs} log file${logs === 1 ? ' was' : 's were'} delivered then: no digest vouches for ${logs === 1 ? 'it' : 'them'}`,
+              message: gapMessage(iso(olderEnd), r.digestStartTime, logs),
               backfill,
               startTime: iso(olderEnd),
               endTime: r.digestStartTime,
@@ -427,6 +424,19 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
     }
     yield* findings.take();
   }
+}
+
+/**
+ * The message of a `CHAIN_GAP`: no digest covers the time between two segments of a chain.
+ * @param from - the end of the older segment
+ * @param to - the start of the newer one (its starting digest's `digestStartTime`)
+ * @param logs - the log files delivered in between
+ * @returns the message
+ */
+export function gapMessage(from: string, to: string, logs: number): string {
+  return logs === 0
+    ? `No log files were delivered by CloudTrail between ${from} and ${to}: the chain restarts at this starting digest`
+    : `No digest covers ${from} to ${to} (the chain restarts at this starting digest), yet ${logs} log file${logs === 1 ? ' was' : 's were'} delivered then: no digest vouches for ${logs === 1 ? 'it' : 'them'}`;
 }
 
 /**

@@ -9,7 +9,8 @@
  * as a single run checks them; it reports only what it owns:
  *
  * - a digest (and the log files it lists) by the time in its key: `start <= t < end`;
- * - a log file no digest lists, by its delivery time: `start <= t < end`;
+ * - a log file no digest lists, by its delivery time: `start <= t < end` (the shard hands it to
+ *   the merge, which judges it over the whole chain);
  * - the first shard of a chain also owns everything before its window, the last everything after.
  * @module
  */

@@ -6,7 +6,11 @@
  * shards, or the gap before a starting digest. Pure: reports in, findings out.
  * @module
  */
+import { unreferencedReason, type CoverageMap } from '../chain/coverage.js';
 import { FINDING_SEVERITY, finding, type Finding, type FindingCode } from '../chain/findings.js';
+import { logKeyMatcher, logKeyTime } from '../chain/inventory.js';
+import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
+import { gapMessage } from '../chain/walk.js';
 import { Tally, type Summary } from '../chain/report.js';
 import { ValidateLogsError } from '../errors.js';
 import { digestKey, digestKeyParts, s3Uri } from '../format/keys.js';
@@ -57,6 +61,20 @@ export function checkShardReport(value: unknown, what: string): ShardReport {
   if (typeof b !== 'object' || b === null || !Array.isArray(b.logMinutes)) return fail('"boundary" must be an object with "logMinutes"');
   for (const m of b.logMinutes as unknown[]) {
     if (!Array.isArray(m) || m.length !== 2 || !m.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) fail('"logMinutes" must hold [minute, count] pairs');
+  }
+  const spans = (v: unknown): boolean => Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && p.every((n) => Number.isFinite(n)) && (p[0] as number) <= (p[1] as number));
+  const c = b.coverage as Record<string, unknown> | undefined;
+  if (c !== undefined) {
+    if (typeof c !== 'object' || c === null || !spans(c.signed) || !spans(c.accounted) || !spans(c.gaps)) fail('"boundary.coverage" must hold "signed", "accounted" and "gaps" as [from, to] pairs');
+    if (!Number.isFinite(c.end) || !Number.isSafeInteger(c.tailGraceMs) || (c.tailGraceMs as number) < 0) fail('"boundary.coverage" must hold "end" and "tailGraceMs"');
+    if (c.newestEnd !== undefined && !Number.isFinite(c.newestEnd)) fail('"boundary.coverage.newestEnd" must be a time');
+  }
+  if (b.unlisted !== undefined) {
+    const item = r.shard as ShardItem;
+    const matches = logKeyMatcher(shardTrail(item));
+    if (!Array.isArray(b.unlisted) || !b.unlisted.every((k) => typeof k === 'string' && matches(k) && logKeyTime(k) !== undefined)) {
+      fail(`"boundary.unlisted" must hold log keys of the shard's trail`);
+    }
   }
   for (const edge of ['oldest', 'newest']) {
     const d = b[edge] as Record<string, unknown> | undefined;
@@ -110,6 +128,17 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
   const present = new Set<string>();
   for (const r of ordered) for (const f of r.findings) present.add(`${f.code}\n${f.object}`);
   const minutes: Array<[number, number]> = ordered.flatMap((r) => r.boundary.logMinutes);
+  // Where the whole chain vouches for logs: every shard's walk, and what the joins add.
+  const map: CoverageMap = { signed: [], accounted: [], gaps: [], end: Date.parse(chain.chainEnd), tailGraceMs: DEFAULT_TAIL_GRACE_MS };
+  for (const r of ordered) {
+    const c = r.boundary.coverage;
+    if (!c) continue;
+    map.signed.push(...c.signed);
+    map.accounted.push(...c.accounted);
+    map.gaps.push(...c.gaps);
+    map.tailGraceMs = c.tailGraceMs;
+    if (c.newestEnd !== undefined && (map.newestEnd === undefined || c.newestEnd > map.newestEnd)) map.newestEnd = c.newestEnd;
+  }
   const count = (from: number, to: number): number => minutes.reduce((n, [m, c]) => (m * 60_000 >= from && m * 60_000 < to ? n + c : n), 0);
 
   /** What a single run finds where the walk goes from `o` (the newer shard's oldest digest) down to `n`. */
@@ -121,6 +150,8 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
     const tN = n && keyTime(n.digest.key)!;
     const out: Finding[] = [];
     const add = (code: FindingCode, f: Omit<Finding, 'code' | 'severity' | 'kind' | 'bucket' | 'backfill' | 'region'>): void => {
+      if (code === 'CHAIN_GAP') map.gaps.push([Date.parse(f.startTime!), Date.parse(f.endTime!)]);
+      else map.accounted.push([Date.parse(f.endTime!) - DIGEST_PERIOD_MS, Date.parse(f.endTime!)]);
       if (!present.has(`${code}\n${f.object}`)) out.push(finding(code, { kind: code === 'CHAIN_GAP' ? 'chain' : 'digest', bucket, backfill: false, ...f, region: chain.region }));
     };
     if (o.previous === null) {
@@ -128,7 +159,7 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
         add('CHAIN_GAP', {
           object: s3Uri(bucket, o.key),
           key: o.key,
-          message: `No log files were delivered by CloudTrail between ${iso(tN)} and ${o.startTime}: the chain restarts at this starting digest`,
+          message: gapMessage(iso(tN), o.startTime, count(tN, Date.parse(o.startTime))),
           startTime: iso(tN),
           endTime: o.startTime,
           logs: count(tN, Date.parse(o.startTime)),
@@ -182,8 +213,29 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
     joins.push(oldest ? join(older, oldest, r.shard) : []);
     if (newest) older = { digest: newest, shard: r.shard };
   }
+  // Logs no digest lists, judged over the whole chain as a single run judges them.
+  const unreferenced: Finding[] = [];
+  const judged = new Set<string>();
+  for (const r of ordered) {
+    for (const key of r.boundary.unlisted ?? []) {
+      if (judged.has(key)) continue;
+      judged.add(key);
+      const message = unreferencedReason(map, logKeyTime(key)!);
+      if (message) unreferenced.push(finding('LOG_UNREFERENCED', { kind: 'log', object: s3Uri(bucket, key), bucket, key, message, backfill: false, region: chain.region }));
+    }
+  }
+  // Other objects in the trail's folders are found by every shard that lists their date folder: once each.
+  const objects = new Set<string>();
+  const once = (f: Finding): boolean => {
+    if (f.kind !== 'object') return true;
+    const id = `${f.code}\n${f.object}`;
+    if (objects.has(id)) return false;
+    objects.add(id);
+    return true;
+  };
   const findings: Finding[] = [];
-  for (let i = ordered.length - 1; i >= 0; i--) findings.push(...ordered[i]!.findings, ...joins[i]!);
+  for (let i = ordered.length - 1; i >= 0; i--) findings.push(...ordered[i]!.findings.filter(once), ...joins[i]!);
+  findings.push(...unreferenced);
   const tally = new Tally(new Date(chain.chainStart), new Date(chain.chainEnd));
   for (const f of findings) tally.add(f);
   const summary = tally.summary();

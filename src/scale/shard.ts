@@ -7,8 +7,8 @@
 import { Tally, type Summary } from '../chain/report.js';
 import { listDigestKeys, listLogs } from '../chain/listing.js';
 import { DEFAULT_MAX_DIGEST_BYTES, verifyTrail, type VerifyOptions } from '../chain/verifier.js';
+import type { CoverageMap } from '../chain/coverage.js';
 import type { Finding, FindingCode } from '../chain/findings.js';
-import { logKeyTime } from '../chain/inventory.js';
 import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
@@ -62,6 +62,16 @@ export interface ShardBoundary {
    * so that the merge counts the log files of a hole or a gap across shards.
    */
   logMinutes: Array<[number, number]>;
+  /**
+   * Where the shard's walk found the chain vouching for logs (signed and accounted windows,
+   * gaps, its newest verified digest), for the merge to judge unlisted logs over the whole chain.
+   */
+  coverage?: CoverageMap;
+  /**
+   * Log files the shard owns that no digest lists, reported or not: the merge judges each
+   * against the whole chain ({@link unreferencedReason}) and reports those a single run would.
+   */
+  unlisted?: string[];
 }
 
 /** The report of one shard. */
@@ -94,7 +104,8 @@ export interface ShardRunOptions extends Pick<VerifyOptions, 'concurrency' | 'pl
 
 /**
  * The end of the walk for a shard that is not its chain's last: one hour past its window, or
- * further, to reach the next two digests of the chain after it (bounded by the chain's end).
+ * further, to reach the next two digests of the chain after it (bounded by the chain's end);
+ * the chain's end when no digest follows the window.
  */
 async function walkEnd(source: ObjectSource, bucket: string, trail: TrailRef, end: number, chainEnd: number): Promise<number> {
   const home = trail.homeRegion ?? trail.region;
@@ -107,8 +118,10 @@ async function walkEnd(source: ObjectSource, bucket: string, trail: TrailRef, en
     if (t >= end) found.push(t);
     if (found.length === 2) break;
   }
-  const reach = found.length > 0 ? found.at(-1)! - DIGEST_PERIOD_MS : end;
-  return Math.min(chainEnd, Math.max(end + DIGEST_PERIOD_MS, reach));
+  // No digest after the window: the chain's newest digest is here or before, and the logs after
+  // it are judged, and a deleted tail seen, against the end of the chain, as a single run does.
+  if (found.length === 0) return chainEnd;
+  return Math.min(chainEnd, Math.max(end + DIGEST_PERIOD_MS, found.at(-1)! - DIGEST_PERIOD_MS));
 }
 
 /** Read a digest again for the boundary: hash, signature, link. Never throws for bad content. */
@@ -195,18 +208,13 @@ class OverlapSource implements ObjectSource {
 
 /**
  * The time that decides which shard owns a finding: a digest's key time; for a log file, the
- * key time of the digest listing it, or its delivery time when no digest does; undefined when
- * the finding names no time (kept by the shard that made it).
+ * key time of the digest listing it; undefined when the finding names no time (kept by the
+ * shard that made it). Logs no digest lists are judged by the merge.
  */
-function findingTime(f: Finding): { kind: 'digest' | 'log'; t: number } | undefined {
-  if (f.code === 'LOG_UNREFERENCED') {
-    const t = logKeyTime(f.key);
-    return t === undefined ? undefined : { kind: 'log', t };
-  }
+function findingTime(f: Finding): number | undefined {
   const at = (key: string | undefined): number | undefined => (key === undefined ? undefined : digestKeyParts(key)?.endTime.getTime());
   const digestKeyOf = (uri: string | undefined): string | undefined => uri?.replace(/^s3:\/\/[^/]*\//, '');
-  const t = f.kind === 'log' ? at(digestKeyOf(f.digest)) : (at(f.key) ?? at(digestKeyOf(f.digest)));
-  return t === undefined ? undefined : { kind: 'digest', t };
+  return f.kind === 'log' ? at(digestKeyOf(f.digest)) : (at(f.key) ?? at(digestKeyOf(f.digest)));
 }
 
 /**
@@ -236,11 +244,13 @@ export async function runShard(options: ShardRunOptions): Promise<ShardReport> {
   const skipping = last ? undefined : new OverlapSource(source, item.bucket, owns.digest);
   let walked = await walk(skipping ?? source);
   if (skipping && walked.findings.some((f) => f.kind === 'log' && skipping.skipped.has(f.key))) walked = await walk(source);
-  const { findings, tally } = walked;
+  const { findings, tally, coverage, unlisted } = walked;
 
-  async function walk(from: ObjectSource): Promise<{ findings: Finding[]; tally: Tally }> {
+  async function walk(from: ObjectSource): Promise<{ findings: Finding[]; tally: Tally; coverage?: CoverageMap; unlisted: string[] }> {
     const findings: Finding[] = [];
     const tally = new Tally(start, new Date(end));
+    let coverage: CoverageMap | undefined;
+    const unlisted: string[] = [];
     for await (const f of verifyTrail({
       source: from,
       bucket: item.bucket,
@@ -254,20 +264,26 @@ export async function runShard(options: ShardRunOptions): Promise<ShardReport> {
       ...(options.maxLogBytes !== undefined && { maxLogBytes: options.maxLogBytes }),
       ...(options.tailGraceMs !== undefined && { tailGraceMs: options.tailGraceMs }),
       ...(options.signal && { signal: options.signal }),
+      onUnlisted: (map, logs) => {
+        coverage = map;
+        for (const { key, time } of logs) if (owns.log(time) && time <= chainEnd) unlisted.push(key);
+      },
     })) {
+      // Whether a log no digest lists is reported depends on the whole chain: the merge judges it.
+      if (f.code === 'LOG_UNREFERENCED') continue;
       const at = findingTime(f);
-      if (at && !(at.kind === 'log' ? owns.log(at.t) : owns.digest(at.t))) continue;
+      if (at !== undefined && !owns.digest(at)) continue;
       findings.push(f);
       tally.add(f);
     }
-    return { findings, tally };
+    return { findings, tally, ...(coverage && { coverage }), unlisted };
   }
 
   // The edges: the oldest and newest digests owned, read again, and the log files around them.
   const lists = await listDigestKeys({ source, bucket: item.bucket, trail, start, end: until });
   const owned = lists.standard.filter((k) => owns.digest(digestKeyParts(k)!.endTime.getTime()));
   const codeOf = (key: string): FindingCode | undefined => findings.find((f) => f.kind === 'digest' && !f.backfill && f.key === key)?.code;
-  const boundary: ShardBoundary = { logMinutes: [] };
+  const boundary: ShardBoundary = { logMinutes: [], ...(coverage && { coverage }), unlisted };
   // Log files a newer shard's merge may count (a hole or a gap reaching into this window):
   // from the window's start (an hour earlier for the first shard, as a single run lists them).
   const edges: Array<[number, number]> = [];
