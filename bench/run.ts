@@ -254,7 +254,8 @@ const many = await corpus('many', MANY, 1500, Math.max(1, Math.round(MANY / 1000
 const manyHalf = await corpus('many', Math.round(MANY / 2), 1500, Math.max(1, Math.round(MANY / 2000)));
 const manyQuarter = await corpus('many', Math.round(MANY / 4), 1500, Math.max(1, Math.round(MANY / 4000)));
 const small = await corpus('s3', S3_LOGS, 64 * 1024, 6);
-const hours48 = await corpus('hours48', Math.max(48, Math.round(TRAIL_FILES / 2)), fileBytes, 48);
+// A busier trail than one log an hour: 2 (quick) or 4 logs of 4 MB an hour, over 48 hours.
+const hours48 = await corpus('hours48', (flags.quick ? 2 : 4) * 48, fileBytes, 48);
 
 log('local validation against the native baseline...');
 const results: LocalResult[] = [];

@@ -22,8 +22,7 @@ import { VALIDATE_OPTIONS, makePlan, readSettings, wantsJson, type Plan, type Se
 import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
 import { TextReport } from './text.js';
-import { checkPinsBucket, readCheckpointFlags, writeCheckpoint } from './checkpoint-run.js';
-import { cosignCommand } from './cosign.js';
+import type { CheckpointPlan } from './checkpoint-run.js';
 import { withScaleCommands } from './scale.js';
 
 /** The help text of `validate-logs`. */
@@ -184,12 +183,15 @@ export function validateLogsCommand(argv: string[], io: CommandIO = processIO())
 }
 
 async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO, state: RunState): Promise<number> {
-  const checkpoints = await readCheckpointFlags(flags);
+  // The checkpoint code (Ed25519, RFC 3161 with pkijs) is loaded only by runs that use it.
+  const wantsCheckpoints = [flags.checkpoint, flags['checkpoint-out'], flags['timestamp-url']].some((f) => f !== undefined);
+  const checkpointRun = wantsCheckpoints ? await import('./checkpoint-run.js') : undefined;
+  const checkpoints: CheckpointPlan = checkpointRun ? await checkpointRun.readCheckpointFlags(flags) : { notes: [] };
   const settings = readSettings(flags, need, io, checkpoints.start);
   state.policy = { allowEmpty: flags['allow-empty'] === true, failOnGap: flags['fail-on-gap'] === true };
   if (settings.output === 'json') state.json = new JsonReport(io.stdout, packageVersion());
   const plan = await untilStopped(makePlan(flags, settings), io.signal);
-  checkPinsBucket(checkpoints, plan.bucket);
+  checkpointRun?.checkPinsBucket(checkpoints, plan.bucket);
   state.policy.emptyRegionsAllowed = plan.discovered;
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
@@ -238,7 +240,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
 
   if (checkpoints.out) {
     const run = { trailArn: settings.arnText, bucket: plan.bucket, regions: plan.regions, records: runner.records(), judgement };
-    for (const n of await writeCheckpoint(checkpoints, run, flags['timestamp-url'], flags['tsa-cert'])) note(n);
+    for (const n of await checkpointRun!.writeCheckpoint(checkpoints, run, flags['timestamp-url'], flags['tsa-cert'])) note(n);
   }
 
   if (state.json) await state.json.end(judgement, evidence && { evidence });
@@ -297,5 +299,7 @@ async function failed(error: unknown, argv: string[], io: CommandIO, state: RunS
 }
 
 // Subcommands are dispatched on the first argument: `validate-logs cosign ...`.
-const withSubcommands = withScaleCommands((argv, io) => (argv[0] === 'cosign' ? cosignCommand(argv.slice(1), io) : validateLogsCommand(argv, io)));
+const withSubcommands = withScaleCommands(async (argv, io) =>
+  argv[0] === 'cosign' ? (await import('./cosign.js')).cosignCommand(argv.slice(1), io) : validateLogsCommand(argv, io),
+);
 runIfMain(import.meta.url, 'validate-logs', withSubcommands, { stoppable: true });
