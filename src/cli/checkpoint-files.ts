@@ -9,7 +9,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { openCheckpoint, type OpenedCheckpoint } from '../checkpoint/checkpoint.js';
 import { noteSignerKeyFromPem, noteVerifierKeyFromPem, parseNoteSignerKey, parseNoteVerifierKey, type NoteSignerKey, type NoteVerifierKey } from '../checkpoint/note.js';
-import { requestTimestamp, verifyTimestamp, type TimestampInfo } from '../checkpoint/timestamp.js';
+import type { TimestampInfo } from '../checkpoint/timestamp.js';
 import { UsageError } from './io.js';
 
 /**
@@ -116,6 +116,8 @@ export async function writeAtomically(path: string, data: string | Uint8Array): 
  * @throws ValidateLogsError `TIMESTAMP_INVALID` when the authority refuses or answers badly
  */
 export async function timestampFile(url: string, path: string, bytes: Uint8Array, tsaCert?: string): Promise<{ path: string; info?: TimestampInfo }> {
+  // pkijs is loaded only by runs that time-stamp.
+  const { requestTimestamp, verifyTimestamp } = await import('../checkpoint/timestamp.js');
   const { request, response } = await requestTimestamp(url, bytes);
   const info = tsaCert === undefined ? undefined : await verifyTimestamp(response, { data: bytes, nonce: request.nonce, trusted: [await readText(tsaCert, '--tsa-cert')] });
   await writeAtomically(`${path}.tsr`, response);
@@ -132,5 +134,6 @@ export async function timestampFile(url: string, path: string, bytes: Uint8Array
  */
 export async function verifyTimestampFile(path: string, bytes: Uint8Array, tsaCert: string): Promise<TimestampInfo> {
   const token = await readBytes(`${path}.tsr`, 'the time stamp of --checkpoint');
+  const { verifyTimestamp } = await import('../checkpoint/timestamp.js');
   return verifyTimestamp(token, { data: bytes, trusted: [await readText(tsaCert, '--tsa-cert')] });
 }
