@@ -3,13 +3,15 @@
 // page then shows (summary, timeline, findings, the downloaded JSON, the copied command) equal
 // to what the CLI reports on the same folder. Also: cancelling, no request beyond the page's
 // own files, and input events handled while a larger folder validates.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpus } from '../bench/corpus.js';
 import { serveStatic } from '../scripts/serve-web.mjs';
+import { formatNoteVerifierKey, noteVerifierKeyFromPem } from '../src/index.js';
 import { timeline } from '../web/src/timeline.js';
 import type { Report } from '../web/src/protocol.js';
 import {
@@ -17,6 +19,10 @@ import {
   attributes,
   browserMissing,
   buildPage,
+  checkpointKeyPairs,
+  rewritePinnedDigest,
+  sampleCheckpoint,
+  sampleDigest,
   launch,
   median,
   pageState,
@@ -25,6 +31,7 @@ import {
   pickFolder,
   readResult,
   runCopiedCommand,
+  runStopped,
   runToEnd,
   sampleFolder,
   unlabelledControls,
@@ -155,6 +162,91 @@ describe.skipIf(missing !== undefined)('the page in Chromium', () => {
       await page.close();
       cleanup();
     }
+  });
+
+  describe('a checkpoint and its public keys', () => {
+    let keyDir: string;
+    beforeAll(() => {
+      keyDir = mkdtempSync(join(tmpdir(), 'vl-web-cp-'));
+      checkpointKeyPairs(keyDir, ['log', 'witness']);
+    });
+    afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
+
+    /** The sample and a checkpoint of it up to 02:00 (in the folder that holds it), picked on the page with the log's PEM key. */
+    async function pickWithCheckpoint(page: Page, rewrite: boolean): Promise<{ parent: string; cleanup: () => void }> {
+      const { folder, parent, cleanup } = sampleFolder();
+      const cp = await sampleCheckpoint(folder, keyDir);
+      if (rewrite) rewritePinnedDigest(join(folder, 'bucket'));
+      copyFileSync(join(keyDir, 'log.pub.pem'), join(parent, 'log.pub.pem'));
+      await pickFolder(page, folder);
+      await page.locator('#checkpoint').setInputFiles(cp);
+      await page.locator('#checkpoint-keys').setInputFiles(join(parent, 'log.pub.pem'));
+      await page.getByLabel('Name that log.pub.pem signs as').fill('example.com/log');
+      return { parent, cleanup };
+    }
+
+    it.each([
+      ['as the command writes it', false],
+      ['with the pinned digest rewritten', true],
+    ] as const)('%s: the page reports what validate-logs --checkpoint reports', async (_name, rewrite) => {
+      const { page, errors } = await open();
+      const { parent, cleanup } = await pickWithCheckpoint(page, rewrite);
+      try {
+        // The run starts at the pinned digest unless a start is given.
+        expect(await page.locator('#start').inputValue()).toBe('');
+        expect(await page.locator('#start-hint').isVisible()).toBe(true);
+        expect(await unlabelledControls(page)).toEqual([]);
+        await runToEnd(page);
+        const shown = await readResult(page);
+        expect(shown.command).toContain('--checkpoint cp.note --checkpoint-public-key example.com/log=log.pub.pem');
+        expect(shown.command).not.toContain('--start-time');
+        const cli = await runCopiedCommand(shown.command, parent);
+        expect(cli.stderr).toBe('');
+        expect(cli.status).toBe(rewrite ? 1 : 0);
+        const expected = JSON.parse(cli.stdout) as Report;
+        expect(expected.request.startTime).toBe('2025-01-08T03:00:00Z');
+        expect(shown.ok).toBe(!rewrite);
+        expect(shown.summary).toEqual(expected.summary);
+        expect(shown.rows).toEqual(
+          expected.findings.map((f) => ({ severity: f.severity, code: f.code, object: f.object, expected: f.expected ?? '', actual: f.actual ?? '' })),
+        );
+        const mismatches = shown.rows.filter((r) => r.code === 'CHECKPOINT_MISMATCH').map((r) => r.object);
+        expect(mismatches).toEqual(rewrite ? [`s3://${tampering.trail.bucket}/${sampleDigest(3)}`] : []);
+        const info = await page.locator('#checkpoint-info').textContent();
+        expect(info).toContain(`From checkpoint cp.note, signed by example.com/log+`);
+        expect(info).toContain(sampleDigest(3));
+        expect(info).toMatch(rewrite ? /does NOT lead back/ : /leads back to it/);
+        const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+        const report = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Report;
+        expect(validateSchema(report), JSON.stringify(validateSchema.errors)).toBe(true);
+        expect(report.findings).toEqual(expected.findings);
+        expect({ ...report.request, source: undefined }).toEqual({ ...expected.request, source: undefined });
+        if (rewrite) await page.screenshot({ path: join(ARTEFACTS, 'web-checkpoint-mismatch.png'), fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+        cleanup();
+      }
+    });
+
+    it('refuses a checkpoint a required key did not sign, naming the key, and runs nothing', async () => {
+      const { page, errors } = await open();
+      const { cleanup } = await pickWithCheckpoint(page, false);
+      try {
+        // The witness's key, typed as note key text: it did not sign the checkpoint.
+        const witness = formatNoteVerifierKey(noteVerifierKeyFromPem(readFileSync(join(keyDir, 'witness.pub.pem'), 'utf8'), 'example.com/witness'));
+        await page.locator('#checkpoint-key-text').fill(witness);
+        await runStopped(page);
+        const error = page.locator('#error');
+        expect(await error.isVisible()).toBe(true);
+        expect(await error.textContent()).toMatch(/the checkpoint is refused: cp\.note is not signed by key example\.com\/witness\+[0-9a-f]{8}/);
+        expect(await page.locator('#result').isHidden()).toBe(true);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+        cleanup();
+      }
+    });
   });
 
   it('is used with the keyboard alone, and every control has a label', async () => {

@@ -1,10 +1,11 @@
 // The auditor's page, in Node: folder discovery, the files-as-a-bucket source (the source
 // contract), the Worker's run compared with the CLI's JSON report on the sample and on every
 // tampered copy of it, the timeline, and the equivalent command (run as printed).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../src/index.js';
 import { commandLine, equivalentCommand, shellQuote } from '../web/src/command.js';
 import { discover } from '../web/src/discover.js';
@@ -13,7 +14,7 @@ import type { PickedFile, Report, RunRequest, WorkerMessage } from '../web/src/p
 import { runValidation } from '../web/src/run.js';
 import { timeline, type HourState } from '../web/src/timeline.js';
 import { node, VALIDATE } from './helpers/cli.js';
-import { sampleFolder } from './helpers/page.js';
+import { checkpointKeyPairs, rewritePinnedDigest, sampleCheckpoint, sampleDigest, sampleFolder } from './helpers/page.js';
 import { ROOT, tampering, type Action } from './helpers/tamper.js';
 import { sourceContract } from './sources/contract.js';
 
@@ -214,8 +215,122 @@ describe('the page run equals the CLI report', () => {
       expect((await pageRun({ ...base, keyFiles: [] })).failed).toMatch(/no public keys/);
       const bogus = { path: 'notes/keys.json', file: new File(['{"PublicKeyList":[{"Value":"AAAA"}]}'], 'keys.json') };
       expect((await pageRun({ ...base, keyFiles: [bogus] })).failed).toMatch(/keys\.json/);
-      expect((await pageRun({ ...base, startTime: base.endTime, endTime: base.startTime })).failed).toMatch(/start time/);
+      expect((await pageRun({ ...base, startTime: base.endTime, endTime: base.startTime! })).failed).toMatch(/start time/);
       expect((await pageRun({ ...base, startTime: 'yesterday' })).failed).toMatch(/start time/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('a checkpoint on the page', () => {
+  let keyDir: string;
+  beforeAll(() => {
+    keyDir = mkdtempSync(join(tmpdir(), 'vl-web-cp-'));
+    checkpointKeyPairs(keyDir, ['log', 'witness']);
+  });
+  afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
+
+  const picked = (path: string): PickedFile => ({ path: basename(path), file: new File([readFileSync(path)], basename(path)) });
+
+  /** The sample (rewritten after the checkpoint when asked), a checkpoint of it up to 02:00, and the page's request from it with no start. */
+  async function setup(rewrite: boolean, keyNames = ['log']): Promise<{ request: RunRequest; parent: string; cleanup: () => void }> {
+    const { folder, parent, cleanup } = sampleFolder();
+    const cp = await sampleCheckpoint(folder, keyDir);
+    if (rewrite) rewritePinnedDigest(join(folder, 'bucket'));
+    for (const n of keyNames) copyFileSync(join(keyDir, `${n}.pub.pem`), join(parent, `${n}.pub.pem`));
+    const { startTime: _whole, ...request } = requestFor(pick(folder));
+    const keys = keyNames.map((n) => ({ ...picked(join(parent, `${n}.pub.pem`)), name: `example.com/${n}` }));
+    return { request: { ...request, checkpoint: { file: picked(cp), keys } }, parent, cleanup };
+  }
+
+  /** The CLI with the command the page offers, run from the folder that holds the picked folder. */
+  async function cli(page: Report, request: RunRequest, parent: string): Promise<{ status: number | null; report: Report }> {
+    const cp = request.checkpoint!;
+    const args = equivalentCommand({
+      trailArn: page.request.trailArn,
+      endTime: page.request.endTime,
+      root: page.request.source.path!,
+      bucket: page.request.bucket,
+      keyFiles: request.keyFiles.map((k) => k.path),
+      accountId: page.request.accountId,
+      region: page.request.region,
+      checkpoint: { file: cp.file.path, keys: cp.keys.map((k) => ({ path: k.path, ...(k.name && { name: k.name }) })) },
+    }).slice(1);
+    expect(args).not.toContain('--start-time');
+    expect(args).toContain('--checkpoint');
+    const files = new Set(['--local-dir', '--public-keys', '--checkpoint']);
+    const resolved = args.map((a, i) =>
+      files.has(args[i - 1]!) ? join(parent, a) : args[i - 1] === '--checkpoint-public-key' ? a.replace(/=(.*)$/, (_m, f: string) => `=${join(parent, f)}`) : a,
+    );
+    const r = await node(VALIDATE, resolved);
+    expect(r.stderr).toBe('');
+    return { status: r.status, report: JSON.parse(r.stdout) as Report };
+  }
+
+  it('starts at the pinned digest and reports what validate-logs --checkpoint reports', async () => {
+    const { request, parent, cleanup } = await setup(false);
+    try {
+      const { report, messages } = await pageRun(request);
+      const page = report!;
+      const started = messages.find((m) => m.type === 'started');
+      expect(started?.type === 'started' && started.checkpoint).toMatchObject({ key: sampleDigest(3), endTime: '2025-01-08T03:00:00Z', signedBy: [expect.stringMatching(/^example\.com\/log\+[0-9a-f]{8}$/)] });
+      expect(page.request.startTime).toBe('2025-01-08T03:00:00Z');
+      // The pinned digest is reached and not read again: only the digests after it, and it.
+      expect(page.findings.filter((f) => f.code === 'DIGEST_VALID').map((f) => f.key)).toEqual([sampleDigest(6), sampleDigest(5), sampleDigest(4), sampleDigest(3)]);
+      expect(page.findings.some((f) => f.code.startsWith('CHECKPOINT'))).toBe(false);
+      const c = await cli(page, request, parent);
+      expect(c.status).toBe(0);
+      expect(page.findings).toEqual(c.report.findings);
+      const { findings: _p, request: pr, ...pageTail } = page;
+      const { findings: _c, request: cr, ...cliTail } = c.report;
+      expect(pageTail).toEqual(cliTail);
+      expect({ ...pr, source: undefined }).toEqual({ ...cr, source: undefined });
+      expect(validateSchema(page), JSON.stringify(validateSchema.errors)).toBe(true);
+      // A start given by the user wins over the pinned digest's end.
+      const whole = (await pageRun({ ...request, startTime: tampering.trail.start })).report!;
+      expect(whole.request.startTime).toBe(tampering.trail.start);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('history rewritten after the checkpoint: CHECKPOINT_MISMATCH, as the command says', async () => {
+    const { request, parent, cleanup } = await setup(true);
+    try {
+      const page = (await pageRun(request)).report!;
+      expect(page.ok).toBe(false);
+      expect(page.findings.filter((f) => f.code === 'CHECKPOINT_MISMATCH').map((f) => f.key)).toEqual([sampleDigest(3)]);
+      const c = await cli(page, request, parent);
+      expect(c.status).toBe(1);
+      expect(page.findings).toEqual(c.report.findings);
+      expect(page.summary).toEqual(c.report.summary);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('refuses a checkpoint a key did not sign (naming the key), a malformed one, one of another chain, a PEM key with no name; nothing runs', async () => {
+    const { request, cleanup } = await setup(false, ['log', 'witness']);
+    try {
+      const refused = async (r: RunRequest): Promise<string> => {
+        const { failed, messages } = await pageRun(r);
+        expect(messages.some((m) => m.type === 'started' || m.type === 'progress')).toBe(false);
+        expect(failed).toMatch(/^the checkpoint is refused: /);
+        return failed!;
+      };
+      const cp = request.checkpoint!;
+      expect(await refused(request)).toMatch(/cp\.note is not signed by key example\.com\/witness\+[0-9a-f]{8}/);
+      // A key by the right name but another key: its ID differs, so it did not sign.
+      const impostor = { ...cp.keys[1]!, name: 'example.com/log' };
+      expect(await refused({ ...request, checkpoint: { ...cp, keys: [impostor] } })).toMatch(/not signed by key example\.com\/log\+/);
+      const logOnly = { ...cp, keys: [cp.keys[0]!] };
+      const garbage = { path: 'cp.note', file: new File(['validate-logs checkpoint v1\n'], 'cp.note') };
+      expect(await refused({ ...request, checkpoint: { ...logOnly, file: garbage } })).toMatch(/cp\.note/);
+      expect(await refused({ ...request, checkpoint: logOnly, trailArn: request.trailArn.replace('sample-trail', 'other-trail') })).toMatch(/pins no chain of arn:aws:cloudtrail:us-east-1:111122223333:trail\/other-trail in us-east-1/);
+      const { name: _n, ...unnamed } = cp.keys[0]!;
+      expect(await refused({ ...request, checkpoint: { ...cp, keys: [unnamed] } })).toMatch(/log\.pub\.pem is a PEM key: give the name/);
+      expect(await refused({ ...request, checkpoint: { ...cp, keys: [] } })).toMatch(/public key/);
     } finally {
       cleanup();
     }
@@ -278,6 +393,20 @@ describe('the equivalent command', () => {
     });
     expect(line).toBe(
       "validate-logs --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/t --start-time 2025-01-08T00:00:00Z --end-time 2025-01-08T06:00:00Z --local-dir 'ev/my bucket' --s3-bucket my-bucket --s3-prefix audit --region eu-west-1 --public-keys ev/public-keys.json --output json",
+    );
+    // From a checkpoint with no start: no --start-time; each key as NAME=FILE (PEM) or as given.
+    const fromCheckpoint = commandLine({
+      trailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/t',
+      endTime: '2025-01-08T06:00:00Z',
+      root: 'ev/b/',
+      bucket: 'b',
+      keyFiles: ['ev/public-keys.json'],
+      accountId: '111122223333',
+      region: 'us-east-1',
+      checkpoint: { file: 'cp.note', keys: [{ path: 'log.pub.pem', name: 'example.com/log' }, { path: 'example.com/w+0123abcd+AQID' }] },
+    });
+    expect(fromCheckpoint).toBe(
+      'validate-logs --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/t --end-time 2025-01-08T06:00:00Z --local-dir ev/b --s3-bucket b --public-keys ev/public-keys.json --checkpoint cp.note --checkpoint-public-key example.com/log=log.pub.pem --checkpoint-public-key example.com/w+0123abcd+AQID --output json',
     );
   });
 });

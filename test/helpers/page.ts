@@ -1,11 +1,12 @@
 // Driving the auditor's page in a real headless Chromium, as an auditor uses it: build the
 // static files, serve them on loopback, pick a folder through the file input, run, read back.
-import { copyFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Counts } from '../../web/src/protocol.js';
 import { node, run, VALIDATE, type Run } from './cli.js';
-import { applyActions, copySample, ROOT, type Action } from './tamper.js';
+import { applyActions, copySample, ROOT, tampering, type Action } from './tamper.js';
 
 /** The little of the DOM that the functions evaluated in the page use (they run there, not here). */
 interface PageElement {
@@ -56,11 +57,16 @@ export async function pickFolder(page: Page, dir: string, keyFiles: string[] = [
   await page.locator('#setup').waitFor({ state: 'visible' });
 }
 
+/** Start the run and wait until it has stopped (ended, failed, or refused to start). */
+export async function runStopped(page: Page, timeoutMs = 60_000): Promise<void> {
+  await page.locator('#run').click();
+  await page.waitForFunction(() => document.body.dataset.state !== 'running', undefined, { timeout: timeoutMs, polling: 50 });
+}
+
 /** Start the run and wait for its end; the time it took. */
 export async function runToEnd(page: Page, timeoutMs = 60_000): Promise<number> {
   const t0 = Date.now();
-  await page.locator('#run').click();
-  await page.waitForFunction(() => document.body.dataset.state !== 'running', undefined, { timeout: timeoutMs, polling: 50 });
+  await runStopped(page, timeoutMs);
   const error = page.locator('#error');
   if (await error.isVisible()) throw new Error(`the page says: ${await error.textContent()}`);
   return Date.now() - t0;
@@ -172,3 +178,42 @@ export async function pressTimed(page: Page, key: string): Promise<number> {
 }
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** Ed25519 key pairs as openssl makes them: `<dir>/<name>.pem` and `<dir>/<name>.pub.pem`. */
+export function checkpointKeyPairs(dir: string, names: string[]): void {
+  for (const name of names) {
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(dir, `${name}.pem`)]);
+    execFileSync('openssl', ['pkey', '-in', join(dir, `${name}.pem`), '-pubout', '-out', join(dir, `${name}.pub.pem`)]);
+  }
+}
+
+const DIGESTS = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08';
+/** The sample's digest ending at `hour`:00 on 2025-01-08. */
+export const sampleDigest = (hour: number): string => `${DIGESTS}/111122223333_CloudTrail-Digest_us-east-1_sample-trail_us-east-1_20250108T0${hour}0000Z.json.gz`;
+
+/**
+ * A checkpoint as the command writes it, in `<parent>/cp.note`: the sample folder's bucket
+ * validated up to 02:00, pinning its newest digest (03:00), signed by `<keyDir>/log.pem` as
+ * `example.com/log`.
+ */
+export async function sampleCheckpoint(folder: string, keyDir: string): Promise<string> {
+  const t = tampering.trail;
+  const cp = join(dirname(folder), 'cp.note');
+  const r = await node(VALIDATE, [
+    '--trail-arn', t.trailArn, '--local-dir', join(folder, 'bucket'), '--s3-bucket', t.bucket, '--public-keys', join(folder, 'public-keys.json'),
+    '--start-time', t.start, '--end-time', '2025-01-08T02:00:00Z',
+    '--checkpoint-out', cp, '--checkpoint-key', join(keyDir, 'log.pem'), '--checkpoint-name', 'example.com/log',
+  ]);
+  if (r.status !== 0 || !r.stderr.includes('up to 2025-01-08T03:00:00Z')) throw new Error(`no checkpoint: ${r.stderr}`);
+  return cp;
+}
+
+/** History rewritten after the checkpoint: a log the pinned digest (03:00) lists edited, that digest signed again. */
+export function rewritePinnedDigest(bucket: string): void {
+  const folder = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08';
+  const log = readdirSync(join(bucket, folder)).find((n) => n.includes('_20250108T02') && n.endsWith('.json.gz'))!;
+  applyActions(bucket, [
+    { op: 'edit-log', key: `${folder}/${log}`, from: 'eventTime', to: 'eventTimE' },
+    { op: 'resign-digest', key: sampleDigest(3) },
+  ]);
+}

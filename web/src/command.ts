@@ -8,8 +8,8 @@
 export interface CommandInput {
   /** The trail ARN. */
   trailArn: string;
-  /** Start (ISO). */
-  startTime: string;
+  /** Start (ISO); omitted when the run starts at the digest a checkpoint pins. */
+  startTime?: string;
   /** End (ISO). */
   endTime: string;
   /** Path of the bucket root, relative to the picked folder's parent, ending in `/`. */
@@ -26,6 +26,8 @@ export interface CommandInput {
   prefix?: string;
   /** Organization id, if any. */
   organizationId?: string;
+  /** The checkpoint file, and its public keys: a file (with the name a PEM key signs as) or note key text. */
+  checkpoint?: { file: string; keys: Array<{ path: string; name?: string }> };
 }
 
 /**
@@ -44,12 +46,16 @@ export function shellQuote(word: string): string {
  */
 export function equivalentCommand(c: CommandInput): string[] {
   const arn = /^arn:[^:]+:cloudtrail:([^:]+):(\d{12}):trail\/(.+)$/.exec(c.trailArn);
-  const args = ['validate-logs', '--trail-arn', c.trailArn, '--start-time', c.startTime, '--end-time', c.endTime, '--local-dir', c.root.replace(/\/$/, '') || '.', '--s3-bucket', c.bucket];
+  const args = ['validate-logs', '--trail-arn', c.trailArn, ...(c.startTime === undefined ? [] : ['--start-time', c.startTime]), '--end-time', c.endTime, '--local-dir', c.root.replace(/\/$/, '') || '.', '--s3-bucket', c.bucket];
   if (c.prefix) args.push('--s3-prefix', c.prefix);
   if (!arn || arn[2] !== c.accountId) args.push('--account-id', c.accountId);
   if (!arn || arn[1] !== c.region) args.push('--region', c.region);
   if (c.organizationId) args.push('--organization-id', c.organizationId);
   for (const k of c.keyFiles) args.push('--public-keys', k);
+  if (c.checkpoint) {
+    args.push('--checkpoint', c.checkpoint.file);
+    for (const k of c.checkpoint.keys) args.push('--checkpoint-public-key', k.name ? `${k.name}=${k.path}` : k.path);
+  }
   args.push('--output', 'json');
   return args;
 }

@@ -7,7 +7,7 @@ import { FINDING_CODES, FINDING_SEVERITY, type Finding, type Severity } from '..
 import { parseUserTime, formatDigestTime } from '../../src/format/time.js';
 import { commandLine } from './command.js';
 import { discover, trailArnOf, type Discovery, type FoundTrail } from './discover.js';
-import type { PickedFile, Progress, Report, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
+import type { CheckpointInput, CheckpointPin, PickedFile, Progress, Report, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
 import { HOUR_STATES, timeline, type HourState } from './timeline.js';
 
 declare const __VERSION__: string;
@@ -36,7 +36,9 @@ const state: {
   worker?: Worker | undefined;
   report?: Report | undefined;
   command?: string | undefined;
-} = { picked: [], extraKeys: [] };
+  checkpoint?: File | undefined;
+  checkpointKeys: File[];
+} = { picked: [], extraKeys: [], checkpointKeys: [] };
 
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 
@@ -96,8 +98,52 @@ function picked(files: PickedFile[]): void {
 function trailChosen(): void {
   const t = state.found?.trails[Number($<HTMLSelectElement>('trail').value)];
   if (!t) return;
-  $<HTMLInputElement>('start').value = t.startTime;
+  // From a checkpoint, the run starts at the digest it pins unless a start is given.
+  $<HTMLInputElement>('start').value = state.checkpoint ? '' : t.startTime;
   $<HTMLInputElement>('end').value = t.endTime;
+}
+
+// ---- the checkpoint ------------------------------------------------------------------------
+
+function checkpointChosen(file: File | undefined): void {
+  state.checkpoint = file;
+  const startBox = $<HTMLInputElement>('start');
+  startBox.required = file === undefined;
+  $('start-hint').hidden = file === undefined;
+  const t = state.found?.trails[Number($<HTMLSelectElement>('trail').value)];
+  if (file && startBox.value === t?.startTime) startBox.value = '';
+  else if (!file && startBox.value === '' && t) startBox.value = t.startTime;
+}
+
+/** One name field per checkpoint key file: a PEM key does not carry the name it signs as. */
+function checkpointKeysChosen(files: File[]): void {
+  state.checkpointKeys = files;
+  $('checkpoint-key-list').replaceChildren(
+    ...files.map((f, i) => {
+      const p = el('p');
+      p.append(
+        el('label', { for: `checkpoint-key-name-${i}` }, `Name that ${f.name} signs as (for a PEM key; a note key file carries its own)`),
+        el('input', { type: 'text', id: `checkpoint-key-name-${i}`, autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. audit.example.com/daily' }),
+      );
+      return p;
+    }),
+  );
+}
+
+/** The checkpoint and its keys as the form holds them, or why they cannot be used. */
+function checkpointInput(): CheckpointInput | string | undefined {
+  const file = state.checkpoint;
+  const typed = $<HTMLTextAreaElement>('checkpoint-key-text').value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (!file) return state.checkpointKeys.length > 0 || typed.length > 0 ? 'Checkpoint public keys are chosen but no checkpoint file: pick it, or remove the keys.' : undefined;
+  const keys = [
+    ...state.checkpointKeys.map((f, i) => {
+      const name = $<HTMLInputElement>(`checkpoint-key-name-${i}`).value.trim();
+      return { path: f.name, file: f, ...(name && { name }) };
+    }),
+    ...typed.map((text) => ({ path: text })),
+  ];
+  if (keys.length === 0) return `Give the public key(s) that must have signed the checkpoint ${file.name}.`;
+  return { file: { path: file.name, file }, keys };
 }
 
 // ---- running -------------------------------------------------------------------------------
@@ -125,15 +171,18 @@ function start(event: SubmitEvent): void {
   const found = state.found;
   const t = found?.trails[Number($<HTMLSelectElement>('trail').value)];
   if (!found || !t) return showError('Pick a folder that holds digest files first.');
-  let startTime: string;
+  const checkpoint = checkpointInput();
+  if (typeof checkpoint === 'string') return showError(checkpoint);
+  let startTime: string | undefined;
   let endTime: string;
   try {
-    startTime = formatDigestTime(parseUserTime($<HTMLInputElement>('start').value, 'From'));
+    const from = $<HTMLInputElement>('start').value.trim();
+    startTime = from === '' && checkpoint ? undefined : formatDigestTime(parseUserTime(from, 'From'));
     endTime = formatDigestTime(parseUserTime($<HTMLInputElement>('end').value, 'To'));
   } catch (e) {
     return showError((e as Error).message);
   }
-  if (startTime > endTime) return showError('"From" must not be after "To".');
+  if (startTime !== undefined && startTime > endTime) return showError('"From" must not be after "To".');
   const chosen = new Set([...document.querySelectorAll<HTMLInputElement>('#keyfile-list input:checked')].map((b) => b.dataset.key));
   const keyFiles = [
     ...state.picked.filter((f) => chosen.has(`k${f.path}`)),
@@ -158,8 +207,9 @@ function start(event: SubmitEvent): void {
       ...(t.organizationId !== undefined && { organizationId: t.organizationId }),
     },
     ...(bucket && { bucket }),
-    startTime,
+    ...(startTime !== undefined && { startTime }),
     endTime,
+    ...(checkpoint && { checkpoint }),
   };
 
   state.report = undefined;
@@ -167,6 +217,7 @@ function start(event: SubmitEvent): void {
   $('progress').hidden = false;
   const findings: Finding[] = [];
   let reportRequest: ReportRequest | undefined;
+  let pin: CheckpointPin | undefined;
   let objects = request.files.length;
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'validate-logs' });
   state.worker = worker;
@@ -182,6 +233,7 @@ function start(event: SubmitEvent): void {
     if (m.type === 'started') {
       reportRequest = m.request;
       objects = m.objects;
+      pin = m.checkpoint;
       return;
     }
     for (const f of m.findings) findings.push(f);
@@ -198,7 +250,7 @@ function start(event: SubmitEvent): void {
     state.report = { tool: 'validate-logs', version: request.version, request: reportRequest!, findings, ...m.tail };
     state.command = commandLine({
       trailArn,
-      startTime,
+      ...(startTime !== undefined && { startTime }),
       endTime,
       root: t.root,
       bucket: reportRequest!.bucket,
@@ -207,9 +259,10 @@ function start(event: SubmitEvent): void {
       region: t.region,
       ...(t.prefix !== undefined && { prefix: t.prefix }),
       ...(t.organizationId !== undefined && { organizationId: t.organizationId }),
+      ...(checkpoint && { checkpoint: { file: checkpoint.file.path, keys: checkpoint.keys.map((k) => ({ path: k.path, ...(k.name && { name: k.name }) })) } }),
     });
     running(false);
-    showResult(state.report);
+    showResult(state.report, pin);
   };
   worker.onerror = (e) => {
     e.preventDefault();
@@ -238,7 +291,7 @@ function count(label: string, valid: number, invalid: number): HTMLElement {
   return p;
 }
 
-function showResult(r: Report): void {
+function showResult(r: Report, pin: CheckpointPin | undefined): void {
   $('result').hidden = false;
   const verdict = $('verdict');
   verdict.dataset.ok = String(r.ok);
@@ -257,6 +310,14 @@ function showResult(r: Report): void {
     ...(s.gaps > 0 ? [el('p', { 'data-count': 'gaps' }, `${s.gaps} gap${s.gaps === 1 ? '' : 's'} in the chain (logging stopped and restarted).`)] : []),
   );
   summary.dataset.summary = JSON.stringify(s);
+  const info = $('checkpoint-info');
+  info.hidden = pin === undefined;
+  info.textContent = pin
+    ? `From checkpoint ${pin.file}, signed by ${pin.signedBy.join(', ')}: it pins s3://${pin.bucket}/${pin.key} (ending ${pin.endTime}, SHA-256 ${pin.sha256}); ` +
+      (r.findings.some((f) => f.code === 'CHECKPOINT_MISMATCH' || f.code === 'CHECKPOINT_ROLLBACK')
+        ? 'the chain does NOT lead back to it: see the CHECKPOINT findings.'
+        : 'the chain leads back to it, and what it vouched for was not read again.')
+    : '';
 
   const hours = timeline(r.findings, new Date(r.request.startTime), new Date(r.request.endTime));
   $('timeline').replaceChildren(
@@ -371,6 +432,8 @@ function init(): void {
     );
   });
   $('trail').addEventListener('change', trailChosen);
+  $<HTMLInputElement>('checkpoint').addEventListener('change', (e) => checkpointChosen((e.target as HTMLInputElement).files?.[0]));
+  $<HTMLInputElement>('checkpoint-keys').addEventListener('change', (e) => checkpointKeysChosen([...((e.target as HTMLInputElement).files ?? [])]));
   $<HTMLFormElement>('form').addEventListener('submit', start);
   $('cancel').addEventListener('click', cancel);
   for (const id of ['f-severity', 'f-code']) $(id).addEventListener('change', showFindings);

@@ -34,12 +34,51 @@ export interface RunRequest {
   trail: { accountId: string; region: string; homeRegion: string; trailName: string; prefix?: string; organizationId?: string };
   /** The bucket the digests must name; when omitted, the bucket the newest digest names. */
   bucket?: string;
-  /** Start of the range (ISO). */
-  startTime: string;
+  /** Start of the range (ISO); with a checkpoint it may be omitted: the pinned digest's end. */
+  startTime?: string;
   /** End of the range (ISO). */
   endTime: string;
   /** Objects verified at once. */
   concurrency?: number;
+  /** A checkpoint an earlier run wrote, and the keys that must all have signed it. */
+  checkpoint?: CheckpointInput;
+}
+
+/** A checkpoint and its public keys, as picked on the page. */
+export interface CheckpointInput {
+  /** The checkpoint file (a signed note). */
+  file: PickedFile;
+  /** The keys that must all have signed it: at least one. */
+  keys: CheckpointKeyInput[];
+}
+
+/**
+ * A checkpoint public key: a file holding an Ed25519 public key in PEM (`openssl pkey -pubout`),
+ * which needs the `name` it signs as, or note key text (`name+hexid+base64`), in a file or typed.
+ */
+export interface CheckpointKeyInput {
+  /** The file's name, or the key text itself when typed. */
+  path: string;
+  /** The file; absent when the key text was typed (then it is `path`). */
+  file?: FileLike;
+  /** The key's name, for a PEM key. */
+  name?: string;
+}
+
+/** What a verified checkpoint pins for the chosen chain, as the page shows it. */
+export interface CheckpointPin {
+  /** The checkpoint file's name. */
+  file: string;
+  /** The keys whose signatures verified (`name+hexid`). */
+  signedBy: string[];
+  /** The bucket of the pinned digest. */
+  bucket: string;
+  /** The pinned digest's object key. */
+  key: string;
+  /** Its end time. */
+  endTime: string;
+  /** The SHA-256 of its uncompressed bytes. */
+  sha256: string;
 }
 
 /** Counters of a run under way. */
@@ -83,7 +122,7 @@ export interface Report extends ReportTail {
 
 /** Worker to page. */
 export type WorkerMessage =
-  | { type: 'started'; request: ReportRequest; objects: number }
+  | { type: 'started'; request: ReportRequest; objects: number; checkpoint?: CheckpointPin }
   | { type: 'progress'; progress: Progress; findings: Finding[] }
   | { type: 'done'; progress: Progress; findings: Finding[]; tail: ReportTail }
   | { type: 'failed'; message: string; findings: Finding[] };

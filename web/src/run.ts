@@ -11,8 +11,10 @@ import { verifyTrail } from '../../src/chain/verifier.js';
 import { PublicKeySet } from '../../src/crypto/keys.js';
 import type { TrailRef } from '../../src/format/keys.js';
 import { formatDigestTime, parseUserTime } from '../../src/format/time.js';
-import { FileSource } from './file-source.js';
-import type { Progress, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
+import { openCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { MAX_NOTE_BYTES, noteKeyLabel, noteVerifierKeyFromPem, parseNoteVerifierKey, type NoteVerifierKey } from '../../src/checkpoint/note.js';
+import { FileSource, type FileLike } from './file-source.js';
+import type { CheckpointInput, CheckpointKeyInput, CheckpointPin, Progress, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
 import { Tally, judgeRegions, reportTail } from '../../src/chain/report.js';
 
 /** Progress and findings go out at most this often. */
@@ -20,6 +22,55 @@ export const BATCH_MS = 100;
 
 /** Bucket reported when no digest names one (nothing in range). */
 const UNKNOWN_BUCKET = 'unknown-bucket';
+
+/** A checkpoint that cannot be used: nothing runs. */
+export class CheckpointRefused extends Error {
+  override name = 'CheckpointRefused';
+}
+
+async function bytesOf(file: FileLike): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(file.stream()).arrayBuffer());
+}
+
+/** A checkpoint public key as picked: a PEM file with the name it signs as, or note key text. */
+async function checkpointKey(k: CheckpointKeyInput): Promise<NoteVerifierKey> {
+  if (k.file && k.file.size > MAX_NOTE_BYTES) throw new CheckpointRefused(`the checkpoint public key ${k.path} is ${k.file.size} bytes: not a key`);
+  const text = k.file ? await k.file.text() : k.path;
+  if (text.includes('-----BEGIN')) {
+    if (!k.name) throw new CheckpointRefused(`the checkpoint public key ${k.path} is a PEM key: give the name it signs as`);
+    return noteVerifierKeyFromPem(text, k.name, k.path);
+  }
+  const key = parseNoteVerifierKey(text);
+  if (k.name && k.name !== key.name) throw new CheckpointRefused(`the checkpoint public key ${k.path} is named ${key.name}, not ${k.name}`);
+  return key;
+}
+
+/**
+ * Verify a picked checkpoint (every key must have signed it: the library's `openCheckpoint`)
+ * and find the chain it pins for the chosen trail and region.
+ * @param input - the checkpoint and its keys
+ * @param trailArn - the trail ARN of the run
+ * @param region - the region of the run
+ * @returns what it pins for that chain
+ * @throws CheckpointRefused naming the key or what is wrong
+ */
+export async function openPickedCheckpoint(input: CheckpointInput, trailArn: string, region: string): Promise<CheckpointPin> {
+  const what = input.file.path;
+  try {
+    if (input.keys.length === 0) throw new CheckpointRefused(`${what}: give the public key(s) that must all have signed it`);
+    if (input.file.file.size > MAX_NOTE_BYTES) throw new CheckpointRefused(`${what} is ${input.file.file.size} bytes, more than a checkpoint can be`);
+    const keys = await Promise.all(input.keys.map(checkpointKey));
+    const { note, checkpoint } = openCheckpoint(await bytesOf(input.file.file), keys, what);
+    const chain = checkpoint.chains.find((c) => c.trailArn === trailArn && c.region === region);
+    if (!chain) {
+      const pinned = checkpoint.chains.map((c) => `${c.trailArn} ${c.region}`).join(', ');
+      throw new CheckpointRefused(`${what} pins no chain of ${trailArn} in ${region} (it pins ${pinned})`);
+    }
+    return { file: what, signedBy: note.verified.map(noteKeyLabel), key: chain.key, endTime: chain.endTime, sha256: chain.sha256, bucket: chain.bucket };
+  } catch (e) {
+    throw new CheckpointRefused(`the checkpoint is refused: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 const clock = (): number => (typeof performance === 'undefined' ? Date.now() : performance.now());
 
@@ -40,7 +91,9 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
     return out;
   };
   try {
-    const start = parseUserTime(request.startTime, 'the start time');
+    const pin = request.checkpoint && (await openPickedCheckpoint(request.checkpoint, request.trailArn, request.trail.region));
+    // From a checkpoint, the run starts where it left off unless told otherwise.
+    const start = pin && !request.startTime ? new Date(pin.endTime) : parseUserTime(request.startTime ?? '', 'the start time');
     const end = parseUserTime(request.endTime, 'the end time');
     if (start > end) throw new RangeError('the start time must not be after the end time');
     const keys = new PublicKeySet();
@@ -51,6 +104,7 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
     const files = request.files.filter((f) => f.path.startsWith(request.root)).map((f) => ({ key: f.path.slice(request.root.length), file: f.file }));
     const any = new FileSource(files, { onRead: (n) => void (progress.bytesRead += n) });
     const bucket = request.bucket || ((await bucketOfNewestDigest(any, trail, start, end)) ?? UNKNOWN_BUCKET);
+    if (pin && pin.bucket !== bucket) throw new CheckpointRefused(`the checkpoint is refused: it pins the ${request.trail.region} chain in bucket ${pin.bucket}, not in ${bucket}, the bucket validated`);
     const source = any.as(bucket);
     const reportRequest: ReportRequest = {
       trailArn: request.trailArn,
@@ -64,7 +118,7 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
       ...(trail.organizationId && { organizationId: trail.organizationId }),
       source: { type: 'local', path: request.root.replace(/\/$/, '') },
     };
-    post({ type: 'started', request: reportRequest, objects: source.size });
+    post({ type: 'started', request: reportRequest, objects: source.size, ...(pin && { checkpoint: pin }) });
 
     const tally = new Tally(start, end);
     for await (const f of verifyTrail({
@@ -76,6 +130,7 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
       end,
       ...(request.concurrency !== undefined && { concurrency: request.concurrency }),
       onListed: (n) => void (progress.digestsTotal += n),
+      ...(pin && { pinned: { key: pin.key, sha256: pin.sha256 } }),
     })) {
       tally.add(f);
       if (f.kind === 'digest') progress.digestsDone++;
