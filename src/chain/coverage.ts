@@ -49,7 +49,7 @@ export interface CoverageInput {
  * @yields the findings
  */
 export async function* coverage(input: CoverageInput): AsyncGenerator<Finding> {
-  const { ctx, lists, record, end } = input;
+  const { ctx, lists, record } = input;
   const { inventory, bucket } = ctx;
   const newest = record.newest;
   const newestEnd = newest?.digest.endTime.getTime();

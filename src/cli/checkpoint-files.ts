@@ -5,11 +5,11 @@
  * `validate-logs cosign`.
  * @module
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { openCheckpoint, type OpenedCheckpoint } from '../checkpoint/checkpoint.js';
 import { noteSignerKeyFromPem, noteVerifierKeyFromPem, parseNoteSignerKey, parseNoteVerifierKey, type NoteSignerKey, type NoteVerifierKey } from '../checkpoint/note.js';
 import type { TimestampInfo } from '../checkpoint/timestamp.js';
+import { replaceFile } from '../sources/local/write.js';
 import { UsageError } from './io.js';
 
 /**
@@ -89,18 +89,9 @@ export async function readCheckpoint(file: string, flag: string, keys: NoteVerif
  * @throws UsageError naming the file
  */
 export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
   try {
-    const file = await open(tmp, 'wx');
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, path);
+    await replaceFile(path, data);
   } catch (e) {
-    await rm(tmp, { force: true });
     throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
 }

@@ -7,9 +7,7 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import type { Finding } from '../chain/findings.js';
-import { mergeSummaries, type Summary } from '../chain/report.js';
-import { ValidateLogsError } from '../errors.js';
+import { mergeSummaries } from '../chain/report.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import { SHARD_INDEX_VARIABLES, checkShardItem, formatManifest, parseManifest, planShards, type ShardItem } from '../scale/manifest.js';

@@ -5,13 +5,13 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ValidateLogsError } from '../errors.js';
 import { readAll } from '../hash/hash-stream.js';
 import { awsError } from '../sources/aws-errors.js';
 import { S3Storage, type S3StorageOptions } from '../sources/s3.js';
+import { replaceFile } from '../sources/local/write.js';
 
 /** Largest manifest or report read (a shard report of a busy chain-year is tens of MB). */
 const MAX_DOCUMENT_BYTES = 2 * 1024 ** 3;
@@ -174,19 +174,10 @@ export class DocumentStore {
 
 /** Write a local file aside, flush it, and rename it into place. */
 async function writeLocal(path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await mkdir(dirname(path), { recursive: true });
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await replaceFile(path, text); // nothing half-written is left behind
   } catch (e) {
-    await unlink(temp).catch(() => undefined); // nothing half-written is left behind
     throw new ValidateLogsError('SOURCE_ERROR', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
   }
 }
