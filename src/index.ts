@@ -73,7 +73,7 @@ export {
   type Summary,
 } from './chain/report.js';
 export type { ChainEnd, ChainEnds, ChainLink, PinnedHead } from './chain/walk.js';
-export { unreferencedReason, type CoverageMap } from './chain/coverage.js';
+export { mergeSpans, unreferencedReason, type CoverageMap } from './chain/coverage.js';
 export type { ObjectSource, ObjectSink, FetchedObject, ListedObject, ListOptions } from './sources/source.js';
 export { MemorySource, type MemoryRecord, type MemorySourceOptions } from './sources/memory.js';
 export {

@@ -1,9 +1,9 @@
 // A walk from a digest pinned by a checkpoint: it reads only what came after it, and an insider
 // who rewrites history consistently (re-signing and relinking every later digest), or deletes the
 // newest digests, is caught.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -23,7 +23,7 @@ import {
   type PinnedHead,
   type TrailRef,
 } from './helpers/lib.js';
-import { ROOT } from './helpers/tamper.js';
+import { ROOT, putObject } from './helpers/tamper.js';
 
 const H = 3_600_000;
 const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
@@ -36,16 +36,11 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-function put(dir: string, key: string, bytes: Uint8Array, metadata?: Record<string, string>): void {
-  mkdirSync(dirname(join(dir, key)), { recursive: true });
-  writeFileSync(join(dir, key), bytes);
-  if (metadata) writeFileSync(join(dir, key) + '.metadata.json', JSON.stringify(metadata));
-}
 
 function writeLog(dir: string, h: number, text: string): DeliveredLog {
   const at = t0 + h * H + 20 * 60_000;
   const key = logKey(trail, new Date(at), `LOG${String(h).padStart(13, '0')}`);
-  put(dir, key, gzipSync(text));
+  putObject(dir, key, gzipSync(text));
   return { key, deliveredAt: new Date(at), sha256: toHex(sha256(new TextEncoder().encode(text))) };
 }
 
@@ -53,7 +48,7 @@ async function chain(dir: string, logs: DeliveredLog[], from: number, until: num
   const out: GeneratedDigest[] = [];
   const head = previous && { bucket: 'b', key: previous.key, sha256: previous.sha256, signature: previous.signature, endTime: new Date(previous.record.digestEndTime) };
   for await (const d of generateDigests({ trail, bucket: 'b', logs, from: new Date(from), until: new Date(until), signer, ...(head && { previous: head }) })) out.push(d);
-  for (const d of out) put(dir, d.key, d.gzipped, d.metadata);
+  for (const d of out) putObject(dir, d.key, d.gzipped, d.metadata);
   return out;
 }
 

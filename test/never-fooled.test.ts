@@ -2,7 +2,7 @@
 // Each class below was a way to make the verifier say "all valid" over tampered data; each test
 // builds a trail with the project's generator, tampers with it as an attacker would, and checks
 // that the run fails with a finding naming the object. SECURITY.md lists them with their codes.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -28,7 +28,7 @@ import {
   type TrailRef,
 } from './helpers/lib.js';
 import { createLimiter } from '../src/chain/limit.js';
-import { ROOT } from './helpers/tamper.js';
+import { ROOT, putObject } from './helpers/tamper.js';
 
 const H = 3_600_000;
 const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
@@ -48,16 +48,11 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-function put(dir: string, key: string, bytes: Uint8Array, metadata?: Record<string, string>): void {
-  mkdirSync(dirname(join(dir, key)), { recursive: true });
-  writeFileSync(join(dir, key), bytes);
-  if (metadata) writeFileSync(join(dir, key) + '.metadata.json', JSON.stringify(metadata));
-}
 
 function logAt(dir: string, at: number, unique: string, t = trail): DeliveredLog {
   const key = logKey(t, new Date(at), unique);
   const text = JSON.stringify({ Records: [{ eventTime: new Date(at - 60_000).toISOString().replace('.000', '') }] });
-  put(dir, key, gzipSync(text));
+  putObject(dir, key, gzipSync(text));
   return { key, deliveredAt: new Date(at), sha256: toHex(sha256(new TextEncoder().encode(text))) };
 }
 
@@ -72,7 +67,7 @@ async function makeTrail(hours: number): Promise<Trail> {
   }
   const digests: GeneratedDigest[] = [];
   for await (const d of generateDigests({ trail, bucket: 'b', logs, from: new Date(t0), until: new Date(t0 + hours * H), signer })) digests.push(d);
-  for (const d of digests) put(dir, d.key, d.gzipped, d.metadata);
+  for (const d of digests) putObject(dir, d.key, d.gzipped, d.metadata);
   return { dir, logs, digests };
 }
 
@@ -83,7 +78,7 @@ async function resign(dir: string, d: GeneratedDigest, edit: (r: DigestRecord) =
   const bytes = serializeDigest(record);
   const hash = toHex(sha256(bytes));
   const signature = await signString(by, stringToSign(record, hash));
-  put(dir, d.key, gzipSync(bytes), { signature, 'signature-algorithm': 'SHA256withRSA' });
+  putObject(dir, d.key, gzipSync(bytes), { signature, 'signature-algorithm': 'SHA256withRSA' });
   return { key: d.key, sha256: hash, signature };
 }
 
@@ -101,7 +96,7 @@ describe('a name is not evidence', () => {
     // Delete the newest two digests (their logs stay), plant a year-2099 "digest" of the trail.
     for (const d of digests.slice(-2)) unlinkSync(join(dir, d.key));
     const junk = digestKey(trail, new Date(Date.UTC(2099, 0, 1)));
-    put(dir, junk, new Uint8Array([1, 2, 3, 4]));
+    putObject(dir, junk, new Uint8Array([1, 2, 3, 4]));
     const found = await verify(dir, t0, t0 + 6 * H + 3 * H);
     const bad = invalid(found);
     expect(bad).toContainEqual(['DIGEST_INVALID_FORMAT', junk]);
@@ -122,7 +117,7 @@ describe('one odd name must not end a listing', () => {
     const { dir } = await makeTrail(8); // 20:00 to 04:00: two date folders
     // A log-shaped name with a 2099 time in the first day's folder (it sorts last in that folder) ...
     const future = logKey(trail, new Date(Date.UTC(2099, 0, 1)), 'FUTUREfuture0001').replace('2099/01/01', '2025/06/01');
-    put(dir, future, gzipSync('{}'));
+    putObject(dir, future, gzipSync('{}'));
     // ... and an injected log in the second day's folder, inside an hour a digest covers.
     const injected = logAt(dir, t0 + 5 * H + 20 * 60_000, 'INJECTEDinjected');
     const bad = invalid(await verify(dir, t0, t0 + 8 * H));
@@ -147,9 +142,9 @@ describe('every object under the trail folders in range is accounted for', () =>
       `${folder}/notes.txt`,
       base.replace('20250601T2115Z', '20250602T2115Z'), // a time that is not its folder's date
     ];
-    for (const k of odd) put(dir, k, gzipSync('{"Records":[]}'));
+    for (const k of odd) putObject(dir, k, gzipSync('{"Records":[]}'));
     const digestOdd = digestKey(trail, new Date(t0 + 2 * H)).replace('.json.gz', '.txt');
-    put(dir, digestOdd, new Uint8Array([0]));
+    putObject(dir, digestOdd, new Uint8Array([0]));
     const bad = invalid(await verify(dir, t0, t0 + 3 * H));
     for (const k of [...odd, digestOdd]) expect(bad).toContainEqual(['OBJECT_UNEXPECTED', k]);
   });
@@ -188,7 +183,7 @@ describe('logs no digest vouches for', () => {
     // Logging "stops" at t0 + 2h and restarts at t0 + 5h with a starting digest.
     const inGap = logAt(dir, t0 + 3 * H + 5 * 60_000, 'GAPgapGAPgapGAP1');
     const restart = logAt(dir, t0 + 5 * H + 30 * 60_000, 'RESTARTrestart01');
-    for await (const d of generateDigests({ trail, bucket: 'b', logs: [restart], from: new Date(t0 + 5 * H), until: new Date(t0 + 6 * H), signer })) put(dir, d.key, d.gzipped, d.metadata);
+    for await (const d of generateDigests({ trail, bucket: 'b', logs: [restart], from: new Date(t0 + 5 * H), until: new Date(t0 + 6 * H), signer })) putObject(dir, d.key, d.gzipped, d.metadata);
     const found = await verify(dir, t0, t0 + 6 * H);
     expect(invalid(found)).toEqual([['LOG_UNREFERENCED', inGap.key]]);
     const gap = found.find((f) => f.code === 'CHAIN_GAP')!;

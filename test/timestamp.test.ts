@@ -1,8 +1,7 @@
 // RFC 3161: `openssl ts -reply` as the time-stamping authority on loopback, and our verification
 // compared with `openssl ts -verify` on a good token and on altered ones.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as asn1js from 'asn1js';

@@ -169,9 +169,9 @@ function dueBy(t: number, newestEnd: number): number {
  * whether a log file no digest lists is reported. Times in ms; intervals `[from, to]`.
  */
 export interface CoverageMap {
-  /** Windows of digests whose signature verified (their logs were checked). */
+  /** Windows of digests whose signature verified (their logs were checked), merged ({@link mergeSpans}). */
   signed: Array<[number, number]>;
-  /** Windows accounted for by a finding about their digest (an invalid or missing digest). */
+  /** Windows accounted for by a finding about their digest (an invalid or missing digest), merged ({@link mergeSpans}). */
   accounted: Array<[number, number]>;
   /** Gaps between segments of a chain: no digest covers them. */
   gaps: Array<[number, number]>;
@@ -194,8 +194,7 @@ export interface CoverageMap {
 export function unreferencedReason(map: CoverageMap, t: number): string | undefined {
   const M = LOG_WINDOW_MARGIN_MS;
   const { newestEnd } = map;
-  const signed = merge(map.signed);
-  const accounted = merge(map.accounted);
+  const { signed, accounted } = map;
   const oldest = Math.min(signed[0]?.[0] ?? Infinity, accounted[0]?.[0] ?? Infinity);
   const inside = (spans: Array<[number, number]>, margin: number): [number, number] | undefined => spans.find(([a, b]) => t >= a - margin && t <= b + margin);
   if (inside(accounted, M) && !inside(signed, -M)) return undefined; // a finding about its digest accounts for it
@@ -219,7 +218,7 @@ export function unreferencedReason(map: CoverageMap, t: number): string | undefi
 async function* unreferenced(input: CoverageInput, newestEnd: number | undefined): AsyncGenerator<Finding> {
   const { ctx, lists, record, end, tailGraceMs } = input;
   const { inventory, bucket, start } = ctx;
-  const map: CoverageMap = { signed: merge(record.signed), accounted: merge(record.accounted), gaps: [...record.gaps], end, tailGraceMs, ...(newestEnd !== undefined && { newestEnd }) };
+  const map: CoverageMap = { signed: mergeSpans(record.signed), accounted: mergeSpans(record.accounted), gaps: [...record.gaps], end, tailGraceMs, ...(newestEnd !== undefined && { newestEnd }) };
   let unlisted: number[] = [];
   for (let i = inventory.indexOf(start); i < inventory.size && inventory.timeAt(i) <= end; i++) if (!inventory.listed(i)) unlisted.push(i);
   let candidates: Array<[number, string]> = [];
@@ -257,8 +256,13 @@ function oddFinding(bucket: string, o: ListedObject, where: string): Finding {
       });
 }
 
-/** Merge time intervals that overlap or touch. */
-function merge(intervals: Array<[number, number]>): Array<[number, number]> {
+/**
+ * Merge time intervals that overlap or touch, sorted: the form a {@link CoverageMap} holds them in,
+ * so that judging each log is no more than a scan.
+ * @param intervals - [start, end] pairs in ms, any order
+ * @returns the merged intervals, oldest first
+ */
+export function mergeSpans(intervals: Array<[number, number]>): Array<[number, number]> {
   const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
   const out: Array<[number, number]> = [];
   for (const [a, b] of sorted) {

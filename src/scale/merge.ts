@@ -6,7 +6,7 @@
  * shards, or the gap before a starting digest. Pure: reports in, findings out.
  * @module
  */
-import { unreferencedReason, type CoverageMap } from '../chain/coverage.js';
+import { mergeSpans, unreferencedReason, type CoverageMap } from '../chain/coverage.js';
 import { FINDING_SEVERITY, finding, type Finding, type FindingCode } from '../chain/findings.js';
 import { logKeyMatcher, logKeyTime } from '../chain/inventory.js';
 import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
@@ -214,6 +214,8 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
     if (newest) older = { digest: newest, shard: r.shard };
   }
   // Logs no digest lists, judged over the whole chain as a single run judges them.
+  map.signed = mergeSpans(map.signed);
+  map.accounted = mergeSpans(map.accounted);
   const unreferenced: Finding[] = [];
   const judged = new Set<string>();
   for (const r of ordered) {

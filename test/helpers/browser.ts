@@ -5,10 +5,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import type { Browser } from 'playwright-core';
 import { ROOT } from './tamper.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium, or the one CHROMIUM_PATH names. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumPresent = (): boolean => existsSync(CHROMIUM);
+
+/** Headless Chromium as every browser test starts it: no sandbox (root), no background network. */
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
 
 /** The built main entry (dist/index.js) bundled for browsers, as one ES module. */
 export async function browserBundle(): Promise<{ code: string; metafile: Metafile }> {
@@ -51,11 +62,7 @@ export async function openBrowserPage(): Promise<BrowserPage> {
     res.writeHead(200, { 'content-type': f[0] }).end(f[1]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

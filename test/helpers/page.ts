@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './browser.js';
 import type { Counts } from '../../web/src/protocol.js';
 import { node, run, VALIDATE, type Run } from './cli.js';
 import { applyActions, copySample, ROOT, tampering, type Action } from './tamper.js';
@@ -29,7 +30,6 @@ declare const document: {
 declare const globalThis: { responsiveness?: Responsiveness };
 declare function setInterval(fn: () => void, ms: number): unknown;
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const WEB_DIR = join(ROOT, 'dist', 'web');
 
 /** Why the browser tests cannot run here, or undefined when they can. */
@@ -43,12 +43,8 @@ export async function buildPage(): Promise<string | undefined> {
   return r.status === 0 ? undefined : `${r.stderr}${r.stdout}`.trim();
 }
 
-export function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-}
+/** Headless Chromium (the one launch of every browser test). */
+export const launch = (): Promise<Browser> => launchChromium();
 
 /** Pick a folder (and separate key lists) on the page; resolves when the page has offered what it found. */
 export async function pickFolder(page: Page, dir: string, keyFiles: string[] = []): Promise<void> {

@@ -126,3 +126,10 @@ export function setDeliveryTimes(dir: string): void {
     utimesSync(f, t, t);
   }
 }
+
+/** Store an object in a local copy, with its metadata sidecar when given. */
+export function putObject(dir: string, key: string, bytes: Uint8Array, metadata?: Record<string, string>): void {
+  mkdirSync(dirname(join(dir, key)), { recursive: true });
+  writeFileSync(join(dir, key), bytes);
+  if (metadata) writeFileSync(join(dir, key) + '.metadata.json', JSON.stringify(metadata));
+}

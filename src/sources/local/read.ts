@@ -367,13 +367,8 @@ export class LocalReader {
     if (dirKey !== '') keySegments(dirKey.slice(0, -1));
     const dir = await this.#folder(dirKey.slice(0, -1));
     if (!dir) return;
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir.real, { withFileTypes: true });
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw readError(e, dirKey || '/');
-    }
+    const entries = await entriesOf(dir.real, dirKey || '/');
+    if (!entries) return;
     yield* this.#walk(dir, dirKey, entries, prefix, after, details);
   }
 
@@ -469,13 +464,8 @@ export class LocalReader {
     keySegments(dirKey);
     const dir = await this.#folder(dirKey);
     if (!dir) return;
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir.real, { withFileTypes: true });
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw readError(e, prefix);
-    }
+    const entries = await entriesOf(dir.real, prefix);
+    if (!entries) return;
     const names: string[] = [];
     for (const d of entries) {
       if (d.isDirectory()) names.push(d.name);
@@ -516,5 +506,20 @@ async function* readChunks(fd: number, first: Uint8Array, key: string): AsyncGen
     }
   } finally {
     await fdClose(fd);
+  }
+}
+
+/**
+ * The entries of a listed folder, undefined when it is gone.
+ * @param real - its real path
+ * @param what - its key, for the error
+ * @throws ValidateLogsError (`readError`) when it exists but cannot be listed
+ */
+async function entriesOf(real: string, what: string): Promise<Dirent[] | undefined> {
+  try {
+    return await readdir(real, { withFileTypes: true });
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw readError(e, what);
   }
 }
