@@ -1,16 +1,16 @@
 /**
  * One log file a digest lists, checked: where it is listed (its bucket, its name, its delivery
  * time against the digest's window), its hash algorithm, then its bytes (one well-formed gzip
- * stream within the size cap, and its SHA-256). The bytes come through a fetch function, so the
- * check is the same over a local copy, S3 or bytes in memory.
+ * stream within the size cap, and its SHA-256), read through any {@link ObjectSource} (a local
+ * copy, S3, bytes in memory) and hashed where the platform hashes best ({@link hashObject}).
  * @module
  */
 import { ValidateLogsError } from '../errors.js';
 import type { DigestLogFile } from '../format/digest.js';
 import { s3Uri, type TrailRef } from '../format/keys.js';
-import type { ByteSource } from '../hash/chunks.js';
+import { hashObject } from '../hash/hash-object.js';
 import type { Platform } from '../platform/platform.js';
-import { hashStream } from '../hash/hash-stream.js';
+import type { ObjectSource } from '../sources/source.js';
 import { formatDigestTime } from '../format/time.js';
 import { constantTimeEqual } from '../utils.js';
 import { finding, type Finding } from './findings.js';
@@ -42,14 +42,6 @@ export interface LogContext {
   maxBytes: number;
   /** Whether the trail's log names are matched (built once per trail: {@link logKeyMatcher}). */
   matches?: (key: string) => boolean;
-}
-
-/** A fetched log: its bytes, and its stored size when known. */
-export interface LogBody {
-  /** The stored (compressed) bytes. */
-  body: ByteSource;
-  /** The stored size, when known. */
-  size?: number;
 }
 
 /**
@@ -95,25 +87,25 @@ export function checkLogListing(log: DigestLogFile, context: LogContext): Findin
 }
 
 /**
- * Check a log a digest lists: {@link checkLogListing}, then its bytes, read through `fetch`
+ * Check a log a digest lists: {@link checkLogListing}, then its bytes, read from `source`
  * (retried on transient storage failures).
  * @param log - the digest's entry
  * @param context - the digest, trail and limits
- * @param fetch - reads the log; resolves undefined when it does not exist
+ * @param source - the storage
  * @returns the one finding about this listing of the log
  * @throws the errors that say nothing about the log (storage that cannot be read at all, bugs)
  */
-export async function checkLog(log: DigestLogFile, context: LogContext, fetch: () => Promise<LogBody | undefined>): Promise<Finding> {
+export async function checkLog(log: DigestLogFile, context: LogContext, source: ObjectSource): Promise<Finding> {
   const listing = checkLogListing(log, context);
   if (listing) return listing;
   const base = logBase(log, context);
   const uri = base.object;
   let read;
   try {
-    read = await attempt(async () => {
-      const obj = await fetch();
-      return obj && hashStream(obj.body, { gzip: true, platform: context.platform, what: uri, maxBytes: context.maxBytes, ...(obj.size !== undefined && { sizeHint: obj.size }) });
-    }, context.platform);
+    read = await attempt(
+      () => hashObject(source, log.s3Bucket, log.s3Object, { gzip: true, platform: context.platform, what: uri, maxBytes: context.maxBytes }),
+      context.platform,
+    );
   } catch (e) {
     const outcome = e instanceof ValidateLogsError ? outcomeOf('log', e) : undefined;
     if (!outcome) throw e;

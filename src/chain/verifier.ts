@@ -25,6 +25,7 @@ import { coverage, type CoverageMap } from './coverage.js';
 import type { Finding } from './findings.js';
 import { LogInventory } from './inventory.js';
 import { createLimiter } from './limit.js';
+import { objectsInFlight } from '../hash/hash-object.js';
 import { listDigestKeys } from './listing.js';
 import { OrderedFindings } from './schedule.js';
 import { DigestReader, chainEnd, checkpointMismatch, newWalkRecord, walkChain, type ChainEnds, type PinnedHead, type WalkContext } from './walk.js';
@@ -151,7 +152,9 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   if (inventoryWanted && lists.later.length === 0) listTail().catch(() => undefined); // awaited in the coverage step
   options.onListed?.(lists.standard.length + (backfill ? lists.backfill.length : 0));
 
-  const findings = new OrderedFindings(Math.max(64, 8 * concurrency), (f) => {
+  const platform = options.platform ?? defaultPlatform;
+  const inFlight = objectsInFlight(source, platform, concurrency);
+  const findings = new OrderedFindings(Math.max(64, 8 * concurrency, 2 * inFlight), (f) => {
     f.region = trail.region;
     return f;
   });
@@ -162,14 +165,14 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     keys: new PublicKeySet(options.keys),
     fetchKeys: options.fetchKeys,
     start: start.getTime(),
-    platform: options.platform ?? defaultPlatform,
+    platform,
     maxDigestBytes: options.maxDigestBytes ?? DEFAULT_MAX_DIGEST_BYTES,
     maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
     signal: options.signal,
     inventory,
     counting: inventoryWanted,
     findings,
-    limited: createLimiter(concurrency),
+    limited: createLimiter(inFlight),
     pinned: options.pinned,
   };
   const reader = new DigestReader(ctx);

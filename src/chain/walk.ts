@@ -390,7 +390,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
             }),
           );
         } else {
-          findings.push(ctx.limited(() => checkLog(log, logContext, () => ctx.source.get(log.s3Bucket, log.s3Object))));
+          findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));
         }
         yield* findings.take();
       }

@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ValidateLogsError } from '../errors.js';
 import { parseUserTime } from '../format/time.js';
+import { createNodePlatform, nodePlatform } from '../platform/node.js';
+import type { Platform } from '../platform/platform.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** The streams and environment of a command run. */
@@ -304,4 +306,29 @@ export function timeFlag(text: string, flag: string): Date {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/**
+ * `--concurrency`: objects read from storage at once.
+ * @param text - the flag's value
+ * @returns the number, from 1 to 1024
+ * @throws UsageError
+ */
+export function concurrencyFlag(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 1024) throw new UsageError(`--concurrency must be a whole number from 1 to 1024, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+/**
+ * `--threads`: the Node platform with a pool of that many hashing threads.
+ * @param text - the flag's value; the default (every available core) when undefined
+ * @returns the platform
+ * @throws UsageError
+ */
+export function threadsFlag(text: string | undefined): Platform {
+  if (text === undefined) return nodePlatform;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 1024) throw new UsageError(`--threads must be a whole number from 0 to 1024, not ${JSON.stringify(text)}`);
+  return createNodePlatform({ threads: n });
 }

@@ -14,7 +14,8 @@ import { describeTrail, organizationIdOnline } from '../sources/cloudtrail.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
-import { timeFlag, UsageError, type CommandIO, type Flags } from './io.js';
+import type { Platform } from '../platform/platform.js';
+import { concurrencyFlag, threadsFlag, timeFlag, UsageError, type CommandIO, type Flags } from './io.js';
 
 /** The flags of `validate-logs`. */
 export const VALIDATE_OPTIONS = {
@@ -38,6 +39,7 @@ export const VALIDATE_OPTIONS = {
   'fail-on-gap': { type: 'boolean' },
   'tail-grace': { type: 'string' },
   concurrency: { type: 'string' },
+  threads: { type: 'string' },
   'max-log-size': { type: 'string' },
   'no-progress': { type: 'boolean' },
   checkpoint: { type: 'string' },
@@ -69,8 +71,10 @@ export interface Settings {
   endText: string;
   /** The output format. */
   output: 'text' | 'json';
-  /** Objects verified at once. */
+  /** Objects read from storage at once. */
   concurrency: number;
+  /** The runtime, with the pool `--threads` asks for. */
+  platform: Platform;
   /** Cap on a log's uncompressed size, when given. */
   maxLogBytes?: number;
   /** Logs this long after the newest digest mean a deleted tail. */
@@ -106,10 +110,8 @@ export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VAL
   const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
   if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
   const local = flags['local-dir'];
-  const concurrency = flags.concurrency === undefined ? (local ? 4 : 32) : Number(flags.concurrency);
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
-    throw new UsageError(`--concurrency must be a whole number from 1 to 1024, not ${JSON.stringify(flags.concurrency)}`);
-  }
+  const concurrency = flags.concurrency === undefined ? (local ? 4 : 32) : concurrencyFlag(flags.concurrency);
+  const platform = threadsFlag(flags.threads);
   const maxLogBytes = flags['max-log-size'] === undefined ? undefined : parseSize(flags['max-log-size'], '--max-log-size');
   const tailGraceMs = flags['tail-grace'] === undefined ? DEFAULT_TAIL_GRACE_MS : parseDuration(flags['tail-grace'], '--tail-grace');
   if (local && (flags.profile || flags['endpoint-url'])) throw new UsageError('--profile and --endpoint-url are for S3; a --local-dir run uses no AWS access');
@@ -123,6 +125,7 @@ export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VAL
     endText: formatDigestTime(end),
     output,
     concurrency,
+    platform,
     ...(maxLogBytes !== undefined && { maxLogBytes }),
     tailGraceMs,
   };

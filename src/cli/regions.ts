@@ -194,6 +194,7 @@ export class RegionRunner {
       start: pin && this.#ctx.startAtPins ? pin.endTime : settings.start,
       end: settings.end,
       concurrency: settings.concurrency,
+      platform: settings.platform,
       ...(pin && { pinned: { key: pin.key, sha256: pin.sha256 } }),
       onChain: (ends) => (record.ends = ends),
       tailGraceMs: settings.tailGraceMs,

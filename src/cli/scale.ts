@@ -16,7 +16,7 @@ import { collectReports } from '../scale/collect.js';
 import { discoverChains } from '../scale/plan.js';
 import { runShardFromPlan, shardIndexFromEnv } from '../scale/run.js';
 import { DocumentStore } from '../scale/store.js';
-import { defineCommand, packageVersion, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO } from './io.js';
+import { concurrencyFlag, defineCommand, packageVersion, threadsFlag, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO } from './io.js';
 import { TextWriter } from './text.js';
 import { loadKeyFiles } from './plan.js';
 
@@ -59,7 +59,9 @@ found (the merge gives the verdict); 2 an error: run the shard again, it is idem
   --local-dir DIR        Read a local copy of the bucket (needs --public-keys).
   --public-keys FILE     Public keys ("aws cloudtrail list-public-keys" output). Repeatable.
                          Online, without it: ListPublicKeys in the shard's region.
-  --concurrency N        Objects verified at once (default: 4 locally, 32 on S3).
+  --concurrency N        Objects read from storage at once (default: 4 locally, 32 on S3).
+  --threads N            Threads that inflate and hash log files (default: every available
+                         core).
   --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
 `;
 
@@ -167,6 +169,7 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
     'local-dir': { type: 'string' },
     'public-keys': { type: 'string', multiple: true },
     concurrency: { type: 'string' },
+    threads: { type: 'string' },
     ...S3_OPTIONS,
   },
   async run(flags, need, io) {
@@ -183,10 +186,8 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
       }
     }
     if (index === undefined) throw new UsageError(`--shard-index is required when neither ${SHARD_INDEX_VARIABLES.join(' nor ')} is set`);
-    const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
-    if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024)) {
-      throw new UsageError(`--concurrency must be a whole number from 1 to 1024, not ${JSON.stringify(flags.concurrency)}`);
-    }
+    const concurrency = flags.concurrency === undefined ? undefined : concurrencyFlag(flags.concurrency);
+    const platform = threadsFlag(flags.threads);
     const local = flags['local-dir'];
     if (local) await requireDirectory(local, '--local-dir');
     if (local && !flags['public-keys']) throw new UsageError('--public-keys FILE is required with --local-dir');
@@ -208,6 +209,7 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
       ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),
       ...(flags.profile && { profile: flags.profile }),
       ...(concurrency !== undefined && { concurrency }),
+      platform,
       ...(flags.reports && { reports: flags.reports }),
     });
     if (!written) await write(io.stdout, JSON.stringify(report) + '\n');

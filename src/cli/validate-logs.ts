@@ -111,7 +111,11 @@ Checkpoints (pin what was verified; see the README):
   --tsa-cert PEM         The authority's certificate: verifies --checkpoint's FILE.tsr (and the
                          new token), and says the time it attests.
 
-  --concurrency N        Objects verified at once (default: 4 for a local copy, 32 online).
+  --concurrency N        Objects read from storage at once (default: 4 for a local copy, 32
+                         online). A local copy's log files are read by the hashing threads,
+                         as many at once as keeps them all busy.
+  --threads N            Threads that inflate and hash log files (default: every available
+                         core; 0: in the main thread only).
   --no-progress          Never show the progress line (it shows only on a terminal).
   --help                 Show this help.
   --version              Show the version.

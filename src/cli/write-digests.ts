@@ -12,7 +12,7 @@ import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
 import { writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
-import { defineCommand, packageVersion, runIfMain, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
+import { defineCommand, packageVersion, runIfMain, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `write-digests`. */
 export const WRITE_HELP = `Usage: write-digests --s3-bucket NAME --account-id ID --region REGION --trail-name NAME
@@ -59,6 +59,8 @@ Options:
                            --public-keys (or any verifier). A new key closes the window of the
                            key it replaces.
   --output text|json       text (default): a line per digest written; json: one document.
+  --threads N              Threads that inflate and hash log files (default: every available
+                           core; 0: in the main thread only).
   --help                   Show this help.
   --version                Show the version.
 
@@ -88,6 +90,7 @@ const OPTIONS = {
   'endpoint-url': { type: 'string' },
   until: { type: 'string' },
   output: { type: 'string' },
+  threads: { type: 'string' },
 } as const;
 
 /**
@@ -122,6 +125,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     throw new UsageError((e as Error).message);
   }
   const until = flags.until ? timeFlag(flags.until, '--until') : io.now();
+  const platform = threadsFlag(flags.threads);
   const keyPath = need('private-key');
   let pem: string;
   try {
@@ -146,6 +150,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     trail,
     signer,
     until,
+    platform,
     onDigest: (d) => {
       if (output === 'text') {
         void io.stdout.write(`Wrote digest file\t${s3Uri(bucket, d.key)}\t${d.record.logFiles.length} log files\n`);

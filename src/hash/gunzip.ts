@@ -228,6 +228,24 @@ export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) =
   return gunzipWhole(whole, sink, j, j.platform.inflateWhole.bind(j.platform)) ?? gunzipStream([whole], sink, j, small);
 }
 
+/**
+ * Decode a whole gzip object held in memory in one synchronous call, where the platform can
+ * (Node): the same checks as {@link gunzipInto}, for a caller that must not wait.
+ *
+ * @param input - the whole stored object
+ * @param sink - called with the output (the chunk may be reused after the call returns)
+ * @param options - limits, a name for messages, the platform
+ * @returns sizes of input and output; undefined when the platform has no one-call inflate or
+ *   the object inflates to more than 16 MiB (decode it with {@link gunzipInto} instead)
+ * @throws ValidateLogsError `GZIP_INVALID` when the bytes are not exactly one valid gzip member,
+ *   `SIZE_LIMIT` when the output exceeds `maxOutputBytes`
+ */
+export function gunzipWholeSync(input: Uint8Array, sink: (chunk: Uint8Array) => void, options: GunzipOptions = {}): GunzipResult | undefined {
+  const j = job(options);
+  if (!j.platform.inflateWhole) return undefined;
+  return gunzipWhole(input, sink, j, j.platform.inflateWhole.bind(j.platform));
+}
+
 /** One synchronous inflate of a whole small object; undefined when it inflates too far for that (stream it instead). */
 function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, j: Job, inflateWhole: NonNullable<Platform['inflateWhole']>): GunzipResult | undefined {
   const { bad, max } = j;

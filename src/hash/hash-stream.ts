@@ -4,10 +4,11 @@
  */
 import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
-import type { Platform } from '../platform/platform.js';
+import { EventTimeScanner } from '../format/events.js';
+import type { HashOutcome, Platform } from '../platform/platform.js';
 import { concatBytes, toHex } from '../utils.js';
 import { toChunks, type ByteSource } from './chunks.js';
-import { gunzipInto } from './gunzip.js';
+import { gunzipInto, gunzipWholeSync } from './gunzip.js';
 
 /** Options of {@link hashStream}. */
 export interface HashStreamOptions {
@@ -19,24 +20,27 @@ export interface HashStreamOptions {
   maxBytes?: number;
   /** Name of the object for error messages. */
   what?: string;
-  /** Also called with each chunk of (uncompressed) content, for example to scan event times. */
+  /**
+   * Also called with each chunk of (uncompressed) content. The content is then hashed in this
+   * thread, never on the platform's pool.
+   */
   onContent?: (chunk: Uint8Array) => void;
+  /** Also find the newest and oldest CloudTrail `eventTime` in the content (see {@link EventTimeScanner}). */
+  eventTimes?: boolean;
   /** The stored size, when known (buffers are sized by it). */
   sizeHint?: number;
 }
 
-/** What {@link hashStream} computed. */
-export interface HashStreamResult {
-  /** Lower-case hex SHA-256 of the (uncompressed) content. */
-  sha256: string;
-  /** Bytes of (uncompressed) content. */
-  size: number;
-  /** Bytes read from the source (equal to `size` when not gunzipping). */
-  storedSize: number;
-}
+/**
+ * What {@link hashStream} computed: the hex SHA-256, the sizes, and with `eventTimes` the
+ * newest and oldest event times.
+ */
+export type HashStreamResult = HashOutcome;
 
 /**
- * SHA-256 of a stream's content in one streaming pass, with bounded memory.
+ * SHA-256 of a stream's content in one streaming pass, with bounded memory. On a platform with
+ * a pool ({@link Platform.offload}) the bytes are hashed on its threads, unless `onContent`
+ * needs them here.
  *
  * @param source - the stored bytes
  * @param options - gunzip, limits, platform
@@ -49,33 +53,94 @@ export interface HashStreamResult {
  */
 export async function hashStream(source: ByteSource, options: HashStreamOptions = {}): Promise<HashStreamResult> {
   const platform = options.platform ?? defaultPlatform;
-  const hash = platform.createSha256();
-  const onContent = options.onContent;
-  const sink = onContent
-    ? (chunk: Uint8Array): void => {
-        hash.update(chunk);
-        onContent(chunk);
-      }
-    : (chunk: Uint8Array): void => hash.update(chunk);
+  if (platform.offload && !options.onContent) {
+    return platform.offload.hashBytes(source, {
+      gzip: options.gzip === true,
+      what: options.what ?? 'object',
+      ...(options.maxBytes !== undefined && { maxBytes: options.maxBytes }),
+      ...(options.sizeHint !== undefined && { sizeHint: options.sizeHint }),
+      ...(options.eventTimes && { eventTimes: true }),
+    });
+  }
+  const content = new Content(platform, options);
   if (options.gzip) {
-    const r = await gunzipInto(source, sink, {
+    const r = await gunzipInto(source, content.sink, {
       platform,
       ...(options.maxBytes !== undefined && { maxOutputBytes: options.maxBytes }),
       ...(options.what !== undefined && { what: options.what }),
       ...(options.sizeHint !== undefined && { sizeHint: options.sizeHint }),
     });
-    return { sha256: toHex(hash.digest()), size: r.uncompressedBytes, storedSize: r.compressedBytes };
+    return content.outcome(r.uncompressedBytes, r.compressedBytes);
   }
-  const max = options.maxBytes ?? Number.POSITIVE_INFINITY;
   let size = 0;
   for await (const chunk of toChunks(source)) {
     size += chunk.byteLength;
-    if (size > max) {
-      throw new ValidateLogsError('SIZE_LIMIT', `${options.what ?? 'object'}: larger than the limit of ${max} bytes`);
-    }
-    sink(chunk);
+    content.check(size);
+    content.sink(chunk);
   }
-  return { sha256: toHex(hash.digest()), size, storedSize: size };
+  return content.outcome(size, size);
+}
+
+/** Where content goes as it is produced: the SHA-256, the event-time scan, the caller's `onContent`. */
+class Content {
+  readonly sink: (chunk: Uint8Array) => void;
+  readonly #hash: ReturnType<Platform['createSha256']>;
+  readonly #scan: EventTimeScanner | undefined;
+  readonly #max: number;
+  readonly #what: string;
+
+  constructor(platform: Platform, options: HashStreamOptions) {
+    const hash = (this.#hash = platform.createSha256());
+    const scan = (this.#scan = options.eventTimes ? new EventTimeScanner() : undefined);
+    const onContent = options.onContent;
+    this.#max = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.#what = options.what ?? 'object';
+    this.sink =
+      onContent || scan
+        ? (chunk) => {
+            hash.update(chunk);
+            scan?.update(chunk);
+            onContent?.(chunk);
+          }
+        : (chunk) => hash.update(chunk);
+  }
+
+  /** Refuse content beyond the limit (uncompressed content is limited by the inflater). */
+  check(size: number): void {
+    if (size > this.#max) throw new ValidateLogsError('SIZE_LIMIT', `${this.#what}: larger than the limit of ${this.#max} bytes`);
+  }
+
+  outcome(size: number, storedSize: number): HashOutcome {
+    const scan = this.#scan;
+    return { sha256: toHex(this.#hash.digest()), size, storedSize, ...(scan && { newestEventTime: scan.newest, oldestEventTime: scan.oldest }) };
+  }
+}
+
+/**
+ * {@link hashStream} over a whole object held in memory, in one synchronous call, where the
+ * platform can inflate in one call: for a caller that hashes many small objects and must not
+ * pay for a stream each (the Node platform's pool threads).
+ *
+ * @param bytes - the whole stored object
+ * @param options - as for {@link hashStream}, without `onContent`
+ * @returns the outcome; undefined when it must be hashed with {@link hashStream} (the platform
+ *   has no one-call inflate, or the object inflates to more than 16 MiB)
+ * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`
+ */
+export function hashWhole(bytes: Uint8Array, options: Omit<HashStreamOptions, 'onContent' | 'sizeHint'> = {}): HashOutcome | undefined {
+  const platform = options.platform ?? defaultPlatform;
+  const content = new Content(platform, options);
+  if (!options.gzip) {
+    content.check(bytes.byteLength);
+    content.sink(bytes);
+    return content.outcome(bytes.byteLength, bytes.byteLength);
+  }
+  const r = gunzipWholeSync(bytes, content.sink, {
+    platform,
+    ...(options.maxBytes !== undefined && { maxOutputBytes: options.maxBytes }),
+    ...(options.what !== undefined && { what: options.what }),
+  });
+  return r && content.outcome(r.uncompressedBytes, r.compressedBytes);
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * The Node platform: SHA-256, RSA and keys from `node:crypto` (OpenSSL, SHA-NI where the CPU
  * has it), inflating on zlib's raw inflater (libuv's thread pool, off the main thread) or, for
- * a small object, in one synchronous call, and zlib's CRC-32. The default under Node.
+ * a small object, in one synchronous call, and zlib's CRC-32; with a pool of threads that read,
+ * inflate and hash objects on every core ({@link createNodePlatform}). The default under Node.
  * @module
  */
 import { createHash, createPrivateKey, createPublicKey, sign as rsaSign, verify as rsaVerify, constants } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crc32, createInflateRaw, gzipSync, inflateRawSync } from 'node:zlib';
-import type { Platform, RawInflater, Sha256, SigningKey, WholeInflate } from './platform.js';
+import type { HashOffload, Platform, RawInflater, Sha256, SigningKey, WholeInflate } from './platform.js';
+import { HashPool } from './pool/pool.js';
 
 /** Output chunk size of the inflater for large objects: large enough to keep per-chunk overhead low. */
 const INFLATE_CHUNK = 64 * 1024;
@@ -88,8 +91,39 @@ async function importSigningKey(pkcs8: Uint8Array): Promise<SigningKey> {
   };
 }
 
-/** The Node platform (`node:crypto`, `node:zlib`): the default under Node. */
-export const nodePlatform: Platform = Object.freeze({
+/** The module a pool thread runs (only built code can start a thread; run from sources, there is no pool). */
+const WORKER = new URL('./pool/worker.js', import.meta.url);
+const poolAvailable = import.meta.url.endsWith('.js');
+
+/** Options of {@link createNodePlatform}. */
+export interface NodePlatformOptions {
+  /**
+   * Threads that read, inflate and hash objects (they start as work needs them, and never
+   * keep the process alive when idle). Default: the cores available to the process. 0 hashes
+   * in the caller's thread.
+   */
+  threads?: number;
+}
+
+/**
+ * A Node platform with a pool of the given size.
+ * @param options - the pool's size
+ * @returns the platform
+ * @throws TypeError when `threads` is not a whole number from 0 to 1024
+ * @example
+ * ```ts
+ * const platform = createNodePlatform({ threads: 4 });
+ * for await (const f of verifyTrail({ ...options, platform })) { ... }
+ * ```
+ */
+export function createNodePlatform(options: NodePlatformOptions = {}): Platform {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 0 || threads > 1024) throw new TypeError(`threads must be a whole number from 0 to 1024, not ${String(threads)}`);
+  const offload: HashOffload | undefined = poolAvailable && threads > 0 ? new HashPool(threads, WORKER) : undefined;
+  return Object.freeze({ ...base, ...(offload && { offload }) });
+}
+
+const base: Platform = {
   name: 'node',
   createSha256: (): Sha256 => new NodeSha256(),
   sha256: async (data: Uint8Array): Promise<Uint8Array> => view(createHash('sha256').update(data).digest()),
@@ -108,7 +142,13 @@ export const nodePlatform: Platform = Object.freeze({
   sleep: async (ms: number): Promise<void> => {
     await sleep(ms);
   },
-});
+};
+
+/**
+ * The Node platform (`node:crypto`, `node:zlib`) with a pool of threads, one per available
+ * core: the default under Node.
+ */
+export const nodePlatform: Platform = createNodePlatform();
 
 /** The platform chosen for this runtime by the package's conditional imports. */
 export const defaultPlatform: Platform = nodePlatform;

@@ -8,6 +8,7 @@
  * `platform` option of the functions that use it.
  * @module
  */
+import type { ByteSource } from '../hash/chunks.js';
 
 /** An incremental SHA-256 computation. */
 export interface Sha256 {
@@ -65,6 +66,66 @@ export interface SigningKey {
    * @returns the signature
    */
   sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/** What to compute over an object's bytes, wherever they are hashed. */
+export interface HashRequest {
+  /** Gunzip first (exactly one gzip member) and hash the uncompressed bytes. */
+  gzip: boolean;
+  /** Fail with `SIZE_LIMIT` beyond this many (uncompressed) bytes. */
+  maxBytes?: number;
+  /** The object's name, for messages. */
+  what: string;
+  /** The stored size, when known. */
+  sizeHint?: number;
+  /** Also find the newest and oldest CloudTrail `eventTime` in the content. */
+  eventTimes?: boolean;
+}
+
+/** What hashing an object computed. */
+export interface HashOutcome {
+  /** Lower-case hex SHA-256 of the (uncompressed) content. */
+  sha256: string;
+  /** Bytes of (uncompressed) content. */
+  size: number;
+  /** Bytes read from storage (equal to `size` when not gunzipping). */
+  storedSize: number;
+  /** With `eventTimes`: the newest `eventTime` in the content (null when it has none). */
+  newestEventTime?: string | null;
+  /** With `eventTimes`: the oldest `eventTime` in the content (null when it has none). */
+  oldestEventTime?: string | null;
+}
+
+/**
+ * Hashing on other threads: the Node platform's worker pool. The caller's thread only
+ * schedules; reading (of local files), inflating, CRC-32 and SHA-256 run on the pool's
+ * threads, small objects in batches (one message for many), large ones streamed with bounded
+ * memory. Results and errors are the same as hashing in the caller's thread.
+ */
+export interface HashOffload {
+  /** Threads in the pool. */
+  readonly threads: number;
+  /** How many objects the pool keeps busy at once: a scheduler's useful number in flight. */
+  readonly capacity: number;
+  /**
+   * Read and hash a file on a pool thread. Only a regular file is read (never through a link
+   * at its end, never blocking); for anything else the answer is undefined, and the caller
+   * reads the object the ordinary way (which names what is wrong with it).
+   * @param path - the file's path
+   * @param request - what to compute
+   * @returns the outcome; undefined when the file must be read the ordinary way
+   * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`, as the caller's thread would
+   */
+  hashFile(path: string, request: HashRequest): Promise<HashOutcome | undefined>;
+  /**
+   * Hash bytes that arrive on the caller's thread (an S3 body) on a pool thread: a small
+   * object is gathered and sent whole, a large one is sent in chunks as they arrive.
+   * @param source - the stored bytes
+   * @param request - what to compute
+   * @returns the outcome
+   * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`; the source's own errors
+   */
+  hashBytes(source: ByteSource, request: HashRequest): Promise<HashOutcome>;
 }
 
 /** The runtime operations the portable core needs. */
@@ -133,4 +194,9 @@ export interface Platform {
    * @returns a promise that resolves after `ms`
    */
   sleep(ms: number): Promise<void>;
+  /**
+   * Optional: hashing on other threads. Where absent, objects are hashed in the caller's
+   * thread with the operations above.
+   */
+  readonly offload?: HashOffload;
 }

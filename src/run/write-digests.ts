@@ -9,9 +9,10 @@ import { generateDigests, type ChainHead, type DeliveredLog, type GeneratedDiges
 import type { Signer } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
-import { EventTimeScanner } from '../format/events.js';
 import { checkTrailRef, digestFolder, digestKeyParts, logFolder, logKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
-import { hashStream, readAll } from '../hash/hash-stream.js';
+import { defaultPlatform } from '#platform';
+import { hashObject, objectsInFlight } from '../hash/hash-object.js';
+import { readAll } from '../hash/hash-stream.js';
 import type { Platform } from '../platform/platform.js';
 import type { ObjectSink, ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
@@ -110,7 +111,7 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   const { storage, signer } = options;
   const head = await findChainHead(storage, bucket, trail, platform);
   const logs: DeliveredLog[] = [];
-  const limit = createLimiter(requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
+  const limit = createLimiter(objectsInFlight(storage, platform ?? defaultPlatform, requirePositiveInteger(options.concurrency ?? 4, 'concurrency')));
   const hashing: Array<Promise<DeliveredLog | undefined>> = [];
   for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: true })) {
     if (o.unreadable !== undefined && (o.key.endsWith('/') || logKeyParts(o.key))) {
@@ -124,17 +125,9 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     if (head && deliveredAt < head.endTime) continue;
     if (deliveredAt >= until) continue;
     const task = limit(async (): Promise<DeliveredLog | undefined> => {
-      const obj = await storage.get(bucket, o.key);
-      if (!obj) return undefined; // deleted since it was listed
-      const scan = new EventTimeScanner();
-      const r = await hashStream(obj.body, {
-        gzip: true,
-        ...(platform && { platform }),
-        what: s3Uri(bucket, o.key),
-        onContent: (c) => scan.update(c),
-        ...(obj.size !== undefined && { sizeHint: obj.size }),
-      });
-      return { key: o.key, deliveredAt, sha256: r.sha256, newestEventTime: scan.newest, oldestEventTime: scan.oldest };
+      const r = await hashObject(storage, bucket, o.key, { gzip: true, eventTimes: true, what: s3Uri(bucket, o.key), ...(platform && { platform }) });
+      if (!r) return undefined; // deleted since it was listed
+      return { key: o.key, deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
     });
     task.catch(() => undefined); // awaited below, in order
     hashing.push(task);

@@ -4,6 +4,7 @@
  * its report written whole where the plan says. Shared by the CLI and the Lambda handler.
  * @module
  */
+import type { Platform } from '../platform/platform.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
@@ -27,8 +28,10 @@ export interface PlannedShardOptions {
   endpoint?: string;
   /** A profile of the shared AWS config files. */
   profile?: string;
-  /** Objects verified at once (default: 4 for a local copy, 32 on S3). */
+  /** Objects read from storage at once (default: 4 for a local copy, 32 on S3). */
   concurrency?: number;
+  /** The runtime (its hashing pool); the default platform when omitted. */
+  platform?: Platform;
   /** Where to write the report (a folder or `s3://BUCKET/PREFIX`); the plan's by default; none: not written. */
   reports?: string;
 }
@@ -89,6 +92,7 @@ export async function runShardFromPlan(o: PlannedShardOptions): Promise<PlannedS
     source,
     keys: new PublicKeySet(keys),
     concurrency: o.concurrency ?? (o.localDir ? 4 : 32),
+    ...(o.platform && { platform: o.platform }),
     ...(online && { fetchKeys: (from: Date, to: Date) => listPublicKeysOnline(call, from, to) }),
   });
   const dest = o.reports ?? item.reports;

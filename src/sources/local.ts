@@ -112,6 +112,18 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
     return result;
   }
 
+  /**
+   * The path of an object's file, for the platform's hashing threads (which open it only as a
+   * regular file, and otherwise leave it to {@link LocalDirectory.get}).
+   * @param bucket - the bucket
+   * @param key - the key
+   * @returns the path; undefined when the key is not a plain file path here (then `get` tells)
+   */
+  async file(bucket: string, key: string): Promise<string | undefined> {
+    if (!this.#holds(bucket)) return undefined;
+    return this.#reader.filePath(key);
+  }
+
   async #readMetadata(key: string): Promise<Record<string, string> | undefined> {
     const name = sidecarKey(key);
     const file = await this.#reader.openFile(name);

@@ -71,6 +71,15 @@ export interface ObjectSource {
    */
   get(bucket: string, key: string, options?: { metadata?: boolean }): Promise<FetchedObject | undefined>;
   /**
+   * Optional: the path of the object's file, for a platform whose threads read files
+   * themselves (the Node platform's pool). Nothing is opened here; the reader opens it only
+   * as a regular file and otherwise falls back to {@link ObjectSource.get}.
+   * @param bucket - the bucket
+   * @param key - the key
+   * @returns the path; undefined when the object must be read with `get`
+   */
+  file?(bucket: string, key: string): Promise<string | undefined>;
+  /**
    * Optional: the names of the folders directly under `prefix` (which ends in `/`), as S3
    * lists common prefixes with the delimiter `/`. Used to find the regions of a trail.
    * @param bucket - the bucket

@@ -304,6 +304,20 @@ export class LocalReader {
     return dir && { dir, name };
   }
 
+  /**
+   * Where a key's file would be, its folders resolved as reads resolve them; nothing is opened.
+   * @param key - the key
+   * @returns the path; undefined when the key cannot be resolved (a read then tells why)
+   */
+  async filePath(key: string): Promise<string | undefined> {
+    try {
+      const at = await this.#resolve(key);
+      return at && at.dir.real + sep + at.name;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Open a key's regular file; undefined when it is absent or a folder. */
   async #open(key: string): Promise<number | undefined> {
     const at = await this.#resolve(key);

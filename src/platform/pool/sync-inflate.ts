@@ -1,0 +1,75 @@
+/**
+ * A raw inflater that works synchronously, for the pool's threads: each chunk is inflated
+ * during the call, its output handed to the sink at once, with one reused output buffer. It
+ * drives zlib's native handle the way `node:zlib`'s own synchronous functions do (they are
+ * one-shot; a stream needs the same calls, chunk after chunk). When this Node.js lacks that
+ * handle, {@link createSyncInflater} answers undefined and the thread uses the asynchronous
+ * inflater instead.
+ * @module
+ */
+import { constants, InflateRaw } from 'node:zlib';
+import type { RawInflater } from '../platform.js';
+
+/** The parts of zlib's stream object this inflater drives. */
+interface ZlibInternals {
+  _handle?: {
+    writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+    close(): void;
+  } | null;
+  _writeState?: Uint32Array;
+  errored?: Error | null;
+}
+
+/**
+ * Whether this Node.js has what a synchronous inflater needs.
+ * @returns true when zlib's handle can be driven directly
+ */
+export function syncInflateAvailable(): boolean {
+  const probe = new InflateRaw() as unknown as ZlibInternals & InflateRaw;
+  const ok = typeof probe._handle?.writeSync === 'function' && probe._writeState instanceof Uint32Array && 'errored' in probe;
+  probe.close();
+  return ok;
+}
+
+/**
+ * Start a synchronous raw inflater.
+ * @param sink - receives each output chunk (valid until the call returns)
+ * @param options - `small: true` for a small object (a smaller output buffer)
+ * @returns the inflater
+ */
+export function createSyncInflater(sink: (chunk: Uint8Array) => void, options: { small: boolean }): RawInflater {
+  const outSize = options.small ? 16 * 1024 : 256 * 1024;
+  const inf = new InflateRaw({ chunkSize: outSize }) as unknown as ZlibInternals & InflateRaw;
+  inf.on('error', () => undefined); // seen synchronously through `errored`
+  const out = new Uint8Array(outSize);
+  const state = inf._writeState!;
+  /** Inflate `input`; returns how many of its bytes lie after the end of the deflate stream. */
+  const run = (input: Uint8Array, flush: number): number => {
+    const handle = inf._handle;
+    if (!handle) throw inf.errored ?? new Error('the inflater is closed');
+    let at = 0;
+    let left = input.byteLength;
+    for (;;) {
+      handle.writeSync(flush, input, at, left, out, 0, outSize);
+      if (inf.errored) throw inf.errored;
+      const outLeft = state[0]!;
+      const inLeft = state[1]!;
+      if (outLeft < outSize) sink(out.subarray(0, outSize - outLeft));
+      at += left - inLeft;
+      left = inLeft;
+      // Output room to spare: zlib took all it could of the input (or the stream ended).
+      if (outLeft !== 0) return left;
+    }
+  };
+  return {
+    write: async (chunk) => run(chunk, constants.Z_NO_FLUSH),
+    async end() {
+      // Finishing reports a stream that ended early ("unexpected end of file").
+      run(new Uint8Array(0), constants.Z_FINISH);
+      return new Uint8Array(0);
+    },
+    destroy() {
+      inf.close();
+    },
+  };
+}

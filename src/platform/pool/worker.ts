@@ -1,0 +1,206 @@
+/**
+ * A pool thread: reads, inflates, CRC-checks and hashes objects with the same code as the
+ * caller's thread (`hashStream`), on a platform whose inflater works synchronously, so that
+ * one thread keeps one core busy with no hops to another pool. Local files are opened here
+ * exactly as the local copy opens them (no link at the end of the path, never blocking, a
+ * regular file by the open descriptor); anything else is handed back to the caller.
+ * @module
+ */
+import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { ValidateLogsError } from '../../errors.js';
+import { hashStream, hashWhole } from '../../hash/hash-stream.js';
+import { nodePlatform } from '../node.js';
+import type { HashOutcome, HashRequest, Platform } from '../platform.js';
+import type { BatchJob, FromWorker, JobResult, ToWorker, WireError } from './protocol.js';
+import { createSyncInflater, syncInflateAvailable } from './sync-inflate.js';
+
+const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | (fsc.O_NONBLOCK ?? 0);
+const READ_CHUNK = 1024 * 1024;
+/** Files smaller than this are read whole into one reused buffer and hashed in one call. */
+const WHOLE = 256 * 1024;
+
+/** This thread's platform: the Node platform without a pool, inflating synchronously. */
+const platform: Platform = (({ offload: _, ...rest }) => ({ ...rest, ...(syncInflateAvailable() && { createInflater: createSyncInflater }) }))(nodePlatform);
+
+const port = parentPort!;
+const send = (m: FromWorker): void => port.postMessage(m);
+
+/** A read failed: the caller reads the object the ordinary way and names what went wrong. */
+class ReadFailed extends Error {}
+
+const block = Buffer.allocUnsafe(READ_CHUNK);
+const whole = Buffer.allocUnsafe(WHOLE);
+
+function readAt(fd: number, into: Buffer, offset: number, position: number): number {
+  try {
+    return readSync(fd, into, offset, into.length - offset, position);
+  } catch (e) {
+    throw new ReadFailed(String(e));
+  }
+}
+
+/** The file's chunks from its start, read into one reused block (each is consumed before the next is read). */
+function* fileChunks(fd: number): Generator<Uint8Array> {
+  for (let at = 0; ; ) {
+    const n = readAt(fd, block, 0, at);
+    if (n === 0) return;
+    at += n;
+    yield block.subarray(0, n);
+  }
+}
+
+/** A small file whole (in the reused buffer); undefined when it is, or has grown, too large for it. */
+function readWhole(fd: number, size: number): Uint8Array | undefined {
+  if (size >= WHOLE) return undefined;
+  let n = 0;
+  while (n < WHOLE) {
+    const got = readAt(fd, whole, n, n);
+    if (got === 0) return whole.subarray(0, n);
+    n += got;
+  }
+  return undefined;
+}
+
+/** Open a path only as a regular file (no link at its end, never blocking); undefined for anything else. */
+function openFile(path: string): { fd: number; size: number } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isFile()) return { fd, size: stats.size };
+  } catch {
+    // handed back below
+  }
+  closeSync(fd);
+  return undefined;
+}
+
+function options(request: HashRequest): Parameters<typeof hashStream>[1] {
+  return {
+    platform,
+    gzip: request.gzip,
+    what: request.what,
+    ...(request.maxBytes !== undefined && { maxBytes: request.maxBytes }),
+    ...(request.sizeHint !== undefined && { sizeHint: request.sizeHint }),
+    ...(request.eventTimes && { eventTimes: true }),
+  };
+}
+
+function failure(id: number, e: unknown): JobResult {
+  if (e instanceof ReadFailed) return { id, fallback: true };
+  if (e instanceof ValidateLogsError) {
+    const error: WireError = { code: e.code, message: e.message, transient: e.transient };
+    return { id, error };
+  }
+  return { id, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+}
+
+/** Run a job: at once when the object is small (no promise), else as a stream. */
+function runJob(job: BatchJob): JobResult | Promise<JobResult> {
+  const { id, request } = job;
+  try {
+    if (job.path === undefined) {
+      const ok = hashWhole(job.bytes!, options(request));
+      return ok ? { id, ok } : settle(id, hashStream(job.bytes!, options(request)));
+    }
+    const file = openFile(job.path);
+    if (!file) return { id, fallback: true };
+    let streaming = false;
+    try {
+      const bytes = readWhole(file.fd, file.size);
+      const ok = bytes && hashWhole(bytes, options(request));
+      if (ok) return { id, ok };
+      streaming = true;
+      return settle(id, hashStream(fileChunks(file.fd), { ...options(request), sizeHint: file.size })).finally(() => closeSync(file.fd));
+    } finally {
+      if (!streaming) closeSync(file.fd);
+    }
+  } catch (e) {
+    return failure(id, e);
+  }
+}
+
+/** A job's result once its hashing settles. */
+function settle(id: number, hashing: Promise<HashOutcome>): Promise<JobResult> {
+  return hashing.then(
+    (ok) => ({ id, ok }),
+    (e: unknown) => failure(id, e),
+  );
+}
+
+/** Chunks of a streamed object as they arrive, acknowledged as they are consumed. */
+class Feed implements AsyncIterable<Uint8Array> {
+  readonly #id: number;
+  readonly #chunks: Uint8Array[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+  constructor(id: number) {
+    this.#id = id;
+  }
+  push(bytes: Uint8Array): void {
+    this.#chunks.push(bytes);
+    this.#wake?.();
+  }
+  end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const next = this.#chunks.shift();
+      if (next) {
+        yield next;
+        send({ t: 'ack', id: this.#id });
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+  }
+}
+
+const feeds = new Map<number, Feed>();
+
+port.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'batch':
+      void (async () => {
+        const results: JobResult[] = [];
+        for (const job of m.jobs) {
+          const r = runJob(job);
+          results.push(r instanceof Promise ? await r : r);
+        }
+        send({ t: 'done', results });
+      })();
+      break;
+    case 'open': {
+      const feed = new Feed(m.id);
+      feeds.set(m.id, feed);
+      void settle(m.id, hashStream(feed, options(m.request))).then((r) => {
+        feeds.delete(m.id);
+        send({ t: 'done', results: [r] });
+      });
+      break;
+    }
+    case 'chunk':
+      feeds.get(m.id)?.push(m.bytes);
+      break;
+    case 'end':
+      feeds.get(m.id)?.end();
+      break;
+    case 'abort': {
+      const feed = feeds.get(m.id);
+      if (feed) {
+        feeds.delete(m.id);
+        feed.end(); // it then fails as truncated; the result is ignored
+      }
+      break;
+    }
+  }
+});
