@@ -8,8 +8,8 @@
 import { ValidateLogsError } from '../errors.js';
 import type { DigestLogFile } from '../format/digest.js';
 import { s3Uri, type TrailRef } from '../format/keys.js';
-import { hashObject } from '../hash/hash-object.js';
-import type { Platform } from '../platform/platform.js';
+import { hashObject, hashObjects } from '../hash/hash-object.js';
+import type { HashOutcome, Platform } from '../platform/platform.js';
 import type { ObjectSource } from '../sources/source.js';
 import { formatDigestTime } from '../format/time.js';
 import { constantTimeEqual } from '../utils.js';
@@ -98,30 +98,59 @@ export function checkLogListing(log: DigestLogFile, context: LogContext): Findin
 export async function checkLog(log: DigestLogFile, context: LogContext, source: ObjectSource): Promise<Finding> {
   const listing = checkLogListing(log, context);
   if (listing) return listing;
-  const base = logBase(log, context);
-  const uri = base.object;
   let read;
   try {
-    read = await attempt(
-      () => hashObject(source, log.s3Bucket, log.s3Object, { gzip: true, platform: context.platform, what: uri, maxBytes: context.maxBytes }),
-      context.platform,
-    );
+    read = await attempt(() => hashObject(source, log.s3Bucket, log.s3Object, { gzip: true, platform: context.platform, maxBytes: context.maxBytes }), context.platform);
   } catch (e) {
-    const outcome = e instanceof ValidateLogsError ? outcomeOf('log', e) : undefined;
-    if (!outcome) throw e;
+    if (!(e instanceof ValidateLogsError)) throw e;
+    return judge(log, context, e);
+  }
+  return judge(log, context, read.ok ? read.value : read.error);
+}
+
+/**
+ * Check logs a digest lists, as {@link checkLog} does each, reading them together: on a
+ * platform whose pool reads the source's files, in batches, with no promise per log.
+ * @param logs - the digest's entries
+ * @param context - the digest, trail and limits
+ * @param source - the storage
+ * @returns the findings, in the order of `logs`
+ * @throws the errors that say nothing about a log (storage that cannot be read at all, bugs)
+ */
+export async function checkLogs(logs: readonly DigestLogFile[], context: LogContext, source: ObjectSource): Promise<Finding[]> {
+  const out = new Array<Finding>(logs.length);
+  const read: number[] = [];
+  logs.forEach((log, i) => {
+    const listing = checkLogListing(log, context);
+    if (listing) out[i] = listing;
+    else read.push(i);
+  });
+  if (read.length === 0) return out;
+  const keys = read.map((i) => logs[i]!.s3Object);
+  const results = await hashObjects(source, context.digestBucket, keys, { gzip: true, platform: context.platform, maxBytes: context.maxBytes });
+  for (let j = 0; j < read.length; j++) {
+    const i = read[j]!;
+    const r = results[j];
+    // A transient failure is tried again, the way a single log is.
+    out[i] = r instanceof ValidateLogsError && r.transient ? await checkLog(logs[i]!, context, source) : judge(logs[i]!, context, r);
+  }
+  return out;
+}
+
+/** The finding about a log from what reading it gave: its outcome, nothing (absent), or the error about it. */
+function judge(log: DigestLogFile, context: LogContext, read: HashOutcome | ValidateLogsError | undefined): Finding {
+  const base = logBase(log, context);
+  if (read instanceof ValidateLogsError) {
+    const outcome = outcomeOf('log', read);
+    if (!outcome) throw read;
     return finding(outcome.code, { ...base, message: outcome.message });
   }
-  if (!read.ok) {
-    const outcome = outcomeOf('log', read.error)!;
-    return finding(outcome.code, { ...base, message: outcome.message });
-  }
-  const result = read.value;
-  if (!result) return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
+  if (!read) return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
   const expected = log.hashValue.toLowerCase();
-  if (!constantTimeEqual(expected, result.sha256)) {
-    return finding('LOG_HASH_MISMATCH', { ...base, message: "hash value doesn't match", expected, actual: result.sha256 });
+  if (!constantTimeEqual(expected, read.sha256)) {
+    return finding('LOG_HASH_MISMATCH', { ...base, message: "hash value doesn't match", expected, actual: read.sha256 });
   }
-  return finding('LOG_VALID', { ...base, message: 'valid', size: result.size });
+  return finding('LOG_VALID', { ...base, message: 'valid', size: read.size });
 }
 
 const iso = (ms: number): string => formatDigestTime(new Date(ms));

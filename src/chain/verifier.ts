@@ -173,6 +173,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     counting: inventoryWanted,
     findings,
     limited: createLimiter(inFlight),
+    grouped: platform.offload !== undefined && source.files !== undefined,
     pinned: options.pinned,
   };
   const reader = new DigestReader(ctx);

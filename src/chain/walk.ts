@@ -16,7 +16,8 @@ import type { Platform } from '../platform/platform.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { checkDigest, digestErrorFinding, digestKeyTime, iso, parseDigestObject, type DigestRef, type DigestVerdict } from './check-digest.js';
-import { checkLog, type LogContext } from './check-log.js';
+import type { DigestLogFile } from '../format/digest.js';
+import { checkLog, checkLogs, type LogContext } from './check-log.js';
 import { finding, type Finding } from './findings.js';
 import type { LogInventory } from './inventory.js';
 import { logKeyMatcher } from './inventory.js';
@@ -24,6 +25,8 @@ import { attempt, type Attempt, type OrderedFindings } from './schedule.js';
 
 /** Digests read ahead of the walk. */
 const PREFETCH = 8;
+/** Logs checked together when the platform's pool reads the files (they travel to it in batches anyway). */
+const LOG_GROUP = 64;
 
 /** A digest as read: its uncompressed bytes and metadata, or undefined when absent. */
 export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined } | undefined>;
@@ -58,6 +61,8 @@ export interface WalkContext {
   findings: OrderedFindings;
   /** Runs log checks at the set concurrency. */
   limited: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Whether logs are checked in groups (the platform's pool reads the source's files). */
+  grouped: boolean;
   /** A digest of the standard chain pinned by a checkpoint, which the walk must reach. */
   pinned?: PinnedHead | undefined;
 }
@@ -372,12 +377,22 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         // Verified when it was pinned, and its bytes are the same: what it lists is not read again.
         for (const log of r.logFiles) if (log.s3Bucket === bucket) inventory.mark(log.s3Object);
       }
+      // With a pool that reads the files itself, logs go to it in groups (no promise chain per log).
+      let group: DigestLogFile[] = [];
+      const flush = (): void => {
+        if (group.length === 0) return;
+        const logs = group;
+        group = [];
+        const checked = ctx.limited(() => checkLogs(logs, logContext, ctx.source));
+        for (let i = 0; i < logs.length; i++) findings.push(checked.then((all) => all[i]!));
+      };
       for (const log of pinned ? [] : r.logFiles) {
         const mine = log.s3Bucket === bucket;
         const twice = mine && here.has(log.s3Object);
         const again = mine && (twice || inventory.mark(log.s3Object, backfill ? 2 : 1) === 'again');
         if (mine) here.add(log.s3Object);
         if (again) {
+          flush();
           findings.push(
             finding('LOG_DUPLICATE', {
               kind: 'log',
@@ -389,11 +404,17 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
               digest: uri,
             }),
           );
+        } else if (ctx.grouped) {
+          group.push(log);
+          if (group.length < LOG_GROUP) continue;
+          flush();
         } else {
           findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));
         }
         yield* findings.take();
       }
+      flush();
+      yield* findings.take();
       lastStart = d.startTime.getTime();
       if (d.isStarting) {
         const older = nextOlder(jumpFrom);

@@ -21,7 +21,8 @@ export interface DuplicateKey {
  */
 export function findDuplicateKey(text: string): DuplicateKey | undefined {
   // One frame per open object (its keys so far, the last key) or array (the element index).
-  type Frame = { keys: Set<string> | null; index: number; pending: string | undefined };
+  // Keys are kept in an array while few (a digest's many log entries have six each), in a Set beyond.
+  type Frame = { keys: string[] | null; set: Set<string> | undefined; index: number; pending: string | undefined };
   const stack: Frame[] = [];
   let expectKey = false;
   const pathOf = (): string => {
@@ -39,18 +40,20 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
       while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
       const top = stack.at(-1);
       if (top?.keys && expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) return { key, path: pathOf() };
-        top.keys.add(key);
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
+        if (top.set ? top.set.has(key) : top.keys.includes(key)) return { key, path: pathOf() };
+        if (top.set) top.set.add(key);
+        else if (top.keys.push(key) > 16) top.set = new Set(top.keys);
         top.pending = key;
         expectKey = false;
       }
       i = j;
     } else if (c === 0x7b /* { */) {
-      stack.push({ keys: new Set(), index: 0, pending: undefined });
+      stack.push({ keys: [], set: undefined, index: 0, pending: undefined });
       expectKey = true;
     } else if (c === 0x5b /* [ */) {
-      stack.push({ keys: null, index: 0, pending: undefined });
+      stack.push({ keys: null, set: undefined, index: 0, pending: undefined });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
       expectKey = false;

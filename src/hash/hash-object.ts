@@ -5,12 +5,14 @@
  * @module
  */
 import { defaultPlatform } from '#platform';
+import { ValidateLogsError } from '../errors.js';
+import { s3Uri } from '../format/keys.js';
 import type { HashOutcome, HashRequest, Platform } from '../platform/platform.js';
 import type { ObjectSource } from '../sources/source.js';
 import { hashStream } from './hash-stream.js';
 
-/** Options of {@link hashObject}. */
-export interface HashObjectOptions extends Omit<HashRequest, 'sizeHint'> {
+/** Options of {@link hashObject} (an object's name in messages is its `s3://` URI). */
+export interface HashObjectOptions extends Omit<HashRequest, 'sizeHint' | 'what'> {
   /** The runtime; the default platform when omitted. */
   platform?: Platform;
 }
@@ -20,22 +22,54 @@ export interface HashObjectOptions extends Omit<HashRequest, 'sizeHint'> {
  * @param source - the storage
  * @param bucket - the bucket
  * @param key - the key
- * @param options - what to compute, a name for messages, the platform
+ * @param options - what to compute, the platform
  * @returns the outcome; undefined when the object does not exist
  * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT` about the bytes, and the source's
  *   errors (`NOT_READABLE`, `SOURCE_ERROR`, ...) about reading them
  */
 export async function hashObject(source: ObjectSource, bucket: string, key: string, options: HashObjectOptions): Promise<HashOutcome | undefined> {
+  const [r] = await hashObjects(source, bucket, [key], options);
+  if (r instanceof Error) throw r;
+  return r;
+}
+
+/**
+ * Read objects and hash their (gunzipped) content: on the platform's pool, in batches, those
+ * the source has as files; the others one at a time.
+ * @param source - the storage
+ * @param bucket - the bucket
+ * @param keys - the keys
+ * @param options - what to compute, the platform
+ * @returns for each key, in order: the outcome, undefined when the object does not exist, or
+ *   the `ValidateLogsError` about it (`GZIP_INVALID`, `SIZE_LIMIT`, `NOT_READABLE`, ...)
+ * @throws the errors that say nothing about one object (a pool thread that failed, bugs)
+ */
+export async function hashObjects(source: ObjectSource, bucket: string, keys: readonly string[], options: HashObjectOptions): Promise<Array<HashOutcome | ValidateLogsError | undefined>> {
   const { platform = defaultPlatform, ...request } = options;
-  if (platform.offload && source.file) {
-    const path = await source.file(bucket, key);
-    if (path !== undefined) {
-      const r = await platform.offload.hashFile(path, request);
-      if (r) return r;
+  const name = (key: string): string => s3Uri(bucket, key);
+  const out = new Array<HashOutcome | ValidateLogsError | undefined>(keys.length);
+  const left = keys.map((_, i) => i);
+  let rest = left;
+  if (platform.offload && source.files) {
+    const paths = await source.files(bucket, keys);
+    const files = left.filter((i) => paths[i] !== undefined);
+    const hashed = await platform.offload.hashFiles(
+      files.map((i) => ({ path: paths[i]!, what: name(keys[i]!) })),
+      request,
+    );
+    files.forEach((i, j) => (out[i] = hashed[j]));
+    rest = left.filter((i) => out[i] === undefined);
+  }
+  for (const i of rest) {
+    try {
+      const obj = await source.get(bucket, keys[i]!);
+      out[i] = obj && (await hashStream(obj.body, { ...request, what: name(keys[i]!), platform, ...(obj.size !== undefined && { sizeHint: obj.size }) }));
+    } catch (e) {
+      if (!(e instanceof ValidateLogsError)) throw e;
+      out[i] = e;
     }
   }
-  const obj = await source.get(bucket, key);
-  return obj && hashStream(obj.body, { ...request, platform, ...(obj.size !== undefined && { sizeHint: obj.size }) });
+  return out;
 }
 
 /**
@@ -48,5 +82,5 @@ export async function hashObject(source: ObjectSource, bucket: string, key: stri
  * @returns the number of objects to check at once
  */
 export function objectsInFlight(source: ObjectSource, platform: Platform, concurrency: number): number {
-  return platform.offload && source.file ? Math.max(concurrency, platform.offload.capacity) : concurrency;
+  return platform.offload && source.files ? Math.max(concurrency, platform.offload.capacity) : concurrency;
 }

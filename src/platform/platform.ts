@@ -8,6 +8,7 @@
  * `platform` option of the functions that use it.
  * @module
  */
+import type { ValidateLogsError } from '../errors.js';
 import type { ByteSource } from '../hash/chunks.js';
 
 /** An incremental SHA-256 computation. */
@@ -82,6 +83,14 @@ export interface HashRequest {
   eventTimes?: boolean;
 }
 
+/** A file for {@link HashOffload.hashFiles}. */
+export interface HashFile {
+  /** Its path. */
+  path: string;
+  /** Its name, for messages (an `s3://` URI). */
+  what: string;
+}
+
 /** What hashing an object computed. */
 export interface HashOutcome {
   /** Lower-case hex SHA-256 of the (uncompressed) content. */
@@ -108,15 +117,16 @@ export interface HashOffload {
   /** How many objects the pool keeps busy at once: a scheduler's useful number in flight. */
   readonly capacity: number;
   /**
-   * Read and hash a file on a pool thread. Only a regular file is read (never through a link
-   * at its end, never blocking); for anything else the answer is undefined, and the caller
-   * reads the object the ordinary way (which names what is wrong with it).
-   * @param path - the file's path
-   * @param request - what to compute
-   * @returns the outcome; undefined when the file must be read the ordinary way
-   * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`, as the caller's thread would
+   * Read and hash files on the pool's threads. Only a regular file is read (never through a
+   * link at its end, never blocking); for anything else the answer is undefined, and the caller
+   * reads that object the ordinary way (which names what is wrong with it).
+   * @param files - each file's path, and its name for messages
+   * @param request - how to hash them all
+   * @returns in the order of `files`: the outcome, the `GZIP_INVALID` or `SIZE_LIMIT` error
+   *   about its bytes, or undefined when it must be read the ordinary way
+   * @throws Error when a thread failed (not the objects' fault)
    */
-  hashFile(path: string, request: HashRequest): Promise<HashOutcome | undefined>;
+  hashFiles(files: readonly HashFile[], request: Omit<HashRequest, 'what' | 'sizeHint'>): Promise<Array<HashOutcome | ValidateLogsError | undefined>>;
   /**
    * Hash bytes that arrive on the caller's thread (an S3 body) on a pool thread: a small
    * object is gathered and sent whole, a large one is sent in chunks as they arrive.

@@ -125,7 +125,7 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     if (head && deliveredAt < head.endTime) continue;
     if (deliveredAt >= until) continue;
     const task = limit(async (): Promise<DeliveredLog | undefined> => {
-      const r = await hashObject(storage, bucket, o.key, { gzip: true, eventTimes: true, what: s3Uri(bucket, o.key), ...(platform && { platform }) });
+      const r = await hashObject(storage, bucket, o.key, { gzip: true, eventTimes: true, ...(platform && { platform }) });
       if (!r) return undefined; // deleted since it was listed
       return { key: o.key, deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
     });

@@ -113,15 +113,15 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
   }
 
   /**
-   * The path of an object's file, for the platform's hashing threads (which open it only as a
+   * The paths of objects' files, for the platform's hashing threads (which open each only as a
    * regular file, and otherwise leave it to {@link LocalDirectory.get}).
    * @param bucket - the bucket
-   * @param key - the key
-   * @returns the path; undefined when the key is not a plain file path here (then `get` tells)
+   * @param keys - the keys
+   * @returns a path for each key; undefined where the key is not a plain file path here (`get` then tells)
    */
-  async file(bucket: string, key: string): Promise<string | undefined> {
-    if (!this.#holds(bucket)) return undefined;
-    return this.#reader.filePath(key);
+  async files(bucket: string, keys: readonly string[]): Promise<Array<string | undefined>> {
+    if (!this.#holds(bucket)) return keys.map(() => undefined);
+    return this.#reader.filePaths(keys);
   }
 
   async #readMetadata(key: string): Promise<Record<string, string> | undefined> {

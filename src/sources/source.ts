@@ -71,14 +71,14 @@ export interface ObjectSource {
    */
   get(bucket: string, key: string, options?: { metadata?: boolean }): Promise<FetchedObject | undefined>;
   /**
-   * Optional: the path of the object's file, for a platform whose threads read files
-   * themselves (the Node platform's pool). Nothing is opened here; the reader opens it only
-   * as a regular file and otherwise falls back to {@link ObjectSource.get}.
+   * Optional: the paths of objects' files, for a platform whose threads read files themselves
+   * (the Node platform's pool). Nothing is opened here; the reader opens each only as a regular
+   * file and otherwise falls back to {@link ObjectSource.get}.
    * @param bucket - the bucket
-   * @param key - the key
-   * @returns the path; undefined when the object must be read with `get`
+   * @param keys - the keys
+   * @returns a path for each key, in order; undefined where the object must be read with `get`
    */
-  file?(bucket: string, key: string): Promise<string | undefined>;
+  files?(bucket: string, keys: readonly string[]): Promise<Array<string | undefined>>;
   /**
    * Optional: the names of the folders directly under `prefix` (which ends in `/`), as S3
    * lists common prefixes with the delimiter `/`. Used to find the regions of a trail.

@@ -15,8 +15,8 @@ import { Worker } from 'node:worker_threads';
 import { ValidateLogsError, type ErrorCode } from '../../errors.js';
 import { toChunks, type ByteSource } from '../../hash/chunks.js';
 import { concatBytes } from '../../utils.js';
-import type { HashOffload, HashOutcome, HashRequest } from '../platform.js';
-import type { BatchJob, FromWorker, JobResult, ToWorker } from './protocol.js';
+import type { HashFile, HashOffload, HashOutcome, HashRequest } from '../platform.js';
+import type { BatchRequest, FromWorker, ToWorker } from './protocol.js';
 
 /** Objects stored in fewer bytes than this are batched, and sent whole when they come from a stream. */
 export const BATCH_BYTES: number = 256 * 1024;
@@ -27,25 +27,33 @@ export const DEPTH: number = 2;
 /** Chunks of a stream sent ahead of the hashing. */
 export const STREAM_AHEAD: number = 4;
 
-interface Pending {
-  resolve: (r: JobResult) => void;
-  reject: (e: unknown) => void;
-}
+/** What becomes of one object's answer. */
+type Settle = (r: Answer) => void;
 
-interface Queued extends BatchJob, Pending {
-  /** Stored bytes, as far as known. */
-  weight: number;
+/** One object's answer from a thread: its outcome, an error about its bytes, or handed back (undefined). */
+type Answer = HashOutcome | ValidateLogsError | undefined | { crash: string };
+
+/** An object waiting for a thread. */
+interface Queued {
+  id: number;
+  what: string;
+  source: string | Uint8Array;
+  request: BatchRequest;
+  /** Stored bytes, when known. */
+  weight?: number;
+  settle: Settle;
 }
 
 class Thread {
   readonly worker: Worker;
   /** Batches sent and not yet answered. */
   batches = 0;
-  readonly pending = new Map<number, Pending>();
+  readonly pending = new Map<number, Settle>();
   /** Streams open, each with what to do when a chunk of it was hashed. */
   readonly streams = new Map<number, () => void>();
   constructor(url: URL, onMessage: (t: Thread, m: FromWorker) => void, onFail: (t: Thread, e: unknown) => void) {
-    this.worker = new Worker(url);
+    // No flags of the parent's command line: they are for its main module (--input-type, --eval).
+    this.worker = new Worker(url, { execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => onMessage(this, m));
     this.worker.on('error', (e) => onFail(this, e));
@@ -76,6 +84,8 @@ export class HashPool implements HashOffload {
   readonly #queue: Queued[] = [];
   #nextId = 1;
   #scheduled = false;
+  /** What went to the threads: messages of batches, the objects in them, and streams. */
+  readonly stats: { batches: number; jobs: number; streams: number; started: number } = { batches: 0, jobs: 0, streams: 0, started: 0 };
   /** Stored size of the files hashed lately (a file's size is known only once it is opened). */
   #typical = BATCH_BYTES / 4;
 
@@ -89,24 +99,56 @@ export class HashPool implements HashOffload {
     this.#url = url;
   }
 
-  async hashFile(path: string, request: HashRequest): Promise<HashOutcome | undefined> {
-    const r = await this.#submit({ path, request }, request.sizeHint ?? this.#typical);
-    return 'fallback' in r ? undefined : outcome(r);
+  hashFiles(files: readonly HashFile[], request: BatchRequest): Promise<Array<HashOutcome | ValidateLogsError | undefined>> {
+    return new Promise((resolve, reject) => {
+      const out = new Array<HashOutcome | ValidateLogsError | undefined>(files.length);
+      let left = files.length;
+      if (left === 0) resolve(out);
+      let failed = false;
+      files.forEach((f, i) => {
+        this.#queue.push({
+          id: this.#nextId++,
+          what: f.what,
+          source: f.path,
+          request,
+          settle: (r) => {
+            if (failed) return;
+            if (r instanceof Error && !(r instanceof ValidateLogsError)) {
+              failed = true;
+              reject(r);
+              return;
+            }
+            if (r && 'crash' in r) {
+              failed = true;
+              reject(new Error(`hashing ${f.what} failed on a pool thread: ${r.crash}`));
+              return;
+            }
+            out[i] = r;
+            if (--left === 0) resolve(out);
+          },
+        });
+      });
+      this.#schedule();
+    });
   }
 
   async hashBytes(source: ByteSource, request: HashRequest): Promise<HashOutcome> {
     const it = toChunks(source);
     const iterator = Symbol.asyncIterator in it ? it[Symbol.asyncIterator]() : (it as Iterable<Uint8Array>)[Symbol.iterator]();
+    const { what, sizeHint, ...shared } = request;
     // A small object (or one of unknown size, until it proves large) is gathered and sent whole.
     const parts: Uint8Array[] = [];
     let size = 0;
-    if ((request.sizeHint ?? 0) < BATCH_BYTES) {
+    if ((sizeHint ?? 0) < BATCH_BYTES) {
       for (;;) {
         const r = await iterator.next();
         if (r.done) {
           const bytes = parts.length === 1 ? parts[0]! : concatBytes(parts);
-          const result = await this.#submit({ bytes, request }, bytes.byteLength);
-          return outcome(result);
+          const answer = await new Promise<Answer>((settle) => {
+            this.#queue.push({ id: this.#nextId++, what, source: bytes, request: shared, weight: bytes.byteLength, settle });
+            this.#schedule();
+          });
+          return outcome(answer, what);
         }
         parts.push(Uint8Array.from(r.value)); // a copy: the source may reuse its buffer, and the copy is sent along
         size += r.value.byteLength;
@@ -122,13 +164,13 @@ export class HashPool implements HashOffload {
     const id = this.#nextId++;
     let ahead = 0;
     let wake: (() => void) | undefined;
-    const done = new Promise<JobResult>((resolve, reject) => thread.pending.set(id, { resolve, reject }));
-    done.catch(() => undefined);
+    const done = new Promise<Answer>((settle) => thread.pending.set(id, settle));
     thread.streams.set(id, () => {
       ahead--;
       wake?.();
     });
     thread.touch();
+    this.stats.streams++;
     thread.post({ t: 'open', id, request });
     /** Send a chunk we own (it is moved, not copied); wait while the thread is too far behind. */
     const send = async (owned: Uint8Array): Promise<void> => {
@@ -152,41 +194,53 @@ export class HashPool implements HashOffload {
       thread.pending.delete(id); // the thread's answer to the abort is not awaited
       throw failed.error;
     }
-    return outcome(await done);
+    return outcome(await done, request.what);
   }
 
-  #submit(job: Omit<BatchJob, 'id'>, weight: number): Promise<JobResult> {
-    return new Promise<JobResult>((resolve, reject) => {
-      this.#queue.push({ ...job, id: this.#nextId++, weight, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#dispatch();
-        });
-      }
+  /** Dispatch once this turn's objects are queued (so that they travel together). */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#dispatch();
     });
   }
 
   /** Hand queued objects to threads with room, starting threads as needed. */
   #dispatch(): void {
-    while (this.#queue.length > 0) {
+    const queue = this.#queue;
+    let head = 0;
+    while (head < queue.length) {
       const thread = this.#thread(false);
-      if (!thread) return;
-      const jobs: Queued[] = [];
+      if (!thread) break;
+      const first = queue[head]!;
+      const request = first.request;
+      const ids: number[] = [];
+      const whats: string[] = [];
+      const sources: Array<string | Uint8Array> = [];
+      const transfer: ArrayBuffer[] = [];
       let bytes = 0;
-      while (this.#queue.length > 0 && jobs.length < BATCH_JOBS) {
-        const next = this.#queue[0]!;
-        if (jobs.length > 0 && bytes + next.weight > BATCH_BYTES) break;
-        jobs.push(this.#queue.shift()!);
-        bytes += next.weight;
+      // One batch: up to BATCH_JOBS objects, BATCH_BYTES of them, all hashed alike.
+      while (head < queue.length && ids.length < BATCH_JOBS) {
+        const job = queue[head]!;
+        const weight = job.weight ?? this.#typical;
+        if (ids.length > 0 && (bytes + weight > BATCH_BYTES || !sameRequest(job.request, request))) break;
+        head++;
+        bytes += weight;
+        ids.push(job.id);
+        whats.push(job.what);
+        sources.push(job.source);
+        if (typeof job.source !== 'string') transfer.push(job.source.buffer as ArrayBuffer);
+        thread.pending.set(job.id, job.settle);
       }
-      for (const j of jobs) thread.pending.set(j.id, j);
+      this.stats.batches++;
+      this.stats.jobs += ids.length;
       thread.batches++;
       thread.touch();
-      const transfer = jobs.flatMap((j) => (j.bytes ? [j.bytes.buffer as ArrayBuffer] : []));
-      thread.post({ t: 'batch', jobs: jobs.map(({ id, request, path, bytes: b }) => ({ id, request, ...(path !== undefined && { path }), ...(b && { bytes: b }) })) }, transfer);
+      thread.post({ t: 'batch', request, ids, whats, sources }, transfer);
     }
+    queue.splice(0, head);
   }
 
   /**
@@ -202,6 +256,7 @@ export class HashPool implements HashOffload {
     if (this.#threads.length < this.threads) {
       const t = new Thread(this.#url, (th, m) => this.#message(th, m), (th, e) => this.#failed(th, e));
       this.#threads.push(t);
+      this.stats.started++;
       return t;
     }
     if (always) return best!;
@@ -213,13 +268,30 @@ export class HashPool implements HashOffload {
       thread.streams.get(m.id)?.();
       return;
     }
-    const stream = m.results.length === 1 ? thread.streams.get(m.results[0]!.id) : undefined;
-    for (const r of m.results) {
-      if ('ok' in r) this.#typical = 0.75 * this.#typical + 0.25 * r.ok.storedSize;
-      this.#settle(thread, r.id, r);
+    const answers = new Array<Answer>(m.ids.length);
+    for (let i = 0; i < m.ids.length; i++) {
+      const sha256 = m.sha256[i];
+      if (sha256 === null || sha256 === undefined) continue;
+      const r: HashOutcome = { sha256, size: m.size[i]!, storedSize: m.stored[i]! };
+      if (m.newest) {
+        r.newestEventTime = m.newest[i] ?? null;
+        r.oldestEventTime = m.oldest?.[i] ?? null;
+      }
+      this.#typical = 0.75 * this.#typical + 0.25 * r.storedSize;
+      answers[i] = r;
+    }
+    for (const u of m.unhashed) {
+      answers[u.i] = u.error ? new ValidateLogsError(u.error.code as ErrorCode, u.error.message, { transient: u.error.transient }) : u.crash !== undefined ? { crash: u.crash } : undefined;
+    }
+    const stream = m.ids.length === 1 ? thread.streams.get(m.ids[0]!) : undefined;
+    for (let i = 0; i < m.ids.length; i++) {
+      const settle = thread.pending.get(m.ids[i]!);
+      if (!settle) continue;
+      thread.pending.delete(m.ids[i]!);
+      settle(answers[i]);
     }
     if (stream) {
-      thread.streams.delete(m.results[0]!.id);
+      thread.streams.delete(m.ids[0]!);
       stream(); // a sender waiting for room sees the answer
     } else {
       thread.batches--;
@@ -228,20 +300,13 @@ export class HashPool implements HashOffload {
     this.#dispatch();
   }
 
-  #settle(thread: Thread, id: number, r: JobResult): void {
-    const p = thread.pending.get(id);
-    if (!p) return;
-    thread.pending.delete(id);
-    p.resolve(r);
-  }
-
   /** A thread failed: what it held fails with it (not the objects' fault), the pool goes on without it. */
   #failed(thread: Thread, e: unknown): void {
     const i = this.#threads.indexOf(thread);
     if (i < 0) return;
     this.#threads.splice(i, 1);
     const error = new Error(`a hashing thread failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    for (const p of thread.pending.values()) p.reject(error);
+    for (const settle of thread.pending.values()) settle({ crash: error.message });
     thread.pending.clear();
     for (const wake of thread.streams.values()) wake();
     thread.streams.clear();
@@ -250,10 +315,15 @@ export class HashPool implements HashOffload {
   }
 }
 
-/** A job's result as the caller's thread would have had it: the outcome, or the error. */
-function outcome(r: JobResult): HashOutcome {
-  if ('ok' in r) return r.ok;
-  if ('error' in r) throw new ValidateLogsError(r.error.code as ErrorCode, r.error.message, { transient: r.error.transient });
-  if ('crash' in r) throw new Error(`hashing failed on a pool thread: ${r.crash}`);
-  throw new Error('a file was handed back where bytes were sent');
+/** Whether two objects are hashed alike (and so may share a batch). */
+function sameRequest(a: BatchRequest, b: BatchRequest): boolean {
+  return a === b || (a.gzip === b.gzip && a.maxBytes === b.maxBytes && a.eventTimes === b.eventTimes);
+}
+
+/** An answer as the caller's thread would have had it: the outcome, or the error. */
+function outcome(r: Answer, what: string): HashOutcome {
+  if (r instanceof ValidateLogsError) throw r;
+  if (r === undefined) throw new Error(`${what}: bytes were handed back`);
+  if ('crash' in r) throw new Error(`hashing ${what} failed on a pool thread: ${r.crash}`);
+  return r;
 }

@@ -1,26 +1,27 @@
 /**
- * The messages between the pool and its threads. Small objects travel many to a message
- * (a batch); a large object from a stream travels as `open`, `chunk`s and `end`, with an
- * `ack` back per chunk so that the sender never runs far ahead of the hashing.
+ * The messages between the pool and its threads. Small objects travel many to a message (a
+ * batch), in columns (arrays of names, of hashes, of sizes: far cheaper to copy between
+ * threads than an object each); a large object from a stream travels as `open`, `chunk`s and
+ * `end`, with an `ack` back per chunk so that the sender never runs far ahead of the hashing.
  * @module
  */
-import type { HashOutcome, HashRequest } from '../platform.js';
+import type { HashRequest } from '../platform.js';
 
-/** One object of a batch: a file the thread reads itself, or bytes sent along. */
-export interface BatchJob {
-  /** The job's number, unique in the pool. */
-  id: number;
-  /** What to compute. */
-  request: HashRequest;
-  /** A regular file to read (only as one: no link at its end, no blocking). */
-  path?: string;
-  /** The whole stored object. */
-  bytes?: Uint8Array;
+/** What a batch's objects share: how to hash them. */
+export type BatchRequest = Omit<HashRequest, 'what' | 'sizeHint'>;
+
+/** Objects to hash: for each, a file path to read or the whole stored bytes, and a name for messages. */
+export interface BatchMessage {
+  t: 'batch';
+  request: BatchRequest;
+  ids: number[];
+  whats: string[];
+  sources: Array<string | Uint8Array>;
 }
 
 /** From the pool to a thread. */
 export type ToWorker =
-  | { t: 'batch'; jobs: BatchJob[] }
+  | BatchMessage
   | { t: 'open'; id: number; request: HashRequest }
   | { t: 'chunk'; id: number; bytes: Uint8Array }
   | { t: 'end'; id: number }
@@ -33,14 +34,31 @@ export interface WireError {
   transient: boolean;
 }
 
-/** How one job ended. */
-export type JobResult =
-  | { id: number; ok: HashOutcome }
-  /** The file is no regular file, or reading it failed: the caller reads it the ordinary way. */
-  | { id: number; fallback: true }
-  | { id: number; error: WireError }
+/** An object of a batch that was not hashed. */
+export interface Unhashed {
+  /** Its place in the batch. */
+  i: number;
+  /** No regular file, or reading it failed: the caller reads it the ordinary way. */
+  fallback?: true;
+  /** What is wrong with its bytes. */
+  error?: WireError;
   /** Not the object's fault: a bug or the thread's own failure. */
-  | { id: number; crash: string };
+  crash?: string;
+}
+
+/** How a batch (or a stream: a batch of one) ended, in the batch's order. */
+export interface DoneMessage {
+  t: 'done';
+  ids: number[];
+  /** Hex SHA-256; null where the object was not hashed (see `unhashed`). */
+  sha256: Array<string | null>;
+  size: number[];
+  stored: number[];
+  /** Event times, when asked for. */
+  newest?: Array<string | null>;
+  oldest?: Array<string | null>;
+  unhashed: Unhashed[];
+}
 
 /** From a thread to the pool. */
-export type FromWorker = { t: 'done'; results: JobResult[] } | { t: 'ack'; id: number };
+export type FromWorker = DoneMessage | { t: 'ack'; id: number };

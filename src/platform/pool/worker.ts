@@ -12,7 +12,7 @@ import { ValidateLogsError } from '../../errors.js';
 import { hashStream, hashWhole } from '../../hash/hash-stream.js';
 import { nodePlatform } from '../node.js';
 import type { HashOutcome, HashRequest, Platform } from '../platform.js';
-import type { BatchJob, FromWorker, JobResult, ToWorker, WireError } from './protocol.js';
+import type { BatchMessage, DoneMessage, FromWorker, ToWorker, Unhashed } from './protocol.js';
 import { createSyncInflater, syncInflateAvailable } from './sync-inflate.js';
 
 const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | (fsc.O_NONBLOCK ?? 0);
@@ -91,46 +91,70 @@ function options(request: HashRequest): Parameters<typeof hashStream>[1] {
   };
 }
 
-function failure(id: number, e: unknown): JobResult {
-  if (e instanceof ReadFailed) return { id, fallback: true };
-  if (e instanceof ValidateLogsError) {
-    const error: WireError = { code: e.code, message: e.message, transient: e.transient };
-    return { id, error };
-  }
-  return { id, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+/** An object that was not hashed, and why. */
+function unhashed(i: number, e: unknown): Unhashed {
+  if (e instanceof ReadFailed) return { i, fallback: true };
+  if (e instanceof ValidateLogsError) return { i, error: { code: e.code, message: e.message, transient: e.transient } };
+  return { i, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 
-/** Run a job: at once when the object is small (no promise), else as a stream. */
-function runJob(job: BatchJob): JobResult | Promise<JobResult> {
-  const { id, request } = job;
+/** Hash one object: at once when it is small (no promise), else as a stream; undefined: hand it back. */
+function hashOne(source: string | Uint8Array, request: HashRequest): HashOutcome | undefined | Promise<HashOutcome | undefined> {
+  if (typeof source !== 'string') return hashWhole(source, options(request)) ?? hashStream(source, options(request));
+  const file = openFile(source);
+  if (!file) return undefined;
+  let streaming = false;
   try {
-    if (job.path === undefined) {
-      const ok = hashWhole(job.bytes!, options(request));
-      return ok ? { id, ok } : settle(id, hashStream(job.bytes!, options(request)));
-    }
-    const file = openFile(job.path);
-    if (!file) return { id, fallback: true };
-    let streaming = false;
-    try {
-      const bytes = readWhole(file.fd, file.size);
-      const ok = bytes && hashWhole(bytes, options(request));
-      if (ok) return { id, ok };
-      streaming = true;
-      return settle(id, hashStream(fileChunks(file.fd), { ...options(request), sizeHint: file.size })).finally(() => closeSync(file.fd));
-    } finally {
-      if (!streaming) closeSync(file.fd);
-    }
-  } catch (e) {
-    return failure(id, e);
+    const bytes = readWhole(file.fd, file.size);
+    const ok = bytes && hashWhole(bytes, options(request));
+    if (ok) return ok;
+    streaming = true;
+    return hashStream(fileChunks(file.fd), { ...options(request), sizeHint: file.size }).finally(() => closeSync(file.fd));
+  } finally {
+    if (!streaming) closeSync(file.fd);
   }
 }
 
-/** A job's result once its hashing settles. */
-function settle(id: number, hashing: Promise<HashOutcome>): Promise<JobResult> {
-  return hashing.then(
-    (ok) => ({ id, ok }),
-    (e: unknown) => failure(id, e),
-  );
+/** The answer to a batch, in columns. */
+function answer(ids: number[], eventTimes: boolean): DoneMessage & { put(i: number, r: HashOutcome | undefined): void; fail(i: number, e: unknown): void } {
+  const n = ids.length;
+  const done: DoneMessage = { t: 'done', ids, sha256: new Array<string | null>(n).fill(null), size: new Array<number>(n).fill(0), stored: new Array<number>(n).fill(0), unhashed: [] };
+  if (eventTimes) {
+    done.newest = new Array<string | null>(n).fill(null);
+    done.oldest = new Array<string | null>(n).fill(null);
+  }
+  return Object.assign(done, {
+    put(i: number, r: HashOutcome | undefined): void {
+      if (!r) {
+        done.unhashed.push({ i, fallback: true });
+        return;
+      }
+      done.sha256[i] = r.sha256;
+      done.size[i] = r.size;
+      done.stored[i] = r.storedSize;
+      if (done.newest) {
+        done.newest[i] = r.newestEventTime ?? null;
+        done.oldest![i] = r.oldestEventTime ?? null;
+      }
+    },
+    fail(i: number, e: unknown): void {
+      done.unhashed.push(unhashed(i, e));
+    },
+  });
+}
+
+async function runBatch(m: BatchMessage): Promise<void> {
+  const out = answer(m.ids, m.request.eventTimes === true);
+  for (let i = 0; i < m.ids.length; i++) {
+    try {
+      const r = hashOne(m.sources[i]!, { ...m.request, what: m.whats[i]! });
+      out.put(i, r instanceof Promise ? await r : r);
+    } catch (e) {
+      out.fail(i, e);
+    }
+  }
+  const { put: _p, fail: _f, ...message } = out;
+  send(message);
 }
 
 /** Chunks of a streamed object as they arrive, acknowledged as they are consumed. */
@@ -170,22 +194,22 @@ const feeds = new Map<number, Feed>();
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
     case 'batch':
-      void (async () => {
-        const results: JobResult[] = [];
-        for (const job of m.jobs) {
-          const r = runJob(job);
-          results.push(r instanceof Promise ? await r : r);
-        }
-        send({ t: 'done', results });
-      })();
+      void runBatch(m);
       break;
     case 'open': {
       const feed = new Feed(m.id);
       feeds.set(m.id, feed);
-      void settle(m.id, hashStream(feed, options(m.request))).then((r) => {
-        feeds.delete(m.id);
-        send({ t: 'done', results: [r] });
-      });
+      const out = answer([m.id], m.request.eventTimes === true);
+      void hashStream(feed, options(m.request))
+        .then(
+          (r) => out.put(0, r),
+          (e: unknown) => out.fail(0, e),
+        )
+        .then(() => {
+          feeds.delete(m.id);
+          const { put: _p, fail: _f, ...message } = out;
+          send(message);
+        });
       break;
     }
     case 'chunk':
@@ -198,7 +222,7 @@ port.on('message', (m: ToWorker) => {
       const feed = feeds.get(m.id);
       if (feed) {
         feeds.delete(m.id);
-        feed.end(); // it then fails as truncated; the result is ignored
+        feed.end(); // it then fails as truncated; the answer is ignored
       }
       break;
     }

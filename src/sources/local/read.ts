@@ -305,17 +305,19 @@ export class LocalReader {
   }
 
   /**
-   * Where a key's file would be, its folders resolved as reads resolve them; nothing is opened.
-   * @param key - the key
-   * @returns the path; undefined when the key cannot be resolved (a read then tells why)
+   * Where keys' files would be, their folders resolved as reads resolve them; nothing is opened.
+   * @param keys - the keys
+   * @returns a path for each; undefined where the key cannot be resolved (a read then tells why)
    */
-  async filePath(key: string): Promise<string | undefined> {
-    try {
-      const at = await this.#resolve(key);
-      return at && at.dir.real + sep + at.name;
-    } catch {
-      return undefined;
-    }
+  async filePaths(keys: readonly string[]): Promise<Array<string | undefined>> {
+    return Promise.all(
+      keys.map((key) =>
+        this.#resolve(key).then(
+          (at) => at && at.dir.real + sep + at.name,
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /** Open a key's regular file; undefined when it is absent or a folder. */

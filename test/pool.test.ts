@@ -1,0 +1,192 @@
+// The Node platform's pool of hashing threads, as built (threads run only from dist/): every
+// answer equals hashing in the caller's thread, byte for byte and error for error; anything
+// but a regular file is handed back; small objects travel in batches; an idle pool never keeps
+// the process alive.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HashOutcome, HashRequest, Platform } from '../dist/index.js';
+import { hashStream } from '../dist/index.js';
+import { createNodePlatform } from '../dist/node.js';
+import { ROOT } from './helpers/tamper.js';
+
+interface Stats {
+  batches: number;
+  jobs: number;
+  streams: number;
+  started: number;
+}
+const pooled = createNodePlatform({ threads: 2 });
+const inThread = createNodePlatform({ threads: 0 });
+const stats = (p: Platform): Stats => (p.offload as unknown as { stats: Stats }).stats;
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pool-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** CloudTrail-like content with event times, `n` records. */
+function records(n: number, seed: number): Buffer {
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = new Date(Date.UTC(2025, 0, 1) + ((i * 7919 + seed) % 86_400) * 1000).toISOString().slice(0, 19) + 'Z';
+    parts.push(`{"eventTime":"${t}","eventID":"${(i * 2654435761 + seed).toString(16)}","n":${i}}`);
+  }
+  return Buffer.from(`{"Records":[${parts.join(',')}]}`);
+}
+
+/** Pseudo-random bytes: they do not compress, so a large stored object is quick to make. */
+function noise(n: number, seed: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+type Answer = { ok: HashOutcome } | { error: { code: string; message: string } } | { fallback: true };
+async function answer(work: () => Promise<HashOutcome | Error | undefined>): Promise<Answer> {
+  try {
+    const ok = await work();
+    if (ok instanceof Error) throw ok;
+    return ok ? { ok } : { fallback: true };
+  } catch (e) {
+    return { error: { code: (e as { code: string }).code, message: (e as Error).message } };
+  }
+}
+
+/** One file through the pool. */
+async function hashFile(platform: Platform, path: string, request: HashRequest): Promise<HashOutcome | Error | undefined> {
+  const { what, ...shared } = request;
+  const [r] = await platform.offload!.hashFiles([{ path, what }], shared);
+  return r;
+}
+
+/** Objects worth hashing: valid ones of every size class, and every way a gzip stream goes wrong. */
+function cases(): Array<[string, Buffer]> {
+  const small = gzipSync(records(20, 1));
+  const large = gzipSync(Buffer.concat([records(30_000, 2), noise(600_000, 3)])); // stored > 256 KiB: streamed
+  return [
+    ['small', small],
+    ['large', large],
+    ['empty content', gzipSync(Buffer.alloc(0))],
+    ['empty object', Buffer.alloc(0)],
+    ['corrupt deflate', Buffer.concat([small.subarray(0, 12), Buffer.from([0xff, 0xff, 0xff]), small.subarray(15)])],
+    ['data after the end', Buffer.concat([small, Buffer.from([0])])],
+    ['a second member', Buffer.concat([small, small])],
+    ['truncated in the trailer', small.subarray(0, small.length - 3)],
+    ['truncated in the body', large.subarray(0, large.length >> 1)],
+    ['bad CRC', Buffer.concat([small.subarray(0, small.length - 8), Buffer.from([1, 2, 3, 4]), small.subarray(small.length - 4)])],
+    ['not gzip', Buffer.from('{"Records":[]}')],
+  ];
+}
+
+describe('the pool answers as the caller thread does', () => {
+  const request = (what: string, extra: Partial<HashRequest> = {}): HashRequest => ({ gzip: true, what, eventTimes: true, ...extra });
+
+  it('for files read by a pool thread, valid or broken in every way', async () => {
+    for (const [name, bytes] of cases()) {
+      const path = join(dir, `${name}.json.gz`);
+      writeFileSync(path, bytes);
+      const want = await answer(() => hashStream(bytes, { ...request(name), platform: inThread }));
+      const got = await answer(() => hashFile(pooled, path, request(name)));
+      expect(got, name).toEqual(want);
+    }
+    // The cases are what they claim: the valid ones hash, the broken ones fail.
+    const valid = await answer(() => hashFile(pooled, join(dir, 'large.json.gz'), request('large')));
+    expect('ok' in valid && valid.ok.newestEventTime).toBe('2025-01-01T23:59:59Z');
+    expect(await answer(() => hashFile(pooled, join(dir, 'data after the end.json.gz'), request('x')))).toMatchObject({ error: { code: 'GZIP_INVALID' } });
+  });
+
+  it('for bytes sent whole or in chunks, and for the size limit', async () => {
+    for (const [name, bytes] of cases()) {
+      // In 64 KiB chunks from an async source that reuses one buffer, as a network body may.
+      const chunks = async function* (): AsyncGenerator<Uint8Array> {
+        const buffer = new Uint8Array(64 * 1024);
+        for (let i = 0; i < bytes.length; i += buffer.length) {
+          const n = Math.min(buffer.length, bytes.length - i);
+          buffer.set(bytes.subarray(i, i + n));
+          yield buffer.subarray(0, n);
+        }
+      };
+      const want = await answer(() => hashStream(bytes, { ...request(name), platform: inThread }));
+      expect(await answer(() => pooled.offload!.hashBytes(chunks(), request(name))), name).toEqual(want);
+      expect(await answer(() => hashStream(chunks(), { ...request(name), platform: pooled, sizeHint: bytes.length })), name).toEqual(want);
+    }
+    const large = cases()[1]![1];
+    const limited = await answer(() => pooled.offload!.hashBytes(large, request('capped', { maxBytes: 1000 })));
+    expect(limited).toEqual({ error: { code: 'SIZE_LIMIT', message: 'capped: inflates to more than the limit of 1000 bytes' } });
+  });
+
+  it('hands back whatever is no regular file, at once (a FIFO never blocks it)', async () => {
+    const fifo = join(dir, 'fifo.json.gz');
+    execFileSync('mkfifo', [fifo]);
+    const target = join(dir, 'small.json.gz');
+    writeFileSync(target, gzipSync(records(3, 4)));
+    const link = join(dir, 'link.json.gz');
+    symlinkSync(target, link);
+    const folder = join(dir, 'folder.json.gz');
+    mkdirSync(folder);
+    for (const path of [fifo, link, folder, join(dir, 'absent.json.gz')]) {
+      expect(await hashFile(pooled, path, request(path)), path).toBeUndefined();
+    }
+  });
+
+  it('sends small objects many to a message, and a large one as a stream', async () => {
+    const platform = createNodePlatform({ threads: 2 });
+    const paths: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const path = join(dir, `many-${i}.json.gz`);
+      writeFileSync(path, gzipSync(records(5, i)));
+      paths.push(path);
+    }
+    const { what: _, ...shared } = request('');
+    const results = await platform.offload!.hashFiles(paths.map((path) => ({ path, what: path })), shared);
+    const want = await Promise.all(paths.map((p, i) => hashStream(gzipSync(records(5, i)), { ...request(p), platform: inThread })));
+    expect(results).toEqual(want);
+    const s = stats(platform);
+    expect(s.jobs).toBe(300);
+    expect(s.batches).toBeLessThanOrEqual(300 / 8);
+    expect(s.started).toBeLessThanOrEqual(2);
+    await platform.offload!.hashBytes(cases()[1]![1], request('large'));
+    expect(stats(platform).streams).toBe(1);
+  });
+
+  it('fails a stream whose source fails, and goes on working', async () => {
+    const broken = async function* (): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(300 * 1024);
+      throw new Error('connection reset');
+    };
+    await expect(pooled.offload!.hashBytes(broken(), request('broken'))).rejects.toThrow('connection reset');
+    const small = gzipSync(records(2, 9));
+    expect(await pooled.offload!.hashBytes(small, request('after'))).toEqual(await hashStream(small, { ...request('after'), platform: inThread }));
+  });
+});
+
+describe('the pool in a process', () => {
+  it('never keeps a process alive once idle', () => {
+    const path = join(dir, 'alive.json.gz');
+    writeFileSync(path, gzipSync(records(10, 5)));
+    const script = `
+      import { createNodePlatform } from ${JSON.stringify(join(ROOT, 'dist', 'node.js'))};
+      const p = createNodePlatform({ threads: 2 });
+      const [r] = await p.offload.hashFiles([{ path: ${JSON.stringify(path)}, what: 'x' }], { gzip: true });
+      console.log(r.sha256);`;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('refuses a pool size that is no whole number from 0 to 1024', () => {
+    for (const threads of [-1, 1.5, 1025, Number.NaN]) expect(() => createNodePlatform({ threads })).toThrow(TypeError);
+    expect(createNodePlatform({ threads: 0 }).offload).toBeUndefined();
+  });
+});
