@@ -46,11 +46,35 @@ export function logKeyTime(key: string): number | undefined {
     for (let j = at + i; j < at + i + len; j++) v = v * 10 + key.charCodeAt(j) - 48;
     return v;
   };
-  const [y, mo, d, h, mi] = [n(0, 4), n(4, 2), n(6, 2), n(9, 2), n(11, 2)];
-  const t = Date.UTC(y, mo - 1, d, h, mi);
-  const check = new Date(t);
-  return check.getUTCMonth() === mo - 1 && check.getUTCDate() === d && h < 24 && mi < 60 ? t : undefined;
+  const y = n(0, 4);
+  const mo = n(4, 2);
+  const d = n(6, 2);
+  const h = n(9, 2);
+  const mi = n(11, 2);
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && leap ? 29 : MONTH_DAYS[mo - 1]!) || h > 23 || mi > 59) return undefined;
+  return Date.UTC(y, mo - 1, d, h, mi);
 }
+
+/**
+ * Whether a log key's date folder (`YYYY/MM/DD/` right after `folder`) is the date in its
+ * name; both already matched as digits.
+ */
+function inItsDateFolder(key: string, folder: number): boolean {
+  const at = key.length - TAIL;
+  for (const [from, to, len] of DATE_PARTS) {
+    for (let k = 0; k < len; k++) if (key.charCodeAt(folder + from + k) !== key.charCodeAt(at + to + k)) return false;
+  }
+  return true;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** Where the year, month and day are in `YYYY/MM/DD` and in `YYYYMMDD`, and their lengths. */
+const DATE_PARTS = [
+  [0, 0, 4],
+  [5, 4, 2],
+  [8, 6, 2],
+] as const;
 
 /**
  * A matcher for the keys of a trail region's log files: one regex without captures.
@@ -122,7 +146,7 @@ export class LogInventory {
       const seen = key <= this.#seenUpTo;
       // An unreadable entry named as a log stays a log: reading it, if a digest lists it, is the finding.
       const time = this.#matches(key) ? logKeyTime(key) : undefined;
-      if (time === undefined || key.slice(folder.length, folder.length + 10) !== formatDateFolders(new Date(time))) {
+      if (time === undefined || !inItsDateFolder(key, folder.length)) {
         if (!seen) this.#odd.push(entry.unreadable === undefined ? { key } : { key, unreadable: entry.unreadable });
       } else if (time >= from && time <= to && !(last !== undefined && time <= this.#limit)) {
         this.#add(key, time);

@@ -43,24 +43,22 @@ export function formatDateFolders(d: Date): string {
 const KEY_TIME_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?Z$/;
 const DIGEST_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
-function fields(m: RegExpExecArray): [number, number, number, number, number, number] {
-  return [1, 2, 3, 4, 5, 6].map((k) => Number(m[k] ?? '0')) as [number, number, number, number, number, number];
-}
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-function fromParts(parts: [number, number, number, number, number, number], text: string, what: string): Date {
-  const [y, mo, d, h, mi, s] = parts;
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  if (
-    date.getUTCFullYear() !== y ||
-    date.getUTCMonth() !== mo - 1 ||
-    date.getUTCDate() !== d ||
-    date.getUTCHours() !== h ||
-    date.getUTCMinutes() !== mi ||
-    date.getUTCSeconds() !== s
-  ) {
+/** The time a match of one of the forms above names, if it is a real date and time (no allocation but the Date). */
+function fromMatch(m: RegExpExecArray, text: string, what: string): Date {
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const h = m[4] === undefined ? 0 : Number(m[4]);
+  const mi = m[5] === undefined ? 0 : Number(m[5]);
+  const s = m[6] === undefined ? 0 : Number(m[6]);
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  // Years before 100 are refused: Date.UTC reads them as 19xx.
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && leap ? 29 : DAYS[mo - 1]!) || h > 23 || mi > 59 || s > 59) {
     throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not a real date and time`);
   }
-  return date;
+  return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
 }
 
 /**
@@ -73,7 +71,7 @@ function fromParts(parts: [number, number, number, number, number, number], text
 export function parseKeyTime(text: string, what = 'key time'): Date {
   const m = KEY_TIME_RE.exec(text);
   if (!m) throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not of the form YYYYMMDDTHHMMSSZ`);
-  return fromParts(fields(m), text, what);
+  return fromMatch(m, text, what);
 }
 
 /**
@@ -86,7 +84,7 @@ export function parseKeyTime(text: string, what = 'key time'): Date {
 export function parseDigestTime(text: string, what = 'time'): Date {
   const m = DIGEST_TIME_RE.exec(text);
   if (!m) throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not of the form YYYY-MM-DDTHH:MM:SSZ`);
-  return fromParts(fields(m), text, what);
+  return fromMatch(m, text, what);
 }
 
 const USER_TIME_RE =
@@ -115,7 +113,7 @@ export function parseUserTime(text: string, what = 'time'): Date {
       `${what}: ${JSON.stringify(text)} is not an ISO 8601 time (for example 2025-01-08T05:21:42Z or 2025-01-08)`,
     );
   }
-  const base = fromParts(fields(m), text, what);
+  const base = fromMatch(m, text, what);
   let ms = base.getTime() + Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
   const zone = m[8];
   if (zone && zone !== 'Z' && zone !== 'z' && zone !== 'UTC') {
