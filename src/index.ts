@@ -96,6 +96,7 @@ export {
   parseNoteVerifierKey,
   signNote,
   verifyNote,
+  type NoteOptions,
   type NoteSignature,
   type NoteSignerKey,
   type NoteVerifierKey,

@@ -110,7 +110,7 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   if (chains.length === 0) return [`no checkpoint written to ${out.path}: no chain is valid up to its newest digest`];
   chains.sort((a, b) => (a.region < b.region ? -1 : a.region > b.region ? 1 : 0));
   const findings = run.records.flatMap((r) => r.findings);
-  const text = signCheckpoint({ chains, reportSha256: reportSha256({ findings, summary: run.judgement.summary }) }, [out.signer]);
+  const text = await signCheckpoint({ chains, reportSha256: reportSha256({ findings, summary: run.judgement.summary }) }, [out.signer]);
   await writeAtomically(out.path, text);
   const notes = [`checkpoint written to ${out.path}: ${chains.map((c) => `${c.region} up to ${c.endTime}`).join(', ')}`];
   const skipped = run.regions.length - chains.length;
