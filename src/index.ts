@@ -109,12 +109,12 @@ export {
   formatCheckpoint,
   openCheckpoint,
   parseCheckpoint,
-  reportSha256,
   signCheckpoint,
   type Checkpoint,
   type CheckpointChain,
   type OpenedCheckpoint,
 } from './checkpoint/checkpoint.js';
+export { reportSha256 } from './checkpoint/report-hash.js';
 export {
   checkExtension,
   extensionFindings,

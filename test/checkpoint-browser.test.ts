@@ -9,7 +9,8 @@ import { loadJson, ROOT } from './helpers/tamper.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'; // Debian's chromium package
 const ENTRY = `
-import { formatCheckpoint, parseCheckpoint, reportSha256 } from './src/checkpoint/checkpoint.ts';
+import { formatCheckpoint, parseCheckpoint } from './src/checkpoint/checkpoint.ts';
+import { reportSha256 } from './src/checkpoint/report-hash.ts';
 import { parseNoteSignerKey, parseNoteVerifierKey, signNote, verifyNote, generateNoteSignerKey } from './src/checkpoint/note.ts';
 import { createTimestampRequest } from './src/checkpoint/timestamp.ts';
 globalThis.run = async (v) => {

@@ -253,6 +253,19 @@ describe('Ed25519', () => {
     expect(valid).toBeGreaterThanOrEqual(5); // the published signatures themselves verify
   });
 
+  it('tells points of the curve from other bytes exactly as noble decodes them strictly', () => {
+    const edge = [0n, 1n, 2n ** 255n - 20n, 2n ** 255n - 19n, 2n ** 255n - 1n].flatMap((y) => [toLe(y, 32), toLe(y | (1n << 255n), 32)]);
+    const random = Array.from({ length: 1000 }, (_, i) => bytes(32, 7 + i));
+    let points = 0;
+    for (const b of [...edge, ...random, ...published.map((k) => k.publicKey)]) {
+      const expected = ed25519.utils.isValidPublicKey(b, false);
+      expect(isEd25519Point(b), toHex(b)).toBe(expected);
+      if (expected) points++;
+    }
+    expect(points).toBeGreaterThan(300); // about half of random bytes are points
+    expect(isEd25519Point(new Uint8Array(31))).toBe(false);
+  });
+
   it('both platforms answer false, without throwing, for keys and signatures of the wrong length', async () => {
     const c = cases()[0]!;
     for (const p of platforms) {

@@ -24,14 +24,11 @@
  * set of chains has exactly one body.
  * @module
  */
-import stringify from 'fast-json-stable-stringify';
-import { sha256 } from '@noble/hashes/sha2.js';
-import type { Finding } from '../chain/findings.js';
 import { ValidateLogsError } from '../errors.js';
 import type { ParsedDigest } from '../format/digest.js';
 import { parseDigestKey, parseTrailArn } from '../format/keys.js';
 import { formatDigestTime, parseDigestTime } from '../format/time.js';
-import { encodeUtf8, toHex } from '../utils.js';
+import { encodeUtf8 } from '../utils.js';
 import { signNote, verifyNote, type NoteOptions, type NoteSignerKey, type NoteVerifierKey, type SignedNote, type VerifiedNote } from './note.js';
 
 /** The first line of a checkpoint body: the format and its version. */
@@ -168,16 +165,6 @@ export function parseCheckpoint(text: string, what = 'checkpoint'): Checkpoint {
  */
 export function checkpointChain(trailArn: string, region: string, bucket: string, digest: ParsedDigest): CheckpointChain {
   return { trailArn, region, bucket, key: digest.record.digestS3Object, endTime: digest.record.digestEndTime, sha256: digest.sha256 };
-}
-
-/**
- * The SHA-256 of a run's report: its findings and summary as canonical JSON (keys sorted, no
- * spaces, as `fast-json-stable-stringify` writes them), UTF-8.
- * @param report - the findings, in report order, and the summary
- * @returns lower-case hex SHA-256
- */
-export function reportSha256(report: { findings: readonly Finding[]; summary: unknown }): string {
-  return toHex(sha256(encodeUtf8(stringify({ findings: report.findings, summary: report.summary }))));
 }
 
 /**

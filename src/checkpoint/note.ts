@@ -15,11 +15,11 @@
  * the functions that do either are asynchronous and take a `platform` option.
  * @module
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { defaultPlatform } from '#platform';
 import { encodeEd25519PublicKey, readEd25519PrivateKey, readEd25519PublicKey } from '../crypto/der.js';
 import { isEd25519Point } from '../crypto/ed25519.js';
 import { ValidateLogsError } from '../errors.js';
+import { sha256 } from '../hash/sha256.js';
 import type { Platform } from '../platform/platform.js';
 import { decodeUtf8, encodeUtf8 } from '../utils.js';
 import { bytesEqual, fromBase64, fromPem, toBase64, toPem } from './encoding.js';

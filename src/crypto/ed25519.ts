@@ -1,8 +1,8 @@
 /**
  * The one Ed25519 check the platforms do not make: whether 32 bytes are the canonical encoding
  * of a point of the curve (RFC 8032 section 5.1.3), so that a key that can verify nothing is
- * refused when it is read, not at the first signature. Pure arithmetic on `bigint` (two modular
- * powers), no curve library: signing and verifying are the platform's.
+ * refused when it is read, not at the first signature. Pure arithmetic on `bigint` (one modular
+ * power), no curve library: signing and verifying are the platform's.
  * @module
  */
 
@@ -37,9 +37,8 @@ export function isEd25519Point(bytes: Uint8Array): boolean {
   const sign = bytes[31]! >> 7;
   const y2 = (y * y) % P;
   const u = (y2 - 1n + P) % P;
-  const v = (D * y2 + 1n) % P;
-  const x2 = (u * power(v, P - 2n)) % P;
-  if (x2 === 0n) return sign === 0;
-  // Euler's criterion: a non-zero x² has a square root exactly when x²^((p-1)/2) = 1.
-  return power(x2, (P - 1n) / 2n) === 1n;
+  const v = (D * y2 + 1n) % P; // never 0: d is not a square
+  if (u === 0n) return sign === 0; // x = 0
+  // x² = u / v = u·v / v² is a square exactly when u·v is: Euler's criterion, (u·v)^((p-1)/2) = 1.
+  return power(u * v, (P - 1n) / 2n) === 1n;
 }
