@@ -96,6 +96,7 @@ export {
   parseNoteVerifierKey,
   signNote,
   verifyNote,
+  type NoteOptions,
   type NoteSignature,
   type NoteSignerKey,
   type NoteVerifierKey,
@@ -108,12 +109,12 @@ export {
   formatCheckpoint,
   openCheckpoint,
   parseCheckpoint,
-  reportSha256,
   signCheckpoint,
   type Checkpoint,
   type CheckpointChain,
   type OpenedCheckpoint,
 } from './checkpoint/checkpoint.js';
+export { reportSha256 } from './checkpoint/report-hash.js';
 export {
   checkExtension,
   extensionFindings,

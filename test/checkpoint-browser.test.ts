@@ -9,17 +9,18 @@ import { loadJson, ROOT } from './helpers/tamper.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'; // Debian's chromium package
 const ENTRY = `
-import { formatCheckpoint, parseCheckpoint, reportSha256 } from './src/checkpoint/checkpoint.ts';
+import { formatCheckpoint, parseCheckpoint } from './src/checkpoint/checkpoint.ts';
+import { reportSha256 } from './src/checkpoint/report-hash.ts';
 import { parseNoteSignerKey, parseNoteVerifierKey, signNote, verifyNote, generateNoteSignerKey } from './src/checkpoint/note.ts';
 import { createTimestampRequest } from './src/checkpoint/timestamp.ts';
-globalThis.run = (v) => {
-  const signer = parseNoteSignerKey(v.signer);
-  const note = signNote(v.text, [signer]);
-  const witness = generateNoteSignerKey('example.com/witness');
-  const both = signNote(verifyNote(note, [parseNoteVerifierKey(v.verifier)]), [witness]);
+globalThis.run = async (v) => {
+  const signer = await parseNoteSignerKey(v.signer);
+  const note = await signNote(v.text, [signer]);
+  const witness = await generateNoteSignerKey('example.com/witness');
+  const both = await signNote(await verifyNote(note, [parseNoteVerifierKey(v.verifier)]), [witness]);
   const body = formatCheckpoint(parseCheckpoint(v.body));
   const req = createTimestampRequest(new TextEncoder().encode(body));
-  return { note, verified: verifyNote(both, [signer, witness]).verified.length, body, report: reportSha256(v.report), request: req.der.length };
+  return { note, verified: (await verifyNote(both, [signer, witness])).verified.length, body, report: reportSha256(v.report), request: req.der.length };
 };
 `;
 
@@ -45,7 +46,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the checkpoint core in a browser', () =>
     const page = await browser.newPage();
     await page.addScriptTag({ content: out.outputFiles[0]!.text });
     const v = { signer: notes.signerKeys.PeterNeumann, verifier: notes.verifierKeys.PeterNeumann, text: notes.signing.text, body: cp.valid.body, report: cp.report.value };
-    const got = await page.evaluate((arg) => (globalThis as unknown as { run: (a: unknown) => unknown }).run(arg), v);
+    const got = await page.evaluate((arg) => (globalThis as unknown as { run: (a: unknown) => Promise<unknown> }).run(arg), v);
     expect(got).toEqual({ note: notes.signing.note, verified: 2, body: cp.valid.body, report: cp.report.sha256, request: expect.any(Number) });
   });
 });

@@ -57,7 +57,7 @@ describe('validate-logs --checkpoint-out', () => {
     const dir = bucket();
     const cp = await firstCheckpoint(dir, ['--timestamp-url', tsa.url, '--tsa-cert', join(tsa.dir, 'ca.pem')]);
     const key = noteVerifierKeyFromPem(readFileSync(join(work, 'log.pub.pem'), 'utf8'), 'example.com/log');
-    const { checkpoint } = openCheckpoint(readFileSync(cp), [key]);
+    const { checkpoint } = await openCheckpoint(readFileSync(cp), [key]);
     expect(checkpoint.chains).toEqual([
       {
         trailArn: t.trailArn,
@@ -100,7 +100,7 @@ describe('validate-logs --checkpoint', () => {
     expect(report.findings.filter((f) => f.code === 'DIGEST_VALID').map((f) => f.key)).toEqual([digest(6), digest(5), digest(4), digest(3)]);
     // The same file now pins the newest digest.
     const key = noteVerifierKeyFromPem(readFileSync(join(work, 'log.pub.pem'), 'utf8'), 'example.com/log');
-    expect(openCheckpoint(readFileSync(cp), [key]).checkpoint.chains[0]!.key).toBe(digest(6));
+    expect((await openCheckpoint(readFileSync(cp), [key])).checkpoint.chains[0]!.key).toBe(digest(6));
   });
 
   it('history rewritten after the checkpoint was taken: CHECKPOINT_MISMATCH, exit 1', async () => {

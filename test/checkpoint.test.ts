@@ -77,18 +77,18 @@ describe('checkpoint bodies', () => {
     expect(() => formatCheckpoint({ ...c, chains: [{ ...chain, key: chain.key.replace('AWSLogs', 'my logs/AWSLogs') }] })).toThrow(/space/);
   });
 
-  it('signs a checkpoint as a note and opens it only with every key', () => {
-    const log = generateNoteSignerKey('example.com/log');
-    const witness = generateNoteSignerKey('example.com/witness');
+  it('signs a checkpoint as a note and opens it only with every key', async () => {
+    const log = await generateNoteSignerKey('example.com/log');
+    const witness = await generateNoteSignerKey('example.com/witness');
     const c = parseCheckpoint(V.valid.body);
-    const signed = signCheckpoint(c, [log]);
+    const signed = await signCheckpoint(c, [log]);
     expect(signed.startsWith(`${V.valid.body}\n\u2014 example.com/log `)).toBe(true);
-    expect(openCheckpoint(signed, [log]).checkpoint).toEqual(c);
-    const cosigned = signCheckpoint(openCheckpoint(signed, [log]).note, [witness]);
-    expect(openCheckpoint(new TextEncoder().encode(cosigned), [log, witness], 'cp.note').note.verified).toHaveLength(2);
-    expect(() => openCheckpoint(signed, [log, witness], 'cp.note')).toThrow(/^cp\.note is not signed by key example\.com\/witness\+/);
+    expect((await openCheckpoint(signed, [log])).checkpoint).toEqual(c);
+    const cosigned = await signCheckpoint((await openCheckpoint(signed, [log])).note, [witness]);
+    expect((await openCheckpoint(new TextEncoder().encode(cosigned), [log, witness], 'cp.note')).note.verified).toHaveLength(2);
+    await expect(openCheckpoint(signed, [log, witness], 'cp.note')).rejects.toThrow(/^cp\.note is not signed by key example\.com\/witness\+/);
     // A validly signed note whose text is not a checkpoint.
-    expect(() => openCheckpoint(signNote('hello\n', [log]), [log], 'cp.note')).toThrow(/^cp\.note: line 1 is not/);
+    await expect(openCheckpoint(await signNote('hello\n', [log]), [log], 'cp.note')).rejects.toThrow(/^cp\.note: line 1 is not/);
   });
 
   it('hashes the report as canonical JSON (the vector was hashed by an independent implementation)', () => {
@@ -230,9 +230,9 @@ describe('checkExtension', () => {
 });
 
 describe('parsers of checkpoint material, fed anything', () => {
-  const total = (parse: () => unknown): void => {
+  const total = async (parse: () => unknown): Promise<void> => {
     try {
-      parse();
+      await parse();
     } catch (e) {
       if (!(e instanceof ValidateLogsError)) throw e;
     }
@@ -240,17 +240,17 @@ describe('parsers of checkpoint material, fed anything', () => {
   const runs = { numRuns: Number(process.env.FC_RUNS ?? 300), ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) };
   const lines = fc.array(fc.oneof(fc.constantFrom('chain', 'report', CHECKPOINT_HEADER, '\u2014', '+', ' ', '\n', 'a'.repeat(64)), fc.string()), { maxLength: 12 }).map((a) => a.join(''));
 
-  it('parseCheckpoint, parseNote, and the key parsers end in a result or ValidateLogsError', () => {
-    fc.assert(
-      fc.property(lines, fc.uint8Array({ maxLength: 200 }), (text, bytes) => {
-        total(() => parseCheckpoint(text));
-        total(() => parseCheckpoint(V.valid.body.slice(0, text.length % V.valid.body.length) + text));
-        total(() => parseNote(text));
-        total(() => parseNote(bytes));
-        total(() => parseNoteVerifierKey(text));
-        total(() => parseNoteSignerKey(`PRIVATE+KEY+${text}`));
-        total(() => noteSignerKeyFromPem(`-----BEGIN PRIVATE KEY-----\n${Buffer.from(bytes).toString('base64')}\n-----END PRIVATE KEY-----\n`, 'n'));
-        total(() => noteVerifierKeyFromPem(`-----BEGIN PUBLIC KEY-----\n${Buffer.from(bytes).toString('base64')}\n-----END PUBLIC KEY-----\n`, 'n'));
+  it('parseCheckpoint, parseNote, and the key parsers end in a result or ValidateLogsError', async () => {
+    await fc.assert(
+      fc.asyncProperty(lines, fc.uint8Array({ maxLength: 200 }), async (text, bytes) => {
+        await total(() => parseCheckpoint(text));
+        await total(() => parseCheckpoint(V.valid.body.slice(0, text.length % V.valid.body.length) + text));
+        await total(() => parseNote(text));
+        await total(() => parseNote(bytes));
+        await total(() => parseNoteVerifierKey(text));
+        await total(() => parseNoteSignerKey(`PRIVATE+KEY+${text}`));
+        await total(() => noteSignerKeyFromPem(`-----BEGIN PRIVATE KEY-----\n${Buffer.from(bytes).toString('base64')}\n-----END PRIVATE KEY-----\n`, 'n'));
+        await total(() => noteVerifierKeyFromPem(`-----BEGIN PUBLIC KEY-----\n${Buffer.from(bytes).toString('base64')}\n-----END PUBLIC KEY-----\n`, 'n'));
       }),
       runs,
     );

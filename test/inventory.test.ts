@@ -34,6 +34,34 @@ describe('the compact log inventory', () => {
     expect(Array.from({ length: inv.size }, (_, i) => inv.listed(i))).toEqual([false, false, false, true, false]);
   });
 
+  it('extends the listing after the last log of its window, without listing the day again, keeping its odd entries once', async () => {
+    // Many logs on one day, an odd entry among them; the range ends at the day's end, then the tail is listed.
+    const day = Date.UTC(2025, 2, 2);
+    const busy = Array.from({ length: 50 }, (_, i) => logKey(trail, new Date(day + i * 5 * 60_000), `A${String(i).padStart(15, '0')}`));
+    const later = [logKey(trail, new Date(day + 30 * 3_600_000), 'BBBBBBBBBBBBBBBB'), logKey(trail, new Date(day + 30 * 3_600_000 + 60_000), 'CCCCCCCCCCCCCCCC')];
+    const odd = 'p/AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/02/zz-odd.json.gz';
+    const all = [...busy, odd, ...later];
+    const yielded: string[] = [];
+    const counting: ObjectSource = {
+      async *list(b, prefix, after) {
+        for await (const e of source(all).list(b, prefix, after)) {
+          yielded.push(e.key);
+          yield e;
+        }
+      },
+      get: async () => undefined,
+    };
+    const inv = await LogInventory.load(counting, 'b', trail, day, day + 4 * 3_600_000);
+    expect(inv.size).toBe(4 * 12 + 1);
+    yielded.length = 0;
+    await inv.extend(counting, 'b', day, Number.POSITIVE_INFINITY);
+    // Only what comes after the last log of the first window: not the 49 logs held already.
+    expect(yielded).toEqual([busy[49], odd, ...later]);
+    expect(inv.size).toBe(busy.length + later.length);
+    expect(Array.from({ length: inv.size }, (_, i) => inv.keyAt(i))).toEqual([...busy, ...later]);
+    expect(inv.odd.map((o) => o.key)).toEqual([odd]);
+  });
+
   it('takes the listing window from the times in the keys', async () => {
     const inv = await LogInventory.load(source(keys), 'b', trail, T + 10 * 60_000, T + 50 * 60_000);
     expect(inv.size).toBe(2);

@@ -4,13 +4,18 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32, gunzipSync, gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { describe, expect, it, vi } from 'vitest';
 import {
   collect,
   createSigner,
   generateDigests,
   gunzipInto,
+  isEd25519Point,
   nodePlatform,
+  parseNote,
+  parseNoteSignerKey,
+  parseNoteVerifierKey,
   parsePublicKey,
   sha256,
   signString,
@@ -193,6 +198,128 @@ describe('RSA and keys', () => {
     expect(a!.sha256).toBe(digestText.sha256);
     expect(a!.wrongSignature).toEqual([false, false, false, false]);
     expect(b).toEqual(a);
+  });
+});
+
+describe('Ed25519', () => {
+  const V = loadJson<{ verifierKeys: Record<string, string>; signerKeys: Record<string, string>; signing: { text: string; note: string }; notes: Array<{ note: string }> }>('signed-note.json');
+  const published = Object.values(V.verifierKeys).map(parseNoteVerifierKey);
+  /** The group order L, for a signature whose S is not reduced. */
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const le = (b: Uint8Array): bigint => b.reduceRight((n, x) => (n << 8n) | BigInt(x), 0n);
+  const toLe = (n: bigint, size: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => Number((n >> BigInt(8 * i)) & 255n));
+
+  /** Every signature line of the published notes made by a published key, and damaged copies of it. */
+  function cases(): Array<{ name: string; publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }> {
+    const out: Array<{ name: string; publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }> = [];
+    for (const [i, { note }] of [V.signing, ...V.notes].entries()) {
+      let parsed;
+      try {
+        parsed = parseNote(note);
+      } catch {
+        continue; // a vector of a malformed note: nothing to verify
+      }
+      const message = new TextEncoder().encode(parsed.text);
+      for (const line of parsed.signatures) {
+        const key = published.find((k) => k.name === line.name && k.keyId === line.keyId);
+        if (!key || line.signature.length !== 64) continue;
+        const sig = line.signature;
+        const name = `note ${i} ${line.name}`;
+        const flip = (at: number, bit: number): Uint8Array => sig.map((x, j) => (j === at ? x ^ bit : x));
+        out.push(
+          { name, publicKey: key.publicKey, message, signature: sig },
+          { name: `${name}, R changed`, publicKey: key.publicKey, message, signature: flip(0, 1) },
+          { name: `${name}, S changed`, publicKey: key.publicKey, message, signature: flip(32, 1) },
+          { name: `${name}, S + L (not reduced)`, publicKey: key.publicKey, message, signature: new Uint8Array([...sig.subarray(0, 32), ...toLe(le(sig.subarray(32)) + L, 32)]) },
+          { name: `${name}, S's top bit set`, publicKey: key.publicKey, message, signature: flip(63, 0x80) },
+          { name: `${name}, the message changed`, publicKey: key.publicKey, message: new Uint8Array([...message, 10]), signature: sig },
+          { name: `${name}, the key changed`, publicKey: key.publicKey.map((x, j) => (j === 0 ? x ^ 1 : x)), message, signature: sig },
+          { name: `${name}, another key`, publicKey: published.find((k) => k !== key)!.publicKey, message, signature: sig },
+        );
+      }
+    }
+    return out;
+  }
+
+  it('both platforms give every published signature, and every damaged copy, the answer noble gives', async () => {
+    const all = cases();
+    expect(all.length).toBeGreaterThanOrEqual(5 * 8);
+    let valid = 0;
+    for (const c of all) {
+      const expected = isEd25519Point(c.publicKey) && ed25519.verify(c.signature, c.message, c.publicKey, { zip215: false });
+      if (expected) valid++;
+      for (const p of platforms) expect(await p.ed25519Verify(c.publicKey, c.message, c.signature), `${p.name}: ${c.name}`).toBe(expected);
+    }
+    expect(valid).toBeGreaterThanOrEqual(5); // the published signatures themselves verify
+  });
+
+  it('tells points of the curve from other bytes exactly as noble decodes them strictly', () => {
+    const edge = [0n, 1n, 2n ** 255n - 20n, 2n ** 255n - 19n, 2n ** 255n - 1n].flatMap((y) => [toLe(y, 32), toLe(y | (1n << 255n), 32)]);
+    const random = Array.from({ length: 1000 }, (_, i) => bytes(32, 7 + i));
+    let points = 0;
+    for (const b of [...edge, ...random, ...published.map((k) => k.publicKey)]) {
+      const expected = ed25519.utils.isValidPublicKey(b, false);
+      expect(isEd25519Point(b), toHex(b)).toBe(expected);
+      if (expected) points++;
+    }
+    expect(points).toBeGreaterThan(300); // about half of random bytes are points
+    expect(isEd25519Point(new Uint8Array(31))).toBe(false);
+  });
+
+  it('both platforms answer false, without throwing, for keys and signatures of the wrong length', async () => {
+    const c = cases()[0]!;
+    for (const p of platforms) {
+      expect(await p.ed25519Verify(c.publicKey, c.message, c.signature)).toBe(true);
+      expect(await p.ed25519Verify(c.publicKey.subarray(1), c.message, c.signature)).toBe(false);
+      expect(await p.ed25519Verify(c.publicKey, c.message, c.signature.subarray(1))).toBe(false);
+      expect(await p.ed25519Verify(c.publicKey, c.message, new Uint8Array([...c.signature, 0]))).toBe(false);
+      expect(await p.ed25519Verify(new Uint8Array(32).fill(0xff), c.message, c.signature)).toBe(false); // not a point
+    }
+  });
+
+  it("both platforms derive Go's published key and sign Go's text to Go's signature; random keys as noble does", async () => {
+    const signer = await parseNoteSignerKey(V.signerKeys.PeterNeumann!);
+    const expected = parseNote(V.signing.note).signatures[0]!.signature;
+    const text = new TextEncoder().encode(V.signing.text);
+    for (const p of platforms) {
+      expect(await p.ed25519PublicKey(signer.seed)).toEqual(parseNoteVerifierKey(V.verifierKeys.PeterNeumann!).publicKey);
+      expect(await p.ed25519Sign(signer.seed, text)).toEqual(expected);
+      await expect(p.ed25519Sign(signer.seed.subarray(1), text)).rejects.toThrow(TypeError);
+      await expect(p.ed25519PublicKey(new Uint8Array(33))).rejects.toThrow(TypeError);
+    }
+    for (let i = 0; i < 8; i++) {
+      const seed = bytes(32, 1000 + i);
+      const message = bytes(i * 37, i);
+      for (const p of platforms) {
+        expect(toHex(await p.ed25519PublicKey(seed)), `${p.name} ${i}`).toBe(toHex(ed25519.getPublicKey(seed)));
+        expect(toHex(await p.ed25519Sign(seed, message)), `${p.name} ${i}`).toBe(toHex(ed25519.sign(message, seed)));
+      }
+    }
+  });
+
+  it('the Web platform falls back to noble where WebCrypto has no Ed25519', async () => {
+    const subtle = globalThis.crypto.subtle;
+    const importKey = subtle.importKey.bind(subtle);
+    const spy = vi.spyOn(subtle, 'importKey').mockImplementation(((format: string, data: never, algorithm: { name?: string } | string, ...rest: never[]) => {
+      const name = typeof algorithm === 'string' ? algorithm : algorithm.name;
+      if (name === 'Ed25519') return Promise.reject(new DOMException('Unrecognized algorithm name', 'NotSupportedError'));
+      return (importKey as (...a: unknown[]) => Promise<unknown>)(format, data, algorithm, ...rest);
+    }) as typeof subtle.importKey);
+    try {
+      vi.resetModules(); // a fresh Web platform, which has not chosen yet
+      const { webPlatform: fresh } = await import('../src/platform/web.js');
+      const signer = await parseNoteSignerKey(V.signerKeys.PeterNeumann!);
+      const text = new TextEncoder().encode(V.signing.text);
+      const signature = await fresh.ed25519Sign(signer.seed, text);
+      expect(signature).toEqual(parseNote(V.signing.note).signatures[0]!.signature);
+      expect(await fresh.ed25519PublicKey(signer.seed)).toEqual(signer.publicKey);
+      expect(await fresh.ed25519Verify(signer.publicKey, text, signature)).toBe(true);
+      expect(await fresh.ed25519Verify(signer.publicKey, text, signature.map((x, j) => (j === 40 ? x ^ 1 : x)))).toBe(false);
+      expect(spy.mock.calls.some(([, , algorithm]) => (algorithm as { name?: string }).name === 'Ed25519')).toBe(true); // WebCrypto was asked first
+    } finally {
+      spy.mockRestore();
+      vi.resetModules();
+    }
   });
 });
 

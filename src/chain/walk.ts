@@ -157,6 +157,8 @@ export const newWalkRecord = (): WalkRecord => ({ visited: new Set(), signed: []
 export class DigestReader {
   readonly #ctx: WalkContext;
   readonly #early = new Map<string, Promise<DigestRead>>();
+  /** Digests the walk has read: never read ahead again (the walk follows links, so the prefetch position may lag behind it). */
+  readonly #taken = new Set<string>();
   readonly #fetchedWindows = new Set<string>();
 
   /** @param ctx - the walk's context */
@@ -171,6 +173,7 @@ export class DigestReader {
    */
   read(ref: DigestRef): Promise<DigestRead> {
     const id = s3Uri(ref.bucket, ref.key);
+    this.#taken.add(id);
     const early = this.#early.get(id);
     if (early) {
       this.#early.delete(id);
@@ -187,7 +190,7 @@ export class DigestReader {
   prefetch(listed: readonly string[], idx: number): void {
     for (let i = idx; i >= 0 && i > idx - PREFETCH; i--) {
       const id = s3Uri(this.#ctx.bucket, listed[i]!);
-      if (this.#early.has(id)) continue;
+      if (this.#early.has(id) || this.#taken.has(id)) continue;
       const p = this.#read({ bucket: this.#ctx.bucket, key: listed[i]! });
       p.catch(() => undefined); // reported when (if) it is used
       this.#early.set(id, p);

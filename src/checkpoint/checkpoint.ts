@@ -24,15 +24,12 @@
  * set of chains has exactly one body.
  * @module
  */
-import stringify from 'fast-json-stable-stringify';
-import { sha256 } from '@noble/hashes/sha2.js';
-import type { Finding } from '../chain/findings.js';
 import { ValidateLogsError } from '../errors.js';
 import type { ParsedDigest } from '../format/digest.js';
 import { parseDigestKey, parseTrailArn } from '../format/keys.js';
 import { formatDigestTime, parseDigestTime } from '../format/time.js';
-import { encodeUtf8, toHex } from '../utils.js';
-import { signNote, verifyNote, type NoteSignerKey, type NoteVerifierKey, type SignedNote, type VerifiedNote } from './note.js';
+import { encodeUtf8 } from '../utils.js';
+import { signNote, verifyNote, type NoteOptions, type NoteSignerKey, type NoteVerifierKey, type SignedNote, type VerifiedNote } from './note.js';
 
 /** The first line of a checkpoint body: the format and its version. */
 export const CHECKPOINT_HEADER: string = 'validate-logs checkpoint v1';
@@ -171,24 +168,15 @@ export function checkpointChain(trailArn: string, region: string, bucket: string
 }
 
 /**
- * The SHA-256 of a run's report: its findings and summary as canonical JSON (keys sorted, no
- * spaces, as `fast-json-stable-stringify` writes them), UTF-8.
- * @param report - the findings, in report order, and the summary
- * @returns lower-case hex SHA-256
- */
-export function reportSha256(report: { findings: readonly Finding[]; summary: unknown }): string {
-  return toHex(sha256(encodeUtf8(stringify({ findings: report.findings, summary: report.summary }))));
-}
-
-/**
  * Sign a checkpoint: its body as the text of a signed note.
  * @param checkpoint - the checkpoint, or a note already holding one (to add signatures to it)
  * @param signers - the keys that sign
+ * @param options - the platform that signs
  * @returns the signed note text, to be written atomically
  * @throws ValidateLogsError `CHECKPOINT_FORMAT` when the checkpoint cannot be written
  */
-export function signCheckpoint(checkpoint: Checkpoint | SignedNote, signers: readonly NoteSignerKey[]): string {
-  return signNote('chains' in checkpoint ? formatCheckpoint(checkpoint) : checkpoint, signers);
+export function signCheckpoint(checkpoint: Checkpoint | SignedNote, signers: readonly NoteSignerKey[], options: NoteOptions = {}): Promise<string> {
+  return signNote('chains' in checkpoint ? formatCheckpoint(checkpoint) : checkpoint, signers, options);
 }
 
 /** A checkpoint read from its signed note. */
@@ -204,10 +192,11 @@ export interface OpenedCheckpoint {
  * @param note - the file's bytes (or text)
  * @param keys - the keys that must all have signed it
  * @param what - what it is, for messages (a file name)
+ * @param options - the platform that verifies
  * @returns the verified note and the checkpoint
  * @throws ValidateLogsError `NOTE_FORMAT`, `NOTE_UNVERIFIED` (naming the key) or `CHECKPOINT_FORMAT`
  */
-export function openCheckpoint(note: Uint8Array | string, keys: readonly NoteVerifierKey[], what = 'checkpoint'): OpenedCheckpoint {
-  const verified = verifyNote(note, keys, what);
+export async function openCheckpoint(note: Uint8Array | string, keys: readonly NoteVerifierKey[], what = 'checkpoint', options: NoteOptions = {}): Promise<OpenedCheckpoint> {
+  const verified = await verifyNote(note, keys, what, options);
   return { note: verified, checkpoint: parseCheckpoint(verified.text, what) };
 }

@@ -11,12 +11,16 @@
  *
  * Parsing is strict (a malformed note is refused, never repaired); verification needs a valid
  * signature from EVERY given key (a witness quorum), and ignores the lines of other keys.
+ * Signing and verifying are the platform's (`node:crypto` under Node, WebCrypto elsewhere):
+ * the functions that do either are asynchronous and take a `platform` option.
  * @module
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import * as asn1js from 'asn1js';
+import { defaultPlatform } from '#platform';
+import { encodeEd25519PublicKey, readEd25519PrivateKey, readEd25519PublicKey } from '../crypto/der.js';
+import { isEd25519Point } from '../crypto/ed25519.js';
 import { ValidateLogsError } from '../errors.js';
+import { sha256 } from '../hash/sha256.js';
+import type { Platform } from '../platform/platform.js';
 import { decodeUtf8, encodeUtf8 } from '../utils.js';
 import { bytesEqual, fromBase64, fromPem, toBase64, toPem } from './encoding.js';
 
@@ -28,7 +32,12 @@ export const MAX_NOTE_SIGNATURES: number = 100;
 export const MAX_NOTE_BYTES: number = 1024 * 1024;
 
 const EM_DASH = '\u2014';
-const ED25519_OID = '1.3.101.112';
+
+/** Options of the note functions that sign or verify. */
+export interface NoteOptions {
+  /** The runtime that signs and verifies; the default platform (by the package's conditional imports) when omitted. */
+  platform?: Platform;
+}
 
 /** An Ed25519 key that verifies note signatures. */
 export interface NoteVerifierKey {
@@ -112,7 +121,7 @@ function keyLabel(key: { name: string; keyId: number }): string {
  */
 export function noteVerifierKey(name: string, publicKey: Uint8Array): NoteVerifierKey {
   checkName(name, 'verifier key');
-  if (publicKey instanceof Uint8Array && publicKey.length === 32 && !ed25519.utils.isValidPublicKey(publicKey, false)) {
+  if (publicKey instanceof Uint8Array && publicKey.length === 32 && !isEd25519Point(publicKey)) {
     throw new ValidateLogsError('KEY_INVALID', `verifier key ${name}: not a point of the Ed25519 curve`);
   }
   return { name, keyId: noteKeyId(name, publicKey), publicKey: publicKey.slice() };
@@ -122,25 +131,27 @@ export function noteVerifierKey(name: string, publicKey: Uint8Array): NoteVerifi
  * A signer key from its 32-byte private key (seed).
  * @param name - the key name
  * @param seed - the 32-byte Ed25519 private key
+ * @param options - the platform that derives the public key
  * @returns the signer key
  * @throws ValidateLogsError `NOTE_FORMAT` when the name is not a valid key name
  * @throws TypeError when the seed is not 32 bytes
  */
-export function noteSignerKey(name: string, seed: Uint8Array): NoteSignerKey {
+export async function noteSignerKey(name: string, seed: Uint8Array, options: NoteOptions = {}): Promise<NoteSignerKey> {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new TypeError('an Ed25519 private key is 32 bytes');
   checkName(name, 'signer key');
-  const publicKey = ed25519.getPublicKey(seed);
+  const publicKey = await (options.platform ?? defaultPlatform).ed25519PublicKey(seed);
   return { name, keyId: noteKeyId(name, publicKey), publicKey, seed: seed.slice() };
 }
 
 /**
  * A new random signer key (from `crypto.getRandomValues`).
  * @param name - the key name (a schema-less URL is recommended, such as `example.com/witness`)
+ * @param options - the platform that derives the public key
  * @returns the signer key
  * @throws ValidateLogsError `NOTE_FORMAT` when the name is not a valid key name
  */
-export function generateNoteSignerKey(name: string): NoteSignerKey {
-  return noteSignerKey(name, crypto.getRandomValues(new Uint8Array(32)));
+export function generateNoteSignerKey(name: string, options: NoteOptions = {}): Promise<NoteSignerKey> {
+  return noteSignerKey(name, crypto.getRandomValues(new Uint8Array(32)), options);
 }
 
 /** Split `name+hexkeyid+base64` (after any `PRIVATE+KEY+`) and check the key ID. */
@@ -177,12 +188,13 @@ export function parseNoteVerifierKey(text: string): NoteVerifierKey {
 /**
  * Parse a signer key in Go's text form, `PRIVATE+KEY+name+hexkeyid+base64(0x01 || seed)`.
  * @param text - the key text (surrounding blank space is ignored)
+ * @param options - the platform that derives the public key
  * @returns the signer key
  * @throws ValidateLogsError `NOTE_FORMAT` naming what is wrong
  */
-export function parseNoteSignerKey(text: string): NoteSignerKey {
+export async function parseNoteSignerKey(text: string, options: NoteOptions = {}): Promise<NoteSignerKey> {
   const p = parseKeyText(text, 'signer key', 'PRIVATE+KEY+');
-  const key = noteSignerKey(p.name, p.key);
+  const key = await noteSignerKey(p.name, p.key, options);
   if (key.keyId !== p.keyId) throw noteError(`signer key ${keyLabel(p)}: the key ID is not the key's (${keyLabel(key)})`);
   return key;
 }
@@ -205,67 +217,37 @@ export function formatNoteSignerKey(key: NoteSignerKey): string {
   return `PRIVATE+KEY+${keyLabel(key)}+${toBase64(new Uint8Array([NOTE_ED25519, ...key.seed]))}`;
 }
 
-/** Parse DER strictly: one element, every byte used, and DER (re-encoding gives the same bytes). */
-function parseDer(der: Uint8Array, what: string): asn1js.AsnType {
-  const parsed = asn1js.fromBER(der);
-  if (parsed.offset === -1 || parsed.offset !== der.length) throw new ValidateLogsError('KEY_INVALID', `${what}: not one well-formed DER structure`);
-  if (!bytesEqual(new Uint8Array(parsed.result.toBER()), der)) throw new ValidateLogsError('KEY_INVALID', `${what}: not DER (a non-minimal encoding)`);
-  return parsed.result;
-}
-
-function isEd25519Algorithm(node: unknown): boolean {
-  // AlgorithmIdentifier with id-Ed25519 and no parameters (RFC 8410 section 3).
-  return (
-    node instanceof asn1js.Sequence &&
-    node.valueBlock.value.length === 1 &&
-    node.valueBlock.value[0] instanceof asn1js.ObjectIdentifier &&
-    node.valueBlock.value[0].valueBlock.toString() === ED25519_OID
-  );
+/** Read a key's DER with one of the strict readers of `crypto/der.ts`, as `KEY_INVALID` naming the key. */
+function readKeyDer<T>(read: (der: Uint8Array) => T, der: Uint8Array, what: string): T {
+  try {
+    return read(der);
+  } catch (e) {
+    throw new ValidateLogsError('KEY_INVALID', `${what}: ${(e as Error).message}`);
+  }
 }
 
 /**
  * A signer key from an Ed25519 private key in PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), as
  * `openssl genpkey -algorithm ed25519` writes it (RFC 8410). A OneAsymmetricKey (version 1)
- * with its public key is accepted when that public key is the private key's.
+ * with its public key is accepted when that public key is the private key's. The DER is read
+ * strictly: one value, nothing after it, minimal lengths, no other field.
  * @param pem - the PEM text
  * @param name - the key name to sign as
  * @param what - what the key is, for messages (a file name)
+ * @param options - the platform that derives the public key
  * @returns the signer key
  * @throws ValidateLogsError `KEY_INVALID` naming what is wrong
  */
-export function noteSignerKeyFromPem(pem: string, name: string, what = 'private key'): NoteSignerKey {
-  const der = fromPem(pem, 'PRIVATE KEY', what);
-  const root = parseDer(der, what);
-  const fail = (why: string): never => {
-    throw new ValidateLogsError('KEY_INVALID', `${what}: ${why}`);
-  };
-  if (!(root instanceof asn1js.Sequence)) return fail('not a PKCS#8 PrivateKeyInfo');
-  const [version, algorithm, privateKey, ...rest] = root.valueBlock.value;
-  if (!(version instanceof asn1js.Integer) || ![0, 1].includes(version.valueBlock.valueDec)) fail('not a PKCS#8 PrivateKeyInfo (version 0 or 1)');
-  if (!isEd25519Algorithm(algorithm)) fail('not an Ed25519 key (the algorithm is not 1.3.101.112 without parameters)');
-  if (!(privateKey instanceof asn1js.OctetString)) return fail('the private key is not an OCTET STRING');
-  const inner = parseDer(new Uint8Array(privateKey.valueBlock.valueHexView), what);
-  if (!(inner instanceof asn1js.OctetString) || inner.valueBlock.valueHexView.length !== 32) fail('the Ed25519 private key is not an OCTET STRING of 32 bytes');
-  const seed = new Uint8Array((inner as asn1js.OctetString).valueBlock.valueHexView);
-  // Version 0 (openssl's) has nothing more; version 1 (OneAsymmetricKey) may add the public key as [1].
-  let publicKey: Uint8Array | undefined;
-  const v1 = version instanceof asn1js.Integer && version.valueBlock.valueDec === 1;
-  if (rest.length > 1 || (rest.length === 1 && !v1)) fail('unexpected fields after the private key');
-  const extra = rest[0];
-  if (extra) {
-    if (!(extra instanceof asn1js.Primitive) || extra.idBlock.tagClass !== 3 || extra.idBlock.tagNumber !== 1) fail('unexpected fields after the private key');
-    const bits = new Uint8Array((extra as asn1js.Primitive).valueBlock.valueHexView);
-    if (bits.length !== 33 || bits[0] !== 0) fail('the public key field is not 32 bytes');
-    publicKey = bits.subarray(1);
-  }
-  const key = noteSignerKey(name, seed);
-  if (publicKey && !bytesEqual(publicKey, key.publicKey)) fail('the public key it carries is not the private key\'s');
+export async function noteSignerKeyFromPem(pem: string, name: string, what = 'private key', options: NoteOptions = {}): Promise<NoteSignerKey> {
+  const { seed, publicKey } = readKeyDer(readEd25519PrivateKey, fromPem(pem, 'PRIVATE KEY', what), what);
+  const key = await noteSignerKey(name, seed, options);
+  if (publicKey && !bytesEqual(publicKey, key.publicKey)) throw new ValidateLogsError('KEY_INVALID', `${what}: the public key it carries is not the private key's`);
   return key;
 }
 
 /**
  * A verifier key from an Ed25519 public key in SPKI PEM (`-----BEGIN PUBLIC KEY-----`), as
- * `openssl pkey -pubout` writes it.
+ * `openssl pkey -pubout` writes it. The DER is read strictly.
  * @param pem - the PEM text
  * @param name - the key name it signs as
  * @param what - what the key is, for messages (a file name)
@@ -273,14 +255,7 @@ export function noteSignerKeyFromPem(pem: string, name: string, what = 'private 
  * @throws ValidateLogsError `KEY_INVALID` naming what is wrong
  */
 export function noteVerifierKeyFromPem(pem: string, name: string, what = 'public key'): NoteVerifierKey {
-  const root = parseDer(fromPem(pem, 'PUBLIC KEY', what), what);
-  const fields = root instanceof asn1js.Sequence ? root.valueBlock.value : [];
-  const [algorithm, bits] = fields;
-  if (fields.length !== 2 || !isEd25519Algorithm(algorithm)) throw new ValidateLogsError('KEY_INVALID', `${what}: not an Ed25519 SubjectPublicKeyInfo`);
-  if (!(bits instanceof asn1js.BitString) || bits.valueBlock.unusedBits !== 0 || bits.valueBlock.valueHexView.length !== 32) {
-    throw new ValidateLogsError('KEY_INVALID', `${what}: the Ed25519 public key is not a BIT STRING of 32 bytes`);
-  }
-  return noteVerifierKey(name, new Uint8Array(bits.valueBlock.valueHexView));
+  return noteVerifierKey(name, readKeyDer(readEd25519PublicKey, fromPem(pem, 'PUBLIC KEY', what), what));
 }
 
 /**
@@ -289,10 +264,7 @@ export function noteVerifierKeyFromPem(pem: string, name: string, what = 'public
  * @returns the PEM text
  */
 export function noteKeyToPem(key: NoteVerifierKey): string {
-  const spki = new asn1js.Sequence({
-    value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: ED25519_OID })] }), new asn1js.BitString({ valueHex: key.publicKey })],
-  });
-  return toPem(new Uint8Array(spki.toBER()), 'PUBLIC KEY');
+  return toPem(encodeEd25519PublicKey(key.publicKey), 'PUBLIC KEY');
 }
 
 /** Check note text: non-empty, ends in a newline, no control characters but newlines. */
@@ -376,24 +348,26 @@ export function formatNote(note: SignedNote): string {
  * of the signing keys (replaced, as Go does); the new lines come last.
  * @param note - the text (ending in a newline) or a parsed note
  * @param signers - the keys that sign
+ * @param options - the platform that signs
  * @returns the signed note text
  * @throws ValidateLogsError `NOTE_FORMAT` when the text is not valid note text
  * @throws TypeError when no signer is given
  * @example
  * ```ts
- * const key = generateNoteSignerKey('example.com/log');
- * const note = signNote('hello\n', [key]);
- * verifyNote(note, [key]);
+ * const key = await generateNoteSignerKey('example.com/log');
+ * const note = await signNote('hello\n', [key]);
+ * await verifyNote(note, [key]);
  * ```
  */
-export function signNote(note: string | SignedNote, signers: readonly NoteSignerKey[]): string {
+export async function signNote(note: string | SignedNote, signers: readonly NoteSignerKey[], options: NoteOptions = {}): Promise<string> {
   if (signers.length === 0) throw new TypeError('signNote needs at least one signer');
   const parsed: SignedNote = typeof note === 'string' ? { text: note, signatures: [] } : note;
   checkText(parsed.text, 'note');
   const message = encodeUtf8(parsed.text);
   const labels = new Set(signers.map(keyLabel));
   const kept = parsed.signatures.filter((s) => !labels.has(keyLabel(s)));
-  const added = signers.map((k) => ({ name: k.name, keyId: k.keyId, signature: ed25519.sign(message, k.seed) }));
+  const platform = options.platform ?? defaultPlatform;
+  const added = await Promise.all(signers.map(async (k) => ({ name: k.name, keyId: k.keyId, signature: await platform.ed25519Sign(k.seed, message) })));
   return formatNote({ text: parsed.text, signatures: [...kept, ...added] });
 }
 
@@ -404,13 +378,14 @@ export function signNote(note: string | SignedNote, signers: readonly NoteSigner
  * @param note - the note as bytes, text, or already parsed
  * @param keys - the keys whose signatures are required (at least one; no two alike)
  * @param what - what the note is, for messages (a file name)
+ * @param options - the platform that verifies
  * @returns the note with the signatures that verified and those ignored
  * @throws ValidateLogsError `NOTE_FORMAT` for a malformed note, `NOTE_UNVERIFIED` naming the
  *   first key whose signature is missing or does not verify, `KEY_INVALID` when two keys given
- *   have the same name and key ID
+ *   have the same name and key ID, or when a key is not a point of the curve
  * @throws TypeError when no key is given
  */
-export function verifyNote(note: Uint8Array | string | SignedNote, keys: readonly NoteVerifierKey[], what = 'note'): VerifiedNote {
+export async function verifyNote(note: Uint8Array | string | SignedNote, keys: readonly NoteVerifierKey[], what = 'note', options: NoteOptions = {}): Promise<VerifiedNote> {
   if (keys.length === 0) throw new TypeError('verifyNote needs at least one key');
   const parsed = typeof note === 'string' || note instanceof Uint8Array ? parseNote(note, what) : note;
   const labels = new Set<string>();
@@ -419,13 +394,16 @@ export function verifyNote(note: Uint8Array | string | SignedNote, keys: readonl
     labels.add(keyLabel(k));
   }
   const message = encodeUtf8(parsed.text);
-  const verified = keys.map((k) => {
+  const platform = options.platform ?? defaultPlatform;
+  const verified: NoteSignature[] = [];
+  for (const k of keys) {
     const line = parsed.signatures.find((s) => s.name === k.name && s.keyId === k.keyId);
     if (!line) throw new ValidateLogsError('NOTE_UNVERIFIED', `${what} is not signed by key ${keyLabel(k)}`);
-    // noble answers false (never throws) for a malformed point or scalar of the right length.
-    if (line.signature.length !== 64 || !ed25519.verify(line.signature, message, k.publicKey, { zip215: false })) throw new ValidateLogsError('NOTE_UNVERIFIED', `${what}: the signature of key ${keyLabel(k)} does not verify`);
-    return line;
-  });
+    // A key made by hand rather than by noteVerifierKey is checked here: the platforms differ on keys off the curve.
+    if (!isEd25519Point(k.publicKey)) throw new ValidateLogsError('KEY_INVALID', `key ${keyLabel(k)}: not a point of the Ed25519 curve`);
+    if (!(await platform.ed25519Verify(k.publicKey, message, line.signature))) throw new ValidateLogsError('NOTE_UNVERIFIED', `${what}: the signature of key ${keyLabel(k)} does not verify`);
+    verified.push(line);
+  }
   return { ...parsed, verified, unverified: parsed.signatures.filter((s) => !labels.has(keyLabel(s))) };
 }
 

@@ -60,7 +60,7 @@ export async function verifierKey(value: string): Promise<NoteVerifierKey> {
 export async function signerKey(file: string, name: string | undefined, flags: { key: string; name: string }): Promise<NoteSignerKey> {
   const text = await readText(file, flags.key);
   if (text.trimStart().startsWith('PRIVATE+KEY+')) {
-    const key = parseNoteSignerKey(text);
+    const key = await parseNoteSignerKey(text);
     if (name !== undefined && name !== key.name) throw new UsageError(`${flags.name} ${name} is not the name of the key in ${file} (${key.name})`);
     return key;
   }
@@ -78,7 +78,7 @@ export async function signerKey(file: string, name: string | undefined, flags: {
  */
 export async function readCheckpoint(file: string, flag: string, keys: NoteVerifierKey[]): Promise<OpenedCheckpoint & { bytes: Uint8Array }> {
   const bytes = await readBytes(file, flag);
-  return { ...openCheckpoint(bytes, keys, file), bytes };
+  return { ...(await openCheckpoint(bytes, keys, file)), bytes };
 }
 
 /**

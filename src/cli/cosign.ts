@@ -127,7 +127,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     }
   }
   const out = flags.out ?? newFile;
-  await writeAtomically(out, signCheckpoint(current.note, [signer]));
+  await writeAtomically(out, await signCheckpoint(current.note, [signer]));
   await write(
     io.stdout,
     flags.previous === undefined

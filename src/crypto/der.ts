@@ -1,7 +1,8 @@
 /**
- * The few DER structures RSA keys come in (X.690 DER, section 10), read and written strictly:
+ * The few DER structures keys come in (X.690 DER, section 10), read and written strictly:
  * PKCS#1 RSAPublicKey (RFC 8017 A.1.1), SubjectPublicKeyInfo (RFC 5280 4.1.2.7) holding one,
- * PKCS#1 RSAPrivateKey (RFC 8017 A.1.2) and PKCS#8 PrivateKeyInfo (RFC 5208 5). Strict means:
+ * PKCS#1 RSAPrivateKey (RFC 8017 A.1.2) and PKCS#8 PrivateKeyInfo (RFC 5208 5); and the Ed25519
+ * SubjectPublicKeyInfo and PKCS#8 / OneAsymmetricKey (RFC 8410, RFC 5958) of checkpoint keys. Strict means:
  * the bytes are exactly one DER value (definite, minimal lengths; nothing after it), integers
  * minimal and positive. A key with another encoding of the same numbers would get another
  * fingerprint, so it is refused. Six tags and their lengths are all these structures use: a
@@ -17,6 +18,11 @@ const NULL = 0x05;
 const OBJECT_IDENTIFIER = 0x06;
 /** rsaEncryption, 1.2.840.113549.1.1.1, as the content of its OBJECT IDENTIFIER. */
 const RSA_ENCRYPTION = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01);
+
+/** id-Ed25519, 1.3.101.112, as the content of its OBJECT IDENTIFIER (RFC 8410 section 3). */
+const ED25519 = Uint8Array.of(0x2b, 0x65, 0x70);
+/** The context-specific tag [1] of OneAsymmetricKey's publicKey (IMPLICIT BIT STRING, primitive). */
+const PUBLIC_KEY_FIELD = 0x81;
 
 /** An RSA public key read from DER. */
 export interface RsaPublicKey {
@@ -225,4 +231,89 @@ export function rsaPrivateKeyPkcs8(der: Uint8Array, format: 'pkcs1' | 'pkcs8'): 
  */
 export function bitLength(magnitude: Uint8Array): number {
   return magnitude.length === 0 ? 0 : (magnitude.length - 1) * 8 + (32 - Math.clz32(magnitude[0]!));
+}
+
+/** Exactly one TLV filling all of `b`, with the reader's complaint in a message that says so. */
+function readWhole(b: Uint8Array): Tlv {
+  try {
+    return readOne(b);
+  } catch (e) {
+    throw new Error(`not one well-formed DER structure (${(e as Error).message})`);
+  }
+}
+
+/** Whether an AlgorithmIdentifier is id-Ed25519 without parameters (RFC 8410 section 3). */
+function isEd25519Algorithm(node: Tlv | undefined): boolean {
+  if (node?.tag !== SEQUENCE) return false;
+  const [oid, ...rest] = elements(node, 'AlgorithmIdentifier');
+  return oid?.tag === OBJECT_IDENTIFIER && same(oid.value, ED25519) && rest.length === 0;
+}
+
+const ED25519_ALGORITHM = (): Uint8Array => tlv(SEQUENCE, tlv(OBJECT_IDENTIFIER, ED25519));
+
+/**
+ * Read an Ed25519 public key from SubjectPublicKeyInfo DER (what `openssl pkey -pubout`
+ * writes), strictly: one DER value, id-Ed25519 without parameters, a whole BIT STRING of 32
+ * bytes, nothing else.
+ * @param der - the DER bytes
+ * @returns the 32-byte public key (not checked to be a point of the curve)
+ * @throws Error naming what is wrong
+ */
+export function readEd25519PublicKey(der: Uint8Array): Uint8Array {
+  const root = readWhole(der);
+  const parts = root.tag === SEQUENCE ? elements(root, 'SubjectPublicKeyInfo') : [];
+  if (parts.length !== 2 || !isEd25519Algorithm(parts[0])) throw new Error('not an Ed25519 SubjectPublicKeyInfo');
+  const bits = parts[1]!;
+  if (bits.tag !== BIT_STRING || bits.value.length !== 33 || bits.value[0] !== 0) throw new Error('the Ed25519 public key is not a BIT STRING of 32 bytes');
+  return bits.value.slice(1);
+}
+
+/**
+ * Read an Ed25519 private key from PKCS#8 PrivateKeyInfo DER (version 0, what `openssl genpkey
+ * -algorithm ed25519` writes) or OneAsymmetricKey (version 1, which may add the public key as
+ * field [1]), strictly: one DER value, id-Ed25519 without parameters, the private key an OCTET
+ * STRING holding an OCTET STRING of 32 bytes, no attributes, nothing else.
+ * @param der - the DER bytes
+ * @returns the 32-byte private key (the RFC 8032 seed) and the public key when it carries one
+ * @throws Error naming what is wrong
+ */
+export function readEd25519PrivateKey(der: Uint8Array): { seed: Uint8Array; publicKey?: Uint8Array } {
+  const root = readWhole(der);
+  if (root.tag !== SEQUENCE) throw new Error('not a PKCS#8 PrivateKeyInfo');
+  const [version, algorithm, privateKey, ...rest] = elements(root, 'PrivateKeyInfo');
+  const v = version?.tag === INTEGER && version.value.length === 1 ? version.value[0]! : -1;
+  if (v !== 0 && v !== 1) throw new Error('not a PKCS#8 PrivateKeyInfo (version 0 or 1)');
+  if (!isEd25519Algorithm(algorithm)) throw new Error('not an Ed25519 key (the algorithm is not 1.3.101.112 without parameters)');
+  if (privateKey?.tag !== OCTET_STRING) throw new Error('the private key is not an OCTET STRING');
+  let inner: Tlv;
+  try {
+    inner = readOne(privateKey.value);
+  } catch (e) {
+    throw new Error(`the private key is not one well-formed DER structure (${(e as Error).message})`);
+  }
+  if (inner.tag !== OCTET_STRING || inner.value.length !== 32) throw new Error('the Ed25519 private key is not an OCTET STRING of 32 bytes');
+  // Version 0 has nothing more; version 1 may add the public key as [1], and nothing else.
+  if (rest.length > 1 || (rest.length === 1 && (v !== 1 || rest[0]!.tag !== PUBLIC_KEY_FIELD))) throw new Error('unexpected fields after the private key');
+  const field = rest[0];
+  if (field && (field.value.length !== 33 || field.value[0] !== 0)) throw new Error('the public key field is not 32 bytes');
+  return { seed: inner.value.slice(), ...(field && { publicKey: field.value.slice(1) }) };
+}
+
+/**
+ * Ed25519 SubjectPublicKeyInfo DER of a public key (what `openssl pkey -pubout` writes).
+ * @param publicKey - the 32-byte public key
+ * @returns the DER bytes
+ */
+export function encodeEd25519PublicKey(publicKey: Uint8Array): Uint8Array {
+  return tlv(SEQUENCE, concat(ED25519_ALGORITHM(), tlv(BIT_STRING, concat(Uint8Array.of(0), publicKey))));
+}
+
+/**
+ * Ed25519 PKCS#8 PrivateKeyInfo DER (version 0) of a private key: what `openssl genpkey
+ * -algorithm ed25519` writes, and what `node:crypto` and WebCrypto import.
+ * @param seed - the 32-byte private key
+ * @returns the DER bytes
+ */
+export function encodeEd25519PrivateKey(seed: Uint8Array): Uint8Array {
+  return tlv(SEQUENCE, concat(tlv(INTEGER, Uint8Array.of(0)), ED25519_ALGORITHM(), tlv(OCTET_STRING, tlv(OCTET_STRING, seed))));
 }

@@ -1,14 +1,15 @@
 /**
- * The Node platform: SHA-256, RSA and keys from `node:crypto` (OpenSSL, SHA-NI where the CPU
- * has it), inflating on zlib's raw inflater (libuv's thread pool, off the main thread) or, for
- * a small object, in one synchronous call, and zlib's CRC-32; with a pool of threads that read,
- * inflate and hash objects on every core ({@link createNodePlatform}). The default under Node.
+ * The Node platform: SHA-256, RSA, Ed25519 and keys from `node:crypto` (OpenSSL, SHA-NI where
+ * the CPU has it), inflating on zlib's raw inflater (libuv's thread pool, off the main thread) or,
+ * for a small object, in one synchronous call, and zlib's CRC-32; with a pool of threads that
+ * read, inflate and hash objects on every core ({@link createNodePlatform}). The default under Node.
  * @module
  */
-import { createHash, createPrivateKey, createPublicKey, sign as rsaSign, verify as rsaVerify, constants } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crc32, createInflateRaw, gzipSync, inflateRawSync } from 'node:zlib';
+import { encodeEd25519PrivateKey, encodeEd25519PublicKey } from '../crypto/der.js';
 import type { HashOffload, Platform, RawInflater, Sha256, SigningKey, WholeInflate } from './platform.js';
 import { HashPool } from './pool/pool.js';
 
@@ -18,6 +19,7 @@ const INFLATE_CHUNK = 64 * 1024;
 const SMALL_INFLATE_CHUNK = 16 * 1024;
 
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const der = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 class NodeSha256 implements Sha256 {
   readonly #hash = createHash('sha256');
@@ -83,12 +85,27 @@ function inflateWhole(input: Uint8Array, maxOutputBytes: number): WholeInflate |
 }
 
 async function importSigningKey(pkcs8: Uint8Array): Promise<SigningKey> {
-  const key = createPrivateKey({ key: Buffer.from(pkcs8.buffer, pkcs8.byteOffset, pkcs8.byteLength), format: 'der', type: 'pkcs8' });
+  const key = createPrivateKey({ key: der(pkcs8), format: 'der', type: 'pkcs8' });
   if (key.asymmetricKeyType !== 'rsa') throw new Error(`a ${key.asymmetricKeyType} key, not RSA`);
   return {
     publicKeyDer: view(createPublicKey(key).export({ type: 'pkcs1', format: 'der' })),
-    sign: async (message) => view(rsaSign('sha256', message, { key, padding: constants.RSA_PKCS1_PADDING })),
+    sign: async (message) => view(cryptoSign('sha256', message, { key, padding: constants.RSA_PKCS1_PADDING })),
   };
+}
+
+function ed25519PrivateKey(seed: Uint8Array): KeyObject {
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new TypeError('an Ed25519 private key is 32 bytes');
+  return createPrivateKey({ key: der(encodeEd25519PrivateKey(seed)), format: 'der', type: 'pkcs8' });
+}
+
+async function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
+  try {
+    const key = createPublicKey({ key: der(encodeEd25519PublicKey(publicKey)), format: 'der', type: 'spki' });
+    return cryptoVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
 }
 
 /** The module a pool thread runs (only built code can start a thread; run from sources, there is no pool). */
@@ -132,13 +149,19 @@ const base: Platform = {
   inflateWhole,
   gzip: async (data: Uint8Array): Promise<Uint8Array> => view(gzipSync(data)),
   rsaVerify: async (spki: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> =>
-    rsaVerify(
+    cryptoVerify(
       'sha256',
       message,
-      { key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: 'der', type: 'spki', padding: constants.RSA_PKCS1_PADDING },
+      { key: der(spki), format: 'der', type: 'spki', padding: constants.RSA_PKCS1_PADDING },
       signature,
     ),
   importSigningKey,
+  ed25519Verify,
+  ed25519PublicKey: async (seed: Uint8Array): Promise<Uint8Array> => {
+    const spki = createPublicKey(ed25519PrivateKey(seed)).export({ format: 'der', type: 'spki' });
+    return view(spki).slice(spki.byteLength - 32);
+  },
+  ed25519Sign: async (seed: Uint8Array, message: Uint8Array): Promise<Uint8Array> => view(cryptoSign(null, message, ed25519PrivateKey(seed))),
   sleep: async (ms: number): Promise<void> => {
     await sleep(ms);
   },

@@ -1,6 +1,7 @@
 /**
  * The platform seam: the few operations whose best implementation differs between runtimes
- * (streaming SHA-256, raw inflate, CRC-32, gzip, RSASSA-PKCS1-v1_5 with SHA-256, sleeping).
+ * (streaming SHA-256, raw inflate, CRC-32, gzip, RSASSA-PKCS1-v1_5 with SHA-256, Ed25519,
+ * sleeping).
  * Everything above this interface is shared. Two implementations exist: the Node platform
  * (`node:crypto`, `node:zlib`; the default under Node) and the Web platform (WebCrypto,
  * `DecompressionStream`, `@noble/hashes`; the default everywhere else). The package's
@@ -198,6 +199,33 @@ export interface Platform {
    * @throws when the platform cannot use it as an RSA signing key
    */
   importSigningKey(pkcs8: Uint8Array): Promise<SigningKey>;
+  /**
+   * Verify an Ed25519 signature (RFC 8032, pure Ed25519: the message itself is signed).
+   * Answers false, and never throws, for a public key or a signature that is not 32 or 64
+   * bytes, a signature whose S is not below the group order, or one that does not verify.
+   * Whether the public key is a point of the curve is the caller's to check
+   * (`isEd25519Point`).
+   * @param publicKey - the 32-byte public key
+   * @param message - the signed bytes
+   * @param signature - the 64-byte signature
+   * @returns whether it verifies
+   */
+  ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * The Ed25519 public key of a private key (RFC 8032 section 5.1.5).
+   * @param seed - the 32-byte private key
+   * @returns the 32-byte public key
+   * @throws TypeError when the private key is not 32 bytes
+   */
+  ed25519PublicKey(seed: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Sign with Ed25519 (RFC 8032; deterministic: same key and message, same signature).
+   * @param seed - the 32-byte private key
+   * @param message - the bytes to sign
+   * @returns the 64-byte signature
+   * @throws TypeError when the private key is not 32 bytes
+   */
+  ed25519Sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   /**
    * Wait.
    * @param ms - milliseconds

@@ -1,6 +1,6 @@
 /**
- * The Web platform: WebCrypto for RSA and one-shot SHA-256, `@noble/hashes` for streaming
- * SHA-256, `DecompressionStream('deflate-raw')` for inflating, `CompressionStream('gzip')`
+ * The Web platform: WebCrypto for RSA, Ed25519 and one-shot SHA-256 (`@noble/curves`, loaded
+ * only then, for Ed25519 where WebCrypto lacks it), `@noble/hashes` for streaming SHA-256, `DecompressionStream('deflate-raw')` for inflating, `CompressionStream('gzip')`
  * for writing, and a table CRC-32: for any runtime with WebCrypto and Compression Streams
  * (browsers, Workers; Node has them too). The default wherever the `node` condition does not apply.
  *
@@ -11,7 +11,7 @@
  * @module
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { encodeRsaPublicKey } from '../crypto/der.js';
+import { encodeEd25519PrivateKey, encodeEd25519PublicKey, encodeRsaPublicKey } from '../crypto/der.js';
 import { concatBytes } from '../utils.js';
 import type { Platform, RawInflater, Sha256, SigningKey } from './platform.js';
 
@@ -113,18 +113,69 @@ function createInflater(sink: (chunk: Uint8Array) => void): RawInflater {
   };
 }
 
+/** The bytes of a JWK member (base64url without padding). */
+function base64url(s: string | undefined, what: string): Uint8Array {
+  if (!s) throw new Error(`the key has no ${what}`);
+  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
 async function importSigningKey(pkcs8: Uint8Array): Promise<SigningKey> {
   const key = await subtle().importKey('pkcs8', pkcs8.slice(), RSA, true, ['sign']);
   const jwk = await subtle().exportKey('jwk', key);
-  const base64url = (s: string | undefined): Uint8Array => {
-    if (!s) throw new Error('the key has no RSA modulus or exponent');
-    const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4));
-    return Uint8Array.from(b, (c) => c.charCodeAt(0));
-  };
   return {
-    publicKeyDer: encodeRsaPublicKey(base64url(jwk.n), base64url(jwk.e)),
+    publicKeyDer: encodeRsaPublicKey(base64url(jwk.n, 'RSA modulus'), base64url(jwk.e, 'RSA exponent')),
     sign: async (message) => new Uint8Array(await subtle().sign(RSA, key, message.slice())),
   };
+}
+
+/** Ed25519 as the Web platform does it: WebCrypto's, or noble's where WebCrypto has none. */
+interface Ed25519 {
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  publicKey(seed: Uint8Array): Promise<Uint8Array>;
+  sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
+}
+
+const ED25519 = { name: 'Ed25519' } as const;
+
+const webCryptoEd25519: Ed25519 = {
+  verify: async (publicKey, message, signature) => {
+    const key = await subtle().importKey('spki', encodeEd25519PublicKey(publicKey), ED25519, false, ['verify']);
+    return subtle().verify(ED25519, key, signature.slice(), message.slice());
+  },
+  publicKey: async (seed) => {
+    const key = await subtle().importKey('pkcs8', encodeEd25519PrivateKey(seed), ED25519, true, ['sign']);
+    return base64url((await subtle().exportKey('jwk', key)).x, 'Ed25519 public key');
+  },
+  sign: async (seed, message) => {
+    const key = await subtle().importKey('pkcs8', encodeEd25519PrivateKey(seed), ED25519, false, ['sign']);
+    return new Uint8Array(await subtle().sign(ED25519, key, message.slice()));
+  },
+};
+
+/** noble's Ed25519, loaded on first use: most runtimes never need it. */
+async function nobleEd25519(): Promise<Ed25519> {
+  const { ed25519 } = await import('@noble/curves/ed25519.js');
+  return {
+    // noble answers false (never throws) for a malformed point or scalar of the right length.
+    verify: async (publicKey, message, signature) => ed25519.verify(signature, message, publicKey, { zip215: false }),
+    publicKey: async (seed) => ed25519.getPublicKey(seed),
+    sign: async (seed, message) => ed25519.sign(message, seed),
+  };
+}
+
+/** WebCrypto's Ed25519 when this runtime has it (tried once, with a key it must accept), else noble's. */
+const ed25519 = ((): (() => Promise<Ed25519>) => {
+  let chosen: Promise<Ed25519> | undefined;
+  return () =>
+    (chosen ??= webCryptoEd25519.publicKey(new Uint8Array(32)).then(
+      () => webCryptoEd25519,
+      () => nobleEd25519(),
+    ));
+})();
+
+function checkSeed(seed: Uint8Array): void {
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new TypeError('an Ed25519 private key is 32 bytes');
 }
 
 /** The Web platform (WebCrypto, Compression Streams, `@noble/hashes`): the default outside Node. */
@@ -146,6 +197,22 @@ export const webPlatform: Platform = Object.freeze({
     return subtle().verify(RSA, key, signature.slice(), message.slice());
   },
   importSigningKey,
+  ed25519Verify: async (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
+    try {
+      return await (await ed25519()).verify(publicKey, message, signature);
+    } catch {
+      return false;
+    }
+  },
+  ed25519PublicKey: async (seed: Uint8Array): Promise<Uint8Array> => {
+    checkSeed(seed);
+    return (await ed25519()).publicKey(seed);
+  },
+  ed25519Sign: async (seed: Uint8Array, message: Uint8Array): Promise<Uint8Array> => {
+    checkSeed(seed);
+    return (await ed25519()).sign(seed, message);
+  },
   sleep: (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)),
 });
 

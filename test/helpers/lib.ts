@@ -18,6 +18,8 @@ export { LogInventory, logKeyMatcher, logKeyTime } from '../../src/chain/invento
 export { createLimiter } from '../../src/chain/limit.js';
 export { keySegments } from '../../src/sources/source.js';
 export { parseMetadata } from '../../src/sources/local.js';
+export { isEd25519Point } from '../../src/crypto/ed25519.js';
+export { encodeEd25519PrivateKey, encodeEd25519PublicKey, readEd25519PrivateKey, readEd25519PublicKey } from '../../src/crypto/der.js';
 
 /** Every item of an async iterable, in order. */
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -60,7 +60,7 @@ export async function openPickedCheckpoint(input: CheckpointInput, trailArn: str
     if (input.keys.length === 0) throw new CheckpointRefused(`${what}: give the public key(s) that must all have signed it`);
     if (input.file.file.size > MAX_NOTE_BYTES) throw new CheckpointRefused(`${what} is ${input.file.file.size} bytes, more than a checkpoint can be`);
     const keys = await Promise.all(input.keys.map(checkpointKey));
-    const { note, checkpoint } = openCheckpoint(await bytesOf(input.file.file), keys, what);
+    const { note, checkpoint } = await openCheckpoint(await bytesOf(input.file.file), keys, what);
     const chain = checkpoint.chains.find((c) => c.trailArn === trailArn && c.region === region);
     if (!chain) {
       const pinned = checkpoint.chains.map((c) => `${c.trailArn} ${c.region}`).join(', ');
