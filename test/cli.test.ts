@@ -59,6 +59,20 @@ describe('validate-logs on the sample and its tamperings', () => {
     expect(json.stderr).toBe('');
   });
 
+  it.each(tampering.cases)('$name: the same report in the main thread (--threads 0), one thread and three', async (c) => {
+    const dir = sampleCopy();
+    applyActions(dir, c.actions);
+    const reports = [];
+    for (const threads of ['0', '1', '3']) {
+      const r = await node(VALIDATE, sampleArgs(dir, ['--output', 'json', '--threads', threads]));
+      expect(r.status, threads).toBe(c.exit);
+      const { findings, summary, ok } = JSON.parse(r.stdout) as Report;
+      reports.push({ findings, summary, ok });
+    }
+    expect(reports[1]).toEqual(reports[0]);
+    expect(reports[2]).toEqual(reports[0]);
+  });
+
   it('prints the AWS CLI summary, and valid lines only with --verbose', async () => {
     const dir = join(ROOT, 'sample', 'bucket');
     const quiet = await node(VALIDATE, sampleArgs(dir));
@@ -118,6 +132,7 @@ describe('validate-logs usage and environment errors: exit 2, one line, no stack
     ['start after end', () => [...base, '--end-time', '2020-01-01'], /start-time must occur before end-time/],
     ['a bad --output', () => [...base, '--output', 'xml'], /--output must be text or json/],
     ['a bad --concurrency', () => [...base, '--concurrency', '0'], /--concurrency must be a whole number/],
+    ['a bad --threads', () => [...base, '--threads', 'all'], /--threads must be a whole number from 0 to 1024, not "all"/],
     ['a missing directory', () => ['--trail-arn', t.trailArn, '--start-time', t.start, '--local-dir', '/nonexistent/dir', '--public-keys', keys], /--local-dir \/nonexistent\/dir cannot be read: ENOENT/],
     ['no key file', () => base.slice(0, 8), /--public-keys FILE is required/],
     ['an unreadable key file', () => [...base.slice(0, 8), '--public-keys', '/nonexistent/keys.json'], /cannot read --public-keys \/nonexistent\/keys.json: ENOENT/],
@@ -143,7 +158,7 @@ describe('validate-logs usage and environment errors: exit 2, one line, no stack
   it('--help explains every flag with examples; --version prints the version', async () => {
     const help = await node(VALIDATE, ['--help']);
     expect(help.status).toBe(0);
-    for (const flag of ['--trail-arn', '--start-time', '--end-time', '--s3-bucket', '--s3-prefix', '--account-id', '--verbose', '--local-dir', '--public-keys', '--output', '--allow-empty', '--concurrency', '--region', '--organization-id', '--no-progress']) {
+    for (const flag of ['--trail-arn', '--start-time', '--end-time', '--s3-bucket', '--s3-prefix', '--account-id', '--verbose', '--local-dir', '--public-keys', '--output', '--allow-empty', '--concurrency', '--threads', '--region', '--organization-id', '--no-progress']) {
       expect(help.stdout).toContain(flag);
     }
     expect(help.stdout).toMatch(/Examples:/);
@@ -165,6 +180,21 @@ describe('write-digests', () => {
     '--local-dir', dir, '--s3-bucket', 'sample-bucket', '--account-id', '111122223333', '--region', 'us-east-1', '--trail-name', 'sample-trail',
     '--private-key', join(ROOT, 'vectors', 'test-key.pem'), ...extra,
   ];
+
+  it("writes the sample's digests byte for byte with every pool size (event times included)", async () => {
+    const digestFolder = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08';
+    for (const threads of ['0', '1', '4']) {
+      const dir = logsOnly();
+      const r = await node(WRITE, args(dir, ['--until', '2025-01-08T06:00:00Z', '--threads', threads]));
+      expect(r.status, r.stderr).toBe(0);
+      const written = readdirSync(join(dir, digestFolder)).sort();
+      expect(written).toEqual(readdirSync(join(ROOT, 'sample/bucket', digestFolder)).sort());
+      for (const f of written) expect(readFileSync(join(dir, digestFolder, f)).equals(readFileSync(join(ROOT, 'sample/bucket', digestFolder, f))), `${threads}: ${f}`).toBe(true);
+    }
+    const bad = await node(WRITE, args(logsOnly(), ['--threads', '2000']));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--threads must be a whole number from 0 to 1024, not "2000"/);
+  });
 
   it('writes the same digests as the sample, validates, and a second run writes nothing', async () => {
     const dir = logsOnly();

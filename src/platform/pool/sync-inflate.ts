@@ -8,7 +8,7 @@
  * @module
  */
 import { constants, InflateRaw } from 'node:zlib';
-import type { RawInflater } from '../platform.js';
+import type { RawInflater, WholeInflate } from '../platform.js';
 
 /** The parts of zlib's stream object this inflater drives. */
 interface ZlibInternals {
@@ -18,6 +18,7 @@ interface ZlibInternals {
   } | null;
   _writeState?: Uint32Array;
   errored?: Error | null;
+  reset(): void;
 }
 
 /**
@@ -71,5 +72,58 @@ export function createSyncInflater(sink: (chunk: Uint8Array) => void, options: {
     destroy() {
       inf.close();
     },
+  };
+}
+
+/**
+ * A one-call inflater for whole small objects that keeps one zlib stream and one output buffer
+ * from call to call (reset in between): many small objects cost no allocation each, where
+ * `inflateRawSync` makes a stream object, a zlib state and an output buffer every time. The
+ * output it returns is valid until the next call.
+ * @returns an `inflateWhole` for a platform, or undefined when this Node.js lacks what it needs
+ */
+export function createWholeInflater(): ((input: Uint8Array, maxOutputBytes: number) => WholeInflate | undefined) | undefined {
+  if (!syncInflateAvailable()) return undefined;
+  const RETAIN = 1024 * 1024;
+  let inf: (ZlibInternals & InflateRaw) | undefined;
+  let out = new Uint8Array(64 * 1024);
+  return (input, maxOutputBytes) => {
+    if (!inf) {
+      inf = new InflateRaw() as unknown as ZlibInternals & InflateRaw;
+      inf.on('error', () => undefined); // seen synchronously through `errored`
+    } else {
+      inf.reset();
+    }
+    const handle = inf._handle!;
+    const state = inf._writeState!;
+    let size = 0;
+    let at = 0;
+    let left = input.byteLength;
+    try {
+      for (;;) {
+        if (size === out.byteLength) {
+          if (size > maxOutputBytes) return undefined;
+          const bigger = new Uint8Array(out.byteLength * 2);
+          bigger.set(out);
+          out = bigger;
+        }
+        const room = out.byteLength - size;
+        handle.writeSync(constants.Z_FINISH, input, at, left, out, size, room);
+        if (inf.errored) throw inf.errored;
+        const outLeft = state[0]!;
+        const inLeft = state[1]!;
+        size += room - outLeft;
+        at += left - inLeft;
+        left = inLeft;
+        if (size > maxOutputBytes) return undefined;
+        if (outLeft !== 0) return { output: out.subarray(0, size), consumed: at };
+      }
+    } catch (e) {
+      inf.close();
+      inf = undefined; // a stream that failed is not reused
+      throw e;
+    } finally {
+      if (out.byteLength > RETAIN) out = new Uint8Array(64 * 1024);
+    }
   };
 }

@@ -13,7 +13,7 @@ import { hashStream, hashWhole } from '../../hash/hash-stream.js';
 import { nodePlatform } from '../node.js';
 import type { HashOutcome, HashRequest, Platform } from '../platform.js';
 import type { BatchMessage, DoneMessage, FromWorker, ToWorker, Unhashed } from './protocol.js';
-import { createSyncInflater, syncInflateAvailable } from './sync-inflate.js';
+import { createSyncInflater, createWholeInflater, syncInflateAvailable } from './sync-inflate.js';
 
 const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | (fsc.O_NONBLOCK ?? 0);
 const READ_CHUNK = 1024 * 1024;
@@ -21,7 +21,10 @@ const READ_CHUNK = 1024 * 1024;
 const WHOLE = 256 * 1024;
 
 /** This thread's platform: the Node platform without a pool, inflating synchronously. */
-const platform: Platform = (({ offload: _, ...rest }) => ({ ...rest, ...(syncInflateAvailable() && { createInflater: createSyncInflater }) }))(nodePlatform);
+const platform: Platform = (({ offload: _, ...rest }): Platform => {
+  const inflateWhole = createWholeInflater();
+  return { ...rest, ...(syncInflateAvailable() && { createInflater: createSyncInflater }), ...(inflateWhole && { inflateWhole }) };
+})(nodePlatform);
 
 const port = parentPort!;
 const send = (m: FromWorker): void => port.postMessage(m);
