@@ -137,6 +137,8 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   const inventoryWanted = options.inventory ?? true;
   const backfill = options.backfill ?? true;
   const { source } = options;
+  const platform = options.platform ?? defaultPlatform;
+  if (source.files) platform.offload?.warm(); // the threads start while the listing runs
 
   // 1. List: the digests and the logs at once.
   const from = start.getTime() - DIGEST_PERIOD_MS;
@@ -152,7 +154,6 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
   if (inventoryWanted && lists.later.length === 0) listTail().catch(() => undefined); // awaited in the coverage step
   options.onListed?.(lists.standard.length + (backfill ? lists.backfill.length : 0));
 
-  const platform = options.platform ?? defaultPlatform;
   const inFlight = objectsInFlight(source, platform, concurrency);
   const findings = new OrderedFindings(Math.max(64, 8 * concurrency, 2 * inFlight), (f) => {
     f.region = trail.region;

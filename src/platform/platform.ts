@@ -118,6 +118,12 @@ export interface HashOffload {
   /** How many objects the pool keeps busy at once: a scheduler's useful number in flight. */
   readonly capacity: number;
   /**
+   * Start the threads now, so that they are ready when the first object comes (their start
+   * then overlaps the caller's listing and digest reading). Idempotent; idle threads never
+   * keep the process alive.
+   */
+  warm(): void;
+  /**
    * Read and hash files on the pool's threads. Only a regular file is read (never through a
    * link at its end, never blocking); for anything else the answer is undefined, and the caller
    * reads that object the ordinary way (which names what is wrong with it).

@@ -99,6 +99,10 @@ export class HashPool implements HashOffload {
     this.#url = url;
   }
 
+  warm(): void {
+    while (this.#threads.length < this.threads) this.#start();
+  }
+
   hashFiles(files: readonly HashFile[], request: BatchRequest): Promise<Array<HashOutcome | ValidateLogsError | undefined>> {
     return new Promise((resolve, reject) => {
       const out = new Array<HashOutcome | ValidateLogsError | undefined>(files.length);
@@ -253,14 +257,16 @@ export class HashPool implements HashOffload {
     let best: Thread | undefined;
     for (const t of this.#threads) if (!best || t.load < best.load) best = t;
     if (best && best.load === 0) return best;
-    if (this.#threads.length < this.threads) {
-      const t = new Thread(this.#url, (th, m) => this.#message(th, m), (th, e) => this.#failed(th, e));
-      this.#threads.push(t);
-      this.stats.started++;
-      return t;
-    }
+    if (this.#threads.length < this.threads) return this.#start();
     if (always) return best!;
     return best && best.batches < DEPTH ? best : undefined;
+  }
+
+  #start(): Thread {
+    const t = new Thread(this.#url, (th, m) => this.#message(th, m), (th, e) => this.#failed(th, e));
+    this.#threads.push(t);
+    this.stats.started++;
+    return t;
   }
 
   #message(thread: Thread, m: FromWorker): void {
