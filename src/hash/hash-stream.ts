@@ -25,7 +25,7 @@ export interface HashStreamOptions {
    * thread, never on the platform's pool.
    */
   onContent?: (chunk: Uint8Array) => void;
-  /** Also find the newest and oldest CloudTrail `eventTime` in the content (see {@link EventTimeScanner}). */
+  /** Also find the newest and oldest CloudTrail `eventTime` in the content (as the generator records them in a digest). */
   eventTimes?: boolean;
   /** The stored size, when known (buffers are sized by it). */
   sizeHint?: number;
