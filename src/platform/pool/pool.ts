@@ -54,10 +54,10 @@ class Thread {
   constructor(url: URL, onMessage: (t: Thread, m: FromWorker) => void, onFail: (t: Thread, e: unknown) => void) {
     // No flags of the parent's command line: they are for its main module (--input-type, --eval).
     this.worker = new Worker(url, { execArgv: [] });
-    this.worker.unref();
     this.worker.on('message', (m: FromWorker) => onMessage(this, m));
     this.worker.on('error', (e) => onFail(this, e));
     this.worker.on('exit', (code) => onFail(this, new Error(`a hashing thread stopped (exit code ${code})`)));
+    this.worker.unref(); // after the listeners: adding a 'message' listener refs the thread's port again
   }
   get load(): number {
     return this.batches + this.streams.size;
