@@ -188,6 +188,24 @@ describe('event time scanning', () => {
     }
   });
 
+  it('agrees with a regular expression over the whole text, on random logs in random pieces', () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const pieces = ['"eventTime":"', '"eventTime":"2025-0', 'T', '"', ':', 'Z', 'é', '{"eventTime":"2024-12-31T23:59:59Z"}', '1', '-', '9', 'x'];
+    for (let round = 0; round < 300; round++) {
+      const text = Array.from({ length: 60 }, () => (rand(3) === 0 ? `"eventTime":"20${rand(10)}${rand(10)}-${rand(2)}${rand(10)}-1${rand(10)}T${rand(3)}${rand(10)}:0${rand(10)}:5${rand(10)}Z"` : pieces[rand(pieces.length)])).join('');
+      const all = [...text.matchAll(/"eventTime":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)/g)].map((m) => m[1]!).sort();
+      const bytes = new TextEncoder().encode(text);
+      const scan = new EventTimeScanner();
+      for (let i = 0; i < bytes.length; ) {
+        const n = 1 + rand(40);
+        scan.update(bytes.subarray(i, i + n));
+        i += n;
+      }
+      expect([scan.newest, scan.oldest], text).toEqual([all.at(-1) ?? null, all[0] ?? null]);
+    }
+  });
+
   it('finds none in a log of another shape', () => {
     const scan = new EventTimeScanner();
     scan.update(new TextEncoder().encode('{"eventTime": "2025-01-08T00:10:00Z", "time":"2025-01-08T00:10:00Z"}'));

@@ -25,7 +25,7 @@ import { coverage, type CoverageMap } from './coverage.js';
 import type { Finding } from './findings.js';
 import { LogInventory } from './inventory.js';
 import { createLimiter } from './limit.js';
-import { objectsInFlight } from '../hash/hash-object.js';
+import { objectsInFlight, readsInGroups } from '../hash/hash-object.js';
 import { listDigestKeys } from './listing.js';
 import { OrderedFindings } from './schedule.js';
 import { DigestReader, chainEnd, checkpointMismatch, newWalkRecord, walkChain, type ChainEnds, type PinnedHead, type WalkContext } from './walk.js';
@@ -174,7 +174,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     counting: inventoryWanted,
     findings,
     limited: createLimiter(inFlight),
-    grouped: platform.offload !== undefined && source.files !== undefined,
+    grouped: readsInGroups(source, platform),
     pinned: options.pinned,
   };
   const reader = new DigestReader(ctx);

@@ -18,6 +18,7 @@ import type { ObjectSource } from '../sources/source.js';
 import { checkDigest, digestErrorFinding, digestKeyTime, iso, parseDigestObject, type DigestRef, type DigestVerdict } from './check-digest.js';
 import type { DigestLogFile } from '../format/digest.js';
 import { checkLog, checkLogs, type LogContext } from './check-log.js';
+import { OBJECT_GROUP } from '../hash/hash-object.js';
 import { finding, type Finding } from './findings.js';
 import type { LogInventory } from './inventory.js';
 import { logKeyMatcher } from './inventory.js';
@@ -25,8 +26,6 @@ import { attempt, type Attempt, type OrderedFindings } from './schedule.js';
 
 /** Digests read ahead of the walk. */
 const PREFETCH = 8;
-/** Logs checked together when the platform's pool reads the files (they travel to it in batches anyway). */
-const LOG_GROUP = 64;
 
 /** A digest as read: its uncompressed bytes and metadata, or undefined when absent. */
 export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined } | undefined>;
@@ -409,7 +408,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
           );
         } else if (ctx.grouped) {
           group.push(log);
-          if (group.length < LOG_GROUP) continue;
+          if (group.length < OBJECT_GROUP) continue;
           flush();
         } else {
           findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));

@@ -82,5 +82,20 @@ export async function hashObjects(source: ObjectSource, bucket: string, keys: re
  * @returns the number of objects to check at once
  */
 export function objectsInFlight(source: ObjectSource, platform: Platform, concurrency: number): number {
-  return platform.offload && source.files ? Math.max(concurrency, platform.offload.capacity) : concurrency;
+  return readsInGroups(source, platform) ? Math.max(concurrency, platform.offload!.capacity) : concurrency;
+}
+
+/** Objects read together by {@link hashObjects} when its pool reads the files (one call for many). */
+export const OBJECT_GROUP = 64;
+
+/**
+ * Whether objects are best read in groups ({@link hashObjects} with up to {@link OBJECT_GROUP}
+ * keys): when the platform's pool reads the source's files itself. Otherwise each object is
+ * read on its own, `concurrency` at a time.
+ * @param source - the storage
+ * @param platform - the runtime
+ * @returns whether to group
+ */
+export function readsInGroups(source: ObjectSource, platform: Platform): boolean {
+  return platform.offload !== undefined && source.files !== undefined;
 }

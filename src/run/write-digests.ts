@@ -11,7 +11,7 @@ import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
 import { checkTrailRef, digestFolder, digestKeyParts, logFolder, logKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
 import { defaultPlatform } from '#platform';
-import { hashObject, objectsInFlight } from '../hash/hash-object.js';
+import { hashObjects, OBJECT_GROUP, objectsInFlight, readsInGroups } from '../hash/hash-object.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { Platform } from '../platform/platform.js';
 import type { ObjectSink, ObjectSource } from '../sources/source.js';
@@ -111,8 +111,36 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   const { storage, signer } = options;
   const head = await findChainHead(storage, bucket, trail, platform);
   const logs: DeliveredLog[] = [];
-  const limit = createLimiter(objectsInFlight(storage, platform ?? defaultPlatform, requirePositiveInteger(options.concurrency ?? 4, 'concurrency')));
-  const hashing: Array<Promise<DeliveredLog | undefined>> = [];
+  const resolved = platform ?? defaultPlatform;
+  const grouped = readsInGroups(storage, resolved);
+  const inFlight = objectsInFlight(storage, resolved, requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
+  const limit = createLimiter(grouped ? Math.ceil(inFlight / OBJECT_GROUP) : inFlight);
+  const hashing: Array<Promise<DeliveredLog[]>> = [];
+  let group: Array<{ key: string; deliveredAt: Date }> = [];
+  /** Hash the logs gathered so far, together (one pool call), in their listing order. */
+  const flush = (): void => {
+    if (group.length === 0) return;
+    const these = group;
+    group = [];
+    const task = limit(async (): Promise<DeliveredLog[]> => {
+      const hashed = await hashObjects(
+        storage,
+        bucket,
+        these.map((l) => l.key),
+        { gzip: true, eventTimes: true, ...(platform && { platform }) },
+      );
+      const out: DeliveredLog[] = [];
+      these.forEach(({ key, deliveredAt }, i) => {
+        const r = hashed[i];
+        if (r instanceof Error) throw r;
+        if (r) out.push({ key, deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null });
+        // (none: deleted since it was listed)
+      });
+      return out;
+    });
+    task.catch(() => undefined); // awaited below, in order
+    hashing.push(task);
+  };
   for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: true })) {
     if (o.unreadable !== undefined && (o.key.endsWith('/') || logKeyParts(o.key))) {
       // A log, or a folder that may hold logs, that cannot be read: a digest written without
@@ -124,18 +152,11 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
     if (head && deliveredAt < head.endTime) continue;
     if (deliveredAt >= until) continue;
-    const task = limit(async (): Promise<DeliveredLog | undefined> => {
-      const r = await hashObject(storage, bucket, o.key, { gzip: true, eventTimes: true, ...(platform && { platform }) });
-      if (!r) return undefined; // deleted since it was listed
-      return { key: o.key, deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
-    });
-    task.catch(() => undefined); // awaited below, in order
-    hashing.push(task);
+    group.push({ key: o.key, deliveredAt });
+    if (!grouped || group.length >= OBJECT_GROUP) flush();
   }
-  for (const task of hashing) {
-    const log = await task;
-    if (log) logs.push(log);
-  }
+  flush();
+  for (const task of hashing) logs.push(...(await task));
   const written: GeneratedDigest[] = [];
   for await (const d of generateDigests({ trail, bucket, logs, until, signer, ...(platform && { platform }), ...(head && { previous: head }) })) {
     const ok = await storage.putIfAbsent(bucket, d.key, d.gzipped, d.metadata);

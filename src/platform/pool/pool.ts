@@ -7,8 +7,8 @@
  * {@link DEPTH} batches at once, so that it never waits for the caller between two. Large
  * objects are batches of one: a file is read by the thread in 1 MiB blocks, a stream's chunks
  * are sent as they arrive, at most {@link STREAM_AHEAD} chunks ahead of the hashing. Threads
- * start as the work needs them, up to the pool's size, and never keep the process alive when
- * idle.
+ * start as the work needs them (or all at once, `warm`), up to the pool's size, and never keep
+ * the process alive when idle.
  * @module
  */
 import { Worker } from 'node:worker_threads';
@@ -117,11 +117,6 @@ export class HashPool implements HashOffload {
           request,
           settle: (r) => {
             if (failed) return;
-            if (r instanceof Error && !(r instanceof ValidateLogsError)) {
-              failed = true;
-              reject(r);
-              return;
-            }
             if (r && 'crash' in r) {
               failed = true;
               reject(new Error(`hashing ${f.what} failed on a pool thread: ${r.crash}`));

@@ -10,7 +10,7 @@
  * cannot be read is still listed, with the reason, and `get` throws `NOT_READABLE` for it.
  * @module
  */
-import { close, constants as fsc, fstatSync, open as fsOpen, read, type Dirent, type Stats } from 'node:fs';
+import { close, constants as fsc, fstatSync, lstatSync, open as fsOpen, read, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { ValidateLogsError } from '../../errors.js';
@@ -445,12 +445,14 @@ export class LocalReader {
       let info = link?.stats;
       if (!info) {
         try {
-          info = await lstat(dir.real + sep + d.name);
+          // Synchronous: an entry just listed, examined without being opened or followed; a
+          // trip through the thread pool would cost more than the call, once per object.
+          info = lstatSync(dir.real + sep + d.name, { throwIfNoEntry: false });
         } catch (e) {
-          if (isNotFound(e)) continue; // removed while listing
           yield { key: k, unreadable: errnoReason(e) ?? `cannot be examined (${(e as Error).message})` };
           continue;
         }
+        if (!info) continue; // removed while listing
       }
       yield { key: k, size: info.size, lastModified: info.mtime };
     }
