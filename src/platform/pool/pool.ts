@@ -26,6 +26,8 @@ export const BATCH_JOBS: number = 64;
 export const DEPTH: number = 2;
 /** Chunks of a stream sent ahead of the hashing. */
 export const STREAM_AHEAD: number = 4;
+/** A thread's young generation, in MiB. */
+const YOUNG_MB = 2;
 
 /** What becomes of one object's answer. */
 type Settle = (r: Answer) => void;
@@ -53,7 +55,9 @@ class Thread {
   readonly streams = new Map<number, () => void>();
   constructor(url: URL, onMessage: (t: Thread, m: FromWorker) => void, onFail: (t: Thread, e: unknown) => void) {
     // No flags of the parent's command line: they are for its main module (--input-type, --eval).
-    this.worker = new Worker(url, { execArgv: [] });
+    // A small young generation: a thread's garbage is short-lived and small (its buffers are
+    // reused), and V8's default would hold tens of MB per thread for nothing.
+    this.worker = new Worker(url, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     this.worker.on('message', (m: FromWorker) => onMessage(this, m));
     this.worker.on('error', (e) => onFail(this, e));
     this.worker.on('exit', (code) => onFail(this, new Error(`a hashing thread stopped (exit code ${code})`)));
