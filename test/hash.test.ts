@@ -3,18 +3,11 @@ import { Readable } from 'node:stream';
 import { gzipSync, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { gunzipInto, hashStream, nodePlatform, webPlatform, readAll, sha256, toHex, isValidateLogsError } from './helpers/lib.js';
+import { pseudoRandomBytes } from './helpers/bytes.js';
 
 const nodeSha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-function bytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+const bytes = pseudoRandomBytes;
 
 /** Split `b` at the given positions. */
 const split = (b: Uint8Array, cuts: number[]): Uint8Array[] => {

@@ -30,19 +30,12 @@ import * as lib from './helpers/lib.js';
 import { defaultPlatform } from '#platform';
 import { MemoryBucket } from './helpers/memory.js';
 import { ROOT, loadJson, tampering } from './helpers/tamper.js';
+import { pseudoRandomBytes } from './helpers/bytes.js';
 
 const platforms: Platform[] = [nodePlatform, webPlatform];
 const nodeSha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+const bytes = pseudoRandomBytes;
 
 const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
 const sampleGz = walk(join(ROOT, tampering.trail.localDir)).filter((f) => f.endsWith('.json.gz')).map((f) => new Uint8Array(readFileSync(f)));

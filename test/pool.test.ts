@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HashOutcome, HashRequest, Platform } from '../dist/index.js';
 import { hashStream } from '../dist/index.js';
 import { createNodePlatform } from '../dist/node.js';
+import { pseudoRandomBytes } from './helpers/bytes.js';
 import { ROOT } from './helpers/tamper.js';
 
 interface Stats {
@@ -39,16 +40,6 @@ function records(n: number, seed: number): Buffer {
   return Buffer.from(`{"Records":[${parts.join(',')}]}`);
 }
 
-/** Pseudo-random bytes: they do not compress, so a large stored object is quick to make. */
-function noise(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 type Answer = { ok: HashOutcome } | { error: { code: string; message: string } } | { fallback: true };
 async function answer(work: () => Promise<HashOutcome | Error | undefined>): Promise<Answer> {
@@ -71,7 +62,7 @@ async function hashFile(platform: Platform, path: string, request: HashRequest):
 /** Objects worth hashing: valid ones of every size class, and every way a gzip stream goes wrong. */
 function cases(): Array<[string, Buffer]> {
   const small = gzipSync(records(20, 1));
-  const large = gzipSync(Buffer.concat([records(30_000, 2), noise(600_000, 3)])); // stored > 256 KiB: streamed
+  const large = gzipSync(Buffer.concat([records(30_000, 2), Buffer.from(pseudoRandomBytes(600_000, 3))])); // stored > 256 KiB: streamed
   return [
     ['small', small],
     ['large', large],
