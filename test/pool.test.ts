@@ -3,7 +3,7 @@
 // but a regular file is handed back; small objects travel in batches; an idle pool never keeps
 // the process alive.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -147,6 +147,22 @@ describe('the pool answers as the caller thread does', () => {
     expect(s.started).toBeLessThanOrEqual(2);
     await platform.offload!.hashBytes(cases()[1]![1], request('large'));
     expect(stats(platform).streams).toBe(1);
+  });
+
+  it('streams several large files on one thread at once, each whole and alone', async () => {
+    const one = createNodePlatform({ threads: 1 });
+    const files = [0, 1, 2, 3].map((i) => {
+      const path = join(dir, `large-${i}.json.gz`);
+      writeFileSync(path, gzipSync(Buffer.concat([records(2_000 * (i + 1), 10 + i), Buffer.from(pseudoRandomBytes(2_000_000, 20 + i))])));
+      return path;
+    });
+    const { what: _, ...shared } = request('');
+    // The first file tells the pool that files here are large: then each is a batch of its own, two at a time on the thread.
+    await one.offload!.hashFiles([{ path: files[0]!, what: 'first' }], shared);
+    const got = await one.offload!.hashFiles(files.map((path) => ({ path, what: path })), shared);
+    const want = await Promise.all(files.map((path) => answer(() => hashStream(readFileSync(path), { ...request(path), platform: inThread }))));
+    expect(got.map((ok) => ({ ok }))).toEqual(want);
+    expect(stats(one).started).toBe(1);
   });
 
   it('fails a stream whose source fails, and goes on working', async () => {

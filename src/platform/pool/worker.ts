@@ -32,7 +32,8 @@ const send = (m: FromWorker): void => port.postMessage(m);
 /** A read failed: the caller reads the object the ordinary way and names what went wrong. */
 class ReadFailed extends Error {}
 
-const block = Buffer.allocUnsafe(READ_CHUNK);
+/** Blocks large files are read into, free for the next one (made as needed: many runs have none). */
+const blocks: Buffer[] = [];
 const whole = Buffer.allocUnsafe(WHOLE);
 
 function readAt(fd: number, into: Buffer, offset: number, position: number): number {
@@ -43,13 +44,21 @@ function readAt(fd: number, into: Buffer, offset: number, position: number): num
   }
 }
 
-/** The file's chunks from its start, read into one reused block (each is consumed before the next is read). */
+/**
+ * The file's chunks from its start, read into one block of its own (each chunk is consumed
+ * before the next is read; two large files streamed at once never share a block).
+ */
 function* fileChunks(fd: number): Generator<Uint8Array> {
-  for (let at = 0; ; ) {
-    const n = readAt(fd, block, 0, at);
-    if (n === 0) return;
-    at += n;
-    yield block.subarray(0, n);
+  const block = blocks.pop() ?? Buffer.allocUnsafe(READ_CHUNK);
+  try {
+    for (let at = 0; ; ) {
+      const n = readAt(fd, block, 0, at);
+      if (n === 0) return;
+      at += n;
+      yield block.subarray(0, n);
+    }
+  } finally {
+    blocks.push(block);
   }
 }
 
