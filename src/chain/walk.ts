@@ -204,7 +204,8 @@ export class DigestReader {
     return attempt(async () => {
       const obj = await source.get(ref.bucket, ref.key, { metadata: true });
       if (!obj) return undefined;
-      return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri, platform: this.#ctx.platform }), metadata: obj.metadata };
+      const sizeHint = obj.size;
+      return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri, platform: this.#ctx.platform, ...(sizeHint !== undefined && { sizeHint }) }), metadata: obj.metadata };
     }, this.#ctx.platform);
   }
 

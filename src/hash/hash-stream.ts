@@ -148,13 +148,14 @@ export function hashWhole(bytes: Uint8Array, options: Omit<HashStreamOptions, 'o
  * sidecars, which are parsed whole. Always pass a limit for data from storage.
  *
  * @param source - the stored bytes
- * @param options - `gzip`, `maxBytes` (required), a name for messages, the platform
+ * @param options - `gzip`, `maxBytes` (required), a name for messages, the platform, and the
+ *   stored size when known (a small object is then inflated in one call)
  * @returns the (uncompressed) bytes
  * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`
  */
 export async function readAll(
   source: ByteSource,
-  options: { gzip?: boolean; maxBytes: number; what?: string; platform?: Platform },
+  options: { gzip?: boolean; maxBytes: number; what?: string; platform?: Platform; sizeHint?: number },
 ): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -167,6 +168,7 @@ export async function readAll(
       maxOutputBytes: options.maxBytes,
       ...(options.what !== undefined && { what: options.what }),
       ...(options.platform !== undefined && { platform: options.platform }),
+      ...(options.sizeHint !== undefined && { sizeHint: options.sizeHint }),
     });
   } else {
     for await (const chunk of toChunks(source)) {
