@@ -6,7 +6,7 @@
  * @module
  */
 import { logFolder, logKey, type TrailRef } from '../format/keys.js';
-import { formatDateFolders } from '../format/time.js';
+import { formatDateFolders, utcTime } from '../format/time.js';
 import type { ListedObject, ObjectSource } from '../sources/source.js';
 
 const DAY_MS = 24 * 3_600_000;
@@ -51,9 +51,7 @@ export function logKeyTime(key: string): number | undefined {
   const d = n(6, 2);
   const h = n(9, 2);
   const mi = n(11, 2);
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && leap ? 29 : MONTH_DAYS[mo - 1]!) || h > 23 || mi > 59) return undefined;
-  return Date.UTC(y, mo - 1, d, h, mi);
+  return utcTime(y, mo, d, h, mi);
 }
 
 /**
@@ -68,7 +66,6 @@ function inItsDateFolder(key: string, folder: number): boolean {
   return true;
 }
 
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 /** Where the year, month and day are in `YYYY/MM/DD` and in `YYYYMMDD`, and their lengths. */
 const DATE_PARTS = [
   [0, 0, 4],

@@ -45,20 +45,30 @@ const DIGEST_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The time a match of one of the forms above names, if it is a real date and time (no allocation but the Date). */
-function fromMatch(m: RegExpExecArray, text: string, what: string): Date {
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  const h = m[4] === undefined ? 0 : Number(m[4]);
-  const mi = m[5] === undefined ? 0 : Number(m[5]);
-  const s = m[6] === undefined ? 0 : Number(m[6]);
+/**
+ * The time of the given UTC fields, when they name a real date and time (the day exists in
+ * its month, every field in range; years before 100 are refused, as `Date.UTC` reads them as
+ * 19xx). No allocation.
+ * @param y - year
+ * @param mo - month, 1 to 12
+ * @param d - day of the month
+ * @param h - hours
+ * @param mi - minutes
+ * @param s - seconds
+ * @returns the time in ms, or undefined
+ */
+export function utcTime(y: number, mo: number, d: number, h: number, mi: number, s = 0): number | undefined {
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  // Years before 100 are refused: Date.UTC reads them as 19xx.
-  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && leap ? 29 : DAYS[mo - 1]!) || h > 23 || mi > 59 || s > 59) {
-    throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not a real date and time`);
-  }
-  return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && leap ? 29 : DAYS[mo - 1]!) || h > 23 || mi > 59 || s > 59) return undefined;
+  return Date.UTC(y, mo - 1, d, h, mi, s);
+}
+
+/** The time a match of one of the forms above names, if it is a real date and time. */
+function fromMatch(m: RegExpExecArray, text: string, what: string): Date {
+  const n = (k: number): number => (m[k] === undefined ? 0 : Number(m[k]));
+  const t = utcTime(n(1), n(2), n(3), n(4), n(5), n(6));
+  if (t === undefined) throw new ValidateLogsError('TIME_INVALID', `${what}: ${JSON.stringify(text)} is not a real date and time`);
+  return new Date(t);
 }
 
 /**

@@ -128,14 +128,15 @@ function hashOne(source: string | Uint8Array, request: HashRequest): HashOutcome
 }
 
 /** The answer to a batch, in columns. */
-function answer(ids: number[], eventTimes: boolean): DoneMessage & { put(i: number, r: HashOutcome | undefined): void; fail(i: number, e: unknown): void } {
+function answer(ids: number[], eventTimes: boolean): { message: DoneMessage; put(i: number, r: HashOutcome | undefined): void; fail(i: number, e: unknown): void } {
   const n = ids.length;
   const done: DoneMessage = { t: 'done', ids, sha256: new Array<string | null>(n).fill(null), size: new Array<number>(n).fill(0), stored: new Array<number>(n).fill(0), unhashed: [] };
   if (eventTimes) {
     done.newest = new Array<string | null>(n).fill(null);
     done.oldest = new Array<string | null>(n).fill(null);
   }
-  return Object.assign(done, {
+  return {
+    message: done,
     put(i: number, r: HashOutcome | undefined): void {
       if (!r) {
         done.unhashed.push({ i, fallback: true });
@@ -152,7 +153,7 @@ function answer(ids: number[], eventTimes: boolean): DoneMessage & { put(i: numb
     fail(i: number, e: unknown): void {
       done.unhashed.push(unhashed(i, e));
     },
-  });
+  };
 }
 
 async function runBatch(m: BatchMessage): Promise<void> {
@@ -165,8 +166,7 @@ async function runBatch(m: BatchMessage): Promise<void> {
       out.fail(i, e);
     }
   }
-  const { put: _p, fail: _f, ...message } = out;
-  send(message);
+  send(out.message);
 }
 
 /** Chunks of a streamed object as they arrive, acknowledged as they are consumed. */
@@ -219,8 +219,7 @@ port.on('message', (m: ToWorker) => {
         )
         .then(() => {
           feeds.delete(m.id);
-          const { put: _p, fail: _f, ...message } = out;
-          send(message);
+          send(out.message);
         });
       break;
     }
