@@ -165,6 +165,32 @@ describe('the pool answers as the caller thread does', () => {
     expect(stats(one).started).toBe(1);
   });
 
+  it('reads small files whole one after another, their content growing and shrinking, each answer its own', async () => {
+    // Stored under 256 KiB (read whole, inflated in one call into the thread's kept buffer),
+    // inflating to sizes on both sides of every doubling of that buffer, and beyond what it keeps.
+    const one = createNodePlatform({ threads: 1 });
+    const sizes = [30_000, 1_048_996, 40, 3_500_000, 65_536, 1_048_576, 9_000_000, 2_097_153, 100];
+    const files = sizes.map((n, i) => {
+      const path = join(dir, `whole-${i}.json.gz`);
+      const content = Buffer.alloc(n, `{"eventTime":"2025-01-01T00:00:0${i}Z"}`);
+      content.set(pseudoRandomBytes(Math.min(n, 2_000), 40 + i)); // each one different
+      const stored = gzipSync(content);
+      expect(stored.length, path).toBeLessThan(256 * 1024);
+      writeFileSync(path, stored);
+      return path;
+    });
+    const { what: _, ...shared } = request('');
+    // One at a time and all at once: either way the same thread's buffer serves each in turn.
+    const alone = [];
+    for (const path of files) alone.push((await one.offload!.hashFiles([{ path, what: path }], shared))[0]);
+    const together = await one.offload!.hashFiles(files.map((path) => ({ path, what: path })), shared);
+    const want = await Promise.all(files.map((path) => hashStream(readFileSync(path), { ...request(path), platform: inThread })));
+    expect(alone).toEqual(want);
+    expect(together).toEqual(want);
+    expect(want.map((w) => w.size)).toEqual(sizes);
+    expect(stats(one).started).toBe(1);
+  });
+
   it('fails a stream whose source fails, and goes on working', async () => {
     const broken = async function* (): AsyncGenerator<Uint8Array> {
       yield new Uint8Array(300 * 1024);

@@ -320,15 +320,24 @@ export function concurrencyFlag(text: string): number {
   return n;
 }
 
+/** Platforms made for `--threads` values, one per size: a command that reads the flag twice (to start the threads early) gets the same pool. */
+const sized = new Map<number, Platform>();
+
 /**
  * `--threads`: the Node platform with a pool of that many hashing threads.
  * @param text - the flag's value; the default (every available core) when undefined
- * @returns the platform
+ * @param warm - start the threads now, while the command reads its other inputs (they take tens of milliseconds to start)
+ * @returns the platform (the same one for the same value)
  * @throws UsageError
  */
-export function threadsFlag(text: string | undefined): Platform {
-  if (text === undefined) return nodePlatform;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 1024) throw new UsageError(`--threads must be a whole number from 0 to 1024, not ${JSON.stringify(text)}`);
-  return createNodePlatform({ threads: n });
+export function threadsFlag(text: string | undefined, warm = false): Platform {
+  let platform = nodePlatform;
+  if (text !== undefined) {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n > 1024) throw new UsageError(`--threads must be a whole number from 0 to 1024, not ${JSON.stringify(text)}`);
+    platform = sized.get(n) ?? createNodePlatform({ threads: n });
+    sized.set(n, platform);
+  }
+  if (warm) platform.offload?.warm();
+  return platform;
 }

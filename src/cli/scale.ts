@@ -187,7 +187,7 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
     }
     if (index === undefined) throw new UsageError(`--shard-index is required when neither ${SHARD_INDEX_VARIABLES.join(' nor ')} is set`);
     const concurrency = flags.concurrency === undefined ? undefined : concurrencyFlag(flags.concurrency);
-    const platform = threadsFlag(flags.threads);
+    const platform = threadsFlag(flags.threads, true);
     const local = flags['local-dir'];
     if (local) await requireDirectory(local, '--local-dir');
     if (local && !flags['public-keys']) throw new UsageError('--public-keys FILE is required with --local-dir');

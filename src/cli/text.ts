@@ -91,13 +91,13 @@ export class TextWriter {
    * @param f - the finding
    */
   finding(f: Finding): void {
-    const line = findingLine(f);
     if (f.severity === 'valid') {
-      if (!this.#verbose) return;
+      if (!this.#verbose) return; // before its line is made: most findings are valid
       this.#lastDoubleSpace = false;
-      this.#out(`${line}\n`);
+      this.#out(`${findingLine(f)}\n`);
       return;
     }
+    const line = findingLine(f);
     this.#err(this.#lastDoubleSpace ? `${line}\n\n` : `\n${line}\n\n`);
     this.#lastDoubleSpace = true;
   }

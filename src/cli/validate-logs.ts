@@ -17,7 +17,7 @@ import { judgeRegions, type Judgement, type ReportPolicy } from '../chain/report
 import { PublicKeySet } from '../crypto/keys.js';
 import { SavingSource } from '../sources/saving.js';
 import { JsonReport, reportError, type EvidenceInfo, type ReportRequest } from './json.js';
-import { defineCommand, packageVersion, processIO, runIfMain, untilStopped, write, type CommandIO } from './io.js';
+import { defineCommand, packageVersion, processIO, runIfMain, threadsFlag, untilStopped, write, type CommandIO } from './io.js';
 import { VALIDATE_OPTIONS, makePlan, readSettings, wantsJson, type Plan, type Settings, type ValidateFlags } from './plan.js';
 import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
@@ -187,6 +187,7 @@ export function validateLogsCommand(argv: string[], io: CommandIO = processIO())
 }
 
 async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO, state: RunState): Promise<number> {
+  threadsFlag(flags.threads, true); // the hashing threads start while the run reads its inputs and lists
   // The checkpoint code (Ed25519, RFC 3161 with pkijs) is loaded only by runs that use it.
   const wantsCheckpoints = [flags.checkpoint, flags['checkpoint-out'], flags['timestamp-url']].some((f) => f !== undefined);
   const checkpointRun = wantsCheckpoints ? await import('./checkpoint-run.js') : undefined;

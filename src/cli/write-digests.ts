@@ -125,7 +125,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     throw new UsageError((e as Error).message);
   }
   const until = flags.until ? timeFlag(flags.until, '--until') : io.now();
-  const platform = threadsFlag(flags.threads);
+  const platform = threadsFlag(flags.threads, true); // the threads start while the key is read and the logs listed
   const keyPath = need('private-key');
   let pem: string;
   try {

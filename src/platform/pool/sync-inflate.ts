@@ -84,9 +84,12 @@ export function createSyncInflater(sink: (chunk: Uint8Array) => void, options: {
  */
 export function createWholeInflater(): ((input: Uint8Array, maxOutputBytes: number) => WholeInflate | undefined) | undefined {
   if (!syncInflateAvailable()) return undefined;
-  const RETAIN = 1024 * 1024;
+  // The output buffer grows to the largest object seen and is kept up to this size: objects of
+  // about the same size follow one another, and growing it again for each would cost an
+  // allocation and a copy of every size below it, each time.
+  const RETAIN = 8 * 1024 * 1024;
   let inf: (ZlibInternals & InflateRaw) | undefined;
-  let out = new Uint8Array(64 * 1024);
+  let out: Uint8Array = Buffer.allocUnsafe(64 * 1024);
   return (input, maxOutputBytes) => {
     if (!inf) {
       inf = new InflateRaw() as unknown as ZlibInternals & InflateRaw;
@@ -103,7 +106,7 @@ export function createWholeInflater(): ((input: Uint8Array, maxOutputBytes: numb
       for (;;) {
         if (size === out.byteLength) {
           if (size > maxOutputBytes) return undefined;
-          const bigger = new Uint8Array(out.byteLength * 2);
+          const bigger = Buffer.allocUnsafe(out.byteLength * 2); // written before it is read
           bigger.set(out);
           out = bigger;
         }
@@ -123,7 +126,7 @@ export function createWholeInflater(): ((input: Uint8Array, maxOutputBytes: numb
       inf = undefined; // a stream that failed is not reused
       throw e;
     } finally {
-      if (out.byteLength > RETAIN) out = new Uint8Array(64 * 1024);
+      if (out.byteLength > RETAIN) out = Buffer.allocUnsafe(64 * 1024);
     }
   };
 }

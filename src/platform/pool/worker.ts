@@ -10,7 +10,7 @@ import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node
 import { parentPort } from 'node:worker_threads';
 import { ValidateLogsError } from '../../errors.js';
 import { hashStream, hashWhole } from '../../hash/hash-stream.js';
-import { nodePlatform } from '../node.js';
+import { nodeCorePlatform } from '../node-core.js';
 import type { HashOutcome, HashRequest, Platform } from '../platform.js';
 import type { BatchMessage, DoneMessage, FromWorker, ToWorker, Unhashed } from './protocol.js';
 import { createSyncInflater, createWholeInflater, syncInflateAvailable } from './sync-inflate.js';
@@ -20,11 +20,11 @@ const READ_CHUNK = 1024 * 1024;
 /** Files smaller than this are read whole into one reused buffer and hashed in one call. */
 const WHOLE = 256 * 1024;
 
-/** This thread's platform: the Node platform without a pool, inflating synchronously. */
-const platform: Platform = (({ offload: _, ...rest }): Platform => {
+/** This thread's platform: the Node platform's core (no pool), inflating synchronously. */
+const platform: Platform = ((): Platform => {
   const inflateWhole = createWholeInflater();
-  return { ...rest, ...(syncInflateAvailable() && { createInflater: createSyncInflater }), ...(inflateWhole && { inflateWhole }) };
-})(nodePlatform);
+  return { ...nodeCorePlatform, ...(syncInflateAvailable() && { createInflater: createSyncInflater }), ...(inflateWhole && { inflateWhole }) };
+})();
 
 const port = parentPort!;
 const send = (m: FromWorker): void => port.postMessage(m);

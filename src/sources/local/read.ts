@@ -245,13 +245,16 @@ export class LocalReader {
   /** The folder `name` in `parent`: a folder, a link to one, or undefined (absent, or a file). */
   async #child(parent: Folder, name: string, key: string): Promise<Folder | undefined> {
     const path = parent.real + sep + name;
-    let info: Stats;
+    let info: Stats | undefined;
     try {
-      info = await lstat(path);
+      // Synchronous, as the listing examines entries: a folder is resolved once per run, and
+      // a trip through the thread pool would hold back the first reads under it.
+      info = lstatSync(path, { throwIfNoEntry: false });
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw readError(e, key);
     }
+    if (!info) return undefined;
     if (info.isDirectory()) return { real: path, links: parent.links };
     if (!info.isSymbolicLink()) return undefined;
     const target = await this.#link(path, parent, key);
