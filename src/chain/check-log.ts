@@ -53,14 +53,14 @@ export interface LogContext {
  * @returns the finding, or undefined when the log should be read and hashed
  */
 export function checkLogListing(log: DigestLogFile, context: LogContext): Finding | undefined {
-  const base = logBase(log, context);
+  const base = (): ReturnType<typeof logBase> => logBase(log, context); // made only for a finding
   if (log.s3Bucket !== context.digestBucket) {
     // CloudTrail delivers a trail's logs and digests to one bucket: a digest is never a reason to read another.
-    return finding('LOG_NOT_FOUND', { ...base, message: `not found: listed in bucket ${log.s3Bucket}, not in the digest's bucket ${context.digestBucket}; not read` });
+    return finding('LOG_NOT_FOUND', { ...base(), message: `not found: listed in bucket ${log.s3Bucket}, not in the digest's bucket ${context.digestBucket}; not read` });
   }
   if (log.hashAlgorithm !== 'SHA-256') {
     return finding('LOG_HASH_ALGORITHM_UNSUPPORTED', {
-      ...base,
+      ...base(),
       message: `unsupported hash algorithm ${JSON.stringify(log.hashAlgorithm)}: the log cannot be checked`,
       expected: 'SHA-256',
       actual: log.hashAlgorithm,
@@ -70,14 +70,14 @@ export function checkLogListing(log: DigestLogFile, context: LogContext): Findin
   const time = matches(log.s3Object) ? logKeyTime(log.s3Object) : undefined;
   if (time === undefined) {
     return finding('LOG_MISPLACED', {
-      ...base,
+      ...base(),
       message: `not a log file of account ${context.trail.accountId} in region ${context.trail.region}: the digest lists an object outside the trail's log folders; not read`,
     });
   }
   const [from, to] = context.window;
   if (time < from - LOG_WINDOW_MARGIN_MS || time > to + LOG_WINDOW_MARGIN_MS) {
     return finding('LOG_MISPLACED', {
-      ...base,
+      ...base(),
       message: `delivered at ${iso(time)} by its name, outside the window of the digest that lists it; not read`,
       expected: `${iso(from)} to ${iso(to)}`,
       actual: iso(time),
@@ -139,18 +139,32 @@ export async function checkLogs(logs: readonly DigestLogFile[], context: LogCont
 
 /** The finding about a log from what reading it gave: its outcome, nothing (absent), or the error about it. */
 function judge(log: DigestLogFile, context: LogContext, read: HashOutcome | ValidateLogsError | undefined): Finding {
+  if (read !== undefined && !(read instanceof ValidateLogsError)) {
+    const expected = log.hashValue.toLowerCase();
+    if (!constantTimeEqual(expected, read.sha256)) {
+      return finding('LOG_HASH_MISMATCH', { ...logBase(log, context), message: "hash value doesn't match", expected, actual: read.sha256 });
+    }
+    // The finding of nearly every log, made in one step (its fields in the order `finding` gives them).
+    return {
+      code: 'LOG_VALID',
+      severity: 'valid',
+      kind: 'log',
+      object: s3Uri(log.s3Bucket, log.s3Object),
+      bucket: log.s3Bucket,
+      key: log.s3Object,
+      backfill: context.backfill,
+      digest: context.digest,
+      message: 'valid',
+      size: read.size,
+    };
+  }
   const base = logBase(log, context);
   if (read instanceof ValidateLogsError) {
     const outcome = outcomeOf('log', read);
     if (!outcome) throw read;
     return finding(outcome.code, { ...base, message: outcome.message });
   }
-  if (!read) return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
-  const expected = log.hashValue.toLowerCase();
-  if (!constantTimeEqual(expected, read.sha256)) {
-    return finding('LOG_HASH_MISMATCH', { ...base, message: "hash value doesn't match", expected, actual: read.sha256 });
-  }
-  return finding('LOG_VALID', { ...base, message: 'valid', size: read.size });
+  return finding('LOG_NOT_FOUND', { ...base, message: 'not found' });
 }
 
 const iso = (ms: number): string => formatDigestTime(new Date(ms));

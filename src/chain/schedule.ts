@@ -67,6 +67,11 @@ export class OrderedFindings {
     return this.#pending.length;
   }
 
+  /** Whether more findings are queued than the window holds: the producer should {@link OrderedFindings.take} before queuing more. */
+  get full(): boolean {
+    return this.#pending.length > this.#window;
+  }
+
   /**
    * Take findings in order while more than `keep` are queued.
    * @param keep - how many may stay (the window by default; 0 to drain)

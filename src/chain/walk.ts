@@ -414,7 +414,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         } else {
           findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));
         }
-        yield* findings.take();
+        if (findings.full) yield* findings.take(); // (a generator per log only when one is due)
       }
       flush();
       yield* findings.take();

@@ -8,8 +8,8 @@ import { ValidateLogsError } from '../errors.js';
 import { sha256 } from '../hash/sha256.js';
 import type { Platform } from '../platform/platform.js';
 import { decodeUtf8, encodeUtf8, toHex } from '../utils.js';
-import { findDuplicateKey } from './json.js';
-import { parseDigestTime } from './time.js';
+import { findDuplicateKeyIn } from './json.js';
+import { digestTimeMs, parseDigestTime } from './time.js';
 
 /** One entry of a digest's `logFiles`. Field names are CloudTrail's. */
 export interface DigestLogFile {
@@ -128,7 +128,7 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', platform?: Platf
     fail(`not valid JSON (${e instanceof Error ? e.message : String(e)})`, e);
   }
   if (!isObject(json)) return fail('not a JSON object');
-  const duplicate = findDuplicateKey(text);
+  const duplicate = findDuplicateKeyIn(text, json);
   if (duplicate) return fail(`field "${duplicate.key}" appears twice in ${duplicate.path}: a reader would see only one of them`);
   const str = (obj: Json, field: string, path: string): string => {
     const v = obj[field];
@@ -161,19 +161,28 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', platform?: Platf
   }
   const logs = json.logFiles;
   if (!Array.isArray(logs)) return fail('field "logFiles" must be an array');
-  logs.forEach((entry: unknown, i: number) => {
-    const path = `logFiles[${i}]`;
-    if (!isObject(entry)) fail(`"${path}" must be an object`);
+  // A digest lists thousands of logs: each entry is checked with no allocation, and only one
+  // that fails a check is looked at again, field by field, to say what is wrong with it.
+  const entryTime = (e: Json, f: 'newestEventTime' | 'oldestEventTime', i: number): void => {
+    const v = e[f];
+    if (v === null || (typeof v === 'string' && digestTimeMs(v) !== undefined)) return;
+    const path = `logFiles[${i}].${f}`;
+    const text = strOrNull(e, f, path);
+    if (text !== null) parseTimeField(text, path, fail);
+  };
+  for (let i = 0; i < logs.length; i++) {
+    const entry: unknown = logs[i];
+    if (!isObject(entry)) fail(`"logFiles[${i}]" must be an object`);
     const e = entry as Json;
-    for (const f of ['s3Bucket', 's3Object', 'hashValue', 'hashAlgorithm']) str(e, f, `${path}.${f}`);
-    for (const f of ['newestEventTime', 'oldestEventTime']) {
-      const v = strOrNull(e, f, `${path}.${f}`);
-      if (v !== null) parseTimeField(v, `${path}.${f}`, fail);
+    if (typeof e.s3Bucket !== 'string' || typeof e.s3Object !== 'string' || typeof e.hashValue !== 'string' || typeof e.hashAlgorithm !== 'string') {
+      for (const f of ['s3Bucket', 's3Object', 'hashValue', 'hashAlgorithm']) str(e, f, `logFiles[${i}].${f}`);
     }
+    entryTime(e, 'newestEventTime', i);
+    entryTime(e, 'oldestEventTime', i);
     if (e.hashAlgorithm === 'SHA-256' && !HASH_RE.test(e.hashValue as string)) {
-      fail(`field "${path}.hashValue" must be 64 hex digits`);
+      fail(`field "logFiles[${i}].hashValue" must be 64 hex digits`);
     }
-  });
+  }
   return {
     bytes,
     sha256: toHex(sha256(bytes, platform)),

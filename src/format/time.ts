@@ -85,6 +85,43 @@ export function parseKeyTime(text: string, what = 'key time'): Date {
 }
 
 /**
+ * The time of a strict `YYYY-MM-DDTHH:MM:SSZ` text (the form inside digest files) when it names
+ * a real date and time; a check with no allocation, for the many times of a digest's entries
+ * ({@link parseDigestTime} says what is wrong with one that fails it).
+ * @param text - the time text
+ * @returns the time in ms, or undefined
+ */
+export function digestTimeMs(text: string): number | undefined {
+  if (text.length !== 20 || text.charCodeAt(19) !== 0x5a /* Z */) return undefined;
+  let y = 0;
+  let mo = 0;
+  let d = 0;
+  let h = 0;
+  let mi = 0;
+  let s = 0;
+  for (let i = 0; i < 19; i++) {
+    const c = text.charCodeAt(i);
+    const sep = DIGEST_TIME_SEPARATORS[i];
+    if (sep !== 0) {
+      if (c !== sep) return undefined;
+      continue;
+    }
+    const v = c - 48;
+    if (v < 0 || v > 9) return undefined;
+    if (i < 4) y = y * 10 + v;
+    else if (i < 7) mo = mo * 10 + v;
+    else if (i < 10) d = d * 10 + v;
+    else if (i < 13) h = h * 10 + v;
+    else if (i < 16) mi = mi * 10 + v;
+    else s = s * 10 + v;
+  }
+  return utcTime(y, mo, d, h, mi, s);
+}
+
+/** The separators of `YYYY-MM-DDTHH:MM:SSZ` by position (0 where a digit goes). */
+const DIGEST_TIME_SEPARATORS = Uint8Array.from('0000-00-00T00:00:00', (c) => (c === '0' ? 0 : c.charCodeAt(0)));
+
+/**
  * Parse the strict `YYYY-MM-DDTHH:MM:SSZ` form used inside digest files.
  * @param text - the time text
  * @param what - what it is, for the error message

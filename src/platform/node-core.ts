@@ -82,6 +82,22 @@ function inflateWhole(input: Uint8Array, maxOutputBytes: number): WholeInflate |
   return { output: view(out.buffer), consumed: out.engine.bytesWritten };
 }
 
+/**
+ * Public keys already decoded, by the bytes they were given as: one key signs a trail's digests
+ * for months, and decoding it (OpenSSL's decoders) costs far more than a verification.
+ */
+const rsaKeys = new WeakMap<Uint8Array, { der: Buffer; key: KeyObject }>();
+
+function rsaPublicKey(spki: Uint8Array): KeyObject {
+  const known = rsaKeys.get(spki);
+  // The same array with the same bytes (an array can be written to after it was first seen).
+  if (known && known.der.equals(spki)) return known.key;
+  const copy = Buffer.from(spki);
+  const key = createPublicKey({ key: copy, format: 'der', type: 'spki' });
+  rsaKeys.set(spki, { der: copy, key });
+  return key;
+}
+
 async function importSigningKey(pkcs8: Uint8Array): Promise<SigningKey> {
   const key = createPrivateKey({ key: der(pkcs8), format: 'der', type: 'pkcs8' });
   if (key.asymmetricKeyType !== 'rsa') throw new Error(`a ${key.asymmetricKeyType} key, not RSA`);
@@ -116,12 +132,7 @@ export const nodeCorePlatform: Platform = {
   inflateWhole,
   gzip: async (data: Uint8Array): Promise<Uint8Array> => view(gzipSync(data)),
   rsaVerify: async (spki: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> =>
-    cryptoVerify(
-      'sha256',
-      message,
-      { key: der(spki), format: 'der', type: 'spki', padding: constants.RSA_PKCS1_PADDING },
-      signature,
-    ),
+    cryptoVerify('sha256', message, { key: rsaPublicKey(spki), padding: constants.RSA_PKCS1_PADDING }, signature),
   importSigningKey,
   ed25519Verify,
   ed25519PublicKey: async (seed: Uint8Array): Promise<Uint8Array> => {

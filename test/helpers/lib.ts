@@ -11,7 +11,7 @@ export { readAll } from '../../src/hash/hash-stream.js';
 export { checkTrailRef, digestFolder, logFolder, digestKeyParts, logKeyParts } from '../../src/format/keys.js';
 export { DIGEST_PERIOD_MS, formatDigestTime, formatKeyTime, parseDigestTime, parseKeyTime, parseUserTime, parseIsoOrEpoch, floorHour } from '../../src/format/time.js';
 export { EventTimeScanner } from '../../src/format/events.js';
-export { findDuplicateKey, type DuplicateKey } from '../../src/format/json.js';
+export { findDuplicateKey, findDuplicateKeyIn, type DuplicateKey } from '../../src/format/json.js';
 export { finding } from '../../src/chain/findings.js';
 export { listDigestKeys, listLogs, type DigestKeyLists, type DigestListOptions, type LogEntry } from '../../src/chain/listing.js';
 export { LogInventory, logKeyMatcher, logKeyTime } from '../../src/chain/inventory.js';

@@ -313,14 +313,31 @@ export class LocalReader {
    * @returns a path for each; undefined where the key cannot be resolved (a read then tells why)
    */
   async filePaths(keys: readonly string[]): Promise<Array<string | undefined>> {
-    return Promise.all(
-      keys.map((key) =>
-        this.#resolve(key).then(
-          (at) => at && at.dir.real + sep + at.name,
-          () => undefined,
-        ),
-      ),
-    );
+    const out = new Array<string | undefined>(keys.length);
+    // Keys come many to a folder (a digest's logs share a date folder): each folder is resolved
+    // once, and the keys in a row under it take its path with no promise each.
+    let folder: string | undefined;
+    let dir: Folder | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const cut = key.lastIndexOf('/');
+      const name = key.slice(cut + 1);
+      if (cut > 0 && SAFE_NAME_RE.test(name) && key.length <= MAX_NAME_CHECKED && folder !== undefined && key.length > folder.length && key.startsWith(folder) && cut === folder.length) {
+        out[i] = dir && dir.real + sep + name;
+        continue;
+      }
+      let at: { dir: Folder; name: string } | undefined;
+      try {
+        at = await this.#resolve(key);
+      } catch {
+        at = undefined;
+      }
+      out[i] = at && at.dir.real + sep + at.name;
+      // The next keys in this folder follow when it was resolved as reads resolve it (its part of the key checked).
+      folder = at ? key.slice(0, cut) : undefined;
+      dir = at?.dir;
+    }
+    return out;
   }
 
   /** Open a key's regular file; undefined when it is absent or a folder. */
