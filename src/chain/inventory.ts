@@ -140,9 +140,10 @@ export class LogInventory {
     const startAfter = day !== undefined && this.#windowUpTo > day ? this.#windowUpTo : day;
     // ... and `FOLDER/YYYY/MM/DD` of the next day after every key of the last day in range.
     const stopAt = Number.isFinite(to) ? `${folder}${formatDateFolders(new Date(to + DAY_MS))}` : undefined;
-    for await (const entry of source.list(bucket, folder, startAfter)) {
+    const pages = source.listPages ? source.listPages(bucket, folder, startAfter) : onePerPage(source.list(bucket, folder, startAfter));
+    listing: for await (const page of pages) for (const entry of page) {
       const key = entry.key;
-      if (stopAt !== undefined && key >= stopAt) break;
+      if (stopAt !== undefined && key >= stopAt) break listing;
       const seen = key <= this.#seenUpTo;
       // An unreadable entry named as a log stays a log: reading it, if a digest lists it, is the finding.
       const time = this.#matches(key) ? logKeyTime(key) : undefined;
@@ -280,4 +281,9 @@ export class LogInventory {
     }
     return lo;
   }
+}
+
+/** A listing one entry a page, for a source that lists only entry by entry. */
+async function* onePerPage(list: AsyncIterable<ListedObject>): AsyncGenerator<readonly ListedObject[]> {
+  for await (const entry of list) yield [entry];
 }

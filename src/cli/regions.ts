@@ -115,12 +115,28 @@ export class RegionRunner {
     let current = 0;
     // Every write goes through one chain, so that output stays in order while regions finish in any order.
     let chain: Promise<void> = Promise.resolve();
-    const serial = (step: () => Promise<void> | void): Promise<void> => (chain = chain.then(step));
-    const emit = (i: number, f: Finding): Promise<void> => {
+    let queued = 0; // steps on the chain not yet settled
+    const serial = (step: () => Promise<void> | void): Promise<void> => {
+      queued++;
+      chain = chain.then(step).then(
+        () => void queued--,
+        (e: unknown) => {
+          queued--;
+          throw e;
+        },
+      );
+      return chain;
+    };
+    const emit = (i: number, f: Finding): Promise<void> | undefined => {
       signal.throwIfAborted();
-      if (i === current) return serial(() => sink.finding(regions[i]!, f));
-      if (sink.wants(f)) kept[i]!.push(f);
-      return Promise.resolve();
+      if (i !== current) {
+        if (sink.wants(f)) kept[i]!.push(f);
+        return undefined;
+      }
+      if (queued > 0) return serial(() => sink.finding(regions[i]!, f));
+      // Nothing waits before it: written now, and only a write that must wait joins the chain.
+      const written = sink.finding(regions[i]!, f);
+      return written === undefined ? undefined : serial(() => written);
     };
     const advance = async (): Promise<void> => {
       while (current < regions.length && done[current]) {
@@ -155,7 +171,7 @@ export class RegionRunner {
   }
 
   /** Validate one region, counting each finding and handing it to `emit`. */
-  async #validate(region: string, tally: Tally, record: RegionRecord, signal: AbortSignal, emit: (f: Finding) => Promise<void>): Promise<void> {
+  async #validate(region: string, tally: Tally, record: RegionRecord, signal: AbortSignal, emit: (f: Finding) => Promise<void> | undefined): Promise<void> {
     const { plan, settings, progress } = this.#ctx;
     const trail: TrailRef = { ...plan.trail, region };
     const call = { region, ...(plan.profile && { profile: plan.profile }) };
@@ -180,11 +196,12 @@ export class RegionRunner {
     const pin = this.#ctx.pins?.get(region);
     let seen = 0;
     const keep = this.#ctx.keep === true;
-    const take = async (f: Finding): Promise<void> => {
+    // Counted, kept, written: a promise only when the write must wait (most findings are written at once, or not at all).
+    const take = (f: Finding): Promise<void> | undefined => {
       tally.add(f);
       if (keep) record.findings.push(f);
       seen++;
-      await emit(f);
+      return emit(f);
     };
     for await (const f of verifyTrail({
       source: this.#ctx.source,
@@ -212,7 +229,8 @@ export class RegionRunner {
         progress.bytes += f.size ?? 0;
       }
       progress.tick();
-      await take(f);
+      const written = take(f);
+      if (written) await written;
     }
     const summary = tally.summary();
     if (!isEmptySummary(summary) || summary.byCode.CHAIN_EMPTY) return;

@@ -84,13 +84,19 @@ export async function hashStream(source: ByteSource, options: HashStreamOptions 
 /** Where content goes as it is produced: the SHA-256, the event-time scan, the caller's `onContent`. */
 class Content {
   readonly sink: (chunk: Uint8Array) => void;
-  readonly #hash: ReturnType<Platform['createSha256']>;
+  readonly #hash: { update(chunk: Uint8Array): void; digest(): Uint8Array | string };
   readonly #scan: EventTimeScanner | undefined;
   readonly #max: number;
   readonly #what: string;
 
-  constructor(platform: Platform, options: HashStreamOptions) {
-    const hash = (this.#hash = platform.createSha256());
+  /**
+   * @param platform - the runtime
+   * @param options - what else to do with the content, its limit, its name
+   * @param whole - the content comes in one piece (one `sink` call at most): it is then hashed
+   *   in one call where the platform can ({@link Platform.sha256Hex})
+   */
+  constructor(platform: Platform, options: HashStreamOptions, whole = false) {
+    const hash = (this.#hash = whole && platform.sha256Hex ? oneShot(platform.sha256Hex) : platform.createSha256());
     const scan = (this.#scan = options.eventTimes ? new EventTimeScanner() : undefined);
     const onContent = options.onContent;
     this.#max = options.maxBytes ?? Number.POSITIVE_INFINITY;
@@ -112,7 +118,8 @@ class Content {
 
   outcome(size: number, storedSize: number): HashOutcome {
     const scan = this.#scan;
-    return { sha256: toHex(this.#hash.digest()), size, storedSize, ...(scan && { newestEventTime: scan.newest, oldestEventTime: scan.oldest }) };
+    const digest = this.#hash.digest();
+    return { sha256: typeof digest === 'string' ? digest : toHex(digest), size, storedSize, ...(scan && { newestEventTime: scan.newest, oldestEventTime: scan.oldest }) };
   }
 }
 
@@ -129,7 +136,7 @@ class Content {
  */
 export function hashWhole(bytes: Uint8Array, options: Omit<HashStreamOptions, 'onContent' | 'sizeHint'> = {}): HashOutcome | undefined {
   const platform = options.platform ?? defaultPlatform;
-  const content = new Content(platform, options);
+  const content = new Content(platform, options, true); // whole: its content comes in one piece
   if (!options.gzip) {
     content.check(bytes.byteLength);
     content.sink(bytes);
@@ -179,4 +186,16 @@ export async function readAll(
     }
   }
   return concatBytes(parts);
+}
+
+/** A hash of content that comes in one piece, hashed in one call as it comes (a second piece is a bug). */
+function oneShot(sha256Hex: (data: Uint8Array) => string): { update(chunk: Uint8Array): void; digest(): string } {
+  let hex: string | undefined;
+  return {
+    update(chunk) {
+      if (hex !== undefined) throw new Error('content expected in one piece came in two');
+      hex = sha256Hex(chunk);
+    },
+    digest: () => hex ?? sha256Hex(new Uint8Array(0)),
+  };
 }

@@ -5,6 +5,7 @@
  * the pool's threads run on it, and the Node platform (`platform/node`) adds the pool.
  * @module
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crc32, createInflateRaw, gzipSync, inflateRawSync } from 'node:zlib';
@@ -18,6 +19,13 @@ const SMALL_INFLATE_CHUNK = 16 * 1024;
 
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const der = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** `crypto.hash` (Node.js 20.12 and later): SHA-256 in one call, with no hash object. */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
+
+function sha256Hex(data: Uint8Array): string {
+  return oneShotHash ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
+}
 
 class NodeSha256 implements Sha256 {
   readonly #hash = createHash('sha256');
@@ -126,6 +134,7 @@ async function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signatu
 export const nodeCorePlatform: Platform = {
   name: 'node',
   createSha256: (): Sha256 => new NodeSha256(),
+  sha256Hex,
   sha256: async (data: Uint8Array): Promise<Uint8Array> => view(createHash('sha256').update(data).digest()),
   crc32: (data: Uint8Array, value = 0): number => crc32(data, value),
   createInflater,

@@ -161,6 +161,14 @@ export interface Platform {
    */
   sha256(data: Uint8Array): Promise<Uint8Array>;
   /**
+   * One-shot SHA-256 of bytes in memory, at once, as lower-case hex: for content that comes in
+   * one piece (a small object inflated in one call), where a streaming hash object would cost
+   * more than the hashing. Optional: without it, {@link Platform.createSha256} is used.
+   * @param data - the bytes
+   * @returns 64 lower-case hex digits
+   */
+  sha256Hex?(data: Uint8Array): string;
+  /**
    * CRC-32 (ISO-HDLC, as in gzip), continued from `value`.
    * @param data - the bytes
    * @param value - the CRC so far; 0 to start

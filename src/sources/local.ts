@@ -81,6 +81,19 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
   }
 
   /**
+   * {@link LocalDirectory.list} in pages (up to 1000 entries of one folder each).
+   * @param bucket - the bucket (another than the copy's lists nothing)
+   * @param prefix - key prefix
+   * @param startAfter - only keys greater than this
+   * @param options - `details: true` for sizes and modification times
+   * @throws as {@link LocalDirectory.list}
+   */
+  async *listPages(bucket: string, prefix: string, startAfter?: string, options: ListOptions = {}): AsyncGenerator<ListedObject[]> {
+    if (!this.#holds(bucket)) return;
+    yield* this.#reader.listPages(prefix, startAfter ?? '', options.details === true);
+  }
+
+  /**
    * The folders directly under `prefix`.
    * @param bucket - the bucket
    * @param prefix - the parent folder, ending in `/`

@@ -100,6 +100,17 @@ export class S3Storage implements ObjectSource, ObjectSink {
   }
 
   async *list(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
+    for await (const page of this.listPages(bucket, prefix, startAfter)) yield* page;
+  }
+
+  /**
+   * {@link S3Storage.list} in pages, as ListObjectsV2 returns them (up to 1000 keys each).
+   * @param bucket - the bucket
+   * @param prefix - key prefix
+   * @param startAfter - only keys greater than this
+   * @throws ValidateLogsError (`ACCESS_DENIED`, `SOURCE_ERROR`, ...) naming ListObjectsV2 and the prefix
+   */
+  async *listPages(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject[]> {
     const sdk = await this.#load();
     const client = await this.#client(bucket);
     let token: string | undefined;
@@ -116,10 +127,12 @@ export class S3Storage implements ObjectSource, ObjectSink {
       } catch (e) {
         throw awsError(e, 'ListObjectsV2', `s3://${bucket}/${prefix}`);
       }
+      const listed: ListedObject[] = [];
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
-        yield { key: o.Key, ...(o.Size !== undefined && { size: o.Size }), ...(o.LastModified && { lastModified: o.LastModified }) };
+        listed.push({ key: o.Key, ...(o.Size !== undefined && { size: o.Size }), ...(o.LastModified && { lastModified: o.LastModified }) });
       }
+      if (listed.length > 0) yield listed;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }

@@ -63,6 +63,15 @@ export interface ObjectSource {
    */
   list(bucket: string, prefix: string, startAfter?: string, options?: ListOptions): AsyncIterable<ListedObject>;
   /**
+   * Optional: the same listing as {@link ObjectSource.list}, in pages (as S3 returns them), for
+   * a consumer of many thousand keys: one step per page instead of one per key.
+   * @param bucket - the bucket
+   * @param prefix - key prefix
+   * @param startAfter - only keys greater than this
+   * @param options - as for `list`
+   */
+  listPages?(bucket: string, prefix: string, startAfter?: string, options?: ListOptions): AsyncIterable<readonly ListedObject[]>;
+  /**
    * Fetch an object.
    * @param bucket - the bucket
    * @param key - the key

@@ -162,6 +162,23 @@ export function sourceContract(name: string, make: MakeSource, ordering: 'bytes'
         expect(all).toHaveLength(1100);
         expect(all).toEqual(Object.keys(many));
         expect(await keys(f.source, bucket, 'p/', 'p/01049.txt')).toEqual(Object.keys(many).slice(1050));
+        // A source that lists in pages gives the same entries, in the same order, page after page.
+        if (f.source.listPages) {
+          for (const [prefix, after] of [['p/', undefined], ['p/', 'p/01049.txt'], ['', undefined], ['p/0109', undefined]] as const) {
+            const paged: ListedObject[] = [];
+            let pages = 0;
+            for await (const page of f.source.listPages(bucket, prefix, after)) {
+              expect(page.length, 'no empty page').toBeGreaterThan(0);
+              expect(page.length).toBeLessThanOrEqual(1000);
+              paged.push(...page);
+              pages++;
+            }
+            const listed: ListedObject[] = [];
+            for await (const o of f.source.list(bucket, prefix, after)) listed.push(o);
+            expect(paged, `${prefix} after ${after}`).toEqual(listed);
+            expect(pages).toBe(Math.ceil(listed.length / 1000));
+          }
+        }
       } finally {
         await f.cleanup();
       }

@@ -110,18 +110,20 @@ function unhashed(i: number, e: unknown): Unhashed {
   return { i, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 
+type Options = ReturnType<typeof options>;
+
 /** Hash one object: at once when it is small (no promise), else as a stream; undefined: hand it back. */
-function hashOne(source: string | Uint8Array, request: HashRequest): HashOutcome | undefined | Promise<HashOutcome | undefined> {
-  if (typeof source !== 'string') return hashWhole(source, options(request)) ?? hashStream(source, options(request));
+function hashOne(source: string | Uint8Array, opts: Options): HashOutcome | undefined | Promise<HashOutcome | undefined> {
+  if (typeof source !== 'string') return hashWhole(source, opts) ?? hashStream(source, opts);
   const file = openFile(source);
   if (!file) return undefined;
   let streaming = false;
   try {
     const bytes = readWhole(file.fd, file.size);
-    const ok = bytes && hashWhole(bytes, options(request));
+    const ok = bytes && hashWhole(bytes, opts);
     if (ok) return ok;
     streaming = true;
-    return hashStream(fileChunks(file.fd), { ...options(request), sizeHint: file.size }).finally(() => closeSync(file.fd));
+    return hashStream(fileChunks(file.fd), { ...opts, sizeHint: file.size }).finally(() => closeSync(file.fd));
   } finally {
     if (!streaming) closeSync(file.fd);
   }
@@ -158,9 +160,10 @@ function answer(ids: number[], eventTimes: boolean): { message: DoneMessage; put
 
 async function runBatch(m: BatchMessage): Promise<void> {
   const out = answer(m.ids, m.request.eventTimes === true);
+  const shared = options({ ...m.request, what: '' }); // made once a batch; each object adds its name
   for (let i = 0; i < m.ids.length; i++) {
     try {
-      const r = hashOne(m.sources[i]!, { ...m.request, what: m.whats[i]! });
+      const r = hashOne(m.sources[i]!, { ...shared, what: m.whats[i]! });
       out.put(i, r instanceof Promise ? await r : r);
     } catch (e) {
       out.fail(i, e);

@@ -24,6 +24,8 @@ const FIRST_BLOCK = 64 * 1024;
 const SAFE_NAME_RE = /^(?!\.\.?$)[^/\\\0]+$/;
 /** Keys longer than this take the full check (which measures their UTF-8 length). */
 const MAX_NAME_CHECKED = 341;
+/** Entries in a page of a listing ({@link LocalReader.listPages}). */
+const LIST_PAGE = 1000;
 /** S3's longest key, in bytes of UTF-8. */
 const MAX_KEY_BYTES = 1024;
 /** Folder real paths remembered at most (a trail has one folder a day). */
@@ -398,6 +400,18 @@ export class LocalReader {
    * @throws ValidateLogsError `NOT_READABLE` when the prefix's own folder exists but cannot be listed
    */
   async *list(prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject> {
+    for await (const page of this.listPages(prefix, after, details)) yield* page;
+  }
+
+  /**
+   * {@link LocalReader.list} in pages: up to {@link LIST_PAGE} entries of one folder at a time,
+   * so that a consumer of many thousand keys takes one step per page, not per key.
+   * @param prefix - key prefix
+   * @param after - only keys greater than this (`''` for all)
+   * @param details - give `size` and `lastModified`
+   * @throws ValidateLogsError `NOT_READABLE` when the prefix's own folder exists but cannot be listed
+   */
+  async *listPages(prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject[]> {
     const cut = prefix.lastIndexOf('/') + 1;
     const dirKey = prefix.slice(0, cut); // '' or ends with '/'
     if (dirKey !== '') keySegments(dirKey.slice(0, -1));
@@ -408,7 +422,7 @@ export class LocalReader {
     yield* this.#walk(dir, dirKey, entries, prefix, after, details);
   }
 
-  async *#walk(dir: Folder, dirKey: string, entries: Dirent[], prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject> {
+  async *#walk(dir: Folder, dirKey: string, entries: Dirent[], prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject[]> {
     // Links first: whether one is a folder decides its place in the order.
     let links: Map<Dirent, LinkTarget> | undefined;
     for (const d of entries) {
@@ -417,17 +431,33 @@ export class LocalReader {
     const isFolder = (d: Dirent): boolean => d.isDirectory() || links?.get(d)?.folder === true;
     // S3 orders keys by their bytes: a folder's keys sort as "name/...". (Sorted by name, the
     // shared folder prefix left out; a key string is made only for the entry at hand, so a
-    // folder of many thousand files does not become many thousand strings at once.)
-    const order = (d: Dirent): string => (isFolder(d) ? d.name + '/' : d.name);
-    entries.sort((a, b) => {
-      const x = order(a);
-      const y = order(b);
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+    // folder of many thousand files does not become many thousand strings at once.) Each
+    // entry's place is worked out once, not at every comparison.
+    const folders = new Set<Dirent>();
+    for (const d of entries) if (isFolder(d)) folders.add(d);
+    if (folders.size === 0) {
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } else {
+      const order = (d: Dirent): string => (folders.has(d) ? d.name + '/' : d.name);
+      entries.sort((a, b) => {
+        const x = order(a);
+        const y = order(b);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
+    // Entries gather into a page, handed on when full and before a subfolder's pages.
+    let page: ListedObject[] = [];
+    const put = (o: ListedObject): ListedObject[] | undefined => {
+      page.push(o);
+      if (page.length < LIST_PAGE) return undefined;
+      const full = page;
+      page = [];
+      return full;
+    };
     for (let i = 0; i < entries.length; i++) {
       const d = entries[i]!;
       const link = links?.get(d);
-      const folder = isFolder(d);
+      const folder = folders.has(d);
       const k = dirKey + (folder ? d.name + '/' : d.name);
       if (!(k.startsWith(prefix) || prefix.startsWith(k))) continue;
       if (folder) {
@@ -435,7 +465,7 @@ export class LocalReader {
         if (after >= k && !after.startsWith(k)) continue;
         const why = nameProblem(d.name, k) ?? (await this.#notUtf8(dir, d.name)) ?? link?.why;
         if (why !== undefined) {
-          yield { key: k, unreadable: why };
+          page.push({ key: k, unreadable: why });
           continue;
         }
         const sub: Folder = link ? { real: link.real!, links: dir.links + 1 } : { real: dir.real + sep + d.name, links: dir.links };
@@ -444,9 +474,11 @@ export class LocalReader {
           subEntries = await readdir(sub.real, { withFileTypes: true });
         } catch (e) {
           if (isNotFound(e)) continue; // removed while listing
-          yield { key: k, unreadable: errnoReason(e) ?? `cannot be listed (${(e as Error).message})` };
+          page.push({ key: k, unreadable: errnoReason(e) ?? `cannot be listed (${(e as Error).message})` });
           continue;
         }
+        if (page.length > 0) yield page;
+        page = [];
         yield* this.#walk(sub, k, subEntries, prefix, after, details);
         continue;
       }
@@ -454,12 +486,13 @@ export class LocalReader {
       let why = nameProblem(d.name, k) ?? (link ? link.why : d.isFile() ? undefined : specialType(d));
       if (why === undefined && d.name.includes('\uFFFD')) why = await this.#notUtf8(dir, d.name);
       if (why !== undefined) {
-        yield { key: k, unreadable: why };
+        page.push({ key: k, unreadable: why });
         continue;
       }
       if (isLayoutFile(d.name)) continue;
       if (!details) {
-        yield { key: k };
+        const full = put({ key: k });
+        if (full) yield full;
         continue;
       }
       let info = link?.stats;
@@ -469,13 +502,15 @@ export class LocalReader {
           // trip through the thread pool would cost more than the call, once per object.
           info = lstatSync(dir.real + sep + d.name, { throwIfNoEntry: false });
         } catch (e) {
-          yield { key: k, unreadable: errnoReason(e) ?? `cannot be examined (${(e as Error).message})` };
+          page.push({ key: k, unreadable: errnoReason(e) ?? `cannot be examined (${(e as Error).message})` });
           continue;
         }
         if (!info) continue; // removed while listing
       }
-      yield { key: k, size: info.size, lastModified: info.mtime };
+      const full = put({ key: k, size: info.size, lastModified: info.mtime });
+      if (full) yield full;
     }
+    if (page.length > 0) yield page;
   }
 
   /**
