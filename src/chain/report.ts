@@ -103,7 +103,7 @@ export class Tally {
     }
     const count = f.kind === 'object' ? s.objects : f.kind === 'log' ? s.logs : f.backfill ? s.backfillDigests : s.digests;
     if (f.severity === 'valid') {
-      if (this.#invalid.has(f.object)) return;
+      if (this.#invalid.size > 0 && this.#invalid.has(f.object)) return; // (most runs have nothing invalid to look up)
       count.valid++;
       if (f.code === 'DIGEST_VALID' && f.startTime && f.endTime) this.#found(Date.parse(f.startTime), Date.parse(f.endTime));
     } else if (f.severity === 'invalid') {

@@ -39,7 +39,10 @@ export async function attempt<T>(read: () => Promise<T>, platform: Platform): Pr
  * objects, and a slow object does not hold the others back.
  */
 export class OrderedFindings {
-  readonly #pending: Promise<Finding>[] = [];
+  /** Single findings, and groups (one promise for several findings, as a group of logs is checked). */
+  readonly #pending: Array<{ one: Promise<Finding> } | { group: Promise<readonly Finding[]>; count: number }> = [];
+  /** Findings queued (a group counts each of its findings). */
+  #size = 0;
   readonly #window: number;
   readonly #decorate: (f: Finding) => Finding;
 
@@ -57,27 +60,51 @@ export class OrderedFindings {
    * @param f - the finding
    */
   push(f: Finding | Promise<Finding>): void {
-    const p = Promise.resolve(f).then(this.#decorate);
-    p.catch(() => undefined); // a rejection is rethrown when the finding is taken in order
-    this.#pending.push(p);
+    const one = Promise.resolve(f);
+    one.catch(() => undefined); // a rejection is rethrown when the finding is taken in order
+    this.#pending.push({ one });
+    this.#size++;
+  }
+
+  /**
+   * Queue the promise of several findings at once, in their order (one promise for the group,
+   * not one per finding).
+   * @param group - the findings, once settled; exactly `count` of them
+   * @param count - how many
+   */
+  pushGroup(group: Promise<readonly Finding[]>, count: number): void {
+    if (count === 0) return;
+    group.catch(() => undefined); // rethrown when the group is taken in order
+    this.#pending.push({ group, count });
+    this.#size += count;
   }
 
   /** Number of findings queued. */
   get size(): number {
-    return this.#pending.length;
+    return this.#size;
   }
 
   /** Whether more findings are queued than the window holds: the producer should {@link OrderedFindings.take} before queuing more. */
   get full(): boolean {
-    return this.#pending.length > this.#window;
+    return this.#size > this.#window;
   }
 
   /**
-   * Take findings in order while more than `keep` are queued.
+   * Take findings in order while more than `keep` are queued (a group leaves whole).
    * @param keep - how many may stay (the window by default; 0 to drain)
    * @yields the findings
    */
   async *take(keep: number = this.#window): AsyncGenerator<Finding> {
-    while (this.#pending.length > keep) yield await this.#pending.shift()!;
+    while (this.#size > keep) {
+      const next = this.#pending.shift()!;
+      if ('one' in next) {
+        this.#size--;
+        yield this.#decorate(await next.one);
+        continue;
+      }
+      this.#size -= next.count;
+      const all = await next.group;
+      for (let i = 0; i < next.count; i++) yield this.#decorate(all[i]!);
+    }
   }
 }

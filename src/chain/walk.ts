@@ -387,7 +387,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         const logs = group;
         group = [];
         const checked = ctx.limited(() => checkLogs(logs, logContext, ctx.source));
-        for (let i = 0; i < logs.length; i++) findings.push(checked.then((all) => all[i]!));
+        findings.pushGroup(checked, logs.length);
       };
       for (const log of pinned ? [] : r.logFiles) {
         const mine = log.s3Bucket === bucket;
