@@ -15,6 +15,7 @@ import {
   parseDigest,
   parseDigestKey,
   parseDigestTime,
+  digestTimeMs,
   parseIsoOrEpoch,
   parseKeyTime,
   parseLogKey,
@@ -83,6 +84,23 @@ describe('fuzzing the parsers', () => {
       total(() => parseKeyTime(s));
     }), options);
     fc.assert(fc.property(anything, (v) => total(() => parseIsoOrEpoch(v, 'x'))), options);
+  });
+
+  it('the allocation-free digest time check agrees with the parser on any text', () => {
+    // Valid times, impossible dates (Feb 30, hour 24, year 0099), and any text near the form.
+    const real = fc.date({ min: new Date(Date.UTC(100, 0, 1)), max: new Date(Date.UTC(9999, 11, 31, 23, 59, 59)), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 19) + 'Z');
+    const near = fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 61 }), fc.integer({ min: 0, max: 61 }))
+      .map((n) => n.map((v, i) => String(v).padStart(i === 0 ? 4 : 2, '0')))
+      .map(([y, mo, d, h, mi, s]) => `${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+    fc.assert(fc.property(fc.oneof(real, near, mutated('2025-01-08T05:21:42Z'), fc.string()), (s) => {
+      let parsed: number | undefined;
+      try {
+        parsed = parseDigestTime(s).getTime();
+      } catch {
+        parsed = undefined;
+      }
+      expect(digestTimeMs(s), s).toBe(parsed);
+    }), options);
   });
 
   it('object keys and ARNs', () => {

@@ -9,7 +9,7 @@ export { toChunks } from '../../src/hash/chunks.js';
 export { gunzipInto, type GunzipOptions, type GunzipResult } from '../../src/hash/gunzip.js';
 export { readAll } from '../../src/hash/hash-stream.js';
 export { checkTrailRef, digestFolder, logFolder, digestKeyParts, logKeyParts } from '../../src/format/keys.js';
-export { DIGEST_PERIOD_MS, formatDigestTime, formatKeyTime, parseDigestTime, parseKeyTime, parseUserTime, parseIsoOrEpoch, floorHour } from '../../src/format/time.js';
+export { DIGEST_PERIOD_MS, digestTimeMs, formatDigestTime, formatKeyTime, parseDigestTime, parseKeyTime, parseUserTime, parseIsoOrEpoch, floorHour } from '../../src/format/time.js';
 export { EventTimeScanner } from '../../src/format/events.js';
 export { findDuplicateKey, findDuplicateKeyIn, type DuplicateKey } from '../../src/format/json.js';
 export { finding } from '../../src/chain/findings.js';
