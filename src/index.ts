@@ -58,7 +58,7 @@ export {
   type GeneratedDigest,
   type BackfillOptions,
 } from './chain/generator.js';
-export { verifyTrail, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
+export { verifyTrail, verifyTrailPages, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
 export {
   Tally,
   emptySummary,

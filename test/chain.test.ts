@@ -14,6 +14,7 @@ import {
   sha256,
   toHex,
   verifyTrail,
+  verifyTrailPages,
   writeDigests,
   collect as all,
   type GeneratedDigest,
@@ -104,6 +105,22 @@ describe('the sample trail and its tamperings (vectors/tampering.json)', () => {
       const out: Finding[] = [];
       for await (const f of verifyTrail({ source: new LocalDirectory(dir), bucket: 'sample-bucket', trail: sampleTrail, keys: sampleKeys, start: new Date(tampering.trail.start), end: new Date(tampering.trail.end), concurrency })) out.push(f);
       expect(strip(out)).toEqual(base);
+    }
+  });
+
+  it('gives the same findings in pages, none empty, for every tampering case', async () => {
+    for (const c of tampering.cases) {
+      const dir = sampleCopy();
+      applyActions(dir, c.actions);
+      const options = { source: new LocalDirectory(dir), bucket: 'sample-bucket', trail: sampleTrail, keys: sampleKeys, start: new Date(tampering.trail.start), end: new Date(tampering.trail.end), concurrency: 2 };
+      const paged: Finding[] = [];
+      for await (const page of verifyTrailPages(options)) {
+        expect(page.length, c.name).toBeGreaterThan(0);
+        paged.push(...page);
+      }
+      const single: Finding[] = [];
+      for await (const f of verifyTrail(options)) single.push(f);
+      expect(paged, c.name).toEqual(single);
     }
   });
 

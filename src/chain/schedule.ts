@@ -84,27 +84,30 @@ export class OrderedFindings {
     return this.#size;
   }
 
-  /** Whether more findings are queued than the window holds: the producer should {@link OrderedFindings.take} before queuing more. */
+  /** Whether more findings are queued than the window holds: the producer should {@link OrderedFindings.takePage} before queuing more. */
   get full(): boolean {
     return this.#size > this.#window;
   }
 
   /**
-   * Take findings in order while more than `keep` are queued (a group leaves whole).
+   * Take findings in order while more than `keep` are queued (a group leaves whole), as one
+   * page: the consumer takes one step for all of them.
    * @param keep - how many may stay (the window by default; 0 to drain)
-   * @yields the findings
+   * @returns the findings taken, in order (none when no more than `keep` are queued)
    */
-  async *take(keep: number = this.#window): AsyncGenerator<Finding> {
+  async takePage(keep: number = this.#window): Promise<Finding[]> {
+    const page: Finding[] = [];
     while (this.#size > keep) {
       const next = this.#pending.shift()!;
       if ('one' in next) {
         this.#size--;
-        yield this.#decorate(await next.one);
+        page.push(this.#decorate(await next.one));
         continue;
       }
       this.#size -= next.count;
       const all = await next.group;
-      for (let i = 0; i < next.count; i++) yield this.#decorate(all[i]!);
+      for (let i = 0; i < next.count; i++) page.push(this.#decorate(all[i]!));
     }
+    return page;
   }
 }

@@ -128,6 +128,23 @@ export interface VerifyOptions {
  * ```
  */
 export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Finding> {
+  for await (const page of verifyTrailPages(options)) yield* page;
+}
+
+/**
+ * {@link verifyTrail}'s findings, the same ones in the same order, in pages (a digest's logs
+ * leave together, as their checks settle): for a consumer of many thousand findings, one step
+ * per page instead of one per finding. No page is empty.
+ *
+ * @param options - what to verify and how
+ * @returns an async iterable of pages of findings
+ * @throws as {@link verifyTrail}
+ * @example
+ * ```ts
+ * for await (const page of verifyTrailPages(options)) for (const f of page) tally.add(f);
+ * ```
+ */
+export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<Finding[]> {
   const trail = checkTrailRef(options.trail);
   const bucket = requireString(options.bucket, 'bucket');
   const start = requireDate(options.start, 'start');
@@ -209,7 +226,8 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     options.onChain(ends);
   }
   if (backfill) yield* walkChain(ctx, reader, lists.backfill, true, record);
-  yield* findings.take(0);
+  const rest = await findings.takePage(0);
+  if (rest.length > 0) yield rest;
 
   // 3. Account for everything else.
   for await (const f of coverage({
@@ -226,6 +244,6 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
     onUnlisted: options.onUnlisted,
   })) {
     f.region = trail.region;
-    yield f;
+    yield [f];
   }
 }

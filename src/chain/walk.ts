@@ -255,9 +255,9 @@ export class DigestReader {
  * @param listed - the chain's listed keys in range, oldest first
  * @param backfill - whether this is the backfill chain
  * @param record - what the walk found out, added to
- * @yields findings, in walk order, as the window fills
+ * @yields pages of findings, in walk order, as the window fills
  */
-export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed: readonly string[], backfill: boolean, record: WalkRecord): AsyncGenerator<Finding> {
+export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed: readonly string[], backfill: boolean, record: WalkRecord): AsyncGenerator<Finding[]> {
   const { bucket, trail, inventory, findings } = ctx;
   const counted = (from: number, to: number): { logs?: number } => (ctx.counting ? { logs: inventory.count(from, to) } : {});
   const matches = logKeyMatcher(trail);
@@ -414,10 +414,10 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         } else {
           findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));
         }
-        if (findings.full) yield* findings.take(); // (a generator per log only when one is due)
+        if (findings.full) yield* due(findings); // (only when the window is full, not for every log)
       }
       flush();
-      yield* findings.take();
+      yield* due(findings);
       lastStart = d.startTime.getTime();
       if (d.isStarting) {
         const older = nextOlder(jumpFrom);
@@ -446,8 +446,14 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         successor = d;
       }
     }
-    yield* findings.take();
+    yield* due(findings);
   }
+}
+
+/** The findings due (beyond the window) as one page, when there are any. */
+async function* due(findings: OrderedFindings): AsyncGenerator<Finding[]> {
+  const page = await findings.takePage();
+  if (page.length > 0) yield page;
 }
 
 /**

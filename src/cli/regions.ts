@@ -6,7 +6,7 @@
  */
 import { finding, type Finding } from '../chain/findings.js';
 import { Tally, isEmptySummary, type RegionResult, type Summary } from '../chain/report.js';
-import { verifyTrail } from '../chain/verifier.js';
+import { verifyTrailPages } from '../chain/verifier.js';
 import type { ChainEnds, PinnedHead } from '../chain/walk.js';
 import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
@@ -203,7 +203,7 @@ export class RegionRunner {
       seen++;
       return emit(f);
     };
-    for await (const f of verifyTrail({
+    for await (const page of verifyTrailPages({
       source: this.#ctx.source,
       bucket: plan.bucket,
       trail,
@@ -223,14 +223,16 @@ export class RegionRunner {
         progress.digestsTotal += n;
       },
     })) {
-      if (f.kind === 'digest') progress.digestsDone++;
-      if (f.kind === 'log') {
-        progress.objects++;
-        progress.bytes += f.size ?? 0;
+      for (const f of page) {
+        if (f.kind === 'digest') progress.digestsDone++;
+        if (f.kind === 'log') {
+          progress.objects++;
+          progress.bytes += f.size ?? 0;
+        }
+        const written = take(f);
+        if (written) await written;
       }
       progress.tick();
-      const written = take(f);
-      if (written) await written;
     }
     const summary = tally.summary();
     if (!isEmptySummary(summary) || summary.byCode.CHAIN_EMPTY) return;

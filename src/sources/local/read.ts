@@ -454,6 +454,23 @@ export class LocalReader {
       page = [];
       return full;
     };
+    // The next folder's entries are read while this one's are walked: each read waits on the
+    // disk, and a trail has a folder a day.
+    const ahead = new Map<string, Promise<Dirent[]>>();
+    const readAhead = (from: number): void => {
+      for (let j = from; j < entries.length; j++) {
+        const e = entries[j]!;
+        if (!folders.has(e) || links?.has(e)) continue;
+        const kj = dirKey + e.name + '/';
+        if (!(kj.startsWith(prefix) || prefix.startsWith(kj)) || (after >= kj && !after.startsWith(kj))) continue;
+        if (nameProblem(e.name, kj) !== undefined || e.name.includes('\uFFFD')) continue; // (reported when reached, not read)
+        const path = dir.real + sep + e.name;
+        const read = readdir(path, { withFileTypes: true });
+        read.catch(() => undefined); // an error is handled when the folder is reached
+        ahead.set(path, read);
+        return;
+      }
+    };
     for (let i = 0; i < entries.length; i++) {
       const d = entries[i]!;
       const link = links?.get(d);
@@ -470,8 +487,11 @@ export class LocalReader {
         }
         const sub: Folder = link ? { real: link.real!, links: dir.links + 1 } : { real: dir.real + sep + d.name, links: dir.links };
         let subEntries: Dirent[];
+        const early = ahead.get(sub.real);
+        ahead.delete(sub.real);
+        readAhead(i + 1);
         try {
-          subEntries = await readdir(sub.real, { withFileTypes: true });
+          subEntries = await (early ?? readdir(sub.real, { withFileTypes: true }));
         } catch (e) {
           if (isNotFound(e)) continue; // removed while listing
           page.push({ key: k, unreadable: errnoReason(e) ?? `cannot be listed (${(e as Error).message})` });
