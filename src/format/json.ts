@@ -36,14 +36,7 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      // The closing quote: the next one not escaped (an odd run of backslashes before it escapes it).
-      let j = text.indexOf('"', i + 1);
-      for (;;) {
-        let k = j - 1;
-        while (text.charCodeAt(k) === 0x5c /* \ */) k--;
-        if ((j - 1 - k) % 2 === 0) break;
-        j = text.indexOf('"', j + 1);
-      }
+      const j = closingQuote(text, i);
       const top = stack.at(-1);
       if (top?.keys && expectKey) {
         const raw = text.slice(i + 1, j);
@@ -90,14 +83,7 @@ export function findDuplicateKeyIn(text: string, parsed: unknown): DuplicateKey 
 function countKeysInText(text: string): number {
   let keys = 0;
   for (let i = text.indexOf('"'); i !== -1; ) {
-    // The closing quote: the next one not escaped (an odd run of backslashes before it escapes it).
-    let j = text.indexOf('"', i + 1);
-    for (;;) {
-      let k = j - 1;
-      while (text.charCodeAt(k) === 0x5c /* \ */) k--;
-      if ((j - 1 - k) % 2 === 0) break;
-      j = text.indexOf('"', j + 1);
-    }
+    let j = closingQuote(text, i);
     let c = text.charCodeAt(++j);
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++j);
     if (c === 0x3a /* : */) keys++;
@@ -124,4 +110,15 @@ function countKeysInValue(value: unknown): number {
     }
   }
   return keys;
+}
+
+/** Where the string opened by the quote at `i` of a valid JSON text closes: the next quote not escaped (an odd run of backslashes before a quote escapes it). */
+function closingQuote(text: string, i: number): number {
+  let j = text.indexOf('"', i + 1);
+  for (;;) {
+    let k = j - 1;
+    while (text.charCodeAt(k) === 0x5c /* \ */) k--;
+    if ((j - 1 - k) % 2 === 0) return j;
+    j = text.indexOf('"', j + 1);
+  }
 }
