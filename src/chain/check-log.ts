@@ -144,19 +144,7 @@ function judge(log: DigestLogFile, context: LogContext, read: HashOutcome | Vali
     if (!constantTimeEqual(expected, read.sha256)) {
       return finding('LOG_HASH_MISMATCH', { ...logBase(log, context), message: "hash value doesn't match", expected, actual: read.sha256 });
     }
-    // The finding of nearly every log, made in one step (its fields in the order `finding` gives them).
-    return {
-      code: 'LOG_VALID',
-      severity: 'valid',
-      kind: 'log',
-      object: s3Uri(log.s3Bucket, log.s3Object),
-      bucket: log.s3Bucket,
-      key: log.s3Object,
-      backfill: context.backfill,
-      digest: context.digest,
-      message: 'valid',
-      size: read.size,
-    };
+    return finding('LOG_VALID', { ...logBase(log, context), message: 'valid', size: read.size });
   }
   const base = logBase(log, context);
   if (read instanceof ValidateLogsError) {

@@ -5,8 +5,8 @@
  */
 import stringify from 'fast-json-stable-stringify';
 import type { Finding } from '../chain/findings.js';
-import { sha256 } from '../hash/sha256.js';
-import { encodeUtf8, toHex } from '../utils.js';
+import { sha256Hex } from '../hash/sha256.js';
+import { encodeUtf8 } from '../utils.js';
 
 /**
  * The SHA-256 of a run's report: its findings and summary as canonical JSON (keys sorted, no
@@ -15,5 +15,5 @@ import { encodeUtf8, toHex } from '../utils.js';
  * @returns lower-case hex SHA-256
  */
 export function reportSha256(report: { findings: readonly Finding[]; summary: unknown }): string {
-  return toHex(sha256(encodeUtf8(stringify({ findings: report.findings, summary: report.summary }))));
+  return sha256Hex(encodeUtf8(stringify({ findings: report.findings, summary: report.summary })));
 }

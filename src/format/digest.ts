@@ -5,9 +5,9 @@
  * @module
  */
 import { ValidateLogsError } from '../errors.js';
-import { sha256 } from '../hash/sha256.js';
+import { sha256Hex } from '../hash/sha256.js';
 import type { Platform } from '../platform/platform.js';
-import { decodeUtf8, encodeUtf8, toHex } from '../utils.js';
+import { decodeUtf8, encodeUtf8 } from '../utils.js';
 import { findDuplicateKeyIn } from './json.js';
 import { digestTimeMs, parseDigestTime } from './time.js';
 
@@ -185,7 +185,7 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', platform?: Platf
   }
   return {
     bytes,
-    sha256: toHex(sha256(bytes, platform)),
+    sha256: sha256Hex(bytes, platform),
     record: json as unknown as DigestRecord,
     startTime,
     endTime,

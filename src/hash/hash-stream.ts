@@ -9,6 +9,7 @@ import type { HashOutcome, Platform } from '../platform/platform.js';
 import { concatBytes, toHex } from '../utils.js';
 import { toChunks, type ByteSource } from './chunks.js';
 import { gunzipInto, gunzipWholeSync } from './gunzip.js';
+import { sha256Hex } from './sha256.js';
 
 /** Options of {@link hashStream}. */
 export interface HashStreamOptions {
@@ -93,10 +94,10 @@ class Content {
    * @param platform - the runtime
    * @param options - what else to do with the content, its limit, its name
    * @param whole - the content comes in one piece (one `sink` call at most): it is then hashed
-   *   in one call where the platform can ({@link Platform.sha256Hex})
+   *   in one call where the platform can ({@link sha256Hex})
    */
   constructor(platform: Platform, options: HashStreamOptions, whole = false) {
-    const hash = (this.#hash = whole && platform.sha256Hex ? oneShot(platform.sha256Hex) : platform.createSha256());
+    const hash = (this.#hash = whole ? oneShot((data) => sha256Hex(data, platform)) : platform.createSha256());
     const scan = (this.#scan = options.eventTimes ? new EventTimeScanner() : undefined);
     const onContent = options.onContent;
     this.#max = options.maxBytes ?? Number.POSITIVE_INFINITY;

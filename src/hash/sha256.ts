@@ -1,9 +1,11 @@
 /**
- * One-shot SHA-256 of bytes in memory, synchronously, on the platform's streaming hash.
+ * One-shot SHA-256 of bytes in memory, synchronously: the platform's one-call hash where it has
+ * one, else its streaming hash.
  * @module
  */
 import { defaultPlatform } from '#platform';
 import type { Platform } from '../platform/platform.js';
+import { toHex } from '../utils.js';
 
 /**
  * SHA-256 of bytes held in memory.
@@ -20,4 +22,15 @@ export function sha256(data: Uint8Array, platform: Platform = defaultPlatform): 
   const h = platform.createSha256();
   h.update(data);
   return h.digest();
+}
+
+/**
+ * SHA-256 of bytes held in memory, as lower-case hex: in one call where the platform can
+ * ({@link Platform.sha256Hex}), else on its streaming hash.
+ * @param data - the bytes
+ * @param platform - the runtime's SHA-256; the default platform when omitted
+ * @returns 64 lower-case hex digits
+ */
+export function sha256Hex(data: Uint8Array, platform: Platform = defaultPlatform): string {
+  return platform.sha256Hex ? platform.sha256Hex(data) : toHex(sha256(data, platform));
 }
