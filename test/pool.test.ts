@@ -219,6 +219,73 @@ describe('the pool in a process', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
   });
 
+  // Node.js aborts the whole process when a thread is stopped while it makes a zlib stream
+  // (the stream's native half is cleaned up before it was set up: "close before init"). A
+  // process may exit, or be stopped, at any moment, with its threads idle or at work: a thread
+  // must make no stream before it has work, and reuse the ones it made.
+  it('makes no zlib stream in a thread before it has work, and reuses the ones it made', () => {
+    const big = (i: number): Buffer => gzipSync(pseudoRandomBytes(300 * 1024, i), { level: 0 }); // read as a stream, not whole
+    const sources: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const path = join(dir, `reuse-${i}.json.gz`);
+      let bytes = i % 2 ? gzipSync(records(20, i)) : big(i);
+      if (i === 9) bytes = Buffer.concat([bytes.subarray(0, 5000), Buffer.alloc(5000, 0xff), bytes.subarray(10_000)]); // corrupt deflate data
+      writeFileSync(path, bytes);
+      sources.push(path);
+    }
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const counted = ${JSON.stringify(`
+        const zlib = require('node:zlib');
+        const Real = zlib.InflateRaw;
+        let made = 0;
+        zlib.InflateRaw = class extends Real { constructor(o) { made++; super(o); } };
+        require('node:module').syncBuiltinESMExports();
+        const { parentPort } = require('node:worker_threads');
+        parentPort.on('message', (m) => { if (m.t === 'count') parentPort.postMessage({ t: 'count', made }); });
+        import(${JSON.stringify(new URL('dist/platform/pool/worker.js', `file://${ROOT}/`).href)}).then(() => parentPort.postMessage({ t: 'loaded' }));
+      `)};
+      const w = new Worker(counted, { eval: true, execArgv: [] });
+      const next = (t) => new Promise((resolve) => { const on = (m) => { if (m.t === t) { w.off('message', on); resolve(m); } }; w.on('message', on); });
+      await next('loaded');
+      await new Promise((r) => setTimeout(r, 100));
+      w.postMessage({ t: 'count' });
+      const idle = (await next('count')).made;
+      const sources = ${JSON.stringify(sources)};
+      w.postMessage({ t: 'batch', request: { gzip: true }, ids: sources.map((_, i) => i + 1), whats: sources, sources });
+      const done = await next('done');
+      w.postMessage({ t: 'count' });
+      const busy = (await next('count')).made;
+      console.log(JSON.stringify({ idle, busy, done }));
+      await w.terminate();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { idle, busy, done } = JSON.parse(r.stdout) as { idle: number; busy: number; done: { sha256: Array<string | null>; unhashed: Array<{ i: number; error?: { code: string } }> } };
+    expect(idle).toBe(0);
+    // The whole-object inflater's stream, one for streaming, and one more after the corrupt object's was closed.
+    expect(busy).toBeLessThanOrEqual(3);
+    expect(done.unhashed).toEqual([{ i: 9, error: expect.objectContaining({ code: 'GZIP_INVALID' }) }]);
+    expect(done.sha256.filter((h) => h !== null)).toHaveLength(23);
+  });
+
+  it('survives threads stopped at any moment, starting, idle or at work', () => {
+    const path = join(dir, 'stopped.json.gz');
+    writeFileSync(path, gzipSync(pseudoRandomBytes(2 * 1024 * 1024, 7), { level: 1 }));
+    // Each process starts a pool, gives it work, and exits at a random moment (the pool's
+    // threads are stopped with it, wherever they are).
+    const script = `
+      import { createNodePlatform } from ${JSON.stringify(join(ROOT, 'dist', 'node.js'))};
+      const p = createNodePlatform({ threads: 2 });
+      p.offload.warm();
+      const files = Array.from({ length: 40 }, (_, i) => ({ path: ${JSON.stringify(path)}, what: 'f' + i }));
+      void p.offload.hashFiles(files, { gzip: true });
+      setTimeout(() => process.exit(0), Number(process.argv[1]));`;
+    for (let i = 0; i < 24; i++) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, String((i * 37) % 150)], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status, r.stderr).toBe(0);
+    }
+  });
+
   it('refuses a pool size that is no whole number from 0 to 1024', () => {
     for (const threads of [-1, 1.5, 1025, Number.NaN]) expect(() => createNodePlatform({ threads })).toThrow(TypeError);
     expect(createNodePlatform({ threads: 0 }).offload).toBeUndefined();

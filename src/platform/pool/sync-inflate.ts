@@ -3,8 +3,8 @@
  * during the call, its output handed to the sink at once, with one reused output buffer. It
  * drives zlib's native handle the way `node:zlib`'s own synchronous functions do (they are
  * one-shot; a stream needs the same calls, chunk after chunk). When this Node.js lacks that
- * handle, {@link createSyncInflater} answers undefined and the thread uses the asynchronous
- * inflater instead.
+ * handle, {@link syncInflateAvailable} says so and the thread uses the asynchronous inflater
+ * instead.
  * @module
  */
 import { constants, InflateRaw } from 'node:zlib';
@@ -22,37 +22,75 @@ interface ZlibInternals {
 }
 
 /**
- * Whether this Node.js has what a synchronous inflater needs.
- * @returns true when zlib's handle can be driven directly
+ * This thread's zlib streams, free for the next object. A stream is made only when there is
+ * work for it, and kept for the next: a pool thread may be stopped at any moment (the process
+ * exits, or is stopped, while it is idle or busy), and Node.js aborts the whole process when a
+ * thread is stopped while it is making a zlib stream (its native half is cleaned up before
+ * it was set up). Making streams once per thread, never at start-up, keeps that window to a
+ * thread's first objects.
  */
-export function syncInflateAvailable(): boolean {
-  const probe = new InflateRaw() as unknown as ZlibInternals & InflateRaw;
-  const ok = typeof probe._handle?.writeSync === 'function' && probe._writeState instanceof Uint32Array && 'errored' in probe;
-  probe.close();
-  return ok;
+const spare: Stream[] = [];
+/** At most this many free streams are kept (each holds about 40 KB of zlib state). */
+const KEEP = 8;
+let usable: boolean | undefined;
+
+type Stream = ZlibInternals & InflateRaw;
+
+/** A free stream, or a new one. */
+function take(): Stream {
+  const free = spare.pop();
+  if (free) return free;
+  const made = new InflateRaw() as unknown as Stream;
+  made.on('error', () => undefined); // seen synchronously through `errored`
+  return made;
+}
+
+/** A stream its user is done with: kept for the next (reset), unless it failed or enough are kept. */
+function giveBack(inf: Stream): void {
+  if (inf._handle && !inf.errored && spare.length < KEEP) {
+    inf.reset();
+    spare.push(inf);
+  } else {
+    inf.close();
+  }
 }
 
 /**
- * Start a synchronous raw inflater.
+ * Whether this Node.js has what a synchronous inflater needs. Asked first, it makes a stream to
+ * look at (kept for the first object).
+ * @returns true when zlib's handle can be driven directly
+ */
+export function syncInflateAvailable(): boolean {
+  if (usable === undefined) {
+    const probe = take();
+    usable = typeof probe._handle?.writeSync === 'function' && probe._writeState instanceof Uint32Array && 'errored' in probe;
+    if (usable) spare.push(probe);
+    else probe.close();
+  }
+  return usable;
+}
+
+/**
+ * Start a synchronous raw inflater (on a free stream of this thread when there is one).
  * @param sink - receives each output chunk (valid until the call returns)
  * @param options - `small: true` for a small object (a smaller output buffer)
  * @returns the inflater
  */
 export function createSyncInflater(sink: (chunk: Uint8Array) => void, options: { small: boolean }): RawInflater {
   const outSize = options.small ? 16 * 1024 : 256 * 1024;
-  const inf = new InflateRaw({ chunkSize: outSize }) as unknown as ZlibInternals & InflateRaw;
-  inf.on('error', () => undefined); // seen synchronously through `errored`
+  let inf: Stream | undefined = take();
   const out = new Uint8Array(outSize);
   const state = inf._writeState!;
   /** Inflate `input`; returns how many of its bytes lie after the end of the deflate stream. */
   const run = (input: Uint8Array, flush: number): number => {
-    const handle = inf._handle;
-    if (!handle) throw inf.errored ?? new Error('the inflater is closed');
+    const stream = inf; // undefined once given back
+    const handle = stream?._handle;
+    if (!stream || !handle) throw stream?.errored ?? new Error('the inflater is closed');
     let at = 0;
     let left = input.byteLength;
     for (;;) {
       handle.writeSync(flush, input, at, left, out, 0, outSize);
-      if (inf.errored) throw inf.errored;
+      if (stream.errored) throw stream.errored;
       const outLeft = state[0]!;
       const inLeft = state[1]!;
       if (outLeft < outSize) sink(out.subarray(0, outSize - outLeft));
@@ -70,7 +108,8 @@ export function createSyncInflater(sink: (chunk: Uint8Array) => void, options: {
       return new Uint8Array(0);
     },
     destroy() {
-      inf.close();
+      if (inf) giveBack(inf);
+      inf = undefined;
     },
   };
 }
@@ -88,15 +127,11 @@ export function createWholeInflater(): ((input: Uint8Array, maxOutputBytes: numb
   // about the same size follow one another, and growing it again for each would cost an
   // allocation and a copy of every size below it, each time.
   const RETAIN = 8 * 1024 * 1024;
-  let inf: (ZlibInternals & InflateRaw) | undefined;
+  let inf: Stream | undefined;
   let out: Uint8Array = Buffer.allocUnsafe(64 * 1024);
   return (input, maxOutputBytes) => {
-    if (!inf) {
-      inf = new InflateRaw() as unknown as ZlibInternals & InflateRaw;
-      inf.on('error', () => undefined); // seen synchronously through `errored`
-    } else {
-      inf.reset();
-    }
+    if (!inf) inf = take();
+    else inf.reset();
     const handle = inf._handle!;
     const state = inf._writeState!;
     let size = 0;
@@ -122,8 +157,8 @@ export function createWholeInflater(): ((input: Uint8Array, maxOutputBytes: numb
         if (outLeft !== 0) return { output: out.subarray(0, size), consumed: at };
       }
     } catch (e) {
-      inf.close();
-      inf = undefined; // a stream that failed is not reused
+      giveBack(inf); // closed: it failed
+      inf = undefined;
       throw e;
     } finally {
       if (out.byteLength > RETAIN) out = Buffer.allocUnsafe(64 * 1024);

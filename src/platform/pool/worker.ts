@@ -20,11 +20,19 @@ const READ_CHUNK = 1024 * 1024;
 /** Files smaller than this are read whole into one reused buffer and hashed in one call. */
 const WHOLE = 256 * 1024;
 
-/** This thread's platform: the Node platform's core (no pool), inflating synchronously. */
-const platform: Platform = ((): Platform => {
-  const inflateWhole = createWholeInflater();
-  return { ...nodeCorePlatform, ...(syncInflateAvailable() && { createInflater: createSyncInflater }), ...(inflateWhole && { inflateWhole }) };
-})();
+/**
+ * This thread's platform: the Node platform's core (no pool), inflating synchronously. Made
+ * with the first work, not at start-up: it makes a zlib stream, and a thread started ahead of
+ * need and never used must make none (see `sync-inflate`).
+ */
+let platform: Platform | undefined;
+function thePlatform(): Platform {
+  if (!platform) {
+    const inflateWhole = createWholeInflater();
+    platform = { ...nodeCorePlatform, ...(syncInflateAvailable() && { createInflater: createSyncInflater }), ...(inflateWhole && { inflateWhole }) };
+  }
+  return platform;
+}
 
 const port = parentPort!;
 const send = (m: FromWorker): void => port.postMessage(m);
@@ -94,7 +102,7 @@ function openFile(path: string): { fd: number; size: number } | undefined {
 
 function options(request: HashRequest): Parameters<typeof hashStream>[1] {
   return {
-    platform,
+    platform: thePlatform(),
     gzip: request.gzip,
     what: request.what,
     ...(request.maxBytes !== undefined && { maxBytes: request.maxBytes }),
