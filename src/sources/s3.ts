@@ -8,9 +8,11 @@
  * cross-account, where GetBucketLocation does not).
  * @module
  */
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { GetObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { IncomingMessage } from 'node:http';
 import { ValidateLogsError } from '../errors.js';
 import { awsError, nameOf, statusOf, type AwsCredentials } from './aws-errors.js';
+import type { DirectGets, DirectRoute, SentRequest } from './s3-direct.js';
 import { keySegments, type FetchedObject, type ListedObject, type ObjectSink, type ObjectSource } from './source.js';
 
 /** Options of {@link S3Storage}. */
@@ -25,6 +27,12 @@ export interface S3StorageOptions {
   maxAttempts?: number;
   /** Explicit credentials, instead of the SDK's default chain. */
   credentials?: AwsCredentials;
+  /**
+   * Read objects with GETs signed and sent without the SDK's per-request machinery, once the
+   * SDK has shown with one successful GetObject of a bucket how to reach it (default true;
+   * anything unusual is still the SDK's: see `s3-direct`).
+   */
+  directGets?: boolean;
 }
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -43,6 +51,10 @@ export class S3Storage implements ObjectSource, ObjectSink {
   #sdk: Promise<Sdk> | undefined;
   readonly #clients = new Map<string, S3Client>();
   readonly #bucketRegions = new Map<string, Promise<string>>();
+  /** Per bucket: its route for direct GETs, null when the SDK's requests showed none to follow. */
+  readonly #routes = new Map<string, { route: DirectRoute; gets: DirectGets } | null>();
+  /** Direct GETs per client (its credentials and clock). */
+  readonly #direct = new Map<S3Client, DirectGets>();
 
   /** @param options - region, endpoint, profile and retries */
   constructor(options: S3StorageOptions = {}) {
@@ -173,9 +185,17 @@ export class S3Storage implements ObjectSource, ObjectSink {
     const client = await this.#client(bucket);
     const where = `s3://${bucket}/${key}`;
     keySegments(key);
+    const direct = this.#routes.get(bucket);
+    if (direct) {
+      const res = await direct.gets.get(direct.route, key);
+      if (res) return fetched(res, where, options.metadata === true);
+      // Anything but a 200: the SDK's request says what it is (and retries what may pass).
+    }
+    const command = new sdk.GetObjectCommand({ Bucket: bucket, Key: key });
+    if (direct === undefined && this.#options.directGets !== false) this.#learn(command, client, bucket, key);
     let r;
     try {
-      r = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
+      r = await client.send(command);
     } catch (e) {
       if (nameOf(e) === 'NoSuchKey' || statusOf(e) === 404) return undefined;
       throw awsError(e, 'GetObject', where);
@@ -185,6 +205,34 @@ export class S3Storage implements ObjectSource, ObjectSink {
     if (r.ContentLength !== undefined) result.size = r.ContentLength;
     if (options.metadata) result.metadata = { ...(r.Metadata ?? {}) };
     return result;
+  }
+
+  /** Learn the bucket's route for direct GETs from this GetObject, as the SDK sends it, if it succeeds. */
+  #learn(command: GetObjectCommand, client: S3Client, bucket: string, key: string): void {
+    const learnFrom = async (sent: SentRequest): Promise<void> => {
+      const { routeFrom, DirectGets } = await import('./s3-direct.js');
+      const route = routeFrom(sent, key);
+      if (this.#routes.get(bucket) !== undefined) return;
+      if (!route) {
+        this.#routes.set(bucket, null);
+        return;
+      }
+      let gets = this.#direct.get(client);
+      if (!gets) {
+        gets = new DirectGets(client.config.credentials, () => client.config.systemClockOffset ?? 0, DIRECT_SOCKETS);
+        this.#direct.set(client, gets);
+      }
+      this.#routes.set(bucket, { route, gets });
+    };
+    // In the innermost step: the request as sent, signed, for each attempt; learned from the one that succeeds.
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        if ((out.response as { statusCode?: number }).statusCode === 200) await learnFrom(args.request as SentRequest).catch(() => undefined);
+        return out;
+      },
+      { step: 'deserialize', priority: 'low', name: 'validateLogsLearnRoute' },
+    );
   }
 
   async putIfAbsent(bucket: string, key: string, body: Uint8Array, metadata: Record<string, string>): Promise<boolean> {
@@ -209,6 +257,23 @@ export class S3Storage implements ObjectSource, ObjectSink {
       throw awsError(e, 'PutObject', where);
     }
   }
+}
+
+/** Connections kept per host for direct GETs (the SDK's own handler keeps 50). */
+const DIRECT_SOCKETS = 64;
+
+/** A direct GET's 200 as a fetched object: its body checked against its length, its user metadata. */
+function fetched(res: IncomingMessage, where: string, metadata: boolean): FetchedObject {
+  const length = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+  const result: FetchedObject = { body: checkedBody(res, length, where) };
+  if (length !== undefined) result.size = length;
+  if (metadata) {
+    result.metadata = {};
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (name.startsWith('x-amz-meta-') && value !== undefined) result.metadata[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? value.join(', ') : value;
+    }
+  }
+  return result;
 }
 
 /** The body, checked to be exactly as long as S3 said: a body that ends early is an error, never data. */

@@ -20,15 +20,18 @@ export interface Proxy {
   latencyMs: number;
   /** Requests seen: method and path. */
   seen: string[];
+  /** The User-Agent header of each request seen. */
+  agents: string[];
   close: () => Promise<void>;
 }
 
 export async function startProxy(target: string, latencyMs = 0): Promise<Proxy> {
   const upstream = new URL(target);
-  const proxy: Proxy = { url: '', rules: [], latencyMs, seen: [], close: async () => undefined };
+  const proxy: Proxy = { url: '', rules: [], latencyMs, seen: [], agents: [], close: async () => undefined };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
     proxy.seen.push(`${req.method} ${path}`);
+    proxy.agents.push(req.headers['user-agent'] ?? '');
     const rule = proxy.rules.find((r) => r.times > 0 && r.match(req.method ?? 'GET', path));
     if (rule) rule.times--;
     const go = (): void => {
