@@ -13,6 +13,7 @@ import { formatDigestTime } from '../format/time.js';
 import { describeTrail, organizationIdOnline } from '../sources/cloudtrail.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
+import { loadS3 } from '../sources/sdk.js';
 import type { ObjectSource } from '../sources/source.js';
 import type { Platform } from '../platform/platform.js';
 import { concurrencyFlag, threadsFlag, timeFlag, UsageError, type CommandIO, type Flags } from './io.js';
@@ -250,7 +251,7 @@ async function planOnline(flags: ValidateFlags, arn: TrailArn, arnText: string):
     }
   }
   const keys = flags['public-keys'] ? await loadKeyFiles(flags['public-keys']) : new PublicKeySet();
-  void import('@aws-sdk/client-s3').catch(() => undefined); // load the S3 client while CloudTrail answers (S3Storage loads it again, from the cache)
+  void loadS3().catch(() => undefined); // load the S3 client while CloudTrail answers (S3Storage takes the same)
   const storage = new S3Storage({
     region: arn.region,
     ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
 import { readAll } from '../hash/hash-stream.js';
 import { awsError } from '../sources/aws-errors.js';
+import { loadS3 } from '../sources/sdk.js';
 import { S3Storage, type S3StorageOptions } from '../sources/s3.js';
 import { replaceFile } from '../sources/local/write.js';
 
@@ -130,7 +131,7 @@ export class DocumentStore {
   async write(where: string, text: string): Promise<void> {
     const s3 = s3Location(where);
     if (!s3) return writeLocal(where, text);
-    const sdk = await import('@aws-sdk/client-s3');
+    const sdk = await loadS3();
     const o = this.#options;
     const client = new sdk.S3Client({
       region: o.region ?? process.env.AWS_REGION ?? 'us-east-1',

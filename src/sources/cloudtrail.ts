@@ -9,6 +9,7 @@
 import { PublicKeySet, parsePublicKey } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { awsError, type AwsCredentials } from './aws-errors.js';
+import { loadCloudTrail, loadOrganizations } from './sdk.js';
 
 /** Options shared by the calls of this module. */
 export interface AwsCallOptions {
@@ -54,7 +55,7 @@ function clientConfig(o: AwsCallOptions): { region: string; maxAttempts: number;
  * @throws ValidateLogsError `SOURCE_ERROR` when the call fails, `KEY_INVALID` for a malformed key
  */
 export async function listPublicKeysOnline(o: AwsCallOptions, start: Date, end: Date): Promise<PublicKeySet> {
-  const sdk = await import('@aws-sdk/client-cloudtrail');
+  const sdk = await loadCloudTrail();
   const client = new sdk.CloudTrailClient(clientConfig(o));
   const keys = new PublicKeySet();
   let token: string | undefined;
@@ -94,7 +95,7 @@ export async function listPublicKeysOnline(o: AwsCallOptions, start: Date, end: 
  * @throws ValidateLogsError `SOURCE_ERROR` when the call fails or the trail is unknown
  */
 export async function describeTrail(o: AwsCallOptions, trailArn: string): Promise<TrailInfo> {
-  const sdk = await import('@aws-sdk/client-cloudtrail');
+  const sdk = await loadCloudTrail();
   const client = new sdk.CloudTrailClient(clientConfig(o));
   try {
     let r;
@@ -127,7 +128,7 @@ export async function describeTrail(o: AwsCallOptions, trailArn: string): Promis
  * @throws ValidateLogsError `SOURCE_ERROR` when the call fails
  */
 export async function latestDigestDelivery(o: AwsCallOptions, trailArn: string): Promise<Date | undefined> {
-  const sdk = await import('@aws-sdk/client-cloudtrail');
+  const sdk = await loadCloudTrail();
   const client = new sdk.CloudTrailClient(clientConfig(o));
   try {
     const r = await client.send(new sdk.GetTrailStatusCommand({ Name: trailArn }));
@@ -146,7 +147,7 @@ export async function latestDigestDelivery(o: AwsCallOptions, trailArn: string):
  * @throws ValidateLogsError `SOURCE_ERROR` when the call fails
  */
 export async function organizationIdOnline(o: AwsCallOptions): Promise<string> {
-  const sdk = await import('@aws-sdk/client-organizations');
+  const sdk = await loadOrganizations();
   const client = new sdk.OrganizationsClient(clientConfig(o));
   try {
     const r = await client.send(new sdk.DescribeOrganizationCommand({}));

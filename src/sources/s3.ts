@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { ValidateLogsError } from '../errors.js';
 import { awsError, nameOf, statusOf, type AwsCredentials } from './aws-errors.js';
 import type { DirectGets, DirectRoute, SentRequest } from './s3-direct.js';
+import { loadS3 } from './sdk.js';
 import { keySegments, type FetchedObject, type ListedObject, type ObjectSink, type ObjectSource } from './source.js';
 
 /** Options of {@link S3Storage}. */
@@ -62,7 +63,7 @@ export class S3Storage implements ObjectSource, ObjectSink {
   }
 
   #load(): Promise<Sdk> {
-    this.#sdk ??= import('@aws-sdk/client-s3');
+    this.#sdk ??= loadS3();
     return this.#sdk;
   }
 
