@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -188,6 +188,30 @@ describe('generator', () => {
     );
   });
 
+  it('takes logs as they come (an async iterable in delivery order): the same bytes, each digest as soon as its hour is complete', async () => {
+    const a = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer }));
+    const given: string[] = [];
+    async function* arriving(): AsyncGenerator<DeliveredLog> {
+      for (const l of logs) {
+        given.push(l.key);
+        yield l;
+      }
+    }
+    const seen: number[] = [];
+    const b: GeneratedDigest[] = [];
+    for await (const d of generateDigests({ trail, bucket: 'b', logs: arriving(), until: new Date(t0 + 4 * H), signer })) {
+      seen.push(given.length);
+      b.push(d);
+    }
+    expect(b.map((d) => [d.sha256, d.signature, Buffer.from(d.gzipped).toString('hex')])).toEqual(a.map((d) => [d.sha256, d.signature, Buffer.from(d.gzipped).toString('hex')]));
+    // The first hour's digest came once the first log of the next hour had arrived, not after all of them.
+    expect(seen).toEqual([3, 4, 4, 4]);
+    async function* backwards(): AsyncGenerator<DeliveredLog> {
+      yield* [...logs].reverse();
+    }
+    await expect(all(generateDigests({ trail, bucket: 'b', logs: backwards(), until: new Date(t0 + 4 * H), signer }))).rejects.toThrow(/delivery order/);
+  });
+
   it('resumes a chain from its head exactly as one run would have written it', async () => {
     const whole = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer }));
     const first = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 2 * H), signer }));
@@ -284,6 +308,27 @@ describe('writeDigests on a directory', () => {
     for await (const f of verifyTrail({ source: store, bucket: 'sample-bucket', trail: sample, keys: new PublicKeySet([signer.publicKey]), start: new Date('2025-01-08T00:00:00Z'), end: new Date('2025-01-08T06:00:00Z') })) findings.push(f);
     expect(findings.filter((f) => f.severity !== 'valid')).toEqual([]);
     expect(findings.filter((f) => f.kind === 'log')).toHaveLength(10);
+  });
+});
+
+describe('writeDigests: all or nothing', () => {
+  it('writes no digest when a log of a later hour cannot be hashed, though earlier hours were ready', async () => {
+    const dir = sampleCopy();
+    setDeliveryTimes(dir);
+    const store = new LocalDirectory(dir, { bucket: 'sample-bucket' });
+    const sample = { accountId: '111122223333', region: 'us-east-1', trailName: 'second-trail' };
+    const keys: Array<{ key: string; lastModified?: Date }> = [];
+    for await (const o of store.list('sample-bucket', 'AWSLogs/111122223333/CloudTrail/us-east-1/', undefined, { details: true })) keys.push(o);
+    const newest = keys.filter((k) => k.key.endsWith('.json.gz')).sort((x, y) => x.lastModified!.getTime() - y.lastModified!.getTime()).at(-1)!;
+    const path = join(dir, newest.key);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 5]! ^= 0xff; // the gzip trailer's size: the log is corrupt
+    writeFileSync(path, bytes);
+    utimesSync(path, newest.lastModified!, newest.lastModified!);
+    await expect(writeDigests({ storage: store, bucket: 'sample-bucket', trail: sample, signer, until: new Date('2025-01-08T06:30:00Z') })).rejects.toMatchObject({ code: 'GZIP_INVALID' });
+    const digests: string[] = [];
+    for await (const o of store.list('sample-bucket', 'AWSLogs/111122223333/CloudTrail-Digest/')) digests.push(o.key);
+    expect(digests.filter((k) => k.includes('second-trail'))).toEqual([]);
   });
 });
 

@@ -50,8 +50,13 @@ export interface GenerateOptions {
   trail: TrailRef;
   /** Bucket the digests are delivered to. */
   bucket: string;
-  /** Delivered log files (any order; those delivered before the first digest's start are skipped). */
-  logs: Iterable<DeliveredLog>;
+  /**
+   * Delivered log files: in any order, or, as an async iterable, in ascending `deliveredAt`
+   * order (ties by key), taken as the digests need them: a digest is made as soon as the logs
+   * of its hour have arrived (a log out of order is a TypeError). Those delivered before the
+   * first digest's start are skipped.
+   */
+  logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>;
   /** Digests are produced for every whole hour that ends at or before this time. */
   until: Date;
   /**
@@ -107,6 +112,29 @@ const maxTime = (a: string | null, b: string | null | undefined): string | null 
 const minTime = (a: string | null, b: string | null | undefined): string | null =>
   b == null ? a : a === null || b < a ? b : a;
 
+/** Logs by delivery time (ties by key), each checked: an array sorted, an async iterable as it comes (its order checked). */
+async function* inOrder(logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>): AsyncGenerator<DeliveredLog, undefined> {
+  const order = (a: DeliveredLog, b: DeliveredLog): number => a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const check = (l: DeliveredLog): void => {
+    requireDate(l.deliveredAt, `deliveredAt of ${l.key}`);
+    if (!/^[0-9a-f]{64}$/.test(l.sha256)) throw new TypeError(`sha256 of ${l.key} must be 64 lower-case hex digits`);
+  };
+  if (Symbol.asyncIterator in logs) {
+    let last: DeliveredLog | undefined;
+    for await (const l of logs) {
+      check(l);
+      if (last && order(last, l) > 0) throw new TypeError(`logs must come in delivery order: ${l.key} came after ${last.key}`);
+      last = l;
+      yield l;
+    }
+    return undefined;
+  }
+  const sorted = [...logs];
+  sorted.forEach(check); // every log checked before any digest is made
+  yield* sorted.sort(order);
+  return undefined;
+}
+
 /**
  * Produce the hourly digests of a trail's region, one per hour including empty hours, each
  * linked to the previous one by bucket, key, SHA-256 and signature, and signed. Output is
@@ -127,33 +155,27 @@ export async function* generateDigests(options: GenerateOptions): AsyncGenerator
   const bucket = requireString(options.bucket, 'bucket');
   const until = requireDate(options.until, 'until');
   const platform = options.platform ?? defaultPlatform;
-  const logs = [...options.logs].sort(
-    (a, b) => a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
-  );
-  for (const l of logs) {
-    requireDate(l.deliveredAt, `deliveredAt of ${l.key}`);
-    if (!/^[0-9a-f]{64}$/.test(l.sha256)) throw new TypeError(`sha256 of ${l.key} must be 64 lower-case hex digits`);
-  }
+  const logs = inOrder(options.logs);
+  let next = await logs.next(); // the next log not yet listed
   let start: Date;
   if (options.previous) {
     start = requireDate(options.previous.endTime, 'previous.endTime');
   } else if (options.from) {
     start = requireDate(options.from, 'from');
   } else {
-    start = logs.length > 0 ? floorHour(logs[0]!.deliveredAt) : new Date(floorHour(until).getTime() - DIGEST_PERIOD_MS);
+    start = !next.done ? floorHour(next.value.deliveredAt) : new Date(floorHour(until).getTime() - DIGEST_PERIOD_MS);
   }
   start = new Date(Math.floor(start.getTime() / 1000) * 1000);
   let previous = options.previous;
-  let i = 0;
-  while (i < logs.length && logs[i]!.deliveredAt < start) i++;
+  while (!next.done && next.value.deliveredAt < start) next = await logs.next();
   for (;;) {
     const end = new Date(start.getTime() + DIGEST_PERIOD_MS);
     if (end > until) return;
     const listed: DigestLogFile[] = [];
     let newest: string | null = null;
     let oldest: string | null = null;
-    for (; i < logs.length && logs[i]!.deliveredAt < end; i++) {
-      const l = logs[i]!;
+    for (; !next.done && next.value.deliveredAt < end; next = await logs.next()) {
+      const l = next.value;
       listed.push({
         s3Bucket: l.bucket ?? bucket,
         s3Object: l.key,

@@ -82,6 +82,14 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
   return { bucket, key: newest.key, sha256: digest.sha256, signature, endTime: digest.endTime };
 }
 
+/** A log listed for a digest: where its hash will be (its group's task, its place in the group). */
+interface Listed {
+  key: string;
+  deliveredAt: Date;
+  task: number;
+  at: number;
+}
+
 /**
  * Write the digests of every closed hour since the chain's newest digest (or start a chain at
  * the hour of the earliest log). Each log's delivery time is its storage modification time.
@@ -110,35 +118,33 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
 async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: string, until: Date, platform: Platform | undefined): Promise<WriteDigestsResult> {
   const { storage, signer } = options;
   const head = await findChainHead(storage, bucket, trail, platform);
-  const logs: DeliveredLog[] = [];
   const resolved = platform ?? defaultPlatform;
   const grouped = readsInGroups(storage, resolved);
   const inFlight = objectsInFlight(storage, resolved, requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
   const limit = createLimiter(grouped ? Math.ceil(inFlight / OBJECT_GROUP) : inFlight);
-  const hashing: Array<Promise<DeliveredLog[]>> = [];
-  let group: Array<{ key: string; deliveredAt: Date }> = [];
-  /** Hash the logs gathered so far, together (one pool call), in their listing order. */
+  // 1. List, hashing the logs in groups as the listing goes.
+  const hashing: Array<Promise<Array<DeliveredLog | undefined>>> = [];
+  const listed: Listed[] = [];
+  let group: Listed[] = [];
   const flush = (): void => {
     if (group.length === 0) return;
     const these = group;
     group = [];
-    const task = limit(async (): Promise<DeliveredLog[]> => {
+    const task = limit(async (): Promise<Array<DeliveredLog | undefined>> => {
       const hashed = await hashObjects(
         storage,
         bucket,
         these.map((l) => l.key),
         { gzip: true, eventTimes: true, ...(platform && { platform }) },
       );
-      const out: DeliveredLog[] = [];
-      these.forEach(({ key, deliveredAt }, i) => {
+      return these.map(({ key, deliveredAt }, i) => {
         const r = hashed[i];
         if (r instanceof Error) throw r;
-        if (r) out.push({ key, deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null });
         // (none: deleted since it was listed)
+        return r && { key, deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
       });
-      return out;
     });
-    task.catch(() => undefined); // awaited below, in order
+    task.catch(() => undefined); // awaited below
     hashing.push(task);
   };
   for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: true })) {
@@ -152,13 +158,31 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
     if (head && deliveredAt < head.endTime) continue;
     if (deliveredAt >= until) continue;
-    group.push({ key: o.key, deliveredAt });
+    const entry: Listed = { key: o.key, deliveredAt, task: hashing.length, at: group.length };
+    group.push(entry);
+    listed.push(entry);
     if (!grouped || group.length >= OBJECT_GROUP) flush();
   }
   flush();
-  for (const task of hashing) logs.push(...(await task));
+  // 2. The digests, each as soon as the logs of its hour are hashed (while later ones still
+  // are), kept until every log is: one that cannot be hashed fails the run with nothing written.
+  listed.sort((a, b) => a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let logsHashed = 0;
+  const done: Array<Array<DeliveredLog | undefined>> = [];
+  async function* inDeliveryOrder(): AsyncGenerator<DeliveredLog> {
+    for (const e of listed) {
+      const log = (done[e.task] ??= await hashing[e.task]!)[e.at];
+      if (!log) continue;
+      logsHashed++;
+      yield log;
+    }
+  }
+  const generated: GeneratedDigest[] = [];
+  for await (const d of generateDigests({ trail, bucket, logs: inDeliveryOrder(), until, signer, ...(platform && { platform }), ...(head && { previous: head }) })) generated.push(d);
+  await Promise.all(hashing); // (every one was awaited: none failed)
+  // 3. Write them, oldest first, each only where none is.
   const written: GeneratedDigest[] = [];
-  for await (const d of generateDigests({ trail, bucket, logs, until, signer, ...(platform && { platform }), ...(head && { previous: head }) })) {
+  for (const d of generated) {
     const ok = await storage.putIfAbsent(bucket, d.key, d.gzipped, d.metadata);
     if (!ok) {
       throw new ValidateLogsError(
@@ -169,5 +193,5 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     written.push(d);
     options.onDigest?.(d, ok);
   }
-  return { ...(head && { continued: head }), written, logsHashed: logs.length };
+  return { ...(head && { continued: head }), written, logsHashed };
 }
