@@ -1,6 +1,6 @@
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   LocalDirectory,
@@ -308,6 +308,36 @@ describe('writeDigests on a directory', () => {
     for await (const f of verifyTrail({ source: store, bucket: 'sample-bucket', trail: sample, keys: new PublicKeySet([signer.publicKey]), start: new Date('2025-01-08T00:00:00Z'), end: new Date('2025-01-08T06:00:00Z') })) findings.push(f);
     expect(findings.filter((f) => f.severity !== 'valid')).toEqual([]);
     expect(findings.filter((f) => f.kind === 'log')).toHaveLength(10);
+  });
+});
+
+describe('writeDigests lists what validation calls a log', () => {
+  it('puts no other object of the log folders in a digest: another account or region in the name, a name in another date folder, a nested key', async () => {
+    const dir = sampleCopy();
+    setDeliveryTimes(dir);
+    const store = new LocalDirectory(dir, { bucket: 'sample-bucket' });
+    const sample = { accountId: '111122223333', region: 'us-east-1', trailName: 'second-trail' };
+    const folder = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08/';
+    const planted = [
+      `${folder}999999999999_CloudTrail_us-east-1_20250108T0105Z_PLANTEDaccount01.json.gz`,
+      `${folder}111122223333_CloudTrail_eu-west-1_20250108T0105Z_PLANTEDregion001.json.gz`,
+      `${folder}111122223333_CloudTrail_us-east-1_20250109T0105Z_PLANTEDotherday1.json.gz`,
+      `${folder}x/AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08/111122223333_CloudTrail_us-east-1_20250108T0105Z_PLANTEDnested001.json.gz`,
+    ];
+    const when = new Date('2025-01-08T01:10:00Z');
+    for (const key of planted) {
+      mkdirSync(dirname(join(dir, key)), { recursive: true });
+      writeFileSync(join(dir, key), gzipSync('{"Records":[]}'));
+      utimesSync(join(dir, key), when, when);
+    }
+    const result = await writeDigests({ storage: store, bucket: 'sample-bucket', trail: sample, signer, until: new Date('2025-01-08T06:30:00Z') });
+    const listed = result.written.flatMap((d) => d.record.logFiles.map((l) => l.s3Object));
+    expect(listed.filter((k) => k.includes('PLANTED'))).toEqual([]);
+    expect(listed).toHaveLength(10);
+    const findings: Finding[] = [];
+    for await (const f of verifyTrail({ source: store, bucket: 'sample-bucket', trail: sample, keys: new PublicKeySet([signer.publicKey]), start: new Date('2025-01-08T00:00:00Z'), end: new Date('2025-01-08T06:00:00Z') })) findings.push(f);
+    expect(findings.filter((f) => f.code === 'LOG_MISPLACED')).toEqual([]);
+    expect(findings.filter((f) => f.severity === 'invalid').map((f) => f.key).sort()).toEqual([...planted].sort());
   });
 });
 

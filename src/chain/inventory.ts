@@ -86,6 +86,22 @@ export function logKeyMatcher(trail: TrailRef): (key: string) => boolean {
   return (key) => re.test(key);
 }
 
+/**
+ * What tells a log file of a trail region in storage, for everything that lists them (the
+ * inventory of a validation, the generator): a key of the log key shape with the trail's
+ * account and region, in the date folder of the time in its name, a possible time.
+ * @param trail - the trail and region
+ * @returns the delivery time in a key's name (ms) for a log file of the trail region, undefined for any other key
+ */
+export function trailLogTime(trail: TrailRef): (key: string) => number | undefined {
+  const matches = logKeyMatcher(trail);
+  const folder = logFolder(trail).length;
+  return (key) => {
+    const time = matches(key) ? logKeyTime(key) : undefined;
+    return time !== undefined && inItsDateFolder(key, folder) ? time : undefined;
+  };
+}
+
 /** The log files of a trail region in storage, by delivery time, each with a "listed by a digest" mark. */
 export class LogInventory {
   readonly #trail: TrailRef;
@@ -96,11 +112,13 @@ export class LogInventory {
   // (Sorted by time, as listings are; a key is found by binary search on its minute.)
   #size = 0;
   readonly #matches: (key: string) => boolean;
+  readonly #logTime: (key: string) => number | undefined;
 
   /** @param trail - the trail and region whose logs these are */
   constructor(trail: TrailRef) {
     this.#trail = trail;
     this.#matches = logKeyMatcher(trail);
+    this.#logTime = trailLogTime(trail);
   }
 
   /**
@@ -146,8 +164,8 @@ export class LogInventory {
       if (stopAt !== undefined && key >= stopAt) break listing;
       const seen = key <= this.#seenUpTo;
       // An unreadable entry named as a log stays a log: reading it, if a digest lists it, is the finding.
-      const time = this.#matches(key) ? logKeyTime(key) : undefined;
-      if (time === undefined || !inItsDateFolder(key, folder.length)) {
+      const time = this.#logTime(key);
+      if (time === undefined) {
         if (!seen) this.#odd.push(entry.unreadable === undefined ? { key } : { key, unreadable: entry.unreadable });
       } else {
         if (time >= from && time <= to && !(last !== undefined && time <= this.#limit)) this.#add(key, time);

@@ -34,7 +34,9 @@ beside each digest as "<digest>.metadata.json".
 Log files are expected at
   DIR/[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/
       ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE16.json.gz
-and digests are written under .../CloudTrail-Digest/REGION/YYYY/MM/DD/.
+with the same ACCOUNT and REGION, in the folder of the date in the name; any other object there
+is in no digest (validate-logs reports it). Digests are written under
+.../CloudTrail-Digest/REGION/YYYY/MM/DD/.
 
 Required:
   --s3-bucket NAME         The bucket (the digests record it as where they live).

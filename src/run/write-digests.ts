@@ -9,7 +9,8 @@ import { generateDigests, type ChainHead, type DeliveredLog, type GeneratedDiges
 import type { Signer } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
-import { checkTrailRef, digestFolder, digestKeyParts, logFolder, logKeyParts, s3Uri, type TrailRef } from '../format/keys.js';
+import { checkTrailRef, digestFolder, digestKeyParts, logFolder, s3Uri, type TrailRef } from '../format/keys.js';
+import { trailLogTime } from '../chain/inventory.js';
 import { defaultPlatform } from '#platform';
 import { hashObjects, OBJECT_GROUP, objectsInFlight, readsInGroups } from '../hash/hash-object.js';
 import { readAll } from '../hash/hash-stream.js';
@@ -123,6 +124,7 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   const inFlight = objectsInFlight(storage, resolved, requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
   const limit = createLimiter(grouped ? Math.ceil(inFlight / OBJECT_GROUP) : inFlight);
   // 1. List, hashing the logs in groups as the listing goes.
+  const logTime = trailLogTime(trail);
   const hashing: Array<Promise<Array<DeliveredLog | undefined>>> = [];
   const listed: Listed[] = [];
   let group: Listed[] = [];
@@ -148,12 +150,15 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     hashing.push(task);
   };
   for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: true })) {
-    if (o.unreadable !== undefined && (o.key.endsWith('/') || logKeyParts(o.key))) {
+    const isLog = logTime(o.key) !== undefined;
+    if (o.unreadable !== undefined && (o.key.endsWith('/') || isLog)) {
       // A log, or a folder that may hold logs, that cannot be read: a digest written without
       // it would vouch for an incomplete hour.
       throw new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, o.key)} cannot be read (${o.unreadable}); no digest was written`);
     }
-    if (!logKeyParts(o.key)) continue; // not a log file of this trail's shape
+    // Not a log file of this trail region as the validator tells them (another name, account or
+    // region, a name whose time is not its folder's date): never vouched for; validation reports it.
+    if (!isLog) continue;
     const deliveredAt = o.lastModified;
     if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
     if (head && deliveredAt < head.endTime) continue;
