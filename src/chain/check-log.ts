@@ -13,7 +13,7 @@ import type { HashOutcome, Platform } from '../platform/platform.js';
 import type { ObjectSource } from '../sources/source.js';
 import { formatDigestTime } from '../format/time.js';
 import { constantTimeEqual } from '../utils.js';
-import { finding, type Finding } from './findings.js';
+import { FINDING_SEVERITY, finding, type Finding } from './findings.js';
 import { logKeyMatcher, logKeyTime } from './inventory.js';
 import { outcomeOf } from './outcomes.js';
 import { attempt } from './schedule.js';
@@ -144,7 +144,19 @@ function judge(log: DigestLogFile, context: LogContext, read: HashOutcome | Vali
     if (!constantTimeEqual(expected, read.sha256)) {
       return finding('LOG_HASH_MISMATCH', { ...logBase(log, context), message: "hash value doesn't match", expected, actual: read.sha256 });
     }
-    return finding('LOG_VALID', { ...logBase(log, context), message: 'valid', size: read.size });
+    // The one finding of nearly every log: one object literal, fields in the order finding() and logBase() give them.
+    return {
+      code: 'LOG_VALID',
+      severity: FINDING_SEVERITY.LOG_VALID,
+      kind: 'log',
+      object: s3Uri(log.s3Bucket, log.s3Object),
+      bucket: log.s3Bucket,
+      key: log.s3Object,
+      backfill: context.backfill,
+      digest: context.digest,
+      message: 'valid',
+      size: read.size,
+    };
   }
   const base = logBase(log, context);
   if (read instanceof ValidateLogsError) {
