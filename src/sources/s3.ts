@@ -211,7 +211,7 @@ export class S3Storage implements ObjectSource, ObjectSink {
   /** Learn the bucket's route for direct GETs from this GetObject, as the SDK sends it, if it succeeds. */
   #learn(command: GetObjectCommand, client: S3Client, bucket: string, key: string): void {
     const learnFrom = async (sent: SentRequest): Promise<void> => {
-      const { routeFrom, DirectGets } = await import('./s3-direct.js');
+      const { routeFrom, DirectGets } = await import('./s3-direct.js'); // (node:http and node:https, loaded only online)
       const route = routeFrom(sent, key);
       if (this.#routes.get(bucket) !== undefined) return;
       if (!route) {
@@ -263,9 +263,19 @@ export class S3Storage implements ObjectSource, ObjectSink {
 /** Connections kept per host for direct GETs (the SDK's own handler keeps 50). */
 const DIRECT_SOCKETS = 64;
 
+/**
+ * A Content-Length header's value, when it is one: a whole number of bytes, written plainly.
+ * @param value - the header
+ * @returns the length, or undefined for no header or anything else
+ */
+export function contentLength(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}
+
 /** A direct GET's 200 as a fetched object: its body checked against its length, its user metadata. */
 function fetched(res: IncomingMessage, where: string, metadata: boolean): FetchedObject {
-  const length = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+  const length = contentLength(res.headers['content-length']);
   const result: FetchedObject = { body: checkedBody(res, length, where) };
   if (length !== undefined) result.size = length;
   if (metadata) {

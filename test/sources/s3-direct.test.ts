@@ -6,7 +6,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
 import { DIRECT_USER_AGENT, DirectGets, encodeKey, routeFrom, signGet, type DirectRoute, type SentRequest } from '../../src/sources/s3-direct.js';
-import { S3Storage } from '../../src/sources/s3.js';
+import { S3Storage, contentLength } from '../../src/sources/s3.js';
 import { startS3, putObject, type S3Server } from '../helpers/aws.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 import { pseudoRandomBytes } from '../helpers/bytes.js';
@@ -159,6 +159,11 @@ describe('routeFrom', () => {
     expect(routeFrom({ ...base, path: '/AWSLogs/1/a+b.json.gz' }, key)).toBeUndefined();
     expect(routeFrom({ ...base, method: 'HEAD' }, key)).toBeUndefined();
     expect(routeFrom({ ...base, headers: {} }, key)).toBeUndefined();
+  });
+  it('takes a Content-Length only as a plain whole number (else the body is not held to one)', () => {
+    expect(contentLength('65536')).toBe(65536);
+    expect(contentLength('0')).toBe(0);
+    for (const bad of [undefined, '', 'abc', '-1', '1e3', ' 12', '12, 12', '1.5', '9999999999999999']) expect(contentLength(bad)).toBeUndefined();
   });
   it('encodes keys as the SDK does', () => {
     expect(encodeKey("a b/c+d=e&f!'()*~_-.g/日")).toBe('a%20b/c%2Bd%3De%26f%21%27%28%29%2A~_-.g/%E6%97%A5');
