@@ -302,12 +302,16 @@ describe('generate then verify', () => {
   });
 });
 
+/** A copy of the sample bucket, logs delivered at their names' times, as a store, and a trail with no digests in it. */
+function sampleStore(): { dir: string; store: LocalDirectory; sample: TrailRef } {
+  const dir = sampleCopy();
+  setDeliveryTimes(dir);
+  return { dir, store: new LocalDirectory(dir, { bucket: 'sample-bucket' }), sample: { accountId: '111122223333', region: 'us-east-1', trailName: 'second-trail' } };
+}
+
 describe('writeDigests on a directory', () => {
   it('starts a chain, then continues it, and a second run writes nothing', async () => {
-    const dir = sampleCopy();
-    setDeliveryTimes(dir);
-    const store = new LocalDirectory(dir, { bucket: 'sample-bucket' });
-    const sample = { accountId: '111122223333', region: 'us-east-1', trailName: 'second-trail' };
+    const { store, sample } = sampleStore();
     const first = await writeDigests({ storage: store, bucket: 'sample-bucket', trail: sample, signer, until: new Date('2025-01-08T03:00:00Z') });
     expect(first.continued).toBeUndefined();
     expect(first.written.map((d) => d.record.digestEndTime)).toEqual(['2025-01-08T01:00:00Z', '2025-01-08T02:00:00Z', '2025-01-08T03:00:00Z']);
@@ -327,10 +331,7 @@ describe('writeDigests on a directory', () => {
 
 describe('writeDigests lists what validation calls a log', () => {
   it('puts no other object of the log folders in a digest: another account or region in the name, a name in another date folder, a nested key', async () => {
-    const dir = sampleCopy();
-    setDeliveryTimes(dir);
-    const store = new LocalDirectory(dir, { bucket: 'sample-bucket' });
-    const sample = { accountId: '111122223333', region: 'us-east-1', trailName: 'second-trail' };
+    const { dir, store, sample } = sampleStore();
     const folder = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08/';
     const planted = [
       `${folder}999999999999_CloudTrail_us-east-1_20250108T0105Z_PLANTEDaccount01.json.gz`,
@@ -357,10 +358,7 @@ describe('writeDigests lists what validation calls a log', () => {
 
 describe('writeDigests: all or nothing', () => {
   it('writes no digest when a log of a later hour cannot be hashed, though earlier hours were ready', async () => {
-    const dir = sampleCopy();
-    setDeliveryTimes(dir);
-    const store = new LocalDirectory(dir, { bucket: 'sample-bucket' });
-    const sample = { accountId: '111122223333', region: 'us-east-1', trailName: 'second-trail' };
+    const { dir, store, sample } = sampleStore();
     const keys: Array<{ key: string; lastModified?: Date }> = [];
     for await (const o of store.list('sample-bucket', 'AWSLogs/111122223333/CloudTrail/us-east-1/', undefined, { details: true })) keys.push(o);
     const newest = keys.filter((k) => k.key.endsWith('.json.gz')).sort((x, y) => x.lastModified!.getTime() - y.lastModified!.getTime()).at(-1)!;

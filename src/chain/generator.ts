@@ -112,9 +112,19 @@ const maxTime = (a: string | null, b: string | null | undefined): string | null 
 const minTime = (a: string | null, b: string | null | undefined): string | null =>
   b == null ? a : a === null || b < a ? b : a;
 
+/**
+ * The order digests list logs in: by delivery time, ties by key.
+ * @param a - a log
+ * @param b - another
+ * @returns negative when `a` comes first
+ */
+export function deliveryOrder(a: Pick<DeliveredLog, 'deliveredAt' | 'key'>, b: Pick<DeliveredLog, 'deliveredAt' | 'key'>): number {
+  return a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
 /** Logs by delivery time (ties by key), each checked: an array sorted, an async iterable as it comes (its order checked). */
 async function* inOrder(logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>): AsyncGenerator<DeliveredLog, undefined> {
-  const order = (a: DeliveredLog, b: DeliveredLog): number => a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const order = deliveryOrder;
   const check = (l: DeliveredLog): void => {
     requireDate(l.deliveredAt, `deliveredAt of ${l.key}`);
     if (!/^[0-9a-f]{64}$/.test(l.sha256)) throw new TypeError(`sha256 of ${l.key} must be 64 lower-case hex digits`);

@@ -5,7 +5,7 @@
  * {@link ObjectSink}.
  * @module
  */
-import { generateDigests, type ChainHead, type DeliveredLog, type GeneratedDigest } from '../chain/generator.js';
+import { deliveryOrder, generateDigests, type ChainHead, type DeliveredLog, type GeneratedDigest } from '../chain/generator.js';
 import type { Signer } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
@@ -171,20 +171,20 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   flush();
   // 2. The digests, each as soon as the logs of its hour are hashed (while later ones still
   // are), kept until every log is: one that cannot be hashed fails the run with nothing written.
-  listed.sort((a, b) => a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  let logsHashed = 0;
+  listed.sort(deliveryOrder);
   const done: Array<Array<DeliveredLog | undefined>> = [];
   async function* inDeliveryOrder(): AsyncGenerator<DeliveredLog> {
     for (const e of listed) {
       const log = (done[e.task] ??= await hashing[e.task]!)[e.at];
-      if (!log) continue;
-      logsHashed++;
-      yield log;
+      if (log) yield log;
     }
   }
   const generated: GeneratedDigest[] = [];
   for await (const d of generateDigests({ trail, bucket, logs: inDeliveryOrder(), until, signer, ...(platform && { platform }), ...(head && { previous: head }) })) generated.push(d);
-  await Promise.all(hashing); // (every one was awaited: none failed)
+  // Logs after the last whole hour were hashed too but no digest took them: one of them failing
+  // still fails the run, and every log hashed is counted.
+  let logsHashed = 0;
+  for (const group of await Promise.all(hashing)) for (const log of group) if (log) logsHashed++;
   // 3. Write them, oldest first, each only where none is.
   const written: GeneratedDigest[] = [];
   for (const d of generated) {
