@@ -75,6 +75,8 @@ interface LocalResult {
   oneThreadMs: number;
   oursRssMB: number;
   nativeRssMB: number;
+  /** The package's pool alone, hashing the same files with nothing of validation around it. */
+  poolMs: number;
 }
 
 /** The list of a corpus's log files, for the native baseline. */
@@ -85,6 +87,7 @@ function fileList(c: Corpus): string {
 }
 
 const native = (list: string): Promise<Timing> => timed('node', [join(ROOT, 'bench', 'native.mjs'), String(CORES), `@${list}`]);
+const poolAlone = (list: string): Promise<Timing> => timed('node', [join(ROOT, 'bench', 'pool-only.mjs'), String(CORES), `@${list}`]);
 
 /** Ours (every core, then one thread) against the native baseline on one corpus, alternating, `ROUNDS` times each. */
 async function local(c: Corpus): Promise<LocalResult> {
@@ -93,8 +96,10 @@ async function local(c: Corpus): Promise<LocalResult> {
   const base: Timing[] = [];
   const ours: Timing[] = [];
   const one: Timing[] = [];
+  const pool: Timing[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     base.push(await native(list));
+    pool.push(await poolAlone(list));
     for (const [threads, into] of [[CORES, ours], [1, one]] as const) {
       const o = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c, ['--threads', String(threads)])]);
       if (o.status !== 0) throw new Error(`validate-logs failed on ${c.name}: ${o.errors}`);
@@ -108,6 +113,7 @@ async function local(c: Corpus): Promise<LocalResult> {
     oneThreadMs: median(one.map((t) => t.ms)),
     oursRssMB: Math.max(...ours.map((t) => t.maxRssKB)) / 1024,
     nativeRssMB: Math.max(...base.map((t) => t.maxRssKB)) / 1024,
+    poolMs: median(pool.map((t) => t.ms)),
   };
 }
 
@@ -303,7 +309,7 @@ const page = await benchWeb(trail);
 const fmt = (n: number, d = 0): string => n.toFixed(d);
 const row = (r: LocalResult): string => {
   const c = r.corpus;
-  return `| ${c.name} | ${c.logs.length} | ${fmt(c.uncompressedBytes / 1e6)} | ${fmt(mbps(c.uncompressedBytes, r.nativeMs))} | ${fmt(mbps(c.uncompressedBytes, r.oursMs))} | ${fmt(c.logs.length / (r.oursMs / 1000))} | **${fmt(r.nativeMs / r.oursMs, 2)}** | ${fmt(r.oneThreadMs / r.oursMs, 2)}× | ${fmt(r.nativeRssMB)} | ${fmt(r.oursRssMB)} |`;
+  return `| ${c.name} | ${c.logs.length} | ${fmt(c.uncompressedBytes / 1e6)} | ${fmt(mbps(c.uncompressedBytes, r.nativeMs))} | ${fmt(mbps(c.uncompressedBytes, r.oursMs))} | ${fmt(c.logs.length / (r.oursMs / 1000))} | **${fmt(r.nativeMs / r.oursMs, 2)}** | ${fmt(r.oneThreadMs / r.oursMs, 2)}× | ${fmt(r.nativeRssMB)} | ${fmt(r.oursRssMB)} | ${fmt(r.nativeMs / r.poolMs, 2)} |`;
 };
 const byName = (c: Corpus): LocalResult => results.find((r) => r.corpus === c)!;
 const gen = (r: { corpus: Corpus; nativeMs: number; oursMs: number }): string =>
@@ -330,10 +336,13 @@ every digest, every log, the inventory of unreferenced logs, the report. Through
 uncompressed log content. Ratio = baseline time / our time (targets: ≥ 0.8 on the 1 GB corpus of
 256 logs, ≥ 0.7 on 100,000 small logs). Speed-up = our time with \`--threads 1\` / our time with
 every core. Peak RSS: ours is the one process, its threads included; the baseline's is the sum
-over its processes.
+over its processes. "Pool alone" = baseline time / the time of the package's own hashing pool
+(${CORES} threads) reading, gunzipping and hashing the same files with nothing of validation around
+it (\`bench/pool-only.mjs\`: no listing, digests, checks or report; its threads' start counted):
+what is left between it and "ratio" is the validation's own work, on the same cores.
 
-| corpus | logs | MB | baseline MB/s | ours MB/s | ours logs/s | ratio | speed-up, 1 thread → ${CORES} | baseline peak RSS MB | our peak RSS MB |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| corpus | logs | MB | baseline MB/s | ours MB/s | ours logs/s | ratio | speed-up, 1 thread → ${CORES} | baseline peak RSS MB | our peak RSS MB | pool alone |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${results.map(row).join('\n')}
 
 Cost against size (linear in bytes): ${[trailQuarter, trailHalf, trail].map((c) => `${fmt(c.uncompressedBytes / 1e6)} MB in ${fmt(byName(c).oursMs)} ms`).join(', ')}.

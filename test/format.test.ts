@@ -70,6 +70,14 @@ describe('digest format checks name the field', () => {
     ['a missing event time field', enc({ ...base, newestEventTime: undefined }), /"newestEventTime" is missing/],
     ['previousDigest* half null', enc({ ...base, previousDigestSignature: null }), /all null or all set/],
     ['previous hash not hex', enc({ ...base, previousDigestHashValue: 'nothex' }), /previousDigestHashValue/],
+    // 64 characters each, one of them no hex digit: just past a digit, just past F and f, a control character that a case fold would turn into a digit.
+    ...['/', ':', 'G', 'g', '@', '`', '\u0010', '\u0660'].map((c): [string, Uint8Array, RegExp] => [
+      `a log hash holding ${JSON.stringify(c)}`,
+      enc({ ...base, logFiles: [{ ...(base.logFiles as object[])[0], hashValue: 'aB'.repeat(31) + c + '0' }] }),
+      /logFiles\[0\]\.hashValue" must be 64 hex/,
+    ]),
+    // A real U+FFFD first, then a byte sequence that is no UTF-8 (C3 28).
+    ['not UTF-8 after a U+FFFD that is', Uint8Array.from([...new TextEncoder().encode('{"a":"\uFFFD'), 0xc3, 0x28, 0x22, 0x7d]), /UTF-8/],
     ['a duplicated field', new TextEncoder().encode(aws.text.replace('{"awsAccountId":"327878933619"', '{"awsAccountId":"327878933619","awsAccountId":"111122223333"')), /"awsAccountId" appears twice in \$/],
     ['a duplicated field in a log entry', new TextEncoder().encode(aws.text.replace('"hashAlgorithm":"SHA-256",', '"hashAlgorithm":"SHA-256","hashAlgorithm":"MD5",')), /"hashAlgorithm" appears twice in \$\.logFiles\[0\]/],
     ['a huge number for a string field', new TextEncoder().encode(aws.text.replace('"awsAccountId":"327878933619"', '"awsAccountId":1e999999')), /"awsAccountId" must be a string/],
@@ -77,6 +85,15 @@ describe('digest format checks name the field', () => {
     ['an object nested 200,000 deep', new TextEncoder().encode('{"a":'.repeat(200_000) + '1' + '}'.repeat(200_000)), /"awsAccountId" must be a string/],
   ])('rejects %s', (_, bytes, message) => {
     expect(formatError(bytes)).toMatch(message);
+  });
+
+  it('accepts hashes in either case, and a text holding U+FFFD written as UTF-8', () => {
+    const entry = (base.logFiles as object[])[0];
+    const d = parseDigest(enc({ ...base, logFiles: [{ ...entry, hashValue: 'aBcDeF0123456789'.repeat(4) }, { ...entry, s3Object: 'x\uFFFDy' }] }));
+    expect(d.record.logFiles.map((l) => [l.hashValue.length, l.s3Object.includes('\uFFFD')])).toEqual([
+      [64, false],
+      [64, true],
+    ]);
   });
 
   it('accepts a starting digest (five nulls) and an empty one', () => {

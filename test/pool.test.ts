@@ -149,6 +149,24 @@ describe('the pool answers as the caller thread does', () => {
     expect(stats(platform).streams).toBe(1);
   });
 
+  it('reads the files of one batch from many folders (a batch sends their shared folder once)', async () => {
+    // Siblings, a folder and its subfolder, folders that share a prefix of their names, and a name that looks like a folder.
+    const folders = ['f', 'f/sub', 'f/sub/deeper', 'fx', 'f-x', 'g/f', 'g/fx/f'];
+    const paths = folders.flatMap((f, i) => {
+      mkdirSync(join(dir, 'mixed', f), { recursive: true });
+      return [0, 1].map((j) => {
+        const path = join(dir, 'mixed', f, j === 0 ? `log-${i}.json.gz` : 'f');
+        writeFileSync(path, gzipSync(records(2, 100 + i * 2 + j)));
+        return path;
+      });
+    });
+    const order = [...paths.keys()].sort((a, b) => ((a * 7919) % paths.length) - ((b * 7919) % paths.length)); // the folders interleaved
+    const { what: _, ...shared } = request('');
+    const got = await pooled.offload!.hashFiles(order.map((i) => ({ path: paths[i]!, what: paths[i]! })), shared);
+    const want = await Promise.all(order.map((i) => hashStream(readFileSync(paths[i]!), { ...request(paths[i]!), platform: inThread })));
+    expect(got).toEqual(want);
+  });
+
   it('streams several large files on one thread at once, each whole and alone', async () => {
     const one = createNodePlatform({ threads: 1 });
     const files = [0, 1, 2, 3].map((i) => {
@@ -252,7 +270,7 @@ describe('the pool in a process', () => {
       w.postMessage({ t: 'count' });
       const idle = (await next('count')).made;
       const sources = ${JSON.stringify(sources)};
-      w.postMessage({ t: 'batch', request: { gzip: true }, ids: sources.map((_, i) => i + 1), whats: sources, sources });
+      w.postMessage({ t: 'batch', id: 1, request: { gzip: true }, folder: '', sources });
       const done = await next('done');
       w.postMessage({ t: 'count' });
       const busy = (await next('count')).made;

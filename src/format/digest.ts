@@ -95,7 +95,15 @@ const REQUIRED_STRINGS = [
   'digestSignatureAlgorithm',
 ] as const;
 
-const HASH_RE = /^[0-9a-fA-F]{64}$/;
+/** Whether a text is 64 hex digits (a loop: for the many hashes of a digest, several times faster than a regex). */
+function isHash(text: string): boolean {
+  if (text.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return false;
+  }
+  return true;
+}
 
 type Json = Record<string, unknown>;
 
@@ -156,7 +164,7 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', platform?: Platf
     );
   }
   for (const f of PREVIOUS_FIELDS) strOrNull(json, f, f);
-  if (present.length > 0 && !HASH_RE.test(json.previousDigestHashValue as string)) {
+  if (present.length > 0 && !isHash(json.previousDigestHashValue as string)) {
     fail('field "previousDigestHashValue" must be 64 hex digits');
   }
   const logs = json.logFiles;
@@ -179,7 +187,7 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', platform?: Platf
     }
     entryTime(e, 'newestEventTime', i);
     entryTime(e, 'oldestEventTime', i);
-    if (e.hashAlgorithm === 'SHA-256' && !HASH_RE.test(e.hashValue as string)) {
+    if (e.hashAlgorithm === 'SHA-256' && !isHash(e.hashValue as string)) {
       fail(`field "logFiles[${i}].hashValue" must be 64 hex digits`);
     }
   }

@@ -16,7 +16,7 @@ import { ValidateLogsError, type ErrorCode } from '../../errors.js';
 import { toChunks, type ByteSource } from '../../hash/chunks.js';
 import { concatBytes } from '../../utils.js';
 import type { HashFile, HashOffload, HashOutcome, HashRequest } from '../platform.js';
-import type { BatchRequest, FromWorker, ToWorker } from './protocol.js';
+import { OBJECT_NAME, type BatchRequest, type FromWorker, type ToWorker, type WireError } from './protocol.js';
 
 /** Objects stored in fewer bytes than this are batched, and sent whole when they come from a stream. */
 export const BATCH_BYTES: number = 256 * 1024;
@@ -29,28 +29,29 @@ export const STREAM_AHEAD: number = 4;
 /** A thread's young generation, in MiB. */
 const YOUNG_MB = 2;
 
-/** What becomes of one object's answer. */
-type Settle = (r: Answer) => void;
-
 /** One object's answer from a thread: its outcome, an error about its bytes, or handed back (undefined). */
 type Answer = HashOutcome | ValidateLogsError | undefined | { crash: string };
 
-/** An object waiting for a thread. */
-interface Queued {
-  id: number;
-  what: string;
-  source: string | Uint8Array;
+/** Objects a thread holds, in the order it answers them: their names (for messages) and what becomes of their answers. */
+interface Held {
+  whats: string[];
+  settle: (answers: Answer[]) => void;
+}
+
+/** Objects waiting for a thread, hashed alike: files of one call, or one object's bytes. */
+interface Job extends Held {
   request: BatchRequest;
+  sources: Array<string | Uint8Array>;
   /** Stored bytes, when known. */
   weight?: number;
-  settle: Settle;
 }
 
 class Thread {
   readonly worker: Worker;
   /** Batches sent and not yet answered. */
   batches = 0;
-  readonly pending = new Map<number, Settle>();
+  /** What each batch or stream sent and not yet answered holds, by its id. */
+  readonly pending = new Map<number, Held[]>();
   /** Streams open, each with what to do when a chunk of it was hashed. */
   readonly streams = new Map<number, () => void>();
   constructor(url: URL, onMessage: (t: Thread, m: FromWorker) => void, onFail: (t: Thread, e: unknown) => void) {
@@ -85,7 +86,7 @@ export class HashPool implements HashOffload {
   readonly capacity: number;
   readonly #url: URL;
   readonly #threads: Thread[] = [];
-  readonly #queue: Queued[] = [];
+  readonly #queue: Job[] = [];
   #nextId = 1;
   #scheduled = false;
   /** What went to the threads: messages of batches, the objects in them, and streams. */
@@ -113,24 +114,33 @@ export class HashPool implements HashOffload {
       let left = files.length;
       if (left === 0) resolve(out);
       let failed = false;
-      files.forEach((f, i) => {
-        this.#queue.push({
-          id: this.#nextId++,
-          what: f.what,
-          source: f.path,
-          request,
-          settle: (r) => {
-            if (failed) return;
+      // In groups of about a batch (by the size of the files hashed lately): a group travels
+      // whole, with one entry to keep and one answer to take for all its files.
+      const per = Math.max(1, Math.min(BATCH_JOBS, Math.floor(BATCH_BYTES / this.#typical)));
+      for (let from = 0; from < files.length; from += per) {
+        const to = Math.min(files.length, from + per);
+        const sources: string[] = [];
+        const whats: string[] = [];
+        for (let i = from; i < to; i++) {
+          sources.push(files[i]!.path);
+          whats.push(files[i]!.what);
+        }
+        const settle = (answers: Answer[]): void => {
+          if (failed) return;
+          for (let j = 0; j < answers.length; j++) {
+            const r = answers[j];
             if (r && 'crash' in r) {
               failed = true;
-              reject(new Error(`hashing ${f.what} failed on a pool thread: ${r.crash}`));
+              reject(new Error(`hashing ${whats[j]} failed on a pool thread: ${r.crash}`));
               return;
             }
-            out[i] = r;
-            if (--left === 0) resolve(out);
-          },
-        });
-      });
+            out[from + j] = r;
+          }
+          left -= answers.length;
+          if (left === 0) resolve(out);
+        };
+        this.#queue.push({ request, sources, whats, settle });
+      }
       this.#schedule();
     });
   }
@@ -148,7 +158,7 @@ export class HashPool implements HashOffload {
         if (r.done) {
           const bytes = parts.length === 1 ? parts[0]! : concatBytes(parts);
           const answer = await new Promise<Answer>((settle) => {
-            this.#queue.push({ id: this.#nextId++, what, source: bytes, request: shared, weight: bytes.byteLength, settle });
+            this.#queue.push({ request: shared, sources: [bytes], whats: [what], weight: bytes.byteLength, settle: ([a]) => settle(a) });
             this.#schedule();
           });
           return outcome(answer, what);
@@ -167,7 +177,7 @@ export class HashPool implements HashOffload {
     const id = this.#nextId++;
     let ahead = 0;
     let wake: (() => void) | undefined;
-    const done = new Promise<Answer>((settle) => thread.pending.set(id, settle));
+    const done = new Promise<Answer>((settle) => thread.pending.set(id, [{ whats: [request.what], settle: ([a]) => settle(a) }]));
     thread.streams.set(id, () => {
       ahead--;
       wake?.();
@@ -217,31 +227,33 @@ export class HashPool implements HashOffload {
     while (head < queue.length) {
       const thread = this.#thread(false);
       if (!thread) break;
-      const first = queue[head]!;
-      const request = first.request;
-      const ids: number[] = [];
-      const whats: string[] = [];
+      const request = queue[head]!.request;
+      const held: Job[] = [];
       const sources: Array<string | Uint8Array> = [];
       const transfer: ArrayBuffer[] = [];
       let bytes = 0;
       // One batch: up to BATCH_JOBS objects, BATCH_BYTES of them, all hashed alike.
-      while (head < queue.length && ids.length < BATCH_JOBS) {
+      while (head < queue.length) {
         const job = queue[head]!;
-        const weight = job.weight ?? this.#typical;
-        if (ids.length > 0 && (bytes + weight > BATCH_BYTES || !sameRequest(job.request, request))) break;
+        const weight = job.weight ?? job.sources.length * this.#typical;
+        if (held.length > 0 && (sources.length + job.sources.length > BATCH_JOBS || bytes + weight > BATCH_BYTES || !sameRequest(job.request, request))) break;
         head++;
         bytes += weight;
-        ids.push(job.id);
-        whats.push(job.what);
-        sources.push(job.source);
-        if (typeof job.source !== 'string') transfer.push(job.source.buffer as ArrayBuffer);
-        thread.pending.set(job.id, job.settle);
+        held.push(job);
+        for (const source of job.sources) {
+          sources.push(source);
+          if (typeof source !== 'string') transfer.push(source.buffer as ArrayBuffer);
+        }
       }
+      const folder = sharedFolder(sources);
+      if (folder !== '') for (let i = 0; i < sources.length; i++) if (typeof sources[i] === 'string') sources[i] = (sources[i] as string).slice(folder.length);
+      const id = this.#nextId++;
+      thread.pending.set(id, held);
       this.stats.batches++;
-      this.stats.jobs += ids.length;
+      this.stats.jobs += sources.length;
       thread.batches++;
       thread.touch();
-      thread.post({ t: 'batch', request, ids, whats, sources }, transfer);
+      thread.post({ t: 'batch', id, request, folder, sources }, transfer);
     }
     queue.splice(0, head);
   }
@@ -273,8 +285,8 @@ export class HashPool implements HashOffload {
       thread.streams.get(m.id)?.();
       return;
     }
-    const answers = new Array<Answer>(m.ids.length);
-    for (let i = 0; i < m.ids.length; i++) {
+    const answers = new Array<Answer | WireError>(m.sha256.length);
+    for (let i = 0; i < m.sha256.length; i++) {
       const sha256 = m.sha256[i];
       if (sha256 === null || sha256 === undefined) continue;
       const r: HashOutcome = { sha256, size: m.size[i]!, storedSize: m.stored[i]! };
@@ -285,18 +297,19 @@ export class HashPool implements HashOffload {
       this.#typical = 0.75 * this.#typical + 0.25 * r.storedSize;
       answers[i] = r;
     }
-    for (const u of m.unhashed) {
-      answers[u.i] = u.error ? new ValidateLogsError(u.error.code as ErrorCode, u.error.message, { transient: u.error.transient }) : u.crash !== undefined ? { crash: u.crash } : undefined;
+    for (const u of m.unhashed) answers[u.i] = u.error ? u.error : u.crash !== undefined ? { crash: u.crash } : undefined;
+    const held = thread.pending.get(m.id); // none for a stream aborted by its sender
+    thread.pending.delete(m.id);
+    let at = 0;
+    for (const h of held ?? []) {
+      const mine = new Array<Answer>(h.whats.length);
+      for (let j = 0; j < mine.length; j++) mine[j] = named(answers[at + j], h.whats[j]!);
+      at += mine.length;
+      h.settle(mine);
     }
-    const stream = m.ids.length === 1 ? thread.streams.get(m.ids[0]!) : undefined;
-    for (let i = 0; i < m.ids.length; i++) {
-      const settle = thread.pending.get(m.ids[i]!);
-      if (!settle) continue;
-      thread.pending.delete(m.ids[i]!);
-      settle(answers[i]);
-    }
+    const stream = thread.streams.get(m.id);
     if (stream) {
-      thread.streams.delete(m.ids[0]!);
+      thread.streams.delete(m.id);
       stream(); // a sender waiting for room sees the answer
     } else {
       thread.batches--;
@@ -311,13 +324,41 @@ export class HashPool implements HashOffload {
     if (i < 0) return;
     this.#threads.splice(i, 1);
     const error = new Error(`a hashing thread failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    for (const settle of thread.pending.values()) settle({ crash: error.message });
+    for (const held of thread.pending.values()) for (const h of held) h.settle(h.whats.map(() => ({ crash: error.message })));
     thread.pending.clear();
     for (const wake of thread.streams.values()) wake();
     thread.streams.clear();
     void thread.worker.terminate();
     this.#dispatch();
   }
+}
+
+/**
+ * A thread's answer about one object as the caller's thread would have made it: an error's
+ * message names the object ({@link OBJECT_NAME} replaced by its name).
+ */
+function named(r: Answer | WireError, what: string): Answer {
+  if (r === undefined || 'sha256' in r || r instanceof ValidateLogsError) return r;
+  const name = (text: string): string => text.replaceAll(OBJECT_NAME, what);
+  if ('crash' in r) return { crash: name(r.crash) };
+  return new ValidateLogsError(r.code as ErrorCode, name(r.message), { transient: r.transient });
+}
+
+/**
+ * The folder part (up to a last `/` or `\\`) that every path among `sources` starts with:
+ * sent once for a batch instead of once a file.
+ */
+function sharedFolder(sources: ReadonlyArray<string | Uint8Array>): string {
+  let folder: string | undefined;
+  for (const s of sources) {
+    if (typeof s !== 'string') continue;
+    if (folder === undefined) folder = s.slice(0, Math.max(s.lastIndexOf('/'), s.lastIndexOf('\\')) + 1);
+    while (folder !== '' && !s.startsWith(folder)) {
+      const shorter = folder.slice(0, -1);
+      folder = folder.slice(0, Math.max(shorter.lastIndexOf('/'), shorter.lastIndexOf('\\')) + 1);
+    }
+  }
+  return folder ?? '';
 }
 
 /** Whether two objects are hashed alike (and so may share a batch). */

@@ -10,12 +10,24 @@ import type { HashRequest } from '../platform.js';
 /** What a batch's objects share: how to hash them. */
 export type BatchRequest = Omit<HashRequest, 'what' | 'sizeHint'>;
 
-/** Objects to hash: for each, a file path to read or the whole stored bytes, and a name for messages. */
+/**
+ * How a thread names an object of a batch in its messages: the pool puts the object's name in
+ * its place. Names stay with the pool (one `s3://` URI per object would double what a batch of
+ * small files carries between threads), and only a message about an object needs one.
+ */
+export const OBJECT_NAME = '\u0000object\u0000';
+
+/**
+ * Objects to hash: for each, a file path to read or the whole stored bytes (named
+ * {@link OBJECT_NAME} in messages). A batch's files nearly always share a folder: its path is
+ * sent once, as `folder`, and each file's path is `folder` followed by its string in `sources`.
+ */
 export interface BatchMessage {
   t: 'batch';
+  /** The batch's id, which its answer gives back. */
+  id: number;
   request: BatchRequest;
-  ids: number[];
-  whats: string[];
+  folder: string;
   sources: Array<string | Uint8Array>;
 }
 
@@ -46,10 +58,11 @@ export interface Unhashed {
   crash?: string;
 }
 
-/** How a batch (or a stream: a batch of one) ended, in the batch's order. */
+/** How a batch (or a stream: a batch of one) ended, its objects in the batch's order. */
 export interface DoneMessage {
   t: 'done';
-  ids: number[];
+  /** The batch's or the stream's id. */
+  id: number;
   /** Hex SHA-256; null where the object was not hashed (see `unhashed`). */
   sha256: Array<string | null>;
   size: number[];

@@ -12,7 +12,7 @@ import { ValidateLogsError } from '../../errors.js';
 import { hashStream, hashWhole } from '../../hash/hash-stream.js';
 import { nodeCorePlatform } from '../node-core.js';
 import type { HashOutcome, HashRequest, Platform } from '../platform.js';
-import type { BatchMessage, DoneMessage, FromWorker, ToWorker, Unhashed } from './protocol.js';
+import { OBJECT_NAME, type BatchMessage, type DoneMessage, type FromWorker, type ToWorker, type Unhashed } from './protocol.js';
 import { createSyncInflater, createWholeInflater, syncInflateAvailable } from './sync-inflate.js';
 
 const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | (fsc.O_NONBLOCK ?? 0);
@@ -70,14 +70,20 @@ function* fileChunks(fd: number): Generator<Uint8Array> {
   }
 }
 
-/** A small file whole (in the reused buffer); undefined when it is, or has grown, too large for it. */
+/**
+ * A small file whole (in the reused buffer); undefined when it is, or has grown, too large for
+ * it. A read that stops short at the size the open file has ends it: on a regular file, a read
+ * stops short only at the end (one read a file, not two).
+ */
 function readWhole(fd: number, size: number): Uint8Array | undefined {
   if (size >= WHOLE) return undefined;
   let n = 0;
   while (n < WHOLE) {
+    const asked = WHOLE - n;
     const got = readAt(fd, whole, n, n);
     if (got === 0) return whole.subarray(0, n);
     n += got;
+    if (n === size && got < asked) return whole.subarray(0, n);
   }
   return undefined;
 }
@@ -138,9 +144,8 @@ function hashOne(source: string | Uint8Array, opts: Options): HashOutcome | unde
 }
 
 /** The answer to a batch, in columns. */
-function answer(ids: number[], eventTimes: boolean): { message: DoneMessage; put(i: number, r: HashOutcome | undefined): void; fail(i: number, e: unknown): void } {
-  const n = ids.length;
-  const done: DoneMessage = { t: 'done', ids, sha256: new Array<string | null>(n).fill(null), size: new Array<number>(n).fill(0), stored: new Array<number>(n).fill(0), unhashed: [] };
+function answer(id: number, n: number, eventTimes: boolean): { message: DoneMessage; put(i: number, r: HashOutcome | undefined): void; fail(i: number, e: unknown): void } {
+  const done: DoneMessage = { t: 'done', id, sha256: new Array<string | null>(n).fill(null), size: new Array<number>(n).fill(0), stored: new Array<number>(n).fill(0), unhashed: [] };
   if (eventTimes) {
     done.newest = new Array<string | null>(n).fill(null);
     done.oldest = new Array<string | null>(n).fill(null);
@@ -167,11 +172,12 @@ function answer(ids: number[], eventTimes: boolean): { message: DoneMessage; put
 }
 
 async function runBatch(m: BatchMessage): Promise<void> {
-  const out = answer(m.ids, m.request.eventTimes === true);
-  const shared = options({ ...m.request, what: '' }); // made once a batch; each object adds its name
-  for (let i = 0; i < m.ids.length; i++) {
+  const out = answer(m.id, m.sources.length, m.request.eventTimes === true);
+  const named = options({ ...m.request, what: OBJECT_NAME }); // one for the batch: the pool names the object in a message
+  for (let i = 0; i < m.sources.length; i++) {
     try {
-      const r = hashOne(m.sources[i]!, { ...shared, what: m.whats[i]! });
+      const source = m.sources[i]!;
+      const r = hashOne(typeof source === 'string' ? m.folder + source : source, named);
       out.put(i, r instanceof Promise ? await r : r);
     } catch (e) {
       out.fail(i, e);
@@ -222,7 +228,7 @@ port.on('message', (m: ToWorker) => {
     case 'open': {
       const feed = new Feed(m.id);
       feeds.set(m.id, feed);
-      const out = answer([m.id], m.request.eventTimes === true);
+      const out = answer(m.id, 1, m.request.eventTimes === true);
       void hashStream(feed, options(m.request))
         .then(
           (r) => out.put(0, r),

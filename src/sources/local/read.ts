@@ -132,10 +132,11 @@ const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
  * objects they cost far less than `FileHandle` promises.)
  * @param path - the path
  * @param key - the object's key, for messages
- * @returns the descriptor; undefined when the path is absent or a folder; `'link'` when it is a symbolic link
+ * @returns the descriptor and the file's size when it was opened; undefined when the path is
+ *   absent or a folder; `'link'` when it is a symbolic link
  * @throws ValidateLogsError `NOT_READABLE` for anything else that is there
  */
-export async function openRegular(path: string, key: string): Promise<number | 'link' | undefined> {
+export async function openRegular(path: string, key: string): Promise<{ fd: number; size: number } | 'link' | undefined> {
   let fd: number;
   try {
     fd = await fdOpen(path, READ_FLAGS);
@@ -157,7 +158,7 @@ export async function openRegular(path: string, key: string): Promise<number | '
     await fdClose(fd);
     throw readError(e, key);
   }
-  if (type.isFile()) return fd;
+  if (type.isFile()) return { fd, size: type.size };
   await fdClose(fd);
   if (type.isDirectory()) return undefined;
   throw notReadable(key, specialType(type) ?? 'not a regular file');
@@ -172,9 +173,10 @@ export async function openRegular(path: string, key: string): Promise<number | '
  * @throws ValidateLogsError `NOT_READABLE` for anything but a regular file or when larger than `maxBytes`
  */
 export async function readSmallFile(path: string, key: string, maxBytes: number): Promise<Buffer | undefined> {
-  const fd = await openRegular(path, key);
-  if (fd === 'link') throw notReadable(key, 'a symbolic link');
-  if (fd === undefined) return undefined;
+  const file = await openRegular(path, key);
+  if (file === 'link') throw notReadable(key, 'a symbolic link');
+  if (file === undefined) return undefined;
+  const fd = file.fd;
   const out = Buffer.allocUnsafe(maxBytes + 1);
   try {
     let n = 0;
@@ -342,13 +344,13 @@ export class LocalReader {
     return out;
   }
 
-  /** Open a key's regular file; undefined when it is absent or a folder. */
-  async #open(key: string): Promise<number | undefined> {
+  /** Open a key's regular file (with its size when opened); undefined when it is absent or a folder. */
+  async #open(key: string): Promise<{ fd: number; size: number } | undefined> {
     const at = await this.#resolve(key);
     if (!at) return undefined;
     const path = at.dir.real + sep + at.name;
-    const fd = await openRegular(path, key);
-    if (fd !== 'link') return fd;
+    const file = await openRegular(path, key);
+    if (file !== 'link') return file;
     const target = await this.#link(path, at.dir, key);
     if (target.why !== undefined) throw notReadable(key, target.why);
     if (target.folder) return undefined;
@@ -361,13 +363,14 @@ export class LocalReader {
    * Open a key's file and read its first block: a file smaller than the block is then read
    * whole and closed (open, read, close), a larger one goes on streaming.
    * @param key - the key
-   * @returns the bytes, or undefined when it is absent or a folder
+   * @returns the bytes and the size (the file's when it was opened), or undefined when it is absent or a folder
    * @throws ValidateLogsError `NOT_READABLE` when it is there but no regular file (or a link
    *   not followed), `UNSAFE_KEY` for a key that could climb out, `SOURCE_ERROR` on I/O errors
    */
   async openFile(key: string): Promise<{ body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>; size?: number } | undefined> {
-    const fd = await this.#open(key);
-    if (fd === undefined) return undefined;
+    const file = await this.#open(key);
+    if (file === undefined) return undefined;
+    const fd = file.fd;
     const block = this.#blocks.pop() ?? Buffer.allocUnsafe(FIRST_BLOCK);
     let n: number;
     try {
@@ -385,7 +388,10 @@ export class LocalReader {
     }
     const first = Buffer.from(block);
     this.#blocks.push(block);
-    return { body: readChunks(fd, first, key) };
+    // The rest is read in blocks of its size when it is smaller than a whole block (a digest
+    // of a few hundred KB does not take 1 MiB), one byte more: its end is then seen in one read.
+    const rest = Math.max(file.size - n + 1, FIRST_BLOCK);
+    return { body: readChunks(fd, first, key, Math.min(rest, READ_CHUNK)), size: file.size };
   }
 
   /**
@@ -579,14 +585,14 @@ function nameProblem(name: string, key: string): string | undefined {
 }
 
 /**
- * A large file's bytes: its first block, then chunks read into one 1 MiB buffer (no allocation
- * per chunk). Each chunk is valid until the next is requested. The file is closed at the end,
- * on error, or when the consumer stops early.
+ * A large file's bytes: its first block, then chunks read into one buffer of `chunk` bytes (no
+ * allocation per chunk). Each chunk is valid until the next is requested. The file is closed at
+ * the end, on error, or when the consumer stops early.
  */
-async function* readChunks(fd: number, first: Uint8Array, key: string): AsyncGenerator<Uint8Array> {
+async function* readChunks(fd: number, first: Uint8Array, key: string, chunk: number): AsyncGenerator<Uint8Array> {
   try {
     yield first;
-    const buffer = Buffer.allocUnsafe(READ_CHUNK);
+    const buffer = Buffer.allocUnsafe(chunk);
     for (;;) {
       let n: number;
       try {
