@@ -3,7 +3,9 @@
  * and hash objects, so that the caller's thread only walks, schedules and reports.
  *
  * Small objects (a stored size under {@link BATCH_BYTES}) go many to a message: one round trip
- * between threads carries up to {@link BATCH_JOBS} of them. Each thread has at most
+ * between threads carries up to {@link BATCH_JOBS} of them, and the files of one `hashFiles`
+ * call go in groups that stay whole (one entry to keep and one answer to take for a group,
+ * none per file). Each thread has at most
  * {@link DEPTH} batches at once, so that it never waits for the caller between two. Large
  * objects are batches of one: a file is read by the thread in 1 MiB blocks, a stream's chunks
  * are sent as they arrive, at most {@link STREAM_AHEAD} chunks ahead of the hashing. Threads

@@ -1,6 +1,6 @@
 /**
  * The messages between the pool and its threads. Small objects travel many to a message (a
- * batch), in columns (arrays of names, of hashes, of sizes: far cheaper to copy between
+ * batch), in columns (arrays of paths, of hashes, of sizes: far cheaper to copy between
  * threads than an object each); a large object from a stream travels as `open`, `chunk`s and
  * `end`, with an `ack` back per chunk so that the sender never runs far ahead of the hashing.
  * @module
