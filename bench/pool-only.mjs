@@ -1,5 +1,5 @@
-// The hashing machinery alone: the package's own pool (dist/node.js, one thread per core by
-// default) reading, gunzipping and hashing a list of files, with nothing of validation around it
+// The hashing machinery alone: the package's own pool (dist/node.js, of THREADS threads; the
+// bench gives one per core) reading, gunzipping and hashing a list of files, with nothing of validation around it
 // (no listing, no digests, no checks, no report). Groups of files go to the pool as validation
 // sends them, as many at once as the pool takes. The time runs from the pool's creation (its
 // threads' start included) to the last answer. Prints one JSON line, as bench/native.mjs does.
