@@ -8,17 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HashOutcome, HashRequest, Platform } from '../dist/index.js';
-import { hashStream } from '../dist/index.js';
-import { createNodePlatform } from '../dist/node.js';
+import type { Finding, HashOutcome, HashRequest, Platform } from '../dist/index.js';
+import { hashStream, parseTrailArn, PublicKeySet, verifyTrail } from '../dist/index.js';
+import { createNodePlatform, LocalDirectory } from '../dist/node.js';
 import { pseudoRandomBytes } from './helpers/bytes.js';
-import { ROOT } from './helpers/tamper.js';
+import { applyActions, copySample, ROOT, tampering } from './helpers/tamper.js';
 
 interface Stats {
   batches: number;
   jobs: number;
   streams: number;
   started: number;
+  digests: number;
 }
 const pooled = createNodePlatform({ threads: 2 });
 const inThread = createNodePlatform({ threads: 0 });
@@ -217,6 +218,61 @@ describe('the pool answers as the caller thread does', () => {
     await expect(pooled.offload!.hashBytes(broken(), request('broken'))).rejects.toThrow('connection reset');
     const small = gzipSync(records(2, 9));
     expect(await pooled.offload!.hashBytes(small, request('after'))).toEqual(await hashStream(small, { ...request('after'), platform: inThread }));
+  });
+});
+
+describe('the pool takes whole digests, and finds what the caller thread finds', () => {
+  const t = tampering.trail;
+  const { accountId, region, trailName } = parseTrailArn(t.trailArn);
+  const keys = PublicKeySet.fromListPublicKeys(readFileSync(join(ROOT, t.publicKeys), 'utf8'));
+  /** Every finding of a run over a local copy, on a platform. */
+  async function findings(platform: Platform, dir: string): Promise<Finding[]> {
+    const out: Finding[] = [];
+    const source = new LocalDirectory(dir, { bucket: t.bucket });
+    for await (const f of verifyTrail({ source, bucket: t.bucket, trail: { accountId, region, trailName }, keys, start: new Date(t.start), end: new Date(t.end), platform })) out.push(f);
+    return out;
+  }
+  /** The logs of the sample the run found valid, by key. */
+  const validLogs = (all: Finding[]): string[] => all.filter((f) => f.code === 'LOG_VALID').map((f) => f.key);
+
+  it('on the sample and on every tampering of it: the same findings in the same order', async () => {
+    const before = stats(pooled).digests;
+    for (const c of [{ name: 'untouched', actions: [] }, ...tampering.cases]) {
+      const { dir, cleanup } = copySample();
+      try {
+        applyActions(dir, c.actions);
+        const want = await findings(inThread, dir);
+        expect(await findings(pooled, dir), c.name).toEqual(want);
+      } finally {
+        cleanup();
+      }
+    }
+    expect(stats(pooled).digests - before).toBeGreaterThan(tampering.cases.length);
+  });
+
+  it('hands back a log that is a link, a FIFO or a folder: judged on the caller thread', async () => {
+    const { dir, cleanup } = copySample();
+    try {
+      const valid = validLogs(await findings(inThread, dir));
+      expect(valid.length).toBeGreaterThanOrEqual(3);
+      const [linked, fifo, other] = valid as [string, string, string];
+      // A link to a copy of the same bytes (inside the copy): the pool's threads never follow a link.
+      writeFileSync(join(dir, `${linked}.real`), readFileSync(join(dir, linked)));
+      rmSync(join(dir, linked));
+      symlinkSync(`${join(dir, linked)}.real`, join(dir, linked));
+      rmSync(join(dir, fifo));
+      execFileSync('mkfifo', [join(dir, fifo)]);
+      // A log the digest lists, swapped for a folder.
+      rmSync(join(dir, other));
+      mkdirSync(join(dir, other));
+      const want = await findings(inThread, dir);
+      const got = await findings(pooled, dir);
+      expect(got).toEqual(want);
+      const code = (key: string): string | undefined => got.find((f) => f.key === key && f.kind === 'log')?.code;
+      expect([code(linked), code(fifo), code(other)]).toEqual(['LOG_VALID', 'LOG_UNREADABLE', 'LOG_NOT_FOUND']);
+    } finally {
+      cleanup();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { s3Uri } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
 import type { ListedObject } from '../sources/source.js';
 import { digestKeyTime, iso, type DigestRef } from './check-digest.js';
-import { LOG_WINDOW_MARGIN_MS } from './check-log.js';
+import { LOG_WINDOW_MARGIN_MS } from './log-verdict.js';
 import { finding, type Finding } from './findings.js';
 import { laterDigestKeys, type DigestKeyLists } from './listing.js';
 import type { DigestReader, WalkContext, WalkRecord } from './walk.js';

@@ -25,7 +25,7 @@ import { coverage, type CoverageMap } from './coverage.js';
 import type { Finding } from './findings.js';
 import { LogInventory } from './inventory.js';
 import { createLimiter } from './limit.js';
-import { objectsInFlight, readsInGroups } from '../hash/hash-object.js';
+import { objectsInFlight } from '../hash/hash-object.js';
 import { listDigestKeys } from './listing.js';
 import { OrderedFindings } from './schedule.js';
 import { DigestReader, chainEnd, checkpointMismatch, newWalkRecord, walkChain, type ChainEnds, type PinnedHead, type WalkContext } from './walk.js';
@@ -191,7 +191,7 @@ export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<
     counting: inventoryWanted,
     findings,
     limited: createLimiter(inFlight),
-    grouped: readsInGroups(source, platform),
+    fileRoot: platform.offload && source.files ? source.fileRoot?.(bucket) : undefined,
     pinned: options.pinned,
   };
   const reader = new DigestReader(ctx);

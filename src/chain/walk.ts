@@ -9,16 +9,15 @@
  * @module
  */
 import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
-import type { ParsedDigest } from '../format/digest.js';
+import { parsedDigestFrom, type ParsedDigest } from '../format/digest.js';
 import { digestKey, s3Uri, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
-import type { Platform } from '../platform/platform.js';
+import type { CheckedDigest, DigestCheck, Platform } from '../platform/platform.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { checkDigest, digestErrorFinding, digestKeyTime, iso, parseDigestObject, type DigestRef, type DigestVerdict } from './check-digest.js';
-import type { DigestLogFile } from '../format/digest.js';
-import { checkLog, checkLogs, type LogContext } from './check-log.js';
-import { OBJECT_GROUP } from '../hash/hash-object.js';
+import { checkLog } from './check-log.js';
+import { validLogFinding, type LogContext } from './log-verdict.js';
 import { finding, type Finding } from './findings.js';
 import type { LogInventory } from './inventory.js';
 import { logKeyMatcher } from './inventory.js';
@@ -26,9 +25,15 @@ import { attempt, type Attempt, type OrderedFindings } from './schedule.js';
 
 /** Digests read ahead of the walk. */
 const PREFETCH = 8;
+/** Findings of a digest checked whole that are queued together. */
+const PAGE = 256;
 
-/** A digest as read: its uncompressed bytes and metadata, or undefined when absent. */
-export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined } | undefined>;
+/**
+ * A digest as read: its uncompressed bytes and metadata, or undefined when absent; with a pool
+ * that takes whole digests, its check there (undefined when the pool could not: it is then
+ * checked on this thread).
+ */
+export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined; checked?: Promise<DigestCheck | undefined> } | undefined>;
 
 /** What the walk needs: where to read, what to trust, the range, and where findings go. */
 export interface WalkContext {
@@ -60,8 +65,11 @@ export interface WalkContext {
   findings: OrderedFindings;
   /** Runs log checks at the set concurrency. */
   limited: <T>(task: () => Promise<T>) => Promise<T>;
-  /** Whether logs are checked in groups (the platform's pool reads the source's files). */
-  grouped: boolean;
+  /**
+   * The local copy's folder, when the platform's pool takes whole digests and reads their logs
+   * there ({@link HashOffload.checkDigest}); otherwise each log is read through `source`.
+   */
+  fileRoot?: string | undefined;
   /** A digest of the standard chain pinned by a checkpoint, which the walk must reach. */
   pinned?: PinnedHead | undefined;
 }
@@ -159,18 +167,34 @@ export class DigestReader {
   /** Digests the walk has read: never read ahead again (the walk follows links, so the prefetch position may lag behind it). */
   readonly #taken = new Set<string>();
   readonly #fetchedWindows = new Set<string>();
+  /** What the pool found about the logs of digests it checked. */
+  readonly #checked = new WeakMap<ParsedDigest, CheckedDigest>();
+  /** Digests read ahead: enough to keep every thread of a pool that takes whole digests busy. */
+  readonly #depth: number;
 
   /** @param ctx - the walk's context */
   constructor(ctx: WalkContext) {
     this.#ctx = ctx;
+    const pool = ctx.fileRoot !== undefined ? ctx.platform.offload : undefined;
+    this.#depth = pool ? Math.max(PREFETCH, 2 * pool.threads) : PREFETCH;
+  }
+
+  /**
+   * What the pool found about the logs a digest lists, when it took the digest whole.
+   * @param digest - a digest {@link DigestReader.load} gave
+   * @returns the checked entries; undefined when its logs are to be read one by one
+   */
+  checked(digest: ParsedDigest): CheckedDigest | undefined {
+    return this.#checked.get(digest);
   }
 
   /**
    * Read a digest (a read started ahead is taken over).
    * @param ref - where it is
+   * @param backfill - whether it belongs to the backfill chain
    * @returns the read, or a rejection that is not about the digest
    */
-  read(ref: DigestRef): Promise<DigestRead> {
+  read(ref: DigestRef, backfill = false): Promise<DigestRead> {
     const id = s3Uri(ref.bucket, ref.key);
     this.#taken.add(id);
     const early = this.#early.get(id);
@@ -178,35 +202,52 @@ export class DigestReader {
       this.#early.delete(id);
       return early;
     }
-    return this.#read(ref);
+    return this.#read(ref, backfill);
   }
 
   /**
-   * Start reading the listed digests from position `idx` down (at most {@link PREFETCH}).
+   * Start reading the listed digests from position `idx` down (at most {@link PREFETCH}, or
+   * two for each thread of a pool that takes whole digests).
    * @param listed - the chain's listed keys, oldest first
    * @param idx - the next position the walk will take
+   * @param backfill - whether this is the backfill chain
    */
-  prefetch(listed: readonly string[], idx: number): void {
-    for (let i = idx; i >= 0 && i > idx - PREFETCH; i--) {
+  prefetch(listed: readonly string[], idx: number, backfill = false): void {
+    for (let i = idx; i >= 0 && i > idx - this.#depth; i--) {
       const id = s3Uri(this.#ctx.bucket, listed[i]!);
       if (this.#early.has(id) || this.#taken.has(id)) continue;
-      const p = this.#read({ bucket: this.#ctx.bucket, key: listed[i]! });
+      const p = this.#read({ bucket: this.#ctx.bucket, key: listed[i]! }, backfill);
       p.catch(() => undefined); // reported when (if) it is used
       this.#early.set(id, p);
     }
     // Forget what the walk has passed (a link that jumped over it).
-    for (const id of this.#early.keys()) if (this.#early.size > PREFETCH * 2) this.#early.delete(id);
+    for (const id of this.#early.keys()) if (this.#early.size > this.#depth * 2) this.#early.delete(id);
   }
 
-  async #read(ref: DigestRef): Promise<DigestRead> {
+  async #read(ref: DigestRef, backfill: boolean): Promise<DigestRead> {
     const { source, maxDigestBytes } = this.#ctx;
     const uri = s3Uri(ref.bucket, ref.key);
     return attempt(async () => {
       const obj = await source.get(ref.bucket, ref.key, { metadata: true });
       if (!obj) return undefined;
       const sizeHint = obj.size;
-      return { bytes: await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri, platform: this.#ctx.platform, ...(sizeHint !== undefined && { sizeHint }) }), metadata: obj.metadata };
+      const bytes = await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri, platform: this.#ctx.platform, ...(sizeHint !== undefined && { sizeHint }) });
+      return { bytes, metadata: obj.metadata, ...this.#offload(ref, bytes, backfill) };
     }, this.#ctx.platform);
+  }
+
+  /**
+   * Hand a digest whole to the pool, when it takes whole digests: it is checked there while
+   * the walk goes on (ahead of its signature: what it finds counts only once the signature
+   * verifies). A pool that fails leaves the digest to this thread.
+   */
+  #offload(ref: DigestRef, bytes: Uint8Array, backfill: boolean): { checked?: Promise<DigestCheck | undefined> } {
+    const { fileRoot, platform, trail, maxLogBytes, pinned } = this.#ctx;
+    if (fileRoot === undefined || !platform.offload) return {};
+    // A pinned digest's logs were verified when it was pinned: it is only parsed.
+    const check = backfill || pinned?.key !== ref.key;
+    const checked = platform.offload.checkDigest({ bytes, bucket: ref.bucket, key: ref.key, backfill, trail, root: fileRoot, maxBytes: maxLogBytes, check });
+    return { checked: checked.catch(() => undefined) };
   }
 
   /**
@@ -221,13 +262,22 @@ export class DigestReader {
     const base = { kind: 'digest' as const, object: s3Uri(ref.bucket, ref.key), bucket: ref.bucket, key: ref.key, backfill };
     let read: DigestRead;
     try {
-      read = await this.read(ref);
+      read = await this.read(ref, backfill);
     } catch (e) {
       return { finding: digestErrorFinding(ref, backfill, e), signed: false, found: true };
     }
     if (!read.ok) return { finding: digestErrorFinding(ref, backfill, read.error), signed: false, found: true };
     if (!read.value) return { finding: finding('DIGEST_NOT_FOUND', { ...base, message: 'not found', ...extra }), signed: false, found: false };
-    const parsed = parseDigestObject(ref, read.value.bytes, backfill, this.#ctx.platform);
+    const { bytes, checked } = read.value;
+    const done = checked && (await checked);
+    let parsed: ParsedDigest | Finding;
+    if (done?.parsed) {
+      parsed = parsedDigestFrom(bytes, done.sha256, done.header, s3Uri(ref.bucket, ref.key), this.#ctx.platform);
+      if (done.checked) this.#checked.set(parsed, done);
+    } else {
+      // Parsed here too when the pool found it no digest: this says why.
+      parsed = parseDigestObject(ref, bytes, backfill, this.#ctx.platform);
+    }
     if (!('record' in parsed)) return { finding: parsed, signed: false, found: true };
     await this.#ensureKey(parsed, read.value.metadata, backfill);
     const verdict = await checkDigest(ref, parsed, read.value.metadata, { trail: this.#ctx.trail, keys: this.#ctx.keys, backfill, linking, platform: this.#ctx.platform });
@@ -262,6 +312,10 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
   const counted = (from: number, to: number): { logs?: number } => (ctx.counting ? { logs: inventory.count(from, to) } : {});
   const matches = logKeyMatcher(trail);
   let idx = listed.length - 1;
+  // Where each listed digest is: links lead past the position `idx` has (it moves on jumps
+  // only), and reading ahead goes on from the digest the walk is at.
+  const position = new Map<string, number>();
+  listed.forEach((k, i) => position.set(k, i));
   // The next listed digest older than `before` (ms), as the AWS CLI's _get_last_digest.
   const nextOlder = (before: number | undefined): DigestRef | undefined => {
     while (idx >= 0) {
@@ -312,7 +366,7 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
     const linking = successor && links(successor, ref) ? successor : undefined;
     const hour = refTime === undefined ? {} : { endTime: iso(refTime), ...counted(refTime - DIGEST_PERIOD_MS, refTime) };
     const loading = reader.load(ref, backfill, linking, linking ? { digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object), ...hour } : hour);
-    reader.prefetch(listed, idx);
+    reader.prefetch(listed, Math.min(idx, (position.get(ref.key) ?? idx + 1) - 1), backfill);
     const verdict = await loading;
     findings.push(verdict.finding);
     const d = verdict.digest;
@@ -376,47 +430,67 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
         matches,
       };
       const here = new Set<string>();
+      // A listing of a log that is one too many: the finding that says so. Marks the inventory.
+      const listedAgain = (logBucket: string, key: string): Finding | undefined => {
+        if (logBucket !== bucket) return undefined;
+        const twice = here.has(key);
+        here.add(key);
+        if (!twice && inventory.mark(key, backfill ? 2 : 1) !== 'again') return undefined;
+        return finding('LOG_DUPLICATE', {
+          kind: 'log',
+          object: s3Uri(logBucket, key),
+          bucket: logBucket,
+          key,
+          message: `listed again (${twice ? 'twice in this digest' : 'another digest of this chain lists it too'}): a log file is delivered, and listed, once`,
+          backfill,
+          digest: uri,
+        });
+      };
       if (pinned) {
         // Verified when it was pinned, and its bytes are the same: what it lists is not read again.
         for (const log of r.logFiles) if (log.s3Bucket === bucket) inventory.mark(log.s3Object);
       }
-      // With a pool that reads the files itself, logs go to it in groups (no promise chain per log).
-      let group: DigestLogFile[] = [];
-      const flush = (): void => {
-        if (group.length === 0) return;
-        const logs = group;
-        group = [];
-        const checked = ctx.limited(() => checkLogs(logs, logContext, ctx.source));
-        findings.pushGroup(checked, logs.length);
-      };
-      for (const log of pinned ? [] : r.logFiles) {
-        const mine = log.s3Bucket === bucket;
-        const twice = mine && here.has(log.s3Object);
-        const again = mine && (twice || inventory.mark(log.s3Object, backfill ? 2 : 1) === 'again');
-        if (mine) here.add(log.s3Object);
-        if (again) {
-          flush();
-          findings.push(
-            finding('LOG_DUPLICATE', {
-              kind: 'log',
-              object: s3Uri(log.s3Bucket, log.s3Object),
-              bucket: log.s3Bucket,
-              key: log.s3Object,
-              message: `listed again (${twice ? 'twice in this digest' : 'another digest of this chain lists it too'}): a log file is delivered, and listed, once`,
-              backfill,
-              digest: uri,
-            }),
-          );
-        } else if (ctx.grouped) {
-          group.push(log);
-          if (group.length < OBJECT_GROUP) continue;
-          flush();
-        } else {
-          findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));
+      const checked = pinned ? undefined : reader.checked(d);
+      if (checked) {
+        // Checked whole on a pool thread: a valid log is only its size here, and only a log
+        // handed back is read on this thread.
+        const { keys, foreign, sizes, findings: found, back } = checked;
+        let o = 0;
+        let f = 0;
+        let b = 0;
+        let page: Finding[] = [];
+        const flush = (): void => {
+          if (page.length === 0) return;
+          findings.pushGroup(Promise.resolve(page), page.length);
+          page = [];
+        };
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i]!;
+          const logBucket = o < foreign.length && foreign[o]![0] === i ? foreign[o++]![1] : bucket;
+          const verdict = f < found.length && found[f]![0] === i ? found[f++]![1] : undefined;
+          const handed = b < back.length && back[b]![0] === i ? back[b++]![1] : undefined;
+          const duplicate = listedAgain(logBucket, key);
+          if (duplicate) {
+            page.push(duplicate);
+          } else if (verdict) {
+            page.push(verdict);
+          } else if (!handed && sizes[i]! >= 0) {
+            page.push(validLogFinding(logBucket, key, logContext, sizes[i]!));
+          } else {
+            const log = handed ?? r.logFiles[i]!;
+            flush();
+            findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));
+          }
+          if (page.length >= PAGE) flush();
+          if (findings.full) yield* due(findings); // (only when the window is full, not for every log)
         }
-        if (findings.full) yield* due(findings); // (only when the window is full, not for every log)
+        flush();
+      } else {
+        for (const log of pinned ? [] : r.logFiles) {
+          findings.push(listedAgain(log.s3Bucket, log.s3Object) ?? ctx.limited(() => checkLog(log, logContext, ctx.source)));
+          if (findings.full) yield* due(findings); // (only when the window is full, not for every log)
+        }
       }
-      flush();
       yield* due(findings);
       lastStart = d.startTime.getTime();
       if (d.isStarting) {

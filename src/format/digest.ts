@@ -201,6 +201,35 @@ export function parseDigest(bytes: Uint8Array, what = 'digest', platform?: Platf
   };
 }
 
+/**
+ * A digest parsed and checked elsewhere (by {@link parseDigest}, on a pool thread) from these
+ * bytes: the value {@link parseDigest} gives, but for `record.logFiles`, which is parsed again
+ * from the bytes only when it is asked for (the thread checked the entries).
+ * @param bytes - the uncompressed digest bytes it was parsed from
+ * @param sha256 - their hex SHA-256
+ * @param header - its record without `logFiles`, as parsed
+ * @param what - the object's name for error messages
+ * @param platform - the runtime's SHA-256, for parsing `logFiles` when asked for
+ * @returns the parsed digest
+ */
+export function parsedDigestFrom(bytes: Uint8Array, sha256: string, header: Omit<DigestRecord, 'logFiles'>, what: string, platform?: Platform): ParsedDigest {
+  let logFiles: DigestLogFile[] | undefined;
+  const record = { ...header } as DigestRecord;
+  Object.defineProperty(record, 'logFiles', {
+    enumerable: true,
+    configurable: true,
+    get: () => (logFiles ??= parseDigest(bytes, what, platform).record.logFiles),
+  });
+  return {
+    bytes,
+    sha256,
+    record,
+    startTime: parseDigestTime(header.digestStartTime, 'digestStartTime'),
+    endTime: parseDigestTime(header.digestEndTime, 'digestEndTime'),
+    isStarting: PREVIOUS_FIELDS.every((f) => header[f] === null || header[f] === undefined),
+  };
+}
+
 function parseTimeField(value: string, field: string, fail: (why: string, cause?: unknown) => never): Date {
   try {
     return parseDigestTime(value, field);

@@ -11,6 +11,9 @@
  */
 import type { ValidateLogsError } from '../errors.js';
 import type { ByteSource } from '../hash/chunks.js';
+import type { Finding } from '../chain/findings.js';
+import type { DigestLogFile, DigestRecord } from '../format/digest.js';
+import type { TrailRef } from '../format/keys.js';
 
 /** An incremental SHA-256 computation. */
 export interface Sha256 {
@@ -106,6 +109,58 @@ export interface HashOutcome {
   oldestEventTime?: string | null;
 }
 
+/** A digest for {@link HashOffload.checkDigest}: its bytes, where it lies, and how to check what it lists. */
+export interface DigestJob {
+  /** Its uncompressed bytes (copied to the thread). */
+  bytes: Uint8Array;
+  /** The bucket it was read from (its logs must be in it). */
+  bucket: string;
+  /** Its key. */
+  key: string;
+  /** Whether it belongs to the backfill chain. */
+  backfill: boolean;
+  /** The trail and region whose logs it lists. */
+  trail: TrailRef;
+  /** The folder of the local copy holding `bucket`: log keys are resolved in it as the copy resolves them. */
+  root: string;
+  /** Cap on a log's uncompressed size. */
+  maxBytes: number;
+  /** Read and judge the logs it lists; false to parse it only. */
+  check: boolean;
+}
+
+/**
+ * A digest parsed, and what it lists checked, on a pool thread. Entries are in the digest's
+ * order, in columns: a valid log is only its size; every other verdict is a finding.
+ */
+export interface CheckedDigest {
+  /** It parsed as a digest. */
+  parsed: true;
+  /** Lower-case hex SHA-256 of its bytes. */
+  sha256: string;
+  /** Its content, but for `logFiles`. */
+  header: Omit<DigestRecord, 'logFiles'>;
+  /** Each entry's `s3Object`. */
+  keys: string[];
+  /** Entries that name another bucket than the digest's: their place and that bucket. */
+  foreign: Array<[number, string]>;
+  /** Whether its logs were read and judged (`sizes`, `findings` and `back` are empty when not). */
+  checked: boolean;
+  /** Each entry's content size when it is a valid log; -1 otherwise. */
+  sizes: Float64Array;
+  /** The finding about each entry that is neither valid nor in `back`, by its place. */
+  findings: Array<[number, Finding]>;
+  /**
+   * Entries the caller checks on its own thread, by their place: a key that is no plain file
+   * path in the copy, a file that is no regular file (a link, a FIFO), a read that failed in a
+   * way worth retrying.
+   */
+  back: Array<[number, DigestLogFile]>;
+}
+
+/** What {@link HashOffload.checkDigest} found: the checked digest, or that it is no digest (the caller parses it to say why). */
+export type DigestCheck = CheckedDigest | { parsed: false };
+
 /**
  * Hashing on other threads: the Node platform's worker pool. The caller's thread only
  * schedules; reading (of local files), inflating, CRC-32 and SHA-256 run on the pool's
@@ -143,6 +198,17 @@ export interface HashOffload {
    * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`; the source's own errors
    */
   hashBytes(source: ByteSource, request: HashRequest): Promise<HashOutcome>;
+  /**
+   * Take a whole digest on a pool thread: parse it, then read, hash and judge each log it
+   * lists in a local copy, with the same code and the same verdicts as the caller's thread
+   * (`checkLog`). A digest of thousands of small logs then costs the caller's thread one
+   * message, not thousands of steps.
+   * @param job - the digest and how to check it
+   * @returns the checked digest, or `{ parsed: false }` when its bytes are no digest
+   * @throws Error when a thread failed, and the error that stops a run where a log's read met
+   *   an error that says nothing about the log
+   */
+  checkDigest(job: DigestJob): Promise<DigestCheck>;
 }
 
 /** The runtime operations the portable core needs. */

@@ -137,6 +137,16 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
     return this.#reader.filePaths(keys);
   }
 
+  /**
+   * The folder holding the bucket's files, for the platform's hashing threads: they resolve
+   * keys there with the same code as {@link LocalDirectory.files}.
+   * @param bucket - the bucket
+   * @returns the directory; undefined for another bucket
+   */
+  fileRoot(bucket: string): string | undefined {
+    return this.#holds(bucket) ? this.root : undefined;
+  }
+
   async #readMetadata(key: string): Promise<Record<string, string> | undefined> {
     const name = sidecarKey(key);
     const file = await this.#reader.openFile(name);

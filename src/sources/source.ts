@@ -89,6 +89,14 @@ export interface ObjectSource {
    */
   files?(bucket: string, keys: readonly string[]): Promise<Array<string | undefined>>;
   /**
+   * Optional, with `files`: the folder that holds the bucket's files, for a platform's threads
+   * that resolve keys there themselves, exactly as `files` resolves them (the Node platform's
+   * pool, taking a whole digest: see `HashOffload.checkDigest`).
+   * @param bucket - the bucket
+   * @returns the folder; undefined when the source does not hold the bucket as files
+   */
+  fileRoot?(bucket: string): string | undefined;
+  /**
    * Optional: the names of the folders directly under `prefix` (which ends in `/`), as S3
    * lists common prefixes with the delimiter `/`. Used to find the regions of a trail.
    * @param bucket - the bucket

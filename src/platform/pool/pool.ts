@@ -17,8 +17,8 @@ import { Worker } from 'node:worker_threads';
 import { ValidateLogsError, type ErrorCode } from '../../errors.js';
 import { toChunks, type ByteSource } from '../../hash/chunks.js';
 import { concatBytes } from '../../utils.js';
-import type { HashFile, HashOffload, HashOutcome, HashRequest } from '../platform.js';
-import { OBJECT_NAME, type BatchRequest, type FromWorker, type ToWorker, type WireError } from './protocol.js';
+import type { DigestCheck, DigestJob, HashFile, HashOffload, HashOutcome, HashRequest } from '../platform.js';
+import { OBJECT_NAME, type BatchRequest, type DigestDoneMessage, type FromWorker, type ToWorker, type WireError } from './protocol.js';
 
 /** Objects stored in fewer bytes than this are batched, and sent whole when they come from a stream. */
 export const BATCH_BYTES: number = 256 * 1024;
@@ -29,7 +29,7 @@ export const DEPTH: number = 2;
 /** Chunks of a stream sent ahead of the hashing. */
 export const STREAM_AHEAD: number = 4;
 /** A thread's young generation, in MiB. */
-const YOUNG_MB = 2;
+const YOUNG_MB = 8;
 
 /** One object's answer from a thread: its outcome, an error about its bytes, or handed back (undefined). */
 type Answer = HashOutcome | ValidateLogsError | undefined | { crash: string };
@@ -48,10 +48,19 @@ interface Job extends Held {
   weight?: number;
 }
 
+/** A digest waiting for a thread, and what becomes of its answer. */
+interface DigestTask {
+  job: DigestJob;
+  resolve: (r: DigestCheck) => void;
+  reject: (e: unknown) => void;
+}
+
 class Thread {
   readonly worker: Worker;
-  /** Batches sent and not yet answered. */
+  /** Batches (and digests) sent and not yet answered. */
   batches = 0;
+  /** Digests sent and not yet answered, by id. */
+  readonly digests = new Map<number, DigestTask>();
   /** What each batch or stream sent and not yet answered holds, by its id. */
   readonly pending = new Map<number, Held[]>();
   /** Streams open, each with what to do when a chunk of it was hashed. */
@@ -89,10 +98,11 @@ export class HashPool implements HashOffload {
   readonly #url: URL;
   readonly #threads: Thread[] = [];
   readonly #queue: Job[] = [];
+  readonly #digests: DigestTask[] = [];
   #nextId = 1;
   #scheduled = false;
-  /** What went to the threads: messages of batches, the objects in them, and streams. */
-  readonly stats: { batches: number; jobs: number; streams: number; started: number } = { batches: 0, jobs: 0, streams: 0, started: 0 };
+  /** What went to the threads: messages of batches, the objects in them, streams, and whole digests. */
+  readonly stats: { batches: number; jobs: number; streams: number; started: number; digests: number } = { batches: 0, jobs: 0, streams: 0, started: 0, digests: 0 };
   /** Stored size of the files hashed lately (a file's size is known only once it is opened). */
   #typical = BATCH_BYTES / 4;
 
@@ -144,6 +154,13 @@ export class HashPool implements HashOffload {
         this.#queue.push({ request, sources, whats, settle });
       }
       this.#schedule();
+    });
+  }
+
+  checkDigest(job: DigestJob): Promise<DigestCheck> {
+    return new Promise((resolve, reject) => {
+      this.#digests.push({ job, resolve, reject });
+      this.#dispatch();
     });
   }
 
@@ -224,6 +241,18 @@ export class HashPool implements HashOffload {
 
   /** Hand queued objects to threads with room, starting threads as needed. */
   #dispatch(): void {
+    // Digests first: the walk waits for them in order.
+    while (this.#digests.length > 0) {
+      const thread = this.#thread(false);
+      if (!thread) return;
+      const task = this.#digests.shift()!;
+      const id = this.#nextId++;
+      thread.digests.set(id, task);
+      this.stats.digests++;
+      thread.batches++;
+      thread.touch();
+      thread.post({ t: 'digest', id, job: task.job });
+    }
     const queue = this.#queue;
     let head = 0;
     while (head < queue.length) {
@@ -287,6 +316,10 @@ export class HashPool implements HashOffload {
       thread.streams.get(m.id)?.();
       return;
     }
+    if (m.t === 'digest-done') {
+      this.#digestDone(thread, m);
+      return;
+    }
     const answers = new Array<Answer | WireError>(m.sha256.length);
     for (let i = 0; i < m.sha256.length; i++) {
       const sha256 = m.sha256[i];
@@ -320,6 +353,18 @@ export class HashPool implements HashOffload {
     this.#dispatch();
   }
 
+  #digestDone(thread: Thread, m: DigestDoneMessage): void {
+    const task = thread.digests.get(m.id)!;
+    thread.digests.delete(m.id);
+    thread.batches--;
+    thread.touch();
+    const what = `${task.job.bucket}/${task.job.key}`;
+    if (m.result) task.resolve(m.result);
+    else if (m.error) task.reject(new ValidateLogsError(m.error.code as ErrorCode, m.error.message, { transient: m.error.transient }));
+    else task.reject(new Error(`checking s3://${what} failed on a pool thread: ${m.crash ?? 'no answer'}`));
+    this.#dispatch();
+  }
+
   /** A thread failed: what it held fails with it (not the objects' fault), the pool goes on without it. */
   #failed(thread: Thread, e: unknown): void {
     const i = this.#threads.indexOf(thread);
@@ -328,6 +373,8 @@ export class HashPool implements HashOffload {
     const error = new Error(`a hashing thread failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     for (const held of thread.pending.values()) for (const h of held) h.settle(h.whats.map(() => ({ crash: error.message })));
     thread.pending.clear();
+    for (const task of thread.digests.values()) task.reject(error);
+    thread.digests.clear();
     for (const wake of thread.streams.values()) wake();
     thread.streams.clear();
     void thread.worker.terminate();

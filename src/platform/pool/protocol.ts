@@ -5,7 +5,7 @@
  * `end`, with an `ack` back per chunk so that the sender never runs far ahead of the hashing.
  * @module
  */
-import type { HashRequest } from '../platform.js';
+import type { DigestCheck, DigestJob, HashRequest } from '../platform.js';
 
 /** What a batch's objects share: how to hash them. */
 export type BatchRequest = Omit<HashRequest, 'what' | 'sizeHint'>;
@@ -31,9 +31,18 @@ export interface BatchMessage {
   sources: Array<string | Uint8Array>;
 }
 
+/** A digest to take whole: parsed, and the logs it lists read, hashed and judged. */
+export interface DigestMessage {
+  t: 'digest';
+  /** The job's id, which its answer gives back. */
+  id: number;
+  job: DigestJob;
+}
+
 /** From the pool to a thread. */
 export type ToWorker =
   | BatchMessage
+  | DigestMessage
   | { t: 'open'; id: number; request: HashRequest }
   | { t: 'chunk'; id: number; bytes: Uint8Array }
   | { t: 'end'; id: number }
@@ -73,5 +82,15 @@ export interface DoneMessage {
   unhashed: Unhashed[];
 }
 
+/** How a digest job ended: its result, the error that stops the run, or the thread's own failure. */
+export interface DigestDoneMessage {
+  t: 'digest-done';
+  /** The job's id. */
+  id: number;
+  result?: DigestCheck;
+  error?: WireError;
+  crash?: string;
+}
+
 /** From a thread to the pool. */
-export type FromWorker = DoneMessage | { t: 'ack'; id: number };
+export type FromWorker = DoneMessage | DigestDoneMessage | { t: 'ack'; id: number };

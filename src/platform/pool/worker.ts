@@ -3,16 +3,23 @@
  * caller's thread (`hashStream`), on a platform whose inflater works synchronously, so that
  * one thread keeps one core busy with no hops to another pool. Local files are opened here
  * exactly as the local copy opens them (no link at the end of the path, never blocking, a
- * regular file by the open descriptor); anything else is handed back to the caller.
+ * regular file by the open descriptor); anything else is handed back to the caller. A digest
+ * can come whole: it is parsed here, and the logs it lists are judged here with the caller's
+ * code (`log-verdict`), their keys resolved as the local copy resolves them (`LocalReader`).
  * @module
  */
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { ValidateLogsError } from '../../errors.js';
+import { logKeyMatcher } from '../../chain/inventory.js';
+import { checkLogListing, hashMatches, judgeLog, type LogContext } from '../../chain/log-verdict.js';
+import { parseDigest, type DigestLogFile } from '../../format/digest.js';
+import { s3Uri } from '../../format/keys.js';
 import { hashStream, hashWhole } from '../../hash/hash-stream.js';
+import { LocalReader } from '../../sources/local/read.js';
 import { nodeCorePlatform } from '../node-core.js';
-import type { HashOutcome, HashRequest, Platform } from '../platform.js';
-import { OBJECT_NAME, type BatchMessage, type DoneMessage, type FromWorker, type ToWorker, type Unhashed } from './protocol.js';
+import type { CheckedDigest, DigestCheck, DigestJob, HashOutcome, HashRequest, Platform } from '../platform.js';
+import { OBJECT_NAME, type BatchMessage, type DigestMessage, type DoneMessage, type FromWorker, type ToWorker, type Unhashed, type WireError } from './protocol.js';
 import { createSyncInflater, createWholeInflater, syncInflateAvailable } from './sync-inflate.js';
 
 const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | (fsc.O_NONBLOCK ?? 0);
@@ -186,6 +193,91 @@ async function runBatch(m: BatchMessage): Promise<void> {
   send(out.message);
 }
 
+/** The local copies digests' logs are read from, by folder (each resolves and caches its folders as the copy does). */
+const readers = new Map<string, LocalReader>();
+/** Matchers of a trail's log keys, by trail. */
+const matchers = new Map<string, (key: string) => boolean>();
+
+/** Read and hash one log's file; undefined: the caller reads it (no plain file, or a failure worth another try). */
+async function hashLog(path: string | undefined, log: DigestLogFile, opts: Options): Promise<HashOutcome | ValidateLogsError | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    const r = hashOne(path, opts);
+    return r instanceof Promise ? await r : r;
+  } catch (e) {
+    if (e instanceof ReadFailed) return undefined;
+    if (!(e instanceof ValidateLogsError)) throw e;
+    if (e.transient) return undefined;
+    // Named as the caller's thread names it.
+    return new ValidateLogsError(e.code, e.message.replaceAll(OBJECT_NAME, s3Uri(log.s3Bucket, log.s3Object)), { transient: false });
+  }
+}
+
+/** A digest, parsed, and the logs it lists judged. */
+async function checkDigest(job: DigestJob): Promise<DigestCheck> {
+  const p = thePlatform();
+  let d;
+  try {
+    d = parseDigest(job.bytes, s3Uri(job.bucket, job.key), p);
+  } catch (e) {
+    if (e instanceof ValidateLogsError) return { parsed: false }; // the caller parses it again to say why
+    throw e;
+  }
+  const { logFiles, ...header } = d.record;
+  const n = logFiles.length;
+  const out: CheckedDigest = { parsed: true, sha256: d.sha256, header, keys: new Array<string>(n), foreign: [], checked: job.check, sizes: new Float64Array(job.check ? n : 0).fill(-1), findings: [], back: [] };
+  for (let i = 0; i < n; i++) {
+    const log = logFiles[i]!;
+    out.keys[i] = log.s3Object;
+    if (log.s3Bucket !== job.bucket) out.foreign.push([i, log.s3Bucket]);
+  }
+  if (!job.check) return out;
+  const trailId = JSON.stringify(job.trail);
+  let matches = matchers.get(trailId);
+  if (!matches) matchers.set(trailId, (matches = logKeyMatcher(job.trail)));
+  const context: LogContext = {
+    trail: job.trail,
+    digest: s3Uri(job.bucket, job.key),
+    digestBucket: job.bucket,
+    window: [d.startTime.getTime(), d.endTime.getTime()],
+    backfill: job.backfill,
+    platform: p,
+    maxBytes: job.maxBytes,
+    matches,
+  };
+  const read: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const listing = checkLogListing(logFiles[i]!, context);
+    if (listing) out.findings.push([i, listing]);
+    else read.push(i);
+  }
+  if (read.length === 0) return out;
+  let reader = readers.get(job.root);
+  if (!reader) readers.set(job.root, (reader = new LocalReader(job.root)));
+  const paths = await reader.filePaths(read.map((i) => logFiles[i]!.s3Object));
+  const opts = options({ gzip: true, maxBytes: job.maxBytes, what: OBJECT_NAME });
+  for (let j = 0; j < read.length; j++) {
+    const i = read[j]!;
+    const log = logFiles[i]!;
+    const r = await hashLog(paths[j], log, opts);
+    if (r === undefined) out.back.push([i, log]);
+    else if (!(r instanceof ValidateLogsError) && hashMatches(log, r)) out.sizes[i] = r.size;
+    else out.findings.push([i, judgeLog(log, context, r)]);
+  }
+  // Findings in place order (listing findings came first).
+  out.findings.sort((a, b) => a[0] - b[0]);
+  return out;
+}
+
+async function runDigest(m: DigestMessage): Promise<void> {
+  try {
+    send({ t: 'digest-done', id: m.id, result: await checkDigest(m.job) });
+  } catch (e) {
+    const error: WireError | undefined = e instanceof ValidateLogsError ? { code: e.code, message: e.message, transient: e.transient } : undefined;
+    send(error ? { t: 'digest-done', id: m.id, error } : { t: 'digest-done', id: m.id, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  }
+}
+
 /** Chunks of a streamed object as they arrive, acknowledged as they are consumed. */
 class Feed implements AsyncIterable<Uint8Array> {
   readonly #id: number;
@@ -224,6 +316,9 @@ port.on('message', (m: ToWorker) => {
   switch (m.t) {
     case 'batch':
       void runBatch(m);
+      break;
+    case 'digest':
+      void runDigest(m);
       break;
     case 'open': {
       const feed = new Feed(m.id);
