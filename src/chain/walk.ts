@@ -3,7 +3,9 @@
  * does, newest first, following each digest's link to the previous one and jumping to the next
  * older listed digest when a link is missing or invalid. Each digest is read (ahead of the walk),
  * checked ({@link checkDigest}) and its logs checked ({@link checkLog}) concurrently; findings
- * leave in walk order. Beyond the AWS CLI it reports every digest of a hole, a gap between
+ * leave in walk order. With a pool that takes whole digests of a local copy, a digest goes to a
+ * thread as soon as it is read, which parses it and checks its logs there; what it found counts
+ * only once the walk reaches the digest and its signature verifies. Beyond the AWS CLI it reports every digest of a hole, a gap between
  * segments with its logs, a loop of links, and logs listed twice; and it records what each
  * digest vouched for, for the coverage step.
  * @module

@@ -159,7 +159,10 @@ export interface CheckedDigest {
 }
 
 /** What {@link HashOffload.checkDigest} found: the checked digest, or that it is no digest (the caller parses it to say why). */
-export type DigestCheck = CheckedDigest | { parsed: false };
+export type DigestCheck = CheckedDigest | {
+  /** False: the bytes are no digest the thread could parse. */
+  parsed: false;
+};
 
 /**
  * Hashing on other threads: the Node platform's worker pool. The caller's thread only

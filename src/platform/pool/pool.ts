@@ -2,6 +2,10 @@
  * The Node platform's worker pool ({@link HashOffload}): threads that read, inflate, CRC-check
  * and hash objects, so that the caller's thread only walks, schedules and reports.
  *
+ * A digest of a local copy goes to a thread whole ({@link HashOffload.checkDigest}): the thread
+ * parses it and reads, hashes and judges every log it lists, and answers once. Digests go out
+ * before batches (the walk waits for them in order), each counting as a batch of its thread.
+ *
  * Small objects (a stored size under {@link BATCH_BYTES}) go many to a message: one round trip
  * between threads carries up to {@link BATCH_JOBS} of them, and the files of one `hashFiles`
  * call go in groups that stay whole (one entry to keep and one answer to take for a group,
@@ -28,7 +32,7 @@ export const BATCH_JOBS: number = 64;
 export const DEPTH: number = 2;
 /** Chunks of a stream sent ahead of the hashing. */
 export const STREAM_AHEAD: number = 4;
-/** A thread's young generation, in MiB. */
+/** A thread's young generation, in MiB: room for a digest's parsed entries to die young while its logs are read. */
 const YOUNG_MB = 8;
 
 /** One object's answer from a thread: its outcome, an error about its bytes, or handed back (undefined). */
@@ -67,8 +71,9 @@ class Thread {
   readonly streams = new Map<number, () => void>();
   constructor(url: URL, onMessage: (t: Thread, m: FromWorker) => void, onFail: (t: Thread, e: unknown) => void) {
     // No flags of the parent's command line: they are for its main module (--input-type, --eval).
-    // A small young generation: a thread's garbage is short-lived and small (its buffers are
-    // reused), and V8's default would hold tens of MB per thread for nothing.
+    // A small young generation: a thread's garbage is short-lived (its buffers are reused; a
+    // digest's parsed entries live while its logs are read), and V8's default would hold tens of
+    // MB per thread for nothing.
     this.worker = new Worker(url, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     this.worker.on('message', (m: FromWorker) => onMessage(this, m));
     this.worker.on('error', (e) => onFail(this, e));
