@@ -64,6 +64,14 @@ export function fromBase64(text: string): Uint8Array | undefined {
 }
 
 /**
+ * A copy of bytes in a new buffer of their own. Not `bytes.slice()`: on a Node `Buffer`, that
+ * is a view of the same memory, which a reader that reuses its buffer overwrites.
+ * @param bytes - the bytes
+ * @returns the copy
+ */
+export const copyBytes = (bytes: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(bytes);
+
+/**
  * Concatenate byte arrays.
  * @param parts - the arrays
  * @returns one array holding them in order

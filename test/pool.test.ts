@@ -3,14 +3,14 @@
 // but a regular file is handed back; small objects travel in batches; an idle pool never keeps
 // the process alive.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding, HashOutcome, HashRequest, Platform } from '../dist/index.js';
-import { hashStream, parseTrailArn, PublicKeySet, verifyTrail } from '../dist/index.js';
-import { createNodePlatform, LocalDirectory } from '../dist/node.js';
+import { createSigner, hashStream, logKey, parseTrailArn, PublicKeySet, verifyTrail } from '../dist/index.js';
+import { createNodePlatform, LocalDirectory, writeDigests } from '../dist/node.js';
 import { pseudoRandomBytes } from './helpers/bytes.js';
 import { applyActions, copySample, ROOT, tampering } from './helpers/tamper.js';
 
@@ -272,6 +272,103 @@ describe('the pool takes whole digests, and finds what the caller thread finds',
       expect([code(linked), code(fifo), code(other)]).toEqual(['LOG_VALID', 'LOG_UNREADABLE', 'LOG_NOT_FOUND']);
     } finally {
       cleanup();
+    }
+  });
+});
+
+describe('the pool reads whole digests itself, many at once on one thread', () => {
+  const trail = { accountId: '111122223333', region: 'eu-west-1', trailName: 'many' };
+  const bucket = 'many-bucket';
+  const HOURS = 30;
+  const hour = (h: number): Date => new Date(Date.UTC(2025, 5, 1) + h * 3_600_000);
+  const oneThread = createNodePlatform({ threads: 1 });
+  let root: string;
+  let keys: PublicKeySet;
+  let digestKeys: string[];
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'pool-digests-'));
+    for (let h = 0; h < HOURS; h++) {
+      for (let j = 0; j < 3; j++) {
+        const at = new Date(hour(h).getTime() + (j + 1) * 900_000);
+        const path = join(root, logKey(trail, at, `H${String(h).padStart(3, "0")}J${j}abcdefghij`));
+        mkdirSync(join(path, '..'), { recursive: true });
+        writeFileSync(path, gzipSync(records(50 + h * 7 + j, h * 3 + j)));
+        utimesSync(path, at, at);
+      }
+    }
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    keys = new PublicKeySet([signer.publicKey]);
+    await writeDigests({ storage: new LocalDirectory(root, { bucket }), bucket, trail, signer, until: hour(HOURS) });
+    digestKeys = (readdirSync(root, { recursive: true }) as string[]).filter((k) => k.includes('CloudTrail-Digest') && k.endsWith('.json.gz')).sort();
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+  async function findings(platform: Platform): Promise<Finding[]> {
+    const out: Finding[] = [];
+    const source = new LocalDirectory(root, { bucket });
+    for await (const f of verifyTrail({ source, bucket, trail, keys, start: hour(0), end: hour(HOURS), platform })) out.push(f);
+    return out;
+  }
+
+  it('each digest read is its own, whatever else the thread reads meanwhile', async () => {
+    expect(digestKeys.length).toBeGreaterThanOrEqual(HOURS);
+    const before = stats(oneThread).digests;
+    const got = await findings(oneThread);
+    expect(stats(oneThread).digests - before).toBeGreaterThanOrEqual(digestKeys.length);
+    expect(got).toEqual(await findings(inThread));
+    const codes = new Set(got.map((f) => f.code));
+    expect([...codes].sort()).toEqual(['DIGEST_VALID', 'LOG_VALID']);
+    expect(got.filter((f) => f.code === 'LOG_VALID')).toHaveLength(HOURS * 3);
+  });
+
+  it('leaves a digest or sidecar that is no plain file, or is malformed, to the caller thread: the same findings', async () => {
+    const at = (i: number): string => join(root, digestKeys[i]!);
+    const saved = new Map<string, Buffer>();
+    const keep = (path: string): void => void saved.set(path, readFileSync(path));
+    try {
+      // A digest that is a link to its own bytes, a FIFO, a folder; a sidecar missing, a FIFO, malformed, too large; a digest not gzip.
+      keep(at(2));
+      renameSync(at(2), `${at(2)}.real`);
+      symlinkSync(`${at(2)}.real`, at(2));
+      keep(at(5));
+      rmSync(at(5));
+      execFileSync('mkfifo', [at(5)]);
+      keep(at(8));
+      rmSync(at(8));
+      mkdirSync(at(8));
+      keep(`${at(11)}.metadata.json`);
+      rmSync(`${at(11)}.metadata.json`);
+      keep(`${at(14)}.metadata.json`);
+      rmSync(`${at(14)}.metadata.json`);
+      execFileSync('mkfifo', [`${at(14)}.metadata.json`]);
+      keep(`${at(17)}.metadata.json`);
+      writeFileSync(`${at(17)}.metadata.json`, '{"signature": ');
+      keep(`${at(20)}.metadata.json`);
+      writeFileSync(`${at(20)}.metadata.json`, JSON.stringify({ signature: 'ab', pad: 'x'.repeat(70_000) }));
+      keep(at(23));
+      writeFileSync(at(23), gunzipSync(saved.get(at(23))!));
+      const want = await findings(inThread);
+      expect(await findings(oneThread)).toEqual(want);
+      const code = (i: number): string | undefined => want.find((f) => f.kind === 'digest' && f.key === digestKeys[i])?.code;
+      // A link inside the copy is followed by the copy (not by a thread); a missing sidecar's
+      // signature is the one the next digest's link records.
+      expect([2, 5, 8, 11, 14, 17, 20, 23].map(code)).toEqual([
+        'DIGEST_VALID',
+        'DIGEST_UNREADABLE',
+        'DIGEST_NOT_FOUND',
+        'DIGEST_VALID',
+        'DIGEST_UNREADABLE',
+        'DIGEST_INVALID_FORMAT',
+        'DIGEST_INVALID_FORMAT',
+        'DIGEST_INVALID_FORMAT',
+      ]);
+    } finally {
+      for (const [path, bytes] of saved) {
+        rmSync(path, { recursive: true, force: true });
+        writeFileSync(path, bytes);
+      }
+      rmSync(`${at(2)}.real`, { force: true });
     }
   });
 });

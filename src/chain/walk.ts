@@ -4,8 +4,8 @@
  * older listed digest when a link is missing or invalid. Each digest is read (ahead of the walk),
  * checked ({@link checkDigest}) and its logs checked ({@link checkLog}) concurrently; findings
  * leave in walk order. With a pool that takes whole digests of a local copy, a digest goes to a
- * thread as soon as it is read, which parses it and checks its logs there; what it found counts
- * only once the walk reaches the digest and its signature verifies. Beyond the AWS CLI it reports every digest of a hole, a gap between
+ * thread ahead of the walk, which reads and parses it and checks its logs there; what it found
+ * counts only once the walk reaches the digest and its signature verifies. Beyond the AWS CLI it reports every digest of a hole, a gap between
  * segments with its logs, a loop of links, and logs listed twice; and it records what each
  * digest vouched for, for the coverage step.
  * @module
@@ -14,7 +14,7 @@ import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
 import { parsedDigestFrom, type ParsedDigest } from '../format/digest.js';
 import { digestKey, s3Uri, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
-import type { CheckedDigest, DigestCheck, Platform } from '../platform/platform.js';
+import type { CheckedDigest, Platform } from '../platform/platform.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { checkDigest, digestErrorFinding, digestKeyTime, iso, parseDigestObject, type DigestRef, type DigestVerdict } from './check-digest.js';
@@ -32,10 +32,10 @@ const PAGE = 256;
 
 /**
  * A digest as read: its uncompressed bytes and metadata, or undefined when absent; with a pool
- * that takes whole digests, its check there (undefined when the pool could not: it is then
- * checked on this thread).
+ * that takes whole digests, what the pool found (absent when the pool left it to this thread:
+ * it is then read and checked here).
  */
-export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined; checked?: Promise<DigestCheck | undefined> } | undefined>;
+export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined; checked?: CheckedDigest } | undefined>;
 
 /** What the walk needs: where to read, what to trust, the range, and where findings go. */
 export interface WalkContext {
@@ -227,6 +227,8 @@ export class DigestReader {
   }
 
   async #read(ref: DigestRef, backfill: boolean): Promise<DigestRead> {
+    const pooled = await this.#pooled(ref, backfill);
+    if (pooled) return { ok: true, value: { bytes: pooled.bytes, metadata: pooled.metadata, checked: pooled } };
     const { source, maxDigestBytes } = this.#ctx;
     const uri = s3Uri(ref.bucket, ref.key);
     return attempt(async () => {
@@ -234,22 +236,27 @@ export class DigestReader {
       if (!obj) return undefined;
       const sizeHint = obj.size;
       const bytes = await readAll(obj.body, { gzip: true, maxBytes: maxDigestBytes, what: uri, platform: this.#ctx.platform, ...(sizeHint !== undefined && { sizeHint }) });
-      return { bytes, metadata: obj.metadata, ...this.#offload(ref, bytes, backfill) };
+      return { bytes, metadata: obj.metadata };
     }, this.#ctx.platform);
   }
 
   /**
-   * Hand a digest whole to the pool, when it takes whole digests: it is checked there while
-   * the walk goes on (ahead of its signature: what it finds counts only once the signature
-   * verifies). A pool that fails leaves the digest to this thread.
+   * Hand a digest of a local copy whole to the pool, when it takes whole digests: it is read
+   * and checked there while the walk goes on (ahead of its signature: what the pool found
+   * counts only once the signature verifies). Undefined when the pool left it to this thread
+   * (which then reads it and says what is wrong) or failed.
    */
-  #offload(ref: DigestRef, bytes: Uint8Array, backfill: boolean): { checked?: Promise<DigestCheck | undefined> } {
-    const { fileRoot, platform, trail, maxLogBytes, pinned } = this.#ctx;
-    if (fileRoot === undefined || !platform.offload) return {};
+  async #pooled(ref: DigestRef, backfill: boolean): Promise<CheckedDigest | undefined> {
+    const { fileRoot, platform, trail, maxLogBytes, maxDigestBytes, pinned } = this.#ctx;
+    if (fileRoot === undefined || !platform.offload) return undefined;
     // A pinned digest's logs were verified when it was pinned: it is only parsed.
     const check = backfill || pinned?.key !== ref.key;
-    const checked = platform.offload.checkDigest({ bytes, bucket: ref.bucket, key: ref.key, backfill, trail, root: fileRoot, maxBytes: maxLogBytes, check });
-    return { checked: checked.catch(() => undefined) };
+    try {
+      const done = await platform.offload.checkDigest({ bucket: ref.bucket, key: ref.key, backfill, trail, root: fileRoot, maxDigestBytes, maxBytes: maxLogBytes, check });
+      return done.parsed ? done : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -271,13 +278,11 @@ export class DigestReader {
     if (!read.ok) return { finding: digestErrorFinding(ref, backfill, read.error), signed: false, found: true };
     if (!read.value) return { finding: finding('DIGEST_NOT_FOUND', { ...base, message: 'not found', ...extra }), signed: false, found: false };
     const { bytes, checked } = read.value;
-    const done = checked && (await checked);
     let parsed: ParsedDigest | Finding;
-    if (done?.parsed) {
-      parsed = parsedDigestFrom(bytes, done.sha256, done.header, s3Uri(ref.bucket, ref.key), this.#ctx.platform);
-      if (done.checked) this.#checked.set(parsed, done);
+    if (checked) {
+      parsed = parsedDigestFrom(bytes, checked.sha256, checked.header, s3Uri(ref.bucket, ref.key), this.#ctx.platform);
+      if (checked.checked) this.#checked.set(parsed, checked);
     } else {
-      // Parsed here too when the pool found it no digest: this says why.
       parsed = parseDigestObject(ref, bytes, backfill, this.#ctx.platform);
     }
     if (!('record' in parsed)) return { finding: parsed, signed: false, found: true };

@@ -6,7 +6,7 @@ import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
 import { EventTimeScanner } from '../format/events.js';
 import type { HashOutcome, Platform } from '../platform/platform.js';
-import { concatBytes, toHex } from '../utils.js';
+import { concatBytes, copyBytes, toHex } from '../utils.js';
 import { toChunks, type ByteSource } from './chunks.js';
 import { gunzipInto, gunzipWholeSync } from './gunzip.js';
 import { sha256Hex } from './sha256.js';
@@ -158,7 +158,8 @@ export function hashWhole(bytes: Uint8Array, options: Omit<HashStreamOptions, 'o
  * @param source - the stored bytes
  * @param options - `gzip`, `maxBytes` (required), a name for messages, the platform, and the
  *   stored size when known (a small object is then inflated in one call)
- * @returns the (uncompressed) bytes
+ * @returns the (uncompressed) bytes, in a buffer of their own (nothing else holds it: it may be
+ *   transferred to another thread)
  * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`
  */
 export async function readAll(
@@ -168,7 +169,9 @@ export async function readAll(
   const parts: Uint8Array[] = [];
   let size = 0;
   const collect = (chunk: Uint8Array): void => {
-    parts.push(chunk.slice()); // the inflater may reuse its buffer; keep a copy
+    // A copy: the inflater may reuse its buffer, even before this read resumes (another read
+    // may inflate in between).
+    parts.push(copyBytes(chunk));
     size += chunk.byteLength;
   };
   if (options.gzip) {
@@ -186,7 +189,7 @@ export async function readAll(
       collect(chunk);
     }
   }
-  return concatBytes(parts);
+  return parts.length === 1 ? parts[0]! : concatBytes(parts);
 }
 
 /** A hash of content that comes in one piece, hashed in one call as it comes (a second piece is a bug). */

@@ -109,11 +109,12 @@ export interface HashOutcome {
   oldestEventTime?: string | null;
 }
 
-/** A digest for {@link HashOffload.checkDigest}: its bytes, where it lies, and how to check what it lists. */
+/**
+ * A digest for {@link HashOffload.checkDigest}: where it lies in a local copy, and how to check
+ * what it lists. The thread reads the digest and its metadata sidecar there itself.
+ */
 export interface DigestJob {
-  /** Its uncompressed bytes (copied to the thread). */
-  bytes: Uint8Array;
-  /** The bucket it was read from (its logs must be in it). */
+  /** The bucket it is in (its logs must be in it). */
   bucket: string;
   /** Its key. */
   key: string;
@@ -121,8 +122,10 @@ export interface DigestJob {
   backfill: boolean;
   /** The trail and region whose logs it lists. */
   trail: TrailRef;
-  /** The folder of the local copy holding `bucket`: log keys are resolved in it as the copy resolves them. */
+  /** The folder of the local copy holding `bucket`: keys are resolved in it as the copy resolves them. */
   root: string;
+  /** Cap on the digest's uncompressed size. */
+  maxDigestBytes: number;
   /** Cap on a log's uncompressed size. */
   maxBytes: number;
   /** Read and judge the logs it lists; false to parse it only. */
@@ -134,8 +137,12 @@ export interface DigestJob {
  * order, in columns: a valid log is only its size; every other verdict is a finding.
  */
 export interface CheckedDigest {
-  /** It parsed as a digest. */
+  /** It was read and parsed as a digest. */
   parsed: true;
+  /** Its uncompressed bytes, as the thread read them (moved to the caller's thread, not copied). */
+  bytes: Uint8Array;
+  /** Its S3 user metadata, from its sidecar, keys in lower case. */
+  metadata: Record<string, string>;
   /** Lower-case hex SHA-256 of its bytes. */
   sha256: string;
   /** Its content, but for `logFiles`. */
@@ -158,9 +165,15 @@ export interface CheckedDigest {
   back: Array<[number, DigestLogFile]>;
 }
 
-/** What {@link HashOffload.checkDigest} found: the checked digest, or that it is no digest (the caller parses it to say why). */
+/**
+ * What {@link HashOffload.checkDigest} found: the checked digest, or that the thread left it to
+ * the caller (which reads it the ordinary way and says what is wrong).
+ */
 export type DigestCheck = CheckedDigest | {
-  /** False: the bytes are no digest the thread could parse. */
+  /**
+   * False: the digest or its sidecar is not a regular file that reads whole within its cap
+   * (absent, a link, a FIFO, too large, a failed read), or its bytes are no gzip of a digest.
+   */
   parsed: false;
 };
 
@@ -202,12 +215,13 @@ export interface HashOffload {
    */
   hashBytes(source: ByteSource, request: HashRequest): Promise<HashOutcome>;
   /**
-   * Take a whole digest on a pool thread: parse it, then read, hash and judge each log it
-   * lists in a local copy, with the same code and the same verdicts as the caller's thread
+   * Take a whole digest of a local copy on a pool thread: read it and its metadata sidecar
+   * (only as regular files, as the copy reads them), gunzip and parse it, then read, hash and
+   * judge each log it lists, with the same code and the same verdicts as the caller's thread
    * (`checkLog`). A digest of thousands of small logs then costs the caller's thread one
-   * message, not thousands of steps.
-   * @param job - the digest and how to check it
-   * @returns the checked digest, or `{ parsed: false }` when its bytes are no digest
+   * message, not thousands of steps, and no read of its own.
+   * @param job - where the digest is and how to check it
+   * @returns the checked digest, or `{ parsed: false }` when the caller is to read it
    * @throws Error when a thread failed, and the error that stops a run where a log's read met
    *   an error that says nothing about the log
    */

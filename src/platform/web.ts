@@ -12,7 +12,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { encodeEd25519PrivateKey, encodeEd25519PublicKey, encodeRsaPublicKey } from '../crypto/der.js';
-import { concatBytes } from '../utils.js';
+import { concatBytes, copyBytes } from '../utils.js';
 import type { Platform, RawInflater, Sha256, SigningKey } from './platform.js';
 
 /** The gzip trailer: CRC-32 and length, 8 bytes. */
@@ -188,7 +188,7 @@ export const webPlatform: Platform = Object.freeze({
   gzip: (data: Uint8Array): Promise<Uint8Array> => {
     const stream = new CompressionStream('gzip');
     const writer = stream.writable.getWriter();
-    writer.write(data.slice()).catch(() => undefined);
+    writer.write(copyBytes(data)).catch(() => undefined);
     writer.close().catch(() => undefined);
     return collect(stream.readable);
   },

@@ -17,6 +17,7 @@ import { DIGEST_PERIOD_MS } from '../format/time.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { FetchedObject, ListedObject, ListOptions, ObjectSource } from '../sources/source.js';
 import { ownership, shardTrail, type ShardItem } from './manifest.js';
+import { copyBytes } from '../utils.js';
 
 /** A digest's link to the previous digest of its chain. */
 export interface DigestLink {
@@ -188,7 +189,7 @@ class OverlapSource implements ObjectSource {
   async *#learn(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, owned: boolean): AsyncGenerator<Uint8Array> {
     const copy: Uint8Array[] = [];
     for await (const chunk of body) {
-      copy.push(chunk.slice()); // a chunk is valid until the next one is asked for
+      copy.push(copyBytes(chunk)); // a chunk is valid until the next one is asked for
       yield chunk;
     }
     let listed: string[];

@@ -12,7 +12,7 @@
  */
 import { ValidateLogsError } from '../errors.js';
 import { LocalReader } from './local/read.js';
-import { MAX_METADATA_BYTES, parseMetadata, sidecarKey } from './local/sidecar.js';
+import { MAX_METADATA_BYTES, parseMetadataBytes, sidecarKey } from './local/sidecar.js';
 import { lockFolder, putIfAbsent } from './local/write.js';
 import type { FetchedObject, ListedObject, ListOptions, ObjectSink, ObjectSource } from './source.js';
 
@@ -158,7 +158,7 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
       if (size > MAX_METADATA_BYTES) throw new ValidateLogsError('METADATA_INVALID', `${name}: larger than ${MAX_METADATA_BYTES} bytes`);
       parts.push(Buffer.from(chunk));
     }
-    return parseMetadata(Buffer.concat(parts).toString('utf8'), name);
+    return parseMetadataBytes(Buffer.concat(parts), name);
   }
 
   /**

@@ -3,7 +3,7 @@
  * and hash objects, so that the caller's thread only walks, schedules and reports.
  *
  * A digest of a local copy goes to a thread whole ({@link HashOffload.checkDigest}): the thread
- * parses it and reads, hashes and judges every log it lists, and answers once. Digests go out
+ * reads and parses it, reads, hashes and judges every log it lists, and answers once. Digests go out
  * before batches (the walk waits for them in order), each counting as a batch of its thread.
  *
  * Small objects (a stored size under {@link BATCH_BYTES}) go many to a message: one round trip

@@ -4,8 +4,9 @@
  * one thread keeps one core busy with no hops to another pool. Local files are opened here
  * exactly as the local copy opens them (no link at the end of the path, never blocking, a
  * regular file by the open descriptor); anything else is handed back to the caller. A digest
- * can come whole: it is parsed here, and the logs it lists are judged here with the caller's
- * code (`log-verdict`), their keys resolved as the local copy resolves them (`LocalReader`).
+ * can come whole: it and its metadata sidecar are read and parsed here, and the logs it lists
+ * are judged here with the caller's code (`log-verdict`), keys resolved as the local copy
+ * resolves them (`LocalReader`).
  * @module
  */
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
@@ -15,8 +16,9 @@ import { logKeyMatcher } from '../../chain/inventory.js';
 import { checkLogListing, hashMatches, judgeLog, type LogContext } from '../../chain/log-verdict.js';
 import { parseDigest, type DigestLogFile } from '../../format/digest.js';
 import { s3Uri } from '../../format/keys.js';
-import { hashStream, hashWhole } from '../../hash/hash-stream.js';
+import { hashStream, hashWhole, readAll } from '../../hash/hash-stream.js';
 import { LocalReader } from '../../sources/local/read.js';
+import { MAX_METADATA_BYTES, parseMetadataBytes, sidecarKey } from '../../sources/local/sidecar.js';
 import { nodeCorePlatform } from '../node-core.js';
 import type { CheckedDigest, DigestCheck, DigestJob, HashOutcome, HashRequest, Platform } from '../platform.js';
 import { OBJECT_NAME, type BatchMessage, type DigestMessage, type DoneMessage, type FromWorker, type ToWorker, type Unhashed, type WireError } from './protocol.js';
@@ -213,19 +215,63 @@ async function hashLog(path: string | undefined, log: DigestLogFile, opts: Optio
   }
 }
 
-/** A digest, parsed, and the logs it lists judged. */
+function readerOf(root: string): LocalReader {
+  let reader = readers.get(root);
+  if (!reader) readers.set(root, (reader = new LocalReader(root)));
+  return reader;
+}
+
+/**
+ * A digest's file and its metadata sidecar, read as the local copy reads them (regular files
+ * only, the digest gunzipped within its cap, the sidecar parsed); undefined for anything else,
+ * which the caller reads itself to say what is wrong.
+ */
+async function readDigest(job: DigestJob): Promise<{ bytes: Uint8Array; metadata: Record<string, string> } | undefined> {
+  const [path, sidecar] = await readerOf(job.root).filePaths([job.key, sidecarKey(job.key)]);
+  if (path === undefined || sidecar === undefined) return undefined;
+  const what = s3Uri(job.bucket, job.key);
+  try {
+    // The sidecar first, parsed before the reused buffer holds anything else.
+    const meta = openFile(sidecar);
+    if (!meta) return undefined;
+    let metadata: Record<string, string>;
+    try {
+      const text = meta.size <= MAX_METADATA_BYTES ? readWhole(meta.fd, meta.size) : undefined;
+      if (!text) return undefined;
+      metadata = parseMetadataBytes(text, sidecar);
+    } finally {
+      closeSync(meta.fd);
+    }
+    const file = openFile(path);
+    if (!file) return undefined;
+    try {
+      const bytes = await readAll(fileChunks(file.fd), { gzip: true, maxBytes: job.maxDigestBytes, what, platform: thePlatform(), sizeHint: file.size });
+      return { bytes, metadata };
+    } finally {
+      closeSync(file.fd);
+    }
+  } catch (e) {
+    if (e instanceof ReadFailed || e instanceof ValidateLogsError) return undefined;
+    throw e;
+  }
+}
+
+/** A digest read, parsed, and the logs it lists judged. */
 async function checkDigest(job: DigestJob): Promise<DigestCheck> {
   const p = thePlatform();
+  const file = await readDigest(job);
+  if (!file) return { parsed: false };
+  const { bytes, metadata } = file;
   let d;
   try {
-    d = parseDigest(job.bytes, s3Uri(job.bucket, job.key), p);
+    d = parseDigest(bytes, s3Uri(job.bucket, job.key), p);
   } catch (e) {
-    if (e instanceof ValidateLogsError) return { parsed: false }; // the caller parses it again to say why
+    if (e instanceof ValidateLogsError) return { parsed: false }; // the caller reads it again to say why
     throw e;
   }
   const { logFiles, ...header } = d.record;
   const n = logFiles.length;
-  const out: CheckedDigest = { parsed: true, sha256: d.sha256, header, keys: new Array<string>(n), foreign: [], checked: job.check, sizes: new Float64Array(job.check ? n : 0).fill(-1), findings: [], back: [] };
+  const out: CheckedDigest = { parsed: true, bytes, metadata, sha256: d.sha256, header, keys: new Array<string>(n), foreign: [], checked: job.check, sizes: new Float64Array(job.check ? n : 0).fill(-1), findings: [], back: [] };
   for (let i = 0; i < n; i++) {
     const log = logFiles[i]!;
     out.keys[i] = log.s3Object;
@@ -252,9 +298,7 @@ async function checkDigest(job: DigestJob): Promise<DigestCheck> {
     else read.push(i);
   }
   if (read.length === 0) return out;
-  let reader = readers.get(job.root);
-  if (!reader) readers.set(job.root, (reader = new LocalReader(job.root)));
-  const paths = await reader.filePaths(read.map((i) => logFiles[i]!.s3Object));
+  const paths = await readerOf(job.root).filePaths(read.map((i) => logFiles[i]!.s3Object));
   const opts = options({ gzip: true, maxBytes: job.maxBytes, what: OBJECT_NAME });
   for (let j = 0; j < read.length; j++) {
     const i = read[j]!;
@@ -271,7 +315,9 @@ async function checkDigest(job: DigestJob): Promise<DigestCheck> {
 
 async function runDigest(m: DigestMessage): Promise<void> {
   try {
-    send({ t: 'digest-done', id: m.id, result: await checkDigest(m.job) });
+    const result = await checkDigest(m.job);
+    // The digest's bytes move to the caller's thread: no copy.
+    port.postMessage({ t: 'digest-done', id: m.id, result } satisfies FromWorker, result.parsed ? [result.bytes.buffer as ArrayBuffer] : []);
   } catch (e) {
     const error: WireError | undefined = e instanceof ValidateLogsError ? { code: e.code, message: e.message, transient: e.transient } : undefined;
     send(error ? { t: 'digest-done', id: m.id, error } : { t: 'digest-done', id: m.id, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) });

@@ -39,6 +39,21 @@ export function sidecarKey(key: string): string {
   return key + METADATA_SUFFIX;
 }
 
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * Parse a metadata sidecar's bytes as read ({@link parseMetadata} of its UTF-8 text, a byte
+ * order mark kept, so that JSON refuses it).
+ * @param bytes - the file's bytes
+ * @param what - the file's name for error messages
+ * @returns the metadata, keys in lower case
+ * @throws ValidateLogsError `METADATA_INVALID` when it is larger than {@link MAX_METADATA_BYTES} or malformed
+ */
+export function parseMetadataBytes(bytes: Uint8Array, what: string): Record<string, string> {
+  if (bytes.byteLength > MAX_METADATA_BYTES) throw new ValidateLogsError('METADATA_INVALID', `${what}: larger than ${MAX_METADATA_BYTES} bytes`);
+  return parseMetadata(utf8.decode(bytes), what);
+}
+
 /**
  * Parse S3 user metadata as `aws s3api head-object --query Metadata` prints it: a JSON object
  * of string values. Metadata keys are case-insensitive (S3 stores them in lower case), so a
