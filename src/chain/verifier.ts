@@ -160,15 +160,14 @@ export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<
   // 1. List: the digests and the logs at once.
   const from = start.getTime() - DIGEST_PERIOD_MS;
   const tailGraceMs = options.tailGraceMs ?? DEFAULT_TAIL_GRACE_MS;
-  const [lists, inventory] = await Promise.all([
-    listDigestKeys({ source, bucket, trail, start, end }),
-    inventoryWanted ? LogInventory.load(source, bucket, trail, from, end.getTime() + DIGEST_PERIOD_MS + tailGraceMs) : new LogInventory(trail),
-  ]);
+  const inventory = new LogInventory(trail);
+  const inventoryListed = inventoryWanted ? inventory.extend(source, bucket, from, end.getTime() + DIGEST_PERIOD_MS + tailGraceMs) : Promise.resolve();
+  inventoryListed.catch(() => undefined); // awaited below, once the digests are listed
+  const lists = await listDigestKeys({ source, bucket, trail, start, end });
   // Logs after the range matter only for the tail, checked last: when no later digest is even
   // named, list them while the walk runs (they come after every time the walk counts logs in).
   let tailListing: Promise<void> | undefined;
   const listTail = (): Promise<void> => (tailListing ??= inventory.extend(source, bucket, from, Number.POSITIVE_INFINITY));
-  if (inventoryWanted && lists.later.length === 0) listTail().catch(() => undefined); // awaited in the coverage step
   options.onListed?.(lists.standard.length + (backfill ? lists.backfill.length : 0));
 
   const inFlight = objectsInFlight(source, platform, concurrency);
@@ -196,6 +195,11 @@ export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<
   };
   const reader = new DigestReader(ctx);
   const record = newWalkRecord();
+  // The newest digests are read (and, by a pool that takes them whole, checked) while the logs
+  // are still being listed: the walk marks what they list only once the listing is done.
+  reader.prefetch(lists.standard, lists.standard.length - 1);
+  await inventoryListed;
+  if (inventoryWanted && lists.later.length === 0) listTail().catch(() => undefined); // awaited in the coverage step
 
   // 2. Walk each chain.
   yield* walkChain(ctx, reader, lists.standard, false, record);

@@ -11,7 +11,7 @@
  * @module
  */
 import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
-import { parsedDigestFrom, type ParsedDigest } from '../format/digest.js';
+import { parsedDigestFrom, type DigestRecord, type ParsedDigest } from '../format/digest.js';
 import { digestKey, s3Uri, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
 import type { CheckedDigest, Platform } from '../platform/platform.js';
@@ -306,6 +306,73 @@ export class DigestReader {
 }
 
 /**
+ * Queues the findings of a digest a pool thread checked whole, in pages. Its loop is a small
+ * function of its own: the JIT compiles a hot loop with the function around it, and the walk
+ * is a large one.
+ */
+class CheckedQueue {
+  #i = 0;
+  #o = 0;
+  #f = 0;
+  #b = 0;
+  #page: Finding[] = [];
+  readonly #checked: CheckedDigest;
+  readonly #bucket: string;
+  readonly #listedAgain: (logBucket: string, key: string) => Finding | undefined;
+  readonly #context: LogContext;
+  readonly #ctx: WalkContext;
+  readonly #record: DigestRecord;
+
+  constructor(checked: CheckedDigest, bucket: string, listedAgain: (logBucket: string, key: string) => Finding | undefined, context: LogContext, ctx: WalkContext, record: DigestRecord) {
+    this.#checked = checked;
+    this.#bucket = bucket;
+    this.#listedAgain = listedAgain;
+    this.#context = context;
+    this.#ctx = ctx;
+    this.#record = record;
+  }
+
+  /**
+   * Queue findings until the window is full or every entry is queued.
+   * @returns true when every entry is queued
+   */
+  run(): boolean {
+    const { keys, foreign, sizes, findings: found, back } = this.#checked;
+    const { findings, limited, source } = this.#ctx;
+    for (; this.#i < keys.length; ) {
+      const i = this.#i++;
+      const key = keys[i]!;
+      const logBucket = this.#o < foreign.length && foreign[this.#o]![0] === i ? foreign[this.#o++]![1] : this.#bucket;
+      const verdict = this.#f < found.length && found[this.#f]![0] === i ? found[this.#f++]![1] : undefined;
+      const handed = this.#b < back.length && back[this.#b]![0] === i ? back[this.#b++]![1] : undefined;
+      const duplicate = this.#listedAgain(logBucket, key);
+      if (duplicate) {
+        this.#page.push(duplicate);
+      } else if (verdict) {
+        this.#page.push(verdict);
+      } else if (!handed && sizes[i]! >= 0) {
+        this.#page.push(validLogFinding(logBucket, key, this.#context, sizes[i]!));
+      } else {
+        const log = handed ?? this.#record.logFiles[i]!;
+        this.#flush();
+        const context = this.#context;
+        findings.push(limited(() => checkLog(log, context, source)));
+      }
+      if (this.#page.length >= PAGE) this.#flush();
+      if (findings.full) return false; // (only when the window is full, not for every log)
+    }
+    this.#flush();
+    return true;
+  }
+
+  #flush(): void {
+    if (this.#page.length === 0) return;
+    this.#ctx.findings.pushGroup(Promise.resolve(this.#page), this.#page.length);
+    this.#page = [];
+  }
+}
+
+/**
  * Walk one chain, newest listed digest first, and queue its findings.
  * @param ctx - the walk's context
  * @param reader - reads and checks digests
@@ -461,37 +528,8 @@ export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed:
       if (checked) {
         // Checked whole on a pool thread: a valid log is only its size here, and only a log
         // handed back is read on this thread.
-        const { keys, foreign, sizes, findings: found, back } = checked;
-        let o = 0;
-        let f = 0;
-        let b = 0;
-        let page: Finding[] = [];
-        const flush = (): void => {
-          if (page.length === 0) return;
-          findings.pushGroup(Promise.resolve(page), page.length);
-          page = [];
-        };
-        for (let i = 0; i < keys.length; i++) {
-          const key = keys[i]!;
-          const logBucket = o < foreign.length && foreign[o]![0] === i ? foreign[o++]![1] : bucket;
-          const verdict = f < found.length && found[f]![0] === i ? found[f++]![1] : undefined;
-          const handed = b < back.length && back[b]![0] === i ? back[b++]![1] : undefined;
-          const duplicate = listedAgain(logBucket, key);
-          if (duplicate) {
-            page.push(duplicate);
-          } else if (verdict) {
-            page.push(verdict);
-          } else if (!handed && sizes[i]! >= 0) {
-            page.push(validLogFinding(logBucket, key, logContext, sizes[i]!));
-          } else {
-            const log = handed ?? r.logFiles[i]!;
-            flush();
-            findings.push(ctx.limited(() => checkLog(log, logContext, ctx.source)));
-          }
-          if (page.length >= PAGE) flush();
-          if (findings.full) yield* due(findings); // (only when the window is full, not for every log)
-        }
-        flush();
+        const queue = new CheckedQueue(checked, bucket, listedAgain, logContext, ctx, r);
+        while (!queue.run()) yield* due(findings);
       } else {
         for (const log of pinned ? [] : r.logFiles) {
           findings.push(listedAgain(log.s3Bucket, log.s3Object) ?? ctx.limited(() => checkLog(log, logContext, ctx.source)));

@@ -200,19 +200,27 @@ const readers = new Map<string, LocalReader>();
 /** Matchers of a trail's log keys, by trail. */
 const matchers = new Map<string, (key: string) => boolean>();
 
-/** Read and hash one log's file; undefined: the caller reads it (no plain file, or a failure worth another try). */
-async function hashLog(path: string | undefined, log: DigestLogFile, opts: Options): Promise<HashOutcome | ValidateLogsError | undefined> {
+/**
+ * Read and hash one log's file; undefined: the caller reads it (no plain file, or a failure
+ * worth another try). A promise only when the file is streamed (large): a small one costs no
+ * promise.
+ */
+function hashLog(path: string | undefined, log: DigestLogFile, opts: Options): HashOutcome | ValidateLogsError | undefined | Promise<HashOutcome | ValidateLogsError | undefined> {
   if (path === undefined) return undefined;
   try {
     const r = hashOne(path, opts);
-    return r instanceof Promise ? await r : r;
+    return r instanceof Promise ? r.catch((e: unknown) => logError(e, log)) : r;
   } catch (e) {
-    if (e instanceof ReadFailed) return undefined;
-    if (!(e instanceof ValidateLogsError)) throw e;
-    if (e.transient) return undefined;
-    // Named as the caller's thread names it.
-    return new ValidateLogsError(e.code, e.message.replaceAll(OBJECT_NAME, s3Uri(log.s3Bucket, log.s3Object)), { transient: false });
+    return logError(e, log);
   }
+}
+
+/** What a failed read of a log becomes: handed back (undefined), or the error about its bytes, named as the caller's thread names it. */
+function logError(e: unknown, log: DigestLogFile): ValidateLogsError | undefined {
+  if (e instanceof ReadFailed) return undefined;
+  if (!(e instanceof ValidateLogsError)) throw e;
+  if (e.transient) return undefined;
+  return new ValidateLogsError(e.code, e.message.replaceAll(OBJECT_NAME, s3Uri(log.s3Bucket, log.s3Object)), { transient: false });
 }
 
 function readerOf(root: string): LocalReader {
@@ -270,13 +278,8 @@ async function checkDigest(job: DigestJob): Promise<DigestCheck> {
     throw e;
   }
   const { logFiles, ...header } = d.record;
-  const n = logFiles.length;
-  const out: CheckedDigest = { parsed: true, bytes, metadata, sha256: d.sha256, header, keys: new Array<string>(n), foreign: [], checked: job.check, sizes: new Float64Array(job.check ? n : 0).fill(-1), findings: [], back: [] };
-  for (let i = 0; i < n; i++) {
-    const log = logFiles[i]!;
-    out.keys[i] = log.s3Object;
-    if (log.s3Bucket !== job.bucket) out.foreign.push([i, log.s3Bucket]);
-  }
+  const out: CheckedDigest = { parsed: true, bytes, metadata, sha256: d.sha256, header, keys: [], foreign: [], checked: job.check, sizes: new Float64Array(0), findings: [], back: [] };
+  columns(out, logFiles, job.bucket);
   if (!job.check) return out;
   const trailId = JSON.stringify(job.trail);
   let matches = matchers.get(trailId);
@@ -291,26 +294,53 @@ async function checkDigest(job: DigestJob): Promise<DigestCheck> {
     maxBytes: job.maxBytes,
     matches,
   };
-  const read: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const listing = checkLogListing(logFiles[i]!, context);
-    if (listing) out.findings.push([i, listing]);
-    else read.push(i);
-  }
-  if (read.length === 0) return out;
-  const paths = await readerOf(job.root).filePaths(read.map((i) => logFiles[i]!.s3Object));
-  const opts = options({ gzip: true, maxBytes: job.maxBytes, what: OBJECT_NAME });
-  for (let j = 0; j < read.length; j++) {
-    const i = read[j]!;
-    const log = logFiles[i]!;
-    const r = await hashLog(paths[j], log, opts);
-    if (r === undefined) out.back.push([i, log]);
-    else if (!(r instanceof ValidateLogsError) && hashMatches(log, r)) out.sizes[i] = r.size;
-    else out.findings.push([i, judgeLog(log, context, r)]);
+  out.sizes = new Float64Array(logFiles.length).fill(-1);
+  const read = listed(out, logFiles, context);
+  if (read.length > 0) {
+    const paths = await readerOf(job.root).filePaths(read.map((i) => logFiles[i]!.s3Object));
+    await judgeLogs(out, logFiles, read, paths, context, options({ gzip: true, maxBytes: job.maxBytes, what: OBJECT_NAME }));
   }
   // Findings in place order (listing findings came first).
   out.findings.sort((a, b) => a[0] - b[0]);
   return out;
+}
+
+// The loops over a digest's entries are functions of their own, small: the JIT compiles a hot
+// loop with the function around it, and a large function costs far more to compile.
+
+/** Each entry's key, and the bucket of those in another bucket. */
+function columns(out: CheckedDigest, logFiles: readonly DigestLogFile[], bucket: string): void {
+  const n = logFiles.length;
+  out.keys = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const log = logFiles[i]!;
+    out.keys[i] = log.s3Object;
+    if (log.s3Bucket !== bucket) out.foreign.push([i, log.s3Bucket]);
+  }
+}
+
+/** The finding about each entry listed where no log of the digest may be; the places of the others, to read. */
+function listed(out: CheckedDigest, logFiles: readonly DigestLogFile[], context: LogContext): number[] {
+  const read: number[] = [];
+  for (let i = 0; i < logFiles.length; i++) {
+    const listing = checkLogListing(logFiles[i]!, context);
+    if (listing) out.findings.push([i, listing]);
+    else read.push(i);
+  }
+  return read;
+}
+
+/** Read, hash and judge the logs at places `read` (their files at `paths`). */
+async function judgeLogs(out: CheckedDigest, logFiles: readonly DigestLogFile[], read: readonly number[], paths: ReadonlyArray<string | undefined>, context: LogContext, opts: Options): Promise<void> {
+  for (let j = 0; j < read.length; j++) {
+    const i = read[j]!;
+    const log = logFiles[i]!;
+    let r = hashLog(paths[j], log, opts);
+    if (r instanceof Promise) r = await r;
+    if (r === undefined) out.back.push([i, log]);
+    else if (!(r instanceof ValidateLogsError) && hashMatches(log, r)) out.sizes[i] = r.size;
+    else out.findings.push([i, judgeLog(log, context, r)]);
+  }
 }
 
 async function runDigest(m: DigestMessage): Promise<void> {

@@ -477,7 +477,13 @@ export class LocalReader {
         return;
       }
     };
+    const full: ListedObject[][] = [];
     for (let i = 0; i < entries.length; i++) {
+      // A run of files whose names need no look on disk is listed in one synchronous step.
+      i = this.#files(dir, dirKey, entries, i, folders, links, prefix, after, details, put, full);
+      for (const f of full) yield f;
+      full.length = 0;
+      if (i >= entries.length) break;
       const d = entries[i]!;
       const link = links?.get(d);
       const folder = folders.has(d);
@@ -509,34 +515,72 @@ export class LocalReader {
         continue;
       }
       if (k <= after || !k.startsWith(prefix)) continue;
-      let why = nameProblem(d.name, k) ?? (link ? link.why : d.isFile() ? undefined : specialType(d));
-      if (why === undefined && d.name.includes('\uFFFD')) why = await this.#notUtf8(dir, d.name);
+      // (Only a name with U+FFFD in it comes here: #files lists the others.)
+      const why = nameProblem(d.name, k) ?? (link ? link.why : d.isFile() ? undefined : specialType(d)) ?? (await this.#notUtf8(dir, d.name));
       if (why !== undefined) {
         page.push({ key: k, unreadable: why });
         continue;
       }
-      if (isLayoutFile(d.name)) continue;
-      if (!details) {
-        const full = put({ key: k });
-        if (full) yield full;
-        continue;
-      }
-      let info = link?.stats;
-      if (!info) {
-        try {
-          // Synchronous: an entry just listed, examined without being opened or followed; a
-          // trip through the thread pool would cost more than the call, once per object.
-          info = lstatSync(dir.real + sep + d.name, { throwIfNoEntry: false });
-        } catch (e) {
-          page.push({ key: k, unreadable: errnoReason(e) ?? `cannot be examined (${(e as Error).message})` });
-          continue;
-        }
-        if (!info) continue; // removed while listing
-      }
-      const full = put({ key: k, size: info.size, lastModified: info.mtime });
-      if (full) yield full;
+      const o = this.#file(dir, d, k, link, details);
+      const done = o && put(o);
+      if (done) yield done;
     }
     if (page.length > 0) yield page;
+  }
+
+  /**
+   * List the entries from `from` on while they are files (not folders) whose names need no look
+   * on disk (no U+FFFD in them), into pages; a small synchronous loop of its own, which the JIT
+   * compiles apart from the walk around it.
+   * @returns the place of the first entry it left (a folder, a name to look at, or the end)
+   */
+  #files(
+    dir: Folder,
+    dirKey: string,
+    entries: readonly Dirent[],
+    from: number,
+    folders: ReadonlySet<Dirent>,
+    links: ReadonlyMap<Dirent, LinkTarget> | undefined,
+    prefix: string,
+    after: string,
+    details: boolean,
+    put: (o: ListedObject) => ListedObject[] | undefined,
+    full: ListedObject[][],
+  ): number {
+    let i = from;
+    for (; i < entries.length; i++) {
+      const d = entries[i]!;
+      if (folders.has(d) || d.name.includes('\uFFFD')) break;
+      const k = dirKey + d.name;
+      if (k <= after || !k.startsWith(prefix)) continue;
+      const link = links?.get(d);
+      const why = nameProblem(d.name, k) ?? (link ? link.why : d.isFile() ? undefined : specialType(d));
+      const o = why !== undefined ? { key: k, unreadable: why } : this.#file(dir, d, k, link, details);
+      const done = o && put(o);
+      if (done) full.push(done);
+    }
+    return i;
+  }
+
+  /**
+   * A file's listed object (with its size and time when asked); undefined for one of the
+   * copy's own files, or one removed while listing.
+   */
+  #file(dir: Folder, d: Dirent, k: string, link: LinkTarget | undefined, details: boolean): ListedObject | undefined {
+    if (isLayoutFile(d.name)) return undefined;
+    if (!details) return { key: k };
+    let info = link?.stats;
+    if (!info) {
+      try {
+        // Synchronous: an entry just listed, examined without being opened or followed; a
+        // trip through the thread pool would cost more than the call, once per object.
+        info = lstatSync(dir.real + sep + d.name, { throwIfNoEntry: false });
+      } catch (e) {
+        return { key: k, unreadable: errnoReason(e) ?? `cannot be examined (${(e as Error).message})` };
+      }
+      if (!info) return undefined; // removed while listing
+    }
+    return { key: k, size: info.size, lastModified: info.mtime };
   }
 
   /**
