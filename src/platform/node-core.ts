@@ -8,7 +8,10 @@
 import * as nodeCrypto from 'node:crypto';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { crc32, createInflateRaw, gzipSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, createInflateRaw, gzip, inflateRawSync } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
 import { encodeEd25519PrivateKey, encodeEd25519PublicKey } from '../crypto/der.js';
 import type { Platform, RawInflater, Sha256, SigningKey, WholeInflate } from './platform.js';
 
@@ -139,7 +142,8 @@ export const nodeCorePlatform: Platform = {
   crc32: (data: Uint8Array, value = 0): number => crc32(data, value),
   createInflater,
   inflateWhole,
-  gzip: async (data: Uint8Array): Promise<Uint8Array> => view(gzipSync(data)),
+  // On libuv's threads: the caller's thread goes on while a digest is compressed.
+  gzip: async (data: Uint8Array): Promise<Uint8Array> => view(await gzipAsync(data)),
   rsaVerify: async (spki: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> =>
     cryptoVerify('sha256', message, { key: rsaPublicKey(spki), padding: constants.RSA_PKCS1_PADDING }, signature),
   importSigningKey,
