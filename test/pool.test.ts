@@ -373,6 +373,101 @@ describe('the pool reads whole digests itself, many at once on one thread', () =
   });
 });
 
+describe('write-digests on a first run takes each log\'s time from the thread that reads it', () => {
+  const trail = { accountId: '111122223333', region: 'eu-west-1', trailName: 'times' };
+  const bucket = 'times-bucket';
+  const hour = (h: number): Date => new Date(Date.UTC(2025, 6, 1) + h * 3_600_000);
+  /** A copy of 12 hours of logs, three an hour, each with its delivery time as its mtime. */
+  function logs(): { root: string; keys: string[] } {
+    const root = mkdtempSync(join(tmpdir(), 'pool-times-'));
+    const keys: string[] = [];
+    for (let h = 0; h < 12; h++) {
+      for (let j = 0; j < 3; j++) {
+        const at = new Date(hour(h).getTime() + (j + 1) * 900_000 + 123);
+        const key = logKey(trail, at, `T${String(h).padStart(3, '0')}J${j}abcdefghij`);
+        const path = join(root, key);
+        mkdirSync(join(path, '..'), { recursive: true });
+        writeFileSync(path, gzipSync(records(20 + h + j, h * 5 + j)));
+        utimesSync(path, at, at);
+        keys.push(key);
+      }
+    }
+    return { root, keys };
+  }
+  /** Every digest file written, with its bytes and sidecar. */
+  const written = (root: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const k of (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.includes('CloudTrail-Digest') && !f.endsWith('/')).sort()) {
+      const path = join(root, k);
+      try {
+        out[k] = readFileSync(path).toString('base64');
+      } catch {
+        // a folder
+      }
+    }
+    return out;
+  };
+  async function run(platform: Platform, root: string, until: Date): Promise<{ digests: Record<string, string>; logs: number } | { error: string }> {
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    try {
+      const r = await writeDigests({ storage: new LocalDirectory(root, { bucket }), bucket, trail, signer, until, platform });
+      return { digests: written(root), logs: r.logsHashed };
+    } catch (e) {
+      return { error: `${(e as { code?: string }).code}: ${(e as Error).message}` };
+    }
+  }
+  /** The same logs written by an in-thread run (times from the listing) and a pooled one (times from the threads). */
+  async function both(prepare: (root: string, keys: string[]) => void, until: Date): Promise<[unknown, unknown]> {
+    const a = logs();
+    const b = logs();
+    try {
+      prepare(a.root, a.keys);
+      prepare(b.root, b.keys);
+      const oneThread = createNodePlatform({ threads: 1 });
+      return [await run(inThread, a.root, until), await run(oneThread, b.root, until)];
+    } finally {
+      rmSync(a.root, { recursive: true, force: true });
+      rmSync(b.root, { recursive: true, force: true });
+    }
+  }
+
+  it('writes the same digests, byte for byte, as a run that lists the times', async () => {
+    const [want, got] = await both(() => undefined, hour(12));
+    expect(got).toEqual(want);
+    expect(Object.keys((want as { digests: object }).digests).length).toBe(24); // 12 digests and their sidecars
+    expect((want as { logs: number }).logs).toBe(36);
+  });
+
+  it('takes a log read on the caller thread (a link) at its listed time, and leaves out a log from `until` on, even one that does not read', async () => {
+    const [want, got] = await both((root, keys) => {
+      // A link to a copy of the same bytes and time: a thread does not follow it.
+      const linked = join(root, keys[4]!);
+      const at = hour(1);
+      renameSync(linked, `${linked}.real`);
+      symlinkSync(`${linked}.real`, linked);
+      utimesSync(`${linked}.real`, at, at);
+      // Delivered after `until`: one readable, one broken (still being written).
+      for (const [i, bytes] of [[34, gzipSync(records(5, 1))], [35, Buffer.from([0x1f, 0x8b, 8])]] as const) {
+        writeFileSync(join(root, keys[i]!), bytes);
+        utimesSync(join(root, keys[i]!), hour(11.9), hour(11.9));
+      }
+    }, hour(11.5));
+    expect(got).toEqual(want);
+    expect((want as { logs: number }).logs).toBe(33 + 1); // hours 0..10 whole, and the first log of hour 11 (before 11:30); the link's copy is no log
+  });
+
+  it('fails as a run that lists the times does, on a log before `until` that does not read', async () => {
+    const [want, got] = await both((root, keys) => {
+      const path = join(root, keys[7]!);
+      const at = hour(2.5);
+      writeFileSync(path, Buffer.from('not gzip'));
+      utimesSync(path, at, at);
+    }, hour(12));
+    expect(got).toEqual(want);
+    expect((want as { error: string }).error).toMatch(/^GZIP_INVALID: /);
+  });
+});
+
 describe('the pool in a process', () => {
   it('never keeps a process alive once idle', () => {
     const path = join(dir, 'alive.json.gz');

@@ -85,6 +85,11 @@ export interface HashRequest {
   sizeHint?: number;
   /** Also find the newest and oldest CloudTrail `eventTime` in the content. */
   eventTimes?: boolean;
+  /**
+   * Also give a file's modification time, where a pool thread opened the file itself
+   * (`HashOutcome.modified`, from the descriptor its bytes were read through).
+   */
+  modified?: boolean;
 }
 
 /** A file for {@link HashOffload.hashFiles}. */
@@ -107,6 +112,11 @@ export interface HashOutcome {
   newestEventTime?: string | null;
   /** With `eventTimes`: the oldest `eventTime` in the content (null when it has none). */
   oldestEventTime?: string | null;
+  /**
+   * With `modified`: the file's modification time in ms (as its `mtime` Date gives it), when a
+   * pool thread opened the file itself; absent when the object was read another way.
+   */
+  modified?: number;
 }
 
 /**

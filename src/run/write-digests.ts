@@ -14,7 +14,7 @@ import { trailLogTime } from '../chain/inventory.js';
 import { defaultPlatform } from '#platform';
 import { hashObjects, OBJECT_GROUP, objectsInFlight, readsInGroups } from '../hash/hash-object.js';
 import { readAll } from '../hash/hash-stream.js';
-import type { Platform } from '../platform/platform.js';
+import type { HashOutcome, Platform } from '../platform/platform.js';
 import type { ObjectSink, ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { createLimiter } from '../chain/limit.js';
@@ -84,11 +84,51 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
 }
 
 /** A log listed for a digest: where its hash will be (its group's task, its place in the group). */
+/** A listed log: its key, its delivery time once known, and where its hashing's answer is. */
 interface Listed {
   key: string;
-  deliveredAt: Date;
+  deliveredAt: Date | undefined;
   task: number;
   at: number;
+}
+
+/** A listed log whose delivery time is known. */
+type Timed = Listed & { deliveredAt: Date };
+
+/** A log's hashing: its outcome, the error about it, or undefined when it is gone. */
+type Hashed = HashOutcome | ValidateLogsError | undefined;
+
+/**
+ * The logs delivered before `until`, each with its time: the time the thread that read it
+ * gave, or, for a log it did not read (a link, one read on this thread, one that failed or is
+ * gone), the time a listing of that key gives now. A log from `until` on belongs to a later
+ * run, and a failure to read it (it may be being written) is not this run's.
+ */
+async function timed(storage: ObjectSource, bucket: string, listed: readonly Listed[], results: readonly Hashed[][], until: Date): Promise<Listed[]> {
+  const out: Listed[] = [];
+  for (const e of listed) {
+    const r = results[e.task]![e.at];
+    const modified = r && !(r instanceof Error) ? r.modified : undefined;
+    const at = modified !== undefined ? new Date(modified) : await listedTime(storage, bucket, e.key);
+    if (at === undefined || at >= until) continue;
+    out.push({ ...e, deliveredAt: at });
+  }
+  return out;
+}
+
+/**
+ * A key's modification time as a listing with details gives it; undefined when it is gone.
+ * @throws ValidateLogsError `NOT_READABLE` when it is there but cannot be read, `SOURCE_ERROR`
+ *   when storage gives no time
+ */
+async function listedTime(storage: ObjectSource, bucket: string, key: string): Promise<Date | undefined> {
+  for await (const o of storage.list(bucket, key, undefined, { details: true })) {
+    if (o.key !== key) continue;
+    if (o.unreadable !== undefined) throw new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, key)} cannot be read (${o.unreadable}); no digest was written`);
+    if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, key)}: storage gave no modification time`);
+    return o.lastModified;
+  }
+  return undefined;
 }
 
 /**
@@ -121,35 +161,34 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   const head = await findChainHead(storage, bucket, trail, platform);
   const resolved = platform ?? defaultPlatform;
   const grouped = readsInGroups(storage, resolved);
+  // A first run (no chain yet) hashes every log, so each log's time comes from the thread that
+  // reads it (the modification time of the descriptor it read), and the listing examines
+  // nothing; a run that continues a chain lists the times first, to hash only the logs after
+  // its head.
+  const timesFromThreads = grouped && head === undefined;
   const inFlight = objectsInFlight(storage, resolved, requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
   const limit = createLimiter(grouped ? Math.ceil(inFlight / OBJECT_GROUP) : inFlight);
   // 1. List, hashing the logs in groups as the listing goes.
   const logTime = trailLogTime(trail);
-  const hashing: Array<Promise<Array<DeliveredLog | undefined>>> = [];
-  const listed: Listed[] = [];
+  const hashing: Array<Promise<Hashed[]>> = [];
+  let listed: Listed[] = [];
   let group: Listed[] = [];
   const flush = (): void => {
     if (group.length === 0) return;
     const these = group;
     group = [];
-    const task = limit(async (): Promise<Array<DeliveredLog | undefined>> => {
-      const hashed = await hashObjects(
+    const task = limit(() =>
+      hashObjects(
         storage,
         bucket,
         these.map((l) => l.key),
-        { gzip: true, eventTimes: true, ...(platform && { platform }) },
-      );
-      return these.map(({ key, deliveredAt }, i) => {
-        const r = hashed[i];
-        if (r instanceof Error) throw r;
-        // (none: deleted since it was listed)
-        return r && { key, deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
-      });
-    });
+        { gzip: true, eventTimes: true, ...(timesFromThreads && { modified: true }), ...(platform && { platform }) },
+      ),
+    );
     task.catch(() => undefined); // awaited below
     hashing.push(task);
   };
-  for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: true })) {
+  for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: !timesFromThreads })) {
     const isLog = logTime(o.key) !== undefined;
     if (o.unreadable !== undefined && (o.key.endsWith('/') || isLog)) {
       // A log, or a folder that may hold logs, that cannot be read: a digest written without
@@ -159,32 +198,43 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     // Not a log file of this trail region as the validator tells them (another name, account or
     // region, a name whose time is not its folder's date): never vouched for; validation reports it.
     if (!isLog) continue;
-    const deliveredAt = o.lastModified;
-    if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
-    if (head && deliveredAt < head.endTime) continue;
-    if (deliveredAt >= until) continue;
+    let deliveredAt: Date | undefined;
+    if (!timesFromThreads) {
+      deliveredAt = o.lastModified;
+      if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
+      if (head && deliveredAt < head.endTime) continue;
+      if (deliveredAt >= until) continue;
+    }
     const entry: Listed = { key: o.key, deliveredAt, task: hashing.length, at: group.length };
     group.push(entry);
     listed.push(entry);
     if (!grouped || group.length >= OBJECT_GROUP) flush();
   }
   flush();
+  if (timesFromThreads) listed = await timed(storage, bucket, listed, await Promise.all(hashing), until);
   // 2. The digests, each as soon as the logs of its hour are hashed (while later ones still
   // are), kept until every log is: one that cannot be hashed fails the run with nothing written.
-  listed.sort(deliveryOrder);
-  const done: Array<Array<DeliveredLog | undefined>> = [];
+  listed.sort((a, b) => deliveryOrder(a as Timed, b as Timed));
+  const done: Hashed[][] = [];
   async function* inDeliveryOrder(): AsyncGenerator<DeliveredLog> {
     for (const e of listed) {
-      const log = (done[e.task] ??= await hashing[e.task]!)[e.at];
-      if (log) yield log;
+      const r = (done[e.task] ??= await hashing[e.task]!)[e.at];
+      if (r instanceof Error) throw r;
+      // (none: deleted since it was listed)
+      if (r) yield { key: e.key, deliveredAt: e.deliveredAt!, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
     }
   }
   const generated: GeneratedDigest[] = [];
   for await (const d of generateDigests({ trail, bucket, logs: inDeliveryOrder(), until, signer, ...(platform && { platform }), ...(head && { previous: head }) })) generated.push(d);
   // Logs after the last whole hour were hashed too but no digest took them: one of them failing
-  // still fails the run, and every log hashed is counted.
+  // still fails the run, and every log hashed before `until` is counted.
+  const results = await Promise.all(hashing);
   let logsHashed = 0;
-  for (const group of await Promise.all(hashing)) for (const log of group) if (log) logsHashed++;
+  for (const e of listed) {
+    const r = results[e.task]![e.at];
+    if (r instanceof Error) throw r;
+    if (r) logsHashed++;
+  }
   // 3. Write them, oldest first, each only where none is.
   const written: GeneratedDigest[] = [];
   for (const d of generated) {

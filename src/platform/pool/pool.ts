@@ -334,6 +334,8 @@ export class HashPool implements HashOffload {
         r.newestEventTime = m.newest[i] ?? null;
         r.oldestEventTime = m.oldest?.[i] ?? null;
       }
+      const modified = m.modified?.[i];
+      if (modified !== undefined && Number.isFinite(modified)) r.modified = modified;
       this.#typical = 0.75 * this.#typical + 0.25 * r.storedSize;
       answers[i] = r;
     }
@@ -417,7 +419,7 @@ function sharedFolder(sources: ReadonlyArray<string | Uint8Array>): string {
 
 /** Whether two objects are hashed alike (and so may share a batch). */
 function sameRequest(a: BatchRequest, b: BatchRequest): boolean {
-  return a === b || (a.gzip === b.gzip && a.maxBytes === b.maxBytes && a.eventTimes === b.eventTimes);
+  return a === b || (a.gzip === b.gzip && a.maxBytes === b.maxBytes && a.eventTimes === b.eventTimes && a.modified === b.modified);
 }
 
 /** An answer as the caller's thread would have had it: the outcome, or the error. */

@@ -79,6 +79,8 @@ export interface DoneMessage {
   /** Event times, when asked for. */
   newest?: Array<string | null>;
   oldest?: Array<string | null>;
+  /** Files' modification times (ms), when asked for; NaN where there is none. */
+  modified?: number[];
   unhashed: Unhashed[];
 }
 

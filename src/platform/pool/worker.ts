@@ -98,7 +98,7 @@ function readWhole(fd: number, size: number): Uint8Array | undefined {
 }
 
 /** Open a path only as a regular file (no link at its end, never blocking); undefined for anything else. */
-function openFile(path: string): { fd: number; size: number } | undefined {
+function openFile(path: string): { fd: number; size: number; modified: number } | undefined {
   let fd: number;
   try {
     fd = openSync(path, READ_FLAGS);
@@ -107,7 +107,7 @@ function openFile(path: string): { fd: number; size: number } | undefined {
   }
   try {
     const stats = fstatSync(fd);
-    if (stats.isFile()) return { fd, size: stats.size };
+    if (stats.isFile()) return { fd, size: stats.size, modified: stats.mtime.getTime() };
   } catch {
     // handed back below
   }
@@ -135,26 +135,36 @@ function unhashed(i: number, e: unknown): Unhashed {
 
 type Options = ReturnType<typeof options>;
 
-/** Hash one object: at once when it is small (no promise), else as a stream; undefined: hand it back. */
-function hashOne(source: string | Uint8Array, opts: Options): HashOutcome | undefined | Promise<HashOutcome | undefined> {
+/**
+ * Hash one object: at once when it is small (no promise), else as a stream; undefined: hand it
+ * back. With `modified`, a file's outcome carries its modification time.
+ */
+function hashOne(source: string | Uint8Array, opts: Options, modified = false): HashOutcome | undefined | Promise<HashOutcome | undefined> {
   if (typeof source !== 'string') return hashWhole(source, opts) ?? hashStream(source, opts);
   const file = openFile(source);
   if (!file) return undefined;
+  const timed = (r: HashOutcome): HashOutcome => {
+    if (modified) r.modified = file.modified;
+    return r;
+  };
   let streaming = false;
   try {
     const bytes = readWhole(file.fd, file.size);
     const ok = bytes && hashWhole(bytes, opts);
-    if (ok) return ok;
+    if (ok) return timed(ok);
     streaming = true;
-    return hashStream(fileChunks(file.fd), { ...opts, sizeHint: file.size }).finally(() => closeSync(file.fd));
+    return hashStream(fileChunks(file.fd), { ...opts, sizeHint: file.size })
+      .then(timed)
+      .finally(() => closeSync(file.fd));
   } finally {
     if (!streaming) closeSync(file.fd);
   }
 }
 
 /** The answer to a batch, in columns. */
-function answer(id: number, n: number, eventTimes: boolean): { message: DoneMessage; put(i: number, r: HashOutcome | undefined): void; fail(i: number, e: unknown): void } {
+function answer(id: number, n: number, eventTimes: boolean, modified = false): { message: DoneMessage; put(i: number, r: HashOutcome | undefined): void; fail(i: number, e: unknown): void } {
   const done: DoneMessage = { t: 'done', id, sha256: new Array<string | null>(n).fill(null), size: new Array<number>(n).fill(0), stored: new Array<number>(n).fill(0), unhashed: [] };
+  if (modified) done.modified = new Array<number>(n).fill(Number.NaN);
   if (eventTimes) {
     done.newest = new Array<string | null>(n).fill(null);
     done.oldest = new Array<string | null>(n).fill(null);
@@ -173,6 +183,7 @@ function answer(id: number, n: number, eventTimes: boolean): { message: DoneMess
         done.newest[i] = r.newestEventTime ?? null;
         done.oldest![i] = r.oldestEventTime ?? null;
       }
+      if (done.modified && r.modified !== undefined) done.modified[i] = r.modified;
     },
     fail(i: number, e: unknown): void {
       done.unhashed.push(unhashed(i, e));
@@ -181,12 +192,13 @@ function answer(id: number, n: number, eventTimes: boolean): { message: DoneMess
 }
 
 async function runBatch(m: BatchMessage): Promise<void> {
-  const out = answer(m.id, m.sources.length, m.request.eventTimes === true);
+  const modified = m.request.modified === true;
+  const out = answer(m.id, m.sources.length, m.request.eventTimes === true, modified);
   const named = options({ ...m.request, what: OBJECT_NAME }); // one for the batch: the pool names the object in a message
   for (let i = 0; i < m.sources.length; i++) {
     try {
       const source = m.sources[i]!;
-      const r = hashOne(typeof source === 'string' ? m.folder + source : source, named);
+      const r = hashOne(typeof source === 'string' ? m.folder + source : source, named, modified);
       out.put(i, r instanceof Promise ? await r : r);
     } catch (e) {
       out.fail(i, e);
