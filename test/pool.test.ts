@@ -456,6 +456,20 @@ describe('write-digests on a first run takes each log\'s time from the thread th
     expect((want as { logs: number }).logs).toBe(33 + 1); // hours 0..10 whole, and the first log of hour 11 (before 11:30); the link's copy is no log
   });
 
+  it('takes the times of logs no thread read from one listing of their folder: a copy of links only', async () => {
+    const [want, got] = await both((root, keys) => {
+      for (const key of keys) {
+        const path = join(root, key);
+        const real = join(root, 'real', key.replaceAll('/', '_'));
+        mkdirSync(join(root, 'real'), { recursive: true });
+        renameSync(path, real);
+        symlinkSync(real, path);
+      }
+    }, hour(12));
+    expect(got).toEqual(want);
+    expect((want as { logs: number }).logs).toBe(36);
+  });
+
   it('fails as a run that lists the times does, on a log before `until` that does not read', async () => {
     const [want, got] = await both((root, keys) => {
       const path = join(root, keys[7]!);

@@ -101,34 +101,40 @@ type Hashed = HashOutcome | ValidateLogsError | undefined;
 /**
  * The logs delivered before `until`, each with its time: the time the thread that read it
  * gave, or, for a log it did not read (a link, one read on this thread, one that failed or is
- * gone), the time a listing of that key gives now. A log from `until` on belongs to a later
- * run, and a failure to read it (it may be being written) is not this run's.
+ * gone), the time a listing with details gives now (each folder of such logs listed once). A
+ * log from `until` on belongs to a later run, and a failure to read it (it may be being
+ * written) is not this run's.
  */
 async function timed(storage: ObjectSource, bucket: string, listed: readonly Listed[], results: readonly Hashed[][], until: Date): Promise<Listed[]> {
-  const out: Listed[] = [];
+  const times = new Map<string, Date | undefined>();
   for (const e of listed) {
     const r = results[e.task]![e.at];
     const modified = r && !(r instanceof Error) ? r.modified : undefined;
-    const at = modified !== undefined ? new Date(modified) : await listedTime(storage, bucket, e.key);
+    times.set(e.key, modified !== undefined ? new Date(modified) : undefined);
+  }
+  const untimed = new Map<string, Set<string>>(); // by folder
+  for (const [key, at] of times) {
+    if (at !== undefined) continue;
+    const folder = key.slice(0, key.lastIndexOf('/') + 1);
+    let keys = untimed.get(folder);
+    if (!keys) untimed.set(folder, (keys = new Set()));
+    keys.add(key);
+  }
+  for (const [folder, wanted] of untimed) {
+    for await (const o of storage.list(bucket, folder, undefined, { details: true })) {
+      if (!wanted.has(o.key)) continue;
+      if (o.unreadable !== undefined) throw new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, o.key)} cannot be read (${o.unreadable}); no digest was written`);
+      if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
+      times.set(o.key, o.lastModified);
+    }
+  }
+  const out: Listed[] = [];
+  for (const e of listed) {
+    const at = times.get(e.key); // (none: gone since it was listed)
     if (at === undefined || at >= until) continue;
     out.push({ ...e, deliveredAt: at });
   }
   return out;
-}
-
-/**
- * A key's modification time as a listing with details gives it; undefined when it is gone.
- * @throws ValidateLogsError `NOT_READABLE` when it is there but cannot be read, `SOURCE_ERROR`
- *   when storage gives no time
- */
-async function listedTime(storage: ObjectSource, bucket: string, key: string): Promise<Date | undefined> {
-  for await (const o of storage.list(bucket, key, undefined, { details: true })) {
-    if (o.key !== key) continue;
-    if (o.unreadable !== undefined) throw new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, key)} cannot be read (${o.unreadable}); no digest was written`);
-    if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, key)}: storage gave no modification time`);
-    return o.lastModified;
-  }
-  return undefined;
 }
 
 /**
