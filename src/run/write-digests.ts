@@ -15,7 +15,7 @@ import { defaultPlatform } from '#platform';
 import { hashObjects, OBJECT_GROUP, objectsInFlight, readsInGroups } from '../hash/hash-object.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { HashOutcome, Platform } from '../platform/platform.js';
-import type { ObjectSink, ObjectSource } from '../sources/source.js';
+import type { ListedObject, ObjectSink, ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { createLimiter } from '../chain/limit.js';
 import { DEFAULT_MAX_DIGEST_BYTES } from '../chain/verifier.js';
@@ -83,7 +83,6 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
   return { bucket, key: newest.key, sha256: digest.sha256, signature, endTime: digest.endTime };
 }
 
-/** A log listed for a digest: where its hash will be (its group's task, its place in the group). */
 /** A listed log: its key, its delivery time once known, and where its hashing's answer is. */
 interface Listed {
   key: string;
@@ -97,6 +96,20 @@ type Timed = Listed & { deliveredAt: Date };
 
 /** A log's hashing: its outcome, the error about it, or undefined when it is gone. */
 type Hashed = HashOutcome | ValidateLogsError | undefined;
+
+/** The error about a log (or a folder that may hold logs) listed as unreadable: no digest is written without it. */
+function unreadableLog(bucket: string, o: ListedObject): ValidateLogsError {
+  return new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, o.key)} cannot be read (${o.unreadable}); no digest was written`);
+}
+
+/**
+ * A listed log's delivery time: its modification time.
+ * @throws ValidateLogsError `SOURCE_ERROR` when storage gave none
+ */
+function deliveryTime(bucket: string, o: ListedObject): Date {
+  if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
+  return o.lastModified;
+}
 
 /**
  * The logs delivered before `until`, each with its time: the time the thread that read it
@@ -123,9 +136,8 @@ async function timed(storage: ObjectSource, bucket: string, listed: readonly Lis
   for (const [folder, wanted] of untimed) {
     for await (const o of storage.list(bucket, folder, undefined, { details: true })) {
       if (!wanted.has(o.key)) continue;
-      if (o.unreadable !== undefined) throw new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, o.key)} cannot be read (${o.unreadable}); no digest was written`);
-      if (!o.lastModified) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
-      times.set(o.key, o.lastModified);
+      if (o.unreadable !== undefined) throw unreadableLog(bucket, o);
+      times.set(o.key, deliveryTime(bucket, o));
     }
   }
   const out: Listed[] = [];
@@ -199,15 +211,14 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     if (o.unreadable !== undefined && (o.key.endsWith('/') || isLog)) {
       // A log, or a folder that may hold logs, that cannot be read: a digest written without
       // it would vouch for an incomplete hour.
-      throw new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, o.key)} cannot be read (${o.unreadable}); no digest was written`);
+      throw unreadableLog(bucket, o);
     }
     // Not a log file of this trail region as the validator tells them (another name, account or
     // region, a name whose time is not its folder's date): never vouched for; validation reports it.
     if (!isLog) continue;
     let deliveredAt: Date | undefined;
     if (!timesFromThreads) {
-      deliveredAt = o.lastModified;
-      if (!deliveredAt) throw new ValidateLogsError('SOURCE_ERROR', `${s3Uri(bucket, o.key)}: storage gave no modification time`);
+      deliveredAt = deliveryTime(bucket, o);
       if (head && deliveredAt < head.endTime) continue;
       if (deliveredAt >= until) continue;
     }
