@@ -5,9 +5,9 @@
  * checked ({@link checkDigest}) and its logs checked ({@link checkLog}) concurrently; findings
  * leave in walk order. With a pool that takes whole digests of a local copy, a digest goes to a
  * thread ahead of the walk, which reads and parses it and checks its logs there; what it found
- * counts only once the walk reaches the digest and its signature verifies. Beyond the AWS CLI it reports every digest of a hole, a gap between
- * segments with its logs, a loop of links, and logs listed twice; and it records what each
- * digest vouched for, for the coverage step.
+ * counts only once the walk reaches the digest and its signature verifies. Beyond the AWS CLI
+ * it reports every digest of a hole, a gap between segments with its logs, a loop of links, and
+ * logs listed twice; and it records what each digest vouched for, for the coverage step.
  * @module
  */
 import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';

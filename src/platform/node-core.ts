@@ -10,10 +10,10 @@ import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, veri
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { crc32, createInflateRaw, gzip, inflateRawSync } from 'node:zlib';
-
-const gzipAsync = promisify(gzip);
 import { encodeEd25519PrivateKey, encodeEd25519PublicKey } from '../crypto/der.js';
 import type { Platform, RawInflater, Sha256, SigningKey, WholeInflate } from './platform.js';
+
+const gzipAsync = promisify(gzip);
 
 /** Output chunk size of the inflater for large objects: large enough to keep per-chunk overhead low. */
 const INFLATE_CHUNK = 64 * 1024;

@@ -12,7 +12,7 @@
  */
 import { ValidateLogsError } from '../errors.js';
 import { LocalReader } from './local/read.js';
-import { MAX_METADATA_BYTES, parseMetadataBytes, sidecarKey } from './local/sidecar.js';
+import { MAX_METADATA_BYTES, metadataTooLarge, parseMetadataBytes, sidecarKey } from './local/sidecar.js';
 import { lockFolder, putIfAbsent } from './local/write.js';
 import type { FetchedObject, ListedObject, ListOptions, ObjectSink, ObjectSource } from './source.js';
 
@@ -155,7 +155,7 @@ export class LocalDirectory implements ObjectSource, ObjectSink {
     let size = 0;
     for await (const chunk of file.body) {
       size += chunk.byteLength;
-      if (size > MAX_METADATA_BYTES) throw new ValidateLogsError('METADATA_INVALID', `${name}: larger than ${MAX_METADATA_BYTES} bytes`);
+      if (size > MAX_METADATA_BYTES) throw metadataTooLarge(name); // (read no further)
       parts.push(Buffer.from(chunk));
     }
     return parseMetadataBytes(Buffer.concat(parts), name);

@@ -3,8 +3,9 @@
  * and hash objects, so that the caller's thread only walks, schedules and reports.
  *
  * A digest of a local copy goes to a thread whole ({@link HashOffload.checkDigest}): the thread
- * reads and parses it, reads, hashes and judges every log it lists, and answers once. Digests go out
- * before batches (the walk waits for them in order), each counting as a batch of its thread.
+ * reads and parses it, reads, hashes and judges every log it lists, and answers once. Digests
+ * go out before batches (the walk waits for them in order), each counting as a batch of its
+ * thread.
  *
  * Small objects (a stored size under {@link BATCH_BYTES}) go many to a message: one round trip
  * between threads carries up to {@link BATCH_JOBS} of them, and the files of one `hashFiles`

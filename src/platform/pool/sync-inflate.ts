@@ -141,7 +141,8 @@ export function createWholeInflater(): ((input: Uint8Array, maxOutputBytes: numb
       for (;;) {
         if (size === out.byteLength) {
           if (size > maxOutputBytes) return undefined;
-          // Written before it is read; never empty (a buffer given away would be, and doubling it would never end).
+          // Written before it is read; never empty (a buffer given away would be, and
+          // doubling it would never end).
           const bigger = Buffer.allocUnsafe(Math.max(64 * 1024, out.byteLength * 2));
           bigger.set(out);
           out = bigger;

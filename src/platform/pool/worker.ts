@@ -143,22 +143,25 @@ function hashOne(source: string | Uint8Array, opts: Options, modified = false): 
   if (typeof source !== 'string') return hashWhole(source, opts) ?? hashStream(source, opts);
   const file = openFile(source);
   if (!file) return undefined;
-  const timed = (r: HashOutcome): HashOutcome => {
-    if (modified) r.modified = file.modified;
-    return r;
-  };
+  const time = modified ? file.modified : undefined;
   let streaming = false;
   try {
     const bytes = readWhole(file.fd, file.size);
     const ok = bytes && hashWhole(bytes, opts);
-    if (ok) return timed(ok);
+    if (ok) return stamped(ok, time);
     streaming = true;
     return hashStream(fileChunks(file.fd), { ...opts, sizeHint: file.size })
-      .then(timed)
+      .then((r) => stamped(r, time))
       .finally(() => closeSync(file.fd));
   } finally {
     if (!streaming) closeSync(file.fd);
   }
+}
+
+/** An outcome with its file's modification time, when asked for. */
+function stamped(r: HashOutcome, modified: number | undefined): HashOutcome {
+  if (modified !== undefined) r.modified = modified;
+  return r;
 }
 
 /** The answer to a batch, in columns. */

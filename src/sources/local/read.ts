@@ -516,7 +516,7 @@ export class LocalReader {
       }
       if (k <= after || !k.startsWith(prefix)) continue;
       // (Only a name with U+FFFD in it comes here: #files lists the others.)
-      const why = nameProblem(d.name, k) ?? (link ? link.why : d.isFile() ? undefined : specialType(d)) ?? (await this.#notUtf8(dir, d.name));
+      const why = fileProblem(d, k, link) ?? (await this.#notUtf8(dir, d.name));
       if (why !== undefined) {
         page.push({ key: k, unreadable: why });
         continue;
@@ -554,7 +554,7 @@ export class LocalReader {
       const k = dirKey + d.name;
       if (k <= after || !k.startsWith(prefix)) continue;
       const link = links?.get(d);
-      const why = nameProblem(d.name, k) ?? (link ? link.why : d.isFile() ? undefined : specialType(d));
+      const why = fileProblem(d, k, link);
       const o = why !== undefined ? { key: k, unreadable: why } : this.#file(dir, d, k, link, details);
       const done = o && put(o);
       if (done) full.push(done);
@@ -619,6 +619,11 @@ export class LocalReader {
     }
     yield* names.sort();
   }
+}
+
+/** Why a listed file (not a folder) cannot be read as an object, if it cannot: its name, its link, or its type. */
+function fileProblem(d: Dirent, key: string, link: LinkTarget | undefined): string | undefined {
+  return nameProblem(d.name, key) ?? (link ? link.why : d.isFile() ? undefined : specialType(d));
 }
 
 /** Why an entry's name cannot be read back by its key (a backslash, a key too long), if it cannot. */

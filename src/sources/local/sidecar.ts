@@ -50,8 +50,17 @@ const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
  * @throws ValidateLogsError `METADATA_INVALID` when it is larger than {@link MAX_METADATA_BYTES} or malformed
  */
 export function parseMetadataBytes(bytes: Uint8Array, what: string): Record<string, string> {
-  if (bytes.byteLength > MAX_METADATA_BYTES) throw new ValidateLogsError('METADATA_INVALID', `${what}: larger than ${MAX_METADATA_BYTES} bytes`);
+  if (bytes.byteLength > MAX_METADATA_BYTES) throw metadataTooLarge(what);
   return parseMetadata(utf8.decode(bytes), what);
+}
+
+/**
+ * The error about a sidecar larger than {@link MAX_METADATA_BYTES}.
+ * @param what - the file's name
+ * @returns the error (`METADATA_INVALID`)
+ */
+export function metadataTooLarge(what: string): ValidateLogsError {
+  return new ValidateLogsError('METADATA_INVALID', `${what}: larger than ${MAX_METADATA_BYTES} bytes`);
 }
 
 /**
