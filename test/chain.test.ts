@@ -23,6 +23,7 @@ import {
   type DigestLogFile,
   type ObjectSource,
   type Finding,
+  type Signer,
   type TrailRef,
 } from './helpers/lib.js';
 import { ROOT, applyActions, copySample, loadJson, setDeliveryTimes, tampering } from './helpers/tamper.js';
@@ -371,6 +372,38 @@ describe('writeDigests: all or nothing', () => {
     const digests: string[] = [];
     for await (const o of store.list('sample-bucket', 'AWSLogs/111122223333/CloudTrail-Digest/')) digests.push(o.key);
     expect(digests.filter((k) => k.includes('second-trail'))).toEqual([]);
+  });
+
+  it('a signer that fails mid-chain leaves the start of the chain, never a hole, and the next run completes it as one run would have', async () => {
+    const until = new Date('2025-01-08T06:30:00Z');
+    const whole = sampleStore();
+    const once = await writeDigests({ storage: whole.store, bucket: 'sample-bucket', trail: whole.sample, signer, until });
+    expect(once.written).toHaveLength(6);
+    const { store, sample } = sampleStore();
+    let signed = 0;
+    const failing: Signer = {
+      publicKey: signer.publicKey,
+      sign: (m) => (++signed === 4 ? Promise.reject(new Error('the signing service is down')) : signer.sign(m)),
+    };
+    await expect(writeDigests({ storage: store, bucket: 'sample-bucket', trail: sample, signer: failing, until })).rejects.toThrow('the signing service is down');
+    const stored = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const o of store.list('sample-bucket', 'AWSLogs/111122223333/CloudTrail-Digest/')) if (o.key.includes('second-trail')) out.push(o.key);
+      return out.sort();
+    };
+    const left = await stored();
+    expect(left.length).toBeLessThan(4);
+    expect(left).toEqual(once.written.map((d) => d.key).slice(0, left.length));
+    const rest = await writeDigests({ storage: store, bucket: 'sample-bucket', trail: sample, signer, until });
+    expect(rest.written).toHaveLength(6 - left.length);
+    expect(await stored()).toEqual(once.written.map((d) => d.key));
+    for (const d of once.written) {
+      const obj = await store.get('sample-bucket', d.key, { metadata: true });
+      const chunks: Uint8Array[] = [];
+      for await (const c of obj!.body) chunks.push(c);
+      expect(Buffer.concat(chunks).equals(Buffer.from(d.gzipped))).toBe(true);
+      expect(obj!.metadata).toEqual(d.metadata);
+    }
   });
 });
 

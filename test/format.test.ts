@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   digestKey,
@@ -53,6 +54,67 @@ describe('the real AWS digest', () => {
   it('is written back byte for byte by serializeDigest (Java-style \\/ escapes, CloudTrail field order)', () => {
     const d = parseDigest(awsBytes);
     expect(new TextDecoder().decode(serializeDigest(d.record))).toBe(aws.text);
+  });
+});
+
+describe('serializeDigest writes what JSON.stringify writes, with every / escaped', () => {
+  // The reference: the record in CloudTrail's field order through JSON.stringify.
+  const reference = (r: Record<string, unknown>): string => {
+    const fields = Object.keys(base);
+    const ordered = Object.fromEntries(fields.filter((f) => f !== 'logFiles').map((f) => [f, r[f]]));
+    const entries = (r.logFiles as Array<Record<string, unknown>>).map((l) => ({
+      s3Bucket: l.s3Bucket,
+      s3Object: l.s3Object,
+      hashValue: l.hashValue,
+      hashAlgorithm: l.hashAlgorithm,
+      newestEventTime: l.newestEventTime,
+      oldestEventTime: l.oldestEventTime,
+    }));
+    return JSON.stringify({ ...ordered, logFiles: entries }).replaceAll('/', '\\/');
+  };
+  // Strings of every kind JSON escapes: quotes, backslashes, controls, slashes, non-ASCII,
+  // astral characters and lone surrogates.
+  const hostile = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: fc.constantFrom('/', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '\u2028', '\ud83d', '\ude00', '😀', 'a') }),
+  );
+  const value = fc.oneof(hostile, fc.constant(null));
+
+  it('for entries with any strings in any field, and nulls', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ s3Bucket: hostile, s3Object: hostile, hashValue: hostile, hashAlgorithm: hostile, newestEventTime: value, oldestEventTime: value }), { maxLength: 8 }),
+        hostile,
+        (logFiles, account) => {
+          const r = { ...base, awsAccountId: account, logFiles };
+          expect(new TextDecoder().decode(serializeDigest(r as never))).toBe(reference(r));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for values of other types from untyped code (numbers, missing fields, objects)', () => {
+    const odd = [1, undefined, { a: '/' }, true, ['x/y']];
+    for (const v of odd) {
+      const entry = { s3Bucket: 'b', s3Object: 'a/b', hashValue: v, hashAlgorithm: 'SHA-256', newestEventTime: null, oldestEventTime: v };
+      const r = { ...base, logFiles: [entry, { ...entry, hashValue: 'h' }] };
+      expect(new TextDecoder().decode(serializeDigest(r as never))).toBe(reference(r));
+    }
+  });
+
+  it('for a digest of thousands of entries (the buffer grows)', () => {
+    const logFiles = Array.from({ length: 3000 }, (_, i) => ({
+      s3Bucket: 'bucket',
+      s3Object: `AWSLogs/1/CloudTrail/us-east-1/2025/03/01/${'x/'.repeat(i % 50)}${i}.json.gz`,
+      hashValue: 'a'.repeat(64),
+      hashAlgorithm: 'SHA-256',
+      newestEventTime: '2025-03-01T00:59:59Z',
+      oldestEventTime: i % 7 === 0 ? null : '2025-03-01T00:00:00Z',
+    }));
+    const r = { ...base, logFiles };
+    expect(new TextDecoder().decode(serializeDigest(r as never))).toBe(reference(r));
   });
 });
 

@@ -122,28 +122,50 @@ export function deliveryOrder(a: Pick<DeliveredLog, 'deliveredAt' | 'key'>, b: P
   return a.deliveredAt.getTime() - b.deliveredAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-/** Logs by delivery time (ties by key), each checked: an array sorted, an async iterable as it comes (its order checked). */
-async function* inOrder(logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>): AsyncGenerator<DeliveredLog, undefined> {
-  const order = deliveryOrder;
-  const check = (l: DeliveredLog): void => {
-    requireDate(l.deliveredAt, `deliveredAt of ${l.key}`);
-    if (!/^[0-9a-f]{64}$/.test(l.sha256)) throw new TypeError(`sha256 of ${l.key} must be 64 lower-case hex digits`);
-  };
+/** Checks a log given to the generator. */
+function checkLog(l: DeliveredLog): void {
+  requireDate(l.deliveredAt, `deliveredAt of ${l.key}`);
+  if (!/^[0-9a-f]{64}$/.test(l.sha256)) throw new TypeError(`sha256 of ${l.key} must be 64 lower-case hex digits`);
+}
+
+/** Logs in delivery order, taken one at a time: `next` gives undefined at the end. */
+interface LogCursor {
+  next(): DeliveredLog | undefined | Promise<DeliveredLog | undefined>;
+}
+
+/**
+ * Logs by delivery time (ties by key), each checked: an array sorted, every log checked before
+ * any digest is made, and then taken without a promise a log; an async iterable as it comes
+ * (its order checked).
+ */
+function inOrder(logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>): LogCursor {
   if (Symbol.asyncIterator in logs) {
+    const it = logs[Symbol.asyncIterator]();
     let last: DeliveredLog | undefined;
-    for await (const l of logs) {
-      check(l);
-      if (last && order(last, l) > 0) throw new TypeError(`logs must come in delivery order: ${l.key} came after ${last.key}`);
-      last = l;
-      yield l;
-    }
-    return undefined;
+    return {
+      async next(): Promise<DeliveredLog | undefined> {
+        const r = await it.next();
+        if (r.done) return undefined;
+        const l = r.value;
+        checkLog(l);
+        if (last && deliveryOrder(last, l) > 0) throw new TypeError(`logs must come in delivery order: ${l.key} came after ${last.key}`);
+        return (last = l);
+      },
+    };
   }
   const sorted = [...logs];
-  sorted.forEach(check); // every log checked before any digest is made
-  yield* sorted.sort(order);
-  return undefined;
+  sorted.forEach(checkLog);
+  sorted.sort(deliveryOrder);
+  let i = 0;
+  return { next: () => sorted[i++] };
 }
+
+/**
+ * Digests whose gzip runs while the next ones are made (the platform's gzip may run
+ * elsewhere), when every log is at hand (an array); from an async iterable each digest is
+ * handed on as soon as it is made.
+ */
+const GZIP_AHEAD = 4;
 
 /**
  * Produce the hourly digests of a trail's region, one per hour including empty hours, each
@@ -165,6 +187,7 @@ export async function* generateDigests(options: GenerateOptions): AsyncGenerator
   const bucket = requireString(options.bucket, 'bucket');
   const until = requireDate(options.until, 'until');
   const platform = options.platform ?? defaultPlatform;
+  const ahead = Symbol.asyncIterator in options.logs ? 0 : GZIP_AHEAD;
   const logs = inOrder(options.logs);
   let next = await logs.next(); // the next log not yet listed
   let start: Date;
@@ -173,19 +196,26 @@ export async function* generateDigests(options: GenerateOptions): AsyncGenerator
   } else if (options.from) {
     start = requireDate(options.from, 'from');
   } else {
-    start = !next.done ? floorHour(next.value.deliveredAt) : new Date(floorHour(until).getTime() - DIGEST_PERIOD_MS);
+    start = next ? floorHour(next.deliveredAt) : new Date(floorHour(until).getTime() - DIGEST_PERIOD_MS);
   }
   start = new Date(Math.floor(start.getTime() / 1000) * 1000);
   let previous = options.previous;
-  while (!next.done && next.value.deliveredAt < start) next = await logs.next();
+  while (next && next.deliveredAt < start) next = await logs.next();
+  // Made digests whose gzip has not been awaited yet, oldest first.
+  const made: Array<Omit<GeneratedDigest, 'gzipped'> & { gzipping: Promise<Uint8Array> }> = [];
+  const finish = async (): Promise<GeneratedDigest> => {
+    const { gzipping, ...d } = made.shift()!;
+    return { ...d, gzipped: await gzipping };
+  };
   for (;;) {
     const end = new Date(start.getTime() + DIGEST_PERIOD_MS);
-    if (end > until) return;
+    if (end > until) break;
     const listed: DigestLogFile[] = [];
     let newest: string | null = null;
     let oldest: string | null = null;
-    for (; !next.done && next.value.deliveredAt < end; next = await logs.next()) {
-      const l = next.value;
+    const endMs = end.getTime();
+    for (; next && next.deliveredAt.getTime() < endMs; next = await logs.next()) {
+      const l = next;
       listed.push({
         s3Bucket: l.bucket ?? bucket,
         s3Object: l.key,
@@ -222,13 +252,14 @@ export async function* generateDigests(options: GenerateOptions): AsyncGenerator
     const bytes = serializeDigest(record);
     const hash = toHex(await platform.sha256(bytes));
     const signature = await signString(signer, stringToSign(record, hash));
-    const gzipped = await platform.gzip(bytes);
-    yield {
+    const gzipping = platform.gzip(bytes);
+    gzipping.catch(() => undefined); // awaited in its turn
+    made.push({
       bucket,
       key,
       record,
       bytes,
-      gzipped,
+      gzipping,
       sha256: hash,
       signature,
       metadata: {
@@ -238,8 +269,10 @@ export async function* generateDigests(options: GenerateOptions): AsyncGenerator
       },
       startTime: start,
       endTime: end,
-    };
+    });
+    if (made.length > ahead) yield await finish();
     previous = { bucket, key, sha256: hash, signature, endTime: end };
     start = end;
   }
+  while (made.length > 0) yield await finish();
 }

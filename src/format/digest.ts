@@ -240,12 +240,13 @@ function parseTimeField(value: string, field: string, fail: (why: string, cause?
 
 /**
  * Write a digest record as CloudTrail does: compact JSON, CloudTrail's field order, `/`
- * escaped as `\/` (Java's JSON writer). The result is deterministic for a given record.
+ * escaped as `\/` (Java's JSON writer). The result is deterministic for a given record, and
+ * the same bytes as `JSON.stringify` of the record in that order with every `/` escaped.
  * @param record - the content
  * @returns the uncompressed digest bytes
  */
 export function serializeDigest(record: DigestRecord): Uint8Array {
-  const ordered = {
+  const header = {
     awsAccountId: record.awsAccountId,
     digestStartTime: record.digestStartTime,
     digestEndTime: record.digestEndTime,
@@ -260,15 +261,111 @@ export function serializeDigest(record: DigestRecord): Uint8Array {
     previousDigestHashValue: record.previousDigestHashValue,
     previousDigestHashAlgorithm: record.previousDigestHashAlgorithm,
     previousDigestSignature: record.previousDigestSignature,
-    logFiles: record.logFiles.map((l) => ({
-      s3Bucket: l.s3Bucket,
-      s3Object: l.s3Object,
-      hashValue: l.hashValue,
-      hashAlgorithm: l.hashAlgorithm,
-      newestEventTime: l.newestEventTime,
-      oldestEventTime: l.oldestEventTime,
-    })),
   };
-  // '/' occurs in JSON only inside strings, so a global replace escapes exactly those.
-  return encodeUtf8(JSON.stringify(ordered).replaceAll('/', '\\/'));
+  // The header as JSON.stringify writes it, without its closing brace; then the entries, which
+  // are nearly all of a digest, written straight into bytes.
+  const logFiles = record.logFiles;
+  const out = new JsonBytes(1024 + 400 * logFiles.length);
+  out.bytes(encodeUtf8(escapeSlashes(JSON.stringify(header)).slice(0, -1)));
+  out.bytes(LOG_FILES);
+  for (let i = 0; i < logFiles.length; i++) {
+    if (i > 0) out.byte(COMMA);
+    logFileJson(out, logFiles[i]!);
+  }
+  out.bytes(END);
+  return out.done();
+}
+
+/** '/' occurs in JSON only inside strings, so a global replace escapes exactly those. */
+const escapeSlashes = (json: string): string => json.replaceAll('/', '\\/');
+
+const LOG_FILES = encodeUtf8(',"logFiles":[');
+const END = encodeUtf8(']}');
+const COMMA = 0x2c;
+const ENTRY_FIELDS = ['s3Bucket', 's3Object', 'hashValue', 'hashAlgorithm', 'newestEventTime', 'oldestEventTime'] as const;
+const ENTRY_NAMES = ENTRY_FIELDS.map((f, i) => encodeUtf8(`${i === 0 ? '{' : ','}"${f}":`));
+const NULL = encodeUtf8('null');
+
+/** One `logFiles` entry, as JSON.stringify writes it with `/` escaped. */
+function logFileJson(out: JsonBytes, l: DigestLogFile): void {
+  for (let f = 0; f < ENTRY_FIELDS.length; f++) {
+    const v = l[ENTRY_FIELDS[f]!];
+    if (typeof v !== 'string' && v !== null) {
+      // (Not a DigestLogFile's type, from untyped code: JSON.stringify decides.)
+      const entry = {
+        s3Bucket: l.s3Bucket,
+        s3Object: l.s3Object,
+        hashValue: l.hashValue,
+        hashAlgorithm: l.hashAlgorithm,
+        newestEventTime: l.newestEventTime,
+        oldestEventTime: l.oldestEventTime,
+      };
+      out.bytes(encodeUtf8(escapeSlashes(JSON.stringify(entry) ?? 'null')));
+      return;
+    }
+  }
+  for (let f = 0; f < ENTRY_FIELDS.length; f++) {
+    out.bytes(ENTRY_NAMES[f]!);
+    const v = l[ENTRY_FIELDS[f]!];
+    if (v === null) out.bytes(NULL);
+    else out.string(v);
+  }
+  out.byte(0x7d); // }
+}
+
+/** Scratch space of the last {@link JsonBytes} (one allocation a digest is its result). */
+let scratch: Uint8Array = new Uint8Array(0);
+/** Scratch space larger than this is not kept. */
+const SCRATCH_KEPT = 4 << 20;
+
+/** A growing buffer of JSON bytes, in scratch space until it is done. */
+class JsonBytes {
+  #buf: Uint8Array;
+  #at = 0;
+  constructor(size: number) {
+    this.#buf = scratch.length >= size ? scratch : new Uint8Array(size);
+    scratch = new Uint8Array(0); // (taken: a JsonBytes made before this one is done has its own)
+  }
+  #room(n: number): void {
+    if (this.#at + n <= this.#buf.length) return;
+    const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#at + n));
+    grown.set(this.#buf.subarray(0, this.#at));
+    this.#buf = grown;
+  }
+  byte(b: number): void {
+    this.#room(1);
+    this.#buf[this.#at++] = b;
+  }
+  bytes(b: Uint8Array): void {
+    this.#room(b.length);
+    this.#buf.set(b, this.#at);
+    this.#at += b.length;
+  }
+  /** A JSON string as JSON.stringify writes it, `/` escaped: printable ASCII directly, anything else by JSON.stringify. */
+  string(s: string): void {
+    this.#room(2 * s.length + 2);
+    const buf = this.#buf;
+    let at = this.#at;
+    buf[at++] = 0x22; // "
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x2f) {
+        buf[at++] = 0x5c; // \
+        buf[at++] = 0x2f;
+      } else if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c) {
+        buf[at++] = c;
+      } else {
+        this.bytes(encodeUtf8(escapeSlashes(JSON.stringify(s))));
+        return;
+      }
+    }
+    buf[at++] = 0x22;
+    this.#at = at;
+  }
+  /** The bytes written, in a buffer of their size. */
+  done(): Uint8Array {
+    const out = this.#buf.slice(0, this.#at);
+    if (this.#buf.length <= SCRATCH_KEPT && this.#buf.length > scratch.length) scratch = this.#buf;
+    return out;
+  }
 }

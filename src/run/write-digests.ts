@@ -91,11 +91,12 @@ interface Listed {
   at: number;
 }
 
+/** A log's hashing: its outcome, the error about it, or undefined when it is gone. */
+type Hashed = HashOutcome | ValidateLogsError | undefined;
+
 /** A listed log whose delivery time is known. */
 type Timed = Listed & { deliveredAt: Date };
 
-/** A log's hashing: its outcome, the error about it, or undefined when it is gone. */
-type Hashed = HashOutcome | ValidateLogsError | undefined;
 
 /** The error about a log (or a folder that may hold logs) listed as unreadable: no digest is written without it. */
 function unreadableLog(bucket: string, o: ListedObject): ValidateLogsError {
@@ -119,40 +120,42 @@ function deliveryTime(bucket: string, o: ListedObject): Date {
  * written) is not this run's.
  */
 async function timed(storage: ObjectSource, bucket: string, listed: readonly Listed[], results: readonly Hashed[][], until: Date): Promise<Listed[]> {
-  const times = new Map<string, Date | undefined>();
+  const untimed = new Map<string, Map<string, Listed>>(); // by folder, by key
   for (const e of listed) {
     const r = results[e.task]![e.at];
     const modified = r && !(r instanceof Error) ? r.modified : undefined;
-    times.set(e.key, modified !== undefined ? new Date(modified) : undefined);
-  }
-  const untimed = new Map<string, Set<string>>(); // by folder
-  for (const [key, at] of times) {
-    if (at !== undefined) continue;
-    const folder = key.slice(0, key.lastIndexOf('/') + 1);
+    if (modified !== undefined) {
+      e.deliveredAt = new Date(modified);
+      continue;
+    }
+    const folder = e.key.slice(0, e.key.lastIndexOf('/') + 1);
     let keys = untimed.get(folder);
-    if (!keys) untimed.set(folder, (keys = new Set()));
-    keys.add(key);
+    if (!keys) untimed.set(folder, (keys = new Map()));
+    keys.set(e.key, e);
   }
   for (const [folder, wanted] of untimed) {
     for await (const o of storage.list(bucket, folder, undefined, { details: true })) {
-      if (!wanted.has(o.key)) continue;
+      const e = wanted.get(o.key);
+      if (!e) continue;
       if (o.unreadable !== undefined) throw unreadableLog(bucket, o);
-      times.set(o.key, deliveryTime(bucket, o));
+      e.deliveredAt = deliveryTime(bucket, o);
     }
   }
-  const out: Listed[] = [];
-  for (const e of listed) {
-    const at = times.get(e.key); // (none: gone since it was listed)
-    if (at === undefined || at >= until) continue;
-    out.push({ ...e, deliveredAt: at });
-  }
-  return out;
+  const limit = until.getTime();
+  return listed.filter((e) => e.deliveredAt !== undefined && e.deliveredAt.getTime() < limit); // (none: gone since it was listed)
+}
+
+/** A hashed log as the generator takes it. */
+function delivered(e: Timed, r: HashOutcome): DeliveredLog {
+  return { key: e.key, deliveredAt: e.deliveredAt, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
 }
 
 /**
  * Write the digests of every closed hour since the chain's newest digest (or start a chain at
  * the hour of the earliest log). Each log's delivery time is its storage modification time.
- * Running it again writes nothing new; after a crash it completes the work.
+ * Running it again writes nothing new; after a crash it completes the work. Nothing is
+ * written unless every log is hashed; the digests are then stored oldest first as they are
+ * made, so a failure while making them (a signer's) leaves the chain's start, not a gap.
  *
  * @param options - storage, trail, signer and time limit
  * @returns what was written
@@ -177,42 +180,141 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
 async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: string, until: Date, platform: Platform | undefined): Promise<WriteDigestsResult> {
   const { storage, signer } = options;
   const head = await findChainHead(storage, bucket, trail, platform);
-  const resolved = platform ?? defaultPlatform;
-  const grouped = readsInGroups(storage, resolved);
+  const grouped = readsInGroups(storage, platform ?? defaultPlatform);
   // A first run (no chain yet) hashes every log, so each log's time comes from the thread that
   // reads it (the modification time of the descriptor it read), and the listing examines
   // nothing; a run that continues a chain lists the times first, to hash only the logs after
   // its head.
   const timesFromThreads = grouped && head === undefined;
-  const inFlight = objectsInFlight(storage, resolved, requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
-  const limit = createLimiter(grouped ? Math.ceil(inFlight / OBJECT_GROUP) : inFlight);
+  const generate = (logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>): AsyncGenerator<GeneratedDigest> =>
+    generateDigests({ trail, bucket, logs, until, signer, ...(platform && { platform }), ...(head && { previous: head }) });
   // 1. List, hashing the logs in groups as the listing goes.
+  const { hashing, listed: all } = await listAndHash(options, trail, bucket, until, head, timesFromThreads);
+  const listed = timesFromThreads ? await timed(storage, bucket, all, await Promise.all(hashing), until) : all;
+  listed.sort((a, b) => deliveryOrder(a as Timed, b as Timed));
+  // Every log hashed before `until` is counted, and one that cannot be hashed fails the run
+  // with nothing written (logs after the last whole hour too, though no digest takes them).
+  const allHashed = (async (): Promise<number> => {
+    const results = await Promise.all(hashing);
+    let n = 0;
+    for (const e of listed) {
+      const r = results[e.task]![e.at];
+      if (r instanceof Error) throw r;
+      if (r) n++;
+    }
+    return n;
+  })();
+  allHashed.catch(() => undefined); // awaited below
+  // 2. The digests: each as soon as the logs of its hour are hashed, while later ones still
+  // are; or, when every log is hashed already (a first run), from an array, with no promise a log.
+  let logs: DeliveredLog[] | AsyncIterable<DeliveredLog>;
+  if (timesFromThreads) {
+    await allHashed;
+    const results = await Promise.all(hashing);
+    logs = [];
+    for (const e of listed) {
+      const r = results[e.task]![e.at];
+      if (r && !(r instanceof Error)) logs.push(delivered(e as Timed, r));
+    }
+  } else {
+    logs = inDeliveryOrder(listed, hashing);
+  }
+  // 3. Each stored as it is made, oldest first, only where none is, and only once every log is
+  // hashed. A failure after that (the signer's, another writer's digest) leaves the digests
+  // already stored: the start of the chain, which a later run continues.
+  const store = storer(options, bucket);
+  let writing: Promise<unknown> = allHashed;
+  try {
+    for await (const d of generate(logs)) {
+      writing = writing.then(() => store.put(d));
+      writing.catch(() => undefined); // awaited below
+    }
+  } catch (e) {
+    store.stop();
+    await writing.catch(() => undefined);
+    throw e;
+  }
+  await writing;
+  const logsHashed = await allHashed;
+  return { ...(head && { continued: head }), written: store.written, logsHashed };
+}
+
+/** The listed logs, in delivery order, as their hashing ends; the first that failed throws its error. */
+async function* inDeliveryOrder(listed: readonly Listed[], hashing: ReadonlyArray<Promise<Hashed[]>>): AsyncGenerator<DeliveredLog> {
+  const done: Hashed[][] = [];
+  for (const e of listed) {
+    const r = (done[e.task] ??= await hashing[e.task]!)[e.at];
+    if (r instanceof Error) throw r;
+    if (r) yield delivered(e as Timed, r);
+  }
+}
+
+/** Stores digests, oldest first, each only where none is; after `stop`, no more. */
+function storer(options: WriteDigestsOptions, bucket: string): { written: GeneratedDigest[]; put(d: GeneratedDigest): Promise<void>; stop(): void } {
+  const written: GeneratedDigest[] = [];
+  let stopped = false;
+  return {
+    written,
+    async put(d: GeneratedDigest): Promise<void> {
+      if (stopped) return;
+      if (!(await options.storage.putIfAbsent(bucket, d.key, d.gzipped, d.metadata))) {
+        throw new ValidateLogsError(
+          'CHAIN_CONFLICT',
+          `${s3Uri(bucket, d.key)} already exists: another writer is extending this chain; nothing was overwritten`,
+        );
+      }
+      written.push(d);
+      options.onDigest?.(d, true);
+    },
+    stop(): void {
+      stopped = true;
+    },
+  };
+}
+
+/** The logs listed, and their hashing: `listed[i]` is the `at`-th answer of `hashing[task]`. */
+interface ListedRun {
+  listed: Listed[];
+  hashing: Array<Promise<Hashed[]>>;
+}
+
+/**
+ * List the trail's logs, hashing them in groups as the listing goes. The listing goes at the pace of the hashing: it waits while as many groups as
+ * can run are in flight, so that the threads' answers (and the next work sent to them) are
+ * taken as they come, not after a listing of many thousand files.
+ * @throws ValidateLogsError `NOT_READABLE` about a log, or a folder that may hold logs, that
+ *   cannot be read: a digest written without it would vouch for an incomplete hour
+ */
+async function listAndHash(
+  options: WriteDigestsOptions,
+  trail: TrailRef,
+  bucket: string,
+  until: Date,
+  head: ChainHead | undefined,
+  timesFromThreads: boolean,
+): Promise<ListedRun> {
+  const { storage, platform } = options;
+  const resolved = platform ?? defaultPlatform;
+  const grouped = readsInGroups(storage, resolved);
+  const inFlight = objectsInFlight(storage, resolved, requirePositiveInteger(options.concurrency ?? 4, 'concurrency'));
+  const groupsAtOnce = grouped ? 2 * Math.ceil(inFlight / OBJECT_GROUP) : inFlight;
+  const limit = createLimiter(groupsAtOnce);
   const logTime = trailLogTime(trail);
   const hashing: Array<Promise<Hashed[]>> = [];
-  let listed: Listed[] = [];
+  const listed: Listed[] = [];
   let group: Listed[] = [];
   const flush = (): void => {
     if (group.length === 0) return;
     const these = group;
     group = [];
-    const task = limit(() =>
-      hashObjects(
-        storage,
-        bucket,
-        these.map((l) => l.key),
-        { gzip: true, eventTimes: true, ...(timesFromThreads && { modified: true }), ...(platform && { platform }) },
-      ),
-    );
-    task.catch(() => undefined); // awaited below
+    const request = { gzip: true, eventTimes: true, ...(timesFromThreads && { modified: true }), ...(platform && { platform }) };
+    const task = limit(() => hashObjects(storage, bucket, these.map((l) => l.key), request));
+    task.catch(() => undefined); // awaited by the caller
     hashing.push(task);
   };
   for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: !timesFromThreads })) {
     const isLog = logTime(o.key) !== undefined;
-    if (o.unreadable !== undefined && (o.key.endsWith('/') || isLog)) {
-      // A log, or a folder that may hold logs, that cannot be read: a digest written without
-      // it would vouch for an incomplete hour.
-      throw unreadableLog(bucket, o);
-    }
+    if (o.unreadable !== undefined && (o.key.endsWith('/') || isLog)) throw unreadableLog(bucket, o);
     // Not a log file of this trail region as the validator tells them (another name, account or
     // region, a name whose time is not its folder's date): never vouched for; validation reports it.
     if (!isLog) continue;
@@ -225,45 +327,11 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     const entry: Listed = { key: o.key, deliveredAt, task: hashing.length, at: group.length };
     group.push(entry);
     listed.push(entry);
-    if (!grouped || group.length >= OBJECT_GROUP) flush();
+    if (!grouped || group.length >= OBJECT_GROUP) {
+      flush();
+      if (hashing.length > groupsAtOnce) await hashing[hashing.length - 1 - groupsAtOnce]!.catch(() => undefined);
+    }
   }
   flush();
-  if (timesFromThreads) listed = await timed(storage, bucket, listed, await Promise.all(hashing), until);
-  // 2. The digests, each as soon as the logs of its hour are hashed (while later ones still
-  // are), kept until every log is: one that cannot be hashed fails the run with nothing written.
-  listed.sort((a, b) => deliveryOrder(a as Timed, b as Timed));
-  const done: Hashed[][] = [];
-  async function* inDeliveryOrder(): AsyncGenerator<DeliveredLog> {
-    for (const e of listed) {
-      const r = (done[e.task] ??= await hashing[e.task]!)[e.at];
-      if (r instanceof Error) throw r;
-      // (none: deleted since it was listed)
-      if (r) yield { key: e.key, deliveredAt: e.deliveredAt!, sha256: r.sha256, newestEventTime: r.newestEventTime ?? null, oldestEventTime: r.oldestEventTime ?? null };
-    }
-  }
-  const generated: GeneratedDigest[] = [];
-  for await (const d of generateDigests({ trail, bucket, logs: inDeliveryOrder(), until, signer, ...(platform && { platform }), ...(head && { previous: head }) })) generated.push(d);
-  // Logs after the last whole hour were hashed too but no digest took them: one of them failing
-  // still fails the run, and every log hashed before `until` is counted.
-  const results = await Promise.all(hashing);
-  let logsHashed = 0;
-  for (const e of listed) {
-    const r = results[e.task]![e.at];
-    if (r instanceof Error) throw r;
-    if (r) logsHashed++;
-  }
-  // 3. Write them, oldest first, each only where none is.
-  const written: GeneratedDigest[] = [];
-  for (const d of generated) {
-    const ok = await storage.putIfAbsent(bucket, d.key, d.gzipped, d.metadata);
-    if (!ok) {
-      throw new ValidateLogsError(
-        'CHAIN_CONFLICT',
-        `${s3Uri(bucket, d.key)} already exists: another writer is extending this chain; nothing was overwritten`,
-      );
-    }
-    written.push(d);
-    options.onDigest?.(d, ok);
-  }
-  return { ...(head && { continued: head }), written, logsHashed };
+  return { listed, hashing };
 }
