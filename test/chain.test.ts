@@ -227,6 +227,22 @@ describe('generator', () => {
     await expect(all(generateDigests({ trail, bucket: 'b', logs: backwards(), until: new Date(t0 + 4 * H), signer }))).rejects.toThrow(/delivery order/);
   });
 
+  it('lets an async source go when its consumer stops early (the source\'s finally runs)', async () => {
+    let released = false;
+    async function* source(): AsyncGenerator<DeliveredLog> {
+      try {
+        yield* logs;
+      } finally {
+        released = true;
+      }
+    }
+    for await (const d of generateDigests({ trail, bucket: 'b', logs: source(), until: new Date(t0 + 4 * H), signer })) {
+      expect(d.record.digestEndTime).toBeDefined();
+      break;
+    }
+    expect(released).toBe(true);
+  });
+
   it('resumes a chain from its head exactly as one run would have written it', async () => {
     const whole = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 4 * H), signer }));
     const first = await all(generateDigests({ trail, bucket: 'b', logs, until: new Date(t0 + 2 * H), signer }));

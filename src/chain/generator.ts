@@ -131,6 +131,8 @@ function checkLog(l: DeliveredLog): void {
 /** Logs in delivery order, taken one at a time: `next` gives undefined at the end. */
 interface LogCursor {
   next(): DeliveredLog | undefined | Promise<DeliveredLog | undefined>;
+  /** Let the source go (its `return`), when the logs were not all taken. */
+  close(): Promise<void>;
 }
 
 /**
@@ -151,13 +153,16 @@ function inOrder(logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>): Lo
         if (last && deliveryOrder(last, l) > 0) throw new TypeError(`logs must come in delivery order: ${l.key} came after ${last.key}`);
         return (last = l);
       },
+      async close(): Promise<void> {
+        await it.return?.();
+      },
     };
   }
   const sorted = [...logs];
   sorted.forEach(checkLog);
   sorted.sort(deliveryOrder);
   let i = 0;
-  return { next: () => sorted[i++] };
+  return { next: () => sorted[i++], close: async () => undefined };
 }
 
 /**
@@ -189,90 +194,94 @@ export async function* generateDigests(options: GenerateOptions): AsyncGenerator
   const platform = options.platform ?? defaultPlatform;
   const ahead = Symbol.asyncIterator in options.logs ? 0 : GZIP_AHEAD;
   const logs = inOrder(options.logs);
-  let next = await logs.next(); // the next log not yet listed
-  let start: Date;
-  if (options.previous) {
-    start = requireDate(options.previous.endTime, 'previous.endTime');
-  } else if (options.from) {
-    start = requireDate(options.from, 'from');
-  } else {
-    start = next ? floorHour(next.deliveredAt) : new Date(floorHour(until).getTime() - DIGEST_PERIOD_MS);
-  }
-  start = new Date(Math.floor(start.getTime() / 1000) * 1000);
-  let previous = options.previous;
-  while (next && next.deliveredAt < start) next = await logs.next();
-  // Made digests whose gzip has not been awaited yet, oldest first.
-  const made: Array<Omit<GeneratedDigest, 'gzipped'> & { gzipping: Promise<Uint8Array> }> = [];
-  const finish = async (): Promise<GeneratedDigest> => {
-    const { gzipping, ...d } = made.shift()!;
-    return { ...d, gzipped: await gzipping };
-  };
-  for (;;) {
-    const end = new Date(start.getTime() + DIGEST_PERIOD_MS);
-    if (end > until) break;
-    const listed: DigestLogFile[] = [];
-    let newest: string | null = null;
-    let oldest: string | null = null;
-    const endMs = end.getTime();
-    for (; next && next.deliveredAt.getTime() < endMs; next = await logs.next()) {
-      const l = next;
-      listed.push({
-        s3Bucket: l.bucket ?? bucket,
-        s3Object: l.key,
-        hashValue: l.sha256,
-        hashAlgorithm: 'SHA-256',
-        newestEventTime: l.newestEventTime ?? null,
-        oldestEventTime: l.oldestEventTime ?? null,
-      });
-      newest = maxTime(newest, l.newestEventTime);
-      oldest = minTime(oldest, l.oldestEventTime);
+  try {
+    let next = await logs.next(); // the next log not yet listed
+    let start: Date;
+    if (options.previous) {
+      start = requireDate(options.previous.endTime, 'previous.endTime');
+    } else if (options.from) {
+      start = requireDate(options.from, 'from');
+    } else {
+      start = next ? floorHour(next.deliveredAt) : new Date(floorHour(until).getTime() - DIGEST_PERIOD_MS);
     }
-    const signer = typeof options.signer === 'function' ? options.signer(end) : options.signer;
-    const key = digestKey(trail, end, options.backfill !== undefined);
-    if (previous && previous.key === key && previous.bucket === bucket) {
-      throw new ValidateLogsError('CHAIN_CONFLICT', `digest ${key} would link to itself`);
-    }
-    const record: DigestRecord = {
-      awsAccountId: trail.accountId,
-      digestStartTime: formatDigestTime(start),
-      digestEndTime: formatDigestTime(end),
-      digestS3Bucket: bucket,
-      digestS3Object: key,
-      digestPublicKeyFingerprint: signer.publicKey.fingerprint,
-      digestSignatureAlgorithm: SIGNATURE_ALGORITHM,
-      newestEventTime: newest,
-      oldestEventTime: oldest,
-      previousDigestS3Bucket: previous?.bucket ?? null,
-      previousDigestS3Object: previous?.key ?? null,
-      previousDigestHashValue: previous?.sha256 ?? null,
-      previousDigestHashAlgorithm: previous ? 'SHA-256' : null,
-      previousDigestSignature: previous?.signature ?? null,
-      logFiles: listed,
+    start = new Date(Math.floor(start.getTime() / 1000) * 1000);
+    let previous = options.previous;
+    while (next && next.deliveredAt < start) next = await logs.next();
+    // Made digests whose gzip has not been awaited yet, oldest first.
+    const made: Array<Omit<GeneratedDigest, 'gzipped'> & { gzipping: Promise<Uint8Array> }> = [];
+    const finish = async (): Promise<GeneratedDigest> => {
+      const { gzipping, ...d } = made.shift()!;
+      return { ...d, gzipped: await gzipping };
     };
-    const bytes = serializeDigest(record);
-    const hash = toHex(await platform.sha256(bytes));
-    const signature = await signString(signer, stringToSign(record, hash));
-    const gzipping = platform.gzip(bytes);
-    gzipping.catch(() => undefined); // awaited in its turn
-    made.push({
-      bucket,
-      key,
-      record,
-      bytes,
-      gzipping,
-      sha256: hash,
-      signature,
-      metadata: {
+    for (;;) {
+      const end = new Date(start.getTime() + DIGEST_PERIOD_MS);
+      if (end > until) break;
+      const listed: DigestLogFile[] = [];
+      let newest: string | null = null;
+      let oldest: string | null = null;
+      const endMs = end.getTime();
+      for (; next && next.deliveredAt.getTime() < endMs; next = await logs.next()) {
+        const l = next;
+        listed.push({
+          s3Bucket: l.bucket ?? bucket,
+          s3Object: l.key,
+          hashValue: l.sha256,
+          hashAlgorithm: 'SHA-256',
+          newestEventTime: l.newestEventTime ?? null,
+          oldestEventTime: l.oldestEventTime ?? null,
+        });
+        newest = maxTime(newest, l.newestEventTime);
+        oldest = minTime(oldest, l.oldestEventTime);
+      }
+      const signer = typeof options.signer === 'function' ? options.signer(end) : options.signer;
+      const key = digestKey(trail, end, options.backfill !== undefined);
+      if (previous && previous.key === key && previous.bucket === bucket) {
+        throw new ValidateLogsError('CHAIN_CONFLICT', `digest ${key} would link to itself`);
+      }
+      const record: DigestRecord = {
+        awsAccountId: trail.accountId,
+        digestStartTime: formatDigestTime(start),
+        digestEndTime: formatDigestTime(end),
+        digestS3Bucket: bucket,
+        digestS3Object: key,
+        digestPublicKeyFingerprint: signer.publicKey.fingerprint,
+        digestSignatureAlgorithm: SIGNATURE_ALGORITHM,
+        newestEventTime: newest,
+        oldestEventTime: oldest,
+        previousDigestS3Bucket: previous?.bucket ?? null,
+        previousDigestS3Object: previous?.key ?? null,
+        previousDigestHashValue: previous?.sha256 ?? null,
+        previousDigestHashAlgorithm: previous ? 'SHA-256' : null,
+        previousDigestSignature: previous?.signature ?? null,
+        logFiles: listed,
+      };
+      const bytes = serializeDigest(record);
+      const hash = toHex(await platform.sha256(bytes));
+      const signature = await signString(signer, stringToSign(record, hash));
+      const gzipping = platform.gzip(bytes);
+      gzipping.catch(() => undefined); // awaited in its turn
+      made.push({
+        bucket,
+        key,
+        record,
+        bytes,
+        gzipping,
+        sha256: hash,
         signature,
-        'signature-algorithm': SIGNATURE_ALGORITHM,
-        ...(options.backfill && { 'backfill-generation-timestamp': formatDigestTime(options.backfill.generatedAt) }),
-      },
-      startTime: start,
-      endTime: end,
-    });
-    if (made.length > ahead) yield await finish();
-    previous = { bucket, key, sha256: hash, signature, endTime: end };
-    start = end;
+        metadata: {
+          signature,
+          'signature-algorithm': SIGNATURE_ALGORITHM,
+          ...(options.backfill && { 'backfill-generation-timestamp': formatDigestTime(options.backfill.generatedAt) }),
+        },
+        startTime: start,
+        endTime: end,
+      });
+      if (made.length > ahead) yield await finish();
+      previous = { bucket, key, sha256: hash, signature, endTime: end };
+      start = end;
+    }
+    while (made.length > 0) yield await finish();
+  } finally {
+    await logs.close();
   }
-  while (made.length > 0) yield await finish();
 }

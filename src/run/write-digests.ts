@@ -97,7 +97,6 @@ type Hashed = HashOutcome | ValidateLogsError | undefined;
 /** A listed log whose delivery time is known. */
 type Timed = Listed & { deliveredAt: Date };
 
-
 /** The error about a log (or a folder that may hold logs) listed as unreadable: no digest is written without it. */
 function unreadableLog(bucket: string, o: ListedObject): ValidateLogsError {
   return new ValidateLogsError('NOT_READABLE', `${s3Uri(bucket, o.key)} cannot be read (${o.unreadable}); no digest was written`);
@@ -279,9 +278,11 @@ interface ListedRun {
 }
 
 /**
- * List the trail's logs, hashing them in groups as the listing goes. The listing goes at the pace of the hashing: it waits while as many groups as
- * can run are in flight, so that the threads' answers (and the next work sent to them) are
- * taken as they come, not after a listing of many thousand files.
+ * List the trail's logs, hashing them in groups as the listing goes. When a pool reads the
+ * files, the listing goes at the pace of the hashing: it waits while as many groups as can run
+ * are in flight, so that the threads' answers (and the next work sent to them) are taken as
+ * they come, not after a local listing of many thousand files (which runs on promises already
+ * settled, and would hold this thread until it ends).
  * @throws ValidateLogsError `NOT_READABLE` about a log, or a folder that may hold logs, that
  *   cannot be read: a digest written without it would vouch for an incomplete hour
  */
@@ -329,7 +330,7 @@ async function listAndHash(
     listed.push(entry);
     if (!grouped || group.length >= OBJECT_GROUP) {
       flush();
-      if (hashing.length > groupsAtOnce) await hashing[hashing.length - 1 - groupsAtOnce]!.catch(() => undefined);
+      if (grouped && hashing.length > groupsAtOnce) await hashing[hashing.length - 1 - groupsAtOnce]!.catch(() => undefined);
     }
   }
   flush();
