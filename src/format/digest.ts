@@ -341,7 +341,10 @@ class JsonBytes {
     this.#buf.set(b, this.#at);
     this.#at += b.length;
   }
-  /** A JSON string as JSON.stringify writes it, `/` escaped: printable ASCII directly, anything else by JSON.stringify. */
+  /**
+   * A JSON string as JSON.stringify writes it, `/` escaped: printable ASCII byte by byte, a
+   * string with anything else through JSON.stringify.
+   */
   string(s: string): void {
     this.#room(2 * s.length + 2);
     const buf = this.#buf;
