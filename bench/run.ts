@@ -331,7 +331,8 @@ gunzipping and hashing its share of the log files (largest first, to the least l
 platform's native zlib and SHA-256 (\`node:zlib\`, \`node:crypto\`) in the tightest loop Node allows
 (a small file read and inflated in one call, a large one streamed), doing nothing else, timed from
 the first process starting its work to the last one ending it (\`bench/native.mjs\`). "Ours" is the
-\`validate-logs\` command (\`bench/measure.mjs\` runs it in a fresh process, output discarded): listing,
+\`validate-logs\` command (\`bench/measure.mjs\` runs it in a fresh process, output discarded, with the
+heap growing factor the program sets for itself): listing,
 every digest, every log, the inventory of unreferenced logs, the report. Throughput is MB/s of
 uncompressed log content. Ratio = baseline time / our time (targets: ≥ 0.8 on the 1 GB corpus of
 256 logs, ≥ 0.7 on 100,000 small logs). Speed-up = our time with \`--threads 1\` / our time with

@@ -2,10 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, mkdtempSync, openSync, readFileSync, rmSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, applyActions, copySample, setDeliveryTimes, tampering } from './helpers/tamper.js';
-import { VALIDATE, WRITE, node, sampleArgs } from './helpers/cli.js';
+import { VALIDATE, WRITE, node, run, sampleArgs } from './helpers/cli.js';
+import { keepHeapsSmall } from '../src/cli/io.js';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as object;
 const validateReport = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
@@ -166,6 +168,20 @@ describe('validate-logs usage and environment errors: exit 2, one line, no stack
     expect(help.stdout).toMatch(/"error" member says what stopped it/);
     const v = await node(VALIDATE, ['--version']);
     expect(v.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+});
+
+describe("the validate-logs process's heaps", () => {
+  it('are kept near their live data, unless node was started with a growing factor of its own', async () => {
+    // Left as given: on node's command line, in either spelling, or in NODE_OPTIONS (this
+    // process's own flags stay as they are: these calls set nothing).
+    expect(keepHeapsSmall(['--heap-growing-percent=50'], '')).toBe(false);
+    expect(keepHeapsSmall(['--heap_growing_percent', '50'], '')).toBe(false);
+    expect(keepHeapsSmall([], '--max-old-space-size=100 --heap-growing-percent=20')).toBe(false);
+    // Otherwise set, in a process of its own (the flags of this one are the test runner's).
+    const io = pathToFileURL(join(ROOT, 'dist', 'cli', 'io.js')).href;
+    const set = await run(process.execPath, ['--input-type=module', '-e', `import { keepHeapsSmall } from ${JSON.stringify(io)}; process.stdout.write(String(keepHeapsSmall([], '')));`]);
+    expect(set).toMatchObject({ status: 0, stdout: 'true' });
   });
 });
 

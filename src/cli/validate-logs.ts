@@ -307,4 +307,4 @@ async function failed(error: unknown, argv: string[], io: CommandIO, state: RunS
 const withSubcommands = withScaleCommands(async (argv, io) =>
   argv[0] === 'cosign' ? (await import('./cosign.js')).cosignCommand(argv.slice(1), io) : validateLogsCommand(argv, io),
 );
-runIfMain(import.meta.url, 'validate-logs', withSubcommands, { stoppable: true });
+runIfMain(import.meta.url, 'validate-logs', withSubcommands, { stoppable: true, smallHeaps: true });
