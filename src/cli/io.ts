@@ -152,9 +152,10 @@ export const HEAP_GROWING_PERCENT = 30;
  * where the heap may grow large (a machine with several GB). A validation run keeps little (its
  * inventory, the digests being checked) and allocates much that soon dies, so most of a heap
  * four times its live data holds garbage: with 1.3, the peak memory of a run over 100,000 logs
- * is about 45 MB lower in the same time (`npm run bench`). V8 reads the factor at each
- * collection, so setting it at run time takes effect for the main thread and for every pool
- * thread. A factor given on node's own command line or in `NODE_OPTIONS` is left as it is.
+ * is about 45 MB lower in the same time (`npm run bench`). V8 reads the factor whenever a full
+ * collection sets the next limit, so setting it at run time takes effect; the flag is the
+ * process's, so the pool's threads have it too. A factor given on node's own command line or in
+ * `NODE_OPTIONS` is left as it is.
  * Called by the `validate-logs` program, never by the library: a process's V8 flags belong to
  * whoever started it.
  * @param execArgv - node's own command line (`process.execArgv`)
