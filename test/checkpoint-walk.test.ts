@@ -123,3 +123,66 @@ describe('a walk from a pinned digest', () => {
     expect(codes).toContain('DIGEST_NOT_FOUND');
   });
 });
+
+describe('a range that does not hold the pinned digest (no false rollback)', () => {
+  const digestReads = (reads: string[]): string[] => reads.filter((k) => k.includes('CloudTrail-Digest'));
+  const logReads = (reads: string[]): string[] => reads.filter((k) => k.includes('/CloudTrail/'));
+
+  it('after the pin, untouched: nothing to say; the digests back to the pin are read, not their logs', async () => {
+    const { dir, logs, digests } = await makeTrail(10);
+    const pinned = digests[2]!; // ends at hour 3
+    const { findings, reads } = await run(dir, t0 + 7 * H, t0 + 10 * H, pin(pinned));
+    expect(bad(findings)).toEqual([]);
+    expect(findings.filter((f) => f.code.startsWith('CHECKPOINT'))).toEqual([]);
+    // Every digest from the range back to the pin, the pin included; only the logs the range's
+    // digests list (from the digest ending at 07:00, which lists those of 06:xx).
+    expect(digestReads(reads)).toEqual(expect.arrayContaining(digests.slice(2).map((d) => d.key)));
+    expect(digestReads(reads)).not.toContain(digests[1]!.key);
+    expect(logReads(reads).sort()).toEqual(logs.slice(6).map((l) => l.key).sort());
+  });
+
+  it('after the pin, a consistent insider rewrite from before the pin to the head: CHECKPOINT_MISMATCH', async () => {
+    const { dir, logs, digests } = await makeTrail(10);
+    const pinned = digests[4]!;
+    const edited = [...logs];
+    edited[2] = writeLog(dir, 2, '{"Records":[{"n":"rewritten"}]}');
+    await chain(dir, edited.slice(2), t0 + 2 * H, t0 + 10 * H, digests[1]);
+    expect(bad((await run(dir, t0 + 7 * H, t0 + 10 * H)).findings)).toEqual([]); // without a pin it passes
+    const { findings } = await run(dir, t0 + 7 * H, t0 + 10 * H, pin(pinned));
+    expect(bad(findings)).toEqual(['CHECKPOINT_MISMATCH']);
+    expect(findings.find((f) => f.code === 'CHECKPOINT_MISMATCH')!.key).toBe(pinned.key);
+  });
+
+  it('after the pin, a restart between the pin and the range (a gap) no longer links to it: CHECKPOINT_MISMATCH, as cosign', async () => {
+    const { dir, digests } = await makeTrail(6);
+    for (const d of await chain(dir, [], t0 + 7 * H, t0 + 10 * H)) expect(d.key).toContain('CloudTrail-Digest');
+    const { findings } = await run(dir, t0 + 9 * H, t0 + 10 * H, pin(digests[2]!));
+    expect(bad(findings)).toEqual(['CHECKPOINT_MISMATCH']);
+    expect(findings.find((f) => f.code === 'CHECKPOINT_MISMATCH')!.message).toMatch(/the chain starts at .*after the pinned digest/);
+    // A range that holds the pin walks the gap (a notice) and meets the pin.
+    const whole = await run(dir, t0 + 3 * H, t0 + 10 * H, pin(digests[2]!));
+    expect(bad(whole.findings)).toEqual([]);
+    expect(whole.findings.map((f) => f.code)).toContain('CHAIN_GAP');
+  });
+
+  it('after the pin, no digest in range: the pinned digest still there is nothing to say, gone is a rollback', async () => {
+    const { dir, digests } = await makeTrail(4);
+    expect(bad((await run(dir, t0 + 6 * H, t0 + 8 * H, pin(digests[3]!))).findings)).toEqual([]);
+    unlinkSync(join(dir, digests[3]!.key));
+    expect(bad((await run(dir, t0 + 6 * H, t0 + 8 * H, pin(digests[3]!))).findings)).toEqual(['CHECKPOINT_ROLLBACK']);
+  });
+
+  it('before the pin, untouched: nothing to say; a relinked rewrite of the range is a mismatch', async () => {
+    const { dir, logs, digests } = await makeTrail(10);
+    const pinned = digests[8]!;
+    expect(bad((await run(dir, t0, t0 + 3 * H, pin(pinned))).findings)).toEqual([]);
+    // The pinned digest and everything after it rewritten and relinked from hour 1: the range
+    // itself (hours 0 to 3, rewritten too) validates, the pin does not lead back to it.
+    const edited = [...logs];
+    edited[1] = writeLog(dir, 1, '{"Records":[{"n":"rewritten"}]}');
+    await chain(dir, edited.slice(1), t0 + H, t0 + 10 * H, digests[0]);
+    const { findings } = await run(dir, t0, t0 + 3 * H, pin(pinned));
+    expect(bad(findings)).toEqual(['CHECKPOINT_MISMATCH']);
+    expect(findings.find((f) => f.code === 'CHECKPOINT_MISMATCH')!.message).toMatch(/has changed/);
+  });
+});

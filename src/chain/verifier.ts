@@ -28,9 +28,7 @@ import { createLimiter } from './limit.js';
 import { objectsInFlight } from '../hash/hash-object.js';
 import { listDigestKeys } from './listing.js';
 import { OrderedFindings } from './schedule.js';
-import { DigestReader, chainEnd, checkpointMismatch, newWalkRecord, walkChain, type ChainEnds, type PinnedHead, type WalkContext } from './walk.js';
-import { digestKeyTime, iso } from './check-digest.js';
-import { finding } from './findings.js';
+import { DigestReader, chainEnd, newWalkRecord, pinFindings, walkChain, type ChainEnds, type PinnedHead, type WalkContext } from './walk.js';
 
 
 /** Default cap on a digest file's uncompressed size: digests are parsed whole. */
@@ -203,26 +201,8 @@ export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<
 
   // 2. Walk each chain.
   yield* walkChain(ctx, reader, lists.standard, false, record);
-  const pinned = options.pinned;
-  if (pinned && !record.pinnedReached) {
-    const pinnedEnd = digestKeyTime(pinned.key) ?? Number.NEGATIVE_INFINITY;
-    const ref = { bucket, key: pinned.key };
-    const newer = lists.standard.filter((k) => (digestKeyTime(k) ?? 0) >= pinnedEnd);
-    findings.push(
-      newer.length === 0
-        ? finding('CHECKPOINT_ROLLBACK', {
-            kind: 'chain',
-            object: `s3://${bucket}/${pinned.key}`,
-            bucket,
-            key: pinned.key,
-            message: `no digest from ${iso(pinnedEnd)} on, the end of the digest a checkpoint pins: the newest digests, the pinned one included, were deleted`,
-            backfill: false,
-            expected: `a digest ending at or after ${iso(pinnedEnd)}`,
-            actual: record.newest ? record.newest.digest.record.digestEndTime : 'none',
-          })
-        : checkpointMismatch(ref, 'the chain from the newest digest does not lead back to the digest the checkpoint pins', pinned.sha256),
-    );
-  }
+  // A pinned digest the walk did not meet: reached outside the range, or a finding.
+  for (const f of await pinFindings(ctx, record, lists.standard, end.getTime() + DIGEST_PERIOD_MS)) findings.push(f);
   if (options.onChain) {
     const ends: ChainEnds = {};
     if (record.newest) ends.newest = chainEnd(record.newest.key, record.newest.digest, record.newest.signature);

@@ -10,6 +10,7 @@
  * logs listed twice; and it records what each digest vouched for, for the coverage step.
  * @module
  */
+import { checkExtension, type PinnedDigest } from '../checkpoint/extend.js';
 import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
 import { parsedDigestFrom, type DigestRecord, type ParsedDigest } from '../format/digest.js';
 import { digestKey, s3Uri, type TrailRef } from '../format/keys.js';
@@ -607,6 +608,76 @@ export function checkpointMismatch(ref: DigestRef, why: string, expected: string
     expected,
     ...(actual !== undefined && { actual }),
   });
+}
+
+/**
+ * When the walk did not meet the digest a checkpoint pins: what that says. A range that holds
+ * the pinned digest must have reached it: `CHECKPOINT_ROLLBACK` when no listed digest ends at or
+ * after it (the newest digests deleted, the pinned one included), `CHECKPOINT_MISMATCH` when
+ * some do. A range that does not hold it is no evidence either way, so the link is checked
+ * outside the range, reading digests only (their hash links, from a digest whose signature
+ * verified or from the pinned hash itself; no log):
+ * - range after the pinned digest: from the oldest digest verified in range back, link by link,
+ *   to exactly the pinned digest ({@link checkExtension}); with no digest in range, only that
+ *   the pinned digest is still there with its bytes;
+ * - range before it: from the pinned digest, with its pinned bytes, back to the newest digest
+ *   verified in range.
+ *
+ * A pinned digest that is gone is `CHECKPOINT_ROLLBACK` when nothing in range follows it, a
+ * changed one or a broken link `CHECKPOINT_MISMATCH`; a range that does not hold the pinned digest
+ * on an untouched chain gives nothing.
+ * @param ctx - the walk's context (with `pinned`)
+ * @param record - what the walk of the standard chain found
+ * @param listed - the standard chain's listed keys in range
+ * @param listedTo - the newest key time the listing covers, in ms (the range's end + 1 h)
+ * @returns zero or one finding
+ */
+export async function pinFindings(ctx: WalkContext, record: WalkRecord, listed: readonly string[], listedTo: number): Promise<Finding[]> {
+  const { bucket, source, maxDigestBytes } = ctx;
+  const pin = ctx.pinned;
+  if (!pin || record.pinnedReached) return [];
+  const pinnedEnd = digestKeyTime(pin.key) ?? Number.NEGATIVE_INFINITY;
+  const ref = { bucket, key: pin.key };
+  const pinned: PinnedDigest = { ...ref, sha256: pin.sha256 };
+  const gone = (why: string, actual?: string): Finding =>
+    finding('CHECKPOINT_ROLLBACK', {
+      kind: 'chain',
+      object: s3Uri(bucket, pin.key),
+      bucket,
+      key: pin.key,
+      message: `${why}: the newest digests, the pinned one included, were deleted`,
+      backfill: false,
+      expected: `a digest ending at or after ${iso(pinnedEnd)}`,
+      actual: actual ?? (record.newest ? record.newest.digest.record.digestEndTime : 'none'),
+    });
+  if (pinnedEnd >= ctx.start && pinnedEnd <= listedTo) {
+    // The range holds the pinned digest: the walk had to reach it.
+    return [
+      listed.some((k) => (digestKeyTime(k) ?? 0) >= pinnedEnd)
+        ? checkpointMismatch(ref, 'the chain from the newest digest does not lead back to the digest the checkpoint pins', pin.sha256)
+        : gone(`no digest from ${iso(pinnedEnd)} on, the end of the digest a checkpoint pins`),
+    ];
+  }
+  const before = pinnedEnd > listedTo;
+  if (!before && !record.oldest && listed.length > 0) {
+    return [checkpointMismatch(ref, 'no digest in range whose signature verifies leads back to the digest the checkpoint pins', pin.sha256)];
+  }
+  // After the pin: from the oldest digest verified in range (or the pin itself, when the range
+  // has none) back to the pin. Before it: from the pin, with its pinned bytes, back to the
+  // newest digest verified in range (or to itself).
+  const inRange = before ? record.newest : record.oldest;
+  const verified: PinnedDigest | undefined = inRange && { bucket, key: inRange.key, sha256: inRange.digest.sha256, endTime: inRange.digest.record.digestEndTime };
+  const r = await checkExtension({
+    source,
+    pinned: before ? (verified ?? pinned) : pinned,
+    head: before ? pinned : (verified ?? pinned),
+    maxDigestBytes,
+  });
+  if (r.ok) return [];
+  // The pinned digest gone, and nothing in range after it: the tail was deleted.
+  if (r.missing && r.key === pin.key && (before || !record.oldest)) return [gone('the digest the checkpoint pins is gone, and no digest in range follows it')];
+  const why = r.key === pin.key && r.reason === 'mismatch' ? 'the digest the checkpoint pins has changed' : 'the chain does not lead back to the digest the checkpoint pins';
+  return [checkpointMismatch(ref, `${why} (${r.message})`, pin.sha256, r.key === pin.key ? r.actual : undefined)];
 }
 
 function links(next: ParsedDigest, ref: DigestRef): boolean {

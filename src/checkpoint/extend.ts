@@ -95,6 +95,8 @@ export type ExtensionResult =
       actual?: string;
       /** Links followed before it failed. */
       steps: number;
+      /** Set when the digest where it failed does not exist (rather than being unreadable or different). */
+      missing?: true;
     };
 
 type Failure = Extract<ExtensionResult, { ok: false }>;
@@ -135,7 +137,7 @@ export async function checkExtension(options: ExtensionOptions): Promise<Extensi
   const pinnedEnd = pinned.endTime !== undefined ? parseDigestTime(pinned.endTime, 'pinned end time') : parseDigestKey(pinned.key).endTime;
   const pinnedUri = s3Uri(pinned.bucket, pinned.key);
   let steps = 0;
-  const fail = (reason: ExtensionFailure, bucket: string, key: string, message: string, values: { expected?: string; actual?: string } = {}): Failure => ({
+  const fail = (reason: ExtensionFailure, bucket: string, key: string, message: string, values: { expected?: string; actual?: string; missing?: true } = {}): Failure => ({
     ok: false,
     reason,
     object: s3Uri(bucket, key),
@@ -148,7 +150,7 @@ export async function checkExtension(options: ExtensionOptions): Promise<Extensi
 
   const first = await load(source, head.bucket, head.key, maxBytes);
   const headUri = s3Uri(head.bucket, head.key);
-  if ('missing' in first) return fail('broken', head.bucket, head.key, `the head digest ${headUri} is not found`);
+  if ('missing' in first) return fail('broken', head.bucket, head.key, `the head digest ${headUri} is not found`, { missing: true });
   if ('error' in first) return fail('broken', head.bucket, head.key, `the head digest ${headUri} cannot be read: ${first.error}`);
   if (head.sha256 !== undefined && !constantTimeEqual(first.sha256, head.sha256.toLowerCase())) {
     return fail('mismatch', head.bucket, head.key, `the head digest ${headUri} is not the one the checkpoint names: its SHA-256 differs`, { expected: head.sha256, actual: first.sha256 });
@@ -185,7 +187,7 @@ export async function checkExtension(options: ExtensionOptions): Promise<Extensi
     const prevUri = s3Uri(prevBucket, prevKey);
     steps++;
     const prev = await load(source, prevBucket, prevKey, maxBytes);
-    if ('missing' in prev) return fail('broken', prevBucket, prevKey, `${prevUri}, linked from ${uri}, is not found`);
+    if ('missing' in prev) return fail('broken', prevBucket, prevKey, `${prevUri}, linked from ${uri}, is not found`, { missing: true });
     if ('error' in prev) return fail('broken', prevBucket, prevKey, `${prevUri}, linked from ${uri}, cannot be read: ${prev.error}`);
     if (!constantTimeEqual(prev.sha256, r.previousDigestHashValue.toLowerCase())) {
       // The pinned digest itself changed without relinking: name the rewrite, not only the link.
