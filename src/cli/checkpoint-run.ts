@@ -9,16 +9,28 @@ import { signCheckpoint, type CheckpointChain } from '../checkpoint/checkpoint.j
 import type { NoteSignerKey } from '../checkpoint/note.js';
 import type { Judgement } from '../chain/report.js';
 import type { PinnedHead } from '../chain/walk.js';
+import { digestFolder, s3Uri } from '../format/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { readCheckpoint, signerKey, timestampFile, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
 import { UsageError } from './io.js';
-import type { ValidateFlags } from './plan.js';
+import type { Plan, ValidateFlags } from './plan.js';
 import type { RegionRecord } from './regions.js';
+
+/** A digest `--checkpoint` pins for a chain the run validates. */
+export type RunPin = PinnedHead & { endTime: Date; bucket: string };
 
 /** What the checkpoint flags ask for, read and checked before the run. */
 export interface CheckpointPlan {
-  /** The digests pinned by `--checkpoint`, by region (this trail's chains only). */
-  pins?: Map<string, PinnedHead & { endTime: Date; bucket: string }>;
+  /**
+   * The digests pinned by `--checkpoint` for the chains the run validates, by region: before the
+   * plan, this trail's pins in the regions named; after {@link scopeCheckpoint}, exactly those in
+   * the run's scope (trail, bucket, account folder, region).
+   */
+  pins?: Map<string, RunPin>;
+  /** Every chain `--checkpoint` pins, whatever its scope: `--checkpoint-out` carries forward those the run does not advance. */
+  pinned?: readonly CheckpointChain[];
+  /** The `--checkpoint` file, for messages. */
+  file?: string;
   /** The oldest pinned end: where the run starts without `--start-time`. */
   start?: Date;
   /** Where `--checkpoint-out` goes, with the key that signs it. */
@@ -27,13 +39,28 @@ export interface CheckpointPlan {
   notes: string[];
 }
 
+/** The regions the flags name; undefined for `--regions all` (every region of the trail). */
+function namedRegions(flags: ValidateFlags): Set<string> | undefined {
+  if (flags.regions === 'all') return undefined;
+  if (flags.regions !== undefined) return new Set(flags.regions.split(',').map((r) => r.trim()));
+  if (flags.region !== undefined) return new Set([flags.region]);
+  return new Set([/^arn:[^:]*:cloudtrail:([^:]*):/.exec(flags['trail-arn'] ?? '')?.[1] ?? '']);
+}
+
+/** What a checkpoint pins, for a usage error: each chain's region, trail and digest. */
+function describePins(chains: readonly CheckpointChain[]): string {
+  const shown = chains.slice(0, 4).map((c) => `${c.region} of ${c.trailArn} at ${s3Uri(c.bucket, c.key)}`);
+  return chains.length > shown.length ? `${shown.join(', ')} and ${chains.length - shown.length} more` : shown.join(', ');
+}
+
 /**
  * Read the checkpoint flags: verify `--checkpoint` (every key's signature, and its time stamp
  * with `--tsa-cert`) and load the `--checkpoint-out` signing key, so that every mistake is a
  * usage error before anything is validated.
  * @param flags - the parsed flags
  * @returns the checkpoint plan
- * @throws UsageError, or ValidateLogsError `NOTE_UNVERIFIED` naming a key that did not sign
+ * @throws UsageError (also for a checkpoint that pins no chain of the trail in the regions
+ *   named), or ValidateLogsError `NOTE_UNVERIFIED` naming a key that did not sign
  */
 export async function readCheckpointFlags(flags: ValidateFlags): Promise<CheckpointPlan> {
   const plan: CheckpointPlan = { notes: [] };
@@ -47,8 +74,14 @@ export async function readCheckpointFlags(flags: ValidateFlags): Promise<Checkpo
       const stamp = await verifyTimestampFile(file, opened.bytes, flags['tsa-cert']);
       plan.notes.push(`${file} was time-stamped at ${formatDigestTime(stamp.genTime)} by ${stamp.signer}`);
     }
-    const mine = opened.checkpoint.chains.filter((c) => c.trailArn === arn);
-    if (mine.length === 0) throw new UsageError(`--checkpoint ${file} pins no chain of ${arn ?? 'the trail'} (it pins ${opened.checkpoint.chains.map((c) => c.trailArn).join(', ')})`);
+    const regions = namedRegions(flags);
+    const mine = opened.checkpoint.chains.filter((c) => c.trailArn === arn && (regions === undefined || regions.has(c.region)));
+    if (mine.length === 0) {
+      const scope = `${regions === undefined ? 'any region' : [...regions].join(', ')} of ${arn ?? 'the trail'}`;
+      throw new UsageError(`--checkpoint ${file} pins no chain this run validates (${scope}): it pins ${describePins(opened.checkpoint.chains)}`);
+    }
+    plan.file = file;
+    plan.pinned = opened.checkpoint.chains;
     plan.pins = new Map(mine.map((c) => [c.region, { key: c.key, sha256: c.sha256, endTime: new Date(c.endTime), bucket: c.bucket }]));
     plan.start = new Date(Math.min(...mine.map((c) => Date.parse(c.endTime))));
   }
@@ -64,15 +97,31 @@ export async function readCheckpointFlags(flags: ValidateFlags): Promise<Checkpo
 }
 
 /**
- * Check that the pinned digests lie in the bucket being validated.
- * @param plan - the checkpoint plan
- * @param bucket - the bucket validated
- * @throws UsageError naming the chain
+ * Fit the checkpoint to the run's scope, once the plan knows the bucket, the account folder and
+ * the regions. A pin of a region the run validates must be of this bucket and account folder
+ * (the same chain cannot be pinned in two places). With `--regions all`, a pinned region whose
+ * folder is gone is validated all the same (the plan's regions grow): a pinned chain that is
+ * gone is a finding, never a region left out. Pins outside the scope are carried forward by
+ * {@link writeCheckpoint}.
+ * @param checkpoints - the checkpoint plan (its `pins` narrowed to the scope)
+ * @param plan - the run's plan (its `regions` may grow)
+ * @throws UsageError naming a pin of a region validated that lies in another bucket or folder
  */
-export function checkPinsBucket(plan: CheckpointPlan, bucket: string): void {
-  for (const [region, pin] of plan.pins ?? []) {
-    if (pin.bucket !== bucket) throw new UsageError(`--checkpoint pins the ${region} chain in bucket ${pin.bucket}, not in ${bucket}, the bucket validated`);
+export function scopeCheckpoint(checkpoints: CheckpointPlan, plan: Plan): void {
+  const pins = checkpoints.pins;
+  if (!pins) return;
+  for (const [region, pin] of pins) {
+    if (!plan.discovered && !plan.regions.includes(region)) {
+      pins.delete(region);
+      continue;
+    }
+    const folder = digestFolder({ ...plan.trail, region });
+    if (pin.bucket !== plan.bucket || !pin.key.startsWith(folder)) {
+      throw new UsageError(`--checkpoint ${checkpoints.file} pins the ${region} chain at ${s3Uri(pin.bucket, pin.key)}, not a digest of the chain validated (s3://${plan.bucket}/${folder}): another bucket, account or prefix`);
+    }
+    if (!plan.regions.includes(region)) plan.regions.push(region);
   }
+  if (plan.discovered) plan.regions.sort();
 }
 
 /** What {@link writeCheckpoint} needs from the run. */
@@ -90,32 +139,51 @@ export interface FinishedRun {
 }
 
 /**
- * Write `--checkpoint-out`: a signed note pinning the newest digest of every chain whose run is
- * clean, and the SHA-256 of the run's report; then its time stamp with `--timestamp-url`.
- * Nothing is written when no chain is clean.
+ * Write `--checkpoint-out`: a signed note pinning, for every chain, the newest digest of each
+ * chain whose run is clean (valid up to its newest digest, not older than its old pin), and for
+ * every other chain `--checkpoint` pins, that old pin unchanged (a chain the run did not
+ * validate, or one that is not clean: never dropped, never advanced); and the SHA-256 of the
+ * run's report. Then its time stamp with `--timestamp-url`. Nothing is written when there is no
+ * chain to pin.
  * @param plan - the checkpoint plan (with `out`)
  * @param run - what the run found
  * @param timestampUrl - an RFC 3161 authority, when the checkpoint is to be time-stamped
  * @param tsaCert - the authority's certificate, to verify its token before keeping it
- * @returns what to tell the user
+ * @returns what to tell the user (the chains advanced, kept, carried and left out)
  */
 export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, timestampUrl?: string, tsaCert?: string): Promise<string[]> {
   const out = plan.out!;
-  const chains: CheckpointChain[] = [];
+  const id = (c: { trailArn: string; region: string }): string => `${c.trailArn} ${c.region}`;
+  const byChain = new Map<string, CheckpointChain>((plan.pinned ?? []).map((c) => [id(c), c]));
+  const carried = new Set(byChain.keys());
+  const advanced: string[] = [];
+  const kept: string[] = [];
+  const left: string[] = [];
   run.regions.forEach((region, i) => {
     const newest = run.records[i]!.ends.newest;
     const judged = run.judgement.regions.find((r) => r.region === region);
-    if (newest && judged?.ok) chains.push({ trailArn: run.trailArn, region, bucket: run.bucket, key: newest.key, endTime: newest.endTime, sha256: newest.sha256 });
+    const key = id({ trailArn: run.trailArn, region });
+    const old = byChain.get(key);
+    carried.delete(key);
+    if (newest && judged?.ok && (!old || newest.endTime >= old.endTime)) {
+      byChain.set(key, { trailArn: run.trailArn, region, bucket: run.bucket, key: newest.key, endTime: newest.endTime, sha256: newest.sha256 });
+      advanced.push(`${region} up to ${newest.endTime}`);
+    } else if (old) {
+      kept.push(`${region} at ${old.endTime}`);
+    } else if (!judged?.ok) {
+      left.push(region);
+    }
   });
+  const chains = [...byChain.values()];
   if (chains.length === 0) return [`no checkpoint written to ${out.path}: no chain is valid up to its newest digest`];
-  chains.sort((a, b) => (a.region < b.region ? -1 : a.region > b.region ? 1 : 0));
   const findings = run.records.flatMap((r) => r.findings);
   const { reportSha256 } = await import('../checkpoint/report-hash.js'); // the canonical JSON writer, only for runs that write
   const text = await signCheckpoint({ chains, reportSha256: reportSha256({ findings, summary: run.judgement.summary }) }, [out.signer]);
   await writeAtomically(out.path, text);
-  const notes = [`checkpoint written to ${out.path}: ${chains.map((c) => `${c.region} up to ${c.endTime}`).join(', ')}`];
-  const skipped = run.regions.length - chains.length;
-  if (skipped > 0) notes.push(`${skipped} chain${skipped === 1 ? ' is' : 's are'} not in the checkpoint: not valid up to the newest digest`);
+  const notes = [`checkpoint written to ${out.path}: ${advanced.length > 0 ? advanced.join(', ') : 'no chain advanced'}`];
+  if (kept.length > 0) notes.push(`kept at the digest ${plan.file} pins (not valid up to the newest digest, or the range ends before it): ${kept.join(', ')}`);
+  if (carried.size > 0) notes.push(`carried forward from ${plan.file} (not validated by this run): ${[...carried].map((c) => byChain.get(c)!).map((c) => `${c.region} of ${c.trailArn} at ${c.endTime}`).join(', ')}`);
+  if (left.length > 0) notes.push(`left out of the checkpoint (not valid up to the newest digest, and no earlier pin to keep): ${left.join(', ')}`);
   if (timestampUrl !== undefined) {
     const stamp = await timestampFile(timestampUrl, out.path, new TextEncoder().encode(text), tsaCert);
     notes.push(`time stamp kept in ${stamp.path}${stamp.info ? ` (${formatDigestTime(stamp.info.genTime)})` : ''}`);

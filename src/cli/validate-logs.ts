@@ -94,16 +94,21 @@ Output and checks:
                          or bytes): such a log (a gzip bomb) is reported LOG_TOO_LARGE.
 Checkpoints (pin what was verified; see the README):
   --checkpoint FILE      Start from a signed checkpoint an earlier run wrote: each chain it pins
-                         must still lead back, link by link, to exactly the pinned digest
+                         in the run's regions must still lead back, link by link, to exactly
+                         the pinned digest, also from a range that does not hold it
                          (CHECKPOINT_MISMATCH: history rewritten; CHECKPOINT_ROLLBACK: the
-                         newest digests deleted). Without --start-time the run starts at the
-                         pinned digests and reads only what came after them.
+                         pinned digest gone, with nothing after it: a region or digest folder
+                         deleted too). Without --start-time the run starts at the pinned digests
+                         and reads only what came after them. A checkpoint pinning no chain of
+                         this trail, bucket, account and regions is refused (exit 2).
   --checkpoint-public-key KEY
                          A key that must have signed --checkpoint; repeatable, all required (a
                          witness quorum). Note key text, a file holding it, or NAME=FILE.pem.
   --checkpoint-out FILE  After the run, write a checkpoint pinning the newest digest of every
                          chain that is valid up to it, and the SHA-256 of the report (may be
-                         the --checkpoint file: it then advances). Written atomically.
+                         the --checkpoint file: it then advances). Every other chain
+                         --checkpoint pins keeps its pin (outside this run, or not valid: never
+                         dropped, never moved back). Written atomically.
   --checkpoint-key FILE  The Ed25519 key that signs it ("openssl genpkey -algorithm ed25519").
   --checkpoint-name NAME The key's name in the signature line (e.g. audit.example.com/daily).
   --timestamp-url URL    Have an RFC 3161 authority time-stamp the new checkpoint; the token is
@@ -196,7 +201,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   state.policy = { allowEmpty: flags['allow-empty'] === true, failOnGap: flags['fail-on-gap'] === true };
   if (settings.output === 'json') state.json = new JsonReport(io.stdout, packageVersion());
   const plan = await untilStopped(makePlan(flags, settings), io.signal);
-  checkpointRun?.checkPinsBucket(checkpoints, plan.bucket);
+  checkpointRun?.scopeCheckpoint(checkpoints, plan);
   state.policy.emptyRegionsAllowed = plan.discovered;
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
