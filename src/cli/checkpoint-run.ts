@@ -10,7 +10,7 @@ import type { NoteSignerKey } from '../checkpoint/note.js';
 import type { Judgement } from '../chain/report.js';
 import type { PinnedHead } from '../chain/walk.js';
 import { formatDigestTime } from '../format/time.js';
-import { readCheckpoint, signerKey, timestampFile, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
+import { readCheckpoint, readTsaCert, signerKey, timestampFile, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
 import { UsageError } from './io.js';
 import type { ValidateFlags } from './plan.js';
 import type { RegionRecord } from './regions.js';
@@ -60,6 +60,7 @@ export async function readCheckpointFlags(flags: ValidateFlags): Promise<Checkpo
   } else if (flags['timestamp-url'] !== undefined) {
     throw new UsageError('--timestamp-url time-stamps the checkpoint that --checkpoint-out writes: give --checkpoint-out');
   }
+  if (flags['tsa-cert'] !== undefined) await readTsaCert(flags['tsa-cert']); // for the new token: a mistake is found before the run
   return plan;
 }
 
@@ -117,8 +118,8 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   const skipped = run.regions.length - chains.length;
   if (skipped > 0) notes.push(`${skipped} chain${skipped === 1 ? ' is' : 's are'} not in the checkpoint: not valid up to the newest digest`);
   if (timestampUrl !== undefined) {
-    const stamp = await timestampFile(timestampUrl, out.path, new TextEncoder().encode(text), tsaCert);
-    notes.push(`time stamp kept in ${stamp.path}${stamp.info ? ` (${formatDigestTime(stamp.info.genTime)})` : ''}`);
+    const stamp = await timestampFile(timestampUrl, out.path, text, tsaCert);
+    notes.push(`time stamp kept in ${stamp.path}: ${stamp.info ? `verified, ${formatDigestTime(stamp.info.genTime)}` : 'checked against the request (give --tsa-cert to verify its signature)'}`);
   }
   return notes;
 }
