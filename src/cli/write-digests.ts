@@ -67,6 +67,9 @@ Options:
   --help                   Show this help.
   --version                Show the version.
 
+--private-key (at most 64 KiB) and an existing --public-keys-out (at most 16 MiB) must be
+regular files (a link given is followed to one); anything else is refused unread (exit 2).
+
 Exit status: 0 done (also when there was nothing to write); 2 a usage or environment error
 (including another writer having written a digest first: nothing is overwritten).
 
