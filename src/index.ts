@@ -126,9 +126,12 @@ export {
 } from './checkpoint/extend.js';
 export {
   MAX_TIMESTAMP_RESPONSE_BYTES,
+  checkTimestampResponse,
   createTimestampRequest,
   requestTimestamp,
   verifyTimestamp,
+  type CheckTimestampOptions,
+  type CheckedTimestamp,
   type RequestTimestampOptions,
   type TimestampExchange,
   type TimestampInfo,

@@ -137,7 +137,7 @@ describe('validate-logs usage and environment errors: exit 2, one line, no stack
     ['a bad --threads', () => [...base, '--threads', 'all'], /--threads must be a whole number from 0 to 1024, not "all"/],
     ['a missing directory', () => ['--trail-arn', t.trailArn, '--start-time', t.start, '--local-dir', '/nonexistent/dir', '--public-keys', keys], /--local-dir \/nonexistent\/dir cannot be read: ENOENT/],
     ['no key file', () => base.slice(0, 8), /--public-keys FILE is required/],
-    ['an unreadable key file', () => [...base.slice(0, 8), '--public-keys', '/nonexistent/keys.json'], /cannot read --public-keys \/nonexistent\/keys.json: ENOENT/],
+    ['an unreadable key file', () => [...base.slice(0, 8), '--public-keys', '/nonexistent/keys.json'], /cannot read --public-keys \/nonexistent\/keys.json: no such file/],
     ['a malformed key file', () => [...base.slice(0, 8), '--public-keys', join(ROOT, 'package.json')], /is not a usable key list: .*PublicKeyList/],
     ['no digests where they must be', () => [...base, '--region', 'eu-west-3'], /no digest files under AWSLogs\/111122223333\/CloudTrail-Digest\/eu-west-3\//],
     ['no AWS credentials online', () => ['--trail-arn', t.trailArn, '--start-time', t.start], /DescribeTrails on us-east-1: no AWS credentials were found/],
@@ -261,7 +261,7 @@ describe('write-digests', () => {
   it.each([
     ['a missing flag', (d: string) => args(d).slice(0, 2).concat(args(d).slice(4)), /--s3-bucket is required/],
     ['a bad account', (d: string) => args(d).map((a) => (a === '111122223333' ? '123' : a)), /accountId must be 12 digits/],
-    ['a missing key file', (d: string) => args(d).map((a) => (a.endsWith('test-key.pem') ? '/nonexistent.pem' : a)), /cannot read --private-key \/nonexistent.pem: ENOENT/],
+    ['a missing key file', (d: string) => args(d).map((a) => (a.endsWith('test-key.pem') ? '/nonexistent.pem' : a)), /cannot read --private-key \/nonexistent.pem: no such file/],
     ['a public key given as private key', (d: string) => args(d).map((a) => (a.endsWith('test-key.pem') ? join(ROOT, 'sample', 'public-keys.json') : a)), /not a PEM private key/],
     ['a bad --until', (d: string) => args(d, ['--until', 'soon']), /--until: "soon" is not an ISO 8601 time/],
   ])('refuses %s with exit 2 and one line', async (_, make, message) => {

@@ -8,7 +8,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTsa, type Tsa } from './helpers/tsa.js';
-import { createTimestampRequest, requestTimestamp, sha256, ValidateLogsError, verifyTimestamp } from './helpers/lib.js';
+import { checkTimestampResponse, createTimestampRequest, requestTimestamp, sha256, ValidateLogsError, verifyTimestamp } from './helpers/lib.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -178,3 +178,40 @@ async function resign(response: Uint8Array, signer: string, named = signer): Pro
 function pemDer(pem: string): ArrayBuffer {
   return Uint8Array.from(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64')).buffer;
 }
+
+describe('an authority reply is checked before anyone keeps it', () => {
+  it('reads no more than the bound of an answer that never ends, and says so', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 64 * 1024;
+        controller.enqueue(new Uint8Array(64 * 1024));
+      },
+    });
+    const stub = (async () => new Response(endless, { headers: { 'content-type': 'application/timestamp-reply' } })) as typeof fetch;
+    await expect(requestTimestamp('https://tsa.example/', checkpointBytes, { fetch: stub })).rejects.toThrow(/answered more than 1048576 bytes/);
+    expect(pulled).toBeLessThanOrEqual(1024 * 1024 + 3 * 64 * 1024);
+  });
+
+  it('refuses a declared length over the bound without reading the body', async () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(1));
+      },
+    });
+    const stub = (async () => new Response(body, { headers: { 'content-type': 'application/timestamp-reply', 'content-length': String(2 * 1024 * 1024) } })) as typeof fetch;
+    await expect(requestTimestamp('https://tsa.example/', checkpointBytes, { fetch: stub })).rejects.toThrow(/answered more than 1048576 bytes/);
+    expect(pulled).toBeLessThanOrEqual(1);
+  });
+
+  it('checkTimestampResponse: a good reply passes with its nonce, and fails with another nonce or other data', async () => {
+    const { request, response } = await requestTimestamp(url, checkpointBytes);
+    const checked = checkTimestampResponse(response, { data: checkpointBytes, nonce: request.nonce });
+    expect(checked.genTime.getTime()).toBeGreaterThan(Date.now() - 600_000);
+    expect(() => checkTimestampResponse(response, { data: new TextEncoder().encode('other'), nonce: request.nonce })).toThrow(/stamps other bytes/);
+    expect(() => checkTimestampResponse(response, { data: checkpointBytes, nonce: new Uint8Array([0x41, 1, 2, 3, 4, 5, 6, 7]) })).toThrow(/not the request's 4101020304050607/);
+    expect(() => checkTimestampResponse(response.slice(1), { data: checkpointBytes })).toThrow(ValidateLogsError);
+  });
+});

@@ -69,12 +69,16 @@ export interface RequestTimestampOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@link verifyTimestamp}. */
-export interface VerifyTimestampOptions {
-  /** The exact bytes that were stamped (the checkpoint file). */
+/** The options of {@link checkTimestampResponse}: what the response must answer. */
+export interface CheckTimestampOptions {
+  /** The exact bytes that were to be stamped (for a checkpoint: its note's text). */
   data: Uint8Array;
   /** The nonce the request carried; the response must carry the same. Omit only for a token kept without its request. */
   nonce?: Uint8Array;
+}
+
+/** Options of {@link verifyTimestamp}: the data and nonce as {@link checkTimestampResponse} takes them, and the trusted root. */
+export interface VerifyTimestampOptions extends CheckTimestampOptions {
   /** The trusted certificate(s), PEM (`-----BEGIN CERTIFICATE-----`): the authority's root. */
   trusted: string | readonly string[];
 }
@@ -112,14 +116,17 @@ export function createTimestampRequest(data: Uint8Array): TimestampRequest {
 }
 
 /**
- * Ask a time-stamping authority to stamp `data`: POST the request, return its DER response
- * (verify it with {@link verifyTimestamp}, passing the request's nonce).
+ * Ask a time-stamping authority to stamp `data`: POST the request, check the reply against it
+ * ({@link checkTimestampResponse}: status granted, a TimeStampResp holding a token, the
+ * imprint of `data`, the request's nonce) and return it. Its signature is not verified here:
+ * verify it with {@link verifyTimestamp}, passing the request's nonce, before trusting its time.
  * @param url - the authority's URL
  * @param data - the exact bytes to stamp
  * @param options - `fetch` to use instead of the global one, `signal` to abort
  * @returns the request and the DER TimeStampResp
  * @throws ValidateLogsError `TIMESTAMP_INVALID` when the authority cannot be reached (transient),
- *   answers with an HTTP error or another content type, or answers too much
+ *   answers with an HTTP error or another content type, answers too much, or answers a reply
+ *   that is not a granted token for this request (naming what is wrong)
  */
 export async function requestTimestamp(
   url: string,
@@ -141,9 +148,47 @@ export async function requestTimestamp(
   if (!res.ok) fail(`the authority at ${url} answered HTTP ${res.status}`);
   const type = res.headers.get('content-type') ?? '';
   if (!/^application\/timestamp-(reply|response)\b/.test(type)) fail(`the authority at ${url} answered ${JSON.stringify(type)}, not application/timestamp-reply`);
-  const body = new Uint8Array(await res.arrayBuffer());
-  if (body.length > MAX_TIMESTAMP_RESPONSE_BYTES) fail(`the authority at ${url} answered more than ${MAX_TIMESTAMP_RESPONSE_BYTES} bytes`);
+  const body = await readReply(res, url);
+  try {
+    checkTimestampResponse(body, { data, nonce: request.nonce });
+  } catch (cause) {
+    if (!(cause instanceof ValidateLogsError)) throw cause;
+    fail(`the reply of the authority at ${url} is refused: ${cause.message.replace(/^time stamp: /, '')}`, cause);
+  }
   return { request, response: body };
+}
+
+/** An authority's reply body, read up to {@link MAX_TIMESTAMP_RESPONSE_BYTES}: a larger one is refused unread beyond that. */
+async function readReply(res: Response, url: string): Promise<Uint8Array> {
+  const tooLarge = (): never => fail(`the authority at ${url} answered more than ${MAX_TIMESTAMP_RESPONSE_BYTES} bytes`);
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_TIMESTAMP_RESPONSE_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  const reader = res.body?.getReader();
+  try {
+    for (;;) {
+      const next = await reader?.read();
+      if (!next || next.done) break;
+      n += next.value.length;
+      if (n > MAX_TIMESTAMP_RESPONSE_BYTES) tooLarge();
+      chunks.push(next.value);
+    }
+  } catch (cause) {
+    if (cause instanceof ValidateLogsError) throw cause;
+    throw new ValidateLogsError('TIMESTAMP_INVALID', `time stamp: the answer of the authority at ${url} broke off: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, transient: true });
+  } finally {
+    await reader?.cancel().catch(() => undefined);
+  }
+  const body = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.length;
+  }
+  return body;
 }
 
 function parseDer(der: Uint8Array, what: string): asn1js.AsnType {
@@ -205,27 +250,37 @@ function checkSigningCertificate(signerInfo: pkijs.SignerInfo, cert: pkijs.Certi
   if (!bytesEqual(new Uint8Array(hash.valueBlock.valueHexView), actual)) fail(`the signing-certificate attribute does not name the signer's certificate (${subject(cert)})`);
 }
 
+/** What a response checked against its request says, its signature not yet verified. */
+export interface CheckedTimestamp {
+  /** When the authority says it stamped the data (not yet proven: see {@link verifyTimestamp}). */
+  readonly genTime: Date;
+  /** The token's serial number, lower-case hex. */
+  readonly serialNumber: string;
+}
+
+/** A response's token, read and checked against the request. */
+interface ReadToken {
+  signed: pkijs.SignedData;
+  tst: pkijs.TSTInfo;
+}
+
 /**
- * Verify an RFC 3161 time-stamp response over `data`, and say when it was stamped.
- *
- * Checked, in order: the response parses; status granted; the token is CMS SignedData of a
- * TSTInfo; the imprint is SHA-256 of `data`; the nonce is the request's; the signer's
- * certificate is in the token, named by the signing-certificate attribute, and has the
- * critical time-stamping extended key usage alone; the CMS signature verifies; the chain from
- * it leads to a trusted certificate, valid at the time stamped.
- *
+ * Check an RFC 3161 time-stamp response against what was asked, before it is kept: the
+ * response is one DER TimeStampResp; its status is granted; its token is CMS SignedData of a
+ * TSTInfo with one signer; the imprint is the SHA-256 of `data`; the nonce is the request's.
+ * Nothing here needs a trusted certificate, so every reply is checked; the signature and the
+ * chain to a trusted root are {@link verifyTimestamp}'s.
  * @param response - the DER TimeStampResp
- * @param options - the data, the nonce, the trusted certificate(s)
- * @returns the time stamped and who stamped it
+ * @param options - the data that was to be stamped, and the request's nonce
+ * @returns what the token says (unverified)
  * @throws ValidateLogsError `TIMESTAMP_INVALID` naming the first check that failed
- * @example
- * ```ts
- * const { request, response } = await requestTimestamp('https://tsa.example/', bytes);
- * const { genTime } = await verifyTimestamp(response, { data: bytes, nonce: request.nonce, trusted: caPem });
- * ```
  */
-export async function verifyTimestamp(response: Uint8Array, options: VerifyTimestampOptions): Promise<TimestampInfo> {
-  const trusted = parseCertificates(options.trusted);
+export function checkTimestampResponse(response: Uint8Array, options: CheckTimestampOptions): CheckedTimestamp {
+  const { tst } = readToken(response, options);
+  return { genTime: tst.genTime, serialNumber: toHex(new Uint8Array(tst.serialNumber.valueBlock.valueHexView)) };
+}
+
+function readToken(response: Uint8Array, options: CheckTimestampOptions): ReadToken {
   let resp: pkijs.TimeStampResp;
   try {
     resp = new pkijs.TimeStampResp({ schema: parseDer(response, 'the response') });
@@ -258,6 +313,31 @@ export async function verifyTimestamp(response: Uint8Array, options: VerifyTimes
     if (!got || !bytesEqual(got, options.nonce)) fail(`the nonce is ${got ? toHex(got) : 'missing'}, not the request's ${toHex(options.nonce)}`);
   }
   if (signed.signerInfos.length !== 1) fail(`the token has ${signed.signerInfos.length} signers, not one`);
+  return { signed, tst };
+}
+
+/**
+ * Verify an RFC 3161 time-stamp response over `data`, and say when it was stamped.
+ *
+ * Checked, in order: the response parses; status granted; the token is CMS SignedData of a
+ * TSTInfo; the imprint is SHA-256 of `data`; the nonce is the request's; the signer's
+ * certificate is in the token, named by the signing-certificate attribute, and has the
+ * critical time-stamping extended key usage alone; the CMS signature verifies; the chain from
+ * it leads to a trusted certificate, valid at the time stamped.
+ *
+ * @param response - the DER TimeStampResp
+ * @param options - the data, the nonce, the trusted certificate(s)
+ * @returns the time stamped and who stamped it
+ * @throws ValidateLogsError `TIMESTAMP_INVALID` naming the first check that failed
+ * @example
+ * ```ts
+ * const { request, response } = await requestTimestamp('https://tsa.example/', bytes);
+ * const { genTime } = await verifyTimestamp(response, { data: bytes, nonce: request.nonce, trusted: caPem });
+ * ```
+ */
+export async function verifyTimestamp(response: Uint8Array, options: VerifyTimestampOptions): Promise<TimestampInfo> {
+  const trusted = parseCertificates(options.trusted);
+  const { signed, tst } = readToken(response, options);
   const signerInfo = signed.signerInfos[0]!;
   const sid = signerInfo.sid;
   const cert = (signed.certificates ?? []).find(

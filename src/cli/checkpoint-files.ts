@@ -5,31 +5,12 @@
  * `validate-logs cosign`.
  * @module
  */
-import { readFile } from 'node:fs/promises';
 import { openCheckpoint, type OpenedCheckpoint } from '../checkpoint/checkpoint.js';
-import { noteSignerKeyFromPem, noteVerifierKeyFromPem, parseNoteSignerKey, parseNoteVerifierKey, type NoteSignerKey, type NoteVerifierKey } from '../checkpoint/note.js';
+import { noteSignerKeyFromPem, noteVerifierKeyFromPem, parseNote, parseNoteSignerKey, parseNoteVerifierKey, type NoteSignerKey, type NoteVerifierKey } from '../checkpoint/note.js';
 import type { TimestampInfo } from '../checkpoint/timestamp.js';
 import { replaceFile } from '../sources/local/write.js';
+import { readFlagFile, readFlagText } from './flag-file.js';
 import { UsageError } from './io.js';
-
-/**
- * Read a file named by a flag.
- * @param file - the file
- * @param flag - the flag, for the error
- * @returns its text
- * @throws UsageError naming the flag and the file
- */
-export async function readText(file: string, flag: string): Promise<string> {
-  return new TextDecoder().decode(await readBytes(file, flag));
-}
-
-async function readBytes(file: string, flag: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new UsageError(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
 
 /**
  * A `--checkpoint-public-key` value: note key text (`name+hexid+base64`), a file holding it, or
@@ -42,9 +23,9 @@ export async function verifierKey(value: string): Promise<NoteVerifierKey> {
   const eq = value.indexOf('=');
   if (eq > 0) {
     const file = value.slice(eq + 1);
-    return noteVerifierKeyFromPem(await readText(file, '--checkpoint-public-key'), value.slice(0, eq), file);
+    return noteVerifierKeyFromPem(await readFlagText(file, '--checkpoint-public-key', 'key'), value.slice(0, eq), file);
   }
-  const text = await readText(value, '--checkpoint-public-key');
+  const text = await readFlagText(value, '--checkpoint-public-key', 'key');
   if (text.includes('-----BEGIN')) throw new UsageError(`--checkpoint-public-key ${value} is a PEM key: give its name as NAME=${value}`);
   return parseNoteVerifierKey(text);
 }
@@ -58,7 +39,7 @@ export async function verifierKey(value: string): Promise<NoteVerifierKey> {
  * @returns the signer key
  */
 export async function signerKey(file: string, name: string | undefined, flags: { key: string; name: string }): Promise<NoteSignerKey> {
-  const text = await readText(file, flags.key);
+  const text = await readFlagText(file, flags.key, 'key');
   if (text.trimStart().startsWith('PRIVATE+KEY+')) {
     const key = await parseNoteSignerKey(text);
     if (name !== undefined && name !== key.name) throw new UsageError(`${flags.name} ${name} is not the name of the key in ${file} (${key.name})`);
@@ -77,7 +58,7 @@ export async function signerKey(file: string, name: string | undefined, flags: {
  * @throws ValidateLogsError `NOTE_UNVERIFIED` naming a key that did not sign it, `NOTE_FORMAT` / `CHECKPOINT_FORMAT`
  */
 export async function readCheckpoint(file: string, flag: string, keys: NoteVerifierKey[]): Promise<OpenedCheckpoint & { bytes: Uint8Array }> {
-  const bytes = await readBytes(file, flag);
+  const bytes = await readFlagFile(file, flag, 'checkpoint');
   return { ...(await openCheckpoint(bytes, keys, file)), bytes };
 }
 
@@ -96,27 +77,60 @@ export async function writeAtomically(path: string, data: string | Uint8Array): 
   }
 }
 
+/** How long an authority may take to answer, in milliseconds. */
+const TIMESTAMP_TIMEOUT_MS = 60_000;
+
 /**
- * Time-stamp a file's bytes at an RFC 3161 authority and keep the token beside it as `FILE.tsr`.
+ * The bytes a checkpoint's time stamp covers: the note's text, the bytes its signatures sign
+ * (without the blank line and the signature lines), so that a witness's line appended after
+ * the token was made leaves it valid.
+ * @param note - the checkpoint file's text or bytes
+ * @param file - the file, for messages
+ * @returns the text's bytes
+ * @throws ValidateLogsError `NOTE_FORMAT` when it is no signed note
+ */
+export function stampedBytes(note: string | Uint8Array, file: string): Uint8Array {
+  return new TextEncoder().encode(parseNote(note, file).text);
+}
+
+/**
+ * Read `--tsa-cert`: a regular file, at most 1 MiB (`FLAG_FILE_BOUNDS.certificate`).
+ * @param file - the file
+ * @returns its text
+ * @throws UsageError naming the flag and what is wrong
+ */
+export function readTsaCert(file: string): Promise<string> {
+  return readFlagText(file, '--tsa-cert', 'certificate');
+}
+
+/**
+ * Time-stamp a checkpoint at an RFC 3161 authority and keep the token beside it as `FILE.tsr`.
+ * The token covers the note's text ({@link stampedBytes}). The reply is checked before it is
+ * kept, always: status granted, a DER TimeStampResp holding a token, the imprint of exactly
+ * the stamped bytes, the request's nonce; with `tsaCert`, its signature and chain too. A
+ * reply that fails any check is not written.
  * @param url - the authority's URL
- * @param path - the file
- * @param bytes - its bytes
+ * @param path - the checkpoint file
+ * @param note - its text, as written
  * @param tsaCert - the TSA's certificate (PEM) file: when given, the token is verified (with
  *   the request's nonce) before it is kept
  * @returns the path of the token and, when verified, what it says
  * @throws ValidateLogsError `TIMESTAMP_INVALID` when the authority refuses or answers badly
  */
-export async function timestampFile(url: string, path: string, bytes: Uint8Array, tsaCert?: string): Promise<{ path: string; info?: TimestampInfo }> {
+export async function timestampFile(url: string, path: string, note: string, tsaCert?: string): Promise<{ path: string; info?: TimestampInfo }> {
+  const trusted = tsaCert === undefined ? undefined : await readTsaCert(tsaCert);
+  const data = stampedBytes(note, path);
   // pkijs is loaded only by runs that time-stamp.
   const { requestTimestamp, verifyTimestamp } = await import('../checkpoint/timestamp.js');
-  const { request, response } = await requestTimestamp(url, bytes);
-  const info = tsaCert === undefined ? undefined : await verifyTimestamp(response, { data: bytes, nonce: request.nonce, trusted: [await readText(tsaCert, '--tsa-cert')] });
+  const { request, response } = await requestTimestamp(url, data, { signal: AbortSignal.timeout(TIMESTAMP_TIMEOUT_MS) });
+  const info = trusted === undefined ? undefined : await verifyTimestamp(response, { data, nonce: request.nonce, trusted: [trusted] });
   await writeAtomically(`${path}.tsr`, response);
   return { path: `${path}.tsr`, ...(info && { info }) };
 }
 
 /**
- * Verify the time stamp kept beside a checkpoint (`FILE.tsr`) against a TSA certificate.
+ * Verify the time stamp kept beside a checkpoint (`FILE.tsr`) against a TSA certificate: it
+ * must cover the note's text ({@link stampedBytes}).
  * @param path - the checkpoint file
  * @param bytes - its bytes
  * @param tsaCert - the TSA's certificate (PEM) file
@@ -124,7 +138,8 @@ export async function timestampFile(url: string, path: string, bytes: Uint8Array
  * @throws ValidateLogsError `TIMESTAMP_INVALID` naming what failed
  */
 export async function verifyTimestampFile(path: string, bytes: Uint8Array, tsaCert: string): Promise<TimestampInfo> {
-  const token = await readBytes(`${path}.tsr`, 'the time stamp of --checkpoint');
+  const trusted = await readTsaCert(tsaCert);
+  const token = await readFlagFile(`${path}.tsr`, 'the time stamp of --checkpoint', 'timestamp');
   const { verifyTimestamp } = await import('../checkpoint/timestamp.js');
-  return verifyTimestamp(token, { data: bytes, trusted: [await readText(tsaCert, '--tsa-cert')] });
+  return verifyTimestamp(token, { data: stampedBytes(bytes, path), trusted: [trusted] });
 }

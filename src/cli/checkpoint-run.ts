@@ -11,7 +11,7 @@ import type { Judgement } from '../chain/report.js';
 import type { PinnedHead } from '../chain/walk.js';
 import { digestFolder, s3Uri } from '../format/keys.js';
 import { formatDigestTime } from '../format/time.js';
-import { readCheckpoint, signerKey, timestampFile, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
+import { readCheckpoint, readTsaCert, signerKey, timestampFile, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
 import { UsageError } from './io.js';
 import type { Plan, ValidateFlags } from './plan.js';
 import type { RegionRecord } from './regions.js';
@@ -93,6 +93,7 @@ export async function readCheckpointFlags(flags: ValidateFlags): Promise<Checkpo
   } else if (flags['timestamp-url'] !== undefined) {
     throw new UsageError('--timestamp-url time-stamps the checkpoint that --checkpoint-out writes: give --checkpoint-out');
   }
+  if (flags['tsa-cert'] !== undefined) await readTsaCert(flags['tsa-cert']); // for the new token: a mistake is found before the run
   return plan;
 }
 
@@ -185,8 +186,8 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   if (carried.size > 0) notes.push(`carried forward from ${plan.file} (not validated by this run): ${[...carried].map((c) => byChain.get(c)!).map((c) => `${c.region} of ${c.trailArn} at ${c.endTime}`).join(', ')}`);
   if (left.length > 0) notes.push(`left out of the checkpoint (not valid up to the newest digest, and no earlier pin to keep): ${left.join(', ')}`);
   if (timestampUrl !== undefined) {
-    const stamp = await timestampFile(timestampUrl, out.path, new TextEncoder().encode(text), tsaCert);
-    notes.push(`time stamp kept in ${stamp.path}${stamp.info ? ` (${formatDigestTime(stamp.info.genTime)})` : ''}`);
+    const stamp = await timestampFile(timestampUrl, out.path, text, tsaCert);
+    notes.push(`time stamp kept in ${stamp.path}: ${stamp.info ? `verified, ${formatDigestTime(stamp.info.genTime)}` : 'checked against the request (give --tsa-cert to verify its signature)'}`);
   }
   return notes;
 }

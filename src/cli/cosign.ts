@@ -51,6 +51,10 @@ Options:
   --region REGION              S3 only: the region for requests (default: OLD's first chain's).
   --help                       Show this help.
 
+Files named by flags must be regular files (a link given is followed to one); a FIFO, a
+device, a folder or a file over its bound is refused unread (exit 2). Bounds: --checkpoint
+and --previous: 1 MiB; key files: 64 KiB (--checkpoint-public-key, --key).
+
 Exit status: 0 cosigned; 2 refused, or a usage or environment error (the message says why).
 
 Example (a witness's daily job):

@@ -4,7 +4,7 @@
  * regions, which keys. Every mistake here is a usage error (exit 2) before any output.
  * @module
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { bucketOfNewestDigest } from '../chain/listing.js';
 import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
 import { PublicKeySet } from '../crypto/keys.js';
@@ -16,6 +16,7 @@ import { S3Storage } from '../sources/s3.js';
 import { loadS3 } from '../sources/sdk.js';
 import type { ObjectSource } from '../sources/source.js';
 import type { Platform } from '../platform/platform.js';
+import { readFlagText } from './flag-file.js';
 import { concurrencyFlag, threadsFlag, timeFlag, UsageError, type CommandIO, type Flags } from './io.js';
 
 /** The flags of `validate-logs`. */
@@ -171,12 +172,7 @@ function parseDuration(text: string, flag: string): number {
 export async function loadKeyFiles(files: string[]): Promise<PublicKeySet> {
   const keys = new PublicKeySet();
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      throw new UsageError(`cannot read --public-keys ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
+    const text = await readFlagText(file, '--public-keys', 'keyList');
     try {
       keys.addAll(PublicKeySet.fromListPublicKeys(text, file));
     } catch (e) {

@@ -138,6 +138,11 @@ Organization scale (many accounts and regions, sharded over AWS Batch, Kubernete
 Functions): "validate-logs plan --help", "validate-logs --manifest FILE --help",
 "validate-logs merge --help".
 
+Files named by flags must be regular files (a link given is followed to one); a FIFO, a
+device, a folder or a file over its bound is refused unread (exit 2). Bounds:
+--public-keys: 16 MiB; --checkpoint: 1 MiB, and its FILE.tsr: 1 MiB; --tsa-cert: 1 MiB;
+key files: 64 KiB (--checkpoint-public-key, --checkpoint-key); --manifest: 2 GiB.
+
 Exit status: 0 every digest and log in range is valid; 1 something is INVALID (or nothing
 was found to validate); 2 a usage or environment error (the message says what to fix), or
 the run was stopped before its end (SIGINT, SIGTERM, standard output closed).

@@ -5,13 +5,14 @@
  * that is there, atomically and without ever overwriting.
  * @module
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type Signer } from '../crypto/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
 import { writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
+import { readFlagFileIfAny, readFlagText } from './flag-file.js';
 import { defineCommand, packageVersion, runIfMain, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `write-digests`. */
@@ -65,6 +66,9 @@ Options:
                            core; 0: in the main thread only).
   --help                   Show this help.
   --version                Show the version.
+
+--private-key (at most 64 KiB) and an existing --public-keys-out (at most 16 MiB) must be
+regular files (a link given is followed to one); anything else is refused unread (exit 2).
 
 Exit status: 0 done (also when there was nothing to write); 2 a usage or environment error
 (including another writer having written a digest first: nothing is overwritten).
@@ -129,12 +133,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   const until = flags.until ? timeFlag(flags.until, '--until') : io.now();
   const platform = threadsFlag(flags.threads, true); // the threads start while the key is read and the logs listed
   const keyPath = need('private-key');
-  let pem: string;
-  try {
-    pem = await readFile(keyPath, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read --private-key ${keyPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  const pem = await readFlagText(keyPath, '--private-key', 'key');
   let signer: Signer;
   try {
     signer = await createSigner(pem, { what: keyPath });
@@ -198,13 +197,9 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
 /** Add the signer's key to a list-public-keys file (atomically), closing the previous open key's window. */
 async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Promise<void> {
   let keys = new PublicKeySet();
-  let text: string | undefined;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read --public-keys-out ${path}: ${(e as NodeJS.ErrnoException).code}`);
-  }
-  if (text !== undefined) {
+  const bytes = await readFlagFileIfAny(path, '--public-keys-out', 'keyList');
+  if (bytes !== undefined) {
+    const text = new TextDecoder().decode(bytes);
     try {
       keys = PublicKeySet.fromListPublicKeys(text, path);
     } catch (e) {

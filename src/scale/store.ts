@@ -4,18 +4,21 @@
  * sees half a report, and writing the same report again (a retried shard) replaces it whole.
  * @module
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
 import { readAll } from '../hash/hash-stream.js';
 import { awsError } from '../sources/aws-errors.js';
 import { loadS3 } from '../sources/sdk.js';
 import { S3Storage, type S3StorageOptions } from '../sources/s3.js';
+import { openUserFile, readChunks, readWholeFile } from '../sources/local/read.js';
 import { replaceFile } from '../sources/local/write.js';
 
 /** Largest manifest or report read (a shard report of a busy chain-year is tens of MB). */
 const MAX_DOCUMENT_BYTES = 2 * 1024 ** 3;
+
+/** Bytes read at a time from a local manifest, looking for a line. */
+const LINE_CHUNK = 64 * 1024;
 
 /** Longest manifest line read. */
 const MAX_LINE_CHARS = 64 * 1024;
@@ -72,11 +75,9 @@ export class DocumentStore {
   async read(where: string): Promise<string> {
     const s3 = s3Location(where);
     if (!s3) {
-      try {
-        return await readFile(where, 'utf8');
-      } catch (e) {
-        throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
-      }
+      const read = await readWholeFile(where, MAX_DOCUMENT_BYTES); // a regular file only: never a FIFO or a device
+      if (!('bytes' in read)) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: ${read.why}`);
+      return new TextDecoder().decode(read.bytes);
     }
     const obj = await this.#storage().get(s3.bucket, s3.key);
     if (!obj) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: no such object`);
@@ -99,7 +100,9 @@ export class DocumentStore {
       if (!obj) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: no such object`);
       body = obj.body;
     } else {
-      body = createReadStream(where);
+      const file = await openUserFile(where); // a regular file only: never a FIFO or a device
+      if (!('fd' in file)) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: ${file.why}`);
+      body = readChunks(file.fd, new Uint8Array(0), where, LINE_CHUNK);
     }
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let n = 0;

@@ -122,32 +122,46 @@ function readError(e: unknown, key: string): ValidateLogsError {
 const fdOpen = (path: string, flags: number): Promise<number> =>
   new Promise((resolve, reject) => fsOpen(path, flags, (e, fd) => (e ? reject(e) : resolve(fd))));
 const fdClose = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
+/**
+ * Close a descriptor that {@link openPath} opened (an error closing a file only read is ignored).
+ * @param fd - the descriptor
+ */
+export const closeFile: (fd: number) => Promise<void> = fdClose;
 const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
   new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (e, n) => (e ? reject(e) : resolve(n))));
 
+/** Open flags of a read that follows a link at the path's end (a file the user named). */
+const READ_FOLLOW_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
+
 /**
- * Open a path for reading only if it is a regular file, without following a link at its end
- * and without blocking: the type is checked on the open descriptor, so nothing can be swapped
- * in between the check and the read. (Plain file descriptors and callbacks: for many small
+ * What {@link openPath} found: a regular file, open (its descriptor and its size when
+ * opened), nothing there, a folder, a symbolic link (not followed), or something else that
+ * is there but no regular file (what it is, in a few words).
+ */
+export type OpenedPath = { fd: number; size: number } | { absent: true } | { folder: true } | { link: true } | { special: string; cause?: unknown };
+
+/**
+ * The one safe open of the code base: open a path for reading only if it is a regular file,
+ * without blocking (a FIFO cannot stall the open) and, unless `follow`, without following a
+ * link at its end. The type is checked on the open descriptor, so nothing can be swapped in
+ * between the check and the read. (Plain file descriptors and callbacks: for many small
  * objects they cost far less than `FileHandle` promises.)
  * @param path - the path
- * @param key - the object's key, for messages
- * @returns the descriptor and the file's size when it was opened; undefined when the path is
- *   absent or a folder; `'link'` when it is a symbolic link
- * @throws ValidateLogsError `NOT_READABLE` for anything else that is there
+ * @param follow - follow a symbolic link at the path's end (its target must still be a
+ *   regular file); otherwise a link is reported as `{ link: true }`
+ * @returns what is there; the caller closes a descriptor it gets
+ * @throws the system's error (EACCES, EIO...) when the path cannot be opened or examined
  */
-export async function openRegular(path: string, key: string): Promise<{ fd: number; size: number } | 'link' | undefined> {
+export async function openPath(path: string, follow = false): Promise<OpenedPath> {
   let fd: number;
   try {
-    fd = await fdOpen(path, READ_FLAGS);
+    fd = await fdOpen(path, follow ? READ_FOLLOW_FLAGS : READ_FLAGS);
   } catch (e) {
-    if (isNotFound(e)) return undefined;
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return 'link';
-    if ((e as NodeJS.ErrnoException).code === 'ENXIO') {
-      const what = await lstat(path).then(specialType, () => undefined);
-      if (what) throw notReadable(key, what, e);
-    }
-    throw readError(e, key);
+    if (isNotFound(e)) return { absent: true };
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' && !follow) return { link: true };
+    if (code === 'ENXIO') return { special: (await (follow ? stat : lstat)(path).then(specialType, () => undefined)) ?? 'a socket or device, not a regular file', cause: e };
+    throw e;
   }
   let type: Stats;
   try {
@@ -156,12 +170,60 @@ export async function openRegular(path: string, key: string): Promise<{ fd: numb
     type = fstatSync(fd);
   } catch (e) {
     await fdClose(fd);
-    throw readError(e, key);
+    throw e;
   }
   if (type.isFile()) return { fd, size: type.size };
   await fdClose(fd);
-  if (type.isDirectory()) return undefined;
-  throw notReadable(key, specialType(type) ?? 'not a regular file');
+  return type.isDirectory() ? { folder: true } : { special: specialType(type) ?? 'not a regular file' };
+}
+
+/**
+ * Open a path for reading only if it is a regular file, without following a link at its end
+ * and without blocking ({@link openPath}).
+ * @param path - the path
+ * @param key - the object's key, for messages
+ * @returns the descriptor and the file's size when it was opened; undefined when the path is
+ *   absent or a folder; `'link'` when it is a symbolic link
+ * @throws ValidateLogsError `NOT_READABLE` for anything else that is there
+ */
+export async function openRegular(path: string, key: string): Promise<{ fd: number; size: number } | 'link' | undefined> {
+  let at: OpenedPath;
+  try {
+    at = await openPath(path);
+  } catch (e) {
+    throw readError(e, key);
+  }
+  if ('fd' in at) return at;
+  if ('link' in at) return 'link';
+  if ('special' in at) throw notReadable(key, at.special, at.cause);
+  return undefined;
+}
+
+/**
+ * Read an open regular file from where it stands, up to one byte more than `maxBytes`: the
+ * caller sees that it is larger without more being read. The buffer grows with what is read,
+ * so a large bound costs nothing for a small file (nor for one whose size was 0 when opened).
+ * @param fd - the descriptor (left open)
+ * @param size - the file's size when it was opened
+ * @param maxBytes - the largest size accepted
+ * @returns the bytes read: `maxBytes + 1` of them when the file is larger
+ * @throws the system's error when a read fails
+ */
+export async function readUpTo(fd: number, size: number, maxBytes: number): Promise<Buffer> {
+  let out = Buffer.allocUnsafe(Math.min(size, maxBytes) + 1);
+  let n = 0;
+  for (;;) {
+    if (n === out.length) {
+      if (n > maxBytes) break;
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(2 * n, FIRST_BLOCK), maxBytes + 1));
+      out.copy(grown, 0, 0, n);
+      out = grown;
+    }
+    const got = await fdRead(fd, out.subarray(n));
+    if (got === 0) break;
+    n += got;
+  }
+  return out.subarray(0, n);
 }
 
 /**
@@ -176,22 +238,68 @@ export async function readSmallFile(path: string, key: string, maxBytes: number)
   const file = await openRegular(path, key);
   if (file === 'link') throw notReadable(key, 'a symbolic link');
   if (file === undefined) return undefined;
-  const fd = file.fd;
-  const out = Buffer.allocUnsafe(maxBytes + 1);
   try {
-    let n = 0;
-    while (n <= maxBytes) {
-      const got = await fdRead(fd, out.subarray(n));
-      if (got === 0) break;
-      n += got;
-    }
-    if (n > maxBytes) throw notReadable(key, `larger than ${maxBytes} bytes`);
-    return out.subarray(0, n);
+    const out = await readUpTo(file.fd, file.size, maxBytes);
+    if (out.length > maxBytes) throw notReadable(key, `larger than ${maxBytes} bytes`);
+    return out;
   } catch (e) {
     throw e instanceof ValidateLogsError ? e : readError(e, key);
   } finally {
-    await fdClose(fd);
+    await fdClose(file.fd);
   }
+}
+
+/** What {@link openUserFile} found: a regular file, open; or why it is not read (a few words), `absent` when nothing is there. */
+export type UserFile = { fd: number; size: number } | { absent: true; why: string } | { why: string };
+
+/**
+ * Open a file a user named (a flag's file, a manifest, a report): a regular file, opened
+ * without blocking, following a link at the path's end to a regular file ({@link openPath}).
+ * A FIFO, socket, device or folder is refused before the first read.
+ * @param path - the path
+ * @returns the open file (the caller closes it with {@link closeFile}); `absent` when nothing
+ *   is there; otherwise why it is not read
+ */
+export async function openUserFile(path: string): Promise<UserFile> {
+  let at: OpenedPath;
+  try {
+    at = await openPath(path, true);
+  } catch (e) {
+    return { why: errnoWords(e) };
+  }
+  if ('absent' in at) return (await lstat(path).then((s) => s.isSymbolicLink(), () => false)) ? { why: 'a symbolic link to nothing' } : { absent: true, why: 'no such file' };
+  if ('folder' in at) return { why: 'a folder, not a file' };
+  if ('link' in at) return { why: 'a symbolic link' }; // (not met: the link is followed)
+  if ('special' in at) return { why: at.special };
+  return at;
+}
+
+/** What {@link readWholeFile} found: the bytes, or why they are not read (a few words), `absent` when nothing is there. */
+export type WholeFile = { bytes: Buffer } | { absent: true; why: string } | { why: string };
+
+/**
+ * Read a file a user named whole ({@link openUserFile}), at most `maxBytes`: a larger file is
+ * refused after reading one byte past the bound.
+ * @param path - the path
+ * @param maxBytes - the largest size accepted
+ * @returns its bytes; `absent` when nothing is there; otherwise why it is not read
+ */
+export async function readWholeFile(path: string, maxBytes: number): Promise<WholeFile> {
+  const at = await openUserFile(path);
+  if (!('fd' in at)) return at;
+  try {
+    const bytes = await readUpTo(at.fd, at.size, maxBytes);
+    return bytes.length > maxBytes ? { why: `larger than ${maxBytes} bytes` } : { bytes };
+  } catch (e) {
+    return { why: errnoWords(e) };
+  } finally {
+    await fdClose(at.fd);
+  }
+}
+
+/** An error as a few words: its reason when it is one for good, else its code or message. */
+function errnoWords(e: unknown): string {
+  return errnoReason(e) ?? (e as NodeJS.ErrnoException | undefined)?.code ?? (e instanceof Error ? e.message : String(e));
 }
 
 /**
@@ -634,11 +742,16 @@ function nameProblem(name: string, key: string): string | undefined {
 }
 
 /**
- * A large file's bytes: its first block, then chunks read into one buffer of `chunk` bytes (no
- * allocation per chunk). Each chunk is valid until the next is requested. The file is closed at
- * the end, on error, or when the consumer stops early.
+ * A file's bytes: its first block (already read), then chunks read into one buffer of `chunk`
+ * bytes (no allocation per chunk). Each chunk is valid until the next is requested. The file is
+ * closed at the end, on error, or when the consumer stops early.
+ * @param fd - the open file
+ * @param first - the bytes already read (may be empty)
+ * @param key - what it is, for messages
+ * @param chunk - the size of a read
+ * @returns the chunks
  */
-async function* readChunks(fd: number, first: Uint8Array, key: string, chunk: number): AsyncGenerator<Uint8Array> {
+export async function* readChunks(fd: number, first: Uint8Array, key: string, chunk: number): AsyncGenerator<Uint8Array> {
   try {
     yield first;
     const buffer = Buffer.allocUnsafe(chunk);
