@@ -33,6 +33,11 @@ export interface CheckpointPlan {
   file?: string;
   /** The oldest pinned end: where the run starts without `--start-time`. */
   start?: Date;
+  /**
+   * The bucket the pins name, for a local copy validated without `--s3-bucket`: the bucket is
+   * then not guessed from the digests in range (a deleted tail would leave none to guess from).
+   */
+  bucket?: string;
   /** Where `--checkpoint-out` goes, with the key that signs it. */
   out?: { path: string; signer: NoteSignerKey };
   /** Notes for stderr (the time stamp found on the checkpoint). */
@@ -84,6 +89,11 @@ export async function readCheckpointFlags(flags: ValidateFlags): Promise<Checkpo
     plan.pinned = opened.checkpoint.chains;
     plan.pins = new Map(mine.map((c) => [c.region, { key: c.key, sha256: c.sha256, endTime: new Date(c.endTime), bucket: c.bucket }]));
     plan.start = new Date(Math.min(...mine.map((c) => Date.parse(c.endTime))));
+    const buckets = new Set(mine.map((c) => c.bucket));
+    if (flags['local-dir'] !== undefined && flags['s3-bucket'] === undefined && buckets.size === 1) {
+      plan.bucket = mine[0]!.bucket;
+      plan.notes.push(`--s3-bucket not given: validating as bucket "${plan.bucket}", the bucket ${file} pins`);
+    }
   }
   const out = flags['checkpoint-out'];
   if (out !== undefined) {
