@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { VALIDATE, node } from './helpers/cli.js';
+import { opensslEd25519 } from './helpers/ed25519.js';
 import { sha256 } from './helpers/lib.js';
 import { ROOT, copySample, tampering } from './helpers/tamper.js';
 import { startTsa, type Tsa } from './helpers/tsa.js';
@@ -20,7 +21,6 @@ let work: string;
 let tsa: Tsa;
 let hostile: Server;
 let hostileUrl: string;
-const cleanups: Array<() => void> = [];
 
 /** Ask the real authority for a reply to `query` (DER TimeStampReq). */
 async function realReply(query: Uint8Array): Promise<Uint8Array> {
@@ -53,10 +53,8 @@ const ANSWERS: Record<string, (query: Uint8Array) => Promise<Uint8Array>> = {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'vl-ts-cli-'));
-  for (const name of ['log', 'witness']) {
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(work, `${name}.pem`)]);
-    execFileSync('openssl', ['pkey', '-in', join(work, `${name}.pem`), '-pubout', '-out', join(work, `${name}.pub.pem`)]);
-  }
+  opensslEd25519(work, 'log');
+  opensslEd25519(work, 'witness');
   tsa = await startTsa();
   hostile = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -78,14 +76,12 @@ afterAll(async () => {
   await tsa.close();
   rmSync(work, { recursive: true, force: true });
 });
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
 
+/** A copy of the sample bucket, removed when the test ends. */
 function bucket(): string {
-  const c = copySample();
-  cleanups.push(c.cleanup);
-  return c.dir;
+  const { dir, cleanup } = copySample();
+  onTestFinished(cleanup);
+  return dir;
 }
 const base = (dir: string): string[] => ['--trail-arn', t.trailArn, '--local-dir', dir, '--s3-bucket', t.bucket, '--public-keys', join(ROOT, t.publicKeys), '--threads', '0'];
 const signing = (out: string): string[] => ['--checkpoint-out', out, '--checkpoint-key', join(work, 'log.pem'), '--checkpoint-name', 'example.com/log'];
@@ -139,7 +135,7 @@ describe("the README's daily job with a witness and a time stamp", () => {
   it('runs day after day: the witness line appended after the token leaves the token valid', async () => {
     const dir = bucket();
     const home = mkdtempSync(join(tmpdir(), 'vl-daily-'));
-    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+    onTestFinished(() => rmSync(home, { recursive: true, force: true }));
     mkdirSync(join(home, 'state'));
     mkdirSync(join(home, 'witness-state'));
     const today = join(home, 'today.note');
