@@ -109,6 +109,7 @@ describe('--timestamp-url keeps only a reply that is a token for this checkpoint
       expect(r.stderr).toMatch(why);
       expect(r.stderr).not.toMatch(/time stamp kept/);
       expect(existsSync(`${cp}.tsr`)).toBe(false);
+      expect(existsSync(cp)).toBe(false); // written with its token or not at all
     });
   }
 
@@ -119,6 +120,21 @@ describe('--timestamp-url keeps only a reply that is a token for this checkpoint
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/stamps other bytes/);
     expect(existsSync(`${cp}.tsr`)).toBe(false);
+  });
+
+  it('a checkpoint advanced in place keeps its old note and token whole when the new reply is refused', async () => {
+    const dir = bucket();
+    const cp = join(dir, '..', 'last.note');
+    const first = await node(VALIDATE, [...base(dir), '--start-time', t.start, '--end-time', '2025-01-08T02:00:00Z', ...signing(cp), '--timestamp-url', tsa.url]);
+    expect(first.status, first.stderr).toBe(0);
+    const before = [readFileSync(cp), readFileSync(`${cp}.tsr`)];
+    const keys = ['--checkpoint-public-key', `example.com/log=${join(work, 'log.pub.pem')}`];
+    const r = await node(VALIDATE, [...base(dir), '--checkpoint', cp, ...keys, '--end-time', t.end, ...signing(cp), '--timestamp-url', `${hostileUrl}nonce`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not the request's/);
+    expect([readFileSync(cp), readFileSync(`${cp}.tsr`)]).toEqual(before);
+    const next = await node(VALIDATE, [...base(dir), '--checkpoint', cp, ...keys, '--tsa-cert', caPem(), '--end-time', t.end]);
+    expect(next.status, next.stderr).toBe(0);
   });
 
   it('a good reply without --tsa-cert is kept, saying it was checked but not verified', async () => {

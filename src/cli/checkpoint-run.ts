@@ -10,7 +10,7 @@ import type { NoteSignerKey } from '../checkpoint/note.js';
 import type { Judgement } from '../chain/report.js';
 import type { PinnedHead } from '../chain/walk.js';
 import { formatDigestTime } from '../format/time.js';
-import { readCheckpoint, readTsaCert, signerKey, timestampFile, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
+import { readCheckpoint, readTsaCert, signerKey, timestampNote, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
 import { UsageError } from './io.js';
 import type { ValidateFlags } from './plan.js';
 import type { RegionRecord } from './regions.js';
@@ -92,8 +92,9 @@ export interface FinishedRun {
 
 /**
  * Write `--checkpoint-out`: a signed note pinning the newest digest of every chain whose run is
- * clean, and the SHA-256 of the run's report; then its time stamp with `--timestamp-url`.
- * Nothing is written when no chain is clean.
+ * clean, and the SHA-256 of the run's report; with `--timestamp-url`, its time stamp beside it
+ * (got and checked first: when the authority fails, neither is written). Nothing is written
+ * when no chain is clean.
  * @param plan - the checkpoint plan (with `out`)
  * @param run - what the run found
  * @param timestampUrl - an RFC 3161 authority, when the checkpoint is to be time-stamped
@@ -113,13 +114,13 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   const findings = run.records.flatMap((r) => r.findings);
   const { reportSha256 } = await import('../checkpoint/report-hash.js'); // the canonical JSON writer, only for runs that write
   const text = await signCheckpoint({ chains, reportSha256: reportSha256({ findings, summary: run.judgement.summary }) }, [out.signer]);
+  // The token is got and checked first: with --timestamp-url, the checkpoint is written with its token or not at all.
+  const stamp = timestampUrl === undefined ? undefined : await timestampNote(timestampUrl, out.path, text, tsaCert);
   await writeAtomically(out.path, text);
+  if (stamp) await writeAtomically(`${out.path}.tsr`, stamp.token);
   const notes = [`checkpoint written to ${out.path}: ${chains.map((c) => `${c.region} up to ${c.endTime}`).join(', ')}`];
   const skipped = run.regions.length - chains.length;
   if (skipped > 0) notes.push(`${skipped} chain${skipped === 1 ? ' is' : 's are'} not in the checkpoint: not valid up to the newest digest`);
-  if (timestampUrl !== undefined) {
-    const stamp = await timestampFile(timestampUrl, out.path, text, tsaCert);
-    notes.push(`time stamp kept in ${stamp.path}: ${stamp.info ? `verified, ${formatDigestTime(stamp.info.genTime)}` : 'checked against the request (give --tsa-cert to verify its signature)'}`);
-  }
+  if (stamp) notes.push(`time stamp kept in ${out.path}.tsr: ${stamp.info ? `verified, ${formatDigestTime(stamp.info.genTime)}` : 'checked against the request (give --tsa-cert to verify its signature)'}`);
   return notes;
 }
