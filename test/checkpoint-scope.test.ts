@@ -120,6 +120,17 @@ describe('a pinned chain that is gone is CHECKPOINT_ROLLBACK', () => {
     expect(invalid(r).filter((x) => x.startsWith('us-east-1'))).toEqual([]);
   });
 
+  it('a local copy without --s3-bucket: the bucket is the one the checkpoint pins, not guessed from what is left', async () => {
+    const { dir } = await twoRegions();
+    const cp = await pinBoth(dir);
+    for (const h of [3, 4, 5, 6]) unlinkSync(join(dir, usDigest(h)));
+    const args = base(dir, '--region', 'us-east-1', ...trusting(cp), '--end-time', t.end, '--output', 'json').filter((a, i, all) => a !== '--s3-bucket' && all[i - 1] !== '--s3-bucket');
+    const r = await node(VALIDATE, args);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`--s3-bucket not given: validating as bucket "${t.bucket}", the bucket ${cp} pins`);
+    expect(invalid(r)).toContain('us-east-1 CHECKPOINT_ROLLBACK');
+  });
+
   it('a gone chain keeps its pin in --checkpoint-out: the next run finds the rollback again', async () => {
     const { dir } = await twoRegions();
     const cp = await pinBoth(dir);

@@ -2,13 +2,14 @@
 // processes with a time limit: a hang fails the test instead of hanging the suite): a FIFO,
 // /dev/zero, a folder, a missing file, a file over its bound, a link to a FIFO and a link to
 // nothing are each one clear line and exit 2, for every flag of every subcommand that reads a file.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAG_FILE_BOUNDS } from '../src/cli/flag-file.js';
-import { VALIDATE, WRITE, type Run } from './helpers/cli.js';
+import { VALIDATE, WRITE, run, type Run } from './helpers/cli.js';
+import { opensslEd25519 } from './helpers/ed25519.js';
 import { noteSignerKeyFromPem, signCheckpoint } from './helpers/lib.js';
 import { ROOT, tampering } from './helpers/tamper.js';
 
@@ -20,17 +21,7 @@ const TIME_LIMIT_MS = 20_000;
 let work: string;
 
 /** Run a built command; killed (status null) when it outlives the time limit. */
-function runBounded(script: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], timeout: TIME_LIMIT_MS, killSignal: 'SIGKILL' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const runBounded = (script: string, args: string[]): Promise<Run> => run(process.execPath, [script, ...args], {}, work, TIME_LIMIT_MS);
 
 /** A hostile file at `path` (made by the variant), and what the command must say about it. */
 interface Variant {
@@ -67,35 +58,27 @@ interface FlagCase {
   at?: (dir: string) => string;
 }
 
-let cp: string;
-let logPub: string;
-let logPem: string;
-let witnessPem: string;
-let manifest: string;
-let cert: string;
+/** The good files the cases need beside the hostile one, made once. */
+const f = { cp: '', logPub: '', logPem: '', witnessPem: '', manifest: '', cert: '' };
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'vl-flag-files-'));
-  logPem = join(work, 'log.pem');
-  logPub = join(work, 'log.pub.pem');
-  witnessPem = join(work, 'witness.pem');
-  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', logPem]);
-  execFileSync('openssl', ['pkey', '-in', logPem, '-pubout', '-out', logPub]);
-  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', witnessPem]);
-  const key = await noteSignerKeyFromPem(readFileSync(logPem, 'utf8'), 'example.com/log');
-  cp = join(work, 'good.note');
+  ({ pem: f.logPem, pub: f.logPub } = opensslEd25519(work, 'log'));
+  f.witnessPem = opensslEd25519(work, 'witness').pem;
+  const key = await noteSignerKeyFromPem(readFileSync(f.logPem, 'utf8'), 'example.com/log');
+  f.cp = join(work, 'good.note');
   const digest = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08/111122223333_CloudTrail-Digest_us-east-1_sample-trail_us-east-1_20250108T030000Z.json.gz';
-  writeFileSync(cp, await signCheckpoint({ chains: [{ trailArn: t.trailArn, region: 'us-east-1', bucket: t.bucket, key: digest, endTime: '2025-01-08T03:00:00Z', sha256: 'a'.repeat(64) }], reportSha256: 'b'.repeat(64) }, [key]));
-  cert = join(work, 'tsa.pem');
-  writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-  manifest = join(work, 'manifest.jsonl');
-  const plan = await runBounded(VALIDATE, ['plan', '--s3-bucket', t.bucket, '--local-dir', SAMPLE, '--start-time', t.start, '--end-time', t.end, '--manifest', manifest]);
+  writeFileSync(f.cp, await signCheckpoint({ chains: [{ trailArn: t.trailArn, region: 'us-east-1', bucket: t.bucket, key: digest, endTime: '2025-01-08T03:00:00Z', sha256: 'a'.repeat(64) }], reportSha256: 'b'.repeat(64) }, [key]));
+  f.cert = join(work, 'tsa.pem');
+  writeFileSync(f.cert, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+  f.manifest = join(work, 'manifest.jsonl');
+  const plan = await runBounded(VALIDATE, ['plan', '--s3-bucket', t.bucket, '--local-dir', SAMPLE, '--start-time', t.start, '--end-time', t.end, '--manifest', f.manifest]);
   expect(plan.status, plan.stderr).toBe(0);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const local = ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--local-dir', SAMPLE, '--s3-bucket', t.bucket];
-const logKey = (): string => `example.com/log=${logPub}`;
+const logKey = (): string => `example.com/log=${f.logPub}`;
 const B = FLAG_FILE_BOUNDS;
 const write = (extra: string[]): string[] => ['--s3-bucket', t.bucket, '--account-id', '111122223333', '--region', 'us-east-1', '--trail-name', 'sample-trail', '--local-dir', join(work, 'nowhere'), ...extra];
 
@@ -109,37 +92,37 @@ function emptyBucket(hostile: string): string {
 const CASES: FlagCase[] = [
   { flag: 'validate-logs --public-keys', script: VALIDATE, args: (h) => [...local, '--public-keys', h], label: '--public-keys', bound: B.keyList },
   { flag: 'validate-logs --checkpoint', script: VALIDATE, args: (h) => [...local, '--public-keys', KEYS, '--checkpoint', h, '--checkpoint-public-key', logKey()], label: '--checkpoint', bound: B.checkpoint },
-  { flag: 'validate-logs --checkpoint-public-key NAME=FILE', script: VALIDATE, args: (h) => [...local, '--public-keys', KEYS, '--checkpoint', cp, '--checkpoint-public-key', `example.com/log=${h}`], label: '--checkpoint-public-key', bound: B.key },
-  { flag: 'validate-logs --checkpoint-public-key FILE', script: VALIDATE, args: (h) => [...local, '--public-keys', KEYS, '--checkpoint', cp, '--checkpoint-public-key', h], label: '--checkpoint-public-key', bound: B.key },
+  { flag: 'validate-logs --checkpoint-public-key NAME=FILE', script: VALIDATE, args: (h) => [...local, '--public-keys', KEYS, '--checkpoint', f.cp, '--checkpoint-public-key', `example.com/log=${h}`], label: '--checkpoint-public-key', bound: B.key },
+  { flag: 'validate-logs --checkpoint-public-key FILE', script: VALIDATE, args: (h) => [...local, '--public-keys', KEYS, '--checkpoint', f.cp, '--checkpoint-public-key', h], label: '--checkpoint-public-key', bound: B.key },
   { flag: 'validate-logs --checkpoint-key', script: VALIDATE, args: (h) => [...local, '--public-keys', KEYS, '--checkpoint-out', join(work, 'out.note'), '--checkpoint-key', h, '--checkpoint-name', 'example.com/log'], label: '--checkpoint-key', bound: B.key },
   {
     flag: 'validate-logs --tsa-cert',
     script: VALIDATE,
-    args: (h) => [...local, '--public-keys', KEYS, '--checkpoint-out', join(work, 'out.note'), '--checkpoint-key', logPem, '--checkpoint-name', 'example.com/log', '--timestamp-url', 'http://127.0.0.1:1/', '--tsa-cert', h],
+    args: (h) => [...local, '--public-keys', KEYS, '--checkpoint-out', join(work, 'out.note'), '--checkpoint-key', f.logPem, '--checkpoint-name', 'example.com/log', '--timestamp-url', 'http://127.0.0.1:1/', '--tsa-cert', h],
     label: '--tsa-cert',
     bound: B.certificate,
   },
   {
     flag: 'validate-logs --checkpoint FILE with FILE.tsr',
     script: VALIDATE,
-    args: (h) => [...local, '--public-keys', KEYS, '--checkpoint', h.replace(/\.tsr$/, ''), '--checkpoint-public-key', logKey(), '--tsa-cert', cert],
+    args: (h) => [...local, '--public-keys', KEYS, '--checkpoint', h.replace(/\.tsr$/, ''), '--checkpoint-public-key', logKey(), '--tsa-cert', f.cert],
     at: (dir) => {
-      copyFileSync(cp, join(dir, 'cp.note'));
+      copyFileSync(f.cp, join(dir, 'cp.note'));
       return join(dir, 'cp.note.tsr');
     },
     label: 'the time stamp of --checkpoint',
     bound: B.timestamp,
   },
-  { flag: 'cosign --checkpoint', script: VALIDATE, args: (h) => ['cosign', '--checkpoint', h, '--checkpoint-public-key', logKey(), '--key', witnessPem, '--name', 'example.com/witness'], label: '--checkpoint', bound: B.checkpoint },
+  { flag: 'cosign --checkpoint', script: VALIDATE, args: (h) => ['cosign', '--checkpoint', h, '--checkpoint-public-key', logKey(), '--key', f.witnessPem, '--name', 'example.com/witness'], label: '--checkpoint', bound: B.checkpoint },
   {
     flag: 'cosign --previous',
     script: VALIDATE,
-    args: (h) => ['cosign', '--checkpoint', cp, '--previous', h, '--checkpoint-public-key', logKey(), '--key', witnessPem, '--name', 'example.com/witness', '--local-dir', SAMPLE],
+    args: (h) => ['cosign', '--checkpoint', f.cp, '--previous', h, '--checkpoint-public-key', logKey(), '--key', f.witnessPem, '--name', 'example.com/witness', '--local-dir', SAMPLE],
     label: '--previous',
     bound: B.checkpoint,
   },
-  { flag: 'cosign --checkpoint-public-key', script: VALIDATE, args: (h) => ['cosign', '--checkpoint', cp, '--checkpoint-public-key', `example.com/log=${h}`, '--key', witnessPem, '--name', 'example.com/witness'], label: '--checkpoint-public-key', bound: B.key },
-  { flag: 'cosign --key', script: VALIDATE, args: (h) => ['cosign', '--checkpoint', cp, '--checkpoint-public-key', logKey(), '--key', h, '--name', 'example.com/witness'], label: '--key', bound: B.key },
+  { flag: 'cosign --checkpoint-public-key', script: VALIDATE, args: (h) => ['cosign', '--checkpoint', f.cp, '--checkpoint-public-key', `example.com/log=${h}`, '--key', f.witnessPem, '--name', 'example.com/witness'], label: '--checkpoint-public-key', bound: B.key },
+  { flag: 'cosign --key', script: VALIDATE, args: (h) => ['cosign', '--checkpoint', f.cp, '--checkpoint-public-key', logKey(), '--key', h, '--name', 'example.com/witness'], label: '--key', bound: B.key },
   { flag: 'write-digests --private-key', script: WRITE, args: (h) => write(['--private-key', h]), label: '--private-key', bound: B.key },
   {
     flag: 'write-digests --public-keys-out (an existing file is read)',

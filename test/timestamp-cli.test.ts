@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { VALIDATE, node } from './helpers/cli.js';
+import { opensslEd25519 } from './helpers/ed25519.js';
 import { sha256 } from './helpers/lib.js';
 import { ROOT, copySample, tampering } from './helpers/tamper.js';
 import { startTsa, type Tsa } from './helpers/tsa.js';
@@ -20,7 +21,6 @@ let work: string;
 let tsa: Tsa;
 let hostile: Server;
 let hostileUrl: string;
-const cleanups: Array<() => void> = [];
 
 /** Ask the real authority for a reply to `query` (DER TimeStampReq). */
 async function realReply(query: Uint8Array): Promise<Uint8Array> {
@@ -53,10 +53,8 @@ const ANSWERS: Record<string, (query: Uint8Array) => Promise<Uint8Array>> = {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'vl-ts-cli-'));
-  for (const name of ['log', 'witness']) {
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(work, `${name}.pem`)]);
-    execFileSync('openssl', ['pkey', '-in', join(work, `${name}.pem`), '-pubout', '-out', join(work, `${name}.pub.pem`)]);
-  }
+  opensslEd25519(work, 'log');
+  opensslEd25519(work, 'witness');
   tsa = await startTsa();
   hostile = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -78,14 +76,12 @@ afterAll(async () => {
   await tsa.close();
   rmSync(work, { recursive: true, force: true });
 });
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
 
+/** A copy of the sample bucket, removed when the test ends. */
 function bucket(): string {
-  const c = copySample();
-  cleanups.push(c.cleanup);
-  return c.dir;
+  const { dir, cleanup } = copySample();
+  onTestFinished(cleanup);
+  return dir;
 }
 const base = (dir: string): string[] => ['--trail-arn', t.trailArn, '--local-dir', dir, '--s3-bucket', t.bucket, '--public-keys', join(ROOT, t.publicKeys), '--threads', '0'];
 const signing = (out: string): string[] => ['--checkpoint-out', out, '--checkpoint-key', join(work, 'log.pem'), '--checkpoint-name', 'example.com/log'];
@@ -113,6 +109,7 @@ describe('--timestamp-url keeps only a reply that is a token for this checkpoint
       expect(r.stderr).toMatch(why);
       expect(r.stderr).not.toMatch(/time stamp kept/);
       expect(existsSync(`${cp}.tsr`)).toBe(false);
+      expect(existsSync(cp)).toBe(false); // written with its token or not at all
     });
   }
 
@@ -123,6 +120,21 @@ describe('--timestamp-url keeps only a reply that is a token for this checkpoint
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/stamps other bytes/);
     expect(existsSync(`${cp}.tsr`)).toBe(false);
+  });
+
+  it('a checkpoint advanced in place keeps its old note and token whole when the new reply is refused', async () => {
+    const dir = bucket();
+    const cp = join(dir, '..', 'last.note');
+    const first = await node(VALIDATE, [...base(dir), '--start-time', t.start, '--end-time', '2025-01-08T02:00:00Z', ...signing(cp), '--timestamp-url', tsa.url]);
+    expect(first.status, first.stderr).toBe(0);
+    const before = [readFileSync(cp), readFileSync(`${cp}.tsr`)];
+    const keys = ['--checkpoint-public-key', `example.com/log=${join(work, 'log.pub.pem')}`];
+    const r = await node(VALIDATE, [...base(dir), '--checkpoint', cp, ...keys, '--end-time', t.end, ...signing(cp), '--timestamp-url', `${hostileUrl}nonce`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not the request's/);
+    expect([readFileSync(cp), readFileSync(`${cp}.tsr`)]).toEqual(before);
+    const next = await node(VALIDATE, [...base(dir), '--checkpoint', cp, ...keys, '--tsa-cert', caPem(), '--end-time', t.end]);
+    expect(next.status, next.stderr).toBe(0);
   });
 
   it('a good reply without --tsa-cert is kept, saying it was checked but not verified', async () => {
@@ -139,7 +151,7 @@ describe("the README's daily job with a witness and a time stamp", () => {
   it('runs day after day: the witness line appended after the token leaves the token valid', async () => {
     const dir = bucket();
     const home = mkdtempSync(join(tmpdir(), 'vl-daily-'));
-    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+    onTestFinished(() => rmSync(home, { recursive: true, force: true }));
     mkdirSync(join(home, 'state'));
     mkdirSync(join(home, 'witness-state'));
     const today = join(home, 'today.note');

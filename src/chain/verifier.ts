@@ -91,7 +91,8 @@ export interface VerifyOptions {
    * walk must reach it link by link and find exactly these bytes, else `CHECKPOINT_MISMATCH`;
    * when every digest from it on is gone, `CHECKPOINT_ROLLBACK`. What it lists was verified when
    * it was pinned and is not read again. Start the range at its end time to read only what came
-   * after it.
+   * after it. A range that does not hold it is checked to link to it all the same, through the
+   * digests outside the range, reading no log.
    */
   pinned?: PinnedHead;
   /** Called once the standard chain is walked, with its newest and oldest verified digests (for checkpoints and shard boundaries). */

@@ -16,6 +16,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ValidateLogsError } from '../errors.js';
+import { readAll } from '../hash/hash-stream.js';
 import { toHex } from '../utils.js';
 import { bytesEqual, fromPem } from './encoding.js';
 
@@ -165,30 +166,12 @@ async function readReply(res: Response, url: string): Promise<Uint8Array> {
     await res.body?.cancel().catch(() => undefined);
     tooLarge();
   }
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  const reader = res.body?.getReader();
   try {
-    for (;;) {
-      const next = await reader?.read();
-      if (!next || next.done) break;
-      n += next.value.length;
-      if (n > MAX_TIMESTAMP_RESPONSE_BYTES) tooLarge();
-      chunks.push(next.value);
-    }
+    return res.body ? await readAll(res.body, { maxBytes: MAX_TIMESTAMP_RESPONSE_BYTES, what: `the answer of the authority at ${url}` }) : new Uint8Array(0);
   } catch (cause) {
-    if (cause instanceof ValidateLogsError) throw cause;
+    if (cause instanceof ValidateLogsError && cause.code === 'SIZE_LIMIT') return tooLarge();
     throw new ValidateLogsError('TIMESTAMP_INVALID', `time stamp: the answer of the authority at ${url} broke off: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, transient: true });
-  } finally {
-    await reader?.cancel().catch(() => undefined);
   }
-  const body = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.length;
-  }
-  return body;
 }
 
 function parseDer(der: Uint8Array, what: string): asn1js.AsnType {

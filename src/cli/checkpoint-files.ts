@@ -104,28 +104,27 @@ export function readTsaCert(file: string): Promise<string> {
 }
 
 /**
- * Time-stamp a checkpoint at an RFC 3161 authority and keep the token beside it as `FILE.tsr`.
- * The token covers the note's text ({@link stampedBytes}). The reply is checked before it is
- * kept, always: status granted, a DER TimeStampResp holding a token, the imprint of exactly
- * the stamped bytes, the request's nonce; with `tsaCert`, its signature and chain too. A
- * reply that fails any check is not written.
+ * Time-stamp a checkpoint at an RFC 3161 authority, for the caller to keep the token beside it
+ * as `FILE.tsr`. The token covers the note's text ({@link stampedBytes}). The reply is checked
+ * before it is returned, always: status granted, a DER TimeStampResp holding a token, the
+ * imprint of exactly the stamped bytes, the request's nonce; with `tsaCert`, its signature and
+ * chain too. A reply that fails any check is never returned.
  * @param url - the authority's URL
- * @param path - the checkpoint file
- * @param note - its text, as written
+ * @param path - the checkpoint file, for messages
+ * @param note - its text, as it is to be written
  * @param tsaCert - the TSA's certificate (PEM) file: when given, the token is verified (with
- *   the request's nonce) before it is kept
- * @returns the path of the token and, when verified, what it says
+ *   the request's nonce) too
+ * @returns the token (the DER TimeStampResp) and, when verified, what it says
  * @throws ValidateLogsError `TIMESTAMP_INVALID` when the authority refuses or answers badly
  */
-export async function timestampFile(url: string, path: string, note: string, tsaCert?: string): Promise<{ path: string; info?: TimestampInfo }> {
+export async function timestampNote(url: string, path: string, note: string, tsaCert?: string): Promise<{ token: Uint8Array; info?: TimestampInfo }> {
   const trusted = tsaCert === undefined ? undefined : await readTsaCert(tsaCert);
   const data = stampedBytes(note, path);
   // pkijs is loaded only by runs that time-stamp.
   const { requestTimestamp, verifyTimestamp } = await import('../checkpoint/timestamp.js');
   const { request, response } = await requestTimestamp(url, data, { signal: AbortSignal.timeout(TIMESTAMP_TIMEOUT_MS) });
   const info = trusted === undefined ? undefined : await verifyTimestamp(response, { data, nonce: request.nonce, trusted: [trusted] });
-  await writeAtomically(`${path}.tsr`, response);
-  return { path: `${path}.tsr`, ...(info && { info }) };
+  return { token: response, ...(info && { info }) };
 }
 
 /**

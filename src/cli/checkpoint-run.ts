@@ -11,7 +11,7 @@ import type { Judgement } from '../chain/report.js';
 import type { PinnedHead } from '../chain/walk.js';
 import { digestFolder, s3Uri } from '../format/keys.js';
 import { formatDigestTime } from '../format/time.js';
-import { readCheckpoint, readTsaCert, signerKey, timestampFile, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
+import { readCheckpoint, readTsaCert, signerKey, timestampNote, verifierKey, verifyTimestampFile, writeAtomically } from './checkpoint-files.js';
 import { UsageError } from './io.js';
 import type { Plan, ValidateFlags } from './plan.js';
 import type { RegionRecord } from './regions.js';
@@ -33,6 +33,11 @@ export interface CheckpointPlan {
   file?: string;
   /** The oldest pinned end: where the run starts without `--start-time`. */
   start?: Date;
+  /**
+   * The bucket the pins name, for a local copy validated without `--s3-bucket`: the bucket is
+   * then not guessed from the digests in range (a deleted tail would leave none to guess from).
+   */
+  bucket?: string;
   /** Where `--checkpoint-out` goes, with the key that signs it. */
   out?: { path: string; signer: NoteSignerKey };
   /** Notes for stderr (the time stamp found on the checkpoint). */
@@ -84,6 +89,11 @@ export async function readCheckpointFlags(flags: ValidateFlags): Promise<Checkpo
     plan.pinned = opened.checkpoint.chains;
     plan.pins = new Map(mine.map((c) => [c.region, { key: c.key, sha256: c.sha256, endTime: new Date(c.endTime), bucket: c.bucket }]));
     plan.start = new Date(Math.min(...mine.map((c) => Date.parse(c.endTime))));
+    const buckets = new Set(mine.map((c) => c.bucket));
+    if (flags['local-dir'] !== undefined && flags['s3-bucket'] === undefined && buckets.size === 1) {
+      plan.bucket = mine[0]!.bucket;
+      plan.notes.push(`--s3-bucket not given: validating as bucket "${plan.bucket}", the bucket ${file} pins`);
+    }
   }
   const out = flags['checkpoint-out'];
   if (out !== undefined) {
@@ -144,8 +154,8 @@ export interface FinishedRun {
  * chain whose run is clean (valid up to its newest digest, not older than its old pin), and for
  * every other chain `--checkpoint` pins, that old pin unchanged (a chain the run did not
  * validate, or one that is not clean: never dropped, never advanced); and the SHA-256 of the
- * run's report. Then its time stamp with `--timestamp-url`. Nothing is written when there is no
- * chain to pin.
+ * run's report. With `--timestamp-url`, its time stamp beside it (got and checked first: when
+ * the authority fails, neither is written). Nothing is written when there is no chain to pin.
  * @param plan - the checkpoint plan (with `out`)
  * @param run - what the run found
  * @param timestampUrl - an RFC 3161 authority, when the checkpoint is to be time-stamped
@@ -180,14 +190,14 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   const findings = run.records.flatMap((r) => r.findings);
   const { reportSha256 } = await import('../checkpoint/report-hash.js'); // the canonical JSON writer, only for runs that write
   const text = await signCheckpoint({ chains, reportSha256: reportSha256({ findings, summary: run.judgement.summary }) }, [out.signer]);
+  // The token is got and checked first: with --timestamp-url, the checkpoint is written with its token or not at all.
+  const stamp = timestampUrl === undefined ? undefined : await timestampNote(timestampUrl, out.path, text, tsaCert);
   await writeAtomically(out.path, text);
+  if (stamp) await writeAtomically(`${out.path}.tsr`, stamp.token);
   const notes = [`checkpoint written to ${out.path}: ${advanced.length > 0 ? advanced.join(', ') : 'no chain advanced'}`];
   if (kept.length > 0) notes.push(`kept at the digest ${plan.file} pins (not valid up to the newest digest, or the range ends before it): ${kept.join(', ')}`);
   if (carried.size > 0) notes.push(`carried forward from ${plan.file} (not validated by this run): ${[...carried].map((c) => byChain.get(c)!).map((c) => `${c.region} of ${c.trailArn} at ${c.endTime}`).join(', ')}`);
   if (left.length > 0) notes.push(`left out of the checkpoint (not valid up to the newest digest, and no earlier pin to keep): ${left.join(', ')}`);
-  if (timestampUrl !== undefined) {
-    const stamp = await timestampFile(timestampUrl, out.path, text, tsaCert);
-    notes.push(`time stamp kept in ${stamp.path}: ${stamp.info ? `verified, ${formatDigestTime(stamp.info.genTime)}` : 'checked against the request (give --tsa-cert to verify its signature)'}`);
-  }
+  if (stamp) notes.push(`time stamp kept in ${out.path}.tsr: ${stamp.info ? `verified, ${formatDigestTime(stamp.info.genTime)}` : 'checked against the request (give --tsa-cert to verify its signature)'}`);
   return notes;
 }

@@ -46,7 +46,8 @@ Required:
 
 Where the files are:
   --s3-bucket NAME       The bucket (default online: from DescribeTrails; with --local-dir:
-                         the bucket the digests name, said on stderr).
+                         the bucket --checkpoint pins, or else the digests name, said on
+                         stderr).
   --s3-prefix PREFIX     The trail's S3 key prefix, if it has one (default online: from
                          DescribeTrails).
   --local-dir DIR        Validate a local copy: DIR is the bucket root, as
@@ -205,7 +206,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   const settings = readSettings(flags, need, io, checkpoints.start);
   state.policy = { allowEmpty: flags['allow-empty'] === true, failOnGap: flags['fail-on-gap'] === true };
   if (settings.output === 'json') state.json = new JsonReport(io.stdout, packageVersion());
-  const plan = await untilStopped(makePlan(flags, settings), io.signal);
+  const plan = await untilStopped(makePlan(checkpoints.bucket === undefined ? flags : { ...flags, 's3-bucket': checkpoints.bucket }, settings), io.signal);
   checkpointRun?.scopeCheckpoint(checkpoints, plan);
   state.policy.emptyRegionsAllowed = plan.discovered;
 

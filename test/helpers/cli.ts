@@ -12,10 +12,14 @@ export interface Run {
 export const VALIDATE = join(ROOT, 'dist', 'cli', 'validate-logs.js');
 export const WRITE = join(ROOT, 'dist', 'cli', 'write-digests.js');
 
-/** Run a command asynchronously (never spawnSync: servers in this process must keep answering). */
-export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> {
+/**
+ * Run a command asynchronously (never spawnSync: servers in this process must keep answering).
+ * With `timeoutMs`, a command that outlives it is killed (status null): a hang fails the test.
+ */
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT, timeoutMs?: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const limit = timeoutMs === undefined ? {} : { timeout: timeoutMs, killSignal: 'SIGKILL' as const };
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...limit });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
