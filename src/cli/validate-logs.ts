@@ -11,8 +11,6 @@
  * results is the library's `judgeRegions`).
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { judgeRegions, type Judgement, type ReportPolicy } from '../chain/report.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { SavingSource } from '../sources/saving.js';
@@ -82,6 +80,8 @@ Output and checks:
   --save-to DIR          Keep everything verified (digests with .metadata.json, logs) and the
                          keys used in DIR, so that "--local-dir DIR/BUCKET --public-keys
                          DIR/public-keys.json" gives the same result later, offline.
+                         Nothing under DIR is written through a symbolic link: a link (or a
+                         FIFO, a folder) where a file or folder goes stops the run (exit 2).
   --allow-empty          Exit 0 when no digest is found in range (default: exit 1).
   --fail-on-gap          Exit 1 when the chain has a gap (logging or validation was stopped
                          and restarted; by default a gap is reported but is no failure).
@@ -200,6 +200,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   state.policy.emptyRegionsAllowed = plan.discovered;
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
+  await saving?.check(); // a planted public-keys.json link is refused before the run
   const out = (s: string): void => void io.stdout.write(s);
   const progress = new Progress((s) => void io.stderr.write(s), !flags['no-progress'] && progressWanted(io.stderr, io.env));
   state.progress = progress;
@@ -237,9 +238,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   if (saving) {
     await saving.complete();
     const dir = flags['save-to']!;
-    const keysFile = join(dir, 'public-keys.json');
-    await mkdir(dir, { recursive: true });
-    await writeFile(keysFile, JSON.stringify(usedKeys.toListPublicKeys(), null, 1) + '\n');
+    const keysFile = await saving.writePublicKeys(JSON.stringify(usedKeys.toListPublicKeys(), null, 1) + '\n');
     evidence = { dir, localDir: saving.bucketDir(plan.bucket), publicKeys: keysFile, objects: saving.objects, bytes: saving.bytes };
   }
 

@@ -5,12 +5,14 @@
  * that is there, atomically and without ever overwriting.
  * @module
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { ValidateLogsError } from '../errors.js';
 import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type Signer } from '../crypto/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
 import { writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
+import { outputExists, writeOutput } from '../sources/local/write.js';
 import { S3Storage } from '../sources/s3.js';
 import { defineCommand, packageVersion, runIfMain, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
@@ -200,8 +202,10 @@ async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Prom
   let keys = new PublicKeySet();
   let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    // A link, FIFO or folder there is refused before it is read.
+    if (await outputExists(path)) text = await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof ValidateLogsError) throw new UsageError(`--public-keys-out: ${e.message}`, { cause: e });
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read --public-keys-out ${path}: ${(e as NodeJS.ErrnoException).code}`);
   }
   if (text !== undefined) {
@@ -218,9 +222,11 @@ async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Prom
     updated.add(open ? parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }) : k);
   }
   updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
-  await rename(tmp, path);
+  try {
+    await writeOutput(path, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
+  } catch (e) {
+    throw new UsageError(`--public-keys-out: ${e instanceof ValidateLogsError ? e.message : `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`}`, { cause: e });
+  }
 }
 
 runIfMain(import.meta.url, 'write-digests', writeDigestsCommand);
