@@ -32,6 +32,7 @@ export class SavingSource implements ObjectSource {
   readonly #dir: string;
   readonly #saved = new Set<string>();
   readonly #listed = new Map<string, string>(); // "bucket/key" -> bucket
+  readonly #folders = new Set<string>(); // folders written, to flush once
   #objects = 0;
   #bytes = 0;
 
@@ -115,8 +116,9 @@ export class SavingSource implements ObjectSource {
         bytes += chunk.byteLength;
         yield chunk;
       }
-      await file.replace();
+      await file.replace(false); // the folder is flushed once, by complete()
       file = undefined;
+      this.#folders.add(segments.join('/'));
       if (!this.#saved.has(id)) {
         this.#objects++;
         this.#bytes += bytes;
@@ -152,7 +154,8 @@ export class SavingSource implements ObjectSource {
 
   /**
    * Save every object that was listed but not read (log files no digest listed, later
-   * digests), so that an offline run sees the same storage. Call after the run.
+   * digests), so that an offline run sees the same storage, and flush the folders written (each
+   * file was flushed before it was renamed into place). Call after the run.
    * @throws ValidateLogsError `SOURCE_ERROR` when an object cannot be copied
    */
   async complete(): Promise<void> {
@@ -172,5 +175,15 @@ export class SavingSource implements ObjectSource {
       }
       if (!this.#saved.has(id)) throw new ValidateLogsError('SOURCE_ERROR', `could not save s3://${id}`);
     }
+    // Each object's bytes were flushed before its rename; the folders' entries, once here.
+    for (const f of this.#folders) {
+      const folder = await OutputFolder.open(this.#dir, f.split('/'));
+      try {
+        await folder.sync();
+      } finally {
+        await folder.close();
+      }
+    }
+    this.#folders.clear();
   }
 }

@@ -270,9 +270,11 @@ export class PendingFile {
   /**
    * Flush the file and rename it into place, replacing a regular file there: a reader sees the
    * old bytes or the new, never a part.
+   * @param syncFolder - whether to flush the folder's entries too (false for a writer that
+   *   flushes each folder once, after its last file there: {@link OutputFolder.sync})
    * @throws ValidateLogsError `OUTPUT_UNSAFE` when something else than a regular file is there
    */
-  async replace(): Promise<void> {
+  async replace(syncFolder = true): Promise<void> {
     try {
       await this.#flush();
       await this.#folder.holds(this.#name);
@@ -281,7 +283,7 @@ export class PendingFile {
       await this.discard();
       throw e;
     }
-    await this.#folder.sync();
+    if (syncFolder) await this.#folder.sync();
   }
 
   /**
