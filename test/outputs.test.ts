@@ -13,6 +13,7 @@ import { OutputFolder, outputExists, putIfAbsent, writeOutput } from '../src/sou
 import { LocalDirectory, SavingSource, isValidateLogsError } from './helpers/lib.js';
 import { VALIDATE, WRITE, node, sampleArgs, type Run } from './helpers/cli.js';
 import { ROOT, copySample, setDeliveryTimes, tampering } from './helpers/tamper.js';
+import { startTsa } from './helpers/tsa.js';
 
 const t = tampering.trail;
 const VICTIM = 'do not overwrite\n';
@@ -22,7 +23,8 @@ const LOGS = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08';
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'vl-outputs-'));
-  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(work, 'log.pem')]);
+  for (const name of ['log', 'witness']) execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(work, `${name}.pem`)]);
+  execFileSync('openssl', ['pkey', '-in', join(work, 'log.pem'), '-pubout', '-out', join(work, 'log.pub.pem')]);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const cleanups: Array<() => void> = [];
@@ -182,6 +184,41 @@ describe('validate-logs --checkpoint-out FILE', () => {
     expect(r.stderr).toContain(`checkpoint written to ${file}`);
     expect(readFileSync(file, 'utf8')).not.toBe('an earlier checkpoint\n');
     expect(temporaries(dirname(file))).toEqual([]);
+  });
+
+  it('refuses a symbolic link at FILE.tsr (the time stamp kept beside it)', async () => {
+    const tsa = await startTsa();
+    try {
+      const out = elsewhere();
+      const file = join(fresh(), 'today.note');
+      plant(`${file}.tsr`, { link: out.victim });
+      const r = await node(VALIDATE, [...checkpointArgs(file), '--timestamp-url', tsa.url]);
+      refused(r, `${file}.tsr`, /it is a symbolic link, not a regular file/);
+      out.untouched();
+    } finally {
+      await tsa.close();
+    }
+  });
+
+  it('cosign refuses --out when it is a symbolic link, a FIFO or a folder, and writes it otherwise', async () => {
+    const folder = fresh();
+    const checkpoint = join(folder, 'today.note');
+    expect((await node(VALIDATE, checkpointArgs(checkpoint))).status).toBe(0);
+    const cosign = (out: string): Promise<Run> =>
+      node(VALIDATE, ['cosign', '--checkpoint', checkpoint, '--checkpoint-public-key', `example.com/log=${join(work, 'log.pub.pem')}`, '--key', join(work, 'witness.pem'), '--name', 'example.com/witness', '--out', out]);
+    for (const what of [{ link: 'victim' }, { link: 'absent' }, 'fifo', 'folder'] as const) {
+      const out = elsewhere();
+      const file = join(folder, `cosigned-${typeof what === 'object' ? what.link : what}.note`);
+      plant(file, typeof what === 'object' ? { link: join(out.dir, what.link) } : what);
+      const r = await cosign(file);
+      if (what === 'fifo') unblock(file);
+      refused(r, file, /not a regular file/);
+      out.untouched();
+    }
+    const r = await cosign(join(folder, 'cosigned.note'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(folder, 'cosigned.note'), 'utf8')).toContain('example.com/witness');
+    expect(temporaries(folder)).toEqual([]);
   });
 });
 

@@ -103,7 +103,8 @@ Checkpoints (pin what was verified; see the README):
                          witness quorum). Note key text, a file holding it, or NAME=FILE.pem.
   --checkpoint-out FILE  After the run, write a checkpoint pinning the newest digest of every
                          chain that is valid up to it, and the SHA-256 of the report (may be
-                         the --checkpoint file: it then advances). Written atomically.
+                         the --checkpoint file: it then advances). Written atomically; a
+                         symbolic link, FIFO or folder at FILE is refused (exit 2).
   --checkpoint-key FILE  The Ed25519 key that signs it ("openssl genpkey -algorithm ed25519").
   --checkpoint-name NAME The key's name in the signature line (e.g. audit.example.com/daily).
   --timestamp-url URL    Have an RFC 3161 authority time-stamp the new checkpoint; the token is

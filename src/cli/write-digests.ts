@@ -50,7 +50,8 @@ Required:
                            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem
 
 Options:
-  --local-dir DIR          Work on a local copy of the bucket instead of S3.
+  --local-dir DIR          Work on a local copy of the bucket instead of S3. Nothing is
+                           written through a symbolic link under DIR (refused, exit 2).
   --profile NAME           S3 only: a profile of the shared AWS config and credentials files.
   --endpoint-url URL       S3 only: an S3-compatible endpoint instead of Amazon S3.
   --s3-prefix PREFIX       The trail's key prefix, if any.
