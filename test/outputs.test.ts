@@ -332,6 +332,9 @@ describe('the one write routine', () => {
     await folder.close();
     expect(readFileSync(join(target, 'a', 'b', 'c', 'g'), 'utf8')).toBe('three');
     expect(temporaries(target)).toEqual([]);
+    for (const bad of ['..', '.', '', 'a/b', 'a\0b']) {
+      await expect(OutputFolder.open(target, ['a', bad])).rejects.toSatisfy((e) => isValidateLogsError(e, 'UNSAFE_KEY'));
+    }
   });
 
   it('writes into the folder it opened even when that folder is swapped for a link afterwards (no check-then-use window)', async () => {

@@ -39,6 +39,9 @@ const FOLDER_FLAGS = fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0) | (fsc.O_NOFOLLOW ?? 
 /** Open flags of the target itself: a folder, through the user's own link if it is one. */
 const TARGET_FLAGS = fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0) | (fsc.O_NONBLOCK ?? 0);
 
+/** A folder's name below a target: never empty, `.` or `..`, and no `/` or NUL. */
+const FOLDER_NAME_RE = /^(?!\.\.?$)[^/\0]+$/;
+
 /** Open flags of a new file: made by this open, never over anything, never through a link. */
 const NEW_FILE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0);
 
@@ -111,13 +114,15 @@ export class OutputFolder {
    * @param create - whether to make the target when it is absent
    * @returns the open folder
    * @throws ValidateLogsError `OUTPUT_UNSAFE` naming a link, file, FIFO or other non-folder on
-   *   the way; Node's own error when the target cannot be made or opened
+   *   the way, `UNSAFE_KEY` for a segment that is no folder name; Node's own error when the
+   *   target cannot be made or opened
    */
   static async open(target: string, segments: readonly string[] = [], create = false): Promise<OutputFolder> {
     if (create) await mkdir(target, { recursive: true });
     let folder = await OutputFolder.#opened(target, target, (await openFolder(target, target, TARGET_FLAGS))!);
     try {
       for (const name of segments) {
+        if (!FOLDER_NAME_RE.test(name)) throw new ValidateLogsError('UNSAFE_KEY', `${JSON.stringify(name)} cannot name a folder under ${target}`);
         const at = folder.at(name);
         const shown = join(folder.path, name);
         let handle = await openFolder(at, shown, FOLDER_FLAGS, true);
