@@ -33,6 +33,9 @@
  * - `SHARD_INVALID`: a shard manifest line or a shard report is malformed, or the reports of
  *   one chain do not fit together (different plans, windows that do not join).
  * - `SHARD_MISSING`: a shard of the plan has no report, so the chain cannot be merged.
+ * - `OUTPUT_UNSAFE`: a write would leave the folder it is written to (a symbolic link on its
+ *   path below that folder) or replace what is not a regular file (a link, a FIFO, a folder);
+ *   nothing was written there. Never a finding about an object: it stops the run.
  */
 export type ErrorCode =
   | 'GZIP_INVALID'
@@ -53,7 +56,8 @@ export type ErrorCode =
   | 'CHECKPOINT_FORMAT'
   | 'TIMESTAMP_INVALID'
   | 'SHARD_INVALID'
-  | 'SHARD_MISSING';
+  | 'SHARD_MISSING'
+  | 'OUTPUT_UNSAFE';
 
 /**
  * Error raised for bad data or a failing environment, never for API misuse.

@@ -8,7 +8,8 @@
 import { openCheckpoint, type OpenedCheckpoint } from '../checkpoint/checkpoint.js';
 import { noteSignerKeyFromPem, noteVerifierKeyFromPem, parseNote, parseNoteSignerKey, parseNoteVerifierKey, type NoteSignerKey, type NoteVerifierKey } from '../checkpoint/note.js';
 import type { TimestampInfo } from '../checkpoint/timestamp.js';
-import { replaceFile } from '../sources/local/write.js';
+import { ValidateLogsError } from '../errors.js';
+import { writeOutput } from '../sources/local/write.js';
 import { readFlagFile, readFlagText } from './flag-file.js';
 import { UsageError } from './io.js';
 
@@ -65,14 +66,16 @@ export async function readCheckpoint(file: string, flag: string, keys: NoteVerif
 /**
  * Write a file through a temporary file in the same folder, flushed to disk, then renamed into
  * place: never half-written, and an earlier file stays whole until the new one replaces it.
+ * Only a regular file is replaced: a symbolic link, a FIFO or a folder there is refused.
  * @param path - the file
  * @param data - its content
  * @throws UsageError naming the file
  */
 export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
   try {
-    await replaceFile(path, data);
+    await writeOutput(path, data);
   } catch (e) {
+    if (e instanceof ValidateLogsError) throw new UsageError(e.message, { cause: e });
     throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
 }

@@ -11,8 +11,6 @@
  * results is the library's `judgeRegions`).
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { judgeRegions, type Judgement, type ReportPolicy } from '../chain/report.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { SavingSource } from '../sources/saving.js';
@@ -83,6 +81,8 @@ Output and checks:
   --save-to DIR          Keep everything verified (digests with .metadata.json, logs) and the
                          keys used in DIR, so that "--local-dir DIR/BUCKET --public-keys
                          DIR/public-keys.json" gives the same result later, offline.
+                         Nothing under DIR is written through a symbolic link: a link (or a
+                         FIFO, a folder) where a file or folder goes stops the run (exit 2).
   --allow-empty          Exit 0 when no digest is found in range (default: exit 1).
   --fail-on-gap          Exit 1 when the chain has a gap (logging or validation was stopped
                          and restarted; by default a gap is reported but is no failure).
@@ -109,7 +109,8 @@ Checkpoints (pin what was verified; see the README):
                          chain that is valid up to it, and the SHA-256 of the report (may be
                          the --checkpoint file: it then advances). Every other chain
                          --checkpoint pins keeps its pin (outside this run, or not valid: never
-                         dropped, never moved back). Written atomically.
+                         dropped, never moved back). Written atomically; a
+                         symbolic link, FIFO or folder at FILE is refused (exit 2).
   --checkpoint-key FILE  The Ed25519 key that signs it ("openssl genpkey -algorithm ed25519").
   --checkpoint-name NAME The key's name in the signature line (e.g. audit.example.com/daily).
   --timestamp-url URL    Have an RFC 3161 authority time-stamp the new checkpoint; the token is
@@ -211,6 +212,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   state.policy.emptyRegionsAllowed = plan.discovered;
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
+  await saving?.check(); // a planted public-keys.json link is refused before the run
   const out = (s: string): void => void io.stdout.write(s);
   const progress = new Progress((s) => void io.stderr.write(s), !flags['no-progress'] && progressWanted(io.stderr, io.env));
   state.progress = progress;
@@ -248,9 +250,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   if (saving) {
     await saving.complete();
     const dir = flags['save-to']!;
-    const keysFile = join(dir, 'public-keys.json');
-    await mkdir(dir, { recursive: true });
-    await writeFile(keysFile, JSON.stringify(usedKeys.toListPublicKeys(), null, 1) + '\n');
+    const keysFile = await saving.writePublicKeys(JSON.stringify(usedKeys.toListPublicKeys(), null, 1) + '\n');
     evidence = { dir, localDir: saving.bucketDir(plan.bucket), publicKeys: keysFile, objects: saving.objects, bytes: saving.bytes };
   }
 

@@ -5,12 +5,13 @@
  * that is there, atomically and without ever overwriting.
  * @module
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { ValidateLogsError } from '../errors.js';
 import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type Signer } from '../crypto/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
 import { writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
+import { outputExists, writeOutput } from '../sources/local/write.js';
 import { S3Storage } from '../sources/s3.js';
 import { readFlagFileIfAny, readFlagText } from './flag-file.js';
 import { defineCommand, packageVersion, runIfMain, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
@@ -49,7 +50,8 @@ Required:
                            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem
 
 Options:
-  --local-dir DIR          Work on a local copy of the bucket instead of S3.
+  --local-dir DIR          Work on a local copy of the bucket instead of S3. Nothing is
+                           written through a symbolic link under DIR (refused, exit 2).
   --profile NAME           S3 only: a profile of the shared AWS config and credentials files.
   --endpoint-url URL       S3 only: an S3-compatible endpoint instead of Amazon S3.
   --s3-prefix PREFIX       The trail's key prefix, if any.
@@ -197,7 +199,14 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
 /** Add the signer's key to a list-public-keys file (atomically), closing the previous open key's window. */
 async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Promise<void> {
   let keys = new PublicKeySet();
-  const bytes = await readFlagFileIfAny(path, '--public-keys-out', 'keyList');
+  let bytes: Uint8Array | undefined;
+  try {
+    // A link, FIFO or folder there is refused before it is read.
+    if (await outputExists(path)) bytes = await readFlagFileIfAny(path, '--public-keys-out', 'keyList');
+  } catch (e) {
+    if (e instanceof ValidateLogsError) throw new UsageError(`--public-keys-out: ${e.message}`, { cause: e });
+    throw e;
+  }
   if (bytes !== undefined) {
     const text = new TextDecoder().decode(bytes);
     try {
@@ -213,9 +222,11 @@ async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Prom
     updated.add(open ? parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }) : k);
   }
   updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
-  await rename(tmp, path);
+  try {
+    await writeOutput(path, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
+  } catch (e) {
+    throw new UsageError(`--public-keys-out: ${e instanceof ValidateLogsError ? e.message : `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`}`, { cause: e });
+  }
 }
 
 runIfMain(import.meta.url, 'write-digests', writeDigestsCommand);

@@ -4,15 +4,15 @@
  * sees half a report, and writing the same report again (a retried shard) replaces it whole.
  * @module
  */
-import { mkdir, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
 import { readAll } from '../hash/hash-stream.js';
 import { awsError } from '../sources/aws-errors.js';
 import { loadS3 } from '../sources/sdk.js';
 import { S3Storage, type S3StorageOptions } from '../sources/s3.js';
 import { openUserFile, readChunks, readWholeFile } from '../sources/local/read.js';
-import { replaceFile } from '../sources/local/write.js';
+import { writeOutput } from '../sources/local/write.js';
 
 /** Largest manifest or report read (a shard report of a busy chain-year is tens of MB). */
 const MAX_DOCUMENT_BYTES = 2 * 1024 ** 3;
@@ -129,7 +129,8 @@ export class DocumentStore {
    * Write a document whole, replacing any at that location.
    * @param where - a local path or `s3://BUCKET/KEY`
    * @param text - the document
-   * @throws ValidateLogsError `SOURCE_ERROR` naming the location when it cannot be written
+   * @throws ValidateLogsError `SOURCE_ERROR` naming the location when it cannot be written,
+   *   `OUTPUT_UNSAFE` when a local path is a symbolic link, a FIFO or a folder
    */
   async write(where: string, text: string): Promise<void> {
     const s3 = s3Location(where);
@@ -176,12 +177,12 @@ export class DocumentStore {
   }
 }
 
-/** Write a local file aside, flush it, and rename it into place. */
+/** Write a local file aside, flush it, and rename it into place (making its folder; never through a link). */
 async function writeLocal(path: string, text: string): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true });
-    await replaceFile(path, text); // nothing half-written is left behind
+    await writeOutput(path, text, true); // nothing half-written is left behind
   } catch (e) {
+    if (e instanceof ValidateLogsError) throw e;
     throw new ValidateLogsError('SOURCE_ERROR', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
   }
 }

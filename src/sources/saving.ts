@@ -2,14 +2,19 @@
  * Evidence export: a source that passes everything through and keeps a copy of every object
  * read and every object listed, in a local-copy layout (`DIR/BUCKET/KEY`, metadata in
  * `KEY.metadata.json`), so that validating the copy later, offline, gives the same result.
+ * Every file is written inside the folder (see `local/write.ts`): no symbolic link under it is
+ * followed, and only a regular file is replaced; anything else stops the run with
+ * `OUTPUT_UNSAFE` naming it (never a finding about the object being read).
  * @module
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ValidateLogsError, isValidateLogsError } from '../errors.js';
 import { formatMetadata, sidecarKey } from './local/sidecar.js';
-import { replaceFile, temporaryPath } from './local/write.js';
+import { OutputFolder, outputExists, writeOutput, type PendingFile } from './local/write.js';
 import { keySegments, type FetchedObject, type ListedObject, type ListOptions, type ObjectSource } from './source.js';
+
+/** The file of an evidence folder that lists the public keys a run used. */
+export const PUBLIC_KEYS_NAME = 'public-keys.json';
 
 /**
  * Wraps a source; every object read through it, and (after {@link SavingSource.complete})
@@ -27,6 +32,7 @@ export class SavingSource implements ObjectSource {
   readonly #dir: string;
   readonly #saved = new Set<string>();
   readonly #listed = new Map<string, string>(); // "bucket/key" -> bucket
+  readonly #folders = new Set<string>(); // folders written, to flush once
   #objects = 0;
   #bytes = 0;
 
@@ -76,53 +82,80 @@ export class SavingSource implements ObjectSource {
     // Always ask for metadata, so that the copy holds it whoever reads the object later.
     const obj = await this.#inner.get(bucket, key, { metadata: true });
     if (!obj) return undefined;
-    const path = join(this.bucketDir(bucket), ...keySegments(key));
-    if (obj.metadata && Object.keys(obj.metadata).length > 0) {
-      await mkdir(dirname(path), { recursive: true });
-      await replaceFile(sidecarKey(path), formatMetadata(obj.metadata));
+    const segments = keySegments(key);
+    const name = segments.pop()!;
+    segments.unshift(...keySegments(bucket));
+    // Folders made and the object's place checked now: a refusal stops the run before the read.
+    const folder = await OutputFolder.open(this.#dir, segments, true);
+    try {
+      await folder.holds(name);
+      if (obj.metadata && Object.keys(obj.metadata).length > 0) await folder.replace(sidecarKey(name), formatMetadata(obj.metadata));
+    } finally {
+      await folder.close();
     }
     // An object already saved is not saved again (a digest may list one log twice).
-    const result: FetchedObject = { body: this.#saved.has(id) ? obj.body : this.#tee(obj.body, path, id) };
+    const result: FetchedObject = { body: this.#saved.has(id) ? obj.body : this.#tee(obj.body, segments, name, id) };
     if (obj.size !== undefined) result.size = obj.size;
     if (options.metadata && obj.metadata) result.metadata = obj.metadata;
     return result;
   }
 
   /**
-   * Copy the body into `path` as it streams past; the file appears only once it is whole. Each
-   * read has its own temporary file: two reads of one object at once each save it whole.
+   * Copy the body into the object's file as it streams past; the file appears only once it is
+   * whole. Each read has its own temporary file: two reads of one object at once each save it
+   * whole.
    */
-  async *#tee(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, path: string, id: string): AsyncGenerator<Uint8Array> {
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = temporaryPath(path);
-    const file = await open(tmp, 'wx');
-    let complete = false;
+  async *#tee(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, segments: string[], name: string, id: string): AsyncGenerator<Uint8Array> {
+    const folder = await OutputFolder.open(this.#dir, segments, true);
+    let file: PendingFile | undefined;
     let bytes = 0;
     try {
+      file = await folder.begin(name);
       for await (const chunk of body) {
         await file.write(chunk);
         bytes += chunk.byteLength;
         yield chunk;
       }
-      complete = true;
-    } finally {
-      await file.close();
-      if (complete) {
-        await rename(tmp, path);
-        if (!this.#saved.has(id)) {
-          this.#objects++;
-          this.#bytes += bytes;
-        }
-        this.#saved.add(id);
-      } else {
-        await rm(tmp, { force: true });
+      await file.replace(false); // the folder is flushed once, by complete()
+      file = undefined;
+      this.#folders.add(segments.join('/'));
+      if (!this.#saved.has(id)) {
+        this.#objects++;
+        this.#bytes += bytes;
       }
+      this.#saved.add(id);
+    } finally {
+      await file?.discard();
+      await folder.close();
     }
   }
 
   /**
+   * Write the list of public keys the run used (`public-keys.json` in the folder), replacing
+   * an earlier one.
+   * @param text - the list, as `aws cloudtrail list-public-keys` prints it
+   * @returns the file's path
+   * @throws ValidateLogsError `OUTPUT_UNSAFE` when something else than a regular file is there
+   */
+  async writePublicKeys(text: string): Promise<string> {
+    const path = join(this.#dir, PUBLIC_KEYS_NAME);
+    await writeOutput(path, text, true);
+    return path;
+  }
+
+  /**
+   * Check, before a run, that the folder can be written: it is a folder (made if absent), and
+   * its `public-keys.json` is absent or a regular file.
+   * @throws ValidateLogsError `OUTPUT_UNSAFE` naming what is in the way
+   */
+  async check(): Promise<void> {
+    await outputExists(join(this.#dir, PUBLIC_KEYS_NAME), true);
+  }
+
+  /**
    * Save every object that was listed but not read (log files no digest listed, later
-   * digests), so that an offline run sees the same storage. Call after the run.
+   * digests), so that an offline run sees the same storage, and flush the folders written (each
+   * file was flushed before it was renamed into place). Call after the run.
    * @throws ValidateLogsError `SOURCE_ERROR` when an object cannot be copied
    */
   async complete(): Promise<void> {
@@ -142,5 +175,15 @@ export class SavingSource implements ObjectSource {
       }
       if (!this.#saved.has(id)) throw new ValidateLogsError('SOURCE_ERROR', `could not save s3://${id}`);
     }
+    // Each object's bytes were flushed before its rename; the folders' entries, once here.
+    for (const f of this.#folders) {
+      const folder = await OutputFolder.open(this.#dir, f.split('/'));
+      try {
+        await folder.sync();
+      } finally {
+        await folder.close();
+      }
+    }
+    this.#folders.clear();
   }
 }
