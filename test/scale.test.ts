@@ -1,6 +1,6 @@
 // Organization scale: plan shards, run each as its own process (as AWS Batch and Kubernetes
 // run them) or through the Lambda handler, merge, and get what single runs over each chain get.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,6 @@ import {
   parseManifest,
   planShards,
   runShard,
-  writeDigests,
   type Finding,
   type ShardItem,
   type ShardReport,
@@ -33,6 +32,7 @@ import { createMergeHandler, createShardHandler } from '../src/aws-lambda.js';
 import { VALIDATE, node, type Run } from './helpers/cli.js';
 import { loopbackEnv, startAwsApi, startS3, uploadDir, type S3Server } from './helpers/aws.js';
 import { ROOT } from './helpers/tamper.js';
+import { writeHourlyChain } from './helpers/chains.js';
 
 const BUCKET = 'org-bucket';
 const REPORTS_BUCKET = 'scale-reports';
@@ -104,15 +104,7 @@ const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.p
 async function buildBucket(): Promise<void> {
   for (const accountId of ACCOUNTS) {
     for (const region of REGIONS) {
-      const trail = trailOf(accountId, region);
-      for (let h = 0; h < HOURS; h++) {
-        const at = hour(h + 0.5);
-        const path = join(root, logKey(trail, at, `L${String(h).padStart(15, '0')}`));
-        mkdirSync(join(path, '..'), { recursive: true });
-        writeFileSync(path, gzipSync(`{"Records":[{"eventTime":"${at.toISOString().slice(0, 19)}Z","awsRegion":"${region}"}]}`));
-        utimesSync(path, at, at);
-      }
-      await writeDigests({ storage: new LocalDirectory(root, { bucket: BUCKET }), bucket: BUCKET, trail, signer, until: hour(HOURS) });
+      await writeHourlyChain(root, { bucket: BUCKET, trail: trailOf(accountId, region), t0: T0, hours: HOURS, signer });
       await TAMPER[`${accountId}/${region}`]?.(root);
     }
   }
