@@ -13,6 +13,7 @@ import {
   SHARD_INDEX_VARIABLES,
   createSigner,
   cutWindow,
+  emptySummary,
   digestKey,
   generateDigests,
   sha256,
@@ -299,7 +300,7 @@ describe('hostile manifests and reports', () => {
   });
 
   it('refuses a shard report with an unknown code, a wrong severity or no boundary', () => {
-    const report = { tool: 'validate-logs', kind: 'shard', shard: items()[0], findings: [], summary: {}, boundary: { logMinutes: [] } };
+    const report = { tool: 'validate-logs', kind: 'shard', shard: items()[0], findings: [], summary: emptySummary(), boundary: { logMinutes: [] } };
     expect(checkShardReport(report, 'r.json')).toBe(report);
     const finding = { code: 'LOG_VALID', severity: 'valid', kind: 'log', object: 's3://b/k', bucket: 'b', key: 'k', message: 'valid' };
     expect(() => checkShardReport({ ...report, findings: [{ ...finding, code: 'LOG_FINE' }] }, 'r.json')).toThrow(/r\.json .*finding 0 has no known code/);

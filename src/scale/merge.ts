@@ -7,7 +7,7 @@
  * @module
  */
 import { mergeSpans, unreferencedReason, type CoverageMap } from '../chain/coverage.js';
-import { FINDING_SEVERITY, finding, type Finding, type FindingCode } from '../chain/findings.js';
+import { FINDING_SEVERITY, finding, type Finding, type FindingCode, type ObjectKind } from '../chain/findings.js';
 import { logKeyMatcher, logKeyTime } from '../chain/inventory.js';
 import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
 import { gapMessage } from '../chain/walk.js';
@@ -15,8 +15,8 @@ import { Tally, type Summary } from '../chain/report.js';
 import { ValidateLogsError } from '../errors.js';
 import { digestKey, digestKeyParts, s3Uri } from '../format/keys.js';
 import { DIGEST_PERIOD_MS, formatDigestTime } from '../format/time.js';
-import { checkShardItem, shardTrail, type ShardItem } from './manifest.js';
-import type { BoundaryDigest, ShardReport } from './shard.js';
+import { checkShardItem, ownership, shardTrail, type ShardItem } from './manifest.js';
+import { findingTime, type BoundaryDigest, type ShardReport } from './shard.js';
 
 /** One chain's merged result. */
 export interface ChainResult {
@@ -30,6 +30,7 @@ export interface ChainResult {
   empty: boolean;
 }
 
+const FINDING_KINDS: readonly ObjectKind[] = ['digest', 'log', 'chain', 'object'];
 const iso = (ms: number): string => formatDigestTime(new Date(ms));
 const keyTime = (key: string): number | undefined => digestKeyParts(key)?.endTime.getTime();
 const name = (s: ShardItem): string => `shard ${s.index} (account ${s.accountId}, region ${s.region}, trail ${s.trailName}, ${s.start} to ${s.end})`;
@@ -51,11 +52,14 @@ export function checkShardReport(value: unknown, what: string): ShardReport {
   if (r.tool !== 'validate-logs' || r.kind !== 'shard') fail('"tool" must be "validate-logs" and "kind" "shard"');
   checkShardItem(r.shard, `${what}: its shard`);
   if (!Array.isArray(r.findings)) fail('"findings" must be an array');
+  if (typeof r.summary !== 'object' || r.summary === null || Array.isArray(r.summary)) fail('"summary" must be an object');
   (r.findings as unknown[]).forEach((f, i) => {
     const o = f as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || typeof o.code !== 'string' || !(o.code in FINDING_SEVERITY)) fail(`finding ${i} has no known code`);
     if (o.severity !== FINDING_SEVERITY[o.code as FindingCode]) fail(`finding ${i} (${String(o.code)}) has the wrong severity`);
     for (const k of ['kind', 'object', 'bucket', 'key', 'message']) if (typeof o[k] !== 'string') fail(`finding ${i} has no "${k}"`);
+    for (const k of ['digest', 'startTime', 'endTime']) if (o[k] !== undefined && typeof o[k] !== 'string') fail(`finding ${i} has a "${k}" that is not a string`);
+    if (o.backfill !== undefined && typeof o.backfill !== 'boolean') fail(`finding ${i} has a "backfill" that is not true or false`);
   });
   const b = r.boundary as Record<string, unknown> | undefined;
   if (typeof b !== 'object' || b === null || !Array.isArray(b.logMinutes)) return fail('"boundary" must be an object with "logMinutes"');
@@ -81,7 +85,54 @@ export function checkShardReport(value: unknown, what: string): ShardReport {
     if (d === undefined) continue;
     if (typeof d !== 'object' || d === null || typeof d.key !== 'string' || keyTime(d.key) === undefined) fail(`"boundary.${edge}" must name a digest key`);
   }
+  const why = disagreement(value as ShardReport);
+  if (why) fail(why);
   return value as ShardReport;
+}
+
+/**
+ * Where a report's parts contradict each other (its shape already checked): a finding about an
+ * object another shard owns; a summary that is not the count of its findings (findings deleted
+ * or added, counts or verdict edited); an edge digest whose code is not its finding's.
+ */
+function disagreement(r: ShardReport): string | undefined {
+  const item = r.shard;
+  const owns = ownership(item);
+  for (const [i, f] of r.findings.entries()) {
+    if (!(FINDING_KINDS as readonly string[]).includes(f.kind)) return `finding ${i} (${f.code}) has the unknown kind ${JSON.stringify(f.kind)}`;
+    const t = findingTime(f);
+    if (t !== undefined && !owns.digest(t)) return `finding ${i} (${f.code} ${f.key}) is about an hour another shard owns (not ${item.start} to ${item.end})`;
+  }
+  for (const key of r.boundary.unlisted ?? []) {
+    const t = logKeyTime(key)!;
+    if (!owns.log(t) || t > Date.parse(item.chainEnd)) return `"boundary.unlisted" holds ${key}, delivered outside the shard's window`;
+  }
+  const tally = new Tally(new Date(item.start), new Date(item.end));
+  for (const f of r.findings) tally.add(f);
+  const made = flatten(tally.summary());
+  const said = flatten(r.summary);
+  for (const k of new Set([...made.keys(), ...said.keys()])) {
+    if (made.get(k) !== said.get(k)) {
+      return `its summary does not agree with its findings: "summary.${k}" is ${said.get(k) ?? 'absent'}, its findings make it ${made.get(k) ?? 'absent'}`;
+    }
+  }
+  for (const edge of ['oldest', 'newest'] as const) {
+    const d = r.boundary[edge];
+    if (!d) continue;
+    const code = r.findings.find((f) => f.kind === 'digest' && !f.backfill && f.key === d.key)?.code;
+    if (d.code !== code) return `"boundary.${edge}" says ${d.key} is ${d.code ?? 'not reached'}, its findings say ${code ?? 'nothing about it'}`;
+  }
+  return undefined;
+}
+
+/** The leaves of a JSON value by path (`logs.invalid`), each as JSON text. */
+function flatten(value: unknown, path = '', out: Map<string, string> = new Map()): Map<string, string> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k, out);
+  } else {
+    out.set(path, JSON.stringify(value) ?? String(value));
+  }
+  return out;
 }
 
 /**
@@ -130,9 +181,15 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
   const minutes: Array<[number, number]> = ordered.flatMap((r) => r.boundary.logMinutes);
   // Where the whole chain vouches for logs: every shard's walk, and what the joins add.
   const map: CoverageMap = { signed: [], accounted: [], gaps: [], end: Date.parse(chain.chainEnd), tailGraceMs: DEFAULT_TAIL_GRACE_MS };
+  let graceOf: ShardItem | undefined;
   for (const r of ordered) {
     const c = r.boundary.coverage;
     if (!c) continue;
+    // Shards that ran with different settings judge the chain differently: their parts do not add up.
+    if (graceOf && c.tailGraceMs !== map.tailGraceMs) {
+      throw new ValidateLogsError('SHARD_INVALID', `${name(graceOf)} ran with a tail grace of ${map.tailGraceMs} ms, ${name(r.shard)} with ${c.tailGraceMs} ms: run them with the same settings`);
+    }
+    graceOf = r.shard;
     map.signed.push(...c.signed);
     map.accounted.push(...c.accounted);
     map.gaps.push(...c.gaps);
