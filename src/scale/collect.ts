@@ -67,7 +67,9 @@ export interface CollectedReports {
  * @param manifest - the plan's manifest, to name missing shards fully
  * @returns the chains' results (an async iterable: a chain is read when it is asked for)
  * @throws ValidateLogsError `SHARD_MISSING` naming every shard without report (before any
- *   result), `SHARD_INVALID` for a malformed report or reports that do not fit together
+ *   result), `SHARD_INVALID` for a malformed report or reports that do not fit together: two of
+ *   one shard, a shard that is not the manifest's line (or, without a manifest, shards that are
+ *   not the plan they name), a report that changed between its two readings (while iterating)
  */
 export async function collectReports(store: DocumentStore, args: readonly string[], manifest?: readonly ShardItem[]): Promise<CollectedReports> {
   const byIndex = new Map<number, { where: string; shard: ShardItem; sha256: string }>();
