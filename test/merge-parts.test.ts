@@ -2,7 +2,8 @@
 // complete document, whatever its exit: the built command as a user runs it, and an attacker
 // holding the shard reports (findings deleted, summaries edited, reports dropped, replayed,
 // truncated, taken from another plan or from a run with other settings).
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -251,6 +252,27 @@ describe('parts that are not the plan, or not all of it, are refused', () => {
     const text = readFileSync(shardFile(dir, 2), 'utf8');
     writeFileSync(shardFile(dir, 2), text.slice(0, text.indexOf('"findings":[') + 40));
     expectRefused(await merge([dir]), 'SHARD_INVALID', /shard-000002\.json is not JSON/);
+  });
+
+  it('a FIFO, a device, a folder or a file that is not UTF-8 in place of a report: refused at once, named', async () => {
+    const planted: Array<[string, (path: string) => void, RegExp]> = [
+      ['a FIFO', (p) => execFileSync('mkfifo', [p]), /shard-000001\.json: not a regular file$/],
+      ['a link to /dev/zero', (p) => symlinkSync('/dev/zero', p), /shard-000001\.json: not a regular file$/],
+      ['a folder', (p) => mkdirSync(p), /shard-000001\.json: (?:EISDIR|not a regular file)$/],
+      ['bytes that are not UTF-8', (p) => writeFileSync(p, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), /shard-000001\.json: not UTF-8 text$/],
+    ];
+    for (const [what, plant, message] of planted) {
+      const dir = copyReports();
+      unlinkSync(shardFile(dir, 1));
+      plant(shardFile(dir, 1));
+      const r = await merge([dir]);
+      expect(r.status, what).toBe(2);
+      expect((JSON.parse(r.stdout) as FailureDoc).error, what).toMatchObject({ code: 'SOURCE_ERROR', message: expect.stringMatching(new RegExp(`^cannot read .*${message.source}`)) });
+    }
+    // The manifest too.
+    const fifo = join(work, 'manifest.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expectRefused(await merge(['--manifest', fifo, reports]), 'SOURCE_ERROR', /^cannot read .*manifest\.fifo: not a regular file$/);
   });
 
   it('a shard run with other settings (another tail grace) does not join the others', async () => {

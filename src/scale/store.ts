@@ -4,8 +4,8 @@
  * sees half a report, and writing the same report again (a retried shard) replaces it whole.
  * @module
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
 import { readAll } from '../hash/hash-stream.js';
@@ -71,13 +71,7 @@ export class DocumentStore {
    */
   async read(where: string): Promise<string> {
     const s3 = s3Location(where);
-    if (!s3) {
-      try {
-        return await readFile(where, 'utf8');
-      } catch (e) {
-        throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
-      }
-    }
+    if (!s3) return readLocal(where);
     const obj = await this.#storage().get(s3.bucket, s3.key);
     if (!obj) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: no such object`);
     return new TextDecoder('utf-8', { fatal: true }).decode(await readAll(obj.body, { maxBytes: MAX_DOCUMENT_BYTES, what: where }));
@@ -170,6 +164,32 @@ export class DocumentStore {
     const out: string[] = [];
     for await (const { key } of this.#storage().list(s3.bucket, prefix)) if (key.endsWith(suffix)) out.push(`s3://${s3.bucket}/${key}`);
     return out;
+  }
+}
+
+/**
+ * Read a local document: a regular file only (a FIFO, a device such as /dev/zero, would never
+ * end), of at most {@link MAX_DOCUMENT_BYTES}, in UTF-8.
+ */
+async function readLocal(path: string): Promise<string> {
+  let handle: FileHandle | undefined;
+  try {
+    // Opening a FIFO without O_NONBLOCK waits for a writer: with it, it returns, and is refused below.
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const info = await handle.stat();
+    if (!info.isFile()) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${path}: not a regular file`);
+    if (info.size > MAX_DOCUMENT_BYTES) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${path}: larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    const bytes = await handle.readFile();
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${path}: not UTF-8 text`);
+    }
+  } catch (e) {
+    if (e instanceof ValidateLogsError) throw e;
+    throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  } finally {
+    await handle?.close();
   }
 }
 
