@@ -410,6 +410,24 @@ describe('one complete JSON document on stdout, whatever the exit', () => {
   });
 });
 
+describe('a merge stopped from outside', () => {
+  it('prints the document that claims nothing, with the signal as its error', async () => {
+    const { mergeCommand } = await import('../src/cli/scale.js');
+    const { StopError } = await import('../src/cli/io.js');
+    const { PassThrough } = await import('node:stream');
+    const stopped = new AbortController();
+    stopped.abort(new StopError('SIGINT'));
+    const [stdout, stderr] = [new PassThrough(), new PassThrough()];
+    let [out, err] = ['', ''];
+    stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const status = await mergeCommand(['--output', 'json', reports], { stdout, stderr, env: {}, now: () => new Date(), signal: stopped.signal });
+    expect(status).toBe(2);
+    expect(JSON.parse(out)).toMatchObject({ ok: false, findings: [], chains: [], error: { code: 'SIGINT' } });
+    expect(err).toBe('validate-logs merge: error: interrupted by SIGINT: the run stopped before its end\n');
+  });
+});
+
 describe('a merged document larger than what is kept in memory', () => {
   it('goes through a temporary file, and leaves none behind', async () => {
     const { DocumentBuffer } = await import('../src/cli/json.js');
