@@ -83,7 +83,10 @@ its shard's run writes: its summary is not the count of its findings, a finding 
 outside its window, its shard is not the plan's (edited, replayed, of another plan, bucket,
 trail or window), shards ran with different settings, or it changed during the merge.
 
-  --manifest FILE        The plan's manifest: names every shard whose report is missing.
+  --manifest FILE        The plan's manifest: names every shard whose report is missing,
+                         and refuses a report whose shard is not its line (keep it where the
+                         workers cannot write: without it, reports are only checked against
+                         each other).
   --output text|json     text (default): the AWS CLI's lines per chain; json: one document,
                          built whole before it is written. On exit 2, stdout holds one document
                          claiming nothing ("findings" and "chains" empty, "ok": false, an "error").
