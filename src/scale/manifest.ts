@@ -182,7 +182,7 @@ function planId(items: ReadonlyArray<Omit<ShardItem, 'plan'>>): string {
 export function checkPlan(items: readonly ShardItem[], what: string): void {
   const plan = items[0]?.plan;
   if (plan === undefined || items.some((i) => i.plan !== plan) || planId(items) !== plan) {
-    throw new ValidateLogsError('SHARD_INVALID', `${what} are not the plan they name (plan ${plan ?? 'none'}): a shard was edited, dropped or added, or taken from another plan`);
+    throw new ValidateLogsError('SHARD_INVALID', `${what} are not the plan they name (plan ${plan ?? 'none'}): a shard was edited, dropped or added, or taken from another plan (or made by an earlier validate-logs, whose plan id also covered "reports": plan again)`);
   }
 }
 
