@@ -280,8 +280,23 @@ describe('parts that are not the plan, or not all of it, are refused', () => {
     const report = await runShard({ item: items[4]!, source: new LocalDirectory(root, { bucket: BUCKET }), keys: new PublicKeySet([signer.publicKey]), tailGraceMs: 3_600_000 });
     save(dir, 4, report);
     const r = await merge([dir]);
-    // The first chain was merged before the second failed: nothing of it reaches stdout.
+    // The second chain's parts do not fit: refused before the first chain is merged, nothing of it on stdout.
     expectRefused(r, 'SHARD_INVALID', /^shard 3 \(account 111111111111, region us-east-1, .*\) ran with a tail grace of 7200000 ms, shard 4 \(.*\) with 3600000 ms: run them with the same settings$/);
+    const text = await node(VALIDATE, ['merge', dir]);
+    expect([text.status, text.stdout]).toEqual([2, '']);
+    expect(text.stderr).toMatch(/^validate-logs merge: error: shard 3 .* ran with a tail grace of 7200000 ms/);
+  });
+
+  it('shards that do not join (a bucket changed between their runs): refused before anything is printed', async () => {
+    const dir = copyReports();
+    const r = load(dir, 4);
+    r.boundary.newest!.sha256 = '0'.repeat(64);
+    save(dir, 4, r);
+    const message = /^shard 4 \(.*\) and shard 5 \(.*\) do not join: .*_20250108T070000Z\.json\.gz is not what the link of .* records, yet it was found valid; the bucket changed between the two runs: run both shards again$/;
+    expectRefused(await merge([dir]), 'SHARD_INVALID', message);
+    const text = await node(VALIDATE, ['merge', dir]);
+    expect([text.status, text.stdout]).toEqual([2, '']);
+    expect(text.stderr.replace(/^validate-logs merge: error: /, '').trimEnd()).toMatch(message);
   });
 
   it('a report that changes while the merge reads it', async () => {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { ValidateLogsError } from '../errors.js';
 import { checkPlan, differingField, type ShardItem } from './manifest.js';
-import { checkShardReport, mergeChain, missingShards, type ChainResult } from './merge.js';
+import { checkChainParts, checkShardReport, mergeChain, missingShards, type ChainResult, type ShardPart } from './merge.js';
 import type { ShardReport } from './shard.js';
 import { s3Location, type DocumentStore } from './store.js';
 
@@ -69,12 +69,13 @@ export interface CollectedReports {
  * @throws ValidateLogsError `SHARD_MISSING` naming every shard without report (before any
  *   result), `SHARD_INVALID` for a malformed report or reports that do not fit together: two of
  *   one shard, a shard that is not the manifest's line (or, without a manifest, shards that are
- *   not the plan they name), a report that changed between its two readings (while iterating)
+ *   not the plan they name), parts of a chain that do not join, a report that changed between
+ *   its two readings (while iterating)
  */
 export async function collectReports(store: DocumentStore, args: readonly string[], manifest?: readonly ShardItem[]): Promise<CollectedReports> {
-  const byIndex = new Map<number, { where: string; shard: ShardItem; sha256: string }>();
+  const byIndex = new Map<number, { where: string; shard: ShardItem; sha256: string; part: ShardPart }>();
   for (const where of await reportLocations(store, args)) {
-    const { report: { shard }, sha256 } = await readReport(store, where);
+    const { report: { shard, boundary }, sha256 } = await readReport(store, where);
     const seen = byIndex.get(shard.index);
     if (seen) throw new ValidateLogsError('SHARD_INVALID', `${where} and ${seen.where} are both reports of shard ${shard.index}`);
     const planned = manifest?.[shard.index];
@@ -85,7 +86,10 @@ export async function collectReports(store: DocumentStore, args: readonly string
         `${where} is not a report of shard ${shard.index} of the manifest: its "${field}" is ${JSON.stringify(shard[field])}, line ${shard.index + 1} of the manifest says ${JSON.stringify(planned[field])}`,
       );
     }
-    byIndex.set(shard.index, { where, shard, sha256 });
+    // What the joins need, kept for every report: its edges (not its findings).
+    const { oldest, newest, coverage } = boundary;
+    const part: ShardPart = { shard, boundary: { ...(oldest && { oldest }), ...(newest && { newest }), ...(coverage && { coverage: { tailGraceMs: coverage.tailGraceMs } }) } };
+    byIndex.set(shard.index, { where, shard, sha256, part });
   }
   if (byIndex.size === 0) throw new ValidateLogsError('SHARD_MISSING', `no shard report (*.json) in ${args.join(', ')}`);
   const found = [...byIndex.values()].sort((a, b) => a.shard.index - b.shard.index);
@@ -95,8 +99,10 @@ export async function collectReports(store: DocumentStore, args: readonly string
   }
   // Every shard present and each as planned: the plan id each names is the hash of them all.
   if (!manifest) checkPlan(found.map((r) => r.shard), `the shards of the reports in ${args.join(', ')}`);
-  const chains = new Map<string, Array<{ where: string; sha256: string }>>();
+  const chains = new Map<string, Array<{ where: string; sha256: string; part: ShardPart }>>();
   for (const r of found) chains.set(r.shard.chain, [...(chains.get(r.shard.chain) ?? []), r]);
+  // Parts that do not fit together are refused before any chain is merged (and anything printed).
+  for (const parts of chains.values()) checkChainParts(parts.map((p) => p.part));
   async function* results(): AsyncGenerator<ChainResult> {
     for (const parts of chains.values()) {
       const reports: ShardReport[] = [];

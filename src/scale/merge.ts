@@ -3,7 +3,9 @@
  * adjacent shards must join (the newer shard's oldest link names the older shard's newest
  * digest, with its hash and signature); where they do not, the merge reports what a single run
  * would have: the missing digest the link names, every digest of a hole between the two
- * shards, or the gap before a starting digest. Pure: reports in, findings out.
+ * shards, or the gap before a starting digest. A report that does not agree with itself, or
+ * parts that do not fit together, are refused: the merge never claims more than its parts.
+ * Pure: reports in, findings out.
  * @module
  */
 import { mergeSpans, unreferencedReason, type CoverageMap } from '../chain/coverage.js';
@@ -16,7 +18,7 @@ import { ValidateLogsError } from '../errors.js';
 import { digestKey, digestKeyParts, s3Uri } from '../format/keys.js';
 import { DIGEST_PERIOD_MS, formatDigestTime } from '../format/time.js';
 import { checkShardItem, ownership, shardTrail, type ShardItem } from './manifest.js';
-import { findingTime, type BoundaryDigest, type ShardReport } from './shard.js';
+import { findingTime, type BoundaryDigest, type ShardBoundary, type ShardReport } from './shard.js';
 
 /** One chain's merged result. */
 export interface ChainResult {
@@ -37,7 +39,9 @@ const name = (s: ShardItem): string => `shard ${s.index} (account ${s.accountId}
 
 /**
  * Check a shard report read from storage (hostile until checked): its shard, its findings'
- * codes and fields, its boundary.
+ * codes and fields, its boundary, and that they agree: its summary is the count of its findings
+ * (none deleted, added or changed, no count or verdict edited), each finding and unlisted log
+ * lies in its window, its edge digests have their findings' codes.
  * @param value - the parsed report
  * @param what - names the report in messages
  * @returns the report
@@ -135,6 +139,88 @@ function flatten(value: unknown, path = '', out: Map<string, string> = new Map()
   return out;
 }
 
+/** What the merge checks of a part before it reads its findings: its shard and its edges. */
+export type ShardPart = Pick<ShardReport, 'shard'> & { boundary: Pick<ShardBoundary, 'oldest' | 'newest'> & { coverage?: Pick<CoverageMap, 'tailGraceMs'> } };
+
+/**
+ * A chain's parts, oldest first: each shard of the chain once, of one plan, abutting, run with
+ * the same settings (tail grace).
+ */
+function orderParts<T extends ShardPart>(reports: readonly T[]): T[] {
+  if (reports.length === 0) throw new RangeError('mergeChain needs at least one report');
+  const first = reports[0]!.shard;
+  const byPart = new Map<number, T>();
+  for (const r of reports) {
+    const s = r.shard;
+    if (s.plan !== first.plan || s.chain !== first.chain || s.parts !== first.parts) {
+      throw new ValidateLogsError('SHARD_INVALID', `${name(s)} belongs to plan ${s.plan}, chain ${s.chain}, not to plan ${first.plan}, chain ${first.chain}`);
+    }
+    if (byPart.has(s.part)) throw new ValidateLogsError('SHARD_INVALID', `${name(s)} has two reports`);
+    byPart.set(s.part, r);
+  }
+  const ordered: T[] = [];
+  let graceOf: T | undefined;
+  for (let p = 0; p < first.parts; p++) {
+    const r = byPart.get(p);
+    if (!r) {
+      const index = first.index - first.part + p; // a chain's shards are consecutive lines of the manifest
+      throw new ValidateLogsError('SHARD_MISSING', `no report for shard ${index} of ${first.shards} (part ${p + 1} of ${first.parts} of account ${first.accountId}, region ${first.region}, trail ${first.trailName}): run it again`);
+    }
+    const prev = ordered.at(-1);
+    if (prev && prev.shard.end !== r.shard.start) throw new ValidateLogsError('SHARD_INVALID', `${name(prev.shard)} and ${name(r.shard)} do not abut`);
+    // Shards that ran with different settings judge the chain differently: their parts do not add up.
+    const grace = r.boundary.coverage?.tailGraceMs;
+    const before = graceOf?.boundary.coverage?.tailGraceMs;
+    if (grace !== undefined && before !== undefined && grace !== before) {
+      throw new ValidateLogsError('SHARD_INVALID', `${name(graceOf!.shard)} ran with a tail grace of ${before} ms, ${name(r.shard)} with ${grace} ms: run them with the same settings`);
+    }
+    if (grace !== undefined) graceOf = r;
+    ordered.push(r);
+  }
+  return ordered;
+}
+
+/**
+ * Refuse a join that contradicts itself: the newer shard's oldest digest links to the older
+ * shard's newest one, which that shard found valid, yet with another hash or signature.
+ */
+function checkJoin(n: { digest: BoundaryDigest; shard: ShardItem }, o: BoundaryDigest, oShard: ShardItem): void {
+  const d = n.digest;
+  const link = o.previous!;
+  const differs = (d.sha256 !== undefined && d.sha256 !== link.sha256) || (d.signature !== undefined && d.signature !== link.signature);
+  if (differs && d.code === 'DIGEST_VALID') {
+    throw new ValidateLogsError(
+      'SHARD_INVALID',
+      `${name(n.shard)} and ${name(oShard)} do not join: ${d.key} is not what the link of ${o.key} records, yet it was found valid; ` +
+        'the bucket changed between the two runs: run both shards again',
+    );
+  }
+}
+
+/**
+ * Check a chain's parts as {@link mergeChain} does, from their shards and edges alone (no
+ * findings): so that a merge refuses parts that do not fit together before it prints anything.
+ * @param parts - the chain's parts: each report's shard and boundary edges
+ * @throws ValidateLogsError `SHARD_MISSING` naming a shard without report; `SHARD_INVALID` when
+ *   parts of different plans or chains are mixed, do not abut, ran with different settings, or
+ *   adjacent shards contradict each other
+ */
+export function checkChainParts(parts: readonly ShardPart[]): void {
+  const ordered = orderParts(parts);
+  const chainStart = Date.parse(ordered[0]!.shard.chainStart);
+  const bucket = ordered[0]!.shard.bucket;
+  let older: { digest: BoundaryDigest; shard: ShardItem } | undefined;
+  for (const r of ordered) {
+    const { oldest: o, newest } = r.boundary;
+    // As mergeChain's join: a link followed from an accepted digest whose start is in range, to the older shard's newest.
+    const link = o?.previous;
+    if (o && link && older && (o.code === 'DIGEST_VALID' || o.code === 'DIGEST_LINK_MISMATCH') && o.startTime !== undefined && Date.parse(o.startTime) >= chainStart && link.bucket === bucket && link.key === older.digest.key) {
+      checkJoin(older, o, r.shard);
+    }
+    if (newest) older = { digest: newest, shard: r.shard };
+  }
+}
+
 /**
  * Merge the reports of one chain: every shard of the chain once, oldest first or in any order.
  *
@@ -149,28 +235,7 @@ function flatten(value: unknown, path = '', out: Map<string, string> = new Map()
  * ```
  */
 export function mergeChain(reports: readonly ShardReport[]): ChainResult {
-  if (reports.length === 0) throw new RangeError('mergeChain needs at least one report');
-  const first = reports[0]!.shard;
-  const byPart = new Map<number, ShardReport>();
-  for (const r of reports) {
-    const s = r.shard;
-    if (s.plan !== first.plan || s.chain !== first.chain || s.parts !== first.parts) {
-      throw new ValidateLogsError('SHARD_INVALID', `${name(s)} belongs to plan ${s.plan}, chain ${s.chain}, not to plan ${first.plan}, chain ${first.chain}`);
-    }
-    if (byPart.has(s.part)) throw new ValidateLogsError('SHARD_INVALID', `${name(s)} has two reports`);
-    byPart.set(s.part, r);
-  }
-  const ordered: ShardReport[] = [];
-  for (let p = 0; p < first.parts; p++) {
-    const r = byPart.get(p);
-    if (!r) {
-      const index = first.index - first.part + p; // a chain's shards are consecutive lines of the manifest
-      throw new ValidateLogsError('SHARD_MISSING', `no report for shard ${index} of ${first.shards} (part ${p + 1} of ${first.parts} of account ${first.accountId}, region ${first.region}, trail ${first.trailName}): run it again`);
-    }
-    const prev = ordered.at(-1);
-    if (prev && prev.shard.end !== r.shard.start) throw new ValidateLogsError('SHARD_INVALID', `${name(prev.shard)} and ${name(r.shard)} do not abut`);
-    ordered.push(r);
-  }
+  const ordered = orderParts(reports);
 
   const chain = ordered[0]!.shard;
   const trail = shardTrail(chain);
@@ -181,15 +246,9 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
   const minutes: Array<[number, number]> = ordered.flatMap((r) => r.boundary.logMinutes);
   // Where the whole chain vouches for logs: every shard's walk, and what the joins add.
   const map: CoverageMap = { signed: [], accounted: [], gaps: [], end: Date.parse(chain.chainEnd), tailGraceMs: DEFAULT_TAIL_GRACE_MS };
-  let graceOf: ShardItem | undefined;
   for (const r of ordered) {
     const c = r.boundary.coverage;
     if (!c) continue;
-    // Shards that ran with different settings judge the chain differently: their parts do not add up.
-    if (graceOf && c.tailGraceMs !== map.tailGraceMs) {
-      throw new ValidateLogsError('SHARD_INVALID', `${name(graceOf)} ran with a tail grace of ${map.tailGraceMs} ms, ${name(r.shard)} with ${c.tailGraceMs} ms: run them with the same settings`);
-    }
-    graceOf = r.shard;
     map.signed.push(...c.signed);
     map.accounted.push(...c.accounted);
     map.gaps.push(...c.gaps);
@@ -227,15 +286,7 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
     const link = o.previous;
     if (Date.parse(o.startTime!) < chainStart) return out;
     if (n && link.bucket === bucket && link.key === n.digest.key) {
-      const d = n.digest;
-      const differs = (d.sha256 !== undefined && d.sha256 !== link.sha256) || (d.signature !== undefined && d.signature !== link.signature);
-      if (differs && d.code === 'DIGEST_VALID') {
-        throw new ValidateLogsError(
-          'SHARD_INVALID',
-          `${name(n.shard)} and ${name(oShard)} do not join: ${d.key} is not what the link of ${o.key} records, yet it was found valid; ` +
-            'the bucket changed between the two runs: run both shards again',
-        );
-      }
+      checkJoin(n, o, oShard);
       return out;
     }
     const tk = keyTime(link.key);
