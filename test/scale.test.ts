@@ -1,6 +1,6 @@
 // Organization scale: plan shards, run each as its own process (as AWS Batch and Kubernetes
 // run them) or through the Lambda handler, merge, and get what single runs over each chain get.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   SHARD_INDEX_VARIABLES,
   createSigner,
   cutWindow,
+  emptySummary,
   digestKey,
   generateDigests,
   sha256,
@@ -24,7 +25,6 @@ import {
   parseManifest,
   planShards,
   runShard,
-  writeDigests,
   type Finding,
   type ShardItem,
   type ShardReport,
@@ -33,6 +33,7 @@ import { createMergeHandler, createShardHandler } from '../src/aws-lambda.js';
 import { VALIDATE, node, type Run } from './helpers/cli.js';
 import { loopbackEnv, startAwsApi, startS3, uploadDir, type S3Server } from './helpers/aws.js';
 import { ROOT } from './helpers/tamper.js';
+import { writeHourlyChain } from './helpers/chains.js';
 
 const BUCKET = 'org-bucket';
 const REPORTS_BUCKET = 'scale-reports';
@@ -104,15 +105,7 @@ const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.p
 async function buildBucket(): Promise<void> {
   for (const accountId of ACCOUNTS) {
     for (const region of REGIONS) {
-      const trail = trailOf(accountId, region);
-      for (let h = 0; h < HOURS; h++) {
-        const at = hour(h + 0.5);
-        const path = join(root, logKey(trail, at, `L${String(h).padStart(15, '0')}`));
-        mkdirSync(join(path, '..'), { recursive: true });
-        writeFileSync(path, gzipSync(`{"Records":[{"eventTime":"${at.toISOString().slice(0, 19)}Z","awsRegion":"${region}"}]}`));
-        utimesSync(path, at, at);
-      }
-      await writeDigests({ storage: new LocalDirectory(root, { bucket: BUCKET }), bucket: BUCKET, trail, signer, until: hour(HOURS) });
+      await writeHourlyChain(root, { bucket: BUCKET, trail: trailOf(accountId, region), t0: T0, hours: HOURS, signer });
       await TAMPER[`${accountId}/${region}`]?.(root);
     }
   }
@@ -307,7 +300,7 @@ describe('hostile manifests and reports', () => {
   });
 
   it('refuses a shard report with an unknown code, a wrong severity or no boundary', () => {
-    const report = { tool: 'validate-logs', kind: 'shard', shard: items()[0], findings: [], summary: {}, boundary: { logMinutes: [] } };
+    const report = { tool: 'validate-logs', kind: 'shard', shard: items()[0], findings: [], summary: emptySummary(), boundary: { logMinutes: [] } };
     expect(checkShardReport(report, 'r.json')).toBe(report);
     const finding = { code: 'LOG_VALID', severity: 'valid', kind: 'log', object: 's3://b/k', bucket: 'b', key: 'k', message: 'valid' };
     expect(() => checkShardReport({ ...report, findings: [{ ...finding, code: 'LOG_FINE' }] }, 'r.json')).toThrow(/r\.json .*finding 0 has no known code/);

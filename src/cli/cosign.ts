@@ -14,7 +14,8 @@ import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
 import { readCheckpoint, signerKey, verifierKey, writeAtomically } from './checkpoint-files.js';
-import { defineCommand, UsageError, write, type CommandIO, type Flags } from './io.js';
+import { defineCommand, packageVersion, UsageError, write, type CommandIO, type Flags } from './io.js';
+import { failureDocument } from './json.js';
 
 /** The help text of `validate-logs cosign`. */
 export const COSIGN_HELP = `Usage: validate-logs cosign --checkpoint NEW --previous OLD --checkpoint-public-key KEY
@@ -49,13 +50,16 @@ Options:
   --profile NAME               S3 only: a profile of the shared AWS config and credentials files.
   --endpoint-url URL           S3 only: an S3-compatible endpoint instead of Amazon S3.
   --region REGION              S3 only: the region for requests (default: OLD's first chain's).
+  --output text|json           text (default): one line; json: one document (the file
+                               cosigned, the witness, chains and links checked, "ok": true).
   --help                       Show this help.
 
 Files named by flags must be regular files (a link given is followed to one); a FIFO, a
 device, a folder or a file over its bound is refused unread (exit 2). Bounds: --checkpoint
 and --previous: 1 MiB; key files: 64 KiB (--checkpoint-public-key, --key).
 
-Exit status: 0 cosigned; 2 refused, or a usage or environment error (the message says why).
+Exit status: 0 cosigned; 2 refused, or a usage or environment error (the message says why, on
+stderr; with --output json, stdout holds one document with "ok": false and an "error").
 
 Example (a witness's daily job):
   validate-logs cosign --checkpoint today.note --previous state/last.note \\
@@ -74,6 +78,7 @@ const OPTIONS = {
   profile: { type: 'string' },
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
+  output: { type: 'string' },
 } as const;
 
 /**
@@ -86,10 +91,13 @@ export const cosignCommand: (argv: string[], io?: CommandIO) => Promise<number> 
   name: 'validate-logs cosign',
   help: COSIGN_HELP,
   options: OPTIONS,
+  failed: failureDocument(),
   run,
 });
 
 async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
+  const output = flags.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
   const newFile = need('checkpoint');
   const keyValues = flags['checkpoint-public-key'] ?? [];
   if (keyValues.length === 0) throw new UsageError('--checkpoint-public-key is required: the key(s) the checkpoint must be signed by (see --help)');
@@ -132,6 +140,11 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   }
   const out = flags.out ?? newFile;
   await writeAtomically(out, await signCheckpoint(current.note, [signer]));
+  if (output === 'json') {
+    const doc = { tool: 'validate-logs', version: packageVersion(), cosigned: out, witness: noteKeyLabel(signer), previous: flags.previous ?? null, chains: pinned, links, ok: true };
+    await write(io.stdout, JSON.stringify(doc) + '\n');
+    return 0;
+  }
   await write(
     io.stdout,
     flags.previous === undefined

@@ -3,14 +3,21 @@
  * each finding as it is made, then the counts. Whatever stops a run (a usage error, a storage
  * error, a signal, a closed stdout), the document is ended: the findings so far, the counts so
  * far, and an `error` member saying what stopped it. A reader never gets a cut-off document.
+ * The subcommands (`plan`, `merge`, `cosign`) build their document whole before writing it
+ * ({@link DocumentBuffer}), and print {@link failureDocument}'s in its place when they fail.
  * @module
  */
+import type { FileHandle } from 'node:fs/promises';
+import { mkdtemp, open, rm, rmdir, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Finding } from '../chain/findings.js';
 import { reportTail, type Judgement, type ReportRequest } from '../chain/report.js';
 
 export type { ReportRequest };
 import { ValidateLogsError } from '../errors.js';
-import { StopError, UsageError, writeWithBackpressure } from './io.js';
+import { packageVersion, StopError, UsageError, writeWithBackpressure, type CommandIO } from './io.js';
+import { wantsJson } from './plan.js';
 import type { RegionSink } from './regions.js';
 
 
@@ -143,4 +150,104 @@ export class JsonReport implements RegionSink {
       throw e;
     }
   }
+}
+
+/** Text a {@link DocumentBuffer} keeps in memory before it moves it to a file. */
+const BUFFER_MEMORY_CHARS = 16 * 1024 * 1024;
+
+/**
+ * A JSON document built whole before any of it is written, so that standard output gets the
+ * complete document or nothing: the text is kept in memory, and past 16 Mi characters in a
+ * temporary file (readable by this user only, and removed from its folder as soon as it is
+ * opened where the system allows it, so that a killed run leaves nothing behind).
+ */
+export class DocumentBuffer {
+  #parts: string[] = [];
+  #chars = 0;
+  #file: { handle: FileHandle; dir: string; removed: boolean } | undefined;
+
+  /**
+   * Add text to the document.
+   * @param text - the text
+   */
+  async append(text: string): Promise<void> {
+    if (this.#file) {
+      await this.#file.handle.write(text);
+      return;
+    }
+    this.#parts.push(text);
+    this.#chars += text.length;
+    if (this.#chars > BUFFER_MEMORY_CHARS) await this.#spill();
+  }
+
+  async #spill(): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'validate-logs-'));
+    const path = join(dir, 'document.json');
+    const handle = await open(path, 'wx+', 0o600);
+    this.#file = { handle, dir, removed: false };
+    try {
+      await unlink(path);
+      await rmdir(dir);
+      this.#file.removed = true;
+    } catch (e) {
+      // Windows keeps an open file's name: discard() removes it.
+      if (!['EPERM', 'EBUSY', 'EACCES'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    }
+    await handle.write(this.#parts.join(''));
+    this.#parts = [];
+  }
+
+  /**
+   * Write the whole document to a stream (waiting while it is full), then let it go.
+   * @param stream - standard output
+   */
+  async writeTo(stream: NodeJS.WritableStream): Promise<void> {
+    try {
+      if (!this.#file) {
+        await writeWithBackpressure(stream, this.#parts.join(''));
+        return;
+      }
+      for await (const chunk of this.#file.handle.createReadStream({ start: 0, encoding: 'utf8', autoClose: false })) await writeWithBackpressure(stream, chunk as string);
+    } finally {
+      await this.discard();
+    }
+  }
+
+  /** Let the document go, written or not: nothing of it is kept. */
+  async discard(): Promise<void> {
+    this.#parts = [];
+    const file = this.#file;
+    this.#file = undefined;
+    if (!file) return;
+    await file.handle.close();
+    if (!file.removed) await rm(file.dir, { recursive: true, force: true });
+  }
+}
+
+/** What a subcommand's failure document says besides the error (see {@link failureDocument}). */
+export interface FailureState {
+  /** The command's own document was (begun to be) written: nothing more goes to standard output. */
+  written?: boolean;
+  /** Members known before the command stopped (`request`, an empty `findings`). */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * The `failed` hook of a subcommand that builds its document whole: when it fails (exit 2) with
+ * `--output json` asked for, standard output gets, in place of its document, one document saying
+ * so: `{"tool":"validate-logs","version":…, …fields, "ok":false, "error":{"code","message"}}`.
+ * Nothing else was written to standard output before it.
+ * @param state - what the run got to (read when it fails)
+ * @returns the hook
+ */
+export function failureDocument(state: FailureState = {}): (error: unknown, argv: string[], io: CommandIO) => Promise<void> {
+  return async (error, argv, io) => {
+    if (state.written || !wantsJson(argv)) return;
+    const doc = { tool: 'validate-logs', version: packageVersion(), ...state.fields, ok: false, error: reportError(error) };
+    try {
+      await writeWithBackpressure(io.stdout, JSON.stringify(doc) + '\n');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e; // nobody reads: the line on stderr is all that can be said
+    }
+  };
 }

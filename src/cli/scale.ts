@@ -8,6 +8,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { mergeSummaries } from '../chain/report.js';
+import { formatDigestTime } from '../format/time.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import { SHARD_INDEX_VARIABLES, checkShardItem, formatManifest, parseManifest, planShards, type ShardItem } from '../scale/manifest.js';
@@ -16,7 +17,8 @@ import { collectReports } from '../scale/collect.js';
 import { discoverChains } from '../scale/plan.js';
 import { runShardFromPlan, shardIndexFromEnv } from '../scale/run.js';
 import { DocumentStore } from '../scale/store.js';
-import { concurrencyFlag, defineCommand, packageVersion, threadsFlag, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO } from './io.js';
+import { concurrencyFlag, defineCommand, packageVersion, threadsFlag, timeFlag, untilStopped, UsageError, write, type CommandIO, type Flags } from './io.js';
+import { DocumentBuffer, failureDocument, type FailureState } from './json.js';
 import { TextWriter } from './text.js';
 import { loadKeyFiles } from './plan.js';
 
@@ -42,6 +44,10 @@ shard with "validate-logs --manifest FILE --shard-index N", then "validate-logs 
   --reports DEST         Where workers write their reports: a folder or s3://BUCKET/PREFIX/
                          (recorded in each line; a worker's --reports overrides it).
   --manifest DEST        Write the manifest here (a file or s3://BUCKET/KEY; default: stdout).
+  --output text|json     text (default): the manifest on stdout unless --manifest; json: one
+                         document on stdout: the plan id, counts, where the manifest went, and
+                         its lines as "items" unless --manifest. On exit 2, stdout holds
+                         nothing (text) or one document with "ok": false and an "error".
   --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
 `;
 
@@ -72,10 +78,18 @@ Merges shard reports (files, folders of them, or s3://BUCKET/PREFIX/) into one r
 chain, the findings a single run would make (checking that adjacent shards join, and reporting a
 digest deleted at a boundary or a hole across shards as a single run does), one summary, and a
 single run's exit status: 0 all valid, 1 something INVALID or a chain with no digest, 2 a
-missing or malformed report (named).
+missing, malformed or refused report (named on stderr). A report is refused when it is not what
+its shard's run writes: its summary is not the count of its findings, a finding or an edge is
+outside its window, its shard is not the plan's (edited, replayed, of another plan, bucket,
+trail or window), shards ran with different settings, or it changed during the merge.
 
-  --manifest FILE        The plan's manifest: names every shard whose report is missing.
-  --output text|json     text (default): the AWS CLI's lines per chain; json: one document.
+  --manifest FILE        The plan's manifest: names every shard whose report is missing,
+                         and refuses a report whose shard is not its line (keep it where the
+                         workers cannot write: without it, reports are only checked against
+                         each other).
+  --output text|json     text (default): the AWS CLI's lines per chain; json: one document,
+                         built whole before it is written. On exit 2, stdout holds one document
+                         claiming nothing ("findings" and "chains" empty, "ok": false, an "error").
   --verbose              Also print the valid digest and log files (text).
   --allow-empty          A chain with no digest in its window is no failure.
   --fail-on-gap          A gap in a chain is a failure.
@@ -120,9 +134,13 @@ export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = 
     trails: { type: 'string' },
     reports: { type: 'string' },
     manifest: { type: 'string' },
+    output: { type: 'string' },
     ...S3_OPTIONS,
   },
+  failed: failureDocument(),
   async run(flags, need, io) {
+    const output = flags.output ?? 'text';
+    if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
     const bucket = need('s3-bucket');
     const start = timeFlag(need('start-time'), '--start-time');
     const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
@@ -145,9 +163,14 @@ export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = 
       throw new UsageError(`no digest chain found under ${prefix ? prefix + '/' : ''}AWSLogs/ in ${local ? 'the local copy' : `s3://${bucket}`}: check --s3-bucket, --s3-prefix, --accounts, --regions`);
     }
     const items = planShards(chains, start, end, { ...(hours && { shardHours: Number(hours) }), ...(flags.reports && { reports: flags.reports }) });
-    const text = formatManifest(items);
-    if (flags.manifest) await storeFor(flags).write(flags.manifest, text);
-    else await write(io.stdout, text);
+    if (flags.manifest) await storeFor(flags).write(flags.manifest, formatManifest(items));
+    if (output === 'json') {
+      const request = { bucket, ...(prefix && { prefix }), startTime: formatDigestTime(start), endTime: formatDigestTime(end), ...(hours && { shardHours: Number(hours) }) };
+      const doc = { tool: 'validate-logs', version: packageVersion(), request, plan: items[0]!.plan, chains: chains.length, shards: items.length, manifest: flags.manifest ?? null, ...(!flags.manifest && { items }), ok: true };
+      await write(io.stdout, JSON.stringify(doc) + '\n');
+    } else if (!flags.manifest) {
+      await write(io.stdout, formatManifest(items));
+    }
     await write(io.stderr, `validate-logs plan: ${chains.length} chains, ${items.length} shards${flags.manifest ? `, manifest written to ${flags.manifest}` : ''}\n`);
     return 0;
   },
@@ -230,81 +253,105 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
  * @param io - streams, environment and clock
  * @returns the exit status
  */
-export const mergeCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
-  name: 'validate-logs merge',
-  help: MERGE_HELP,
-  positionals: true,
-  options: {
-    manifest: { type: 'string' },
-    output: { type: 'string' },
-    verbose: { type: 'boolean' },
-    'allow-empty': { type: 'boolean' },
-    'fail-on-gap': { type: 'boolean' },
-    ...S3_OPTIONS,
-  },
-  async run(flags, _need, io, args) {
-    const output = flags.output ?? 'text';
-    if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
-    if (args.length === 0) throw new UsageError('give the shard reports to merge: files, folders or s3://BUCKET/PREFIX/ (see --help)');
-    const store = storeFor(flags);
-    const manifest = flags.manifest ? parseManifest(await store.read(flags.manifest), flags.manifest) : undefined;
+export function mergeCommand(argv: string[], io?: CommandIO): Promise<number> {
+  // Until the merge is done, a failure prints a document that claims nothing: no finding, no chain.
+  const state: MergeState = { fields: { request: null, findings: [], chains: [] } };
+  return defineCommand({
+    name: 'validate-logs merge',
+    help: MERGE_HELP,
+    positionals: true,
+    options: MERGE_OPTIONS,
+    run: (flags, _need, io, args) => merge(flags, io, args, state),
+    async failed(error, argv, io) {
+      await state.document?.discard();
+      await failureDocument(state)(error, argv, io);
+    },
+  })(argv, io);
+}
 
-    const { shards, chains } = await collectReports(store, args, manifest);
-    const out = (s: string): void => void io.stdout.write(s);
-    const err = (s: string): void => void io.stderr.write(s);
-    const first = shards[0]!;
-    if (output === 'json') {
-      const request = { plan: first.plan, shards: first.shards, startTime: first.chainStart, endTime: first.chainEnd };
-      out(`{"tool":"validate-logs","version":${JSON.stringify(packageVersion())},"request":${JSON.stringify(request)},"findings":[`);
-    }
-    let firstFinding = true;
-    const results: Array<Omit<ChainResult, 'findings'> & { ok: boolean }> = [];
-    const chainOk = (r: ChainResult): boolean => r.summary.ok && (!r.empty || flags['allow-empty'] === true) && (r.summary.gaps === 0 || !flags['fail-on-gap']);
-    for await (const result of chains) {
-      const s = result.shard;
-      if (output === 'json') {
-        for (const f of result.findings) {
-          await writeWithBackpressure(io.stdout, `${firstFinding ? '\n' : ',\n'}${JSON.stringify(f)}`);
-          firstFinding = false;
-        }
-      } else {
-        const text = new TextWriter(out, err, flags.verbose === true);
-        out(`Account ${s.accountId}, region ${s.region}, trail ${s.trailName}:\n`);
-        text.startup(`arn:aws:cloudtrail:${s.homeRegion}:${s.accountId}:trail/${s.trailName}`, s.chainStart, s.chainEnd);
-        for (const f of result.findings) text.finding(f);
-        text.summary(result.summary, s.chainStart, s.chainEnd);
-        if (result.empty && !flags['allow-empty']) err(`validate-logs: no digest files of this trail were found between ${s.chainStart} and ${s.chainEnd}; nothing was validated (--allow-empty to accept)\n`);
+const MERGE_OPTIONS = {
+  manifest: { type: 'string' },
+  output: { type: 'string' },
+  verbose: { type: 'boolean' },
+  'allow-empty': { type: 'boolean' },
+  'fail-on-gap': { type: 'boolean' },
+  ...S3_OPTIONS,
+} as const;
+
+/** How far a merge got: its JSON document, built whole before it is written. */
+interface MergeState extends FailureState {
+  document?: DocumentBuffer;
+}
+
+async function merge(flags: Flags<typeof MERGE_OPTIONS>, io: CommandIO, args: string[], state: MergeState): Promise<number> {
+  const output = flags.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
+  if (args.length === 0) throw new UsageError('give the shard reports to merge: files, folders or s3://BUCKET/PREFIX/ (see --help)');
+  const store = storeFor(flags);
+  const manifest = flags.manifest ? parseManifest(await untilStopped(store.read(flags.manifest), io.signal), flags.manifest) : undefined;
+
+  const { shards, chains } = await untilStopped(collectReports(store, args, manifest), io.signal);
+  const out = (s: string): void => void io.stdout.write(s);
+  const err = (s: string): void => void io.stderr.write(s);
+  const first = shards[0]!;
+  const doc = output === 'json' ? (state.document = new DocumentBuffer()) : undefined;
+  if (doc) {
+    const request = { plan: first.plan, shards: first.shards, startTime: first.chainStart, endTime: first.chainEnd };
+    state.fields!.request = request;
+    await doc.append(`{"tool":"validate-logs","version":${JSON.stringify(packageVersion())},"request":${JSON.stringify(request)},"findings":[`);
+  }
+  let firstFinding = true;
+  const results: Array<Omit<ChainResult, 'findings'> & { ok: boolean }> = [];
+  const chainOk = (r: ChainResult): boolean => r.summary.ok && (!r.empty || flags['allow-empty'] === true) && (r.summary.gaps === 0 || !flags['fail-on-gap']);
+  const iterator = chains[Symbol.asyncIterator]();
+  for (let next = await untilStopped(iterator.next(), io.signal); !next.done; next = await untilStopped(iterator.next(), io.signal)) {
+    const result = next.value;
+    const s = result.shard;
+    if (doc) {
+      for (const f of result.findings) {
+        await doc.append(`${firstFinding ? '\n' : ',\n'}${JSON.stringify(f)}`);
+        firstFinding = false;
       }
-      results.push({ shard: s, summary: result.summary, empty: result.empty, ok: chainOk(result) });
+    } else {
+      const text = new TextWriter(out, err, flags.verbose === true);
+      out(`Account ${s.accountId}, region ${s.region}, trail ${s.trailName}:\n`);
+      text.startup(`arn:aws:cloudtrail:${s.homeRegion}:${s.accountId}:trail/${s.trailName}`, s.chainStart, s.chainEnd);
+      for (const f of result.findings) text.finding(f);
+      text.summary(result.summary, s.chainStart, s.chainEnd);
+      if (result.empty && !flags['allow-empty']) err(`validate-logs: no digest files of this trail were found between ${s.chainStart} and ${s.chainEnd}; nothing was validated (--allow-empty to accept)\n`);
     }
-    const ok = results.every((r) => r.ok);
-    if (output === 'json') {
-      // One summary of counts across chains (each chain says its own time found).
-      const { foundStart: _start, foundEnd: _end, ...total } = mergeSummaries(results.map((r) => r.summary));
-      const tail = {
-        summary: total,
-        chains: results.map(({ shard: s, summary, empty, ok }) => ({
-          accountId: s.accountId,
-          region: s.region,
-          trailName: s.trailName,
-          homeRegion: s.homeRegion,
-          bucket: s.bucket,
-          ...(s.prefix !== undefined && { prefix: s.prefix }),
-          ...(s.organizationId !== undefined && { organizationId: s.organizationId }),
-          found: summary.foundStart && summary.foundEnd ? { startTime: summary.foundStart, endTime: summary.foundEnd } : null,
-          summary: { digests: summary.digests, backfillDigests: summary.backfillDigests, logs: summary.logs, objects: summary.objects, gaps: summary.gaps, byCode: summary.byCode },
-          empty,
-          ok,
-        })),
-        empty: results.every((r) => r.empty),
+    results.push({ shard: s, summary: result.summary, empty: result.empty, ok: chainOk(result) });
+  }
+  const ok = results.every((r) => r.ok);
+  if (doc) {
+    // One summary of counts across chains (each chain says its own time found).
+    const { foundStart: _start, foundEnd: _end, ...total } = mergeSummaries(results.map((r) => r.summary));
+    const tail = {
+      summary: total,
+      chains: results.map(({ shard: s, summary, empty, ok }) => ({
+        accountId: s.accountId,
+        region: s.region,
+        trailName: s.trailName,
+        homeRegion: s.homeRegion,
+        bucket: s.bucket,
+        ...(s.prefix !== undefined && { prefix: s.prefix }),
+        ...(s.organizationId !== undefined && { organizationId: s.organizationId }),
+        found: summary.foundStart && summary.foundEnd ? { startTime: summary.foundStart, endTime: summary.foundEnd } : null,
+        summary: { digests: summary.digests, backfillDigests: summary.backfillDigests, logs: summary.logs, objects: summary.objects, gaps: summary.gaps, byCode: summary.byCode },
+        empty,
         ok,
-      };
-      out(`${firstFinding ? '' : '\n'}],${JSON.stringify(tail).slice(1)}\n`);
-    }
-    await write(io.stdout, '');
-    return ok ? 0 : 1;
-  },
-});
+      })),
+      empty: results.every((r) => r.empty),
+      ok,
+    };
+    await doc.append(`${firstFinding ? '' : '\n'}],${JSON.stringify(tail).slice(1)}\n`);
+    // The whole document is ready: from here on, standard output gets it, or (closed) nothing more.
+    state.written = true;
+    await doc.writeTo(io.stdout);
+  }
+  await write(io.stdout, '');
+  return ok ? 0 : 1;
+}
 
 /**
  * `validate-logs` with its organization-scale steps: `plan ...`, `merge ...`, and

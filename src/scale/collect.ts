@@ -4,10 +4,11 @@
  * has its report, the second reads one chain's reports at a time, so memory holds one chain.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { ValidateLogsError } from '../errors.js';
-import type { ShardItem } from './manifest.js';
-import { checkShardReport, mergeChain, missingShards, type ChainResult } from './merge.js';
+import { checkPlan, differingField, type ShardItem } from './manifest.js';
+import { checkChainParts, checkShardReport, mergeChain, missingShards, type ChainResult, type ShardPart } from './merge.js';
 import type { ShardReport } from './shard.js';
 import { s3Location, type DocumentStore } from './store.js';
 
@@ -19,6 +20,11 @@ import { s3Location, type DocumentStore } from './store.js';
  * @throws ValidateLogsError `SHARD_INVALID` when it is not a shard report, `SOURCE_ERROR` when it cannot be read
  */
 export async function readShardReport(store: DocumentStore, where: string): Promise<ShardReport> {
+  return (await readReport(store, where)).report;
+}
+
+/** A report read and checked, with the hash of its text (to see that it is the same when read again). */
+async function readReport(store: DocumentStore, where: string): Promise<{ report: ShardReport; sha256: string }> {
   const text = await store.read(where);
   let value: unknown;
   try {
@@ -26,7 +32,7 @@ export async function readShardReport(store: DocumentStore, where: string): Prom
   } catch (e) {
     throw new ValidateLogsError('SHARD_INVALID', `${where} is not JSON: ${(e as Error).message}`);
   }
-  return checkShardReport(value, where);
+  return { report: checkShardReport(value, where), sha256: createHash('sha256').update(text).digest('hex') };
 }
 
 /** The name a shard report is written under (`shard-000017.json`): other documents in the folder are not reports. */
@@ -61,15 +67,29 @@ export interface CollectedReports {
  * @param manifest - the plan's manifest, to name missing shards fully
  * @returns the chains' results (an async iterable: a chain is read when it is asked for)
  * @throws ValidateLogsError `SHARD_MISSING` naming every shard without report (before any
- *   result), `SHARD_INVALID` for a malformed report or reports that do not fit together
+ *   result), `SHARD_INVALID` for a malformed report or reports that do not fit together: two of
+ *   one shard, a shard that is not the manifest's line (or, without a manifest, shards that are
+ *   not the plan they name), parts of a chain that do not join, a report that changed between
+ *   its two readings (while iterating)
  */
 export async function collectReports(store: DocumentStore, args: readonly string[], manifest?: readonly ShardItem[]): Promise<CollectedReports> {
-  const byIndex = new Map<number, { where: string; shard: ShardItem }>();
+  const byIndex = new Map<number, { where: string; shard: ShardItem; sha256: string; part: ShardPart }>();
   for (const where of await reportLocations(store, args)) {
-    const { shard } = await readShardReport(store, where);
+    const { report: { shard, boundary }, sha256 } = await readReport(store, where);
     const seen = byIndex.get(shard.index);
     if (seen) throw new ValidateLogsError('SHARD_INVALID', `${where} and ${seen.where} are both reports of shard ${shard.index}`);
-    byIndex.set(shard.index, { where, shard });
+    const planned = manifest?.[shard.index];
+    const field = planned && differingField(shard, planned);
+    if (field) {
+      throw new ValidateLogsError(
+        'SHARD_INVALID',
+        `${where} is not a report of shard ${shard.index} of the manifest: its "${field}" is ${JSON.stringify(shard[field])}, line ${shard.index + 1} of the manifest says ${JSON.stringify(planned[field])}`,
+      );
+    }
+    // What the joins need, kept for every report: its edges (not its findings).
+    const { oldest, newest, coverage } = boundary;
+    const part: ShardPart = { shard, boundary: { ...(oldest && { oldest }), ...(newest && { newest }), ...(coverage && { coverage: { tailGraceMs: coverage.tailGraceMs } }) } };
+    byIndex.set(shard.index, { where, shard, sha256, part });
   }
   if (byIndex.size === 0) throw new ValidateLogsError('SHARD_MISSING', `no shard report (*.json) in ${args.join(', ')}`);
   const found = [...byIndex.values()].sort((a, b) => a.shard.index - b.shard.index);
@@ -77,12 +97,20 @@ export async function collectReports(store: DocumentStore, args: readonly string
   if (missing.length > 0) {
     throw new ValidateLogsError('SHARD_MISSING', `${missing.slice(0, 10).join('; ')}${missing.length > 10 ? `; and ${missing.length - 10} more` : ''}: run those shards again`);
   }
-  const chains = new Map<string, string[]>();
-  for (const r of found) chains.set(r.shard.chain, [...(chains.get(r.shard.chain) ?? []), r.where]);
+  // Every shard present and each as planned: the plan id each names is the hash of them all.
+  if (!manifest) checkPlan(found.map((r) => r.shard), `the shards of the reports in ${args.join(', ')}`);
+  const chains = new Map<string, Array<{ where: string; sha256: string; part: ShardPart }>>();
+  for (const r of found) chains.set(r.shard.chain, [...(chains.get(r.shard.chain) ?? []), r]);
+  // Parts that do not fit together are refused before any chain is merged (and anything printed).
+  for (const parts of chains.values()) checkChainParts(parts.map((p) => p.part));
   async function* results(): AsyncGenerator<ChainResult> {
-    for (const wheres of chains.values()) {
+    for (const parts of chains.values()) {
       const reports: ShardReport[] = [];
-      for (const where of wheres) reports.push(await readShardReport(store, where));
+      for (const { where, sha256 } of parts) {
+        const again = await readReport(store, where);
+        if (again.sha256 !== sha256) throw new ValidateLogsError('SHARD_INVALID', `${where} changed while the merge was reading the reports: merge again once every shard has finished`);
+        reports.push(again.report);
+      }
       yield mergeChain(reports);
     }
   }

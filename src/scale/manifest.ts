@@ -160,12 +160,44 @@ export function planShards(chains: readonly ChainRef[], start: Date, end: Date, 
       });
     });
   }
-  const plan = planId(items.map((i) => JSON.stringify(i)).join('\n'));
+  const plan = planId(items);
   return items.map(({ v, ...rest }) => ({ v, plan, ...rest }));
 }
 
+/** What a plan's id covers, in this order: every field but `plan` and `reports` (where reports go is no part of what is validated). */
+const PLANNED_FIELDS = ['v', 'index', 'shards', 'chain', 'part', 'parts', 'bucket', 'prefix', 'organizationId', 'accountId', 'region', 'homeRegion', 'trailName', 'start', 'end', 'chainStart', 'chainEnd', 'digestFolder', 'logFolder'];
+
+/** The id of a plan's lines. */
+function planId(items: ReadonlyArray<Omit<ShardItem, 'plan'>>): string {
+  return fnv(items.map((i) => JSON.stringify(i, PLANNED_FIELDS)).join('\n'));
+}
+
+/**
+ * Check that shards are a whole plan, as planned: the plan id each names is the hash of them all
+ * (a shard edited, added, dropped or taken from another plan, a manifest edited by hand, all change it).
+ * @param items - every shard of the plan, in index order
+ * @param what - names the shards in messages
+ * @throws ValidateLogsError `SHARD_INVALID` when they are not
+ */
+export function checkPlan(items: readonly ShardItem[], what: string): void {
+  const plan = items[0]?.plan;
+  if (plan === undefined || items.some((i) => i.plan !== plan) || planId(items) !== plan) {
+    throw new ValidateLogsError('SHARD_INVALID', `${what} are not the plan they name (plan ${plan ?? 'none'}): a shard was edited, dropped or added, or taken from another plan (or made by an earlier validate-logs, whose plan id also covered "reports": plan again)`);
+  }
+}
+
+/**
+ * The first field two shards differ in (`reports` aside): a report's shard against its manifest line.
+ * @param a - a shard
+ * @param b - another
+ * @returns the field's name, or undefined when they are the same shard of the same plan
+ */
+export function differingField(a: ShardItem, b: ShardItem): keyof ShardItem | undefined {
+  return (['plan', ...PLANNED_FIELDS] as Array<keyof ShardItem>).find((k) => a[k] !== b[k]);
+}
+
 /** FNV-1a (64 bits, as two 32-bit halves) of the plan's lines: an id, not a security measure. */
-function planId(text: string): string {
+function fnv(text: string): string {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ text.length;
   for (let i = 0; i < text.length; i++) {
@@ -261,6 +293,7 @@ export function parseManifest(text: string, what: string): ShardItem[] {
       throw new ValidateLogsError('SHARD_INVALID', `${what} line ${i + 1}: index ${item.index} of ${item.shards} (plan ${item.plan}) does not fit its place in a manifest of ${items.length} lines`);
     }
   });
+  checkPlan(items, `the lines of ${what}`);
   return items;
 }
 

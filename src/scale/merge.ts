@@ -3,11 +3,13 @@
  * adjacent shards must join (the newer shard's oldest link names the older shard's newest
  * digest, with its hash and signature); where they do not, the merge reports what a single run
  * would have: the missing digest the link names, every digest of a hole between the two
- * shards, or the gap before a starting digest. Pure: reports in, findings out.
+ * shards, or the gap before a starting digest. A report that does not agree with itself, or
+ * parts that do not fit together, are refused: the merge never claims more than its parts.
+ * Pure: reports in, findings out.
  * @module
  */
 import { mergeSpans, unreferencedReason, type CoverageMap } from '../chain/coverage.js';
-import { FINDING_SEVERITY, finding, type Finding, type FindingCode } from '../chain/findings.js';
+import { FINDING_SEVERITY, finding, type Finding, type FindingCode, type ObjectKind } from '../chain/findings.js';
 import { logKeyMatcher, logKeyTime } from '../chain/inventory.js';
 import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
 import { gapMessage } from '../chain/walk.js';
@@ -15,8 +17,8 @@ import { Tally, type Summary } from '../chain/report.js';
 import { ValidateLogsError } from '../errors.js';
 import { digestKey, digestKeyParts, s3Uri } from '../format/keys.js';
 import { DIGEST_PERIOD_MS, formatDigestTime } from '../format/time.js';
-import { checkShardItem, shardTrail, type ShardItem } from './manifest.js';
-import type { BoundaryDigest, ShardReport } from './shard.js';
+import { checkShardItem, ownership, shardTrail, type ShardItem } from './manifest.js';
+import { findingTime, type BoundaryDigest, type ShardBoundary, type ShardReport } from './shard.js';
 
 /** One chain's merged result. */
 export interface ChainResult {
@@ -30,13 +32,16 @@ export interface ChainResult {
   empty: boolean;
 }
 
+const FINDING_KINDS: readonly ObjectKind[] = ['digest', 'log', 'chain', 'object'];
 const iso = (ms: number): string => formatDigestTime(new Date(ms));
 const keyTime = (key: string): number | undefined => digestKeyParts(key)?.endTime.getTime();
 const name = (s: ShardItem): string => `shard ${s.index} (account ${s.accountId}, region ${s.region}, trail ${s.trailName}, ${s.start} to ${s.end})`;
 
 /**
  * Check a shard report read from storage (hostile until checked): its shard, its findings'
- * codes and fields, its boundary.
+ * codes and fields, its boundary, and that they agree: its summary is the count of its findings
+ * (none deleted, added or changed, no count or verdict edited), each finding and unlisted log
+ * lies in its window, its edge digests have their findings' codes.
  * @param value - the parsed report
  * @param what - names the report in messages
  * @returns the report
@@ -51,11 +56,14 @@ export function checkShardReport(value: unknown, what: string): ShardReport {
   if (r.tool !== 'validate-logs' || r.kind !== 'shard') fail('"tool" must be "validate-logs" and "kind" "shard"');
   checkShardItem(r.shard, `${what}: its shard`);
   if (!Array.isArray(r.findings)) fail('"findings" must be an array');
+  if (typeof r.summary !== 'object' || r.summary === null || Array.isArray(r.summary)) fail('"summary" must be an object');
   (r.findings as unknown[]).forEach((f, i) => {
     const o = f as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || typeof o.code !== 'string' || !(o.code in FINDING_SEVERITY)) fail(`finding ${i} has no known code`);
     if (o.severity !== FINDING_SEVERITY[o.code as FindingCode]) fail(`finding ${i} (${String(o.code)}) has the wrong severity`);
     for (const k of ['kind', 'object', 'bucket', 'key', 'message']) if (typeof o[k] !== 'string') fail(`finding ${i} has no "${k}"`);
+    for (const k of ['digest', 'startTime', 'endTime']) if (o[k] !== undefined && typeof o[k] !== 'string') fail(`finding ${i} has a "${k}" that is not a string`);
+    if (o.backfill !== undefined && typeof o.backfill !== 'boolean') fail(`finding ${i} has a "backfill" that is not true or false`);
   });
   const b = r.boundary as Record<string, unknown> | undefined;
   if (typeof b !== 'object' || b === null || !Array.isArray(b.logMinutes)) return fail('"boundary" must be an object with "logMinutes"');
@@ -81,7 +89,136 @@ export function checkShardReport(value: unknown, what: string): ShardReport {
     if (d === undefined) continue;
     if (typeof d !== 'object' || d === null || typeof d.key !== 'string' || keyTime(d.key) === undefined) fail(`"boundary.${edge}" must name a digest key`);
   }
+  const why = disagreement(value as ShardReport);
+  if (why) fail(why);
   return value as ShardReport;
+}
+
+/**
+ * Where a report's parts contradict each other (its shape already checked): a finding about an
+ * object another shard owns; a summary that is not the count of its findings (findings deleted
+ * or added, counts or verdict edited); an edge digest whose code is not its finding's.
+ */
+function disagreement(r: ShardReport): string | undefined {
+  const item = r.shard;
+  const owns = ownership(item);
+  for (const [i, f] of r.findings.entries()) {
+    if (!(FINDING_KINDS as readonly string[]).includes(f.kind)) return `finding ${i} (${f.code}) has the unknown kind ${JSON.stringify(f.kind)}`;
+    const t = findingTime(f);
+    if (t !== undefined && !owns.digest(t)) return `finding ${i} (${f.code} ${f.key}) is about an hour another shard owns (not ${item.start} to ${item.end})`;
+  }
+  for (const key of r.boundary.unlisted ?? []) {
+    const t = logKeyTime(key)!;
+    if (!owns.log(t) || t > Date.parse(item.chainEnd)) return `"boundary.unlisted" holds ${key}, delivered outside the shard's window`;
+  }
+  const tally = new Tally(new Date(item.start), new Date(item.end));
+  for (const f of r.findings) tally.add(f);
+  const made = flatten(tally.summary());
+  const said = flatten(r.summary);
+  for (const k of new Set([...made.keys(), ...said.keys()])) {
+    if (made.get(k) !== said.get(k)) {
+      return `its summary does not agree with its findings: "summary.${k}" is ${said.get(k) ?? 'absent'}, its findings make it ${made.get(k) ?? 'absent'}`;
+    }
+  }
+  for (const edge of ['oldest', 'newest'] as const) {
+    const d = r.boundary[edge];
+    if (!d) continue;
+    const code = r.findings.find((f) => f.kind === 'digest' && !f.backfill && f.key === d.key)?.code;
+    if (d.code !== code) return `"boundary.${edge}" says ${d.key} is ${d.code ?? 'not reached'}, its findings say ${code ?? 'nothing about it'}`;
+  }
+  return undefined;
+}
+
+/** The leaves of a JSON value by path (`logs.invalid`), each as JSON text. */
+function flatten(value: unknown, path = '', out: Map<string, string> = new Map()): Map<string, string> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k, out);
+  } else {
+    out.set(path, JSON.stringify(value) ?? String(value));
+  }
+  return out;
+}
+
+/** What the merge checks of a part before it reads its findings: its shard and its edges. */
+export type ShardPart = Pick<ShardReport, 'shard'> & { boundary: Pick<ShardBoundary, 'oldest' | 'newest'> & { coverage?: Pick<CoverageMap, 'tailGraceMs'> } };
+
+/**
+ * A chain's parts, oldest first: each shard of the chain once, of one plan, abutting, run with
+ * the same settings (tail grace).
+ */
+function orderParts<T extends ShardPart>(reports: readonly T[]): T[] {
+  if (reports.length === 0) throw new RangeError('mergeChain needs at least one report');
+  const first = reports[0]!.shard;
+  const byPart = new Map<number, T>();
+  for (const r of reports) {
+    const s = r.shard;
+    if (s.plan !== first.plan || s.chain !== first.chain || s.parts !== first.parts) {
+      throw new ValidateLogsError('SHARD_INVALID', `${name(s)} belongs to plan ${s.plan}, chain ${s.chain}, not to plan ${first.plan}, chain ${first.chain}`);
+    }
+    if (byPart.has(s.part)) throw new ValidateLogsError('SHARD_INVALID', `${name(s)} has two reports`);
+    byPart.set(s.part, r);
+  }
+  const ordered: T[] = [];
+  let graceOf: T | undefined;
+  for (let p = 0; p < first.parts; p++) {
+    const r = byPart.get(p);
+    if (!r) {
+      const index = first.index - first.part + p; // a chain's shards are consecutive lines of the manifest
+      throw new ValidateLogsError('SHARD_MISSING', `no report for shard ${index} of ${first.shards} (part ${p + 1} of ${first.parts} of account ${first.accountId}, region ${first.region}, trail ${first.trailName}): run it again`);
+    }
+    const prev = ordered.at(-1);
+    if (prev && prev.shard.end !== r.shard.start) throw new ValidateLogsError('SHARD_INVALID', `${name(prev.shard)} and ${name(r.shard)} do not abut`);
+    // Shards that ran with different settings judge the chain differently: their parts do not add up.
+    const grace = r.boundary.coverage?.tailGraceMs;
+    const before = graceOf?.boundary.coverage?.tailGraceMs;
+    if (grace !== undefined && before !== undefined && grace !== before) {
+      throw new ValidateLogsError('SHARD_INVALID', `${name(graceOf!.shard)} ran with a tail grace of ${before} ms, ${name(r.shard)} with ${grace} ms: run them with the same settings`);
+    }
+    if (grace !== undefined) graceOf = r;
+    ordered.push(r);
+  }
+  return ordered;
+}
+
+/**
+ * Refuse a join that contradicts itself: the newer shard's oldest digest links to the older
+ * shard's newest one, which that shard found valid, yet with another hash or signature.
+ */
+function checkJoin(n: { digest: BoundaryDigest; shard: ShardItem }, o: BoundaryDigest, oShard: ShardItem): void {
+  const d = n.digest;
+  const link = o.previous!;
+  const differs = (d.sha256 !== undefined && d.sha256 !== link.sha256) || (d.signature !== undefined && d.signature !== link.signature);
+  if (differs && d.code === 'DIGEST_VALID') {
+    throw new ValidateLogsError(
+      'SHARD_INVALID',
+      `${name(n.shard)} and ${name(oShard)} do not join: ${d.key} is not what the link of ${o.key} records, yet it was found valid; ` +
+        'the bucket changed between the two runs: run both shards again',
+    );
+  }
+}
+
+/**
+ * Check a chain's parts as {@link mergeChain} does, from their shards and edges alone (no
+ * findings): so that a merge refuses parts that do not fit together before it prints anything.
+ * @param parts - the chain's parts: each report's shard and boundary edges
+ * @throws ValidateLogsError `SHARD_MISSING` naming a shard without report; `SHARD_INVALID` when
+ *   parts of different plans or chains are mixed, do not abut, ran with different settings, or
+ *   adjacent shards contradict each other
+ */
+export function checkChainParts(parts: readonly ShardPart[]): void {
+  const ordered = orderParts(parts);
+  const chainStart = Date.parse(ordered[0]!.shard.chainStart);
+  const bucket = ordered[0]!.shard.bucket;
+  let older: { digest: BoundaryDigest; shard: ShardItem } | undefined;
+  for (const r of ordered) {
+    const { oldest: o, newest } = r.boundary;
+    // As mergeChain's join: a link followed from an accepted digest whose start is in range, to the older shard's newest.
+    const link = o?.previous;
+    if (o && link && older && (o.code === 'DIGEST_VALID' || o.code === 'DIGEST_LINK_MISMATCH') && o.startTime !== undefined && Date.parse(o.startTime) >= chainStart && link.bucket === bucket && link.key === older.digest.key) {
+      checkJoin(older, o, r.shard);
+    }
+    if (newest) older = { digest: newest, shard: r.shard };
+  }
 }
 
 /**
@@ -98,28 +235,7 @@ export function checkShardReport(value: unknown, what: string): ShardReport {
  * ```
  */
 export function mergeChain(reports: readonly ShardReport[]): ChainResult {
-  if (reports.length === 0) throw new RangeError('mergeChain needs at least one report');
-  const first = reports[0]!.shard;
-  const byPart = new Map<number, ShardReport>();
-  for (const r of reports) {
-    const s = r.shard;
-    if (s.plan !== first.plan || s.chain !== first.chain || s.parts !== first.parts) {
-      throw new ValidateLogsError('SHARD_INVALID', `${name(s)} belongs to plan ${s.plan}, chain ${s.chain}, not to plan ${first.plan}, chain ${first.chain}`);
-    }
-    if (byPart.has(s.part)) throw new ValidateLogsError('SHARD_INVALID', `${name(s)} has two reports`);
-    byPart.set(s.part, r);
-  }
-  const ordered: ShardReport[] = [];
-  for (let p = 0; p < first.parts; p++) {
-    const r = byPart.get(p);
-    if (!r) {
-      const index = first.index - first.part + p; // a chain's shards are consecutive lines of the manifest
-      throw new ValidateLogsError('SHARD_MISSING', `no report for shard ${index} of ${first.shards} (part ${p + 1} of ${first.parts} of account ${first.accountId}, region ${first.region}, trail ${first.trailName}): run it again`);
-    }
-    const prev = ordered.at(-1);
-    if (prev && prev.shard.end !== r.shard.start) throw new ValidateLogsError('SHARD_INVALID', `${name(prev.shard)} and ${name(r.shard)} do not abut`);
-    ordered.push(r);
-  }
+  const ordered = orderParts(reports);
 
   const chain = ordered[0]!.shard;
   const trail = shardTrail(chain);
@@ -170,15 +286,7 @@ export function mergeChain(reports: readonly ShardReport[]): ChainResult {
     const link = o.previous;
     if (Date.parse(o.startTime!) < chainStart) return out;
     if (n && link.bucket === bucket && link.key === n.digest.key) {
-      const d = n.digest;
-      const differs = (d.sha256 !== undefined && d.sha256 !== link.sha256) || (d.signature !== undefined && d.signature !== link.signature);
-      if (differs && d.code === 'DIGEST_VALID') {
-        throw new ValidateLogsError(
-          'SHARD_INVALID',
-          `${name(n.shard)} and ${name(oShard)} do not join: ${d.key} is not what the link of ${o.key} records, yet it was found valid; ` +
-            'the bucket changed between the two runs: run both shards again',
-        );
-      }
+      checkJoin(n, o, oShard);
       return out;
     }
     const tk = keyTime(link.key);

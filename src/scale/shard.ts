@@ -211,8 +211,10 @@ class OverlapSource implements ObjectSource {
  * The time that decides which shard owns a finding: a digest's key time; for a log file, the
  * key time of the digest listing it; undefined when the finding names no time (kept by the
  * shard that made it). Logs no digest lists are judged by the merge.
+ * @param f - the finding
+ * @returns the time (ms), or undefined
  */
-function findingTime(f: Finding): number | undefined {
+export function findingTime(f: Finding): number | undefined {
   const at = (key: string | undefined): number | undefined => (key === undefined ? undefined : digestKeyParts(key)?.endTime.getTime());
   const digestKeyOf = (uri: string | undefined): string | undefined => uri?.replace(/^s3:\/\/[^/]*\//, '');
   return f.kind === 'log' ? at(digestKeyOf(f.digest)) : (at(f.key) ?? at(digestKeyOf(f.digest)));

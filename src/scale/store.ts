@@ -77,7 +77,11 @@ export class DocumentStore {
     if (!s3) {
       const read = await readWholeFile(where, MAX_DOCUMENT_BYTES); // a regular file only: never a FIFO or a device
       if (!('bytes' in read)) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: ${read.why}`);
-      return new TextDecoder().decode(read.bytes);
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(read.bytes);
+      } catch {
+        throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: not UTF-8 text`);
+      }
     }
     const obj = await this.#storage().get(s3.bucket, s3.key);
     if (!obj) throw new ValidateLogsError('SOURCE_ERROR', `cannot read ${where}: no such object`);
