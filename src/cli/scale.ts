@@ -272,8 +272,8 @@ export const mergeCommand: (argv: string[], io?: CommandIO) => Promise<number> =
         out(`Account ${s.accountId}, region ${s.region}, trail ${s.trailName}:\n`);
         text.startup(`arn:aws:cloudtrail:${s.homeRegion}:${s.accountId}:trail/${s.trailName}`, s.chainStart, s.chainEnd);
         for (const f of result.findings) text.finding(f);
-        text.summary(result.summary, s.chainStart, s.chainEnd);
-        if (result.empty && !flags['allow-empty']) err(`validate-logs: no digest files of this trail were found between ${s.chainStart} and ${s.chainEnd}; nothing was validated (--allow-empty to accept)\n`);
+        text.summary(result.summary, s.chainStart, s.chainEnd, { failOnGap: flags['fail-on-gap'] === true });
+        if (result.empty && !flags['allow-empty'] && result.summary.ok) err(`validate-logs: no digest files of this trail were found between ${s.chainStart} and ${s.chainEnd}; nothing was validated (--allow-empty to accept)\n`);
       }
       results.push({ shard: s, summary: result.summary, empty: result.empty, ok: chainOk(result) });
     }

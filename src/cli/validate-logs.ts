@@ -127,7 +127,9 @@ DIGEST_TIME_INVALID, DIGEST_UNREACHED (the chain skips it), CHAIN_LOOP, CHAIN_TA
 OBJECT_UNEXPECTED and OBJECT_UNREADABLE ("Object" lines: anything else in the trail's folders,
 planted or unreadable); the notices CHAIN_GAP and CHAIN_EMPTY ("NOTICE:", a region with no
 digest in range) fail nothing by themselves. The summary counts each object once; a line
-"N/N other objects INVALID" appears only when there are some. The README explains every code.
+"N/N other objects INVALID" appears only when there are some, and a line "N CODE INVALID
+(why)" for each finding about the chain as a whole (CHECKPOINT_MISMATCH, CHAIN_TAIL_MISSING...),
+which the counts cannot show. The README explains every code.
 
 Organization scale (many accounts and regions, sharded over AWS Batch, Kubernetes or Step
 Functions): "validate-logs plan --help", "validate-logs --manifest FILE --help",
@@ -228,7 +230,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     await state.json.begin(request(settings, plan));
     sink = state.json;
   } else {
-    sink = state.text = new TextReport(out, err, flags.verbose === true, { trailArn: settings.arnText, start: settings.startText, end: settings.endText, multi: plan.regions.length > 1 });
+    sink = state.text = new TextReport(out, err, flags.verbose === true, { trailArn: settings.arnText, start: settings.startText, end: settings.endText, multi: plan.regions.length > 1, failOnGap: state.policy.failOnGap === true });
   }
   const judgement = judgeRegions(await untilStopped(runner.run(sink), io.signal), state.policy);
   progress.clear();
