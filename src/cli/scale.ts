@@ -18,7 +18,7 @@ import { runShardFromPlan, shardIndexFromEnv } from '../scale/run.js';
 import { DocumentStore } from '../scale/store.js';
 import { concurrencyFlag, defineCommand, packageVersion, threadsFlag, timeFlag, UsageError, write, writeWithBackpressure, type CommandIO } from './io.js';
 import { TextWriter } from './text.js';
-import { loadKeyFiles } from './plan.js';
+import { checkRange, endTimeFlag, loadKeyFiles } from './plan.js';
 
 /** The help text of `validate-logs plan`. */
 export const PLAN_HELP = `Usage: validate-logs plan --s3-bucket BUCKET --start-time TIME [options]
@@ -32,7 +32,7 @@ shard with "validate-logs --manifest FILE --shard-index N", then "validate-logs 
   --s3-prefix PREFIX     The trails' S3 key prefix, if any.
   --local-dir DIR        Plan over a local copy of the bucket (DIR is the bucket root).
   --start-time TIME      Start of every chain's window (required).
-  --end-time TIME        End of every chain's window (default: now).
+  --end-time TIME        End of every chain's window (default: now; a later time is now).
   --shard-hours H        Cut each chain into windows of H hours (default: one shard per chain).
   --accounts LIST        Only these accounts (comma-separated).
   --regions LIST         Only these regions (comma-separated).
@@ -82,6 +82,9 @@ missing or malformed report (named).
   --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
 `;
 
+/** How far the clock of the machine that planned may be ahead of a worker's. */
+const PLAN_CLOCK_SKEW_MS = 5 * 60_000;
+
 const S3_OPTIONS = { 'endpoint-url': { type: 'string' }, profile: { type: 'string' } } as const;
 
 const list = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -125,8 +128,9 @@ export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = 
   async run(flags, need, io) {
     const bucket = need('s3-bucket');
     const start = timeFlag(need('start-time'), '--start-time');
-    const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
-    if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
+    const { end, note } = endTimeFlag(flags['end-time'], io.now(), 'planning');
+    checkRange(start, end, flags['end-time'] === undefined || note !== undefined);
+    if (note) await write(io.stderr, `validate-logs plan: note: ${note}\n`);
     const hours = flags['shard-hours'];
     if (hours !== undefined && !/^[1-9]\d{0,5}$/.test(hours)) throw new UsageError(`--shard-hours must be a whole number of hours from 1, not ${JSON.stringify(hours)}`);
     const accounts = list(flags.accounts);
@@ -202,6 +206,11 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
       throw e;
     }
     if (item.index !== index) throw new UsageError(`${manifest} line ${index + 1} is shard ${item.index}, not ${index}: a malformed manifest`);
+    // A window past the present (a manifest not made by plan, which ends it at now) would judge
+    // the newest logs against digests not due yet; the shards' windows must abut, so no shard moves its own.
+    if (Date.parse(item.chainEnd) > io.now().getTime() + PLAN_CLOCK_SKEW_MS) {
+      throw new UsageError(`${manifest} line ${index + 1}: the chain's window ends at ${item.chainEnd}, in the future: make the manifest again with "validate-logs plan", which ends it at the present moment`);
+    }
     const { report, written } = await runShardFromPlan({
       item,
       ...(local && { localDir: local }),

@@ -43,6 +43,8 @@ Required:
   --trail-arn ARN        The trail, arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME.
   --start-time TIME      Validate log files delivered on or after TIME (UTC ISO 8601:
                          2025-01-08T05:21:42Z, 2025-01-08, or with an offset like +02:00).
+  --end-time TIME        Optional: and up to TIME (default: now; a time in the future is
+                         now, said on stderr).
 
 Where the files are:
   --s3-bucket NAME       The bucket (default online: from DescribeTrails; with --local-dir:
@@ -210,7 +212,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     io.stderr.write(s);
   };
   const note = (n: string): void => err(`validate-logs: note: ${n}\n`);
-  for (const n of [...plan.notes, ...checkpoints.notes]) note(n);
+  for (const n of [...(settings.notes ?? []), ...plan.notes, ...checkpoints.notes]) note(n);
 
   const usedKeys = new PublicKeySet(plan.keys);
   const runner = new RegionRunner({
