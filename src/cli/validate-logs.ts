@@ -13,6 +13,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { trailsInFolder } from '../chain/listing.js';
 import { judgeRegions, type Judgement, type ReportPolicy } from '../chain/report.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { SavingSource } from '../sources/saving.js';
@@ -253,7 +254,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   }
 
   if (state.json) await state.json.end(judgement, evidence && { evidence });
-  else textEpilogue(err, judgement, settings, plan, evidence);
+  else await textEpilogue(err, judgement, settings, plan, evidence);
   await write(io.stdout, '');
   return judgement.ok ? 0 : 1;
 }
@@ -275,17 +276,45 @@ function request(settings: Settings, plan: Plan): ReportRequest {
 }
 
 /** The lines on stderr after the text report: why an empty run fails, a missing-signature hint, where the evidence is. */
-function textEpilogue(err: (s: string) => void, judgement: Judgement, settings: Settings, plan: Plan, evidence: EvidenceInfo | undefined): void {
-  const emptyFailed = judgement.regions.filter((r) => r.empty && !r.ok).map((r) => r.region);
-  if (emptyFailed.length > 0) {
-    const where = plan.regions.length > 1 ? ` in ${emptyFailed.join(', ')}` : '';
-    err(`validate-logs: no digest files of this trail were found between ${settings.startText} and ${settings.endText}${where}; nothing was validated (--allow-empty to accept)\n`);
-  }
+async function textEpilogue(err: (s: string) => void, judgement: Judgement, settings: Settings, plan: Plan, evidence: EvidenceInfo | undefined): Promise<void> {
+  await emptyHints(err, judgement, settings, plan);
   if (plan.notes.length === 0 && !plan.online && (judgement.summary.byCode.DIGEST_SIGNATURE_MISSING ?? 0) > 0) {
     err("validate-logs: note: a digest without signature metadata cannot be verified; save each digest's metadata as <digest>.metadata.json (see the README)\n");
   }
   if (evidence) {
     err(`validate-logs: evidence saved in ${evidence.dir} (${evidence.objects} objects, ${evidence.bytes} bytes); check it offline with --local-dir ${evidence.localDir} --public-keys ${evidence.publicKeys}\n`);
+  }
+}
+
+/** Most other trails' names said in a hint. */
+const MAX_TRAILS_NAMED = 10;
+
+/**
+ * What to say about regions with no digest of the trail in range. Only a region that fails for
+ * that alone gets "--allow-empty to accept" (one that fails for a finding, such as a
+ * rollback, does not pass with it); a region whose folder holds other trails' digests and none
+ * of this trail's names them instead, failing or not: the trail name is likely mistyped.
+ */
+async function emptyHints(err: (s: string) => void, judgement: Judgement, settings: Settings, plan: Plan): Promise<void> {
+  const failedAlone = new Set(judgement.regions.filter((r) => r.empty && !r.ok && r.summary.ok).map((r) => r.region));
+  // Regions allowed to be empty are looked into only when the whole run is empty (--regions all may find many).
+  const looked = judgement.regions.filter((r) => r.empty && (failedAlone.has(r.region) || (judgement.empty && r.summary.ok)));
+  const acceptable: string[] = [];
+  for (const r of looked) {
+    // A hint only: a listing that fails now leaves the plain line (the report is already out).
+    const found = await trailsInFolder(plan.source, plan.bucket, { ...plan.trail, region: r.region }, settings.start).catch(() => undefined);
+    const where = plan.regions.length > 1 ? ` in ${r.region}` : '';
+    if (found && found.others.length > 0 && !found.own) {
+      const names = found.others.slice(0, MAX_TRAILS_NAMED).map((n) => JSON.stringify(n)).join(', ') + (found.others.length > MAX_TRAILS_NAMED ? `, and ${found.others.length - MAX_TRAILS_NAMED} more` : '');
+      err(
+        `validate-logs: ${failedAlone.has(r.region) ? '' : 'note: '}no digest file of trail ${JSON.stringify(plan.trail.trailName)} was found${where} from ${settings.startText} on, ` +
+          `but its digest folder holds digests of other trails: ${names}; check the trail name in --trail-arn\n`,
+      );
+    } else if (failedAlone.has(r.region)) acceptable.push(r.region);
+  }
+  if (acceptable.length > 0) {
+    const where = plan.regions.length > 1 ? ` in ${acceptable.join(', ')}` : '';
+    err(`validate-logs: no digest files of this trail were found between ${settings.startText} and ${settings.endText}${where}; nothing was validated (--allow-empty to accept)\n`);
   }
 }
 
