@@ -201,8 +201,13 @@ export function unreferencedReason(map: CoverageMap, t: number): string | undefi
   if (newestEnd !== undefined && t > newestEnd - M) {
     if (t <= newestEnd + M) return undefined; // may be listed by the next digest
     const due = dueBy(t, newestEnd);
-    return due + map.tailGraceMs <= map.end
-      ? `delivered at ${iso(t)}, after the newest digest (which ends ${iso(newestEnd)}); the digest listing it was due by ${iso(due)}: no digest vouches for it`
+    if (due + map.tailGraceMs <= map.end) {
+      return `delivered at ${iso(t)}, after the newest digest (which ends ${iso(newestEnd)}); the digest listing it was due by ${iso(due)}: no digest vouches for it`;
+    }
+    // What shows a deleted tail shows each such log too: the digests after the newest are gone.
+    return t > newestEnd + map.tailGraceMs
+      ? `delivered at ${iso(t)}, more than the tail grace after the newest digest (which ends ${iso(newestEnd)}), and no later digest lists it: ` +
+          `delivered after a deleted tail of the chain, no digest vouches for it`
       : undefined;
   }
   if (Math.abs(t - oldest) <= M) return undefined; // may be listed by the digest before the range
