@@ -188,9 +188,10 @@ describe('the summary names every chain-level finding (checkpoints)', () => {
     const dir = sampleCopy();
     const args = await pinned(dir);
     for (const h of [3, 4, 5, 6]) for (const f of [digest(h), `${digest(h)}.metadata.json`]) unlinkSync(join(dir, f));
-    for (const extra of [[], ['--allow-empty']]) {
+    // With --allow-empty, and with an end before the pinned digest (the newest left ends at 02:00).
+    for (const extra of [[], ['--allow-empty'], ['--end-time', '2025-01-08T02:00:00Z']]) {
       const r = await node(VALIDATE, [...args, ...extra]);
-      expect(r.status).toBe(1);
+      expect(r.status, r.stderr).toBe(1);
       const summary = r.stdout.slice(r.stdout.indexOf('Results requested'));
       expect(summary).toMatch(/^Results requested for .*\nNo digests found\n(.*\n)*1 CHECKPOINT_ROLLBACK INVALID \(the newest digests, the one a checkpoint pins included, were deleted after the checkpoint was taken\)\n$/);
       expect(r.stderr).not.toContain('--allow-empty');

@@ -109,8 +109,14 @@ export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VAL
     throw new UsageError(`--trail-arn: ${(e as Error).message}`);
   }
   // From a checkpoint, the run starts where it left off unless told otherwise.
-  const start = defaultStart !== undefined && flags['start-time'] === undefined ? defaultStart : timeFlag(need('start-time'), '--start-time');
-  const { end, note } = endTimeFlag(flags['end-time'], io.now(), 'validating');
+  const fromCheckpoint = defaultStart !== undefined && flags['start-time'] === undefined;
+  const start = fromCheckpoint ? defaultStart : timeFlag(need('start-time'), '--start-time');
+  let { end, note } = endTimeFlag(flags['end-time'], io.now(), 'validating');
+  if (fromCheckpoint && start > end) {
+    // An end before the pinned digests still asks whether the chain reaches them: a rollback is a finding, not a usage error.
+    note = `--end-time ${flags['end-time']} is before the end of the digests the checkpoint pins: validating at ${formatDigestTime(start)}, whether the chain still reaches them`;
+    end = start;
+  }
   checkRange(start, end, flags['end-time'] === undefined || note !== undefined);
   const local = flags['local-dir'];
   const concurrency = flags.concurrency === undefined ? (local ? 4 : 32) : concurrencyFlag(flags.concurrency);
