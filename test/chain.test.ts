@@ -531,15 +531,20 @@ describe('beyond the AWS CLI', () => {
     const whole = await judged(t0 + 6 * H);
     expect(whole.tail?.logs).toBe(5);
     expect(whole.logs).toEqual(late);
-    // To 04:30: the 02:30 log's digest is not due yet; the 04:10 log is past the grace; the later ones lie after the range (the tail counts them).
+    // To 04:30: the 02:30 log's digest is not due yet; the 04:10 log is past the grace; so are
+    // the later ones, after the range: what shows the tail deleted, each reported too.
     const early = await judged(t0 + 4 * H + 30 * M);
     expect(early.tail?.logs).toBe(5);
-    expect(early.logs).toEqual([late[1]]);
+    expect(early.logs).toEqual(late.slice(1));
+    // To 02:00, the newest digest's end (where the page's range ends by default): the four past the grace.
+    expect((await judged(t0 + 2 * H)).logs).toEqual(late.slice(1));
     // With a grace of 4 h nothing is due by 06:00 and nothing is past the grace: no tail, no log reported.
     expect(await judged(t0 + 6 * H, 4 * H)).toEqual({ tail: undefined, logs: [] });
     const messages = (await verifyDir(dir, t0, t0 + 6 * H)).filter((f) => f.code === 'LOG_UNREFERENCED').map((f) => f.message);
     expect(messages[0]).toMatch(/due by 2025-06-01T03:00:00Z/);
     expect(messages.slice(1).every((m) => /after a deleted tail of the chain/.test(m))).toBe(true);
+    const after = (await verifyDir(dir, t0, t0 + 2 * H)).filter((f) => f.code === 'LOG_UNREFERENCED').map((f) => f.message);
+    expect(after.every((m) => /^delivered at .*, after the range but more than the tail grace after the newest digest/.test(m))).toBe(true);
   });
 
   it('flags a digest with another account, another algorithm, or signed outside its key window', async () => {

@@ -6,23 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATE, WRITE, node, sampleArgs } from './helpers/cli.js';
-import { ROOT, applyActions, copySample, setDeliveryTimes, tampering } from './helpers/tamper.js';
+import { sampleCopies } from './helpers/sample-copies.js';
+import { ROOT, applyActions, setDeliveryTimes, tampering } from './helpers/tamper.js';
 
 const t = tampering.trail;
 const FOLDER = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08';
 const digest = (hour: number): string => `${FOLDER}/111122223333_CloudTrail-Digest_us-east-1_sample-trail_us-east-1_20250108T0${hour}0000Z.json.gz`;
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/;
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
-function sampleCopy(): string {
-  const c = copySample();
-  cleanups.push(c.cleanup);
-  return c.dir;
-}
+const sampleCopy = sampleCopies();
 /** The sample's arguments without --end-time (and with another trail ARN, when given). */
 function argsWithout(dir: string, end: string[], arn = t.trailArn): string[] {
   const args = sampleArgs(dir);
