@@ -230,6 +230,8 @@ describe('plan, run each shard as a process, merge: a local copy', () => {
       ),
     );
     for (const r of runs) expect([r.status, r.stderr]).toEqual([0, expect.stringMatching(/report written to /)]);
+    // The shard that sees the deleted tail says so beside its counts.
+    expect(runs.filter((r) => /^validate-logs: shard \d+ .*account 222222222222, region eu-west-1.*, 1 CHAIN_TAIL_MISSING; report written to /.test(r.stderr))).toHaveLength(1);
   }, 300_000);
 
   it('lists every account, region and window of the organization', () => {

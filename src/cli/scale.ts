@@ -7,7 +7,7 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import { mergeSummaries } from '../chain/report.js';
+import { chainLevelCounts, mergeSummaries } from '../chain/report.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import { SHARD_INDEX_VARIABLES, checkShardItem, formatManifest, parseManifest, planShards, type ShardItem } from '../scale/manifest.js';
@@ -223,11 +223,13 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
     });
     if (!written) await write(io.stdout, JSON.stringify(report) + '\n');
     const s = report.summary;
-    const invalid = s.digests.invalid + s.backfillDigests.invalid + s.logs.invalid;
+    const invalid = s.digests.invalid + s.backfillDigests.invalid + s.logs.invalid + s.objects.invalid;
+    // What the counts of files cannot show is named too (a deleted tail, a loop).
+    const chain = chainLevelCounts(s).map((c) => `, ${c.count} ${c.code}`).join('');
     await write(
       io.stderr,
       `validate-logs: shard ${index} of ${item.shards} (account ${item.accountId}, region ${item.region}, ${item.start} to ${item.end}): ` +
-        `${s.digests.valid + s.digests.invalid} digests, ${s.logs.valid + s.logs.invalid} log files, ${invalid} INVALID${written ? `; report written to ${written}` : ''}\n`,
+        `${s.digests.valid + s.digests.invalid} digests, ${s.logs.valid + s.logs.invalid} log files, ${invalid} INVALID${chain}${written ? `; report written to ${written}` : ''}\n`,
     );
     return 0;
   },
