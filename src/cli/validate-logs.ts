@@ -301,9 +301,12 @@ async function emptyHints(err: (s: string) => void, judgement: Judgement, settin
   const looked = judgement.regions.filter((r) => r.empty && (failedAlone.has(r.region) || (judgement.empty && r.summary.ok)));
   const acceptable: string[] = [];
   for (const r of looked) {
-    // A hint only: a listing that fails now leaves the plain line (the report is already out).
-    const found = await trailsInFolder(plan.source, plan.bucket, { ...plan.trail, region: r.region }, settings.start).catch(() => undefined);
     const where = plan.regions.length > 1 ? ` in ${r.region}` : '';
+    // A hint only: a listing that fails now is said, and leaves the plain line (the report is already out).
+    const found = await trailsInFolder(plan.source, plan.bucket, { ...plan.trail, region: r.region }, settings.start).catch((e: unknown) => {
+      err(`validate-logs: note: the digest folder${where} could not be listed for other trails' names: ${e instanceof Error ? e.message : String(e)}\n`);
+      return undefined;
+    });
     if (found && found.others.length > 0 && !found.own) {
       const names = found.others.slice(0, MAX_TRAILS_NAMED).map((n) => JSON.stringify(n)).join(', ') + (found.others.length > MAX_TRAILS_NAMED ? `, and ${found.others.length - MAX_TRAILS_NAMED} more` : '');
       err(
