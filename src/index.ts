@@ -49,7 +49,7 @@ export {
   type ListPublicKeysEntry,
 } from './crypto/keys.js';
 export { stringToSign, signString, verifyString } from './crypto/signature.js';
-export { FINDING_CODES, FINDING_SEVERITY, type Finding, type FindingCode, type ObjectKind, type Severity } from './chain/findings.js';
+export { CHAIN_LEVEL_MEANING, FINDING_CODES, FINDING_SEVERITY, isChainLevel, type Finding, type FindingCode, type ObjectKind, type Severity } from './chain/findings.js';
 export {
   generateDigests,
   type ChainHead,
@@ -61,10 +61,12 @@ export {
 export { verifyTrail, verifyTrailPages, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
 export {
   Tally,
+  chainLevelCounts,
   emptySummary,
   isEmptySummary,
   judgeRegions,
   mergeSummaries,
+  type ChainLevelCount,
   type Count,
   type JudgedRegion,
   type Judgement,

@@ -510,6 +510,43 @@ describe('beyond the AWS CLI', () => {
     expect(whole.map((f) => f.code)).not.toContain('CHAIN_TAIL_MISSING');
   });
 
+  it('after a deleted tail, each log whose digest was due, or delivered past the grace, is its own LOG_UNREFERENCED', async () => {
+    const dir = sampleCopy();
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const { logKey } = await import('./helpers/lib.js');
+    const M = 60_000;
+    // Digests up to 02:00; logs after it at 02:30 (within the grace), and at 04:10 to 05:50 (past it).
+    const late = [150, 250, 280, 320, 350].map((m, i) => logKey(trail, new Date(t0 + m * M), `LATE${String(i).padStart(12, '0')}`));
+    for (const key of late) {
+      mkdirSync(join(dir, key, '..'), { recursive: true });
+      writeFileSync(join(dir, key), gzipSync('{}'));
+    }
+    await store(dir, three(t0, t0 + 2 * H));
+    const judged = async (end: number, tailGraceMs?: number): Promise<{ tail: Finding | undefined; logs: string[] }> => {
+      const found = await verifyDir(dir, t0, end, tailGraceMs === undefined ? {} : { tailGraceMs });
+      return { tail: found.find((f) => f.code === 'CHAIN_TAIL_MISSING'), logs: found.filter((f) => f.code === 'LOG_UNREFERENCED').map((f) => f.key) };
+    };
+    // To 06:00: the 02:30 log's digest was due by 03:00 + 2 h; the others came more than 2 h after the newest digest.
+    const whole = await judged(t0 + 6 * H);
+    expect(whole.tail?.logs).toBe(5);
+    expect(whole.logs).toEqual(late);
+    // To 04:30: the 02:30 log's digest is not due yet; the 04:10 log is past the grace; so are
+    // the later ones, after the range: what shows the tail deleted, each reported too.
+    const early = await judged(t0 + 4 * H + 30 * M);
+    expect(early.tail?.logs).toBe(5);
+    expect(early.logs).toEqual(late.slice(1));
+    // To 02:00, the newest digest's end (where the page's range ends by default): the four past the grace.
+    expect((await judged(t0 + 2 * H)).logs).toEqual(late.slice(1));
+    // With a grace of 4 h nothing is due by 06:00 and nothing is past the grace: no tail, no log reported.
+    expect(await judged(t0 + 6 * H, 4 * H)).toEqual({ tail: undefined, logs: [] });
+    const messages = (await verifyDir(dir, t0, t0 + 6 * H)).filter((f) => f.code === 'LOG_UNREFERENCED').map((f) => f.message);
+    expect(messages[0]).toMatch(/due by 2025-06-01T03:00:00Z/);
+    expect(messages.slice(1).every((m) => /after a deleted tail of the chain/.test(m))).toBe(true);
+    const after = (await verifyDir(dir, t0, t0 + 2 * H)).filter((f) => f.code === 'LOG_UNREFERENCED').map((f) => f.message);
+    expect(after.every((m) => /^delivered at .*, after the range but more than the tail grace after the newest digest/.test(m))).toBe(true);
+  });
+
   it('flags a digest with another account, another algorithm, or signed outside its key window', async () => {
     const { parsePublicKey } = await import('./helpers/lib.js');
     const { gzipSync } = await import('node:zlib');

@@ -1,7 +1,7 @@
 // The summary (each object counted once), merging regions, judging a run, and the text lines
 // of the codes the AWS CLI has none for.
 import { describe, expect, it } from 'vitest';
-import { Tally, finding, isEmptySummary, judgeRegions, mergeSummaries, type Finding, type FindingCode, type ObjectKind } from './helpers/lib.js';
+import { CHAIN_LEVEL_MEANING, FINDING_CODES, FINDING_SEVERITY, Tally, chainLevelCounts, finding, isChainLevel, isEmptySummary, judgeRegions, mergeSummaries, type Finding, type FindingCode, type ObjectKind } from './helpers/lib.js';
 import { TextWriter, findingLine } from '../src/cli/text.js';
 
 const start = new Date('2025-01-08T00:00:00Z');
@@ -141,5 +141,63 @@ describe('text lines for findings the AWS CLI has no line for', () => {
     expect(print([f('OBJECT_UNEXPECTED', 'object', 'AWSLogs/L/x')])).toBe(
       'Results requested for 2025-01-08T00:00:00Z to 2025-01-08T06:00:00Z\nNo digests found\n1/1 other objects INVALID (neither a log nor a digest file of this trail)\n',
     );
+  });
+});
+
+describe('the summary never hides a chain-level finding', () => {
+  const print = (findings: Finding[], failOnGap = false): string => {
+    let out = '';
+    const w = new TextWriter((x) => (out += x), () => undefined, false);
+    w.summary(tally(findings), '2025-01-08T00:00:00Z', '2025-01-08T06:00:00Z', { failOnGap });
+    return out;
+  };
+  const valid = [digest('DIGEST_VALID', 'a', { startTime: '2025-01-08T00:00:00Z', endTime: '2025-01-08T01:00:00Z' }), log('LOG_VALID', 'a')];
+  const head = 'Results requested for 2025-01-08T00:00:00Z to 2025-01-08T06:00:00Z\nResults found for 2025-01-08T00:00:00Z to 2025-01-08T01:00:00Z:\n\n1/1 digest files valid\n1/1 log files valid\n';
+
+  it('one predicate decides which codes are about the chain: exactly these, out of the closed set', () => {
+    expect(FINDING_CODES.filter(isChainLevel)).toEqual(['DIGEST_UNREACHED', 'CHAIN_GAP', 'CHAIN_TAIL_MISSING', 'CHAIN_LOOP', 'CHAIN_EMPTY', 'CHECKPOINT_MISMATCH', 'CHECKPOINT_ROLLBACK']);
+    // Every code of the union is placed, on one side or the other (the record is typed over the union; checked at run time too).
+    expect(Object.keys(CHAIN_LEVEL_MEANING).sort()).toEqual([...FINDING_CODES].sort());
+  });
+
+  it('under INVALID, each chain-level code gets a line after the counts, whatever the counts say', () => {
+    for (const code of FINDING_CODES.filter((c) => isChainLevel(c) && FINDING_SEVERITY[c] === 'invalid')) {
+      const extra = code === 'DIGEST_UNREACHED' ? digest(code, 'b') : f(code, 'chain', 'AWSLogs/D/a.json.gz');
+      const out = print([...valid, extra]);
+      expect(out, code).toMatch(new RegExp(`\\n1 ${code} INVALID \\(.+\\)\\n$`));
+      expect(out.startsWith(code === 'DIGEST_UNREACHED' ? head.replace('1/1 digest files valid', '1/2 digest files valid, 1/2 digest files INVALID') : head), code).toBe(true);
+    }
+    // The issue's case: every count green, and a checkpoint mismatch.
+    expect(print([...valid, f('CHECKPOINT_MISMATCH', 'chain', 'AWSLogs/D/p.json.gz')])).toBe(
+      head + '1 CHECKPOINT_MISMATCH INVALID (the chain does not lead back to the digest a checkpoint pins: history rewritten after the checkpoint was taken)\n',
+    );
+  });
+
+  it('a rollback with no digest left: "No digests found", then the rollback', () => {
+    expect(print([f('CHECKPOINT_ROLLBACK', 'chain', 'AWSLogs/D/p.json.gz')])).toBe(
+      'Results requested for 2025-01-08T00:00:00Z to 2025-01-08T06:00:00Z\nNo digests found\n' +
+        '1 CHECKPOINT_ROLLBACK INVALID (the newest digests, the one a checkpoint pins included, were deleted after the checkpoint was taken)\n',
+    );
+  });
+
+  it('several of one code are counted on one line; codes come in a stable order', () => {
+    const out = print([...valid, f('CHAIN_LOOP', 'chain', 'AWSLogs/D/x.json.gz'), f('CHAIN_TAIL_MISSING', 'chain', 'AWSLogs/D/t.json.gz'), f('CHAIN_LOOP', 'chain', 'AWSLogs/D/y.json.gz')]);
+    expect(out.split('\n').filter((l) => / INVALID \(/.test(l)).map((l) => l.split(' (')[0])).toEqual(['1 CHAIN_TAIL_MISSING INVALID', '2 CHAIN_LOOP INVALID']);
+  });
+
+  it('notices add nothing, as the AWS CLI prints; a gap gets its line only when gaps fail the run', () => {
+    expect(print(valid)).toBe(head);
+    const gap = [...valid, f('CHAIN_GAP', 'chain', 'AWSLogs/D/g.json.gz')];
+    expect(print(gap)).toBe(head);
+    expect(print(gap, true)).toBe(head + '1 CHAIN_GAP INVALID (gaps in the chain: no digest covers the hours between its segments)\n');
+    expect(print([f('CHAIN_EMPTY', 'chain', 'AWSLogs/D/')])).toBe('Results requested for 2025-01-08T00:00:00Z to 2025-01-08T06:00:00Z\nNo digests found\n');
+    expect(chainLevelCounts(tally(gap), true).map((c) => [c.code, c.count, c.severity])).toEqual([['CHAIN_GAP', 1, 'notice']]);
+    expect(chainLevelCounts(tally(gap))).toEqual([]);
+  });
+
+  it('a digest without its signature is said as such, not as a signature that failed', () => {
+    const missing = finding('DIGEST_SIGNATURE_MISSING', { kind: 'digest', object: `s3://${B}/AWSLogs/D/a.json.gz`, bucket: B, key: 'AWSLogs/D/a.json.gz', backfill: false, message: 'signature not found: no signature metadata' });
+    expect(findingLine(missing)).toBe(`Digest file\ts3://${B}/AWSLogs/D/a.json.gz\tINVALID: signature not found: no signature metadata`);
+    expect(findingLine({ ...missing, code: 'DIGEST_SIGNATURE_INVALID', severity: 'invalid' })).toBe(`Digest file\ts3://${B}/AWSLogs/D/a.json.gz\tINVALID: signature verification failed`);
   });
 });

@@ -186,10 +186,11 @@ describe('the single runs the shards are compared with', () => {
     expect(codes('111111111111', 'eu-west-1')).toHaveLength(5);
     expect(codes('222222222222', 'us-east-1')).toEqual([expect.stringMatching(/^LOG_HASH_MISMATCH .*_20250108T1130Z_/)]);
     // A deleted tail: each log after the newest digest whose digest was due (its hour and the
-    // 2-hour grace before the end of the range, hour 36) is unreferenced: hours 22 to 33.
+    // 2-hour grace before the end of the range, hour 36: hours 22 to 33) or delivered more than
+    // the grace after it (hours 34 and 35, what shows the tail deleted) is unreferenced.
     expect(codes('222222222222', 'eu-west-1')).toEqual([
       expect.stringMatching(/^CHAIN_TAIL_MISSING .*_20250108T220000Z\.json\.gz$/),
-      ...Array.from({ length: 12 }, (_, i) => `LOG_UNREFERENCED ${logKey(trailOf('222222222222', 'eu-west-1'), hour(22 + i + 0.5), `L${String(22 + i).padStart(15, '0')}`).split('/').pop()}`),
+      ...Array.from({ length: 14 }, (_, i) => `LOG_UNREFERENCED ${logKey(trailOf('222222222222', 'eu-west-1'), hour(22 + i + 0.5), `L${String(22 + i).padStart(15, '0')}`).split('/').pop()}`),
     ]);
     expect(codes('333333333333', 'us-east-1')).toEqual([expect.stringMatching(/^LOG_UNREFERENCED .*_20250108T1200Z_INJECTED/)]);
     // The logs delivered in the gap (hours 9 to 13): no digest vouches for them.
@@ -222,6 +223,8 @@ describe('plan, run each shard as a process, merge: a local copy', () => {
       ),
     );
     for (const r of runs) expect([r.status, r.stderr]).toEqual([0, expect.stringMatching(/report written to /)]);
+    // The shard that sees the deleted tail says so beside its counts.
+    expect(runs.filter((r) => /^validate-logs: shard \d+ .*account 222222222222, region eu-west-1.*, 1 CHAIN_TAIL_MISSING; report written to /.test(r.stderr))).toHaveLength(1);
   }, 300_000);
 
   it('lists every account, region and window of the organization', () => {

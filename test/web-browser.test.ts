@@ -3,9 +3,10 @@
 // page then shows (summary, timeline, findings, the downloaded JSON, the copied command) equal
 // to what the CLI reports on the same folder. Also: cancelling, no request beyond the page's
 // own files, and input events handled while a larger folder validates.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,30 @@ async function cannotRun(): Promise<string | undefined> {
 const missing = await cannotRun();
 if (missing && CI) throw new Error(`the browser tests must run under CI=true: ${missing}`);
 if (missing) console.warn(`web-browser.test.ts: skipped: ${missing}`);
+
+/**
+ * The sample's chain written again with digests ending `minutes` past each hour, as CloudTrail's
+ * do (a trail starts its chain when it starts logging): the logs before its first digest are removed.
+ */
+async function offsetChain(bucket: string, minutes: number): Promise<void> {
+  const { createSigner, generateDigests, LocalDirectory, logKeyParts, sha256, toHex } = await import('./helpers/lib.js');
+  rmSync(join(bucket, 'AWSLogs/111122223333/CloudTrail-Digest'), { recursive: true });
+  const folder = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08';
+  const from = Date.parse(tampering.trail.start) + minutes * 60_000;
+  const logs: Array<{ key: string; deliveredAt: Date; sha256: string }> = [];
+  for (const name of readdirSync(join(bucket, folder)).sort()) {
+    const key = `${folder}/${name}`;
+    const deliveredAt = logKeyParts(key)!.deliveryTime;
+    if (deliveredAt.getTime() < from) rmSync(join(bucket, key));
+    else logs.push({ key, deliveredAt, sha256: toHex(sha256(new Uint8Array(gunzipSync(readFileSync(join(bucket, key)))))) });
+  }
+  const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+  const store = new LocalDirectory(bucket, { bucket: tampering.trail.bucket });
+  const trail = { accountId: '111122223333', region: 'us-east-1', trailName: 'sample-trail' };
+  for await (const d of generateDigests({ trail, bucket: tampering.trail.bucket, logs, from: new Date(from), until: new Date(from + 6 * 3_600_000), signer })) {
+    await store.putIfAbsent(tampering.trail.bucket, d.key, d.gzipped, d.metadata);
+  }
+}
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as object;
 const validateSchema = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
@@ -173,10 +198,12 @@ describe.skipIf(missing !== undefined)('the page in Chromium', () => {
     afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
     /** The sample and a checkpoint of it up to 02:00 (in the folder that holds it), picked on the page with the log's PEM key. */
-    async function pickWithCheckpoint(page: Page, rewrite: boolean): Promise<{ parent: string; cleanup: () => void }> {
+    async function pickWithCheckpoint(page: Page, rewrite: boolean, rollback = false): Promise<{ parent: string; cleanup: () => void }> {
       const { folder, parent, cleanup } = sampleFolder();
       const cp = await sampleCheckpoint(folder, keyDir);
       if (rewrite) rewritePinnedDigest(join(folder, 'bucket'));
+      // The newest digests deleted, the pinned one included.
+      if (rollback) for (const h of [3, 4, 5, 6]) for (const f of [sampleDigest(h), `${sampleDigest(h)}.metadata.json`]) rmSync(join(folder, 'bucket', f));
       copyFileSync(join(keyDir, 'log.pub.pem'), join(parent, 'log.pub.pem'));
       await pickFolder(page, folder);
       await page.locator('#checkpoint').setInputFiles(cp);
@@ -212,6 +239,20 @@ describe.skipIf(missing !== undefined)('the page in Chromium', () => {
         );
         const mismatches = shown.rows.filter((r) => r.code === 'CHECKPOINT_MISMATCH').map((r) => r.object);
         expect(mismatches).toEqual(rewrite ? [`s3://${tampering.trail.bucket}/${sampleDigest(3)}`] : []);
+        const hours = timeline(expected.findings, new Date(expected.request.startTime), new Date(expected.request.endTime));
+        expect(shown.hours).toEqual(hours.map((h) => ({ hour: h.start, state: h.state })));
+        if (rewrite) {
+          // Every digest after the pin is signed and linked, but none extends what was checked:
+          // no hour is green, the legend says why, and the summary names the finding beside the counts.
+          expect(shown.hours.length).toBe(3);
+          expect(shown.hours.every((h) => h.state === 'rewritten' || h.state === 'invalid')).toBe(true);
+          expect(shown.hours.some((h) => h.state === 'rewritten')).toBe(true);
+          expect(await page.locator('#legend li').allTextContents()).toContainEqual(expect.stringMatching(/ rewritten: the chain does not lead back to the digest a checkpoint pins/));
+          expect(await page.locator('#summary [data-chain=CHECKPOINT_MISMATCH]').textContent()).toMatch(/^1 CHECKPOINT_MISMATCH INVALID: /);
+        } else {
+          expect(shown.hours.map((h) => h.state)).toEqual(['valid', 'valid', 'valid']);
+          expect(await page.locator('#summary [data-chain]').count()).toBe(0);
+        }
         const info = await page.locator('#checkpoint-info').textContent();
         expect(info).toContain(`From checkpoint cp.note, signed by example.com/log+`);
         expect(info).toContain(sampleDigest(3));
@@ -222,6 +263,30 @@ describe.skipIf(missing !== undefined)('the page in Chromium', () => {
         expect(report.findings).toEqual(expected.findings);
         expect({ ...report.request, source: undefined }).toEqual({ ...expected.request, source: undefined });
         if (rewrite) await page.screenshot({ path: join(ARTEFACTS, 'web-checkpoint-mismatch.png'), fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+        cleanup();
+      }
+    });
+
+    it('the newest digests deleted after the checkpoint: INVALID (not "nothing to validate"), a deleted tail on every hour, the rollback named', async () => {
+      const { page, errors } = await open();
+      const { parent, cleanup } = await pickWithCheckpoint(page, false, true);
+      try {
+        await runToEnd(page);
+        const shown = await readResult(page);
+        const cli = await runCopiedCommand(shown.command, parent);
+        expect(cli.status).toBe(1);
+        const expected = JSON.parse(cli.stdout) as Report;
+        expect(expected.findings.map((f) => f.code)).toContain('CHECKPOINT_ROLLBACK');
+        expect(shown.ok).toBe(false);
+        expect(shown.verdict).toMatch(/^INVALID: /);
+        // The run asks whether the chain reaches the pinned digest (03:00): its hour is a deleted tail.
+        expect(shown.hours).toEqual([{ hour: '2025-01-08T03:00:00Z', state: 'tail' }]);
+        expect(shown.hours).toEqual(timeline(expected.findings, new Date(expected.request.startTime), new Date(expected.request.endTime)).map((h) => ({ hour: h.start, state: h.state })));
+        expect(await page.locator('#legend li').allTextContents()).toContainEqual(expect.stringMatching(/ deleted tail: /));
+        expect(await page.locator('#summary [data-chain=CHECKPOINT_ROLLBACK]').textContent()).toMatch(/^1 CHECKPOINT_ROLLBACK INVALID: /);
         expect(errors).toEqual([]);
       } finally {
         await page.close();
@@ -247,6 +312,32 @@ describe.skipIf(missing !== undefined)('the page in Chromium', () => {
         cleanup();
       }
     });
+  });
+
+  it('a trail whose digests end at :17 past the hour: no grey first hour, every hour valid', async () => {
+    const { folder, parent, cleanup } = sampleFolder();
+    const bucket = join(folder, 'bucket');
+    try {
+      await offsetChain(bucket, 17);
+      const { page, errors } = await open();
+      try {
+        await pickFolder(page, folder);
+        expect(await page.locator('#start').inputValue()).toBe('2025-01-08T00:00:00Z');
+        await runToEnd(page);
+        const shown = await readResult(page);
+        const cli = await runCopiedCommand(shown.command, parent);
+        expect([cli.status, cli.stderr]).toEqual([0, '']);
+        expect(shown.ok).toBe(true);
+        expect(shown.hours.map((h) => h.state)).toEqual(Array(7).fill('valid'));
+        expect(shown.hours[0]!.hour).toBe('2025-01-08T00:00:00Z');
+        expect(await page.locator('#legend li').allTextContents()).toEqual([expect.stringMatching(/^ 7 valid: /)]);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    } finally {
+      cleanup();
+    }
   });
 
   it('is used with the keyboard alone, and every control has a label', async () => {

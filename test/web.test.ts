@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../src/index.js';
+import { FINDING_CODES, FINDING_SEVERITY, digestKey, isChainLevel, type Finding, type FindingCode } from '../src/index.js';
 import { commandLine, equivalentCommand, shellQuote } from '../web/src/command.js';
 import { discover } from '../web/src/discover.js';
 import { FileSource } from '../web/src/file-source.js';
@@ -372,6 +372,71 @@ describe('timeline', () => {
     expect(hours.map((h) => h.state)).toEqual(['none', 'valid', 'gap', 'gap', 'valid', 'none']);
     expect(hours[1]).toMatchObject({ start: '2025-01-08T01:00:00Z', digest: 's3://b/old', problems: 0 });
     expect(() => timeline([], new Date(1), new Date(0))).toThrow(RangeError);
+  });
+});
+
+describe('the timeline never shows all green under a chain-level finding, nor grey hours a chain covers', () => {
+  const trail = { accountId: '111122223333', region: 'us-east-1', trailName: 't' };
+  const H = 3_600_000;
+  const t0 = Date.parse('2025-01-08T00:00:00Z');
+  const at = (ms: number): string => new Date(ms).toISOString().slice(0, 19) + 'Z';
+  const base = { bucket: 'b', message: '', backfill: false };
+  /** A valid digest ending at `end`, covering the hour before it, with its key. */
+  const valid = (end: number): Finding => {
+    const key = digestKey(trail, new Date(end));
+    return { ...base, code: 'DIGEST_VALID', severity: 'valid', kind: 'digest', key, object: `s3://b/${key}`, startTime: at(end - H), endTime: at(end) };
+  };
+  const chain = (code: FindingCode, fields: Partial<Finding>): Finding => ({ ...base, code, severity: FINDING_SEVERITY[code], kind: 'chain', key: '', object: '', ...fields });
+  /** A finding about a digest made without reading it has no start time. */
+  const withoutStart = ({ startTime: _s, ...f }: Finding): Finding => f;
+  const states = (findings: Finding[], from = t0, to = t0 + 6 * H): HourState[] => timeline(findings, new Date(from), new Date(to)).map((h) => h.state);
+
+  it('digests ending at :17 past the hour (as CloudTrail writes them) cover every hour of their range, the first one too', () => {
+    const offset = 17 * 60_000;
+    const chainOf = [1, 2, 3, 4, 5, 6].map((h) => valid(t0 + h * H + offset));
+    // From the first digest's start, and from the hour before it.
+    expect(states(chainOf, t0 + offset, t0 + 6 * H + offset)).toEqual(Array(7).fill('valid'));
+    expect(states(chainOf, t0, t0 + 6 * H + offset)).toEqual(Array(7).fill('valid'));
+    // A digest missing at 03:17 leaves both hours it overlaps missing, never valid.
+    const missing = chainOf.map((f): Finding => (f.endTime === at(t0 + 3 * H + offset) ? { ...withoutStart(f), code: 'DIGEST_NOT_FOUND', severity: 'invalid' } : f));
+    expect(states(missing, t0 + offset, t0 + 6 * H + offset)).toEqual(['valid', 'valid', 'missing', 'missing', 'valid', 'valid', 'valid']);
+  });
+
+  it('history rewritten after a checkpoint: every hour from the pinned digest on is "rewritten", though each digest is valid', () => {
+    const digests = [1, 2, 3, 4, 5, 6].map((h) => valid(t0 + h * H));
+    const pinned = digestKey(trail, new Date(t0 + 3 * H));
+    const hours = timeline([...digests, chain('CHECKPOINT_MISMATCH', { key: pinned, object: `s3://b/${pinned}` })], new Date(t0), new Date(t0 + 6 * H));
+    expect(hours.map((h) => h.state)).toEqual(['valid', 'valid', 'rewritten', 'rewritten', 'rewritten', 'rewritten']);
+    expect(hours[2]!.problems).toBe(1);
+  });
+
+  it('a rollback: from the newest digest left (or the whole range, when none is) to the end is a deleted tail', () => {
+    const pinned = digestKey(trail, new Date(t0 + 5 * H));
+    const rollback = (actual: string): Finding => chain('CHECKPOINT_ROLLBACK', { key: pinned, object: `s3://b/${pinned}`, actual });
+    expect(states([rollback('none')], t0 + 3 * H)).toEqual(['tail', 'tail', 'tail']);
+    expect(states([valid(t0 + H), valid(t0 + 2 * H), rollback(at(t0 + 2 * H))])).toEqual(['valid', 'valid', 'tail', 'tail', 'tail', 'tail']);
+  });
+
+  it('a loop marks the hour of the digest it leads from invalid', () => {
+    const digests = [1, 2, 3].map((h) => valid(t0 + h * H));
+    expect(states([...digests, chain('CHAIN_LOOP', { key: digests[1]!.key, object: digests[2]!.object })], t0, t0 + 3 * H)).toEqual(['valid', 'invalid', 'valid']);
+  });
+
+  // Each invalid chain-level code, as the verifier makes it about a chain of valid digests; a new code must be added here.
+  const made: Record<string, (digests: Finding[]) => Finding> = {
+    DIGEST_UNREACHED: (d) => ({ ...withoutStart(d[2]!), code: 'DIGEST_UNREACHED', severity: 'invalid' }),
+    CHAIN_TAIL_MISSING: (d) => chain('CHAIN_TAIL_MISSING', { key: d.at(-1)!.key, startTime: d.at(-1)!.endTime! }),
+    CHAIN_LOOP: (d) => chain('CHAIN_LOOP', { key: d[1]!.key, object: d[2]!.object }),
+    CHECKPOINT_MISMATCH: (d) => chain('CHECKPOINT_MISMATCH', { key: d[3]!.key }),
+    CHECKPOINT_ROLLBACK: (d) => chain('CHECKPOINT_ROLLBACK', { key: digestKey(trail, new Date(t0 + 9 * H)), actual: d.at(-1)!.endTime! }),
+  };
+  it('every invalid chain-level code leaves at least one hour not green', () => {
+    expect(Object.keys(made).sort()).toEqual(FINDING_CODES.filter((c) => isChainLevel(c) && FINDING_SEVERITY[c] === 'invalid').sort());
+    const digests = [1, 2, 3, 4].map((h) => valid(t0 + h * H));
+    for (const [code, make] of Object.entries(made)) {
+      const shown = states([...digests, make(digests)], t0 + 0, t0 + 6 * H);
+      expect(shown.some((s) => s !== 'valid' && s !== 'none'), `${code}: ${shown.join(' ')}`).toBe(true);
+    }
   });
 });
 

@@ -43,7 +43,8 @@ export interface CoverageInput {
 
 /**
  * The coverage findings, in this order: later digest names that do not verify (when the tail
- * is in question), `CHAIN_TAIL_MISSING`, `LOG_UNREFERENCED` per log, `DIGEST_UNREACHED` per
+ * is in question), `CHAIN_TAIL_MISSING`, `LOG_UNREFERENCED` per log (in range, then those after
+ * it that show the tail deleted), `DIGEST_UNREACHED` per
  * listed digest never walked, then `OBJECT_UNEXPECTED` / `OBJECT_UNREADABLE` per other object.
  * @param input - what the walks left
  * @yields the findings
@@ -59,12 +60,15 @@ export async function* coverage(input: CoverageInput): AsyncGenerator<Finding> {
   const laterVerified = newest ? yield* verifyLater(input) : false;
   if (input.inventory && !laterVerified) await input.listTail();
 
+  let tail: Finding | undefined;
   if (newest && newestEnd !== undefined && !laterVerified) {
-    const tail = tailFinding(input, newest.key, newestEnd);
+    tail = tailFinding(input, newest.key, newestEnd);
     if (tail) yield tail;
   }
 
   if (input.inventory) yield* unreferenced(input, newestEnd);
+  // The logs that show the tail deleted, delivered after the range: each its own finding too.
+  if (tail && input.inventory && newestEnd !== undefined) yield* afterTail(input, newestEnd);
 
   for (const [listed, backfill] of [[lists.standard, false], ...(input.backfill ? [[lists.backfill, true]] : [])] as Array<[string[], boolean]>) {
     for (const key of listed) {
@@ -159,6 +163,22 @@ function tailFinding(input: CoverageInput, newestKey: string, newestEnd: number)
   return undefined;
 }
 
+/**
+ * The log files after the end of the range that show a deleted tail (delivered more than the
+ * grace after the newest digest): `LOG_UNREFERENCED` each, as those in range are.
+ */
+function* afterTail(input: CoverageInput, newestEnd: number): Generator<Finding> {
+  const { inventory, bucket } = input.ctx;
+  for (let i = inventory.indexOf(Math.max(input.end, newestEnd + input.tailGraceMs) + 1); i < inventory.size; i++) {
+    if (inventory.listed(i)) continue;
+    const key = inventory.keyAt(i);
+    const message =
+      `delivered at ${iso(inventory.timeAt(i))}, after the range but more than the tail grace after the newest digest (which ends ${iso(newestEnd)}), ` +
+      `and no later digest exists: delivered after a deleted tail of the chain, no digest vouches for it`;
+    yield finding('LOG_UNREFERENCED', { kind: 'log', object: s3Uri(bucket, key), bucket, key, message, backfill: false });
+  }
+}
+
 /** The end of the hourly digest that should list a log delivered at `t`, after a digest ending at `newestEnd`. */
 function dueBy(t: number, newestEnd: number): number {
   return newestEnd + Math.max(1, Math.ceil((t + 60_000 - newestEnd) / DIGEST_PERIOD_MS)) * DIGEST_PERIOD_MS;
@@ -201,8 +221,13 @@ export function unreferencedReason(map: CoverageMap, t: number): string | undefi
   if (newestEnd !== undefined && t > newestEnd - M) {
     if (t <= newestEnd + M) return undefined; // may be listed by the next digest
     const due = dueBy(t, newestEnd);
-    return due + map.tailGraceMs <= map.end
-      ? `delivered at ${iso(t)}, after the newest digest (which ends ${iso(newestEnd)}); the digest listing it was due by ${iso(due)}: no digest vouches for it`
+    if (due + map.tailGraceMs <= map.end) {
+      return `delivered at ${iso(t)}, after the newest digest (which ends ${iso(newestEnd)}); the digest listing it was due by ${iso(due)}: no digest vouches for it`;
+    }
+    // What shows a deleted tail shows each such log too: the digests after the newest are gone.
+    return t > newestEnd + map.tailGraceMs
+      ? `delivered at ${iso(t)}, more than the tail grace after the newest digest (which ends ${iso(newestEnd)}), and no later digest lists it: ` +
+          `delivered after a deleted tail of the chain, no digest vouches for it`
       : undefined;
   }
   if (Math.abs(t - oldest) <= M) return undefined; // may be listed by the digest before the range

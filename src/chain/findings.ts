@@ -134,6 +134,59 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = Object.
 /** Every finding code, in a stable order. */
 export const FINDING_CODES: readonly FindingCode[] = Object.freeze(Object.keys(FINDING_SEVERITY) as FindingCode[]);
 
+/**
+ * What each chain-level code means, in a few words for a summary line; `null` for a code about
+ * one log file, one digest file or one other object being valid or not. A chain-level finding
+ * is about the chain as a whole (its links, its ends, a checkpoint it must lead back to): the
+ * counts of valid files cannot show it, so every surface that prints counts names these too.
+ * A record over every code, so that a new code must be placed on one side or the other.
+ */
+export const CHAIN_LEVEL_MEANING: Readonly<Record<FindingCode, string | null>> = Object.freeze({
+  DIGEST_VALID: null,
+  DIGEST_NOT_FOUND: null,
+  DIGEST_INVALID_FORMAT: null,
+  DIGEST_MOVED: null,
+  DIGEST_KEY_NOT_FOUND: null,
+  DIGEST_SIGNATURE_INVALID: null,
+  DIGEST_SIGNATURE_MISSING: null,
+  DIGEST_LINK_MISMATCH: null,
+  DIGEST_OUT_OF_ORDER: null,
+  DIGEST_KEY_NOT_VALID: null,
+  DIGEST_ALGORITHM_UNSUPPORTED: null,
+  DIGEST_ACCOUNT_MISMATCH: null,
+  DIGEST_UNREADABLE: null,
+  DIGEST_TIME_INVALID: null,
+  DIGEST_UNREACHED: 'digest files the chain walk never reached (a link skips them, or a loop bypasses them)',
+  LOG_VALID: null,
+  LOG_NOT_FOUND: null,
+  LOG_HASH_MISMATCH: null,
+  LOG_INVALID_FORMAT: null,
+  LOG_HASH_ALGORITHM_UNSUPPORTED: null,
+  LOG_TOO_LARGE: null,
+  LOG_UNREADABLE: null,
+  LOG_UNREFERENCED: null,
+  LOG_DUPLICATE: null,
+  LOG_MISPLACED: null,
+  CHAIN_GAP: 'gaps in the chain: no digest covers the hours between its segments',
+  CHAIN_TAIL_MISSING: 'the newest digest files were deleted: log files came after the newest digest, and no later digest exists',
+  CHAIN_LOOP: 'the digest links form a loop',
+  CHAIN_EMPTY: 'no digest file of this trail in range',
+  CHECKPOINT_MISMATCH: 'the chain does not lead back to the digest a checkpoint pins: history rewritten after the checkpoint was taken',
+  CHECKPOINT_ROLLBACK: 'the newest digests, the one a checkpoint pins included, were deleted after the checkpoint was taken',
+  OBJECT_UNEXPECTED: null,
+  OBJECT_UNREADABLE: null,
+});
+
+/**
+ * Whether a code is about the chain as a whole, not about one file being valid or not
+ * (`CHAIN_*`, `CHECKPOINT_*`, `DIGEST_UNREACHED`): see {@link CHAIN_LEVEL_MEANING}.
+ * @param code - the code
+ * @returns true for a chain-level code
+ */
+export function isChainLevel(code: FindingCode): boolean {
+  return CHAIN_LEVEL_MEANING[code] !== null;
+}
+
 /** What the finding is about: a digest file, a log file, the chain, or another object found in the trail's folders. */
 export type ObjectKind = 'digest' | 'log' | 'chain' | 'object';
 

@@ -114,6 +114,41 @@ export async function* laterDigestKeys(source: ObjectSource, bucket: string, tra
   }
 }
 
+/** What a trail region's digest folder holds from a time on: see {@link trailsInFolder}. */
+export interface FolderTrails {
+  /** Names of the other trails with digests there, sorted. */
+  others: string[];
+  /** Whether a digest of the trail itself was seen. */
+  own: boolean;
+}
+
+/**
+ * The trails whose digests lie in a trail region's digest folder from the date folder of
+ * `from` on: what a run that found no digest of its trail tells its user, so that a mistyped
+ * trail name shows as one. Bounded: at most `maxKeys` keys are listed (one S3 page).
+ *
+ * @param source - where to list
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @param from - list from this time's date folder on
+ * @param maxKeys - most keys listed
+ * @returns the other trails' names, and whether the trail's own digests were seen
+ */
+export async function trailsInFolder(source: ObjectSource, bucket: string, trail: TrailRef, from: Date, maxKeys = 1000): Promise<FolderTrails> {
+  const folder = digestFolder(trail);
+  const others = new Set<string>();
+  let own = false;
+  let listed = 0;
+  for await (const { key } of source.list(bucket, folder, `${folder}${formatDateFolders(new Date(from.getTime() - 60_000))}`)) {
+    if (++listed > maxKeys) break;
+    const parsed = key.endsWith('/') ? undefined : digestKeyParts(key);
+    if (!parsed || !sameFolder(parsed, trail)) continue;
+    if (isMine(parsed, trail)) own = true;
+    else others.add(parsed.trailName);
+  }
+  return { others: [...others].sort(), own };
+}
+
 /** Digests tried, newest first, for the bucket's name: one unreadable digest must not leave the whole run without it. */
 const BUCKET_PROBES = 3;
 

@@ -3,7 +3,7 @@
  * merging the results of several regions into one report. Pure: no I/O, nothing printed.
  * @module
  */
-import type { Finding, FindingCode } from './findings.js';
+import { CHAIN_LEVEL_MEANING, FINDING_CODES, FINDING_SEVERITY, type Finding, type FindingCode, type Severity } from './findings.js';
 
 /** Valid and invalid counts of one kind of object. */
 export interface Count {
@@ -161,6 +161,38 @@ export function mergeSummaries(summaries: Iterable<Summary>): Summary {
     m.ok &&= s.ok;
   }
   return m;
+}
+
+/** A chain-level code a summary counts, with what it means. */
+export interface ChainLevelCount {
+  /** The code ({@link isChainLevel}). */
+  code: FindingCode;
+  /** How many findings have it. */
+  count: number;
+  /** Its severity. */
+  severity: Severity;
+  /** What it means, in a few words. */
+  meaning: string;
+}
+
+/**
+ * The chain-level findings a verdict rests on, which the counts of valid files cannot show:
+ * every invalid chain-level code the summary counts, and `CHAIN_GAP` when gaps fail the run.
+ * Every surface that prints counts prints these beside them, so that a run found INVALID for
+ * its chain never shows only "x/x valid".
+ * @param s - the summary
+ * @param failOnGap - gaps fail the run (`--fail-on-gap`)
+ * @returns the codes, in {@link FINDING_CODES} order
+ */
+export function chainLevelCounts(s: Pick<Summary, 'byCode'>, failOnGap = false): ChainLevelCount[] {
+  const out: ChainLevelCount[] = [];
+  for (const code of FINDING_CODES) {
+    const meaning = CHAIN_LEVEL_MEANING[code];
+    const count = s.byCode[code] ?? 0;
+    const severity = FINDING_SEVERITY[code];
+    if (meaning !== null && count > 0 && (severity === 'invalid' || (code === 'CHAIN_GAP' && failOnGap))) out.push({ code, count, severity, meaning });
+  }
+  return out;
 }
 
 /** What makes a run fail beyond an invalid finding. */

@@ -81,6 +81,8 @@ export interface Settings {
   maxLogBytes?: number;
   /** Logs this long after the newest digest mean a deleted tail. */
   tailGraceMs: number;
+  /** Notes for stderr (an --end-time in the future, moved to now). */
+  notes?: string[];
 }
 
 /** True when the arguments ask for JSON output (read even when they do not parse). */
@@ -108,9 +110,15 @@ export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VAL
     throw new UsageError(`--trail-arn: ${(e as Error).message}`);
   }
   // From a checkpoint, the run starts where it left off unless told otherwise.
-  const start = defaultStart !== undefined && flags['start-time'] === undefined ? defaultStart : timeFlag(need('start-time'), '--start-time');
-  const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
-  if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
+  const fromCheckpoint = defaultStart !== undefined && flags['start-time'] === undefined;
+  const start = fromCheckpoint ? defaultStart : timeFlag(need('start-time'), '--start-time');
+  let { end, note } = endTimeFlag(flags['end-time'], io.now(), 'validating');
+  if (fromCheckpoint && start > end) {
+    // An end before the pinned digests still asks whether the chain reaches them: a rollback is a finding, not a usage error.
+    note = `--end-time ${flags['end-time']} is before the end of the digests the checkpoint pins: validating at ${formatDigestTime(start)}, whether the chain still reaches them`;
+    end = start;
+  }
+  checkRange(start, end, flags['end-time'] === undefined || note !== undefined);
   const local = flags['local-dir'];
   const concurrency = flags.concurrency === undefined ? (local ? 4 : 32) : concurrencyFlag(flags.concurrency);
   const platform = threadsFlag(flags.threads);
@@ -130,7 +138,39 @@ export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VAL
     platform,
     ...(maxLogBytes !== undefined && { maxLogBytes }),
     tailGraceMs,
+    ...(note !== undefined && { notes: [note] }),
   };
+}
+
+/**
+ * The end of a range from `--end-time`, or now when it is not given. An end in the future is
+ * the present moment: no digest exists yet past now, so a later end would only judge the
+ * newest log files against digests not due yet (and a year such as 9999 would name digest
+ * keys no CloudTrail writes).
+ * @param text - the flag's value, if given
+ * @param now - the present moment
+ * @param doing - what the command does up to the end, for the note: `validating`, `planning`
+ * @returns the end, and the note to say on stderr when the end was moved to now
+ * @throws UsageError when the value is not a time
+ */
+export function endTimeFlag(text: string | undefined, now: Date, doing: string): { end: Date; note?: string } {
+  if (text === undefined) return { end: now };
+  const end = timeFlag(text, '--end-time');
+  if (end.getTime() <= now.getTime()) return { end };
+  return { end: now, note: `--end-time ${text} is in the future: ${doing} up to now, ${formatDigestTime(now)} (no digest exists past the present moment)` };
+}
+
+/**
+ * Check that a range starts before it ends.
+ * @param start - its start
+ * @param end - its end
+ * @param endIsNow - the end is the present moment (no --end-time, or a later one moved to it)
+ * @throws UsageError
+ */
+export function checkRange(start: Date, end: Date, endIsNow: boolean): void {
+  if (start <= end) return;
+  if (endIsNow) throw new UsageError(`--start-time ${formatDigestTime(start)} is in the future: nothing has been delivered yet`);
+  throw new UsageError('Invalid time range specified: start-time must occur before end-time');
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import { mergeSummaries } from '../chain/report.js';
+import { chainLevelCounts, mergeSummaries } from '../chain/report.js';
 import { formatDigestTime } from '../format/time.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
@@ -20,7 +20,7 @@ import { DocumentStore } from '../scale/store.js';
 import { concurrencyFlag, defineCommand, packageVersion, threadsFlag, timeFlag, untilStopped, UsageError, write, type CommandIO, type Flags } from './io.js';
 import { DocumentBuffer, failureDocument, type FailureState } from './json.js';
 import { TextWriter } from './text.js';
-import { loadKeyFiles } from './plan.js';
+import { checkRange, endTimeFlag, loadKeyFiles } from './plan.js';
 
 /** The help text of `validate-logs plan`. */
 export const PLAN_HELP = `Usage: validate-logs plan --s3-bucket BUCKET --start-time TIME [options]
@@ -34,7 +34,7 @@ shard with "validate-logs --manifest FILE --shard-index N", then "validate-logs 
   --s3-prefix PREFIX     The trails' S3 key prefix, if any.
   --local-dir DIR        Plan over a local copy of the bucket (DIR is the bucket root).
   --start-time TIME      Start of every chain's window (required).
-  --end-time TIME        End of every chain's window (default: now).
+  --end-time TIME        End of every chain's window (default: now; a later time is now).
   --shard-hours H        Cut each chain into windows of H hours (default: one shard per chain).
   --accounts LIST        Only these accounts (comma-separated).
   --regions LIST         Only these regions (comma-separated).
@@ -96,6 +96,9 @@ trail or window), shards ran with different settings, or it changed during the m
   --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
 `;
 
+/** How far the clock of the machine that planned may be ahead of a worker's. */
+const PLAN_CLOCK_SKEW_MS = 5 * 60_000;
+
 const S3_OPTIONS = { 'endpoint-url': { type: 'string' }, profile: { type: 'string' } } as const;
 
 const list = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -143,8 +146,9 @@ export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = 
     if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
     const bucket = need('s3-bucket');
     const start = timeFlag(need('start-time'), '--start-time');
-    const end = flags['end-time'] ? timeFlag(flags['end-time'], '--end-time') : io.now();
-    if (start > end) throw new UsageError('Invalid time range specified: start-time must occur before end-time');
+    const { end, note } = endTimeFlag(flags['end-time'], io.now(), 'planning');
+    checkRange(start, end, flags['end-time'] === undefined || note !== undefined);
+    if (note) await write(io.stderr, `validate-logs plan: note: ${note}\n`);
     const hours = flags['shard-hours'];
     if (hours !== undefined && !/^[1-9]\d{0,5}$/.test(hours)) throw new UsageError(`--shard-hours must be a whole number of hours from 1, not ${JSON.stringify(hours)}`);
     const accounts = list(flags.accounts);
@@ -225,6 +229,11 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
       throw e;
     }
     if (item.index !== index) throw new UsageError(`${manifest} line ${index + 1} is shard ${item.index}, not ${index}: a malformed manifest`);
+    // A window past the present (a manifest not made by plan, which ends it at now) would judge
+    // the newest logs against digests not due yet; the shards' windows must abut, so no shard moves its own.
+    if (Date.parse(item.chainEnd) > io.now().getTime() + PLAN_CLOCK_SKEW_MS) {
+      throw new UsageError(`${manifest} line ${index + 1}: the chain's window ends at ${item.chainEnd}, in the future: make the manifest again with "validate-logs plan", which ends it at the present moment`);
+    }
     const { report, written } = await runShardFromPlan({
       item,
       ...(local && { localDir: local }),
@@ -237,11 +246,13 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
     });
     if (!written) await write(io.stdout, JSON.stringify(report) + '\n');
     const s = report.summary;
-    const invalid = s.digests.invalid + s.backfillDigests.invalid + s.logs.invalid;
+    const invalid = s.digests.invalid + s.backfillDigests.invalid + s.logs.invalid + s.objects.invalid;
+    // What the counts of files cannot show is named too (a deleted tail, a loop).
+    const chain = chainLevelCounts(s).map((c) => `, ${c.count} ${c.code}`).join('');
     await write(
       io.stderr,
       `validate-logs: shard ${index} of ${item.shards} (account ${item.accountId}, region ${item.region}, ${item.start} to ${item.end}): ` +
-        `${s.digests.valid + s.digests.invalid} digests, ${s.logs.valid + s.logs.invalid} log files, ${invalid} INVALID${written ? `; report written to ${written}` : ''}\n`,
+        `${s.digests.valid + s.digests.invalid} digests, ${s.logs.valid + s.logs.invalid} log files, ${invalid} INVALID${chain}${written ? `; report written to ${written}` : ''}\n`,
     );
     return 0;
   },
@@ -317,8 +328,8 @@ async function merge(flags: Flags<typeof MERGE_OPTIONS>, io: CommandIO, args: st
       out(`Account ${s.accountId}, region ${s.region}, trail ${s.trailName}:\n`);
       text.startup(`arn:aws:cloudtrail:${s.homeRegion}:${s.accountId}:trail/${s.trailName}`, s.chainStart, s.chainEnd);
       for (const f of result.findings) text.finding(f);
-      text.summary(result.summary, s.chainStart, s.chainEnd);
-      if (result.empty && !flags['allow-empty']) err(`validate-logs: no digest files of this trail were found between ${s.chainStart} and ${s.chainEnd}; nothing was validated (--allow-empty to accept)\n`);
+      text.summary(result.summary, s.chainStart, s.chainEnd, { failOnGap: flags['fail-on-gap'] === true });
+      if (result.empty && !flags['allow-empty'] && result.summary.ok) err(`validate-logs: no digest files of this trail were found between ${s.chainStart} and ${s.chainEnd}; nothing was validated (--allow-empty to accept)\n`);
     }
     results.push({ shard: s, summary: result.summary, empty: result.empty, ok: chainOk(result) });
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Finding } from '../chain/findings.js';
-import type { Summary } from '../chain/report.js';
+import { chainLevelCounts, type Summary } from '../chain/report.js';
 import type { RegionSink } from './regions.js';
 
 /**
@@ -47,7 +47,6 @@ function statusText(f: Finding): string {
     case 'DIGEST_KEY_NOT_FOUND':
       return `INVALID: ${f.message}`;
     case 'DIGEST_SIGNATURE_INVALID':
-    case 'DIGEST_SIGNATURE_MISSING':
       return 'INVALID: signature verification failed';
     case 'LOG_HASH_MISMATCH':
       return "INVALID: hash value doesn't match";
@@ -103,17 +102,20 @@ export class TextWriter {
   }
 
   /**
-   * The summary.
+   * The summary: the AWS CLI's lines, then one line per other kind of finding the verdict
+   * rests on that they cannot show (other objects, each chain-level code: {@link chainLevelCounts}).
    * @param s - the summary
    * @param start - requested start
    * @param end - requested end
+   * @param options - `failOnGap`: gaps fail the run, and get their line too
    */
-  summary(s: Summary, start: string, end: string): void {
+  summary(s: Summary, start: string, end: string, options: { failOnGap?: boolean } = {}): void {
     let text = this.#lastDoubleSpace ? '' : '\n';
     text += `Results requested for ${start} to ${end}\n`;
+    const tail = objectsLine(s) + chainLines(s, options.failOnGap === true);
     const totalDigests = s.digests.valid + s.digests.invalid + s.backfillDigests.valid + s.backfillDigests.invalid;
     if (totalDigests === 0) {
-      this.#out(text + 'No digests found\n' + objectsLine(s));
+      this.#out(text + 'No digests found\n' + tail);
       return;
     }
     text += s.foundStart && s.foundEnd ? `Results found for ${s.foundStart} to ${s.foundEnd}:\n` : 'No valid digests found in range\n';
@@ -125,7 +127,7 @@ export class TextWriter {
     text += ratio(s.digests.valid, s.digests.invalid, 'digest');
     text += ratio(s.backfillDigests.valid, s.backfillDigests.invalid, 'backfill digest');
     text += ratio(s.logs.valid, s.logs.invalid, 'log');
-    this.#out(text + '\n' + objectsLine(s));
+    this.#out(text + '\n' + tail);
   }
 }
 
@@ -133,6 +135,13 @@ export class TextWriter {
 function objectsLine(s: Summary): string {
   const n = s.objects.valid + s.objects.invalid;
   return n === 0 ? '' : `${s.objects.invalid}/${n} other objects INVALID (neither a log nor a digest file of this trail)\n`;
+}
+
+/** One summary line per chain-level code the verdict rests on: `1 CHECKPOINT_MISMATCH INVALID (what it means)`. */
+function chainLines(s: Summary, failOnGap: boolean): string {
+  return chainLevelCounts(s, failOnGap)
+    .map((c) => `${c.count} ${c.code} INVALID (${c.meaning})\n`)
+    .join('');
 }
 
 /**
@@ -144,7 +153,7 @@ export class TextReport implements RegionSink {
   readonly #out: (s: string) => void;
   readonly #err: (s: string) => void;
   readonly #verbose: boolean;
-  readonly #head: { trailArn: string; start: string; end: string; multi: boolean };
+  readonly #head: { trailArn: string; start: string; end: string; multi: boolean; failOnGap?: boolean };
   #writer: TextWriter | undefined;
   #closed = false;
 
@@ -152,9 +161,9 @@ export class TextReport implements RegionSink {
    * @param out - writes to stdout
    * @param err - writes to stderr
    * @param verbose - print valid lines too
-   * @param head - the ARN and requested range of the first line, and whether several regions are reported
+   * @param head - the ARN and requested range of the first line, whether several regions are reported, and whether gaps fail the run
    */
-  constructor(out: (s: string) => void, err: (s: string) => void, verbose: boolean, head: { trailArn: string; start: string; end: string; multi: boolean }) {
+  constructor(out: (s: string) => void, err: (s: string) => void, verbose: boolean, head: { trailArn: string; start: string; end: string; multi: boolean; failOnGap?: boolean }) {
     this.#out = out;
     this.#err = err;
     this.#verbose = verbose;
@@ -186,7 +195,7 @@ export class TextReport implements RegionSink {
    */
   regionEnd(region: string, summary: Summary): void {
     if (this.#closed) return;
-    this.#region(region).summary(summary, this.#head.start, this.#head.end);
+    this.#region(region).summary(summary, this.#head.start, this.#head.end, { failOnGap: this.#head.failOnGap === true });
     this.#writer = undefined;
   }
 

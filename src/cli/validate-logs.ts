@@ -11,6 +11,7 @@
  * results is the library's `judgeRegions`).
  * @module
  */
+import { trailsInFolder } from '../chain/listing.js';
 import { judgeRegions, type Judgement, type ReportPolicy } from '../chain/report.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { SavingSource } from '../sources/saving.js';
@@ -41,6 +42,8 @@ Required:
   --trail-arn ARN        The trail, arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME.
   --start-time TIME      Validate log files delivered on or after TIME (UTC ISO 8601:
                          2025-01-08T05:21:42Z, 2025-01-08, or with an offset like +02:00).
+  --end-time TIME        Optional: and up to TIME (default: now; a time in the future is
+                         now, said on stderr).
 
 Where the files are:
   --s3-bucket NAME       The bucket (default online: from DescribeTrails; with --local-dir:
@@ -134,7 +137,9 @@ DIGEST_TIME_INVALID, DIGEST_UNREACHED (the chain skips it), CHAIN_LOOP, CHAIN_TA
 OBJECT_UNEXPECTED and OBJECT_UNREADABLE ("Object" lines: anything else in the trail's folders,
 planted or unreadable); the notices CHAIN_GAP and CHAIN_EMPTY ("NOTICE:", a region with no
 digest in range) fail nothing by themselves. The summary counts each object once; a line
-"N/N other objects INVALID" appears only when there are some. The README explains every code.
+"N/N other objects INVALID" appears only when there are some, and a line "N CODE INVALID
+(why)" for each finding about the chain as a whole (CHECKPOINT_MISMATCH, CHAIN_TAIL_MISSING...),
+which the counts cannot show. The README explains every code.
 
 Organization scale (many accounts and regions, sharded over AWS Batch, Kubernetes or Step
 Functions): "validate-logs plan --help", "validate-logs --manifest FILE --help",
@@ -221,7 +226,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     io.stderr.write(s);
   };
   const note = (n: string): void => err(`validate-logs: note: ${n}\n`);
-  for (const n of [...plan.notes, ...checkpoints.notes]) note(n);
+  for (const n of [...(settings.notes ?? []), ...plan.notes, ...checkpoints.notes]) note(n);
 
   const usedKeys = new PublicKeySet(plan.keys);
   const runner = new RegionRunner({
@@ -241,7 +246,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     await state.json.begin(request(settings, plan));
     sink = state.json;
   } else {
-    sink = state.text = new TextReport(out, err, flags.verbose === true, { trailArn: settings.arnText, start: settings.startText, end: settings.endText, multi: plan.regions.length > 1 });
+    sink = state.text = new TextReport(out, err, flags.verbose === true, { trailArn: settings.arnText, start: settings.startText, end: settings.endText, multi: plan.regions.length > 1, failOnGap: state.policy.failOnGap === true });
   }
   const judgement = judgeRegions(await untilStopped(runner.run(sink), io.signal), state.policy);
   progress.clear();
@@ -260,7 +265,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   }
 
   if (state.json) await state.json.end(judgement, evidence && { evidence });
-  else textEpilogue(err, judgement, settings, plan, evidence);
+  else await textEpilogue(err, judgement, settings, plan, evidence);
   await write(io.stdout, '');
   return judgement.ok ? 0 : 1;
 }
@@ -282,17 +287,48 @@ function request(settings: Settings, plan: Plan): ReportRequest {
 }
 
 /** The lines on stderr after the text report: why an empty run fails, a missing-signature hint, where the evidence is. */
-function textEpilogue(err: (s: string) => void, judgement: Judgement, settings: Settings, plan: Plan, evidence: EvidenceInfo | undefined): void {
-  const emptyFailed = judgement.regions.filter((r) => r.empty && !r.ok).map((r) => r.region);
-  if (emptyFailed.length > 0) {
-    const where = plan.regions.length > 1 ? ` in ${emptyFailed.join(', ')}` : '';
-    err(`validate-logs: no digest files of this trail were found between ${settings.startText} and ${settings.endText}${where}; nothing was validated (--allow-empty to accept)\n`);
-  }
+async function textEpilogue(err: (s: string) => void, judgement: Judgement, settings: Settings, plan: Plan, evidence: EvidenceInfo | undefined): Promise<void> {
+  await emptyHints(err, judgement, settings, plan);
   if (plan.notes.length === 0 && !plan.online && (judgement.summary.byCode.DIGEST_SIGNATURE_MISSING ?? 0) > 0) {
     err("validate-logs: note: a digest without signature metadata cannot be verified; save each digest's metadata as <digest>.metadata.json (see the README)\n");
   }
   if (evidence) {
     err(`validate-logs: evidence saved in ${evidence.dir} (${evidence.objects} objects, ${evidence.bytes} bytes); check it offline with --local-dir ${evidence.localDir} --public-keys ${evidence.publicKeys}\n`);
+  }
+}
+
+/** Most other trails' names said in a hint. */
+const MAX_TRAILS_NAMED = 10;
+
+/**
+ * What to say about regions with no digest of the trail in range. Only a region that fails for
+ * that alone gets "--allow-empty to accept" (one that fails for a finding, such as a
+ * rollback, does not pass with it); a region whose folder holds other trails' digests and none
+ * of this trail's names them instead, failing or not: the trail name is likely mistyped.
+ */
+async function emptyHints(err: (s: string) => void, judgement: Judgement, settings: Settings, plan: Plan): Promise<void> {
+  const failedAlone = new Set(judgement.regions.filter((r) => r.empty && !r.ok && r.summary.ok).map((r) => r.region));
+  // Regions allowed to be empty are looked into only when the whole run is empty (--regions all may find many).
+  const looked = judgement.regions.filter((r) => r.empty && (failedAlone.has(r.region) || (judgement.empty && r.summary.ok)));
+  const acceptable: string[] = [];
+  for (const r of looked) {
+    const where = plan.regions.length > 1 ? ` in ${r.region}` : '';
+    // A hint only: a listing that fails now is said, and leaves the plain line (the report is already out).
+    const found = await trailsInFolder(plan.source, plan.bucket, { ...plan.trail, region: r.region }, settings.start).catch((e: unknown) => {
+      err(`validate-logs: note: the digest folder${where} could not be listed for other trails' names: ${e instanceof Error ? e.message : String(e)}\n`);
+      return undefined;
+    });
+    if (found && found.others.length > 0 && !found.own) {
+      const names = found.others.slice(0, MAX_TRAILS_NAMED).map((n) => JSON.stringify(n)).join(', ') + (found.others.length > MAX_TRAILS_NAMED ? `, and ${found.others.length - MAX_TRAILS_NAMED} more` : '');
+      err(
+        `validate-logs: ${failedAlone.has(r.region) ? '' : 'note: '}no digest file of trail ${JSON.stringify(plan.trail.trailName)} was found${where} from ${settings.startText} on, ` +
+          `but its digest folder holds digests of other trails: ${names}; check the trail name in --trail-arn\n`,
+      );
+    } else if (failedAlone.has(r.region)) acceptable.push(r.region);
+  }
+  if (acceptable.length > 0) {
+    const where = plan.regions.length > 1 ? ` in ${acceptable.join(', ')}` : '';
+    err(`validate-logs: no digest files of this trail were found between ${settings.startText} and ${settings.endText}${where}; nothing was validated (--allow-empty to accept)\n`);
   }
 }
 

@@ -12,7 +12,7 @@ import type { Finding, FindingCode } from '../chain/findings.js';
 import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { parseDigest } from '../format/digest.js';
-import { digestFolder, digestKey, digestKeyParts, type TrailRef } from '../format/keys.js';
+import { digestFolder, digestKey, digestKeyParts, logKeyParts, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { FetchedObject, ListedObject, ListOptions, ObjectSource } from '../sources/source.js';
@@ -254,6 +254,7 @@ export async function runShard(options: ShardRunOptions): Promise<ShardReport> {
     const tally = new Tally(start, new Date(end));
     let coverage: CoverageMap | undefined;
     const unlisted: string[] = [];
+    let keptTail = false;
     for await (const f of verifyTrail({
       source: from,
       bucket: item.bucket,
@@ -272,10 +273,12 @@ export async function runShard(options: ShardRunOptions): Promise<ShardReport> {
         for (const { key, time } of logs) if (owns.log(time) && time <= chainEnd) unlisted.push(key);
       },
     })) {
-      // Whether a log no digest lists is reported depends on the whole chain: the merge judges it.
-      if (f.code === 'LOG_UNREFERENCED') continue;
+      // Whether a log no digest lists is reported depends on the whole chain: the merge judges it;
+      // but one after the chain's end belongs to the deleted tail of the shard that reports it.
+      if (f.code === 'LOG_UNREFERENCED' && !(keptTail && (logKeyParts(f.key)?.deliveryTime.getTime() ?? 0) > chainEnd)) continue;
       const at = findingTime(f);
       if (at !== undefined && !owns.digest(at)) continue;
+      if (f.code === 'CHAIN_TAIL_MISSING') keptTail = true;
       findings.push(f);
       tally.add(f);
     }

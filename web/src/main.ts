@@ -4,6 +4,7 @@
  * @module
  */
 import { FINDING_CODES, FINDING_SEVERITY, type Finding, type Severity } from '../../src/chain/findings.js';
+import { chainLevelCounts } from '../../src/chain/report.js';
 import { parseUserTime, formatDigestTime } from '../../src/format/time.js';
 import { commandLine } from './command.js';
 import { discover, trailArnOf, type Discovery, type FoundTrail } from './discover.js';
@@ -251,7 +252,7 @@ function start(event: SubmitEvent): void {
     state.command = commandLine({
       trailArn,
       ...(startTime !== undefined && { startTime }),
-      endTime,
+      endTime: reportRequest!.endTime, // the end validated (a checkpoint may move it)
       root: t.root,
       bucket: reportRequest!.bucket,
       keyFiles: keyFiles.map((k) => k.path),
@@ -295,11 +296,13 @@ function showResult(r: Report, pin: CheckpointPin | undefined): void {
   $('result').hidden = false;
   const verdict = $('verdict');
   verdict.dataset.ok = String(r.ok);
+  const invalid = r.findings.filter((f) => f.severity === 'invalid').length;
+  // An empty range is "nothing to validate" only when no finding fails it (a rollback leaves no digest in range).
   verdict.textContent = r.ok
     ? 'Valid: every digest and log file in range is intact.'
-    : r.empty
+    : r.empty && invalid === 0
       ? 'Nothing to validate: no digest file of this trail in range.'
-      : `INVALID: ${r.findings.filter((f) => f.severity === 'invalid').length} finding${r.findings.filter((f) => f.severity === 'invalid').length === 1 ? '' : 's'} below.`;
+      : `INVALID: ${invalid} finding${invalid === 1 ? '' : 's'} below.`;
   const s = r.summary;
   const summary = $('summary');
   summary.replaceChildren(
@@ -307,7 +310,14 @@ function showResult(r: Report, pin: CheckpointPin | undefined): void {
     count('digest files', s.digests.valid, s.digests.invalid),
     ...(s.backfillDigests.valid + s.backfillDigests.invalid > 0 ? [count('backfill digest files', s.backfillDigests.valid, s.backfillDigests.invalid)] : []),
     count('log files', s.logs.valid, s.logs.invalid),
+    ...(s.objects.invalid > 0 ? [count('other objects', s.objects.valid, s.objects.invalid)] : []),
     ...(s.gaps > 0 ? [el('p', { 'data-count': 'gaps' }, `${s.gaps} gap${s.gaps === 1 ? '' : 's'} in the chain (logging stopped and restarted).`)] : []),
+    // What the counts of valid files cannot show: each chain-level finding the verdict rests on.
+    ...chainLevelCounts(s).map((c) => {
+      const p = el('p', { 'data-chain': c.code });
+      p.append(el('strong', { class: 'bad' }, `${c.count} ${c.code}`), ` INVALID: ${c.meaning}`);
+      return p;
+    }),
   );
   summary.dataset.summary = JSON.stringify(s);
   const info = $('checkpoint-info');

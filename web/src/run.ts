@@ -94,7 +94,10 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
     const pin = request.checkpoint && (await openPickedCheckpoint(request.checkpoint, request.trailArn, request.trail.region));
     // From a checkpoint, the run starts where it left off unless told otherwise.
     const start = pin && !request.startTime ? new Date(pin.endTime) : parseUserTime(request.startTime ?? '', 'the start time');
-    const end = parseUserTime(request.endTime, 'the end time');
+    let end = parseUserTime(request.endTime, 'the end time');
+    // From a checkpoint, an end before the pinned digest (the folder's newest digest, once the
+    // tail is deleted) still asks whether the chain reaches it: a rollback is a finding, as with validate-logs.
+    if (pin && !request.startTime && start > end) end = start;
     if (start > end) throw new RangeError('the start time must not be after the end time');
     const keys = new PublicKeySet();
     for (const k of request.keyFiles) keys.addAll(PublicKeySet.fromListPublicKeys(await k.file.text(), k.path));
@@ -103,7 +106,8 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
     const trail: TrailRef = { ...request.trail };
     const files = request.files.filter((f) => f.path.startsWith(request.root)).map((f) => ({ key: f.path.slice(request.root.length), file: f.file }));
     const any = new FileSource(files, { onRead: (n) => void (progress.bytesRead += n) });
-    const bucket = request.bucket || ((await bucketOfNewestDigest(any, trail, start, end)) ?? UNKNOWN_BUCKET);
+    // No digest in range names the bucket (a rollback leaves none): the checkpoint's pin does.
+    const bucket = request.bucket || ((await bucketOfNewestDigest(any, trail, start, end)) ?? pin?.bucket ?? UNKNOWN_BUCKET);
     if (pin && pin.bucket !== bucket) throw new CheckpointRefused(`the checkpoint is refused: it pins the ${request.trail.region} chain in bucket ${pin.bucket}, not in ${bucket}, the bucket validated`);
     const source = any.as(bucket);
     const reportRequest: ReportRequest = {
