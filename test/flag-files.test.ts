@@ -26,12 +26,14 @@ const runBounded = (script: string, args: string[]): Promise<Run> => run(process
 /** A hostile file at `path` (made by the variant), and what the command must say about it. */
 interface Variant {
   name: string;
-  make(path: string, bound: number): void;
+  /** Make the hostile file at `path`; or return another path to give (a device itself). */
+  make(path: string, bound: number): unknown;
   why: (bound: number) => RegExp;
 }
 const VARIANTS: Variant[] = [
   { name: 'a FIFO', make: (p) => execFileSync('mkfifo', [p]), why: () => /a FIFO \(named pipe\), not a regular file/ },
-  { name: '/dev/zero', make: (p) => symlinkSync('/dev/zero', p), why: () => /a character device, not a regular file/ },
+  { name: '/dev/zero', make: () => '/dev/zero', why: () => /a character device, not a regular file/ },
+  { name: 'a link to /dev/zero', make: (p) => symlinkSync('/dev/zero', p), why: () => /a character device, not a regular file/ },
   { name: 'a folder', make: (p) => mkdirSync(p), why: () => /a folder, not a file/ },
   { name: 'a missing file', make: () => undefined, why: () => /no such file/ },
   { name: 'a link to a FIFO', make: (p) => (execFileSync('mkfifo', [`${p}.fifo`]), symlinkSync(`${p}.fifo`, p)), why: () => /a FIFO \(named pipe\), not a regular file/ },
@@ -140,12 +142,14 @@ const CASES: FlagCase[] = [
 describe('every file a flag names is hostile', () => {
   for (const c of CASES) {
     it(`${c.flag}: each hostile file is one clear line and exit 2, never a hang or a read without end`, async () => {
-      const variants = VARIANTS.filter((v) => !c.skip?.includes(v.name) && (c.bound !== undefined || v.name !== 'a file over its bound'));
+      // (A derived path, FILE.tsr, cannot be /dev/zero itself: a link to it stands there instead.)
+      const variants = VARIANTS.filter((v) => !c.skip?.includes(v.name) && (c.bound !== undefined || v.name !== 'a file over its bound') && !(c.at && v.name === '/dev/zero'));
       const results = await Promise.all(
         variants.map(async (v) => {
           const dir = mkdtempSync(join(work, 'case-'));
-          const path = c.at ? c.at(dir) : join(dir, 'hostile');
-          v.make(path, c.bound ?? 0);
+          const made = c.at ? c.at(dir) : join(dir, 'hostile');
+          const given = v.make(made, c.bound ?? 0);
+          const path = typeof given === 'string' ? given : made;
           return { v, path, r: await runBounded(c.script, c.args(path)) };
         }),
       );

@@ -116,10 +116,12 @@ Checkpoints (pin what was verified; see the README):
                          symbolic link, FIFO or folder at FILE is refused (exit 2).
   --checkpoint-key FILE  The Ed25519 key that signs it ("openssl genpkey -algorithm ed25519").
   --checkpoint-name NAME The key's name in the signature line (e.g. audit.example.com/daily).
-  --timestamp-url URL    Have an RFC 3161 authority time-stamp the new checkpoint; the token is
-                         kept as FILE.tsr.
+  --timestamp-url URL    Have an RFC 3161 authority time-stamp the new checkpoint's text (so a
+                         witness's line added later leaves it valid); the token is kept as
+                         FILE.tsr once checked: granted, for that text, with the request's
+                         nonce. Otherwise exit 2, and neither file is written.
   --tsa-cert PEM         The authority's certificate: verifies --checkpoint's FILE.tsr (and the
-                         new token), and says the time it attests.
+                         new token's signature), and says the time it attests.
 
   --concurrency N        Objects read from storage at once (default: 4 for a local copy, 32
                          online). A local copy's log files are read by the hashing threads,

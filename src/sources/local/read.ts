@@ -279,7 +279,8 @@ export type WholeFile = { bytes: Buffer } | { absent: true; why: string } | { wh
 
 /**
  * Read a file a user named whole ({@link openUserFile}), at most `maxBytes`: a larger file is
- * refused after reading one byte past the bound.
+ * refused by its size, unread, or after reading one byte past the bound when it grows (or a
+ * size of 0 hid it, as /proc files do).
  * @param path - the path
  * @param maxBytes - the largest size accepted
  * @returns its bytes; `absent` when nothing is there; otherwise why it is not read
@@ -287,6 +288,10 @@ export type WholeFile = { bytes: Buffer } | { absent: true; why: string } | { wh
 export async function readWholeFile(path: string, maxBytes: number): Promise<WholeFile> {
   const at = await openUserFile(path);
   if (!('fd' in at)) return at;
+  if (at.size > maxBytes) {
+    await fdClose(at.fd);
+    return { why: `larger than ${maxBytes} bytes` }; // said by its size: not read at all
+  }
   try {
     const bytes = await readUpTo(at.fd, at.size, maxBytes);
     return bytes.length > maxBytes ? { why: `larger than ${maxBytes} bytes` } : { bytes };
