@@ -363,18 +363,14 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     generateDigests({ trail, bucket, logs, until, signer, ...(platform && { platform }), ...(head && { previous: head }) });
   // 1. List, hashing the logs in groups as the listing goes.
   // A log whose modification time and name disagree fails the run before anything is written
-  // (while listing, when continuing a chain; once every log is timed, for a new chain).
-  const { hashing, listed: all } = await listAndHash(options, trail, bucket, until, head, timesFromThreads);
-  let listed: Listed[] = all;
-  if (timesFromThreads) {
-    const times = await unlessAborted(timed(storage, bucket, all, await unlessAborted(Promise.all(hashing), signal)), signal);
-    const before = times.filter((e) => e.deliveredAt < until);
-    const hours = hoursWritten(undefined, before.reduce<Date | undefined>((a, e) => (a === undefined || e.deliveredAt < a ? e.deliveredAt : a), undefined), until);
-    for (const e of times) {
-      const refused = misplaced(bucket, e.key, e.named, e.deliveredAt, hours);
-      if (refused) throw refused;
-    }
-    listed = before;
+  // (one before the head as the listing goes; the others once every log is timed).
+  const { hashing, listed: all, beyond } = await listAndHash(options, trail, bucket, until, head, timesFromThreads);
+  const times = timesFromThreads ? await unlessAborted(timed(storage, bucket, all, await unlessAborted(Promise.all(hashing), signal)), signal) : (all as Timed[]);
+  const listed: Listed[] = times.filter((e) => e.deliveredAt < until);
+  const hours = hoursWritten(head, listed.reduce<Date | undefined>((a, e) => (a === undefined || e.deliveredAt! < a ? e.deliveredAt : a), undefined), until);
+  for (const e of [...times, ...beyond]) {
+    const refused = misplaced(bucket, e.key, e.named, e.deliveredAt, hours);
+    if (refused) throw refused;
   }
   listed.sort((a, b) => deliveryOrder(a as Timed, b as Timed));
   // Every log hashed before `until` is counted, and one that cannot be hashed fails the run
@@ -466,6 +462,8 @@ function storer(options: WriteDigestsOptions, bucket: string): { written: Genera
 interface ListedRun {
   listed: Listed[];
   hashing: Array<Promise<Hashed[]>>;
+  /** Logs delivered from `until` on, when the listing gives times: a later run's, only checked. */
+  beyond: Timed[];
 }
 
 /**
@@ -493,6 +491,7 @@ async function listAndHash(
   const limit = createLimiter(groupsAtOnce);
   const logTime = trailLogTime(trail);
   const hours = head && hoursWritten(head, undefined, until);
+  const beyond: Timed[] = [];
   const hashing: Array<Promise<Hashed[]>> = [];
   const listed: Listed[] = [];
   let group: Listed[] = [];
@@ -515,10 +514,15 @@ async function listAndHash(
     let deliveredAt: Date | undefined;
     if (!timesFromThreads) {
       deliveredAt = deliveryTime(bucket, o);
-      const refused = hours && misplaced(bucket, o.key, named, deliveredAt, hours);
-      if (refused) throw refused;
-      if (head && deliveredAt < head.endTime) continue;
-      if (deliveredAt >= until) continue;
+      if (hours && deliveredAt.getTime() < hours.start) {
+        const refused = misplaced(bucket, o.key, named, deliveredAt, hours); // (one delivered before the head: named after it)
+        if (refused) throw refused;
+        continue;
+      }
+      if (deliveredAt >= until) {
+        beyond.push({ key: o.key, named, deliveredAt, task: -1, at: -1 }); // (to check, not to hash)
+        continue;
+      }
     }
     const entry: Listed = { key: o.key, named, deliveredAt, task: hashing.length, at: group.length };
     group.push(entry);
@@ -529,5 +533,5 @@ async function listAndHash(
     }
   }
   flush();
-  return { listed, hashing };
+  return { listed, hashing, beyond };
 }
