@@ -1,13 +1,15 @@
 // What write-digests exits 0 on, validate-logs accepts in full; what it cannot write soundly it
 // refuses, naming the reason and the object, with nothing half-written. The commands run as a
 // user runs them: child processes of the built dist on a local copy.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { node } from './helpers/cli.js';
+import { LocalDirectory, createSigner, writeDigests } from './helpers/lib.js';
 import {
-  ACCOUNT, BUCKET, DIGEST_FOLDER, HOUR, KEY_B, digestEnd, digestFiles, files, leftovers, putLog, start, validateArgs, writeArgs,
+  ACCOUNT, BUCKET, DIGEST_FOLDER, HOUR, KEY_A, KEY_B, digestEnd, digestFiles, files, leftovers, putLog, start, validateArgs, writeArgs,
 } from './helpers/own-logs.js';
 
 const cleanups: Array<() => void> = [];
@@ -47,24 +49,18 @@ const windows = (keys: string): string[][] =>
   (JSON.parse(readFileSync(keys, 'utf8')) as KeyList).PublicKeyList.map((k) => [k.ValidityStartTime, k.ValidityEndTime]).sort((x, y) => x[0]!.localeCompare(y[0]!));
 
 describe("the key file's window comes from the chain", () => {
-  it('a first run without --public-keys-out and a later run with it: the window starts at the oldest digest', async () => {
-    const dir = bucket(6);
+  it.each([
+    ['a later run with it that writes more', 6, at(6), /^Wrote 3 digest files/m],
+    ['a later run with it that writes nothing', 3, at(3, 30), /^Nothing to write/m],
+  ])('a first run without --public-keys-out, %s: the window starts at the oldest digest', async (_, hours, until, said) => {
+    const dir = bucket(hours);
     const keys = join(tempDir(), 'keys.json');
     expect((await write(writeArgs(dir, at(3)))).status).toBe(0);
-    const second = await write(writeArgs(dir, at(6), ['--public-keys-out', keys]));
+    const second = await write(writeArgs(dir, until, ['--public-keys-out', keys]));
     expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(said);
     expect(windows(keys)).toEqual([['2025-02-03T00:00:00Z', '9999-12-31T23:59:59Z']]);
-    await expectAccepted(dir, at(6), keys);
-  });
-
-  it('a later run that writes nothing still records the window from the oldest digest', async () => {
-    const dir = bucket(3);
-    const keys = join(tempDir(), 'keys.json');
-    expect((await write(writeArgs(dir, at(3)))).status).toBe(0);
-    const again = await write(writeArgs(dir, at(3, 30), ['--public-keys-out', keys]));
-    expect(again.stdout).toMatch(/^Nothing to write/m);
-    expect(windows(keys)).toEqual([['2025-02-03T00:00:00Z', '9999-12-31T23:59:59Z']]);
-    await expectAccepted(dir, at(3), keys);
+    await expectAccepted(dir, at(hours), keys);
   });
 
   it('a key file whose window starts too late (an older run wrote it) is corrected; a right one is left byte for byte', async () => {
@@ -80,6 +76,21 @@ describe("the key file's window comes from the chain", () => {
     expect((await write(writeArgs(dir, at(4, 30), ['--public-keys-out', keys]))).status).toBe(0);
     expect(readFileSync(keys).equals(right)).toBe(true);
     await expectAccepted(dir, at(4), keys);
+  });
+
+  it("a digest planted before the key's first, naming the key but not signed by it, does not widen the window", async () => {
+    const dir = bucket(3);
+    const keys = join(tempDir(), 'keys.json');
+    expect((await write(writeArgs(dir, at(3)))).status).toBe(0);
+    const folder = join(dir, DIGEST_FOLDER, '2025/02/03');
+    const first = digestFiles(dir)[0]!;
+    const record = JSON.parse(gunzipSync(readFileSync(join(dir, first))).toString('utf8')) as Record<string, unknown>;
+    const name = first.split('/').pop()!.replace('20250203T010000Z', '20250203T000000Z');
+    const forged = { ...record, digestStartTime: '2025-02-02T23:00:00Z', digestEndTime: '2025-02-03T00:00:00Z', digestS3Object: `${DIGEST_FOLDER}/2025/02/03/${name}` };
+    writeFileSync(join(folder, name), gzipSync(JSON.stringify(forged)));
+    writeFileSync(join(folder, `${name}.metadata.json`), readFileSync(join(dir, `${first}.metadata.json`)));
+    expect((await write(writeArgs(dir, at(3), ['--public-keys-out', keys]))).status).toBe(0);
+    expect(windows(keys)).toEqual([['2025-02-03T00:00:00Z', '9999-12-31T23:59:59Z']]);
   });
 
   it('a rotation after runs without the key file, and back to the first key: every digest is covered', async () => {
@@ -115,6 +126,18 @@ describe('only closed hours are written', () => {
     expect(r.stderr).toMatch(/--until .* is in the future .*only hours that have ended can be written/);
     expect(digestFiles(dir)).toEqual([]);
     expect(leftovers(dir)).toEqual([]);
+  });
+});
+
+describe('only closed hours are written, through the library too', () => {
+  it('writeDigests refuses an until after now (a RangeError), and writes nothing', async () => {
+    const dir = bucket(2);
+    const signer = await createSigner(readFileSync(KEY_A, 'utf8'));
+    const options = { storage: new LocalDirectory(dir, { bucket: BUCKET }), bucket: BUCKET, trail: { accountId: ACCOUNT, region: 'us-east-1', trailName: 'own-trail' }, signer };
+    await expect(writeDigests({ ...options, until: at(3), now: at(2, 59) })).rejects.toThrow(RangeError);
+    await expect(writeDigests({ ...options, until: new Date(Date.now() + 60_000) })).rejects.toThrow(/only hours that have ended can be written/);
+    expect(digestFiles(dir)).toEqual([]);
+    expect((await writeDigests({ ...options, until: at(2), now: at(2) })).written).toHaveLength(2);
   });
 });
 
@@ -196,6 +219,38 @@ describe('write-digests stopped by a signal', () => {
     expect(again.status, again.stderr).toBe(0);
     await expectAccepted(dir, new Date(Math.max(whole.getTime(), at(30).getTime())), keys);
   }, 60_000);
+});
+
+describe('what a killed run leaves', () => {
+  it('validate-logs is not fooled by it nor chokes on it, and the next run removes it', async () => {
+    const dir = bucket(3);
+    const keys = join(tempDir(), 'keys.json');
+    expect((await write(writeArgs(dir, at(2), ['--public-keys-out', keys]))).status).toBe(0);
+    // As a SIGKILL leaves them: a process that is gone, its temporary files and its lock.
+    const gone = start(['-e', '0']);
+    const pid = gone.child.pid!;
+    await gone.ended;
+    const folder = join(dir, DIGEST_FOLDER, '2025/02/03');
+    const next = `${ACCOUNT}_CloudTrail-Digest_us-east-1_own-trail_us-east-1_20250203T030000Z.json.gz`;
+    const planted = [
+      `${next}.tmp-${pid}-0123456789ab`,
+      `${next}.metadata.json.tmp-${pid}-0123456789ab`,
+      '.write-digests.lock',
+    ];
+    writeFileSync(join(folder, planted[0]!), 'half a digest');
+    writeFileSync(join(folder, planted[1]!), '{"signature":');
+    writeFileSync(join(dir, DIGEST_FOLDER, planted[2]!), JSON.stringify({ pid, host: hostname(), since: at(2).toISOString() }) + '\n');
+    writeFileSync(`${keys}.tmp-${pid}-0123456789ab`, '{"PublicKeyList":[');
+    const v = await write(validateArgs(dir, T0, at(2), keys, ['--output', 'json']));
+    expect(v.status, v.stderr).toBe(0);
+    const report = JSON.parse(v.stdout) as { findings: Array<{ severity: string }> };
+    expect(report.findings.filter((f) => f.severity !== 'valid')).toEqual([]);
+    const again = await write(writeArgs(dir, at(3), ['--public-keys-out', keys]));
+    expect(again.status, again.stderr).toBe(0);
+    expect(leftovers(dir)).toEqual([]);
+    expect(readdirSync(dirname(keys))).toEqual(['keys.json']);
+    await expectAccepted(dir, at(3), keys);
+  });
 });
 
 describe('a run that starts a new chain beside other chains', () => {

@@ -6,13 +6,12 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import type { ChainHead } from '../chain/generator.js';
 import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type PublicKeyInfo, type Signer } from '../crypto/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
 import { keyFirstUse, writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
-import { replaceFile } from '../sources/local/write.js';
+import { replaceFile, sweepTemporaryBeside } from '../sources/local/write.js';
 import type { Platform } from '../platform/platform.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
@@ -161,9 +160,9 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     ? new LocalDirectory(dir, { bucket })
     : new S3Storage({ region: trail.region, ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
   const lines: string[] = [];
-  let head: ChainHead | undefined;
+  let started = false; // the chain's head was found
   let stored = 0;
-  let whole: Date | undefined;
+  let whole: Date | undefined; // the end of the chain's newest digest
   let result;
   try {
     result = await writeDigests({
@@ -172,11 +171,12 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
       trail,
       signer,
       until,
+      now,
       platform,
       ...(io.signal && { signal: io.signal }),
       onStart: (start) => {
-        head = start.head;
-        whole = head?.endTime;
+        started = true;
+        whole = start.head?.endTime;
         if (start.otherChains.length > 0) {
           void io.stderr.write(
             `write-digests: note: no chain of trail ${trail.trailName} for account ${trail.accountId} in region ${trail.region} here: starting a new one, ` +
@@ -200,7 +200,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     await write(
       io.stderr,
       `write-digests: interrupted; ${stored} digest${stored === 1 ? '' : 's'} stored, ` +
-        (whole ? `the chain is whole up to ${formatDigestTime(whole)}` : 'no chain yet') +
+        (whole ? `the chain is whole up to ${formatDigestTime(whole)}` : started ? 'no chain yet' : 'nothing was changed') +
         ` (${stop.message}); run it again to complete the work\n`,
     );
     return stop.code === 'SIGINT' ? 130 : stop.code === 'SIGTERM' ? 143 : 2;
@@ -254,6 +254,7 @@ interface ChainAt {
  * from `until`.
  */
 async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Promise<void> {
+  await sweepTemporaryBeside(path); // what a killed run left
   let keys = new PublicKeySet();
   let text: string | undefined;
   try {
@@ -273,7 +274,7 @@ async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Prom
   const current = [...keys].find((k) => k.fingerprint === fingerprint && isOpen(k));
   const recorded = current && (current.validFrom ?? new Date(0));
   const firstUse =
-    (await keyFirstUse(chain.storage, chain.bucket, chain.trail, fingerprint, { ...(recorded && { from: recorded }), ...(chain.platform && { platform: chain.platform }) })) ??
+    (await keyFirstUse(chain.storage, chain.bucket, chain.trail, signer.publicKey, { ...(recorded && { from: recorded }), ...(chain.platform && { platform: chain.platform }) })) ??
     recorded ??
     chain.until;
   if (recorded && recorded.getTime() <= firstUse.getTime()) return;

@@ -6,8 +6,9 @@
  * @module
  */
 import { deliveryOrder, generateDigests, type ChainHead, type DeliveredLog, type GeneratedDigest } from '../chain/generator.js';
-import type { Signer } from '../crypto/keys.js';
-import { ValidateLogsError } from '../errors.js';
+import type { PublicKeyInfo, Signer } from '../crypto/keys.js';
+import { stringToSign, verifyString } from '../crypto/signature.js';
+import { ValidateLogsError, isValidateLogsError } from '../errors.js';
 import { parseDigest, type ParsedDigest } from '../format/digest.js';
 import { checkTrailRef, digestFolder, digestKeyParts, logFolder, s3Uri, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS, floorHour, formatDigestTime } from '../format/time.js';
@@ -32,8 +33,10 @@ export interface WriteDigestsOptions {
   trail: TrailRef;
   /** Signs the new digests. */
   signer: Signer;
-  /** Write digests for every hour that ends at or before this time. */
+  /** Write digests for every hour that ends at or before this time: not later than `now`. */
   until: Date;
+  /** The current time (default: the clock's): only hours that have ended are written. */
+  now?: Date;
   /** The runtime's SHA-256, inflater, gzip and RSA; the default platform when omitted. */
   platform?: Platform;
   /** Log files hashed at once (default 4). */
@@ -116,15 +119,15 @@ async function readDigest(storage: ObjectSource, bucket: string, key: string, pl
 
 /**
  * When a key's use in a trail region's chain begins: the start of the oldest digest of the
- * newest run of digests it signed (walking back from the newest digest, or from the newest
- * digest that ends at or before `from` when a key list already records the key as valid from
- * `from`; the walk stops at a digest signed by another key, or one that cannot be read). A key
- * list that makes the key valid from then covers every digest of that run, whichever run of
- * `write-digests` wrote the list.
+ * newest run of digests it signed (walking back from the newest digest, or, when a key list
+ * already records the key as valid from `from`, from the newest digest that starts at or
+ * before `from`; the walk stops at a digest signed by another key, or one that cannot be
+ * read). A key list that makes the key valid from then covers every digest of that run,
+ * whichever run of `write-digests` wrote the list.
  * @param storage - the storage
  * @param bucket - the bucket
  * @param trail - the trail and region
- * @param fingerprint - the key's fingerprint (hex MD5 of its DER bytes)
+ * @param key - the key (a digest counts as its only when its signature verifies with it)
  * @param options - `from`: the start of the key's window a key list already records;
  *   `platform`: the runtime's inflater and SHA-256
  * @returns the start of its oldest digest, `from` when the digest before `from` is another
@@ -134,23 +137,35 @@ export async function keyFirstUse(
   storage: ObjectSource,
   bucket: string,
   trail: TrailRef,
-  fingerprint: string,
+  key: PublicKeyInfo,
   options: { from?: Date; platform?: Platform } = {},
 ): Promise<Date | undefined> {
   let oldest = options.from;
-  const limit = options.from?.getTime() ?? Infinity;
-  for (const { key, end } of await chainDigests(storage, bucket, trail)) {
-    if (end.getTime() > limit) continue;
-    let read;
-    try {
-      read = await readDigest(storage, bucket, key, options.platform);
-    } catch {
-      break; // an unreadable digest: validation reports it, whatever the key list says
-    }
-    if (!read || read.digest.record.digestPublicKeyFingerprint.toLowerCase() !== fingerprint.toLowerCase()) break;
-    oldest = read.digest.startTime;
+  const limit = (options.from?.getTime() ?? Infinity) + DIGEST_PERIOD_MS; // (from the digest that holds `from`)
+  for (const listed of await chainDigests(storage, bucket, trail)) {
+    if (listed.end.getTime() > limit) continue;
+    const digest = await signedBy(storage, bucket, listed.key, key, options.platform);
+    if (!digest) break;
+    oldest = digest.startTime;
   }
   return oldest;
+}
+
+/**
+ * A digest, when it names the key and its signature verifies with it; undefined for another
+ * key's, a forged or unsigned one, or one that cannot be read (validation reports those,
+ * whatever a key list says).
+ */
+async function signedBy(storage: ObjectSource, bucket: string, key: string, signer: PublicKeyInfo, platform: Platform | undefined): Promise<ParsedDigest | undefined> {
+  try {
+    const read = await readDigest(storage, bucket, key, platform);
+    if (!read?.signature || read.digest.record.digestPublicKeyFingerprint.toLowerCase() !== signer.fingerprint) return undefined;
+    const text = stringToSign(read.digest.record, read.digest.sha256);
+    return (await verifyString(signer, text, read.signature, ...(platform ? [platform] : []))) ? read.digest : undefined;
+  } catch (e) {
+    if (isValidateLogsError(e, 'SOURCE_ERROR')) throw e; // storage failing: no key window from half a walk
+    return undefined;
+  }
 }
 
 /**
@@ -324,14 +339,16 @@ function delivered(e: Timed, r: HashOutcome): DeliveredLog {
 
 /**
  * Write the digests of every closed hour since the chain's newest digest (or start a chain at
- * the hour of the earliest log). Each log's delivery time is its storage modification time.
- * Running it again writes nothing new; after a crash it completes the work. Nothing is
+ * the hour of the earliest log). Each log's delivery time is its storage modification time,
+ * and the time in its name must agree with it as validate-logs checks. Running it again writes nothing new; after a crash it completes the work. Nothing is
  * written unless every log is hashed; the digests are then stored oldest first as they are
  * made, so a failure while making them (a signer's) leaves the chain's start, not a gap.
  *
  * @param options - storage, trail, signer and time limit
  * @returns what was written
- * @throws ValidateLogsError `CHAIN_CONFLICT` when the chain cannot be continued, `NOT_READABLE`
+ * @throws RangeError when `until` is after `now`; ValidateLogsError `CHAIN_CONFLICT` when the
+ *   chain cannot be continued, `TIME_INVALID` when a log's modification time and the time in its
+ *   name disagree (the log named; nothing is written), `NOT_READABLE`
  *   when a log file (or a folder under the trail's log folder) cannot be read as a regular file
  *   (a FIFO, socket or device, a link not followed, permission denied), `SOURCE_ERROR` on
  *   storage failures
@@ -340,6 +357,8 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
   const trail = checkTrailRef(options.trail);
   const bucket = requireString(options.bucket, 'bucket');
   const until = requireDate(options.until, 'until');
+  const now = options.now === undefined ? new Date() : requireDate(options.now, 'now');
+  if (until > now) throw new RangeError(`until (${until.toISOString()}) is after now (${now.toISOString()}): only hours that have ended can be written`);
   const { storage } = options;
   const release = storage.lock ? await storage.lock(bucket, digestFolder(trail)) : undefined;
   try {

@@ -86,7 +86,7 @@ export function leftovers(dir: string): string[] {
   return files(dir).filter((f) => /\.tmp-\d+(-[0-9a-f]{12})?$/.test(f) || f.endsWith('.write-digests.lock'));
 }
 
-/** The digest files of the own trail, oldest first. */
+/** The digest files of the own trail (paths from the bucket root), oldest first. */
 export function digestFiles(dir: string): string[] {
   return files(dir, DIGEST_FOLDER).filter((f) => f.endsWith('.json.gz')).sort((a, b) => a.slice(-24).localeCompare(b.slice(-24)));
 }
