@@ -26,7 +26,7 @@ interface Step {
   key: 'A' | 'B';
   keyFile: boolean;
   stop: 'none' | 'SIGINT' | 'SIGKILL';
-  /** When the stop lands, in ms after the start. */
+  /** When the stop lands, in ms: after the start, or, for an odd delay, after the run's first output (its first digest stored). */
   delay: number;
 }
 
@@ -43,10 +43,18 @@ const step: fc.Arbitrary<Step> = fc.record({
 const runs = Number(process.env.WRITER_RUNS ?? process.env.FC_RUNS ?? 6);
 const seed = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
 
-/** Run write-digests, stopping it with `stop` after `delay` ms. */
+/**
+ * Run write-digests, stopping it with `stop` `delay` ms after its start, or, for an odd delay,
+ * `delay % 20` ms after its first output (so that stops land while digests are being stored,
+ * not only while node starts).
+ */
 async function runWriter(args: string[], stop: Step['stop'], delay: number): Promise<Ended> {
   const run = start(args);
-  const timer = stop === 'none' ? undefined : setTimeout(() => run.child.kill(stop), delay);
+  if (stop === 'none') return run.ended;
+  let timer: NodeJS.Timeout | undefined;
+  const kill = (after: number): void => void (timer = setTimeout(() => run.child.kill(stop), after));
+  if (delay % 2 === 0) kill(delay);
+  else run.child.stdout!.once('data', () => kill(delay % 20));
   const ended = await run.ended;
   clearTimeout(timer);
   return ended;

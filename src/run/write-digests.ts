@@ -46,7 +46,7 @@ export interface WriteDigestsOptions {
   /**
    * Called once the chain's head is found, before anything is hashed: the head the run
    * continues (none: it starts a new chain), and, for a new chain, where other chains are in
-   * the bucket ({@link otherChains}; looked for only when this callback is given).
+   * the bucket (account, region and trail of each; looked for only when this callback is given).
    */
   onStart?: (start: { head?: ChainHead; otherChains: string[] }) => void;
   /**
