@@ -6,15 +6,17 @@
  * @module
  */
 import { ValidateLogsError } from '../errors.js';
-import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type Signer } from '../crypto/keys.js';
+import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type PublicKeyInfo, type Signer } from '../crypto/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
-import { writeDigests } from '../run/write-digests.js';
+import { keyFirstUse, writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
-import { outputExists, writeOutput } from '../sources/local/write.js';
+import { outputExists, sweepTemporaryBeside, writeOutput } from '../sources/local/write.js';
+import type { Platform } from '../platform/platform.js';
 import { S3Storage } from '../sources/s3.js';
+import type { ObjectSource } from '../sources/source.js';
 import { readFlagFileIfAny, readFlagText } from './flag-file.js';
-import { defineCommand, packageVersion, runIfMain, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
+import { defineCommand, packageVersion, runIfMain, StopError, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `write-digests`. */
 export const WRITE_HELP = `Usage: write-digests --s3-bucket NAME --account-id ID --region REGION --trail-name NAME
@@ -23,9 +25,10 @@ export const WRITE_HELP = `Usage: write-digests --s3-bucket NAME --account-id ID
 Writes CloudTrail-compatible digest files for the log files under the trail's log folder: one
 digest per closed hour, empty hours included, each listing the SHA-256 of the log files
 delivered in that hour, linked to the previous digest, and signed with SHA256withRSA. The
-newest existing chain of the trail is continued, or a new one started. Running it again
-writes nothing new; an interrupted run leaves no partial file and the next run completes the
-work. Nothing is ever overwritten.
+newest existing chain of the trail is continued, or a new one started (with a note on stderr
+when other chains are under the bucket's AWSLogs/ folder: check the account, region and trail
+name). Running it again writes nothing new; an interrupted run leaves no partial file and the
+next run completes the work. Nothing is ever overwritten.
 
 In S3 (the default) each log's delivery time is its LastModified time, and each digest is
 written with its signature in S3 user metadata, by a conditional write (If-None-Match: *):
@@ -37,8 +40,10 @@ Log files are expected at
   DIR/[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/
       ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE16.json.gz
 with the same ACCOUNT and REGION, in the folder of the date in the name; any other object there
-is in no digest (validate-logs reports it). Digests are written under
-.../CloudTrail-Digest/REGION/YYYY/MM/DD/.
+is in no digest (validate-logs reports it). A log's modification time decides its digest, and
+the time in its name must agree with it (within the hour, give or take 5 minutes, as
+validate-logs checks): a log whose times disagree fails the run, named, with no digest
+written. Digests are written under .../CloudTrail-Digest/REGION/YYYY/MM/DD/.
 
 Required:
   --s3-bucket NAME         The bucket (the digests record it as where they live).
@@ -58,11 +63,13 @@ Options:
   --home-region REGION     The trail's home region (default: --region).
   --organization-id ID     For organization trails: the o-... id in the key path.
   --until TIME             Write digests for hours that end at or before TIME (ISO 8601,
-                           default: now).
+                           default: now; never later than now: only closed hours are written).
   --public-keys-out FILE   Write or update FILE with the public key, in the JSON shape
                            "aws cloudtrail list-public-keys" prints, for validate-logs
-                           --public-keys (or any verifier). A new key closes the window of the
-                           key it replaces.
+                           --public-keys (or any verifier). The key's window starts at the
+                           oldest digest of the chain it signed (read from the chain, however
+                           many runs ago it began), and closes the window of the key it
+                           replaces.
   --output text|json       text (default): a line per digest written; json: one document.
   --threads N              Threads that inflate and hash log files (default: every available
                            core; 0: in the main thread only).
@@ -73,7 +80,9 @@ Options:
 regular files (a link given is followed to one); anything else is refused unread (exit 2).
 
 Exit status: 0 done (also when there was nothing to write); 2 a usage or environment error
-(including another writer having written a digest first: nothing is overwritten).
+(including another writer having written a digest first: nothing is overwritten); 130 or 143
+stopped by SIGINT or SIGTERM: the digest being stored is finished, no temporary file is left,
+and one line on stderr says how many digests were stored and how far the chain is whole.
 
 Example:
   write-digests --local-dir ./bucket --s3-bucket my-logs --account-id 111122223333 \\
@@ -132,7 +141,11 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const until = flags.until ? timeFlag(flags.until, '--until') : io.now();
+  const now = io.now();
+  const until = flags.until ? timeFlag(flags.until, '--until') : now;
+  if (until > now) {
+    throw new UsageError(`--until ${flags.until} is in the future (now is ${formatDigestTime(now)}): only hours that have ended can be written`);
+  }
   const platform = threadsFlag(flags.threads, true); // the threads start while the key is read and the logs listed
   const keyPath = need('private-key');
   const pem = await readFlagText(keyPath, '--private-key', 'key');
@@ -147,23 +160,50 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     ? new LocalDirectory(dir, { bucket })
     : new S3Storage({ region: trail.region, ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
   const lines: string[] = [];
-  const result = await writeDigests({
-    storage,
-    bucket,
-    trail,
-    signer,
-    until,
-    platform,
-    onDigest: (d) => {
-      if (output === 'text') {
-        void io.stdout.write(`Wrote digest file\t${s3Uri(bucket, d.key)}\t${d.record.logFiles.length} log files\n`);
-      } else lines.push(d.key);
-    },
-  });
-  if (flags['public-keys-out'] && result.written.length > 0) {
-    await updateKeyFile(flags['public-keys-out'], signer, result.written[0]!.startTime);
-  } else if (flags['public-keys-out']) {
-    await updateKeyFile(flags['public-keys-out'], signer, until);
+  let started = false; // the chain's head was found
+  let stored = 0;
+  let whole: Date | undefined; // the end of the chain's newest digest
+  let result;
+  try {
+    result = await writeDigests({
+      storage,
+      bucket,
+      trail,
+      signer,
+      until,
+      now,
+      platform,
+      ...(io.signal && { signal: io.signal }),
+      onStart: (start) => {
+        started = true;
+        whole = start.head?.endTime;
+        if (start.otherChains.length > 0) {
+          void io.stderr.write(
+            `write-digests: note: no chain of trail ${trail.trailName} for account ${trail.accountId} in region ${trail.region} here: starting a new one, ` +
+              `though other chains are under the bucket (${start.otherChains.join('; ')}); check --account-id, --region, --trail-name, --s3-prefix and --organization-id\n`,
+          );
+        }
+      },
+      onDigest: (d) => {
+        stored++;
+        whole = d.endTime;
+        if (output === 'text') {
+          void io.stdout.write(`Wrote digest file\t${s3Uri(bucket, d.key)}\t${d.record.logFiles.length} log files\n`);
+        } else lines.push(d.key);
+      },
+    });
+    if (flags['public-keys-out']) await updateKeyFile(flags['public-keys-out'], signer, { storage, bucket, trail, until, platform });
+    io.signal?.throwIfAborted();
+  } catch (e) {
+    const stop = io.signal?.aborted ? io.signal.reason : undefined;
+    if (!(stop instanceof StopError)) throw e;
+    await write(
+      io.stderr,
+      `write-digests: interrupted; ${stored} digest${stored === 1 ? '' : 's'} stored, ` +
+        (whole ? `the chain is whole up to ${formatDigestTime(whole)}` : started ? 'no chain yet' : 'nothing was changed') +
+        ` (${stop.message}); run it again to complete the work\n`,
+    );
+    return stop.code === 'SIGINT' ? 130 : stop.code === 'SIGTERM' ? 143 : 2;
   }
   if (output === 'text') {
     const last = result.written.at(-1);
@@ -196,8 +236,25 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   return 0;
 }
 
-/** Add the signer's key to a list-public-keys file (atomically), closing the previous open key's window. */
-async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Promise<void> {
+/** Where the chain is, to find when the signer's key began signing it. */
+interface ChainAt {
+  storage: ObjectSource;
+  bucket: string;
+  trail: TrailRef;
+  until: Date;
+  platform: Platform | undefined;
+}
+
+/**
+ * Add the signer's key to a list-public-keys file (atomically), valid from the start of the
+ * oldest digest of the chain's newest run of digests it signed (whichever run wrote them), and
+ * close the previous open key's window there. A file that already makes the key valid from
+ * then is left as it is; one whose window for the key starts too late (written by a run that
+ * did not see the earlier digests) is corrected. A key that signed no digest yet is valid
+ * from `until`.
+ */
+async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Promise<void> {
+  await sweepTemporaryBeside(path); // what a killed run left
   let keys = new PublicKeySet();
   let bytes: Uint8Array | undefined;
   try {
@@ -215,11 +272,20 @@ async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Prom
       throw new UsageError(`--public-keys-out ${path} exists but is not a key list; not touching it: ${(e as Error).message}`);
     }
   }
-  if (keys.find(signer.publicKey.fingerprint)) return;
+  const fingerprint = signer.publicKey.fingerprint;
+  const isOpen = (k: PublicKeyInfo): boolean => !k.validTo || k.validTo.getTime() >= OPEN_VALIDITY_END.getTime();
+  const current = [...keys].find((k) => k.fingerprint === fingerprint && isOpen(k));
+  const recorded = current && (current.validFrom ?? new Date(0));
+  const firstUse =
+    (await keyFirstUse(chain.storage, chain.bucket, chain.trail, signer.publicKey, { ...(recorded && { from: recorded }), ...(chain.platform && { platform: chain.platform }) })) ??
+    recorded ??
+    chain.until;
+  if (recorded && recorded.getTime() <= firstUse.getTime()) return;
   const updated = new PublicKeySet();
   for (const k of keys) {
-    const open = !k.validTo || k.validTo.getTime() >= OPEN_VALIDITY_END.getTime();
-    updated.add(open ? parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }) : k);
+    if (k === current) continue; // replaced by its corrected window
+    const close = isOpen(k) && (!k.validFrom || k.validFrom < firstUse);
+    updated.add(close ? parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }) : k);
   }
   updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
   try {
@@ -229,4 +295,4 @@ async function updateKeyFile(path: string, signer: Signer, firstUse: Date): Prom
   }
 }
 
-runIfMain(import.meta.url, 'write-digests', writeDigestsCommand);
+runIfMain(import.meta.url, 'write-digests', writeDigestsCommand, { stoppable: true });

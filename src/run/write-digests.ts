@@ -6,11 +6,14 @@
  * @module
  */
 import { deliveryOrder, generateDigests, type ChainHead, type DeliveredLog, type GeneratedDigest } from '../chain/generator.js';
-import type { Signer } from '../crypto/keys.js';
-import { ValidateLogsError } from '../errors.js';
-import { parseDigest } from '../format/digest.js';
-import { checkTrailRef, digestFolder, digestKeyParts, logFolder, s3Uri, type TrailRef } from '../format/keys.js';
+import type { PublicKeyInfo, Signer } from '../crypto/keys.js';
+import { stringToSign, verifyString } from '../crypto/signature.js';
+import { ValidateLogsError, isValidateLogsError } from '../errors.js';
+import { parseDigest, type ParsedDigest } from '../format/digest.js';
+import { checkTrailRef, digestFolder, digestKeyParts, logFolder, s3Uri, type ParsedDigestKey, type TrailRef } from '../format/keys.js';
+import { DIGEST_PERIOD_MS, floorHour, formatDigestTime } from '../format/time.js';
 import { trailLogTime } from '../chain/inventory.js';
+import { LOG_WINDOW_MARGIN_MS } from '../chain/log-verdict.js';
 import { defaultPlatform } from '#platform';
 import { hashObjects, OBJECT_GROUP, objectsInFlight, readsInGroups } from '../hash/hash-object.js';
 import { readAll } from '../hash/hash-stream.js';
@@ -30,14 +33,27 @@ export interface WriteDigestsOptions {
   trail: TrailRef;
   /** Signs the new digests. */
   signer: Signer;
-  /** Write digests for every hour that ends at or before this time. */
+  /** Write digests for every hour that ends at or before this time: not later than `now`. */
   until: Date;
+  /** The current time (default: the clock's): only hours that have ended are written. */
+  now?: Date;
   /** The runtime's SHA-256, inflater, gzip and RSA; the default platform when omitted. */
   platform?: Platform;
   /** Log files hashed at once (default 4). */
   concurrency?: number;
   /** Called after each digest is stored (or found already stored). */
   onDigest?: (digest: GeneratedDigest, written: boolean) => void;
+  /**
+   * Called once the chain's head is found, before anything is hashed: the head the run
+   * continues (none: it starts a new chain), and, for a new chain, where other chains are in
+   * the bucket (account, region and trail of each; looked for only when this callback is given).
+   */
+  onStart?: (start: { head?: ChainHead; otherChains: string[] }) => void;
+  /**
+   * Stops the run: no digest is stored after it aborts (one being stored is finished, so no
+   * temporary file is left), the lock is released, and the promise rejects with its reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** What {@link writeDigests} did. */
@@ -60,16 +76,37 @@ export interface WriteDigestsResult {
  * @throws ValidateLogsError `CHAIN_CONFLICT` when the newest digest cannot be continued
  */
 export async function findChainHead(storage: ObjectSource, bucket: string, trail: TrailRef, platform?: Platform): Promise<ChainHead | undefined> {
-  let newest: { key: string; end: Date } | undefined;
+  const newest = (await chainDigests(storage, bucket, trail))[0];
+  if (!newest) return undefined;
+  const uri = s3Uri(bucket, newest.key);
+  const read = await readDigest(storage, bucket, newest.key, platform);
+  if (!read) throw new ValidateLogsError('CHAIN_CONFLICT', `${uri} was listed but cannot be read`);
+  const { digest, signature } = read;
+  if (!signature) {
+    throw new ValidateLogsError('CHAIN_CONFLICT', `cannot continue the chain: its newest digest ${uri} has no signature metadata`);
+  }
+  return { bucket, key: newest.key, sha256: digest.sha256, signature, endTime: digest.endTime };
+}
+
+/** The keys of a trail region's standard digests in storage (this trail's, not backfill), newest first. */
+async function chainDigests(storage: ObjectSource, bucket: string, trail: TrailRef): Promise<Array<{ key: string; end: Date }>> {
+  const found: Array<{ key: string; end: Date }> = [];
   for await (const { key } of storage.list(bucket, digestFolder(trail))) {
     const p = digestKeyParts(key);
     if (!p || p.backfill || p.trailName !== trail.trailName || p.homeRegion !== (trail.homeRegion ?? trail.region)) continue;
-    if (!newest || p.endTime > newest.end) newest = { key, end: p.endTime };
+    found.push({ key, end: p.endTime });
   }
-  if (!newest) return undefined;
-  const uri = s3Uri(bucket, newest.key);
-  const obj = await storage.get(bucket, newest.key, { metadata: true });
-  if (!obj) throw new ValidateLogsError('CHAIN_CONFLICT', `${uri} was listed but cannot be read`);
+  return found.sort((a, b) => b.end.getTime() - a.end.getTime());
+}
+
+/**
+ * A digest read and parsed, with its signature metadata; undefined when it is gone.
+ * @throws ValidateLogsError `CHAIN_CONFLICT` when its bytes are not a digest, the storage's errors
+ */
+async function readDigest(storage: ObjectSource, bucket: string, key: string, platform: Platform | undefined): Promise<{ digest: ParsedDigest; signature?: string } | undefined> {
+  const uri = s3Uri(bucket, key);
+  const obj = await storage.get(bucket, key, { metadata: true });
+  if (!obj) return undefined;
   let digest;
   try {
     digest = parseDigest(await readAll(obj.body, { gzip: true, maxBytes: DEFAULT_MAX_DIGEST_BYTES, what: uri, ...(platform && { platform }) }), uri, platform);
@@ -77,15 +114,105 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
     throw new ValidateLogsError('CHAIN_CONFLICT', `cannot continue the chain: its newest digest is unreadable (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   }
   const signature = obj.metadata?.signature;
-  if (!signature) {
-    throw new ValidateLogsError('CHAIN_CONFLICT', `cannot continue the chain: its newest digest ${uri} has no signature metadata`);
+  return { digest, ...(signature !== undefined && { signature }) };
+}
+
+/**
+ * When a key's use in a trail region's chain begins: the start of the oldest digest of the
+ * newest run of digests it signed (walking back from the newest digest, or, when a key list
+ * already records the key as valid from `from`, from the newest digest that starts at or
+ * before `from`; the walk stops at a digest signed by another key, or one that cannot be
+ * read). A key list that makes the key valid from then covers every digest of that run,
+ * whichever run of `write-digests` wrote the list.
+ * @param storage - the storage
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @param key - the key (a digest counts as its only when its signature verifies with it)
+ * @param options - `from`: the start of the key's window a key list already records;
+ *   `platform`: the runtime's inflater and SHA-256
+ * @returns the start of its oldest digest, `from` when the digest before `from` is another
+ *   key's (or there is none), or undefined when the key signed no digest of the chain
+ */
+export async function keyFirstUse(
+  storage: ObjectSource,
+  bucket: string,
+  trail: TrailRef,
+  key: PublicKeyInfo,
+  options: { from?: Date; platform?: Platform } = {},
+): Promise<Date | undefined> {
+  let oldest = options.from;
+  const limit = (options.from?.getTime() ?? Infinity) + DIGEST_PERIOD_MS; // (from the digest that holds `from`)
+  for (const listed of await chainDigests(storage, bucket, trail)) {
+    if (listed.end.getTime() > limit) continue;
+    const digest = await signedBy(storage, bucket, listed.key, key, options.platform);
+    if (!digest) break;
+    oldest = digest.startTime;
   }
-  return { bucket, key: newest.key, sha256: digest.sha256, signature, endTime: digest.endTime };
+  return oldest;
+}
+
+/**
+ * A digest, when it names the key and its signature verifies with it; undefined for another
+ * key's, a forged or unsigned one, or one that cannot be read (validation reports those,
+ * whatever a key list says).
+ */
+async function signedBy(storage: ObjectSource, bucket: string, key: string, signer: PublicKeyInfo, platform: Platform | undefined): Promise<ParsedDigest | undefined> {
+  try {
+    const read = await readDigest(storage, bucket, key, platform);
+    if (!read?.signature || read.digest.record.digestPublicKeyFingerprint.toLowerCase() !== signer.fingerprint) return undefined;
+    const text = stringToSign(read.digest.record, read.digest.sha256);
+    return (await verifyString(signer, text, read.signature, ...(platform ? [platform] : []))) ? read.digest : undefined;
+  } catch (e) {
+    if (isValidateLogsError(e, 'SOURCE_ERROR')) throw e; // storage failing: no key window from half a walk
+    return undefined;
+  }
+}
+
+/**
+ * Other trails' (or accounts', regions') chains under the trail's `AWSLogs/` folder: a run that
+ * starts a new chain beside them may have been given a mistyped account, region or trail name.
+ * Looks in the trail's own digest folder for other trails, and, where the storage lists
+ * folders, in every account's (and organization's accounts') digest folders.
+ * @param storage - the storage
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @param limit - the most named (default 5)
+ * @returns each chain found as "account A, region R, trail T", in listing order
+ */
+export async function otherChains(storage: ObjectSource, bucket: string, trail: TrailRef, limit = 5): Promise<string[]> {
+  const found: string[] = [];
+  const own = digestFolder(trail);
+  const describe = (p: ParsedDigestKey): string => `account ${p.accountId}${p.organizationId ? ` (${p.organizationId})` : ''}, region ${p.region}, trail ${p.trailName}`;
+  /** The first digest in a folder that is not this trail's, named. */
+  const firstOther = async (folder: string): Promise<string | undefined> => {
+    for await (const { key } of storage.list(bucket, folder)) {
+      const p = digestKeyParts(key);
+      if (p && (folder !== own || p.trailName !== trail.trailName || p.homeRegion !== (trail.homeRegion ?? trail.region))) return describe(p);
+    }
+    return undefined;
+  };
+  const add = (what: string | undefined): boolean => (what !== undefined && found.push(what), found.length >= limit);
+  if (add(await firstOther(own)) || !storage.folders) return found;
+  const root = `${trail.prefix ? trail.prefix + '/' : ''}AWSLogs/`;
+  const accounts: string[] = [];
+  for await (const name of storage.folders(bucket, root)) {
+    if (/^\d{12}$/.test(name)) accounts.push(`${root}${name}/`);
+    else if (/^o-[a-z0-9]{10,32}$/.test(name)) for await (const inner of storage.folders(bucket, `${root}${name}/`)) if (/^\d{12}$/.test(inner)) accounts.push(`${root}${name}/${inner}/`);
+  }
+  for (const account of accounts) {
+    for await (const region of storage.folders(bucket, `${account}CloudTrail-Digest/`)) {
+      const folder = `${account}CloudTrail-Digest/${region}/`;
+      if (folder !== own && add(await firstOther(folder))) return found;
+    }
+  }
+  return found;
 }
 
 /** A listed log: its key, its delivery time once known, and where its hashing's answer is. */
 interface Listed {
   key: string;
+  /** The delivery time in its name (ms). */
+  named: number;
   deliveredAt: Date | undefined;
   task: number;
   at: number;
@@ -112,13 +239,11 @@ function deliveryTime(bucket: string, o: ListedObject): Date {
 }
 
 /**
- * The logs delivered before `until`, each with its time: the time the thread that read it
- * gave, or, for a log it did not read (a link, one read on this thread, one that failed or is
- * gone), the time a listing with details gives now (each folder of such logs listed once). A
- * log from `until` on belongs to a later run, and a failure to read it (it may be being
- * written) is not this run's.
+ * The logs, each with its time: the time the thread that read it gave, or, for a log it did
+ * not read (a link, one read on this thread, one that failed or is gone), the time a listing
+ * with details gives now (each folder of such logs listed once); those gone are left out.
  */
-async function timed(storage: ObjectSource, bucket: string, listed: readonly Listed[], results: readonly Hashed[][], until: Date): Promise<Listed[]> {
+async function timed(storage: ObjectSource, bucket: string, listed: readonly Listed[], results: readonly Hashed[][]): Promise<Timed[]> {
   const untimed = new Map<string, Map<string, Listed>>(); // by folder, by key
   for (const e of listed) {
     const r = results[e.task]![e.at];
@@ -140,8 +265,71 @@ async function timed(storage: ObjectSource, bucket: string, listed: readonly Lis
       e.deliveredAt = deliveryTime(bucket, o);
     }
   }
-  const limit = until.getTime();
-  return listed.filter((e) => e.deliveredAt !== undefined && e.deliveredAt.getTime() < limit); // (none: gone since it was listed)
+  return listed.filter((e): e is Timed => e.deliveredAt !== undefined); // (none: gone since it was listed)
+}
+
+/**
+ * The hours a run writes, `[start, end)`: from the chain head's end (or, for a new chain, the
+ * hour of the earliest log delivered before `until`, or the hour before `until` when there is
+ * none), every whole hour that ends at or before `until`; as the generator makes them.
+ */
+function hoursWritten(head: ChainHead | undefined, earliest: Date | undefined, until: Date): { start: number; end: number } {
+  const H = DIGEST_PERIOD_MS;
+  const from = head ? head.endTime : earliest ? floorHour(earliest) : new Date(floorHour(until).getTime() - H);
+  const start = Math.floor(from.getTime() / 1000) * 1000;
+  return { start, end: start + Math.max(0, Math.floor((until.getTime() - start) / H)) * H };
+}
+
+/**
+ * The refusal of a log the digests would list where validate-logs calls it `LOG_MISPLACED`, or
+ * would leave out where it calls it `LOG_UNREFERENCED`, because its modification time (which
+ * decides its digest) and the time in its name (which the verifier checks) disagree: one whose
+ * name is outside the hour of the digest that lists it (with the verifier's margin), one
+ * modified before the chain's newest digest ends but named after it (no digest will list it),
+ * or one modified after the last hour written but named well inside the hours written.
+ * @param bucket - the bucket
+ * @param key - the log's key
+ * @param named - the delivery time in its name (ms)
+ * @param delivered - its modification time
+ * @param hours - the hours the run writes
+ * @returns the error naming the log, or undefined when the verifier will accept where it goes
+ */
+function misplaced(bucket: string, key: string, named: number, delivered: Date, hours: { start: number; end: number }): ValidateLogsError | undefined {
+  const M = LOG_WINDOW_MARGIN_MS;
+  const H = DIGEST_PERIOD_MS;
+  const t = delivered.getTime();
+  const { start, end } = hours;
+  let why: string;
+  if (t < start) {
+    if (named <= start + M) return undefined;
+    why = `it was modified before the chain's newest digest ends (${iso(start)}), so no later digest lists it, but its name says it was delivered after`;
+  } else if (t >= end) {
+    if (named >= end - M) return undefined;
+    why = `it was modified after the last hour written (${iso(end)}), so no digest of this run lists it, but its name says it was delivered inside the hours written`;
+  } else {
+    const from = start + Math.floor((t - start) / H) * H;
+    if (named >= from - M && named <= from + H + M) return undefined;
+    why = `its modification time puts it in the digest of ${iso(from)} to ${iso(from + H)}, but the time in its name is outside that hour`;
+  }
+  return new ValidateLogsError(
+    'TIME_INVALID',
+    `${s3Uri(bucket, key)}: modified at ${iso(t)}, named ${iso(named)}: ${why}; validate-logs would not accept the digests, so none was written ` +
+      '(set its modification time to its delivery time, or move it out of the log folders)',
+  );
+}
+
+const iso = (ms: number): string => formatDigestTime(new Date(ms));
+
+/** Rejects with the signal's reason as soon as it aborts (at once when it has), else settles as `work` does. */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** A hashed log as the generator takes it. */
@@ -151,14 +339,16 @@ function delivered(e: Timed, r: HashOutcome): DeliveredLog {
 
 /**
  * Write the digests of every closed hour since the chain's newest digest (or start a chain at
- * the hour of the earliest log). Each log's delivery time is its storage modification time.
- * Running it again writes nothing new; after a crash it completes the work. Nothing is
+ * the hour of the earliest log). Each log's delivery time is its storage modification time,
+ * and the time in its name must agree with it as validate-logs checks. Running it again writes nothing new; after a crash it completes the work. Nothing is
  * written unless every log is hashed; the digests are then stored oldest first as they are
  * made, so a failure while making them (a signer's) leaves the chain's start, not a gap.
  *
  * @param options - storage, trail, signer and time limit
  * @returns what was written
- * @throws ValidateLogsError `CHAIN_CONFLICT` when the chain cannot be continued, `NOT_READABLE`
+ * @throws RangeError when `until` is after `now`; ValidateLogsError `CHAIN_CONFLICT` when the
+ *   chain cannot be continued, `TIME_INVALID` when a log's modification time and the time in its
+ *   name disagree (the log named; nothing is written), `NOT_READABLE`
  *   when a log file (or a folder under the trail's log folder) cannot be read as a regular file
  *   (a FIFO, socket or device, a link not followed, permission denied), `SOURCE_ERROR` on
  *   storage failures
@@ -167,6 +357,8 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
   const trail = checkTrailRef(options.trail);
   const bucket = requireString(options.bucket, 'bucket');
   const until = requireDate(options.until, 'until');
+  const now = options.now === undefined ? new Date() : requireDate(options.now, 'now');
+  if (until > now) throw new RangeError(`until (${until.toISOString()}) is after now (${now.toISOString()}): only hours that have ended can be written`);
   const { storage } = options;
   const release = storage.lock ? await storage.lock(bucket, digestFolder(trail)) : undefined;
   try {
@@ -177,8 +369,9 @@ export async function writeDigests(options: WriteDigestsOptions): Promise<WriteD
 }
 
 async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: string, until: Date, platform: Platform | undefined): Promise<WriteDigestsResult> {
-  const { storage, signer } = options;
-  const head = await findChainHead(storage, bucket, trail, platform);
+  const { storage, signer, signal } = options;
+  const head = await unlessAborted(findChainHead(storage, bucket, trail, platform), signal);
+  options.onStart?.({ ...(head && { head }), otherChains: head || !options.onStart ? [] : await unlessAborted(otherChains(storage, bucket, trail), signal) });
   const grouped = readsInGroups(storage, platform ?? defaultPlatform);
   // A first run (no chain yet) hashes every log, so each log's time comes from the thread that
   // reads it (the modification time of the descriptor it read), and the listing examines
@@ -188,8 +381,16 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   const generate = (logs: Iterable<DeliveredLog> | AsyncIterable<DeliveredLog>): AsyncGenerator<GeneratedDigest> =>
     generateDigests({ trail, bucket, logs, until, signer, ...(platform && { platform }), ...(head && { previous: head }) });
   // 1. List, hashing the logs in groups as the listing goes.
-  const { hashing, listed: all } = await listAndHash(options, trail, bucket, until, head, timesFromThreads);
-  const listed = timesFromThreads ? await timed(storage, bucket, all, await Promise.all(hashing), until) : all;
+  // A log whose modification time and name disagree fails the run before anything is written
+  // (one before the head as the listing goes; the others once every log is timed).
+  const { hashing, listed: all, beyond } = await listAndHash(options, trail, bucket, until, head, timesFromThreads);
+  const times = timesFromThreads ? await unlessAborted(timed(storage, bucket, all, await unlessAborted(Promise.all(hashing), signal)), signal) : (all as Timed[]);
+  const listed: Listed[] = times.filter((e) => e.deliveredAt < until);
+  const hours = hoursWritten(head, listed.reduce<Date | undefined>((a, e) => (a === undefined || e.deliveredAt! < a ? e.deliveredAt : a), undefined), until);
+  for (const e of [...times, ...beyond]) {
+    const refused = misplaced(bucket, e.key, e.named, e.deliveredAt, hours);
+    if (refused) throw refused;
+  }
   listed.sort((a, b) => deliveryOrder(a as Timed, b as Timed));
   // Every log hashed before `until` is counted, and one that cannot be hashed fails the run
   // with nothing written (logs after the last whole hour too, though no digest takes them).
@@ -208,7 +409,7 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   // are; or, when every log is hashed already (a first run), from an array, with no promise a log.
   let logs: DeliveredLog[] | AsyncIterable<DeliveredLog>;
   if (timesFromThreads) {
-    await allHashed;
+    await unlessAborted(allHashed, signal);
     const results = await Promise.all(hashing);
     logs = [];
     for (const e of listed) {
@@ -221,10 +422,13 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
   // 3. Each stored as it is made, oldest first, only where none is, and only once every log is
   // hashed. A failure after that (the signer's, another writer's digest) leaves the digests
   // already stored: the start of the chain, which a later run continues.
+  // A stop (the signal) ends the wait for the next digest at once; the one being stored is finished.
   const store = storer(options, bucket);
   let writing: Promise<unknown> = allHashed;
   try {
-    for await (const d of generate(logs)) {
+    const digests = generate(logs);
+    for (let next = await unlessAborted(digests.next(), signal); !next.done; next = await unlessAborted(digests.next(), signal)) {
+      const d = next.value;
       writing = writing.then(() => store.put(d));
       writing.catch(() => undefined); // awaited below
     }
@@ -234,6 +438,7 @@ async function write(options: WriteDigestsOptions, trail: TrailRef, bucket: stri
     throw e;
   }
   await writing;
+  options.signal?.throwIfAborted(); // (a stop during the last store: the caller says how far the chain is whole)
   const logsHashed = await allHashed;
   return { ...(head && { continued: head }), written: store.written, logsHashed };
 }
@@ -256,6 +461,7 @@ function storer(options: WriteDigestsOptions, bucket: string): { written: Genera
     written,
     async put(d: GeneratedDigest): Promise<void> {
       if (stopped) return;
+      options.signal?.throwIfAborted();
       if (!(await options.storage.putIfAbsent(bucket, d.key, d.gzipped, d.metadata))) {
         throw new ValidateLogsError(
           'CHAIN_CONFLICT',
@@ -275,6 +481,8 @@ function storer(options: WriteDigestsOptions, bucket: string): { written: Genera
 interface ListedRun {
   listed: Listed[];
   hashing: Array<Promise<Hashed[]>>;
+  /** Logs delivered from `until` on, when the listing gives times: a later run's, only checked. */
+  beyond: Timed[];
 }
 
 /**
@@ -301,6 +509,8 @@ async function listAndHash(
   const groupsAtOnce = grouped ? 2 * Math.ceil(inFlight / OBJECT_GROUP) : inFlight;
   const limit = createLimiter(groupsAtOnce);
   const logTime = trailLogTime(trail);
+  const hours = head && hoursWritten(head, undefined, until);
+  const beyond: Timed[] = [];
   const hashing: Array<Promise<Hashed[]>> = [];
   const listed: Listed[] = [];
   let group: Listed[] = [];
@@ -314,18 +524,26 @@ async function listAndHash(
     hashing.push(task);
   };
   for await (const o of storage.list(bucket, logFolder(trail), undefined, { details: !timesFromThreads })) {
-    const isLog = logTime(o.key) !== undefined;
-    if (o.unreadable !== undefined && (o.key.endsWith('/') || isLog)) throw unreadableLog(bucket, o);
+    options.signal?.throwIfAborted();
+    const named = logTime(o.key);
+    if (o.unreadable !== undefined && (o.key.endsWith('/') || named !== undefined)) throw unreadableLog(bucket, o);
     // Not a log file of this trail region as the validator tells them (another name, account or
     // region, a name whose time is not its folder's date): never vouched for; validation reports it.
-    if (!isLog) continue;
+    if (named === undefined) continue;
     let deliveredAt: Date | undefined;
     if (!timesFromThreads) {
       deliveredAt = deliveryTime(bucket, o);
-      if (head && deliveredAt < head.endTime) continue;
-      if (deliveredAt >= until) continue;
+      if (hours && deliveredAt.getTime() < hours.start) {
+        const refused = misplaced(bucket, o.key, named, deliveredAt, hours); // (one delivered before the head: named after it)
+        if (refused) throw refused;
+        continue;
+      }
+      if (deliveredAt >= until) {
+        beyond.push({ key: o.key, named, deliveredAt, task: -1, at: -1 }); // (to check, not to hash)
+        continue;
+      }
     }
-    const entry: Listed = { key: o.key, deliveredAt, task: hashing.length, at: group.length };
+    const entry: Listed = { key: o.key, named, deliveredAt, task: hashing.length, at: group.length };
     group.push(entry);
     listed.push(entry);
     if (!grouped || group.length >= OBJECT_GROUP) {
@@ -334,5 +552,5 @@ async function listAndHash(
     }
   }
   flush();
-  return { listed, hashing };
+  return { listed, hashing, beyond };
 }

@@ -487,3 +487,24 @@ async function sweepTemporary(dir: string, shown: string): Promise<void> {
     if (pid !== undefined && !alive(Number(pid))) await unlink(p).catch(() => undefined);
   }
 }
+
+/**
+ * Remove the temporary files that killed writers left beside one file (`<path>.tmp-<pid>-<12
+ * hex>` whose writer is no longer running): for a file replaced with {@link writeOutput} outside
+ * a locked folder, such as a key list.
+ * @param path - the file
+ */
+export async function sweepTemporaryBeside(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return; // no folder: nothing left in it (writing the file reports the error)
+  }
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? TEMPORARY_RE.exec(name)?.[1] : undefined;
+    if (pid !== undefined && !alive(Number(pid))) await unlink(join(dir, name)).catch(() => undefined);
+  }
+}
