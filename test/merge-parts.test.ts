@@ -256,9 +256,9 @@ describe('parts that are not the plan, or not all of it, are refused', () => {
 
   it('a FIFO, a device, a folder or a file that is not UTF-8 in place of a report: refused at once, named', async () => {
     const planted: Array<[string, (path: string) => void, RegExp]> = [
-      ['a FIFO', (p) => execFileSync('mkfifo', [p]), /shard-000001\.json: not a regular file$/],
-      ['a link to /dev/zero', (p) => symlinkSync('/dev/zero', p), /shard-000001\.json: not a regular file$/],
-      ['a folder', (p) => mkdirSync(p), /shard-000001\.json: (?:EISDIR|not a regular file)$/],
+      ['a FIFO', (p) => execFileSync('mkfifo', [p]), /shard-000001\.json: a FIFO \(named pipe\), not a regular file$/],
+      ['a link to /dev/zero', (p) => symlinkSync('/dev/zero', p), /shard-000001\.json: a character device, not a regular file$/],
+      ['a folder', (p) => mkdirSync(p), /shard-000001\.json: a folder, not a file$/],
       ['bytes that are not UTF-8', (p) => writeFileSync(p, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), /shard-000001\.json: not UTF-8 text$/],
     ];
     for (const [what, plant, message] of planted) {
@@ -272,7 +272,7 @@ describe('parts that are not the plan, or not all of it, are refused', () => {
     // The manifest too.
     const fifo = join(work, 'manifest.fifo');
     execFileSync('mkfifo', [fifo]);
-    expectRefused(await merge(['--manifest', fifo, reports]), 'SOURCE_ERROR', /^cannot read .*manifest\.fifo: not a regular file$/);
+    expectRefused(await merge(['--manifest', fifo, reports]), 'SOURCE_ERROR', /^cannot read .*manifest\.fifo: a FIFO \(named pipe\), not a regular file$/);
   });
 
   it('a shard run with other settings (another tail grace) does not join the others', async () => {
@@ -329,7 +329,7 @@ describe('one complete JSON document on stdout, whatever the exit', () => {
     for (const [args, message] of [
       [[], /give the shard reports to merge/],
       [['--bogus', reports], /Unknown option '--bogus'/],
-      [['--manifest', join(work, 'nowhere.jsonl'), reports], /cannot read .*nowhere\.jsonl: ENOENT/],
+      [['--manifest', join(work, 'nowhere.jsonl'), reports], /cannot read .*nowhere\.jsonl: no such file/],
     ] as Array<[string[], RegExp]>) {
       const r = await merge(args);
       expect(r.status).toBe(2);
