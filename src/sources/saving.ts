@@ -13,6 +13,12 @@ import { formatMetadata, sidecarKey } from './local/sidecar.js';
 import { OutputFolder, outputExists, writeOutput, type PendingFile } from './local/write.js';
 import { keySegments, type FetchedObject, type ListedObject, type ListOptions, type ObjectSource } from './source.js';
 
+/**
+ * How many saved files may be flushing to disk at once, off the reader's path: each holds two
+ * open descriptors (the file and its folder) until it is moved into place.
+ */
+const MAX_FLUSHING = 64;
+
 /** The file of an evidence folder that lists the public keys a run used. */
 export const PUBLIC_KEYS_NAME = 'public-keys.json';
 
@@ -33,6 +39,8 @@ export class SavingSource implements ObjectSource {
   readonly #saved = new Set<string>();
   readonly #listed = new Map<string, string>(); // "bucket/key" -> bucket
   readonly #folders = new Set<string>(); // folders written, to flush once
+  readonly #flushing = new Set<Promise<void>>(); // files being flushed and moved into place
+  #failure: { error: unknown } | undefined; // the first of them that failed
   #objects = 0;
   #bytes = 0;
 
@@ -108,6 +116,7 @@ export class SavingSource implements ObjectSource {
   async *#tee(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, segments: string[], name: string, id: string): AsyncGenerator<Uint8Array> {
     const folder = await OutputFolder.open(this.#dir, segments, true);
     let file: PendingFile | undefined;
+    let handedOver = false;
     let bytes = 0;
     try {
       file = await folder.begin(name);
@@ -116,8 +125,12 @@ export class SavingSource implements ObjectSource {
         bytes += chunk.byteLength;
         yield chunk;
       }
-      await file.replace(false); // the folder is flushed once, by complete()
+      // Flushed and moved into place off the reader's path (the check of the object goes on
+      // while the disk flushes); the folder is flushed once, by complete(), which waits for all.
+      const whole = file;
       file = undefined;
+      handedOver = true;
+      await this.#flush(whole.replace(false).finally(() => folder.close()));
       this.#folders.add(segments.join('/'));
       if (!this.#saved.has(id)) {
         this.#objects++;
@@ -126,8 +139,33 @@ export class SavingSource implements ObjectSource {
       this.#saved.add(id);
     } finally {
       await file?.discard();
-      await folder.close();
+      if (!handedOver) await folder.close();
     }
+  }
+
+  /**
+   * Track a file being flushed and moved into place, waiting while {@link MAX_FLUSHING} are;
+   * the first failure is kept, and thrown here and by {@link SavingSource.complete}.
+   */
+  async #flush(moving: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = moving
+      .catch((error: unknown) => {
+        this.#failure ??= { error };
+      })
+      .finally(() => this.#flushing.delete(tracked));
+    this.#flushing.add(tracked);
+    while (this.#flushing.size >= MAX_FLUSHING) await Promise.race(this.#flushing);
+    this.#throwFailure();
+  }
+
+  #throwFailure(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  /** Wait until every file handed over is flushed and in place; throw the first failure. */
+  async #flushed(): Promise<void> {
+    while (this.#flushing.size > 0) await Promise.all(this.#flushing);
+    this.#throwFailure();
   }
 
   /**
@@ -176,6 +214,7 @@ export class SavingSource implements ObjectSource {
       if (!this.#saved.has(id)) throw new ValidateLogsError('SOURCE_ERROR', `could not save s3://${id}`);
     }
     // Each object's bytes were flushed before its rename; the folders' entries, once here.
+    await this.#flushed();
     for (const f of this.#folders) {
       const folder = await OutputFolder.open(this.#dir, f.split('/'));
       try {

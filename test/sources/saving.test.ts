@@ -42,6 +42,7 @@ describe('SavingSource', () => {
       }
     }
     expect(sizes).toEqual([body.length, body.length]);
+    await saving.complete(); // each file is flushed and moved into place off the reader's path: complete() waits for them
     const saved = join(evidence, 'b', 'logs');
     expect(readFileSync(join(saved, 'twice.json.gz')).equals(body)).toBe(true);
     expect(JSON.parse(readFileSync(join(saved, 'twice.json.gz.metadata.json'), 'utf8'))).toEqual({ k: 'v' });
@@ -52,5 +53,23 @@ describe('SavingSource', () => {
     let n = 0;
     for await (const chunk of c!.body) n += chunk.byteLength;
     expect([n, saving.objects]).toEqual([body.length, 1]);
+  });
+
+  it('a file that cannot be moved into place fails the run (by the read or by complete()), never a silent loss', async () => {
+    const copy = tempDir();
+    const evidence = tempDir();
+    mkdirSync(join(copy, 'logs'));
+    writeFileSync(join(copy, 'logs', 'a.json.gz'), Buffer.alloc(1000, 'a'));
+    mkdirSync(join(evidence, 'b', 'logs', 'a.json.gz'), { recursive: true }); // a folder where the copy goes
+    const saving = new SavingSource(new LocalDirectory(copy, { bucket: 'b' }), evidence);
+    const run = async (): Promise<void> => {
+      const obj = await saving.get('b', 'logs/a.json.gz');
+      for await (const _ of obj!.body) {
+        // the check reads it
+      }
+      await saving.complete();
+    };
+    await expect(run()).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE' });
+    expect(readdirSync(join(evidence, 'b', 'logs'))).toEqual(['a.json.gz']); // no temporary file left
   });
 });
