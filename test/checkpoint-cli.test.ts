@@ -84,6 +84,16 @@ describe('validate-logs --checkpoint-out', () => {
     expect(r.stderr).toContain(`no checkpoint written to ${cp}`);
     expect(existsSync(cp)).toBe(false);
   });
+
+  it('refuses --tsa-cert with no time stamp to verify (neither --checkpoint nor --timestamp-url), before the run', async () => {
+    const dir = bucket();
+    const cp = join(dir, '..', 'unstamped.note');
+    const r = await node(VALIDATE, [...base(dir), '--start-time', t.start, '--end-time', '2025-01-08T02:00:00Z', ...signing(cp), '--tsa-cert', join(work, 'log.pub.pem')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--tsa-cert verifies the time stamp of --checkpoint .* or the one --timestamp-url gets/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(cp)).toBe(false);
+  });
 });
 
 describe('validate-logs --checkpoint', () => {

@@ -1,7 +1,8 @@
 // What write-digests exits 0 on, validate-logs accepts in full; what it cannot write soundly it
 // refuses, naming the reason and the object, with nothing half-written. The commands run as a
 // user runs them: child processes of the built dist on a local copy.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -268,5 +269,24 @@ describe('a run that starts a new chain beside other chains', () => {
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     const otherTrail = writeArgs(dir, at(3)).map((a) => (a === 'own-trail' ? 'own-trial' : a));
     expect((await write(otherTrail)).stderr).toMatch(/other chains are under the bucket \(account 111122223333, region us-east-1, trail own-trail/);
+  });
+});
+
+describe('a key file that cannot be updated stops the run before any digest is written', () => {
+  it.each<[string, (path: string) => void, RegExp]>([
+    ['a FIFO', (p) => execFileSync('mkfifo', [p]), /--public-keys-out: refusing to write .*: it is a FIFO/],
+    ['a folder', (p) => mkdirSync(p), /--public-keys-out: refusing to write .*: it is a folder/],
+    ['a symbolic link', (p) => symlinkSync(join(tmpdir(), 'elsewhere.json'), p), /--public-keys-out: refusing to write .*: it is a symbolic link/],
+    ['a file that is no key list', (p) => writeFileSync(p, '{"not":"keys"}'), /exists but is not a key list; not touching it/],
+  ])('--public-keys-out is %s: exit 2 naming it, and the bucket unchanged', async (_, plant, message) => {
+    const dir = bucket(4);
+    const keys = join(tempDir(), 'keys.json');
+    plant(keys);
+    const before = files(dir);
+    const r = await write(writeArgs(dir, at(4), ['--public-keys-out', keys]));
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(files(dir)).toEqual(before); // no digest written
   });
 });

@@ -103,7 +103,12 @@ export async function readCheckpointFlags(flags: ValidateFlags): Promise<Checkpo
   } else if (flags['timestamp-url'] !== undefined) {
     throw new UsageError('--timestamp-url time-stamps the checkpoint that --checkpoint-out writes: give --checkpoint-out');
   }
-  if (flags['tsa-cert'] !== undefined) await readTsaCert(flags['tsa-cert']); // for the new token: a mistake is found before the run
+  if (flags['tsa-cert'] !== undefined) {
+    if (file === undefined && flags['timestamp-url'] === undefined) {
+      throw new UsageError('--tsa-cert verifies the time stamp of --checkpoint (FILE.tsr) or the one --timestamp-url gets: give one of them');
+    }
+    await readTsaCert(flags['tsa-cert']); // for the new token: a mistake is found before the run
+  }
   return plan;
 }
 

@@ -121,7 +121,8 @@ Checkpoints (pin what was verified; see the README):
                          FILE.tsr once checked: granted, for that text, with the request's
                          nonce. Otherwise exit 2, and neither file is written.
   --tsa-cert PEM         The authority's certificate: verifies --checkpoint's FILE.tsr (and the
-                         new token's signature), and says the time it attests.
+                         new token's signature), and says the time it attests. Needs
+                         --checkpoint or --timestamp-url: alone it is refused (exit 2).
 
   --concurrency N        Objects read from storage at once (default: 4 for a local copy, 32
                          online). A local copy's log files are read by the hashing threads,

@@ -156,6 +156,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     throw new UsageError(`--private-key ${keyPath}: ${(e as Error).message}`);
   }
   if (dir && (flags.profile || flags['endpoint-url'])) throw new UsageError('--profile and --endpoint-url are for S3, not with --local-dir');
+  if (flags['public-keys-out']) await readKeyFile(flags['public-keys-out']); // one that cannot be updated stops the run before any digest
   const storage = dir
     ? new LocalDirectory(dir, { bucket })
     : new S3Storage({ region: trail.region, ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
@@ -236,6 +237,28 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   return 0;
 }
 
+/**
+ * Read the `--public-keys-out` file as it is (empty when absent). Called before any digest is
+ * written too, so that a file that cannot be updated stops the run before it changes anything.
+ * @throws UsageError when a link, FIFO, device or folder is there, or the file is no key list
+ */
+async function readKeyFile(path: string): Promise<PublicKeySet> {
+  let bytes: Uint8Array | undefined;
+  try {
+    // A link, FIFO or folder there is refused before it is read.
+    if (await outputExists(path)) bytes = await readFlagFileIfAny(path, '--public-keys-out', 'keyList');
+  } catch (e) {
+    if (e instanceof ValidateLogsError) throw new UsageError(`--public-keys-out: ${e.message}`, { cause: e });
+    throw e;
+  }
+  if (bytes === undefined) return new PublicKeySet();
+  try {
+    return PublicKeySet.fromListPublicKeys(new TextDecoder().decode(bytes), path);
+  } catch (e) {
+    throw new UsageError(`--public-keys-out ${path} exists but is not a key list; not touching it: ${(e as Error).message}`);
+  }
+}
+
 /** Where the chain is, to find when the signer's key began signing it. */
 interface ChainAt {
   storage: ObjectSource;
@@ -255,23 +278,7 @@ interface ChainAt {
  */
 async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Promise<void> {
   await sweepTemporaryBeside(path); // what a killed run left
-  let keys = new PublicKeySet();
-  let bytes: Uint8Array | undefined;
-  try {
-    // A link, FIFO or folder there is refused before it is read.
-    if (await outputExists(path)) bytes = await readFlagFileIfAny(path, '--public-keys-out', 'keyList');
-  } catch (e) {
-    if (e instanceof ValidateLogsError) throw new UsageError(`--public-keys-out: ${e.message}`, { cause: e });
-    throw e;
-  }
-  if (bytes !== undefined) {
-    const text = new TextDecoder().decode(bytes);
-    try {
-      keys = PublicKeySet.fromListPublicKeys(text, path);
-    } catch (e) {
-      throw new UsageError(`--public-keys-out ${path} exists but is not a key list; not touching it: ${(e as Error).message}`);
-    }
-  }
+  const keys = await readKeyFile(path);
   const fingerprint = signer.publicKey.fingerprint;
   const isOpen = (k: PublicKeyInfo): boolean => !k.validTo || k.validTo.getTime() >= OPEN_VALIDITY_END.getTime();
   const current = [...keys].find((k) => k.fingerprint === fingerprint && isOpen(k));
