@@ -222,6 +222,30 @@ describe('write-digests stopped by a signal', () => {
   }, 60_000);
 });
 
+describe('write-digests --output json stopped by a signal', () => {
+  it('prints one document: not ok, the signal, every digest stored, and how far the chain is whole', async () => {
+    const dir = bucket(1);
+    const run = start(writeArgs(dir, at(24 * 365), ['--output', 'json']));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (digestFiles(dir).length > 20) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 5);
+    });
+    run.child.kill('SIGINT');
+    const r = await run.ended;
+    expect(r.status, r.stderr).toBe(130);
+    const doc = JSON.parse(run.stdout()) as { tool: string; ok: boolean; interrupted: string; stored: string[]; wholeUpTo: string };
+    expect(doc).toMatchObject({ tool: 'write-digests', ok: false, interrupted: 'SIGINT' });
+    const stored = digestFiles(dir);
+    expect(doc.stored).toHaveLength(stored.length);
+    expect(doc.wholeUpTo).toBe(digestEnd(stored.at(-1)!));
+    expect(leftovers(dir)).toEqual([]);
+  }, 60_000);
+});
+
 describe('what a killed run leaves', () => {
   it('validate-logs is not fooled by it nor chokes on it, and the next run removes it', async () => {
     const dir = bucket(3);
@@ -288,5 +312,28 @@ describe('a key file that cannot be updated stops the run before any digest is w
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(files(dir)).toEqual(before); // no digest written
+  });
+});
+
+describe('write-digests --output json: one complete document on every exit', () => {
+  it.each<[string, (dir: string, keys: string) => string[]]>([
+    ['a future --until', (dir) => writeArgs(dir, new Date(Date.now() + 2 * HOUR), ['--output', 'json'])],
+    ['a FIFO as --public-keys-out', (dir, keys) => (execFileSync('mkfifo', [keys]), writeArgs(dir, at(4), ['--output', 'json', '--public-keys-out', keys]))],
+    ['an unknown flag', (dir) => writeArgs(dir, at(4), ['--output', 'json', '--no-such-flag'])],
+  ])('%s: exit 2, stdout one document saying why, nothing written', async (_, args) => {
+    const dir = bucket(4);
+    const before = files(dir);
+    const r = await write(args(dir, join(tempDir(), 'keys.json')));
+    expect(r.status, r.stderr).toBe(2);
+    const doc = JSON.parse(r.stdout) as { tool: string; ok: boolean; error: { code: string; message: string } };
+    expect(doc).toMatchObject({ tool: 'write-digests', ok: false });
+    expect(r.stderr).toContain(doc.error.message);
+    expect(files(dir)).toEqual(before);
+  });
+
+  it('a run that succeeds prints its document whole', async () => {
+    const r = await write(writeArgs(bucket(3), at(3), ['--output', 'json']));
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { written: unknown[] }).written).toHaveLength(3);
   });
 });

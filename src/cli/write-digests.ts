@@ -16,6 +16,7 @@ import type { Platform } from '../platform/platform.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
 import { readFlagFileIfAny, readFlagText } from './flag-file.js';
+import { failureDocument } from './json.js';
 import { defineCommand, packageVersion, runIfMain, StopError, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `write-digests`. */
@@ -83,6 +84,9 @@ Exit status: 0 done (also when there was nothing to write); 2 a usage or environ
 (including another writer having written a digest first: nothing is overwritten); 130 or 143
 stopped by SIGINT or SIGTERM: the digest being stored is finished, no temporary file is left,
 and one line on stderr says how many digests were stored and how far the chain is whole.
+With --output json, stdout holds one complete document on every exit: on exit 2 one with
+"ok": false and an "error"; when stopped, one with "ok": false, the signal, the digests stored
+and how far the chain is whole.
 
 Example:
   write-digests --local-dir ./bucket --s3-bucket my-logs --account-id 111122223333 \\
@@ -121,6 +125,8 @@ export const writeDigestsCommand: (argv: string[], io?: CommandIO) => Promise<nu
   help: WRITE_HELP,
   options: OPTIONS,
   run,
+  // With --output json, a run that stops with exit 2 prints one document saying why (nothing half-printed).
+  failed: failureDocument({ fields: { tool: 'write-digests' } }),
 });
 
 async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
@@ -204,6 +210,13 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
         (whole ? `the chain is whole up to ${formatDigestTime(whole)}` : started ? 'no chain yet' : 'nothing was changed') +
         ` (${stop.message}); run it again to complete the work\n`,
     );
+    if (output === 'json') {
+      // One complete document on this exit too: what was stored, and how far the chain is whole.
+      await write(
+        io.stdout,
+        JSON.stringify({ tool: 'write-digests', version: packageVersion(), bucket, ok: false, interrupted: stop.code, stored: lines.map((key) => s3Uri(bucket, key)), wholeUpTo: whole ? formatDigestTime(whole) : null }) + '\n',
+      );
+    }
     return stop.code === 'SIGINT' ? 130 : stop.code === 'SIGTERM' ? 143 : 2;
   }
   if (output === 'text') {
