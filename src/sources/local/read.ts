@@ -122,11 +122,6 @@ function readError(e: unknown, key: string): ValidateLogsError {
 const fdOpen = (path: string, flags: number): Promise<number> =>
   new Promise((resolve, reject) => fsOpen(path, flags, (e, fd) => (e ? reject(e) : resolve(fd))));
 const fdClose = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
-/**
- * Close a descriptor that {@link openPath} opened (an error closing a file only read is ignored).
- * @param fd - the descriptor
- */
-export const closeFile: (fd: number) => Promise<void> = fdClose;
 const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
   new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (e, n) => (e ? reject(e) : resolve(n))));
 
@@ -257,7 +252,7 @@ export type UserFile = { fd: number; size: number } | { absent: true; why: strin
  * without blocking, following a link at the path's end to a regular file ({@link openPath}).
  * A FIFO, socket, device or folder is refused before the first read.
  * @param path - the path
- * @returns the open file (the caller closes it with {@link closeFile}); `absent` when nothing
+ * @returns the open file (read it with {@link readChunks}, which closes it); `absent` when nothing
  *   is there; otherwise why it is not read
  */
 export async function openUserFile(path: string): Promise<UserFile> {
