@@ -3,9 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    // Tests run the TypeScript sources: the package's `#platform` import (the Node platform
-    // under Node) resolves to its source rather than to the build.
-    alias: { '#platform': fileURLToPath(new URL('./src/platform/node.ts', import.meta.url)) },
+    // Tests run the TypeScript sources: the package's `#platform` and `#parallel` imports (the
+    // Node platform and its pool under Node) resolve to their sources rather than to the build.
+    alias: {
+      '#platform': fileURLToPath(new URL('./src/platform/node.ts', import.meta.url)),
+      '#parallel': fileURLToPath(new URL('./src/parallel/node.ts', import.meta.url)),
+    },
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -1,4 +1,4 @@
-// Part of `npm run build`, after tsc: the pool thread's module (dist/platform/pool/worker.js)
+// Part of `npm run build`, after tsc: the pool thread's module (dist/parallel/thread.js)
 // rebuilt as one file from the sources. A thread then starts by loading one module instead of
 // a dozen, each resolved, read and compiled on its own: about 25 ms less per thread at start
 // (every run starts one thread per core), the same code. Written aside and renamed over tsc's
@@ -9,13 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist', 'platform', 'pool', 'worker.js');
+const out = join(root, 'dist', 'parallel', 'thread.js');
 const tmpDir = join(dirname(out), `.bundle-${process.pid}`);
-const tmp = join(tmpDir, 'worker.js');
+const tmp = join(tmpDir, 'thread.js');
 try {
   await build({
     absWorkingDir: root,
-    entryPoints: ['src/platform/pool/worker.ts'],
+    entryPoints: ['src/parallel/thread.ts'],
     outfile: tmp,
     bundle: true,
     format: 'esm',

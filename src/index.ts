@@ -18,7 +18,9 @@
  * @module
  */
 export { ValidateLogsError, isValidateLogsError, type ErrorCode } from './errors.js';
-export type { Platform, Sha256, RawInflater, WholeInflate, SigningKey, HashOffload, HashRequest, HashOutcome, HashFile, DigestJob, DigestCheck, CheckedDigest } from './platform/platform.js';
+export type { Platform, Sha256, RawInflater, WholeInflate, SigningKey, ThreadEvents, ThreadHandle, ThreadOptions } from './platform/platform.js';
+export type { HashOffload, HashRequest, HashOutcome, HashFile, OffloadPlatform } from './hash/offload.js';
+export type { Offload, PooledPlatform, DigestJob, DigestCheck, CheckedDigest } from './chain/offload.js';
 export { webPlatform } from './platform/web.js';
 export type { ByteSource } from './hash/chunks.js';
 export { hashStream, type HashStreamOptions, type HashStreamResult } from './hash/hash-stream.js';

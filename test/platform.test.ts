@@ -28,6 +28,8 @@ import {
 import { awsVectors, findings, throughput, type Records, type TrailRequest } from './browser/conformance.js';
 import * as lib from './helpers/lib.js';
 import { defaultPlatform } from '#platform';
+import { defaultPlatform as defaultParallel } from '#parallel';
+import { nodePlatform as runtimeNodePlatform } from '../src/platform/node.js';
 import { MemoryBucket } from './helpers/memory.js';
 import { ROOT, loadJson, tampering } from './helpers/tamper.js';
 import { pseudoRandomBytes } from './helpers/bytes.js';
@@ -57,9 +59,34 @@ async function gzipCode(platform: Platform, input: Uint8Array, sizeHint?: number
 }
 
 describe('choosing the platform', () => {
-  it('under Node the package\'s #platform import is the Node platform (here: its source)', () => {
-    expect(defaultPlatform).toBe(nodePlatform);
+  it('under Node the package\'s #platform import is the Node platform, and #parallel adds the pool (here: their sources)', () => {
+    expect(defaultPlatform).toBe(runtimeNodePlatform);
+    expect(defaultParallel).toBe(nodePlatform);
+    expect('offload' in defaultPlatform).toBe(false);
+    expect(defaultParallel.offload?.threads).toBeGreaterThan(0);
     expect([nodePlatform.name, webPlatform.name]).toEqual(['node', 'web']);
+  });
+});
+
+describe('the platform layer knows the runtime only', () => {
+  /** Every relative import (and re-export) of a module, type-only ones included. */
+  const importsOf = (file: string): string[] => [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]!);
+  it('no module under src/platform/ imports anything of the package but errors and utils (nor the #parallel layer)', () => {
+    const dir = join(ROOT, 'src', 'platform');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(5);
+    const outside = files.flatMap((f) => importsOf(join(dir, f)).filter((i) => (i.startsWith('.') && !i.startsWith('./')) || i.startsWith('#')).filter((i) => i !== '../errors.js' && i !== '../utils.js').map((i) => `${f}: ${i}`));
+    expect(outside).toEqual([]);
+  });
+  it('no module of hash/, format/, sources/ or chain/ imports the parallel layer by path', () => {
+    const found: string[] = [];
+    for (const layer of ['hash', 'format', 'sources', 'chain']) {
+      const dir = join(ROOT, 'src', layer);
+      for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+        if (f.endsWith('.ts')) for (const i of importsOf(join(dir, f))) if (i.includes('parallel/')) found.push(`${layer}/${f}: ${i}`);
+      }
+    }
+    expect(found).toEqual([]);
   });
 });
 

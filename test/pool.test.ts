@@ -1,5 +1,6 @@
-// The Node platform's pool of hashing threads, as built (threads run only from dist/): every
-// answer equals hashing in the caller's thread, byte for byte and error for error; anything
+// The parallel layer's pool of threads, run from the sources (its threads load the TypeScript
+// thread module through tsx) and, in a process, as built: every answer equals hashing in the
+// caller's thread, byte for byte and error for error; anything
 // but a regular file is handed back; small objects travel in batches; an idle pool never keeps
 // the process alive.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding, HashOutcome, HashRequest, Platform } from '../dist/index.js';
-import { createSigner, hashStream, logKey, parseTrailArn, PublicKeySet, verifyTrail } from '../dist/index.js';
-import { createNodePlatform, LocalDirectory, writeDigests } from '../dist/node.js';
+import type { Finding, HashOutcome, HashRequest, PooledPlatform as Platform } from '../src/index.js';
+import { createSigner, hashStream, logKey, parseTrailArn, PublicKeySet, verifyTrail } from '../src/index.js';
+import { createNodePlatform, LocalDirectory, writeDigests } from '../src/node.js';
 import { pseudoRandomBytes } from './helpers/bytes.js';
 import { applyActions, copySample, ROOT, tampering } from './helpers/tamper.js';
 
@@ -248,6 +249,43 @@ describe('the pool takes whole digests, and finds what the caller thread finds',
       }
     }
     expect(stats(pooled).digests - before).toBeGreaterThan(tampering.cases.length);
+  });
+
+  it('from the sources, on threads of its own: a copy with every kind of log finding, the same as on the caller thread', async () => {
+    const { dir, cleanup } = copySample();
+    try {
+      const valid = validLogs(await findings(inThread, dir));
+      expect(valid.length).toBeGreaterThanOrEqual(7);
+      const [modified, missing, linked, fifo, truncated, notGzip, large] = valid as [string, string, string, string, string, string, string];
+      writeFileSync(join(dir, modified), gzipSync(Buffer.concat([gunzipSync(readFileSync(join(dir, modified))), Buffer.from(' ')])));
+      rmSync(join(dir, missing));
+      writeFileSync(join(dir, `${linked}.real`), readFileSync(join(dir, linked)));
+      rmSync(join(dir, linked));
+      symlinkSync(`${join(dir, linked)}.real`, join(dir, linked));
+      rmSync(join(dir, fifo));
+      execFileSync('mkfifo', [join(dir, fifo)]);
+      const whole = readFileSync(join(dir, truncated));
+      writeFileSync(join(dir, truncated), whole.subarray(0, whole.length - 9));
+      writeFileSync(join(dir, notGzip), 'not gzip at all');
+      writeFileSync(join(dir, large), gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20)));
+      const fresh = createNodePlatform({ threads: 2 });
+      const run = async (platform: Platform): Promise<Finding[]> => {
+        const out: Finding[] = [];
+        const source = new LocalDirectory(dir, { bucket: t.bucket });
+        for await (const f of verifyTrail({ source, bucket: t.bucket, trail: { accountId, region, trailName }, keys, start: new Date(t.start), end: new Date(t.end), platform, maxLogBytes: 1024 * 1024 })) out.push(f);
+        return out;
+      };
+      const want = await run(inThread);
+      const got = await run(fresh);
+      expect(got).toEqual(want);
+      // The threads ran: they started, and took the digests whole (the logs were judged there).
+      expect(stats(fresh).started).toBeGreaterThan(0);
+      expect(stats(fresh).digests).toBeGreaterThan(0);
+      const code = (key: string): string | undefined => got.find((f) => f.key === key && f.kind === 'log')?.code;
+      expect([modified, missing, linked, fifo, truncated, notGzip, large].map(code)).toEqual(['LOG_HASH_MISMATCH', 'LOG_NOT_FOUND', 'LOG_VALID', 'LOG_UNREADABLE', 'LOG_INVALID_FORMAT', 'LOG_INVALID_FORMAT', 'LOG_TOO_LARGE']);
+    } finally {
+      cleanup();
+    }
   });
 
   it('hands back a log that is a link, a FIFO or a folder: judged on the caller thread', async () => {
@@ -523,7 +561,7 @@ describe('the pool in a process', () => {
         require('node:module').syncBuiltinESMExports();
         const { parentPort } = require('node:worker_threads');
         parentPort.on('message', (m) => { if (m.t === 'count') parentPort.postMessage({ t: 'count', made }); });
-        import(${JSON.stringify(new URL('dist/platform/pool/worker.js', `file://${ROOT}/`).href)}).then(() => parentPort.postMessage({ t: 'loaded' }));
+        import(${JSON.stringify(new URL('dist/parallel/thread.js', `file://${ROOT}/`).href)}).then(() => parentPort.postMessage({ t: 'loaded' }));
       `)};
       const w = new Worker(counted, { eval: true, execArgv: [] });
       const next = (t) => new Promise((resolve) => { const on = (m) => { if (m.t === t) { w.off('message', on); resolve(m); } }; w.on('message', on); });

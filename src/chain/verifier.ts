@@ -17,8 +17,8 @@ import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
 import type { TrailRef } from '../format/keys.js';
 import { checkTrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
-import { defaultPlatform } from '#platform';
-import type { Platform } from '../platform/platform.js';
+import { defaultPlatform } from '#parallel';
+import type { PooledPlatform } from './offload.js';
 import type { ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { coverage, type CoverageMap } from './coverage.js';
@@ -70,7 +70,7 @@ export interface VerifyOptions {
   /** Objects verified at once; {@link DEFAULT_CONCURRENCY} by default. */
   concurrency?: number;
   /** The runtime (SHA-256, inflate, RSA, timers); the default platform (by the package's conditional imports) when omitted. */
-  platform?: Platform;
+  platform?: PooledPlatform;
   /** Cap on a digest's uncompressed size; {@link DEFAULT_MAX_DIGEST_BYTES} by default. */
   maxDigestBytes?: number;
   /** Cap on a log's uncompressed size (a larger log is `LOG_TOO_LARGE`); {@link DEFAULT_MAX_LOG_BYTES} by default. */

@@ -15,7 +15,7 @@ import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
 import { parsedDigestFrom, type DigestRecord, type ParsedDigest } from '../format/digest.js';
 import { digestKey, s3Uri, type TrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
-import type { CheckedDigest, Platform } from '../platform/platform.js';
+import type { CheckedDigest, PooledPlatform } from './offload.js';
 import { readAll } from '../hash/hash-stream.js';
 import type { ObjectSource } from '../sources/source.js';
 import { checkDigest, digestErrorFinding, digestKeyTime, iso, parseDigestObject, type DigestRef, type DigestVerdict } from './check-digest.js';
@@ -53,7 +53,7 @@ export interface WalkContext {
   /** Start of the range, in ms. */
   start: number;
   /** The runtime: SHA-256, inflate, RSA, timers. */
-  platform: Platform;
+  platform: PooledPlatform;
   /** Cap on a digest's uncompressed size. */
   maxDigestBytes: number;
   /** Cap on a log's uncompressed size. */
@@ -70,7 +70,7 @@ export interface WalkContext {
   limited: <T>(task: () => Promise<T>) => Promise<T>;
   /**
    * The local copy's folder, when the platform's pool takes whole digests and reads their logs
-   * there ({@link HashOffload.checkDigest}); otherwise each log is read through `source`.
+   * there (`Offload.takeDigest`); otherwise each log is read through `source`.
    */
   fileRoot?: string | undefined;
   /** A digest of the standard chain pinned by a checkpoint, which the walk must reach. */
@@ -253,7 +253,7 @@ export class DigestReader {
     // A pinned digest's logs were verified when it was pinned: it is only parsed.
     const check = backfill || pinned?.key !== ref.key;
     try {
-      const done = await platform.offload.checkDigest({ bucket: ref.bucket, key: ref.key, backfill, trail, root: fileRoot, maxDigestBytes, maxBytes: maxLogBytes, check });
+      const done = await platform.offload.takeDigest({ bucket: ref.bucket, key: ref.key, backfill, trail, root: fileRoot, maxDigestBytes, maxBytes: maxLogBytes, check });
       return done.parsed ? done : undefined;
     } catch {
       return undefined;

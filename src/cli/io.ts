@@ -9,8 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { ValidateLogsError } from '../errors.js';
 import { parseUserTime } from '../format/time.js';
-import { createNodePlatform, nodePlatform } from '../platform/node.js';
-import type { Platform } from '../platform/platform.js';
+import { createNodePlatform, nodePlatform } from '../parallel/node.js';
+import type { PooledPlatform } from '../chain/offload.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** The streams and environment of a command run. */
@@ -349,7 +349,7 @@ export function concurrencyFlag(text: string): number {
 }
 
 /** Platforms made for `--threads` values, one per size: a command that reads the flag twice (to start the threads early) gets the same pool. */
-const sized = new Map<number, Platform>();
+const sized = new Map<number, PooledPlatform>();
 
 /**
  * `--threads`: the Node platform with a pool of that many hashing threads.
@@ -358,7 +358,7 @@ const sized = new Map<number, Platform>();
  * @returns the platform (the same one for the same value)
  * @throws UsageError
  */
-export function threadsFlag(text: string | undefined, warm = false): Platform {
+export function threadsFlag(text: string | undefined, warm = false): PooledPlatform {
   let platform = nodePlatform;
   if (text !== undefined) {
     const n = Number(text);

@@ -9,6 +9,9 @@
  * reader of our own is shorter than a general ASN.1 library, and costs nothing at start-up.
  * @module
  */
+import { concat, integer, tlv } from '../platform/der.js';
+
+export { encodeEd25519PrivateKey, encodeEd25519PublicKey, encodeRsaPublicKey } from '../platform/der.js';
 
 const SEQUENCE = 0x30;
 const INTEGER = 0x02;
@@ -155,46 +158,8 @@ export function readRsaPublicKey(der: Uint8Array, hint?: 'pkcs1' | 'spki'): RsaP
   return { format, ...readPkcs1(readOne(key.value.subarray(1))), spki: der };
 }
 
-/** DER of one TLV. */
-function tlv(tag: number, content: Uint8Array): Uint8Array {
-  const n = content.length;
-  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
-  const out = new Uint8Array(1 + length.length + n);
-  out[0] = tag;
-  out.set(length, 1);
-  out.set(content, 1 + length.length);
-  return out;
-}
-
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
-/** A positive INTEGER from an unsigned big-endian number. */
-function integer(magnitude: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
-  const m = magnitude.subarray(i);
-  return tlv(INTEGER, m[0]! & 0x80 ? concat(Uint8Array.of(0), m) : m);
-}
 
 const rsaAlgorithmIdentifier = (): Uint8Array => tlv(SEQUENCE, concat(tlv(OBJECT_IDENTIFIER, RSA_ENCRYPTION), tlv(NULL, new Uint8Array(0))));
-
-/**
- * PKCS#1 RSAPublicKey DER from a modulus and exponent.
- * @param modulus - big-endian, unsigned
- * @param exponent - big-endian, unsigned
- * @returns the DER bytes
- */
-export function encodeRsaPublicKey(modulus: Uint8Array, exponent: Uint8Array): Uint8Array {
-  return tlv(SEQUENCE, concat(integer(modulus), integer(exponent)));
-}
 
 /**
  * Wrap PKCS#1 RSAPublicKey DER in a SubjectPublicKeyInfo (what WebCrypto imports).
@@ -249,8 +214,6 @@ function isEd25519Algorithm(node: Tlv | undefined): boolean {
   return oid?.tag === OBJECT_IDENTIFIER && same(oid.value, ED25519) && rest.length === 0;
 }
 
-const ED25519_ALGORITHM = (): Uint8Array => tlv(SEQUENCE, tlv(OBJECT_IDENTIFIER, ED25519));
-
 /**
  * Read an Ed25519 public key from SubjectPublicKeyInfo DER (what `openssl pkey -pubout`
  * writes), strictly: one DER value, id-Ed25519 without parameters, a whole BIT STRING of 32
@@ -297,23 +260,4 @@ export function readEd25519PrivateKey(der: Uint8Array): { seed: Uint8Array; publ
   const field = rest[0];
   if (field && (field.value.length !== 33 || field.value[0] !== 0)) throw new Error('the public key field is not 32 bytes');
   return { seed: inner.value.slice(), ...(field && { publicKey: field.value.slice(1) }) };
-}
-
-/**
- * Ed25519 SubjectPublicKeyInfo DER of a public key (what `openssl pkey -pubout` writes).
- * @param publicKey - the 32-byte public key
- * @returns the DER bytes
- */
-export function encodeEd25519PublicKey(publicKey: Uint8Array): Uint8Array {
-  return tlv(SEQUENCE, concat(ED25519_ALGORITHM(), tlv(BIT_STRING, concat(Uint8Array.of(0), publicKey))));
-}
-
-/**
- * Ed25519 PKCS#8 PrivateKeyInfo DER (version 0) of a private key: what `openssl genpkey
- * -algorithm ed25519` writes, and what `node:crypto` and WebCrypto import.
- * @param seed - the 32-byte private key
- * @returns the DER bytes
- */
-export function encodeEd25519PrivateKey(seed: Uint8Array): Uint8Array {
-  return tlv(SEQUENCE, concat(tlv(INTEGER, Uint8Array.of(0)), ED25519_ALGORITHM(), tlv(OCTET_STRING, tlv(OCTET_STRING, seed))));
 }

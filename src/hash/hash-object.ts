@@ -7,14 +7,14 @@
 import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
 import { s3Uri } from '../format/keys.js';
-import type { HashOutcome, HashRequest, Platform } from '../platform/platform.js';
+import type { HashOutcome, HashRequest, OffloadPlatform } from './offload.js';
 import type { ObjectSource } from '../sources/source.js';
 import { hashStream } from './hash-stream.js';
 
 /** Options of {@link hashObject} (an object's name in messages is its `s3://` URI). */
 export interface HashObjectOptions extends Omit<HashRequest, 'sizeHint' | 'what'> {
   /** The runtime; the default platform when omitted. */
-  platform?: Platform;
+  platform?: OffloadPlatform;
 }
 
 /**
@@ -45,7 +45,7 @@ export async function hashObject(source: ObjectSource, bucket: string, key: stri
  * @throws the errors that say nothing about one object (a pool thread that failed, bugs)
  */
 export async function hashObjects(source: ObjectSource, bucket: string, keys: readonly string[], options: HashObjectOptions): Promise<Array<HashOutcome | ValidateLogsError | undefined>> {
-  const { platform = defaultPlatform, ...request } = options;
+  const { platform = defaultPlatform as OffloadPlatform, ...request } = options;
   const name = (key: string): string => s3Uri(bucket, key);
   const out = new Array<HashOutcome | ValidateLogsError | undefined>(keys.length);
   const left = keys.map((_, i) => i);
@@ -81,7 +81,7 @@ export async function hashObjects(source: ObjectSource, bucket: string, keys: re
  * @param concurrency - the reads the caller allows at once
  * @returns the number of objects to check at once
  */
-export function objectsInFlight(source: ObjectSource, platform: Platform, concurrency: number): number {
+export function objectsInFlight(source: ObjectSource, platform: OffloadPlatform, concurrency: number): number {
   return readsInGroups(source, platform) ? Math.max(concurrency, platform.offload!.capacity) : concurrency;
 }
 
@@ -96,6 +96,6 @@ export const OBJECT_GROUP = 64;
  * @param platform - the runtime
  * @returns whether to group
  */
-export function readsInGroups(source: ObjectSource, platform: Platform): boolean {
+export function readsInGroups(source: ObjectSource, platform: OffloadPlatform): boolean {
   return platform.offload !== undefined && source.files !== undefined;
 }

@@ -5,7 +5,8 @@
 import { defaultPlatform } from '#platform';
 import { ValidateLogsError } from '../errors.js';
 import { EventTimeScanner } from '../format/events.js';
-import type { HashOutcome, Platform } from '../platform/platform.js';
+import type { Platform } from '../platform/platform.js';
+import type { HashOutcome, OffloadPlatform } from './offload.js';
 import { concatBytes, copyBytes, toHex } from '../utils.js';
 import { toChunks, type ByteSource } from './chunks.js';
 import { gunzipInto, gunzipWholeSync } from './gunzip.js';
@@ -16,7 +17,7 @@ export interface HashStreamOptions {
   /** Gunzip the input first and hash the uncompressed bytes (for `.json.gz` objects). */
   gzip?: boolean;
   /** The runtime's SHA-256 and inflater; the default platform (by the package's conditional imports) when omitted. */
-  platform?: Platform;
+  platform?: OffloadPlatform;
   /** Fail with `SIZE_LIMIT` once the (uncompressed) content exceeds this many bytes. */
   maxBytes?: number;
   /** Name of the object for error messages. */
@@ -40,7 +41,7 @@ export type HashStreamResult = HashOutcome;
 
 /**
  * SHA-256 of a stream's content in one streaming pass, with bounded memory. On a platform with
- * a pool ({@link Platform.offload}) the bytes are hashed on its threads, unless `onContent`
+ * a pool (`offload`) the bytes are hashed on its threads, unless `onContent`
  * needs them here.
  *
  * @param source - the stored bytes
@@ -53,7 +54,7 @@ export type HashStreamResult = HashOutcome;
  * ```
  */
 export async function hashStream(source: ByteSource, options: HashStreamOptions = {}): Promise<HashStreamResult> {
-  const platform = options.platform ?? defaultPlatform;
+  const platform: OffloadPlatform = options.platform ?? defaultPlatform;
   if (platform.offload && !options.onContent) {
     return platform.offload.hashBytes(source, {
       gzip: options.gzip === true,

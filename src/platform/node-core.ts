@@ -10,7 +10,7 @@ import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, veri
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { crc32, createInflateRaw, gzip, inflateRawSync } from 'node:zlib';
-import { encodeEd25519PrivateKey, encodeEd25519PublicKey } from '../crypto/der.js';
+import { encodeEd25519PrivateKey, encodeEd25519PublicKey } from './der.js';
 import type { Platform, RawInflater, Sha256, SigningKey, WholeInflate } from './platform.js';
 
 const gzipAsync = promisify(gzip);

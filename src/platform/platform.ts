@@ -1,19 +1,14 @@
 /**
  * The platform seam: the few operations whose best implementation differs between runtimes
  * (streaming SHA-256, raw inflate, CRC-32, gzip, RSASSA-PKCS1-v1_5 with SHA-256, Ed25519,
- * sleeping).
- * Everything above this interface is shared. Two implementations exist: the Node platform
+ * sleeping), and starting a thread. It knows the runtime only: nothing of digests, logs or
+ * storage. Everything above this interface is shared. Two implementations exist: the Node platform
  * (`node:crypto`, `node:zlib`; the default under Node) and the Web platform (WebCrypto,
  * `DecompressionStream`, `@noble/hashes`; the default everywhere else). The package's
  * conditional `imports` pick the default; a caller may pass either one explicitly in the
  * `platform` option of the functions that use it.
  * @module
  */
-import type { ValidateLogsError } from '../errors.js';
-import type { ByteSource } from '../hash/chunks.js';
-import type { Finding } from '../chain/findings.js';
-import type { DigestLogFile, DigestRecord } from '../format/digest.js';
-import type { TrailRef } from '../format/keys.js';
 
 /** An incremental SHA-256 computation. */
 export interface Sha256 {
@@ -73,169 +68,40 @@ export interface SigningKey {
   sign(message: Uint8Array): Promise<Uint8Array>;
 }
 
-/** What to compute over an object's bytes, wherever they are hashed. */
-export interface HashRequest {
-  /** Gunzip first (exactly one gzip member) and hash the uncompressed bytes. */
-  gzip: boolean;
-  /** Fail with `SIZE_LIMIT` beyond this many (uncompressed) bytes. */
-  maxBytes?: number;
-  /** The object's name, for messages. */
-  what: string;
-  /** The stored size, when known. */
-  sizeHint?: number;
-  /** Also find the newest and oldest CloudTrail `eventTime` in the content. */
-  eventTimes?: boolean;
+/** What a thread started by {@link Platform.startThread} reports. */
+export interface ThreadEvents {
   /**
-   * Also give a file's modification time, where a pool thread opened the file itself
-   * (`HashOutcome.modified`, from the descriptor its bytes were read through).
+   * A message the thread posted (a structured clone).
+   * @param message - the message
    */
-  modified?: boolean;
+  message(message: unknown): void;
+  /**
+   * The thread failed (an uncaught error) or stopped; it takes no more messages.
+   * @param error - what happened
+   */
+  failed(error: Error): void;
 }
 
-/** A file for {@link HashOffload.hashFiles}. */
-export interface HashFile {
-  /** Its path. */
-  path: string;
-  /** Its name, for messages (an `s3://` URI). */
-  what: string;
+/** Options of {@link Platform.startThread}. */
+export interface ThreadOptions {
+  /** The thread's young generation, in MiB, where the runtime lets it be set (Node). */
+  youngGenerationMb?: number;
 }
 
-/** What hashing an object computed. */
-export interface HashOutcome {
-  /** Lower-case hex SHA-256 of the (uncompressed) content. */
-  sha256: string;
-  /** Bytes of (uncompressed) content. */
-  size: number;
-  /** Bytes read from storage (equal to `size` when not gunzipping). */
-  storedSize: number;
-  /** With `eventTimes`: the newest `eventTime` in the content (null when it has none). */
-  newestEventTime?: string | null;
-  /** With `eventTimes`: the oldest `eventTime` in the content (null when it has none). */
-  oldestEventTime?: string | null;
+/** A thread running a module, as {@link Platform.startThread} started it. */
+export interface ThreadHandle {
   /**
-   * With `modified`: the file's modification time in ms (as its `mtime` Date gives it), when a
-   * pool thread opened the file itself; absent when the object was read another way.
+   * Post a message (a structured clone); the buffers in `transfer` move to the thread.
+   * @param message - the message
+   * @param transfer - buffers to move rather than copy
    */
-  modified?: number;
-}
-
-/**
- * A digest for {@link HashOffload.checkDigest}: where it lies in a local copy, and how to check
- * what it lists. The thread reads the digest and its metadata sidecar there itself.
- */
-export interface DigestJob {
-  /** The bucket it is in (its logs must be in it). */
-  bucket: string;
-  /** Its key. */
-  key: string;
-  /** Whether it belongs to the backfill chain. */
-  backfill: boolean;
-  /** The trail and region whose logs it lists. */
-  trail: TrailRef;
-  /** The folder of the local copy holding `bucket`: keys are resolved in it as the copy resolves them. */
-  root: string;
-  /** Cap on the digest's uncompressed size. */
-  maxDigestBytes: number;
-  /** Cap on a log's uncompressed size. */
-  maxBytes: number;
-  /** Read and judge the logs it lists; false to parse it only. */
-  check: boolean;
-}
-
-/**
- * A digest parsed, and what it lists checked, on a pool thread. Entries are in the digest's
- * order, in columns: a valid log is only its size; every other verdict is a finding.
- */
-export interface CheckedDigest {
-  /** It was read and parsed as a digest. */
-  parsed: true;
-  /** Its uncompressed bytes, as the thread read them (moved to the caller's thread, not copied). */
-  bytes: Uint8Array;
-  /** Its S3 user metadata, from its sidecar, keys in lower case. */
-  metadata: Record<string, string>;
-  /** Lower-case hex SHA-256 of its bytes. */
-  sha256: string;
-  /** Its content, but for `logFiles`. */
-  header: Omit<DigestRecord, 'logFiles'>;
-  /** Each entry's `s3Object`. */
-  keys: string[];
-  /** Entries that name another bucket than the digest's: their place and that bucket. */
-  foreign: Array<[number, string]>;
-  /** Whether its logs were read and judged (`sizes`, `findings` and `back` are empty when not). */
-  checked: boolean;
-  /** Each entry's content size when it is a valid log; -1 otherwise. */
-  sizes: Float64Array;
-  /** The finding about each entry that is neither valid nor in `back`, by its place. */
-  findings: Array<[number, Finding]>;
-  /**
-   * Entries the caller checks on its own thread, by their place: a key that is no plain file
-   * path in the copy, a file that is no regular file (a link, a FIFO), a read that failed in a
-   * way worth retrying.
-   */
-  back: Array<[number, DigestLogFile]>;
-}
-
-/**
- * What {@link HashOffload.checkDigest} found: the checked digest, or that the thread left it to
- * the caller (which reads it the ordinary way and says what is wrong).
- */
-export type DigestCheck = CheckedDigest | {
-  /**
-   * False: the digest or its sidecar is not a regular file that reads whole within its cap
-   * (absent, a link, a FIFO, too large, a failed read), or its bytes are no gzip of a digest.
-   */
-  parsed: false;
-};
-
-/**
- * Hashing on other threads: the Node platform's worker pool. The caller's thread only
- * schedules; reading (of local files), inflating, CRC-32 and SHA-256 run on the pool's
- * threads, small objects in batches (one message for many), large ones streamed with bounded
- * memory. Results and errors are the same as hashing in the caller's thread.
- */
-export interface HashOffload {
-  /** Threads in the pool. */
-  readonly threads: number;
-  /** How many objects the pool keeps busy at once: a scheduler's useful number in flight. */
-  readonly capacity: number;
-  /**
-   * Start the threads now, so that they are ready when the first object comes (their start
-   * then overlaps the caller's listing and digest reading). Idempotent; idle threads never
-   * keep the process alive.
-   */
-  warm(): void;
-  /**
-   * Read and hash files on the pool's threads. Only a regular file is read (never through a
-   * link at its end, never blocking); for anything else the answer is undefined, and the caller
-   * reads that object the ordinary way (which names what is wrong with it).
-   * @param files - each file's path, and its name for messages
-   * @param request - how to hash them all
-   * @returns in the order of `files`: the outcome, the `GZIP_INVALID` or `SIZE_LIMIT` error
-   *   about its bytes, or undefined when it must be read the ordinary way
-   * @throws Error when a thread failed (not the objects' fault)
-   */
-  hashFiles(files: readonly HashFile[], request: Omit<HashRequest, 'what' | 'sizeHint'>): Promise<Array<HashOutcome | ValidateLogsError | undefined>>;
-  /**
-   * Hash bytes that arrive on the caller's thread (an S3 body) on a pool thread: a small
-   * object is gathered and sent whole, a large one is sent in chunks as they arrive.
-   * @param source - the stored bytes
-   * @param request - what to compute
-   * @returns the outcome
-   * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`; the source's own errors
-   */
-  hashBytes(source: ByteSource, request: HashRequest): Promise<HashOutcome>;
-  /**
-   * Take a whole digest of a local copy on a pool thread: read it and its metadata sidecar
-   * (only as regular files, as the copy reads them), gunzip and parse it, then read, hash and
-   * judge each log it lists, with the same code and the same verdicts as the caller's thread
-   * (`checkLog`). A digest of thousands of small logs then costs the caller's thread one
-   * message, not thousands of steps, and no read of its own.
-   * @param job - where the digest is and how to check it
-   * @returns the checked digest, or `{ parsed: false }` when the caller is to read it
-   * @throws Error when a thread failed, and the error that stops a run where a log's read met
-   *   an error that says nothing about the log
-   */
-  checkDigest(job: DigestJob): Promise<DigestCheck>;
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
+  /** Keep the process alive while the thread has work (Node); nothing elsewhere. */
+  ref(): void;
+  /** Let the process end while the thread is idle (Node); nothing elsewhere. */
+  unref(): void;
+  /** Stop the thread. */
+  terminate(): void;
 }
 
 /** The runtime operations the portable core needs. */
@@ -340,8 +206,14 @@ export interface Platform {
    */
   sleep(ms: number): Promise<void>;
   /**
-   * Optional: hashing on other threads. Where absent, objects are hashed in the caller's
-   * thread with the operations above.
+   * Optional: start a thread that runs the module at `module` (ES module; under Node a
+   * `worker_threads` Worker, in a browser a module Web Worker). The module talks through its
+   * runtime's port (`parentPort` under Node, the global scope in a Worker). Under Node a module
+   * of TypeScript sources (`.ts`) is started through `tsx` (a development dependency).
+   * @param module - the module's URL
+   * @param events - where the thread's messages and failure go
+   * @param options - how to start it
+   * @returns the running thread, unreferenced (it keeps no process alive until `ref`)
    */
-  readonly offload?: HashOffload;
+  startThread?(module: URL, events: ThreadEvents, options?: ThreadOptions): ThreadHandle;
 }

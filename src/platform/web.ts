@@ -11,9 +11,9 @@
  * @module
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { encodeEd25519PrivateKey, encodeEd25519PublicKey, encodeRsaPublicKey } from '../crypto/der.js';
+import { encodeEd25519PrivateKey, encodeEd25519PublicKey, encodeRsaPublicKey } from './der.js';
 import { concatBytes, copyBytes } from '../utils.js';
-import type { Platform, RawInflater, Sha256, SigningKey } from './platform.js';
+import type { Platform, RawInflater, Sha256, SigningKey, ThreadEvents, ThreadHandle } from './platform.js';
 
 /** The gzip trailer: CRC-32 and length, 8 bytes. */
 const TRAILER = 8;
@@ -178,6 +178,32 @@ function checkSeed(seed: Uint8Array): void {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new TypeError('an Ed25519 private key is 32 bytes');
 }
 
+/** The constructor of module Web Workers, where the runtime has one. */
+type WorkerConstructor = new (url: URL, options: { type: 'module' }) => {
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
+  terminate(): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onerror: ((event: { message?: string }) => void) | null;
+};
+
+/**
+ * Start a module Web Worker ({@link Platform.startThread}); a Worker never keeps a page alive,
+ * so `ref` and `unref` do nothing.
+ */
+function startThread(module: URL, events: ThreadEvents): ThreadHandle {
+  const Ctor = (globalThis as { Worker?: WorkerConstructor }).Worker;
+  if (!Ctor) throw new TypeError('Web Workers are not available in this runtime');
+  const worker = new Ctor(module, { type: 'module' });
+  worker.onmessage = (event) => events.message(event.data);
+  worker.onerror = (event) => events.failed(new Error(event.message || 'the Worker failed'));
+  return {
+    post: (m, transfer = []) => worker.postMessage(m, transfer),
+    ref: () => undefined,
+    unref: () => undefined,
+    terminate: () => worker.terminate(),
+  };
+}
+
 /** The Web platform (WebCrypto, Compression Streams, `@noble/hashes`): the default outside Node. */
 export const webPlatform: Platform = Object.freeze({
   name: 'web',
@@ -214,6 +240,7 @@ export const webPlatform: Platform = Object.freeze({
     return (await ed25519()).sign(seed, message);
   },
   sleep: (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)),
+  startThread,
 });
 
 /** The platform chosen for this runtime by the package's conditional imports. */

@@ -14,10 +14,11 @@ import { checkTrailRef, digestFolder, digestKeyParts, logFolder, s3Uri, type Par
 import { DIGEST_PERIOD_MS, floorHour, formatDigestTime } from '../format/time.js';
 import { trailLogTime } from '../chain/inventory.js';
 import { LOG_WINDOW_MARGIN_MS } from '../chain/log-verdict.js';
-import { defaultPlatform } from '#platform';
+import { defaultPlatform } from '#parallel';
 import { hashObjects, OBJECT_GROUP, objectsInFlight, readsInGroups } from '../hash/hash-object.js';
 import { readAll } from '../hash/hash-stream.js';
-import type { HashOutcome, Platform } from '../platform/platform.js';
+import type { HashOutcome } from '../hash/offload.js';
+import type { Platform } from '../platform/platform.js';
 import type { ListedObject, ObjectSink, ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
 import { createLimiter } from '../chain/limit.js';

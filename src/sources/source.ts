@@ -91,7 +91,7 @@ export interface ObjectSource {
   /**
    * Optional, with `files`: the folder that holds the bucket's files, for a platform's threads
    * that resolve keys there themselves, exactly as `files` resolves them (the Node platform's
-   * pool, taking a whole digest: see `HashOffload.checkDigest`).
+   * pool, taking a whole digest: see `Offload.takeDigest`).
    * @param bucket - the bucket
    * @returns the folder; undefined when the source does not hold the bucket as files
    */

@@ -10,7 +10,7 @@
  * cannot be read is still listed, with the reason, and `get` throws `NOT_READABLE` for it.
  * @module
  */
-import { close, constants as fsc, fstatSync, lstatSync, open as fsOpen, read, type Dirent, type Stats } from 'node:fs';
+import { close, closeSync, constants as fsc, fstatSync, lstatSync, open as fsOpen, openSync, read, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { ValidateLogsError } from '../../errors.js';
@@ -129,18 +129,40 @@ const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
 const READ_FOLLOW_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
 
 /**
- * What {@link openPath} found: a regular file, open (its descriptor and its size when
- * opened), nothing there, a folder, a symbolic link (not followed), or something else that
- * is there but no regular file (what it is, in a few words).
+ * What {@link openPath} found: a regular file, open (its descriptor, its size and its
+ * modification time in ms when opened), nothing there, a folder, a symbolic link (not
+ * followed), or something else that is there but no regular file (what it is, in a few words).
  */
-export type OpenedPath = { fd: number; size: number } | { absent: true } | { folder: true } | { link: true } | { special: string; cause?: unknown };
+export type OpenedPath = { fd: number; size: number; modified: number } | { absent: true } | { folder: true } | { link: true } | { special: string; cause?: unknown };
+
+/**
+ * What a failed open says about the path, or undefined when it says nothing about it (the
+ * caller throws the error). A device or socket (ENXIO) is classified by `typeOf`.
+ */
+function failedOpen<T>(e: unknown, follow: boolean, typeOf: () => T): OpenedPath | T | undefined {
+  if (isNotFound(e)) return { absent: true };
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP' && !follow) return { link: true };
+  if (code === 'ENXIO') return typeOf();
+  return undefined;
+}
+
+/** What an open descriptor is, by its `fstat`: the open regular file, or what is there instead (the caller closes it then). */
+function openedAs(fd: number, type: Stats): OpenedPath {
+  if (type.isFile()) return { fd, size: type.size, modified: type.mtime.getTime() };
+  return type.isDirectory() ? { folder: true } : { special: specialType(type) ?? 'not a regular file' };
+}
+
+/** A socket or device found by `stat`/`lstat` after ENXIO (or in a few words when it cannot be told). */
+const deviceAt = (type: Stats | undefined, cause: unknown): OpenedPath => ({ special: (type && specialType(type)) ?? 'a socket or device, not a regular file', cause });
 
 /**
  * The one safe open of the code base: open a path for reading only if it is a regular file,
  * without blocking (a FIFO cannot stall the open) and, unless `follow`, without following a
  * link at its end. The type is checked on the open descriptor, so nothing can be swapped in
  * between the check and the read. (Plain file descriptors and callbacks: for many small
- * objects they cost far less than `FileHandle` promises.)
+ * objects they cost far less than `FileHandle` promises.) {@link openPathSync} is the same
+ * open for a thread that reads synchronously.
  * @param path - the path
  * @param follow - follow a symbolic link at the path's end (its target must still be a
  *   regular file); otherwise a link is reported as `{ link: true }`
@@ -152,10 +174,8 @@ export async function openPath(path: string, follow = false): Promise<OpenedPath
   try {
     fd = await fdOpen(path, follow ? READ_FOLLOW_FLAGS : READ_FLAGS);
   } catch (e) {
-    if (isNotFound(e)) return { absent: true };
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' && !follow) return { link: true };
-    if (code === 'ENXIO') return { special: (await (follow ? stat : lstat)(path).then(specialType, () => undefined)) ?? 'a socket or device, not a regular file', cause: e };
+    const found = failedOpen(e, follow, () => (follow ? stat : lstat)(path).then((t) => deviceAt(t, e), () => deviceAt(undefined, e)));
+    if (found) return found;
     throw e;
   }
   let type: Stats;
@@ -167,9 +187,42 @@ export async function openPath(path: string, follow = false): Promise<OpenedPath
     await fdClose(fd);
     throw e;
   }
-  if (type.isFile()) return { fd, size: type.size };
-  await fdClose(fd);
-  return type.isDirectory() ? { folder: true } : { special: specialType(type) ?? 'not a regular file' };
+  const at = openedAs(fd, type);
+  if (!('fd' in at)) await fdClose(fd);
+  return at;
+}
+
+/**
+ * {@link openPath} without following a link at the path's end, synchronously: the same
+ * flags and the same classification, for a pool thread that reads files synchronously.
+ * @param path - the path
+ * @returns what is there; the caller closes a descriptor it gets
+ * @throws the system's error (EACCES, EIO...) when the path cannot be opened or examined
+ */
+export function openPathSync(path: string): OpenedPath {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch (e) {
+    const found = failedOpen(e, false, () => {
+      try {
+        return deviceAt(lstatSync(path), e);
+      } catch {
+        return deviceAt(undefined, e);
+      }
+    });
+    if (found) return found;
+    throw e;
+  }
+  let at: OpenedPath;
+  try {
+    at = openedAs(fd, fstatSync(fd));
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  if (!('fd' in at)) closeSync(fd);
+  return at;
 }
 
 /**

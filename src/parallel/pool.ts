@@ -1,8 +1,8 @@
 /**
- * The Node platform's worker pool ({@link HashOffload}): threads that read, inflate, CRC-check
+ * The parallel layer's pool ({@link Offload}): threads that read, inflate, CRC-check
  * and hash objects, so that the caller's thread only walks, schedules and reports.
  *
- * A digest of a local copy goes to a thread whole ({@link HashOffload.checkDigest}): the thread
+ * A digest of a local copy goes to a thread whole ({@link Offload.takeDigest}): the thread
  * reads and parses it, reads, hashes and judges every log it lists, and answers once. Digests
  * go out before batches (the walk waits for them in order), each counting as a batch of its
  * thread.
@@ -18,11 +18,12 @@
  * the process alive when idle.
  * @module
  */
-import { Worker } from 'node:worker_threads';
-import { ValidateLogsError, type ErrorCode } from '../../errors.js';
-import { toChunks, type ByteSource } from '../../hash/chunks.js';
-import { concatBytes } from '../../utils.js';
-import type { DigestCheck, DigestJob, HashFile, HashOffload, HashOutcome, HashRequest } from '../platform.js';
+import type { DigestCheck, DigestJob, Offload } from '../chain/offload.js';
+import { ValidateLogsError, type ErrorCode } from '../errors.js';
+import { toChunks, type ByteSource } from '../hash/chunks.js';
+import type { HashFile, HashOutcome, HashRequest } from '../hash/offload.js';
+import type { Platform, ThreadHandle } from '../platform/platform.js';
+import { concatBytes } from '../utils.js';
 import { OBJECT_NAME, type BatchRequest, type DigestDoneMessage, type FromWorker, type ToWorker, type WireError } from './protocol.js';
 
 /** Objects stored in fewer bytes than this are batched, and sent whole when they come from a stream. */
@@ -60,8 +61,11 @@ interface DigestTask {
   reject: (e: unknown) => void;
 }
 
+/** How to start a thread: the platform's primitive. */
+type StartThread = NonNullable<Platform['startThread']>;
+
 class Thread {
-  readonly worker: Worker;
+  readonly worker: ThreadHandle;
   /** Batches (and digests) sent and not yet answered. */
   batches = 0;
   /** Digests sent and not yet answered, by id. */
@@ -70,22 +74,17 @@ class Thread {
   readonly pending = new Map<number, Held[]>();
   /** Streams open, each with what to do when a chunk of it was hashed. */
   readonly streams = new Map<number, () => void>();
-  constructor(url: URL, onMessage: (t: Thread, m: FromWorker) => void, onFail: (t: Thread, e: unknown) => void) {
-    // No flags of the parent's command line: they are for its main module (--input-type, --eval).
+  constructor(start: StartThread, url: URL, onMessage: (t: Thread, m: FromWorker) => void, onFail: (t: Thread, e: unknown) => void) {
     // A small young generation: a thread's garbage is short-lived (its buffers are reused; a
     // digest's parsed entries live while its logs are read), and V8's default would hold tens of
     // MB per thread for nothing.
-    this.worker = new Worker(url, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
-    this.worker.on('message', (m: FromWorker) => onMessage(this, m));
-    this.worker.on('error', (e) => onFail(this, e));
-    this.worker.on('exit', (code) => onFail(this, new Error(`a hashing thread stopped (exit code ${code})`)));
-    this.worker.unref(); // after the listeners: adding a 'message' listener refs the thread's port again
+    this.worker = start(url, { message: (m) => onMessage(this, m as FromWorker), failed: (e) => onFail(this, e) }, { youngGenerationMb: YOUNG_MB });
   }
   get load(): number {
     return this.batches + this.streams.size;
   }
   post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
-    this.worker.postMessage(m, transfer);
+    this.worker.post(m, transfer);
   }
   /** Keep the process alive while this thread has work, and only then. */
   touch(): void {
@@ -98,10 +97,11 @@ class Thread {
  * A pool of hashing threads.
  * @internal
  */
-export class HashPool implements HashOffload {
+export class HashPool implements Offload {
   readonly threads: number;
   readonly capacity: number;
   readonly #url: URL;
+  readonly #startThread: StartThread;
   readonly #threads: Thread[] = [];
   readonly #queue: Job[] = [];
   readonly #digests: DigestTask[] = [];
@@ -115,9 +115,11 @@ export class HashPool implements HashOffload {
   /**
    * @param threads - the most threads to start
    * @param url - the thread's module
+   * @param start - how to start a thread (the platform's {@link Platform.startThread})
    */
-  constructor(threads: number, url: URL) {
+  constructor(threads: number, url: URL, start: StartThread) {
     this.threads = threads;
+    this.#startThread = start;
     this.capacity = threads * DEPTH * BATCH_JOBS;
     this.#url = url;
   }
@@ -163,7 +165,7 @@ export class HashPool implements HashOffload {
     });
   }
 
-  checkDigest(job: DigestJob): Promise<DigestCheck> {
+  takeDigest(job: DigestJob): Promise<DigestCheck> {
     return new Promise((resolve, reject) => {
       this.#digests.push({ job, resolve, reject });
       this.#dispatch();
@@ -311,7 +313,7 @@ export class HashPool implements HashOffload {
   }
 
   #start(): Thread {
-    const t = new Thread(this.#url, (th, m) => this.#message(th, m), (th, e) => this.#failed(th, e));
+    const t = new Thread(this.#startThread, this.#url, (th, m) => this.#message(th, m), (th, e) => this.#failed(th, e));
     this.#threads.push(t);
     this.stats.started++;
     return t;
@@ -385,7 +387,7 @@ export class HashPool implements HashOffload {
     thread.digests.clear();
     for (const wake of thread.streams.values()) wake();
     thread.streams.clear();
-    void thread.worker.terminate();
+    thread.worker.terminate();
     this.#dispatch();
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { constants, InflateRaw } from 'node:zlib';
-import type { RawInflater, WholeInflate } from '../platform.js';
+import type { RawInflater, WholeInflate } from './platform.js';
 
 /** The parts of zlib's stream object this inflater drives. */
 interface ZlibInternals {

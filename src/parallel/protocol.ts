@@ -5,7 +5,8 @@
  * `end`, with an `ack` back per chunk so that the sender never runs far ahead of the hashing.
  * @module
  */
-import type { DigestCheck, DigestJob, HashRequest } from '../platform.js';
+import type { DigestCheck, DigestJob } from '../chain/offload.js';
+import type { HashRequest } from '../hash/offload.js';
 
 /** What a batch's objects share: how to hash them. */
 export type BatchRequest = Omit<HashRequest, 'what' | 'sizeHint'>;

@@ -1,5 +1,5 @@
 /**
- * A pool thread: reads, inflates, CRC-checks and hashes objects with the same code as the
+ * A pool thread (the Node entry of the parallel layer): reads, inflates, CRC-checks and hashes objects with the same code as the
  * caller's thread (`hashStream`), on a platform whose inflater works synchronously, so that
  * one thread keeps one core busy with no hops to another pool. Local files are opened here
  * exactly as the local copy opens them (no link at the end of the path, never blocking, a
@@ -9,22 +9,23 @@
  * resolves them (`LocalReader`).
  * @module
  */
-import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { ValidateLogsError } from '../../errors.js';
-import { logKeyMatcher } from '../../chain/inventory.js';
-import { checkLogListing, hashMatches, judgeLog, type LogContext } from '../../chain/log-verdict.js';
-import { parseDigest, type DigestLogFile } from '../../format/digest.js';
-import { s3Uri } from '../../format/keys.js';
-import { hashStream, hashWhole, readAll } from '../../hash/hash-stream.js';
-import { LocalReader } from '../../sources/local/read.js';
-import { MAX_METADATA_BYTES, parseMetadataBytes, sidecarKey } from '../../sources/local/sidecar.js';
-import { nodeCorePlatform } from '../node-core.js';
-import type { CheckedDigest, DigestCheck, DigestJob, HashOutcome, HashRequest, Platform } from '../platform.js';
+import { ValidateLogsError } from '../errors.js';
+import { logKeyMatcher } from '../chain/inventory.js';
+import { checkLogListing, hashMatches, judgeLog, type LogContext } from '../chain/log-verdict.js';
+import type { CheckedDigest, DigestCheck, DigestJob } from '../chain/offload.js';
+import { parseDigest, type DigestLogFile } from '../format/digest.js';
+import { s3Uri } from '../format/keys.js';
+import { hashStream, hashWhole, readAll } from '../hash/hash-stream.js';
+import type { HashOutcome, HashRequest } from '../hash/offload.js';
+import { nodeCorePlatform } from '../platform/node-core.js';
+import type { Platform } from '../platform/platform.js';
+import { createSyncInflater, createWholeInflater, syncInflateAvailable } from '../platform/sync-inflate.js';
+import { LocalReader, openPathSync } from '../sources/local/read.js';
+import { MAX_METADATA_BYTES, parseMetadataBytes, sidecarKey } from '../sources/local/sidecar.js';
 import { OBJECT_NAME, type BatchMessage, type DigestMessage, type DoneMessage, type FromWorker, type ToWorker, type Unhashed, type WireError } from './protocol.js';
-import { createSyncInflater, createWholeInflater, syncInflateAvailable } from './sync-inflate.js';
 
-const READ_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | (fsc.O_NONBLOCK ?? 0);
 const READ_CHUNK = 1024 * 1024;
 /** Files smaller than this are read whole into one reused buffer and hashed in one call. */
 const WHOLE = 256 * 1024;
@@ -97,22 +98,17 @@ function readWhole(fd: number, size: number): Uint8Array | undefined {
   return undefined;
 }
 
-/** Open a path only as a regular file (no link at its end, never blocking); undefined for anything else. */
+/**
+ * Open a path only as a regular file, as the local copy opens it ({@link openPathSync}: no
+ * link at its end, never blocking); undefined for anything else, or when the open failed.
+ */
 function openFile(path: string): { fd: number; size: number; modified: number } | undefined {
-  let fd: number;
   try {
-    fd = openSync(path, READ_FLAGS);
+    const at = openPathSync(path);
+    return 'fd' in at ? at : undefined;
   } catch {
     return undefined;
   }
-  try {
-    const stats = fstatSync(fd);
-    if (stats.isFile()) return { fd, size: stats.size, modified: stats.mtime.getTime() };
-  } catch {
-    // handed back below
-  }
-  closeSync(fd);
-  return undefined;
 }
 
 function options(request: HashRequest): Parameters<typeof hashStream>[1] {
@@ -279,8 +275,11 @@ async function readDigest(job: DigestJob): Promise<{ bytes: Uint8Array; metadata
   }
 }
 
-/** A digest read, parsed, and the logs it lists judged. */
-async function checkDigest(job: DigestJob): Promise<DigestCheck> {
+/**
+ * A digest read and parsed, and the logs it lists judged (by {@link judgeLog}, as on the
+ * caller's thread); the digest itself is judged on the caller's thread (`checkDigest`).
+ */
+async function checkDigestJob(job: DigestJob): Promise<DigestCheck> {
   const p = thePlatform();
   const file = await readDigest(job);
   if (!file) return { parsed: false };
@@ -360,7 +359,7 @@ async function judgeLogs(out: CheckedDigest, logFiles: readonly DigestLogFile[],
 
 async function runDigest(m: DigestMessage): Promise<void> {
   try {
-    const result = await checkDigest(m.job);
+    const result = await checkDigestJob(m.job);
     // The digest's bytes move to the caller's thread: no copy.
     port.postMessage({ t: 'digest-done', id: m.id, result } satisfies FromWorker, result.parsed ? [result.bytes.buffer as ArrayBuffer] : []);
   } catch (e) {
