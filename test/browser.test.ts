@@ -44,7 +44,9 @@ describe('browser bundle', () => {
     const { code, metafile } = await browserBundle();
     const inputs = Object.keys(metafile.inputs);
     expect(inputs.some((i) => i.endsWith('dist/platform/web.js'))).toBe(true);
-    expect(inputs.filter((i) => i.includes('platform/node') || i.startsWith('node:'))).toEqual([]);
+    // The parallel layer resolves to its Web side (no pool): nothing of the Node pool comes along.
+    expect(inputs.some((i) => i.endsWith('dist/parallel/web.js'))).toBe(true);
+    expect(inputs.filter((i) => i.includes('platform/node') || i.includes('platform/threads') || i.includes('parallel/node') || i.includes('parallel/pool') || i.startsWith('node:'))).toEqual([]);
     for (const out of Object.values(metafile.outputs)) expect(out.imports.filter((i) => i.external)).toEqual([]);
     expect(code).not.toMatch(/["']node:[a-z_/]+["']/);
   });
