@@ -149,7 +149,7 @@ function failedOpen<T>(e: unknown, follow: boolean, typeOf: () => T): OpenedPath
 
 /** What an open descriptor is, by its `fstat`: the open regular file, or what is there instead (the caller closes it then). */
 function openedAs(fd: number, type: Stats): OpenedPath {
-  if (type.isFile()) return { fd, size: type.size, modified: type.mtime.getTime() };
+  if (type.isFile()) return { fd, size: type.size, modified: Math.trunc(type.mtimeMs) }; // as `mtime.getTime()`, with no Date made
   return type.isDirectory() ? { folder: true } : { special: specialType(type) ?? 'not a regular file' };
 }
 
