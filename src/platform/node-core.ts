@@ -2,7 +2,8 @@
  * The Node platform's core: SHA-256, RSA, Ed25519 and keys from `node:crypto` (OpenSSL, SHA-NI
  * where the CPU has it), inflating on zlib's raw inflater (libuv's thread pool, off the main
  * thread) or, for a small object, in one synchronous call, and zlib's CRC-32. No pool of threads:
- * the pool's threads run on it, and the Node platform (`platform/node`) adds the pool.
+ * the pool's threads run on it, the Node platform (`platform/node`) adds threads, and the parallel
+ * layer (`parallel/node`) builds the pool on them.
  * @module
  */
 import * as nodeCrypto from 'node:crypto';
