@@ -13,7 +13,6 @@ import { LOG_WINDOW_MARGIN_MS } from './log-verdict.js';
 import { finding, type Finding } from './findings.js';
 import { laterDigestKeys, type DigestKeyLists } from './listing.js';
 import type { DigestReader, WalkContext, WalkRecord } from './walk.js';
-import type { VerifyOptions } from './verifier.js';
 
 /** What the coverage step works from. */
 export interface CoverageInput {
@@ -37,7 +36,7 @@ export interface CoverageInput {
   listTail: () => Promise<void>;
   /** Whether the backfill chain was walked. */
   backfill: boolean;
-  /** Given the coverage map and every log in range that no digest lists (see {@link VerifyOptions.onUnlisted}). */
+  /** Given the coverage map and every log in range that no digest lists (the verifier's `onUnlisted` option). */
   onUnlisted?: ((map: CoverageMap, logs: Array<{ key: string; time: number }>) => void) | undefined;
 }
 

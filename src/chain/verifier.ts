@@ -26,9 +26,9 @@ import type { Finding } from './findings.js';
 import { LogInventory } from './inventory.js';
 import { createLimiter } from './limit.js';
 import { objectsInFlight } from '../hash/hash-object.js';
-import { listDigestKeys } from './listing.js';
+import { listDigestKeys, type DigestKeyLists } from './listing.js';
 import { OrderedFindings } from './schedule.js';
-import { DigestReader, chainEnd, newWalkRecord, pinFindings, walkChain, type ChainEnds, type PinnedHead, type WalkContext } from './walk.js';
+import { DigestReader, chainEnd, newWalkRecord, pinFindings, walkChain, type ChainEnds, type PinnedHead, type WalkContext, type WalkRecord } from './walk.js';
 
 
 /** Default cap on a digest file's uncompressed size: digests are parsed whole. */
@@ -144,29 +144,14 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
  * ```
  */
 export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<Finding[]> {
-  const trail = checkTrailRef(options.trail);
-  const bucket = requireString(options.bucket, 'bucket');
-  const start = requireDate(options.start, 'start');
-  const end = options.end ? requireDate(options.end, 'end') : new Date();
-  if (start > end) throw new RangeError('start must not be after end');
-  const concurrency = requirePositiveInteger(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency');
-  const inventoryWanted = options.inventory ?? true;
-  const backfill = options.backfill ?? true;
+  const { trail, bucket, start, end, concurrency, inventoryWanted, backfill } = checkOptions(options);
   const { source } = options;
   const platform = options.platform ?? defaultPlatform;
   if (source.files) platform.offload?.warm(); // the threads start while the listing runs
 
   // 1. List: the digests and the logs at once.
-  const from = start.getTime() - DIGEST_PERIOD_MS;
   const tailGraceMs = options.tailGraceMs ?? DEFAULT_TAIL_GRACE_MS;
-  const inventory = new LogInventory(trail);
-  const inventoryListed = inventoryWanted ? inventory.extend(source, bucket, from, end.getTime() + DIGEST_PERIOD_MS + tailGraceMs) : Promise.resolve();
-  inventoryListed.catch(() => undefined); // awaited below, once the digests are listed
-  const lists = await listDigestKeys({ source, bucket, trail, start, end });
-  // Logs after the range matter only for the tail, checked last: when no later digest is even
-  // named, list them while the walk runs (they come after every time the walk counts logs in).
-  let tailListing: Promise<void> | undefined;
-  const listTail = (): Promise<void> => (tailListing ??= inventory.extend(source, bucket, from, Number.POSITIVE_INFINITY));
+  const { inventory, inventoryListed, lists, listTail } = await listRange({ source, bucket, trail, start, end }, inventoryWanted, tailGraceMs);
   options.onListed?.(lists.standard.length + (backfill ? lists.backfill.length : 0));
 
   const inFlight = objectsInFlight(source, platform, concurrency);
@@ -201,18 +186,7 @@ export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<
   if (inventoryWanted && lists.later.length === 0) listTail().catch(() => undefined); // awaited in the coverage step
 
   // 2. Walk each chain.
-  yield* walkChain(ctx, reader, lists.standard, false, record);
-  // A pinned digest the walk did not meet: reached outside the range, or a finding.
-  for (const f of await pinFindings(ctx, record, lists.standard, end.getTime() + DIGEST_PERIOD_MS)) findings.push(f);
-  if (options.onChain) {
-    const ends: ChainEnds = {};
-    if (record.newest) ends.newest = chainEnd(record.newest.key, record.newest.digest, record.newest.signature);
-    if (record.oldest) ends.oldest = chainEnd(record.oldest.key, record.oldest.digest, record.oldest.signature);
-    options.onChain(ends);
-  }
-  if (backfill) yield* walkChain(ctx, reader, lists.backfill, true, record);
-  const rest = await findings.takePage(0);
-  if (rest.length > 0) yield rest;
+  yield* walkChains({ ctx, reader, lists, record, listedTo: end.getTime() + DIGEST_PERIOD_MS, backfill, onChain: options.onChain });
 
   // 3. Account for everything else.
   for await (const f of coverage({
@@ -231,4 +205,75 @@ export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<
     f.region = trail.region;
     yield [f];
   }
+}
+
+/** The options of {@link verifyTrailPages} that are checked, with their defaults. */
+function checkOptions(options: VerifyOptions): { trail: TrailRef; bucket: string; start: Date; end: Date; concurrency: number; inventoryWanted: boolean; backfill: boolean } {
+  const trail = checkTrailRef(options.trail);
+  const bucket = requireString(options.bucket, 'bucket');
+  const start = requireDate(options.start, 'start');
+  const end = options.end ? requireDate(options.end, 'end') : new Date();
+  if (start > end) throw new RangeError('start must not be after end');
+  const concurrency = requirePositiveInteger(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency');
+  return { trail, bucket, start, end, concurrency, inventoryWanted: options.inventory ?? true, backfill: options.backfill ?? true };
+}
+
+/**
+ * The listing step: the digest keys in range by chain, and the trail's logs (when wanted) listed
+ * at the same time; the logs after the range only when `listTail` is called.
+ */
+async function listRange(
+  range: { source: ObjectSource; bucket: string; trail: TrailRef; start: Date; end: Date },
+  inventoryWanted: boolean,
+  tailGraceMs: number,
+): Promise<{ inventory: LogInventory; inventoryListed: Promise<void>; lists: DigestKeyLists; listTail: () => Promise<void> }> {
+  const { source, bucket, trail, start, end } = range;
+  const from = start.getTime() - DIGEST_PERIOD_MS;
+  const inventory = new LogInventory(trail);
+  const inventoryListed = inventoryWanted ? inventory.extend(source, bucket, from, end.getTime() + DIGEST_PERIOD_MS + tailGraceMs) : Promise.resolve();
+  inventoryListed.catch(() => undefined); // awaited by the caller, once the digests are listed
+  const lists = await listDigestKeys(range);
+  // Logs after the range matter only for the tail, checked last: when no later digest is even
+  // named, list them while the walk runs (they come after every time the walk counts logs in).
+  let tailListing: Promise<void> | undefined;
+  const listTail = (): Promise<void> => (tailListing ??= inventory.extend(source, bucket, from, Number.POSITIVE_INFINITY));
+  return { inventory, inventoryListed, lists, listTail };
+}
+
+/** What the walk step of {@link verifyTrailPages} works from. */
+interface ChainsInput {
+  /** The run's fixed inputs. */
+  ctx: WalkContext;
+  /** Reads and checks digests. */
+  reader: DigestReader;
+  /** The listings. */
+  lists: DigestKeyLists;
+  /** What the walks found out, added to. */
+  record: WalkRecord;
+  /** The newest key time the listing covers, in ms (the range's end + 1 h). */
+  listedTo: number;
+  /** Whether to walk the backfill chain. */
+  backfill: boolean;
+  /** Given the standard chain's ends once it is walked. */
+  onChain: ((ends: ChainEnds) => void) | undefined;
+}
+
+/**
+ * The walk step: the standard chain, then what the checkpoint's pin says when the walk did not
+ * meet it (reached outside the range, or a finding), the standard chain's ends, the backfill
+ * chain; then every finding still queued.
+ */
+async function* walkChains({ ctx, reader, lists, record, listedTo, backfill, onChain }: ChainsInput): AsyncGenerator<Finding[]> {
+  const { findings } = ctx;
+  yield* walkChain(ctx, reader, lists.standard, false, record);
+  for (const f of await pinFindings(ctx, record, lists.standard, listedTo)) findings.push(f);
+  if (onChain) {
+    const ends: ChainEnds = {};
+    if (record.newest) ends.newest = chainEnd(record.newest.key, record.newest.digest, record.newest.signature);
+    if (record.oldest) ends.oldest = chainEnd(record.oldest.key, record.oldest.digest, record.oldest.signature);
+    onChain(ends);
+  }
+  if (backfill) yield* walkChain(ctx, reader, lists.backfill, true, record);
+  const rest = await findings.takePage(0);
+  if (rest.length > 0) yield rest;
 }

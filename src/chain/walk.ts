@@ -38,7 +38,12 @@ const PAGE = 256;
  */
 export type DigestRead = Attempt<{ bytes: Uint8Array; metadata: Record<string, string> | undefined; checked?: CheckedDigest } | undefined>;
 
-/** What the walk needs: where to read, what to trust, the range, and where findings go. */
+/**
+ * The run's fixed inputs, shared by the walk of each chain and the coverage step: where to read,
+ * what to trust, the range, and where findings go. Set once by the verifier and never
+ * reassigned; `keys` gains keys fetched online, `inventory` is marked and `findings` queued
+ * through their own methods. A chain's walk keeps its own state apart ({@link walkChain}).
+ */
 export interface WalkContext {
   /** Where objects are read. */
   source: ObjectSource;
@@ -374,7 +379,8 @@ class CheckedQueue {
 }
 
 /**
- * Walk one chain, newest listed digest first, and queue its findings.
+ * Walk one chain, newest listed digest first, and queue its findings: from each digest to the
+ * next, one {@link visitDigest} step at a time, until the walk leaves the range or the chain ends.
  * @param ctx - the walk's context
  * @param reader - reads and checks digests
  * @param listed - the chain's listed keys in range, oldest first
@@ -383,191 +389,326 @@ class CheckedQueue {
  * @yields pages of findings, in walk order, as the window fills
  */
 export async function* walkChain(ctx: WalkContext, reader: DigestReader, listed: readonly string[], backfill: boolean, record: WalkRecord): AsyncGenerator<Finding[]> {
-  const { bucket, trail, inventory, findings } = ctx;
-  const counted = (from: number, to: number): { logs?: number } => (ctx.counting ? { logs: inventory.count(from, to) } : {});
-  const matches = logKeyMatcher(trail);
-  let idx = listed.length - 1;
-  // Where each listed digest is: links lead past the position `idx` has (it moves on jumps
-  // only), and reading ahead goes on from the digest the walk is at.
+  const { walk, first } = startChain(ctx, reader, listed, backfill, record);
+  let step = first;
+  while (step && ctx.start <= walk.lastStart) {
+    ctx.signal?.throwIfAborted();
+    step = yield* visitDigest(walk, step);
+  }
+}
+
+/**
+ * One chain's walk: what it walks, fixed for the walk, and where it is. Each mutable field has
+ * one writer; the {@link WalkRecord} it adds to has one writer per field too: `visited`
+ * {@link visitDigest}, `pinnedReached` {@link checkPin}, `accounted` {@link skipInvalid} and
+ * {@link reportHole}, `signed`, `newest` and `oldest` {@link recordSigned}, `gaps` {@link recordGap}.
+ */
+interface ChainWalk {
+  /** The run's fixed inputs: source, keys, platform, range, inventory and where findings go. */
+  readonly ctx: WalkContext;
+  /** Reads and checks digests. */
+  readonly reader: DigestReader;
+  /** The chain's listed keys in range, oldest first. */
+  readonly listed: readonly string[];
+  /** Where each listed key is in `listed`: links lead past `idx` (which moves on jumps only), and reading ahead goes on from the digest the walk is at. */
+  readonly position: ReadonlyMap<string, number>;
+  /** Whether this is the backfill chain. */
+  readonly backfill: boolean;
+  /** Whether a key is a log file name of the trail. */
+  readonly matches: (key: string) => boolean;
+  /** What the walk found out, added to. */
+  readonly record: WalkRecord;
+  /** The next listed position a jump looks at, counting down. Written by {@link takeOlder} only. */
+  idx: number;
+  /**
+   * The start of the last digest walked whose signature verified (the newest listed digest's key
+   * time before any did): the walk stops once it is before the range. Written by
+   * {@link followPrevious} only (and set by {@link startChain}).
+   */
+  lastStart: number;
+}
+
+/** Where the walk goes next: a digest, and the newer digest whose link (or jump) led to it. */
+interface Step {
+  /** The digest to visit. */
+  ref: DigestRef;
+  /** The newer digest whose link (or jump, when its link is unusable) led here; undefined after a jump from a starting digest, a loop or an out-of-order digest. */
+  successor: ParsedDigest | undefined;
+}
+
+/** A read digest's verdict; `found` is false when the object does not exist. */
+type Loaded = DigestVerdict & { found: boolean };
+
+/** The walk of a chain, and its first step: the newest listed digest. */
+function startChain(ctx: WalkContext, reader: DigestReader, listed: readonly string[], backfill: boolean, record: WalkRecord): { walk: ChainWalk; first: Step | undefined } {
   const position = new Map<string, number>();
   listed.forEach((k, i) => position.set(k, i));
-  // The next listed digest older than `before` (ms), as the AWS CLI's _get_last_digest.
-  const nextOlder = (before: number | undefined): DigestRef | undefined => {
-    while (idx >= 0) {
-      const k = listed[idx--]!;
-      if (before === undefined || (digestKeyTime(k) ?? Number.POSITIVE_INFINITY) < before) return { bucket, key: k };
-    }
-    return undefined;
-  };
-  const peekOlder = (before: number): number | undefined => {
-    for (let i = idx; i >= 0; i--) {
-      const t = digestKeyTime(listed[i]!);
-      if (t !== undefined && t < before) return t;
-    }
-    return undefined;
-  };
-  let current = nextOlder(undefined);
-  let lastStart = current ? digestKeyTime(current.key)! : 0;
-  let successor: ParsedDigest | undefined; // the newer digest whose link (or jump) led to `current`
-  while (current && ctx.start <= lastStart) {
-    ctx.signal?.throwIfAborted();
-    const ref: DigestRef = current;
-    const uri = s3Uri(ref.bucket, ref.key);
-    const refTime = digestKeyTime(ref.key);
-    const jumpFrom = refTime ?? lastStart;
-    if (record.visited.has(uri)) {
-      // A link back to a digest already walked: follow it no further, go on with the next older listed digest.
-      if (successor) {
-        const from = s3Uri(successor.record.digestS3Bucket, successor.record.digestS3Object);
-        findings.push(
-          finding('CHAIN_LOOP', {
-            kind: 'chain',
-            object: from,
-            bucket: successor.record.digestS3Bucket,
-            key: successor.record.digestS3Object,
-            message: `its link leads back to ${uri}, a digest already walked: the links form a loop`,
-            backfill,
-            expected: 'a link to an older digest not yet walked',
-            actual: uri,
-          }),
-        );
-      }
-      // Go on with the next listed digest ending at or before the last start walked: none is skipped.
-      current = nextOlder(lastStart + 1);
-      successor = undefined;
-      continue;
-    }
-    record.visited.add(uri);
-    const linking = successor && links(successor, ref) ? successor : undefined;
-    const hour = refTime === undefined ? {} : { endTime: iso(refTime), ...counted(refTime - DIGEST_PERIOD_MS, refTime) };
-    const loading = reader.load(ref, backfill, linking, linking ? { digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object), ...hour } : hour);
-    reader.prefetch(listed, Math.min(idx, (position.get(ref.key) ?? idx + 1) - 1), backfill);
-    const verdict = await loading;
-    findings.push(verdict.finding);
-    const d = verdict.digest;
-    const pinned = !backfill && ctx.pinned?.key === ref.key ? ctx.pinned : undefined;
-    if (pinned) {
-      record.pinnedReached = true;
-      if (!d || d.sha256 !== pinned.sha256.toLowerCase()) {
-        findings.push(checkpointMismatch(ref, !verdict.found ? 'the digest the checkpoint pins is gone' : `the digest the checkpoint pins has changed`, pinned.sha256, d?.sha256));
-        break;
-      }
-    }
-    if (!verdict.signed || !d || verdict.signature === undefined) {
-      const window: [number, number] | undefined = d
-        ? [d.startTime.getTime(), d.endTime.getTime()]
-        : refTime !== undefined
-          ? [refTime - DIGEST_PERIOD_MS, refTime]
-          : undefined;
-      if (window) record.accounted.push(window);
-      if (!verdict.found && linking && refTime !== undefined) {
-        // A hole: every digest between the missing one and the next older one found.
-        const older = peekOlder(refTime);
-        if (older !== undefined) {
-          for (let t = refTime - DIGEST_PERIOD_MS; t > older + DIGEST_PERIOD_MS / 2 && t > ctx.start; t -= DIGEST_PERIOD_MS) {
-            const key = digestKey(trail, new Date(t), backfill);
-            record.accounted.push([t - DIGEST_PERIOD_MS, t]);
-            findings.push(
-              finding('DIGEST_NOT_FOUND', {
-                kind: 'digest',
-                object: s3Uri(bucket, key),
-                bucket,
-                key,
-                message: `not found (one digest per hour: missing between ${iso(older)} and ${iso(refTime)})`,
-                backfill,
-                endTime: iso(t),
-                ...counted(t - DIGEST_PERIOD_MS, t),
-              }),
-            );
-          }
-        }
-      }
-      current = nextOlder(jumpFrom);
-      // An invalid digest is no link, but its previousDigestSignature may still be the
-      // signature of the digest jumped to: a signature proves itself when it verifies.
-      successor = verdict.finding.code === 'DIGEST_OUT_OF_ORDER' ? undefined : d;
-    } else {
-      const r = d.record;
-      record.signed.push([d.startTime.getTime(), d.endTime.getTime()]);
-      if (!backfill) {
-        const end = { key: ref.key, digest: d, signature: verdict.signature };
-        if (!record.newest || d.endTime > record.newest.digest.endTime) record.newest = end;
-        if (!record.oldest || d.endTime < record.oldest.digest.endTime) record.oldest = end;
-      }
-      const logContext: LogContext = {
-        trail,
-        digest: uri,
-        digestBucket: ref.bucket,
-        window: [d.startTime.getTime(), d.endTime.getTime()],
-        backfill,
-        platform: ctx.platform,
-        maxBytes: ctx.maxLogBytes,
-        matches,
-      };
-      const here = new Set<string>();
-      // A listing of a log that is one too many: the finding that says so. Marks the inventory.
-      const listedAgain = (logBucket: string, key: string): Finding | undefined => {
-        if (logBucket !== bucket) return undefined;
-        const twice = here.has(key);
-        here.add(key);
-        if (!twice && inventory.mark(key, backfill ? 2 : 1) !== 'again') return undefined;
-        return finding('LOG_DUPLICATE', {
-          kind: 'log',
-          object: s3Uri(logBucket, key),
-          bucket: logBucket,
-          key,
-          message: `listed again (${twice ? 'twice in this digest' : 'another digest of this chain lists it too'}): a log file is delivered, and listed, once`,
-          backfill,
-          digest: uri,
-        });
-      };
-      if (pinned) {
-        // Verified when it was pinned, and its bytes are the same: what it lists is not read again.
-        for (const log of r.logFiles) if (log.s3Bucket === bucket) inventory.mark(log.s3Object);
-      }
-      const checked = pinned ? undefined : reader.checked(d);
-      if (checked) {
-        // Checked whole on a pool thread: a valid log is only its size here, and only a log
-        // handed back is read on this thread.
-        const queue = new CheckedQueue(checked, bucket, listedAgain, logContext, ctx, r);
-        while (!queue.run()) yield* due(findings);
-      } else {
-        for (const log of pinned ? [] : r.logFiles) {
-          findings.push(listedAgain(log.s3Bucket, log.s3Object) ?? ctx.limited(() => checkLog(log, logContext, ctx.source)));
-          if (findings.full) yield* due(findings); // (only when the window is full, not for every log)
-        }
-      }
-      yield* due(findings);
-      lastStart = d.startTime.getTime();
-      if (d.isStarting) {
-        const older = nextOlder(jumpFrom);
-        if (older) {
-          const olderEnd = digestKeyTime(older.key)!;
-          const logs = ctx.counting ? inventory.count(olderEnd, d.startTime.getTime()) : 0;
-          record.gaps.push([olderEnd, d.startTime.getTime()]);
-          findings.push(
-            finding('CHAIN_GAP', {
-              kind: 'chain',
-              object: uri,
-              bucket: ref.bucket,
-              key: ref.key,
-              message: gapMessage(iso(olderEnd), r.digestStartTime, logs),
-              backfill,
-              startTime: iso(olderEnd),
-              endTime: r.digestStartTime,
-              ...counted(olderEnd, d.startTime.getTime()),
-            }),
-          );
-        }
-        current = older;
-        successor = undefined;
-      } else {
-        current = { bucket: r.previousDigestS3Bucket!, key: r.previousDigestS3Object! };
-        successor = d;
-      }
-    }
-    yield* due(findings);
+  const walk: ChainWalk = { ctx, reader, listed, position, backfill, matches: logKeyMatcher(ctx.trail), record, idx: listed.length - 1, lastStart: 0 };
+  const newest = takeOlder(walk, undefined);
+  walk.lastStart = newest ? digestKeyTime(newest.key)! : 0;
+  return { walk, first: newest && { ref: newest, successor: undefined } };
+}
+
+/**
+ * Take the next listed digest older than `before` (ms), as the AWS CLI's `_get_last_digest`:
+ * where the walk jumps when a link cannot be followed.
+ */
+function takeOlder(walk: ChainWalk, before: number | undefined): DigestRef | undefined {
+  while (walk.idx >= 0) {
+    const k = walk.listed[walk.idx--]!;
+    if (before === undefined || (digestKeyTime(k) ?? Number.POSITIVE_INFINITY) < before) return { bucket: walk.ctx.bucket, key: k };
   }
+  return undefined;
+}
+
+/** The key time of the next listed digest older than `before` (ms), without taking it. */
+function peekOlder(walk: ChainWalk, before: number): number | undefined {
+  for (let i = walk.idx; i >= 0; i--) {
+    const t = digestKeyTime(walk.listed[i]!);
+    if (t !== undefined && t < before) return t;
+  }
+  return undefined;
+}
+
+/** The logs delivered between two times, as a finding's `logs` field, when the logs were listed. */
+function logCount(walk: ChainWalk, from: number, to: number): { logs?: number } {
+  return walk.ctx.counting ? { logs: walk.ctx.inventory.count(from, to) } : {};
+}
+
+/**
+ * One step of the walk: a digest already walked ends in a loop; otherwise it is read and checked,
+ * held to the checkpoint's pin, and either skipped (invalid or missing) or trusted: its logs are
+ * checked and its link followed.
+ * @returns where to go next; undefined when the walk of this chain is over
+ */
+async function* visitDigest(walk: ChainWalk, { ref, successor }: Step): AsyncGenerator<Finding[], Step | undefined> {
+  const { findings } = walk.ctx;
+  const uri = s3Uri(ref.bucket, ref.key);
+  if (walk.record.visited.has(uri)) return reportLoop(walk, uri, successor);
+  walk.record.visited.add(uri);
+  const refTime = digestKeyTime(ref.key);
+  const jumpFrom = refTime ?? walk.lastStart;
+  const linking = successor && links(successor, ref) ? successor : undefined;
+  const verdict = await readDigest(walk, ref, refTime, linking);
+  const pin = checkPin(walk, ref, verdict);
+  if (pin === 'changed') return undefined;
+  const d = verdict.digest;
+  let next: Step | undefined;
+  if (!verdict.signed || !d || verdict.signature === undefined) {
+    next = skipInvalid(walk, refTime, jumpFrom, verdict, linking);
+  } else {
+    recordSigned(walk, ref.key, d, verdict.signature);
+    yield* checkListedLogs(walk, ref, d, pin === 'same');
+    next = followPrevious(walk, ref, d, jumpFrom);
+  }
+  yield* due(findings);
+  return next;
+}
+
+/**
+ * A link back to a digest already walked: follow it no further (a `CHAIN_LOOP` about the digest
+ * whose link it is), go on with the next listed digest ending at or before the last start
+ * walked: none is skipped.
+ */
+function reportLoop(walk: ChainWalk, uri: string, successor: ParsedDigest | undefined): Step | undefined {
+  if (successor) {
+    const { digestS3Bucket: bucket, digestS3Object: key } = successor.record;
+    walk.ctx.findings.push(
+      finding('CHAIN_LOOP', {
+        kind: 'chain',
+        object: s3Uri(bucket, key),
+        bucket,
+        key,
+        message: `its link leads back to ${uri}, a digest already walked: the links form a loop`,
+        backfill: walk.backfill,
+        expected: 'a link to an older digest not yet walked',
+        actual: uri,
+      }),
+    );
+  }
+  const next = takeOlder(walk, walk.lastStart + 1);
+  return next && { ref: next, successor: undefined };
+}
+
+/**
+ * Read and check a digest (with the newer digest that links to it, if any), reading ahead the
+ * listed digests below it, and queue the finding about it.
+ */
+async function readDigest(walk: ChainWalk, ref: DigestRef, refTime: number | undefined, linking: ParsedDigest | undefined): Promise<Loaded> {
+  const { reader, listed, position, backfill } = walk;
+  const hour = refTime === undefined ? {} : { endTime: iso(refTime), ...logCount(walk, refTime - DIGEST_PERIOD_MS, refTime) };
+  const loading = reader.load(ref, backfill, linking, linking ? { digest: s3Uri(linking.record.digestS3Bucket, linking.record.digestS3Object), ...hour } : hour);
+  reader.prefetch(listed, Math.min(walk.idx, (position.get(ref.key) ?? walk.idx + 1) - 1), backfill);
+  const verdict = await loading;
+  walk.ctx.findings.push(verdict.finding);
+  return verdict;
+}
+
+/**
+ * Hold a digest of the standard chain to the checkpoint's pin: `none` when it is not the pinned
+ * digest, `same` when it is, with the pinned bytes, `changed` (a `CHECKPOINT_MISMATCH` queued;
+ * the walk stops) when it is gone or its bytes differ.
+ */
+function checkPin(walk: ChainWalk, ref: DigestRef, verdict: Loaded): 'none' | 'same' | 'changed' {
+  const pinned = !walk.backfill && walk.ctx.pinned?.key === ref.key ? walk.ctx.pinned : undefined;
+  if (!pinned) return 'none';
+  walk.record.pinnedReached = true;
+  const d = verdict.digest;
+  if (d && d.sha256 === pinned.sha256.toLowerCase()) return 'same';
+  walk.ctx.findings.push(checkpointMismatch(ref, !verdict.found ? 'the digest the checkpoint pins is gone' : `the digest the checkpoint pins has changed`, pinned.sha256, d?.sha256));
+  return 'changed';
+}
+
+/**
+ * A digest that is missing or whose signature does not verify: its hour is accounted for by the
+ * finding about it (with every digest of a hole behind a missing one), and the walk jumps to the
+ * next older listed digest.
+ */
+function skipInvalid(walk: ChainWalk, refTime: number | undefined, jumpFrom: number, verdict: Loaded, linking: ParsedDigest | undefined): Step | undefined {
+  const d = verdict.digest;
+  const window: [number, number] | undefined = d ? [d.startTime.getTime(), d.endTime.getTime()] : refTime !== undefined ? [refTime - DIGEST_PERIOD_MS, refTime] : undefined;
+  if (window) walk.record.accounted.push(window);
+  if (!verdict.found && linking && refTime !== undefined) reportHole(walk, refTime);
+  const next = takeOlder(walk, jumpFrom);
+  // An invalid digest is no link, but its previousDigestSignature may still be the
+  // signature of the digest jumped to: a signature proves itself when it verifies.
+  return next && { ref: next, successor: verdict.finding.code === 'DIGEST_OUT_OF_ORDER' ? undefined : d };
+}
+
+/** A hole behind a missing digest that a link leads to: every hourly digest between it and the next older listed one, each `DIGEST_NOT_FOUND`. */
+function reportHole(walk: ChainWalk, refTime: number): void {
+  const { ctx, backfill } = walk;
+  const { bucket, trail, findings } = ctx;
+  const older = peekOlder(walk, refTime);
+  if (older === undefined) return;
+  for (let t = refTime - DIGEST_PERIOD_MS; t > older + DIGEST_PERIOD_MS / 2 && t > ctx.start; t -= DIGEST_PERIOD_MS) {
+    const key = digestKey(trail, new Date(t), backfill);
+    walk.record.accounted.push([t - DIGEST_PERIOD_MS, t]);
+    findings.push(
+      finding('DIGEST_NOT_FOUND', {
+        kind: 'digest',
+        object: s3Uri(bucket, key),
+        bucket,
+        key,
+        message: `not found (one digest per hour: missing between ${iso(older)} and ${iso(refTime)})`,
+        backfill,
+        endTime: iso(t),
+        ...logCount(walk, t - DIGEST_PERIOD_MS, t),
+      }),
+    );
+  }
+}
+
+/** A digest whose signature verified: its window is signed for, and it may be the standard chain's newest or oldest end. */
+function recordSigned(walk: ChainWalk, key: string, d: ParsedDigest, signature: string): void {
+  const { record } = walk;
+  record.signed.push([d.startTime.getTime(), d.endTime.getTime()]);
+  if (walk.backfill) return;
+  const end = { key, digest: d, signature };
+  if (!record.newest || d.endTime > record.newest.digest.endTime) record.newest = end;
+  if (!record.oldest || d.endTime < record.oldest.digest.endTime) record.oldest = end;
+}
+
+/**
+ * Check the logs a digest whose signature verified lists, and queue their findings (a log listed
+ * again is a `LOG_DUPLICATE` instead). A pinned digest's logs were verified when it was pinned
+ * and are only marked in the inventory; a digest a pool thread checked whole has its findings
+ * queued from what the thread found.
+ */
+async function* checkListedLogs(walk: ChainWalk, ref: DigestRef, d: ParsedDigest, pinned: boolean): AsyncGenerator<Finding[]> {
+  const { ctx, reader, backfill } = walk;
+  const { bucket, inventory, findings } = ctx;
+  const uri = s3Uri(ref.bucket, ref.key);
+  const r = d.record;
+  const logContext: LogContext = {
+    trail: ctx.trail,
+    digest: uri,
+    digestBucket: ref.bucket,
+    window: [d.startTime.getTime(), d.endTime.getTime()],
+    backfill,
+    platform: ctx.platform,
+    maxBytes: ctx.maxLogBytes,
+    matches: walk.matches,
+  };
+  const listedAgain = duplicateCheck(walk, uri);
+  if (pinned) {
+    // Verified when it was pinned, and its bytes are the same: what it lists is not read again.
+    for (const log of r.logFiles) if (log.s3Bucket === bucket) inventory.mark(log.s3Object);
+  }
+  const checked = pinned ? undefined : reader.checked(d);
+  if (checked) {
+    // Checked whole on a pool thread: a valid log is only its size here, and only a log
+    // handed back is read on this thread.
+    const queue = new CheckedQueue(checked, bucket, listedAgain, logContext, ctx, r);
+    while (!queue.run()) yield* due(findings);
+  } else if (!pinned) {
+    for (const log of r.logFiles) {
+      findings.push(listedAgain(log.s3Bucket, log.s3Object) ?? ctx.limited(() => checkLog(log, logContext, ctx.source)));
+      if (findings.full) yield* due(findings); // (only when the window is full, not for every log)
+    }
+  }
+  yield* due(findings);
+}
+
+/**
+ * For one digest's logs: the finding for a listing of a log that is one too many (twice in the
+ * digest, or listed by another digest of the chain), or undefined; marks the inventory.
+ */
+function duplicateCheck(walk: ChainWalk, uri: string): (logBucket: string, key: string) => Finding | undefined {
+  const { backfill } = walk;
+  const { bucket, inventory } = walk.ctx;
+  const here = new Set<string>();
+  return (logBucket, key) => {
+    if (logBucket !== bucket) return undefined;
+    const twice = here.has(key);
+    here.add(key);
+    if (!twice && inventory.mark(key, backfill ? 2 : 1) !== 'again') return undefined;
+    return finding('LOG_DUPLICATE', {
+      kind: 'log',
+      object: s3Uri(logBucket, key),
+      bucket: logBucket,
+      key,
+      message: `listed again (${twice ? 'twice in this digest' : 'another digest of this chain lists it too'}): a log file is delivered, and listed, once`,
+      backfill,
+      digest: uri,
+    });
+  };
+}
+
+/**
+ * From a digest whose signature verified to the one its link names; from a starting digest, a
+ * jump to the next older listed digest, with the gap between them recorded.
+ */
+function followPrevious(walk: ChainWalk, ref: DigestRef, d: ParsedDigest, jumpFrom: number): Step | undefined {
+  walk.lastStart = d.startTime.getTime();
+  const r = d.record;
+  if (!d.isStarting) return { ref: { bucket: r.previousDigestS3Bucket!, key: r.previousDigestS3Object! }, successor: d };
+  const older = takeOlder(walk, jumpFrom);
+  if (!older) return undefined;
+  recordGap(walk, ref, d, older);
+  return { ref: older, successor: undefined };
+}
+
+/** A chain that restarts at a starting digest: the time from the next older listed digest to it is a gap (`CHAIN_GAP`, with the logs delivered in it). */
+function recordGap(walk: ChainWalk, ref: DigestRef, d: ParsedDigest, older: DigestRef): void {
+  const { ctx, record } = walk;
+  const olderEnd = digestKeyTime(older.key)!;
+  const start = d.startTime.getTime();
+  const logs = ctx.counting ? ctx.inventory.count(olderEnd, start) : 0;
+  record.gaps.push([olderEnd, start]);
+  ctx.findings.push(
+    finding('CHAIN_GAP', {
+      kind: 'chain',
+      object: s3Uri(ref.bucket, ref.key),
+      bucket: ref.bucket,
+      key: ref.key,
+      message: gapMessage(iso(olderEnd), d.record.digestStartTime, logs),
+      backfill: walk.backfill,
+      startTime: iso(olderEnd),
+      endTime: d.record.digestStartTime,
+      ...logCount(walk, olderEnd, start),
+    }),
+  );
 }
 
 /** The findings due (beyond the window) as one page, when there are any. */
@@ -633,51 +774,75 @@ export function checkpointMismatch(ref: DigestRef, why: string, expected: string
  * @returns zero or one finding
  */
 export async function pinFindings(ctx: WalkContext, record: WalkRecord, listed: readonly string[], listedTo: number): Promise<Finding[]> {
-  const { bucket, source, maxDigestBytes } = ctx;
   const pin = ctx.pinned;
   if (!pin || record.pinnedReached) return [];
-  const pinnedEnd = digestKeyTime(pin.key) ?? Number.NEGATIVE_INFINITY;
-  const ref = { bucket, key: pin.key };
-  const pinned: PinnedDigest = { ...ref, sha256: pin.sha256 };
-  const gone = (why: string, actual?: string): Finding =>
-    finding('CHECKPOINT_ROLLBACK', {
-      kind: 'chain',
-      object: s3Uri(bucket, pin.key),
-      bucket,
-      key: pin.key,
-      message: `${why}: the newest digests, the pinned one included, were deleted`,
-      backfill: false,
-      expected: `a digest ending at or after ${iso(pinnedEnd)}`,
-      actual: actual ?? (record.newest ? record.newest.digest.record.digestEndTime : 'none'),
-    });
-  if (pinnedEnd >= ctx.start && pinnedEnd <= listedTo) {
-    // The range holds the pinned digest: the walk had to reach it.
-    return [
-      listed.some((k) => (digestKeyTime(k) ?? 0) >= pinnedEnd)
-        ? checkpointMismatch(ref, 'the chain from the newest digest does not lead back to the digest the checkpoint pins', pin.sha256)
-        : gone(`no digest from ${iso(pinnedEnd)} on, the end of the digest a checkpoint pins`),
-    ];
-  }
-  const before = pinnedEnd > listedTo;
+  const missed: MissedPin = { ctx, record, pin, ref: { bucket: ctx.bucket, key: pin.key }, end: digestKeyTime(pin.key) ?? Number.NEGATIVE_INFINITY };
+  if (missed.end >= ctx.start && missed.end <= listedTo) return [pinMissedInRange(missed, listed)];
+  const before = missed.end > listedTo;
   if (!before && !record.oldest && listed.length > 0) {
-    return [checkpointMismatch(ref, 'no digest in range whose signature verifies leads back to the digest the checkpoint pins', pin.sha256)];
+    return [checkpointMismatch(missed.ref, 'no digest in range whose signature verifies leads back to the digest the checkpoint pins', pin.sha256)];
   }
-  // After the pin: from the oldest digest verified in range (or the pin itself, when the range
-  // has none) back to the pin. Before it: from the pin, with its pinned bytes, back to the
-  // newest digest verified in range (or to itself).
+  return linkToPin(missed, before);
+}
+
+/** A pinned digest the walk of the standard chain did not meet, and what the walk found. */
+interface MissedPin {
+  /** The walk's context. */
+  ctx: WalkContext;
+  /** What the walk found. */
+  record: WalkRecord;
+  /** The pin. */
+  pin: PinnedHead;
+  /** Where the pinned digest is. */
+  ref: DigestRef;
+  /** Its key time, in ms (-Infinity when its key is not a digest key). */
+  end: number;
+}
+
+/** The range holds the pinned digest, yet the walk did not reach it: the chain was cut above it, or everything from it on was deleted. */
+function pinMissedInRange(missed: MissedPin, listed: readonly string[]): Finding {
+  return listed.some((k) => (digestKeyTime(k) ?? 0) >= missed.end)
+    ? checkpointMismatch(missed.ref, 'the chain from the newest digest does not lead back to the digest the checkpoint pins', missed.pin.sha256)
+    : pinRolledBack(missed, `no digest from ${iso(missed.end)} on, the end of the digest a checkpoint pins`);
+}
+
+/**
+ * The range does not hold the pinned digest: check, reading digests only, that the chain links
+ * to it outside the range. After the pin: from the oldest digest verified in range (or the pin
+ * itself, when the range has none) back to the pin. Before it: from the pin, with its pinned
+ * bytes, back to the newest digest verified in range (or to itself).
+ */
+async function linkToPin(missed: MissedPin, before: boolean): Promise<Finding[]> {
+  const { ctx, record, pin, ref } = missed;
+  const pinned: PinnedDigest = { ...ref, sha256: pin.sha256 };
   const inRange = before ? record.newest : record.oldest;
-  const verified: PinnedDigest | undefined = inRange && { bucket, key: inRange.key, sha256: inRange.digest.sha256, endTime: inRange.digest.record.digestEndTime };
+  const verified: PinnedDigest | undefined = inRange && { bucket: ctx.bucket, key: inRange.key, sha256: inRange.digest.sha256, endTime: inRange.digest.record.digestEndTime };
   const r = await checkExtension({
-    source,
+    source: ctx.source,
     pinned: before ? (verified ?? pinned) : pinned,
     head: before ? pinned : (verified ?? pinned),
-    maxDigestBytes,
+    maxDigestBytes: ctx.maxDigestBytes,
   });
   if (r.ok) return [];
   // The pinned digest gone, and nothing in range after it: the tail was deleted.
-  if (r.missing && r.key === pin.key && (before || !record.oldest)) return [gone('the digest the checkpoint pins is gone, and no digest in range follows it')];
+  if (r.missing && r.key === pin.key && (before || !record.oldest)) return [pinRolledBack(missed, 'the digest the checkpoint pins is gone, and no digest in range follows it')];
   const why = r.key === pin.key && r.reason === 'mismatch' ? 'the digest the checkpoint pins has changed' : 'the chain does not lead back to the digest the checkpoint pins';
   return [checkpointMismatch(ref, `${why} (${r.message})`, pin.sha256, r.key === pin.key ? r.actual : undefined)];
+}
+
+/** A `CHECKPOINT_ROLLBACK`: the newest digests, the pinned one included, were deleted. */
+function pinRolledBack(missed: MissedPin, why: string): Finding {
+  const { ref, record } = missed;
+  return finding('CHECKPOINT_ROLLBACK', {
+    kind: 'chain',
+    object: s3Uri(ref.bucket, ref.key),
+    bucket: ref.bucket,
+    key: ref.key,
+    message: `${why}: the newest digests, the pinned one included, were deleted`,
+    backfill: false,
+    expected: `a digest ending at or after ${iso(missed.end)}`,
+    actual: record.newest ? record.newest.digest.record.digestEndTime : 'none',
+  });
 }
 
 function links(next: ParsedDigest, ref: DigestRef): boolean {
