@@ -19,6 +19,7 @@ import { throughput } from '../test/browser/conformance.ts';
 import * as lib from '../dist/index.js';
 import { nodePlatform } from '../dist/node.js';
 import { benchWeb, webSection } from './web.ts';
+import { benchEntries, entriesSection } from './entries.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -303,6 +304,8 @@ log(`from S3 through a latency proxy${unusable ? ` (AWS CLI skipped: ${unusable}
 const s3Runs = [await s3(small, 20, !unusable), await s3(small, 0, !unusable)];
 log('incremental runs from a checkpoint...');
 const inc = await incremental(hours48);
+log('importing the entries...');
+const imports = await benchEntries(join(ROOT, 'dist'), Math.max(10, ROUNDS * 5));
 log('the auditor\'s page in Chromium...');
 const page = await benchWeb(trail);
 
@@ -386,6 +389,7 @@ loopback. Ratio = AWS CLI time / our time (target ≥ 10 at 20 ms).
 | --- | ---: | ---: | ---: | ---: |
 ${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${r.awsMs === undefined ? 'n/a' : fmt(r.awsMs)} | ${r.awsMs === undefined ? 'n/a' : `**${fmt(r.awsMs / r.oursMs, 1)}**`} |`).join('\n')}
 
+${entriesSection(imports)}
 ${webSection(trail, page)}
 ## Incremental runs from a checkpoint
 
@@ -406,6 +410,7 @@ in a fresh process (\`bench/measure.mjs\`: the command's own time, module loadin
     npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs
     npm run bench -- --quick                # an eighth of the sizes
     npm run bench -- --trail-mb 2048 --many 200000 --rounds 5
+    npm run build && npx tsx bench/entries.ts   # only the entries' import time and bundle size
 `;
 writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
 process.stdout.write(report);

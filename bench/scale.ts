@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PublicKeySet, Tally, planShards, runShard, verifyTrail } from '../dist/index.js';
+import { PublicKeySet, Tally, verifyTrail } from '../dist/index.js';
+import { planShards, runShard } from '../dist/scale.js';
 import { S3Storage } from '../dist/aws.js';
 import { loopbackEnv, startAwsApi, startS3, uploadDir } from '../test/helpers/aws.js';
 import { startProxy } from '../test/helpers/proxy.js';

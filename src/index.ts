@@ -3,7 +3,9 @@
  * digest files over your log files, and verify a chain from objects in any storage, with
  * findings as data. This entry is portable (no `node:` module; WebCrypto and Compression Streams
  * where Node's are absent): storage on a local disk is in `validate-logs/node`, S3 and the
- * CloudTrail API in `validate-logs/aws`.
+ * CloudTrail API in `validate-logs/aws`. Checkpoints, signed notes and RFC 3161 time stamps are in
+ * `validate-logs/checkpoint`, the sharding of an organization's chains in `validate-logs/scale`:
+ * importing this entry loads neither (nor pkijs and asn1js, which only time stamps need).
  *
  * @example
  * ```ts
@@ -18,9 +20,8 @@
  * @module
  */
 export { ValidateLogsError, isValidateLogsError, type ErrorCode } from './errors.js';
-export type { Platform, Sha256, RawInflater, WholeInflate, SigningKey, ThreadEvents, ThreadHandle, ThreadOptions } from './platform/platform.js';
-export type { HashOffload, HashRequest, HashOutcome, HashFile, OffloadPlatform } from './hash/offload.js';
-export type { Offload, PooledPlatform, DigestJob, DigestCheck, CheckedDigest } from './chain/offload.js';
+export type { Platform, Sha256, RawInflater, WholeInflate, SigningKey } from './platform/platform.js';
+export type { HashRequest, HashOutcome } from './hash/offload.js';
 export { webPlatform } from './platform/web.js';
 export type { ByteSource } from './hash/chunks.js';
 export { hashStream, type HashStreamOptions, type HashStreamResult } from './hash/hash-stream.js';
@@ -77,87 +78,6 @@ export {
   type Summary,
 } from './chain/report.js';
 export type { ChainEnd, ChainEnds, ChainLink, PinnedHead } from './chain/walk.js';
-export { mergeSpans, unreferencedReason, type CoverageMap } from './chain/coverage.js';
+export type { CoverageMap } from './chain/coverage.js';
 export type { ObjectSource, ObjectSink, FetchedObject, ListedObject, ListOptions } from './sources/source.js';
 export { MemorySource, type MemoryRecord, type MemorySourceOptions } from './sources/memory.js';
-export {
-  NOTE_ED25519,
-  MAX_NOTE_BYTES,
-  MAX_NOTE_SIGNATURES,
-  formatNote,
-  formatNoteSignerKey,
-  formatNoteVerifierKey,
-  generateNoteSignerKey,
-  noteKeyId,
-  noteKeyLabel,
-  noteKeyToPem,
-  noteSignerKey,
-  noteSignerKeyFromPem,
-  noteVerifierKey,
-  noteVerifierKeyFromPem,
-  parseNote,
-  parseNoteSignerKey,
-  parseNoteVerifierKey,
-  signNote,
-  verifyNote,
-  type NoteOptions,
-  type NoteSignature,
-  type NoteSignerKey,
-  type NoteVerifierKey,
-  type SignedNote,
-  type VerifiedNote,
-} from './checkpoint/note.js';
-export {
-  CHECKPOINT_HEADER,
-  checkpointChain,
-  formatCheckpoint,
-  openCheckpoint,
-  parseCheckpoint,
-  signCheckpoint,
-  type Checkpoint,
-  type CheckpointChain,
-  type OpenedCheckpoint,
-} from './checkpoint/checkpoint.js';
-export { reportSha256 } from './checkpoint/report-hash.js';
-export {
-  checkExtension,
-  extensionFindings,
-  type ExtensionFailure,
-  type ExtensionOptions,
-  type ExtensionResult,
-  type HeadDigest,
-  type PinnedDigest,
-} from './checkpoint/extend.js';
-export {
-  MAX_TIMESTAMP_RESPONSE_BYTES,
-  checkTimestampResponse,
-  createTimestampRequest,
-  requestTimestamp,
-  verifyTimestamp,
-  type CheckTimestampOptions,
-  type CheckedTimestamp,
-  type RequestTimestampOptions,
-  type TimestampExchange,
-  type TimestampInfo,
-  type TimestampRequest,
-  type VerifyTimestampOptions,
-} from './checkpoint/timestamp.js';
-export {
-  SHARD_FORMAT_VERSION,
-  SHARD_INDEX_VARIABLES,
-  chainId,
-  checkShardItem,
-  cutWindow,
-  formatManifest,
-  ownership,
-  parseManifest,
-  planShards,
-  shardTrail,
-  type ChainRef,
-  type ChainTrail,
-  type Ownership,
-  type ShardItem,
-} from './scale/manifest.js';
-export { discoverChains, type DiscoverOptions } from './scale/plan.js';
-export { runShard, type BoundaryDigest, type DigestLink, type ShardBoundary, type ShardReport, type ShardRunOptions } from './scale/shard.js';
-export { checkShardReport, mergeChain, missingShards, type ChainResult } from './scale/merge.js';

@@ -11,12 +11,12 @@ import {
   generateNoteSignerKey,
   noteSignerKeyFromPem,
   parseCheckpoint,
-  parseDigest,
   signCheckpoint,
   verifyNote,
   type CheckpointChain,
   type NoteSignerKey,
-} from '../src/index.js';
+} from '../src/checkpoint.js';
+import { parseDigest } from '../src/index.js';
 import { loopbackEnv, startS3, uploadDir } from './helpers/aws.js';
 import { VALIDATE, node } from './helpers/cli.js';
 import { applyActions, copySample, tampering } from './helpers/tamper.js';

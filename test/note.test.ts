@@ -17,10 +17,10 @@ import {
   parseNoteVerifierKey,
   signNote,
   verifyNote,
-  ValidateLogsError,
   type NoteSignerKey,
   type NoteVerifierKey,
-} from '../src/index.js';
+} from '../src/checkpoint.js';
+import { ValidateLogsError } from '../src/index.js';
 import { encodeEd25519PrivateKey, encodeEd25519PublicKey } from './helpers/lib.js';
 import { loadJson } from './helpers/tamper.js';
 

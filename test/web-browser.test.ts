@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpus } from '../bench/corpus.js';
 import { serveStatic } from '../scripts/serve-web.mjs';
-import { formatNoteVerifierKey, noteVerifierKeyFromPem } from '../src/index.js';
+import { formatNoteVerifierKey, noteVerifierKeyFromPem } from '../src/checkpoint.js';
 import { timeline } from '../web/src/timeline.js';
 import type { Report } from '../web/src/protocol.js';
 import {

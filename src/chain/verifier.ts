@@ -100,7 +100,7 @@ export interface VerifyOptions {
   /**
    * Called once the logs are accounted for (with the inventory on), with the map of where the
    * verified chains vouch for logs and every log in range that no digest lists, whether reported
-   * or not: a shard's merge judges them again over the whole chain ({@link unreferencedReason}).
+   * or not: a shard's merge judges them again over the whole chain ({@link scale!unreferencedReason}).
    */
   onUnlisted?: (map: CoverageMap, logs: Array<{ key: string; time: number }>) => void;
 }

@@ -1,8 +1,10 @@
-// Everything the tests reach: the three public entries and the internals they test, each from
+// Everything the tests reach: the public entries and the internals they test, each from
 // its source file.
 export * from '../../src/index.js';
 export * from '../../src/node.js';
 export * from '../../src/aws.js';
+export * from '../../src/checkpoint.js';
+export * from '../../src/scale.js';
 export { toHex, fromHex, constantTimeEqual, toBase64, fromBase64 } from '../../src/utils.js';
 export { sha256 } from '../../src/hash/sha256.js';
 export { toChunks } from '../../src/hash/chunks.js';
