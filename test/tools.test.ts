@@ -118,7 +118,7 @@ describe.skipIf(python.skip)('the endpoint shim (sitecustomize.py)', () => {
     const script = `import json, botocore.session as s
 c = s.Session()
 print(json.dumps([c.create_client('s3', 'us-east-1'), c.create_client('cloudtrail', region_name='us-east-1'), c.create_client('s3', 'us-east-1', endpoint_url='https://given'), c.create_client('organizations')]))`;
-    const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, PYTHONPATH: `${SHIM}:${dir}`, ...env } });
+    const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, PYTHONPATH: `${SHIM}:${dir}`, PYTHONDONTWRITEBYTECODE: '1', ...env } });
     expect(r.stderr).toBe('');
     return JSON.parse(r.stdout);
   }

@@ -216,7 +216,8 @@ function awsCli(): AwsCli {
   if (r.error || r.status !== 0) return (resolved = { command: AWS_CLI, env: {}, unusable: `the AWS CLI (${AWS_CLI}) is not installed` });
   const old = tooOld(`${r.stdout} ${r.stderr}`.trim());
   if (!old) return (resolved = { command: AWS_CLI, env: {} });
-  const env = { PYTHONPATH: [ENDPOINT_SHIM, process.env.PYTHONPATH].filter(Boolean).join(':') };
+  // No __pycache__ written into the repository's shim folder.
+  const env = { PYTHONPATH: [ENDPOINT_SHIM, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONDONTWRITEBYTECODE: '1' };
   const probe = spawnSync(AWS_CLI, ['--version'], { encoding: 'utf8', env: { ...process.env, ...env, VALIDATE_LOGS_ENDPOINT_SHIM_PROBE: '1' } });
   const shimmed = /^endpoint shim: .*botocore\.session/m.test(probe.stderr ?? '');
   if (!shimmed) return (resolved = { command: AWS_CLI, env: {}, unusable: `${old}, and it is not a Python program the endpoint shim can load into` });
