@@ -9,6 +9,10 @@
  * export { handler, mergeHandler } from 'validate-logs/aws-lambda';
  * ```
  *
+ * Deploy both functions on the `nodejs24.x` runtime (Node.js 24, an LTS line supported until
+ * April 2028; the package needs Node.js ^20.19.0 or >=22.12.0), with 2048 MB and the 15-minute
+ * timeout.
+ *
  * Public keys come from ListPublicKeys in each shard's region (the function's role needs
  * `cloudtrail:ListPublicKeys`, `s3:ListBucket`, `s3:GetObject` on the trail bucket, and
  * `s3:PutObject` where reports go).

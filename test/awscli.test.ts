@@ -2,27 +2,27 @@
 // from an S3 server on loopback, with ListPublicKeys answered locally.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ListPublicKeysDocument } from './helpers/lib.js';
 import { VALIDATE, node, sampleArgs } from './helpers/cli.js';
-import { awsCliUnusable, awsValidateLogs, startCloudTrail, startS3, uploadDir } from './helpers/aws.js';
+import { awsCliRequirement, awsSummaryStartDiffers, awsValidateLogs, startCloudTrail, startS3, uploadDir } from './helpers/aws.js';
 import { ROOT, applyActions, copySample, tampering } from './helpers/tamper.js';
 
-const unusable = awsCliUnusable();
-if (unusable) {
-  if (process.env.CI) throw new Error(`AWS CLI compatibility tests cannot run in CI: ${unusable}`);
-  console.warn(`SKIPPED: AWS CLI compatibility tests: ${unusable}`);
-}
+const aws = awsCliRequirement();
+/** The output to compare: all of it, but the start of "Results found for" under an AWS CLI from before 2026 (see awsSummaryStartDiffers). */
+const comparable = (stdout: string): string => (awsSummaryStartDiffers() ? stdout.replace(/^(Results found for )\S+( to \S+:)$/m, '$1(start)$2') : stdout);
 
 const keys = JSON.parse(readFileSync(join(ROOT, tampering.trail.publicKeys), 'utf8')) as ListPublicKeysDocument;
 const t = tampering.trail;
 const awsArgs = ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--s3-bucket', t.bucket, '--verbose'];
 
-describe.skipIf(unusable !== undefined)('the AWS CLI as the reference validator', () => {
+describe.skipIf(aws.skip)('the AWS CLI as the reference validator', () => {
   let cloudTrail: Awaited<ReturnType<typeof startCloudTrail>>;
   beforeAll(async () => {
     cloudTrail = await startCloudTrail(keys);
   });
+  // Under CI without a usable AWS CLI, every test fails naming it (a failing beforeAll would only skip them).
+  beforeEach(() => aws.check());
   afterAll(async () => {
     await cloudTrail?.close();
   });
@@ -53,7 +53,7 @@ describe.skipIf(unusable !== undefined)('the AWS CLI as the reference validator'
       applyActions(dir, c.actions);
       const theirs = await onS3(dir, (url) => awsValidateLogs(awsArgs, url, cloudTrail.url, 'us-east-1'));
       const ours = await node(VALIDATE, sampleArgs(dir, ['--verbose']));
-      expect(ours.stdout).toBe(theirs.stdout);
+      expect(comparable(ours.stdout)).toBe(comparable(theirs.stdout));
       expect(ours.stderr).toBe(theirs.stderr);
       expect(ours.status).toBe(theirs.status);
     } finally {

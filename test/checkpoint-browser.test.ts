@@ -1,13 +1,13 @@
 // The checkpoint core is portable: bundled for the browser (where a `node:` import cannot
 // resolve) and run in headless Chromium, it signs and verifies notes, writes and reads a
 // checkpoint body, and builds a time-stamp request, with the same answers as in Node.
-import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadJson, ROOT } from './helpers/tamper.js';
+import { CHROMIUM, chromiumRequirement } from './helpers/tools.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'; // Debian's chromium package
+const browserTool = chromiumRequirement();
 const ENTRY = `
 import { formatCheckpoint, parseCheckpoint } from './src/checkpoint/checkpoint.ts';
 import { reportSha256 } from './src/checkpoint/report-hash.ts';
@@ -27,8 +27,9 @@ globalThis.run = async (v) => {
 let browser: Browser | undefined;
 afterAll(async () => browser?.close());
 
-describe.skipIf(!existsSync(CHROMIUM))('the checkpoint core in a browser', () => {
+describe.skipIf(browserTool.skip)('the checkpoint core in a browser', () => {
   it('bundles with no node: module and gives the same answers in Chromium', async () => {
+    browserTool.check();
     const out = await build({
       stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'ts' },
       bundle: true,

@@ -1,5 +1,4 @@
 // validate-logs cosign end to end: the built command, real files, real exit codes.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { parseDigest } from '../src/index.js';
 import { loopbackEnv, startS3, uploadDir } from './helpers/aws.js';
 import { VALIDATE, node } from './helpers/cli.js';
 import { applyActions, copySample, tampering } from './helpers/tamper.js';
+import { openssl } from './helpers/tools.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -38,8 +38,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'vl-cosign-'));
   const pem = join(work, 'log.pem');
   logPub = join(work, 'log.pub.pem');
-  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', pem]);
-  execFileSync('openssl', ['pkey', '-in', pem, '-pubout', '-out', logPub]);
+  openssl(['genpkey', '-algorithm', 'ed25519', '-out', pem]);
+  openssl(['pkey', '-in', pem, '-pubout', '-out', logPub]);
   logKey = await noteSignerKeyFromPem(readFileSync(pem, 'utf8'), 'example.com/log', pem);
   witness = await generateNoteSignerKey('example.com/witness');
   witnessFile = join(work, 'witness.key');

@@ -1,5 +1,4 @@
 // Signed notes: Go's and C2SP's published vectors, openssl-made Ed25519 keys, and hostile notes.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import {
 import { ValidateLogsError } from '../src/index.js';
 import { encodeEd25519PrivateKey, encodeEd25519PublicKey } from './helpers/lib.js';
 import { loadJson } from './helpers/tamper.js';
+import { openssl } from './helpers/tools.js';
 
 interface NoteVectors {
   verifierKeys: Record<string, string>;
@@ -285,8 +285,8 @@ describe('openssl Ed25519 keys', () => {
     dirs.push(dir);
     const priv = join(dir, 'key.pem');
     const pub = join(dir, 'pub.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', priv]);
-    execFileSync('openssl', ['pkey', '-in', priv, '-pubout', '-out', pub]);
+    openssl(['genpkey', '-algorithm', 'ed25519', '-out', priv]);
+    openssl(['pkey', '-in', priv, '-pubout', '-out', pub]);
     const signer = await noteSignerKeyFromPem(readFileSync(priv, 'utf8'), 'example.com/openssl', priv);
     const verifier = noteVerifierKeyFromPem(readFileSync(pub, 'utf8'), 'example.com/openssl', pub);
     expect(verifier.publicKey).toEqual(signer.publicKey);
@@ -299,11 +299,11 @@ describe('openssl Ed25519 keys', () => {
     const sig = parseNote(note).signatures[0]!.signature;
     writeFileSync(join(dir, 'msg'), 'hello\n');
     writeFileSync(join(dir, 'sig'), sig);
-    const out = execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', join(dir, 'msg'), '-sigfile', join(dir, 'sig')], { encoding: 'utf8' });
+    const out = openssl(['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', join(dir, 'msg'), '-sigfile', join(dir, 'sig')]);
     expect(out).toMatch(/Signature Verified Successfully/);
 
     // And the other way: openssl's signature, verified here.
-    execFileSync('openssl', ['pkeyutl', '-sign', '-inkey', priv, '-rawin', '-in', join(dir, 'msg'), '-out', join(dir, 'sig2')]);
+    openssl(['pkeyutl', '-sign', '-inkey', priv, '-rawin', '-in', join(dir, 'msg'), '-out', join(dir, 'sig2')]);
     const theirs = new Uint8Array(readFileSync(join(dir, 'sig2')));
     expect(theirs).toEqual(sig);
   });
@@ -312,13 +312,13 @@ describe('openssl Ed25519 keys', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vl-note-'));
     dirs.push(dir);
     const rsa = join(dir, 'rsa.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', rsa], { stdio: 'ignore' });
+    openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', rsa], { stdio: 'ignore' });
     expect(await codeOf(() => noteSignerKeyFromPem(readFileSync(rsa, 'utf8'), 'n', rsa))).toMatch(new RegExp(`^KEY_INVALID: ${rsa}: not an Ed25519 key`));
     const x = join(dir, 'x.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'x25519', '-out', x]);
+    openssl(['genpkey', '-algorithm', 'x25519', '-out', x]);
     expect(await codeOf(() => noteSignerKeyFromPem(readFileSync(x, 'utf8'), 'n', x))).toMatch(/not an Ed25519 key/);
     const ed = join(dir, 'ed.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', ed]);
+    openssl(['genpkey', '-algorithm', 'ed25519', '-out', ed]);
     const pem = readFileSync(ed, 'utf8');
     expect(await codeOf(() => noteVerifierKeyFromPem(pem, 'n', ed))).toMatch(/not a PEM "PUBLIC KEY" \(it holds a "PRIVATE KEY"\)/);
     expect(await codeOf(() => noteSignerKeyFromPem(pem.replace('-----END', 'AAAA\n-----END'), 'n', ed))).toMatch(/^KEY_INVALID/);

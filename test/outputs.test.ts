@@ -13,6 +13,7 @@ import { OutputFolder, outputExists, putIfAbsent, writeOutput } from '../src/sou
 import { LocalDirectory, SavingSource, isValidateLogsError } from './helpers/lib.js';
 import { VALIDATE, WRITE, node, sampleArgs, type Run } from './helpers/cli.js';
 import { ROOT, copySample, setDeliveryTimes, tampering } from './helpers/tamper.js';
+import { openssl } from './helpers/tools.js';
 import { startTsa } from './helpers/tsa.js';
 
 const t = tampering.trail;
@@ -23,8 +24,8 @@ const LOGS = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08';
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'vl-outputs-'));
-  for (const name of ['log', 'witness']) execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(work, `${name}.pem`)]);
-  execFileSync('openssl', ['pkey', '-in', join(work, 'log.pem'), '-pubout', '-out', join(work, 'log.pub.pem')]);
+  for (const name of ['log', 'witness']) openssl(['genpkey', '-algorithm', 'ed25519', '-out', join(work, `${name}.pem`)]);
+  openssl(['pkey', '-in', join(work, 'log.pem'), '-pubout', '-out', join(work, 'log.pub.pem')]);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const cleanups: Array<() => void> = [];

@@ -442,4 +442,19 @@ describe('deploy files', () => {
     expect(definition.Properties.ContainerProperties!.Command).not.toContain('--shard-index');
     expect(SHARD_INDEX_VARIABLES).toEqual([batch.Metadata.ShardIndexVariable, 'JOB_COMPLETION_INDEX']);
   });
+
+  it('the container and the Lambda functions run Node.js 24, which the engines field admits, and say so', () => {
+    const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    expect(engines).toBe('^20.19.0 || >=22.12.0'); // what @noble/*, pkijs and asn1js need
+    const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
+    expect(dockerfile.match(/^FROM \S+/gm)).toEqual(['FROM node:24-slim', 'FROM node:24-slim']);
+    expect(dockerfile).toMatch(/^# Node\.js 24: an LTS line/m);
+    const comment = (JSON.parse(readFileSync(join(deploy, 'step-functions', 'state-machine.asl.json'), 'utf8')) as { Comment: string }).Comment;
+    expect(comment).toContain('on the nodejs24.x runtime');
+    expect(readFileSync(join(ROOT, 'src', 'aws-lambda.ts'), 'utf8')).toContain('on the `nodejs24.x` runtime');
+    // No deployment file still names an older line.
+    const named = [dockerfile, comment, readFileSync(join(deploy, 'aws-batch', 'job.yaml'), 'utf8'), ...readdirSync(join(deploy, 'kubernetes')).map((f) => readFileSync(join(deploy, 'kubernetes', f), 'utf8'))]
+      .flatMap((text) => text.match(/node(?:js)?[:\s]?(?:1\d|2[0-3])\b|Node\.js (?:1\d|2[0-3])\b/gi) ?? []);
+    expect(named).toEqual([]);
+  });
 });

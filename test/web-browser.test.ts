@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { corpus } from '../bench/corpus.js';
 import { serveStatic } from '../scripts/serve-web.mjs';
 import { formatNoteVerifierKey, noteVerifierKeyFromPem } from '../src/checkpoint.js';
@@ -18,7 +18,6 @@ import type { Report } from '../web/src/protocol.js';
 import {
   activeId,
   attributes,
-  browserMissing,
   buildPage,
   checkpointKeyPairs,
   rewritePinnedDigest,
@@ -40,27 +39,26 @@ import {
   WEB_DIR,
 } from './helpers/page.js';
 import { ROOT, tampering } from './helpers/tamper.js';
+import { chromiumRequirement, underCi } from './helpers/tools.js';
 
 /** Screenshots of results, kept as test artefacts (git-ignored). */
 const ARTEFACTS = join(ROOT, 'test-artifacts');
-const CI = process.env.CI === 'true';
+const browserTool = chromiumRequirement();
 
 /**
- * Why these tests cannot run here: no Chromium, or a core that still imports Node's modules
- * (the page's Worker bundles the library for the browser). Under CI=true they must run.
+ * Why the page cannot be built for these tests: a core that still imports Node's modules (the
+ * page's Worker bundles the library for the browser). Under CI=true they must run.
  */
-async function cannotRun(): Promise<string | undefined> {
-  const missing = browserMissing();
-  if (missing) return missing;
+async function cannotBundle(): Promise<string | undefined> {
   const failed = await buildPage();
   if (failed === undefined) return undefined;
   const nodeOnly = /Could not resolve "(node:[^"]+)"[^]*?\n\s*(src\/[^:]+)/.exec(failed);
   if (nodeOnly) return `the library does not bundle for the browser yet: ${nodeOnly[2]} imports ${nodeOnly[1]}`;
   throw new Error(`npm run build:web failed:\n${failed}`);
 }
-const missing = await cannotRun();
-if (missing && CI) throw new Error(`the browser tests must run under CI=true: ${missing}`);
-if (missing) console.warn(`web-browser.test.ts: skipped: ${missing}`);
+const unbundled = browserTool.missing === undefined ? await cannotBundle() : undefined;
+if (unbundled && underCi) throw new Error(`the browser tests must run under CI=true: ${unbundled}`);
+if (unbundled) console.warn(`web-browser.test.ts: skipped: ${unbundled}`);
 
 /**
  * The sample's chain written again with digests ending `minutes` past each hour, as CloudTrail's
@@ -89,11 +87,14 @@ async function offsetChain(bucket: string, minutes: number): Promise<void> {
 const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as object;
 const validateSchema = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
 
-describe.skipIf(missing !== undefined)('the page in Chromium', () => {
+describe.skipIf(browserTool.skip || unbundled !== undefined)('the page in Chromium', () => {
   let browser: Browser;
   let server: { url: string; close: () => Promise<void> };
 
+  // Under CI without Chromium, every test fails naming it (a failing beforeAll would only skip them).
+  beforeEach(() => browserTool.check());
   beforeAll(async () => {
+    if (browserTool.missing) return;
     server = await serveStatic(WEB_DIR);
     browser = await launch();
     mkdirSync(ARTEFACTS, { recursive: true });

@@ -8,6 +8,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ListPublicKeysDocument } from './lib.js';
 import type { Run } from './cli.js';
+import { requireTool, type Requirement } from './tools.js';
 
 export interface S3Server {
   url: string;
@@ -170,21 +171,77 @@ export function loopbackEnv(apiUrl: string, region = 'us-east-1'): NodeJS.Proces
   };
 }
 
+/** The AWS CLI the tests run: the one AWS_CLI names, else `aws` on PATH. */
+const AWS_CLI = process.env.AWS_CLI || 'aws';
+
+/** Where sitecustomize.py lives: the endpoint shim for an AWS CLI too old to read AWS_ENDPOINT_URL_S3. */
+const ENDPOINT_SHIM = join(dirname(fileURLToPath(import.meta.url)), 'aws-endpoint-shim');
+
 /**
- * Whether an AWS CLI that can be pointed at loopback servers is installed: it must honour
- * AWS_ENDPOINT_URL_S3 (botocore 1.31+ in AWS CLI v1; AWS CLI v2.13+).
+ * Why an AWS CLI's version ignores AWS_ENDPOINT_URL_S3 (botocore 1.31+ in AWS CLI v1; AWS CLI
+ * v2.13+ read it), or undefined when it reads it.
+ */
+function tooOld(version: string): string | undefined {
+  const v1 = /aws-cli\/1\.\S+ .*botocore\/(\d+)\.(\d+)/.exec(version);
+  if (v1) return +v1[1]! > 1 || +v1[2]! >= 31 ? undefined : `AWS CLI with botocore ${v1[1]}.${v1[2]} ignores AWS_ENDPOINT_URL_S3 (needs 1.31+)`;
+  const v2 = /aws-cli\/2\.(\d+)/.exec(version);
+  if (v2) return +v2[1]! >= 13 ? undefined : `AWS CLI 2.${v2[1]} ignores AWS_ENDPOINT_URL_S3 (needs 2.13+)`;
+  return `unrecognised AWS CLI version: ${version}`;
+}
+
+/** The AWS CLI as the tests run it: the command, and what its environment needs added. */
+interface AwsCli {
+  command: string;
+  /** PYTHONPATH with the endpoint shim, for a CLI too old to read AWS_ENDPOINT_URL_S3. */
+  env: NodeJS.ProcessEnv;
+  /** Why it cannot be used, or undefined. */
+  unusable?: string;
+  /** A validate-logs from before the AWS CLI's 2026 rewrite for backfill digests (see {@link awsSummaryStartDiffers}). */
+  beforeBackfill?: boolean;
+}
+
+let resolved: AwsCli | undefined;
+
+/**
+ * Find the AWS CLI and how to point it at loopback servers. One that reads AWS_ENDPOINT_URL_S3
+ * runs as it is. An older one that is a Python program (Debian 12's awscli 2.9, the one a bare
+ * machine can install: PyPI may be out of reach) runs with test/helpers/aws-endpoint-shim on
+ * PYTHONPATH, whose sitecustomize.py gives its clients the endpoints from the environment as a
+ * newer botocore would (see that file): the validation itself is still the CLI's own code. It is
+ * used only when it proves to have loaded into that CLI's Python.
+ */
+function awsCli(): AwsCli {
+  if (resolved) return resolved;
+  const r = spawnSync(AWS_CLI, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return (resolved = { command: AWS_CLI, env: {}, unusable: `the AWS CLI (${AWS_CLI}) is not installed` });
+  const old = tooOld(`${r.stdout} ${r.stderr}`.trim());
+  if (!old) return (resolved = { command: AWS_CLI, env: {} });
+  // No __pycache__ written into the repository's shim folder.
+  const env = { PYTHONPATH: [ENDPOINT_SHIM, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONDONTWRITEBYTECODE: '1' };
+  const probe = spawnSync(AWS_CLI, ['--version'], { encoding: 'utf8', env: { ...process.env, ...env, VALIDATE_LOGS_ENDPOINT_SHIM_PROBE: '1' } });
+  const shimmed = /^endpoint shim: .*botocore\.session/m.test(probe.stderr ?? '');
+  if (!shimmed) return (resolved = { command: AWS_CLI, env: {}, unusable: `${old}, and it is not a Python program the endpoint shim can load into` });
+  return (resolved = { command: AWS_CLI, env, beforeBackfill: /^backfill digests: no$/m.test(probe.stderr) });
+}
+
+/**
+ * Whether the reference's "Results found for START to END:" line may start elsewhere than ours.
+ * Before the AWS CLI's 2026 rewrite of validate-logs for backfill digests (aws-cli pull requests
+ * 10058 and 10059), it kept the start of the last valid digest after the requested start, even
+ * when an older one starts exactly there (Debian 12's 2.9 does); since then, as this project, the
+ * earliest. Every other byte of its output is still compared.
+ */
+export const awsSummaryStartDiffers = (): boolean => awsCli().beforeBackfill === true;
+
+/**
+ * Whether an AWS CLI that can be pointed at loopback servers is installed (see {@link awsCli}).
  * @returns undefined when usable, else why not
  */
-export function awsCliUnusable(): string | undefined {
-  const r = spawnSync('aws', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return 'the AWS CLI (aws) is not installed';
-  const text = `${r.stdout} ${r.stderr}`;
-  const v1 = /aws-cli\/1\.\S+ .*botocore\/(\d+)\.(\d+)/.exec(text);
-  if (v1) return +v1[1]! > 1 || +v1[2]! >= 31 ? undefined : `AWS CLI with botocore ${v1[1]}.${v1[2]} ignores AWS_ENDPOINT_URL_S3 (needs 1.31+)`;
-  const v2 = /aws-cli\/2\.(\d+)/.exec(text);
-  if (v2) return +v2[1]! >= 13 ? undefined : `AWS CLI 2.${v2[1]} ignores AWS_ENDPOINT_URL_S3 (needs 2.13+)`;
-  return `unrecognised AWS CLI version: ${text.trim()}`;
-}
+export const awsCliUnusable = (): string | undefined => awsCli().unusable;
+
+/** The AWS CLI compatibility tests' requirement: under CI=true a missing or unusable CLI fails them. */
+export const awsCliRequirement = (): Requirement =>
+  requireTool('the AWS CLI', awsCliUnusable(), 'AWS CLI v2.13+ or v1 with botocore 1.31+, or Debian\'s awscli (apt-get install awscli), which runs with the endpoint shim; AWS_CLI names another binary');
 
 /** Run `aws cloudtrail validate-logs` against the loopback servers, with no real credentials or config. */
 export function awsValidateLogs(args: string[], s3Url: string, cloudTrailUrl: string, region: string): Promise<Run> {
@@ -192,6 +249,7 @@ export function awsValidateLogs(args: string[], s3Url: string, cloudTrailUrl: st
   writeFileSync(join(home, 'config'), `[default]\nregion = ${region}\ns3 =\n    addressing_style = path\n`);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
+    ...awsCli().env,
     HOME: home,
     AWS_CONFIG_FILE: join(home, 'config'),
     AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
@@ -204,7 +262,7 @@ export function awsValidateLogs(args: string[], s3Url: string, cloudTrailUrl: st
   };
   return new Promise((resolve, reject) => {
     // Asynchronous on purpose: the servers live in this process and must keep answering.
-    const child = spawn('aws', ['cloudtrail', 'validate-logs', ...args, '--region', region], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(awsCli().command, ['cloudtrail', 'validate-logs', ...args, '--region', region], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -1,16 +1,16 @@
 // The browser side of the tests and the benchmark: the main entry bundled by esbuild for
 // browsers, a page served on loopback that loads it, and headless Chromium driving the page.
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { ROOT } from './tamper.js';
+import { CHROMIUM, chromiumRequirement } from './tools.js';
 
-/** Debian's Chromium, or the one CHROMIUM_PATH names. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const chromiumPresent = (): boolean => existsSync(CHROMIUM);
+export { CHROMIUM };
+/** Whether the bench can run its Chromium measurements (the tests use chromiumRequirement). */
+export const chromiumPresent = (): boolean => chromiumRequirement().missing === undefined;
 
 /** Headless Chromium as every browser test starts it: no sandbox (root), no background network. */
 export async function launchChromium(): Promise<Browser> {

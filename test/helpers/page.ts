@@ -1,6 +1,5 @@
 // Driving the auditor's page in a real headless Chromium, as an auditor uses it: build the
 // static files, serve them on loopback, pick a folder through the file input, run, read back.
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -8,6 +7,7 @@ import { CHROMIUM, launchChromium } from './browser.js';
 import type { Counts } from '../../web/src/protocol.js';
 import { node, run, VALIDATE, type Run } from './cli.js';
 import { applyActions, copySample, ROOT, tampering, type Action } from './tamper.js';
+import { openssl } from './tools.js';
 
 /** The little of the DOM that the functions evaluated in the page use (they run there, not here). */
 interface PageElement {
@@ -178,8 +178,8 @@ export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Ma
 /** Ed25519 key pairs as openssl makes them: `<dir>/<name>.pem` and `<dir>/<name>.pub.pem`. */
 export function checkpointKeyPairs(dir: string, names: string[]): void {
   for (const name of names) {
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(dir, `${name}.pem`)]);
-    execFileSync('openssl', ['pkey', '-in', join(dir, `${name}.pem`), '-pubout', '-out', join(dir, `${name}.pub.pem`)]);
+    openssl(['genpkey', '-algorithm', 'ed25519', '-out', join(dir, `${name}.pem`)]);
+    openssl(['pkey', '-in', join(dir, `${name}.pem`), '-pubout', '-out', join(dir, `${name}.pub.pem`)]);
   }
 }
 

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { needOpenssl } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -61,6 +62,7 @@ export interface Tsa {
 
 /** Start an authority on loopback. */
 export async function startTsa(): Promise<Tsa> {
+  needOpenssl();
   const dir = mkdtempSync(join(tmpdir(), 'vl-tsa-'));
   const openssl = (args: string[]): Promise<{ stdout: string; stderr: string }> => run('openssl', args, { cwd: dir });
   let served = 0;
