@@ -15,6 +15,7 @@
  */
 export { S3Storage, type S3StorageOptions } from './sources/s3.js';
 export { awsError, type AwsCredentials } from './sources/aws-errors.js';
+export type { AwsHttpOptions } from './sources/http.js';
 export {
   listPublicKeysOnline,
   describeTrail,

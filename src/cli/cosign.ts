@@ -15,10 +15,12 @@ import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
 import { readCheckpoint, signerKey, verifierKey, writeAtomically } from './checkpoint-files.js';
 import { defineCommand, packageVersion, UsageError, write, type CommandIO, type Flags } from './io.js';
+import { awsAccess, GLOBAL_HELP } from './global.js';
+import { plural } from './words.js';
 import { failureDocument } from './json.js';
 
 /** The help text of `validate-logs cosign`. */
-export const COSIGN_HELP = `Usage: validate-logs cosign --checkpoint NEW --previous OLD --checkpoint-public-key KEY
+export const COSIGN_HELP: string = `Usage: validate-logs cosign --checkpoint NEW --previous OLD --checkpoint-public-key KEY
                           --key FILE [--name NAME] [--local-dir DIR] [options]
 
 Witnesses a checkpoint: checks that NEW carries a valid signature from every
@@ -53,6 +55,7 @@ Options:
   --output text|json           text (default): one line; json: one document (the file
                                cosigned, the witness, chains and links checked, "ok": true).
   --help                       Show this help.
+  --version                    Show the version.
 
 Files named by flags must be regular files (a link given is followed to one); a FIFO, a
 device, a folder or a file over its bound is refused unread (exit 2). Bounds: --checkpoint
@@ -65,9 +68,11 @@ Example (a witness's daily job):
   validate-logs cosign --checkpoint today.note --previous state/last.note \\
     --checkpoint-public-key "example.com/log+1a2b3c4d+AQ..." --key witness.pem \\
     --name example.com/witness --local-dir ./bucket && cp today.note state/last.note
-`;
 
-const OPTIONS = {
+${GLOBAL_HELP}`;
+
+/** The flags of `validate-logs cosign`. */
+export const COSIGN_OPTIONS = {
   checkpoint: { type: 'string' },
   previous: { type: 'string' },
   'checkpoint-public-key': { type: 'string', multiple: true },
@@ -90,12 +95,12 @@ const OPTIONS = {
 export const cosignCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
   name: 'validate-logs cosign',
   help: COSIGN_HELP,
-  options: OPTIONS,
+  options: COSIGN_OPTIONS,
   failed: failureDocument(),
   run,
 });
 
-async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
+async function run(flags: Flags<typeof COSIGN_OPTIONS>, need: (flag: keyof typeof COSIGN_OPTIONS) => string, io: CommandIO): Promise<number> {
   const output = flags.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
   const newFile = need('checkpoint');
@@ -113,11 +118,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     const previous = await readCheckpoint(flags.previous, '--previous', keys);
     const source: ObjectSource = local
       ? new LocalDirectory(local)
-      : new S3Storage({
-          region: flags.region ?? previous.checkpoint.chains[0]!.region,
-          ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),
-          ...(flags.profile && { profile: flags.profile }),
-        });
+      : new S3Storage({ region: flags.region ?? previous.checkpoint.chains[0]!.region, ...awsAccess(flags, io) });
     for (const old of previous.checkpoint.chains) {
       const chain = `chain ${old.trailArn} ${old.region}`;
       const now = current.checkpoint.chains.find((c) => c.trailArn === old.trailArn && c.region === old.region);
@@ -149,7 +150,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     io.stdout,
     flags.previous === undefined
       ? `cosigned ${out} as ${noteKeyLabel(signer)}: signatures checked; no --previous, so no chain was checked (first checkpoint)\n`
-      : `cosigned ${out} as ${noteKeyLabel(signer)}: every chain pinned by ${flags.previous} is extended (${pinned} chain${pinned === 1 ? '' : 's'}, ${links} link${links === 1 ? '' : 's'} followed)\n`,
+      : `cosigned ${out} as ${noteKeyLabel(signer)}: every chain pinned by ${flags.previous} is extended (${plural(pinned, 'chain')}, ${plural(links, 'link')} followed)\n`,
   );
   return 0;
 }

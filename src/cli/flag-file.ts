@@ -10,10 +10,10 @@
  * @module
  */
 import { readWholeFile, type WholeFile } from '../sources/local/read.js';
-import { UsageError } from './io.js';
+import { UsageError } from './usage-error.js';
 
 /** A kind of flag file, which sets its bound ({@link FLAG_FILE_BOUNDS}). */
-export type FlagFileKind = 'checkpoint' | 'key' | 'certificate' | 'timestamp' | 'keyList';
+export type FlagFileKind = 'checkpoint' | 'key' | 'certificate' | 'timestamp' | 'keyList' | 'caBundle';
 
 /**
  * The largest file read for each kind of flag file, in bytes (`--help` and the README list
@@ -30,6 +30,8 @@ export const FLAG_FILE_BOUNDS: Readonly<Record<FlagFileKind, number>> = {
   timestamp: 1024 * 1024,
   /** A key list (`--public-keys`, the existing `--public-keys-out`): 16 MiB. */
   keyList: 16 * 1024 * 1024,
+  /** A bundle of certificate authorities (`--ca-bundle`, `AWS_CA_BUNDLE`): 4 MiB, room for every public root many times over. */
+  caBundle: 4 * 1024 * 1024,
 };
 
 /**

@@ -12,6 +12,9 @@ import { parseUserTime } from '../format/time.js';
 import { createNodePlatform, nodePlatform } from '../parallel/node.js';
 import type { PooledPlatform } from '../chain/offload.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { AwsHttpOptions } from '../sources/http.js';
+import { GLOBAL_OPTIONS, readGlobalFlags } from './global.js';
+import { UsageError } from './usage-error.js';
 
 /** The streams and environment of a command run. */
 export interface CommandIO {
@@ -25,6 +28,10 @@ export interface CommandIO {
   now: () => Date;
   /** Aborted when the run must stop (a signal, stdout closed); its reason is a {@link StopError}. */
   signal?: AbortSignal;
+  /** How the AWS clients connect (the AWS CLI's global options; set by {@link defineCommand}). */
+  http?: AwsHttpOptions;
+  /** With `--debug`: writes one diagnostic line on stderr (set by {@link defineCommand}). */
+  debug?: (line: string) => void;
 }
 
 /** The process's own streams and environment. */
@@ -32,13 +39,7 @@ export function processIO(): CommandIO {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, now: () => new Date() };
 }
 
-/**
- * A mistake the user can fix: a bad flag, a missing file, a malformed key file. The command
- * prints its message as one line and exits with status 2.
- */
-export class UsageError extends Error {
-  override readonly name: string = 'UsageError';
-}
+export { UsageError };
 
 /** Why a run was stopped from outside. */
 export type StopCode = 'SIGINT' | 'SIGTERM' | 'EPIPE';
@@ -135,12 +136,64 @@ export function parseCommandLine<const T extends OptionTable>(
   options: T,
   positionals: boolean,
 ): { values: ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>['values']; positionals: string[] } {
+  unknownFlag(argv, options);
   try {
     const r = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals });
     return { values: r.values as ReturnType<typeof parseFlags<T>>, positionals: r.positionals };
   } catch (e) {
     throw new UsageError(`${e instanceof Error ? e.message : String(e)} (see --help)`);
   }
+}
+
+/**
+ * Refuse the first flag not in the table, with the known flag it is likely a typo of.
+ * @param argv - the arguments
+ * @param options - the option table
+ * @throws UsageError: `Unknown option '--trail-ar': did you mean --trail-arn? (see --help)`
+ */
+function unknownFlag(argv: string[], options: OptionTable): void {
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option' || Object.hasOwn(options, t.name)) continue;
+    const near = t.rawName.startsWith('--') ? closestFlag(t.name, Object.keys(options)) : undefined;
+    throw new UsageError(`Unknown option '${t.rawName}'${near ? `: did you mean --${near}?` : ''} (see --help)`);
+  }
+}
+
+/**
+ * The flag a mistyped name most likely meant: the one nearest by edit distance (a letter
+ * added, dropped, changed, or two swapped), when it is near enough (1 edit for names up to 4
+ * letters, 2 up to 8, 3 beyond) and no other flag is as near.
+ * @param name - the name given, without dashes
+ * @param known - the command's flags
+ * @returns the flag, or undefined when none is close
+ */
+export function closestFlag(name: string, known: readonly string[]): string | undefined {
+  const most = name.length <= 4 ? 1 : name.length <= 8 ? 2 : 3;
+  let best: string | undefined;
+  let bestDistance = most + 1;
+  let tie = false;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k);
+    if (d < bestDistance) [best, bestDistance, tie] = [k, d, false];
+    else if (d === bestDistance) tie = true;
+  }
+  return tie ? undefined : best;
+}
+
+/** The optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /** The heap growing factor a validating process sets for itself: 1 + 30/100. */
@@ -281,7 +334,10 @@ export interface CommandSpec<T extends OptionTable> {
   failed?(error: unknown, argv: string[], io: CommandIO): Promise<void>;
 }
 
-const COMMON = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const;
+const HELP_AND_VERSION = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const;
+
+/** The flags every command has: `--help`, `--version`, and the AWS CLI's global options. */
+export const COMMON_OPTIONS: typeof HELP_AND_VERSION & typeof GLOBAL_OPTIONS = { ...HELP_AND_VERSION, ...GLOBAL_OPTIONS };
 
 /**
  * Make a command: strict flags, `--help`, `--version`, and every usage or data error (or a
@@ -292,7 +348,7 @@ const COMMON = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolea
 export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (argv: string[], io?: CommandIO) => Promise<number> {
   return async (argv, io = processIO()) => {
     try {
-      const parsed = parseCommandLine(argv, { ...spec.options, ...COMMON }, spec.positionals === true);
+      const parsed = parseCommandLine(argv, { ...spec.options, ...COMMON_OPTIONS }, spec.positionals === true);
       const flags = parsed.values as Record<string, unknown>;
       if (flags.help) {
         await write(io.stdout, spec.help);
@@ -302,12 +358,16 @@ export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (arg
         await write(io.stdout, `${packageVersion()}\n`);
         return 0;
       }
+      const global = await readGlobalFlags(flags, io.env, (line) => void io.stderr.write(`${spec.name}: ${line}\n`));
+      io = { ...io, http: global.http, ...(global.debug && { debug: global.debug }) };
       const need = (flag: keyof T & string): string => {
         const v = flags[flag];
         if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag} is required (see --help)`);
         return v;
       };
-      return await spec.run(flags as unknown as Flags<T>, need, io, parsed.positionals);
+      const status = await spec.run(flags as unknown as Flags<T>, need, io, parsed.positionals);
+      io.debug?.(`exit status ${status}`);
+      return status;
     } catch (e) {
       const stopped = e instanceof StopError ? e : (io.signal?.aborted && io.signal.reason instanceof StopError ? io.signal.reason : undefined);
       const error = stopped ?? e;

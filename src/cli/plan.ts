@@ -14,9 +14,11 @@ import { describeTrail, organizationIdOnline } from '../sources/cloudtrail.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import { loadS3 } from '../sources/sdk.js';
+import type { AwsHttpOptions } from '../sources/http.js';
 import type { ObjectSource } from '../sources/source.js';
 import type { Platform } from '../platform/platform.js';
 import { readFlagText } from './flag-file.js';
+import { awsAccess } from './global.js';
 import { concurrencyFlag, threadsFlag, timeFlag, UsageError, type CommandIO, type Flags } from './io.js';
 
 /** The flags of `validate-logs`. */
@@ -83,6 +85,8 @@ export interface Settings {
   tailGraceMs: number;
   /** Notes for stderr (an --end-time in the future, moved to now). */
   notes?: string[];
+  /** How the AWS clients connect (the AWS CLI's global options). */
+  http?: AwsHttpOptions;
 }
 
 /** True when the arguments ask for JSON output (read even when they do not parse). */
@@ -139,6 +143,7 @@ export function readSettings(flags: ValidateFlags, need: (flag: keyof typeof VAL
     ...(maxLogBytes !== undefined && { maxLogBytes }),
     tailGraceMs,
     ...(note !== undefined && { notes: [note] }),
+    ...(io.http && { http: io.http }),
   };
 }
 
@@ -183,7 +188,7 @@ export function checkRange(start: Date, end: Date, endIsNow: boolean): void {
  */
 export function makePlan(flags: ValidateFlags, settings: Settings): Promise<Plan> {
   const local = flags['local-dir'];
-  return local ? planLocal(flags, local, settings.arn, settings.start, settings.end) : planOnline(flags, settings.arn, settings.arnText);
+  return local ? planLocal(flags, local, settings.arn, settings.start, settings.end) : planOnline(flags, settings);
 }
 
 /** A size flag: `4GiB`, `500MB`, `10GB`, `123` (bytes). */
@@ -240,6 +245,8 @@ export interface Plan {
   online: boolean;
   /** The AWS profile, online. */
   profile?: string;
+  /** How the AWS clients connect, online. */
+  http?: AwsHttpOptions;
   /** The report's `request.source`. */
   sourceInfo: Record<string, string>;
   /** Notes for stderr (a guessed bucket). */
@@ -271,9 +278,10 @@ async function planLocal(flags: ValidateFlags, dir: string, arn: TrailArn, start
   return { bucket, trail, regions, discovered: flags.regions === 'all', source: new LocalDirectory(dir, { bucket }), keys, online: false, sourceInfo: { type: 'local', path: dir }, notes };
 }
 
-async function planOnline(flags: ValidateFlags, arn: TrailArn, arnText: string): Promise<Plan> {
+async function planOnline(flags: ValidateFlags, settings: Settings): Promise<Plan> {
+  const { arn, arnText, http } = settings;
   const profile = flags.profile;
-  const call = { region: arn.region, ...(profile && { profile }) };
+  const call = { region: arn.region, ...(profile && { profile }), ...(http && { http }) };
   let bucket = flags['s3-bucket'];
   let prefix = flags['s3-prefix'];
   let organizationId = flags['organization-id'];
@@ -288,11 +296,7 @@ async function planOnline(flags: ValidateFlags, arn: TrailArn, arnText: string):
   }
   const keys = flags['public-keys'] ? await loadKeyFiles(flags['public-keys']) : new PublicKeySet();
   void loadS3().catch(() => undefined); // load the S3 client while CloudTrail answers (S3Storage takes the same)
-  const storage = new S3Storage({
-    region: arn.region,
-    ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),
-    ...(profile && { profile }),
-  });
+  const storage = new S3Storage({ region: arn.region, ...awsAccess(flags, settings) });
   const trail = trailOf(flags, arn, organizationId, prefix);
   const regions = await regionsOf(flags, storage, bucket, trail, arn);
   return {
@@ -304,6 +308,7 @@ async function planOnline(flags: ValidateFlags, arn: TrailArn, arnText: string):
     keys,
     online: true,
     ...(profile && { profile }),
+    ...(http && { http }),
     sourceInfo: { type: 's3', ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }) },
     notes: [],
   };

@@ -3,6 +3,7 @@
  * Silent unless stderr is a terminal and the run is not in CI.
  * @module
  */
+import { plural } from './words.js';
 
 const REDRAW_MS = 250;
 const SHOW_AFTER_MS = 1000;
@@ -69,7 +70,7 @@ export class Progress {
     const rate = this.bytes / secs;
     const left = this.digestsTotal > 0 && this.digestsDone > 0 ? (secs / this.digestsDone) * (this.digestsTotal - this.digestsDone) : Number.NaN;
     this.#write(
-      `\r\x1b[K${this.objects} objects, ${human(this.bytes)}, ${human(rate)}/s` +
+      `\r\x1b[K${plural(this.objects, 'object')}, ${human(this.bytes)}, ${human(rate)}/s` +
         (this.digestsTotal > 0 ? `, digest ${this.digestsDone}/${this.digestsTotal}, ETA ${duration(left)}` : ''),
     );
     this.#shown = true;

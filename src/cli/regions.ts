@@ -174,7 +174,7 @@ export class RegionRunner {
   async #validate(region: string, tally: Tally, record: RegionRecord, signal: AbortSignal, emit: (f: Finding) => Promise<void> | undefined): Promise<void> {
     const { plan, settings, progress } = this.#ctx;
     const trail: TrailRef = { ...plan.trail, region };
-    const call = { region, ...(plan.profile && { profile: plan.profile }) };
+    const call = { region, ...(plan.profile && { profile: plan.profile }), ...(plan.http && { http: plan.http }) };
     const askKeys = plan.online && plan.keys.size === 0;
     const fetchKeys = async (from: Date, to: Date): Promise<Iterable<PublicKeyInfo>> => {
       const got = await listPublicKeysOnline(call, from, to);

@@ -19,11 +19,13 @@ import { runShardFromPlan, shardIndexFromEnv } from '../scale/run.js';
 import { DocumentStore } from '../scale/store.js';
 import { concurrencyFlag, defineCommand, packageVersion, threadsFlag, timeFlag, untilStopped, UsageError, write, type CommandIO, type Flags } from './io.js';
 import { DocumentBuffer, failureDocument, type FailureState } from './json.js';
+import { awsAccess, GLOBAL_HELP } from './global.js';
+import { plural } from './words.js';
 import { TextWriter } from './text.js';
 import { checkRange, endTimeFlag, loadKeyFiles } from './plan.js';
 
 /** The help text of `validate-logs plan`. */
-export const PLAN_HELP = `Usage: validate-logs plan --s3-bucket BUCKET --start-time TIME [options]
+export const PLAN_HELP: string = `Usage: validate-logs plan --s3-bucket BUCKET --start-time TIME [options]
 
 Lists the digest chains of a bucket (every account, organization layout AWSLogs/o-ID/ACCOUNT/
 and plain AWSLogs/ACCOUNT/, every region, every trail) and writes a manifest: JSON Lines, one
@@ -49,7 +51,9 @@ shard with "validate-logs --manifest FILE --shard-index N", then "validate-logs 
                          its lines as "items" unless --manifest. On exit 2, stdout holds
                          nothing (text) or one document with "ok": false and an "error".
   --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
-`;
+  --help                 Show this help.          --version        Show the version.
+
+${GLOBAL_HELP}`;
 
 /** The help text of a shard run. */
 export const SHARD_HELP: string = `Usage: validate-logs --manifest FILE --shard-index N [options]
@@ -69,10 +73,12 @@ found (the merge gives the verdict); 2 an error: run the shard again, it is idem
   --threads N            Threads that inflate and hash log files (default: every available
                          core).
   --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
-`;
+  --help                 Show this help.          --version        Show the version.
+
+${GLOBAL_HELP}`;
 
 /** The help text of `validate-logs merge`. */
-export const MERGE_HELP = `Usage: validate-logs merge [options] REPORT...
+export const MERGE_HELP: string = `Usage: validate-logs merge [options] REPORT...
 
 Merges shard reports (files, folders of them, or s3://BUCKET/PREFIX/) into one report: per
 chain, the findings a single run would make (checking that adjacent shards join, and reporting a
@@ -94,17 +100,18 @@ trail or window), shards ran with different settings, or it changed during the m
   --allow-empty          A chain with no digest in its window is no failure.
   --fail-on-gap          A gap in a chain is a failure.
   --endpoint-url URL     An S3-compatible endpoint.   --profile NAME   An AWS profile.
-`;
+  --help                 Show this help.          --version        Show the version.
+
+${GLOBAL_HELP}`;
 
 /** How far the clock of the machine that planned may be ahead of a worker's. */
 const PLAN_CLOCK_SKEW_MS = 5 * 60_000;
 
-const S3_OPTIONS = { 'endpoint-url': { type: 'string' }, profile: { type: 'string' } } as const;
 
 const list = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim()).filter(Boolean);
 
-function storeFor(flags: { 'endpoint-url'?: string; profile?: string }): DocumentStore {
-  return new DocumentStore({ ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
+function storeFor(flags: { 'endpoint-url'?: string; profile?: string }, io: CommandIO): DocumentStore {
+  return new DocumentStore(awsAccess(flags, io));
 }
 
 async function requireDirectory(dir: string, flag: string): Promise<void> {
@@ -116,6 +123,24 @@ async function requireDirectory(dir: string, flag: string): Promise<void> {
   }
 }
 
+/** The flags of `validate-logs plan`. */
+export const PLAN_OPTIONS = {
+  's3-bucket': { type: 'string' },
+  's3-prefix': { type: 'string' },
+  'local-dir': { type: 'string' },
+  'start-time': { type: 'string' },
+  'end-time': { type: 'string' },
+  'shard-hours': { type: 'string' },
+  accounts: { type: 'string' },
+  regions: { type: 'string' },
+  trails: { type: 'string' },
+  reports: { type: 'string' },
+  manifest: { type: 'string' },
+  output: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  profile: { type: 'string' },
+} as const;
+
 /**
  * Run `validate-logs plan`.
  * @param argv - the arguments after `plan`
@@ -125,21 +150,7 @@ async function requireDirectory(dir: string, flag: string): Promise<void> {
 export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
   name: 'validate-logs plan',
   help: PLAN_HELP,
-  options: {
-    's3-bucket': { type: 'string' },
-    's3-prefix': { type: 'string' },
-    'local-dir': { type: 'string' },
-    'start-time': { type: 'string' },
-    'end-time': { type: 'string' },
-    'shard-hours': { type: 'string' },
-    accounts: { type: 'string' },
-    regions: { type: 'string' },
-    trails: { type: 'string' },
-    reports: { type: 'string' },
-    manifest: { type: 'string' },
-    output: { type: 'string' },
-    ...S3_OPTIONS,
-  },
+  options: PLAN_OPTIONS,
   failed: failureDocument(),
   async run(flags, need, io) {
     const output = flags.output ?? 'text';
@@ -160,14 +171,14 @@ export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = 
     if (local) await requireDirectory(local, '--local-dir');
     const source = local
       ? new LocalDirectory(local, { bucket })
-      : new S3Storage({ ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
+      : new S3Storage(awsAccess(flags, io));
     const trails = list(flags.trails);
     const chains = await discoverChains({ source, bucket, start, end, ...(prefix && { prefix }), ...(accounts && { accounts }), ...(regions && { regions }), ...(trails && { trails }) });
     if (chains.length === 0) {
       throw new UsageError(`no digest chain found under ${prefix ? prefix + '/' : ''}AWSLogs/ in ${local ? 'the local copy' : `s3://${bucket}`}: check --s3-bucket, --s3-prefix, --accounts, --regions`);
     }
     const items = planShards(chains, start, end, { ...(hours && { shardHours: Number(hours) }), ...(flags.reports && { reports: flags.reports }) });
-    if (flags.manifest) await storeFor(flags).write(flags.manifest, formatManifest(items));
+    if (flags.manifest) await storeFor(flags, io).write(flags.manifest, formatManifest(items));
     if (output === 'json') {
       const request = { bucket, ...(prefix && { prefix }), startTime: formatDigestTime(start), endTime: formatDigestTime(end), ...(hours && { shardHours: Number(hours) }) };
       const doc = { tool: 'validate-logs', version: packageVersion(), request, plan: items[0]!.plan, chains: chains.length, shards: items.length, manifest: flags.manifest ?? null, ...(!flags.manifest && { items }), ok: true };
@@ -175,10 +186,23 @@ export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = 
     } else if (!flags.manifest) {
       await write(io.stdout, formatManifest(items));
     }
-    await write(io.stderr, `validate-logs plan: ${chains.length} chains, ${items.length} shards${flags.manifest ? `, manifest written to ${flags.manifest}` : ''}\n`);
+    await write(io.stderr, `validate-logs plan: ${plural(chains.length, 'chain')}, ${plural(items.length, 'shard')}${flags.manifest ? `, manifest written to ${flags.manifest}` : ''}\n`);
     return 0;
   },
 });
+
+/** The flags of a shard run, `validate-logs --manifest FILE`. */
+export const SHARD_OPTIONS = {
+  manifest: { type: 'string' },
+  'shard-index': { type: 'string' },
+  reports: { type: 'string' },
+  'local-dir': { type: 'string' },
+  'public-keys': { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+  threads: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  profile: { type: 'string' },
+} as const;
 
 /**
  * Run one shard: `validate-logs --manifest FILE [--shard-index N]`.
@@ -189,16 +213,7 @@ export const planCommand: (argv: string[], io?: CommandIO) => Promise<number> = 
 export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
   name: 'validate-logs',
   help: SHARD_HELP,
-  options: {
-    manifest: { type: 'string' },
-    'shard-index': { type: 'string' },
-    reports: { type: 'string' },
-    'local-dir': { type: 'string' },
-    'public-keys': { type: 'string', multiple: true },
-    concurrency: { type: 'string' },
-    threads: { type: 'string' },
-    ...S3_OPTIONS,
-  },
+  options: SHARD_OPTIONS,
   async run(flags, need, io) {
     const manifest = need('manifest');
     let index: number | undefined;
@@ -218,7 +233,7 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
     const local = flags['local-dir'];
     if (local) await requireDirectory(local, '--local-dir');
     if (local && !flags['public-keys']) throw new UsageError('--public-keys FILE is required with --local-dir');
-    const store = storeFor(flags);
+    const store = storeFor(flags, io);
     const line = await store.readLine(manifest, index);
     if (line === undefined) throw new UsageError(`${manifest} has no shard ${index}`);
     let item: ShardItem;
@@ -238,8 +253,7 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
       item,
       ...(local && { localDir: local }),
       ...(flags['public-keys'] && { keys: await loadKeyFiles(flags['public-keys']) }),
-      ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }),
-      ...(flags.profile && { profile: flags.profile }),
+      ...awsAccess(flags, io),
       ...(concurrency !== undefined && { concurrency }),
       platform,
       ...(flags.reports && { reports: flags.reports }),
@@ -252,7 +266,7 @@ export const shardCommand: (argv: string[], io?: CommandIO) => Promise<number> =
     await write(
       io.stderr,
       `validate-logs: shard ${index} of ${item.shards} (account ${item.accountId}, region ${item.region}, ${item.start} to ${item.end}): ` +
-        `${s.digests.valid + s.digests.invalid} digests, ${s.logs.valid + s.logs.invalid} log files, ${invalid} INVALID${chain}${written ? `; report written to ${written}` : ''}\n`,
+        `${plural(s.digests.valid + s.digests.invalid, 'digest')}, ${plural(s.logs.valid + s.logs.invalid, 'log file')}, ${invalid} INVALID${chain}${written ? `; report written to ${written}` : ''}\n`,
     );
     return 0;
   },
@@ -280,13 +294,15 @@ export function mergeCommand(argv: string[], io?: CommandIO): Promise<number> {
   })(argv, io);
 }
 
-const MERGE_OPTIONS = {
+/** The flags of `validate-logs merge`. */
+export const MERGE_OPTIONS = {
   manifest: { type: 'string' },
   output: { type: 'string' },
   verbose: { type: 'boolean' },
   'allow-empty': { type: 'boolean' },
   'fail-on-gap': { type: 'boolean' },
-  ...S3_OPTIONS,
+  'endpoint-url': { type: 'string' },
+  profile: { type: 'string' },
 } as const;
 
 /** How far a merge got: its JSON document, built whole before it is written. */
@@ -298,7 +314,7 @@ async function merge(flags: Flags<typeof MERGE_OPTIONS>, io: CommandIO, args: st
   const output = flags.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(output)}`);
   if (args.length === 0) throw new UsageError('give the shard reports to merge: files, folders or s3://BUCKET/PREFIX/ (see --help)');
-  const store = storeFor(flags);
+  const store = storeFor(flags, io);
   const manifest = flags.manifest ? parseManifest(await untilStopped(store.read(flags.manifest), io.signal), flags.manifest) : undefined;
 
   const { shards, chains } = await untilStopped(collectReports(store, args, manifest), io.signal);

@@ -23,9 +23,11 @@ import { RegionRunner } from './regions.js';
 import { TextReport } from './text.js';
 import type { CheckpointPlan } from './checkpoint-run.js';
 import { withScaleCommands } from './scale.js';
+import { GLOBAL_HELP } from './global.js';
+import { plural } from './words.js';
 
 /** The help text of `validate-logs`. */
-export const VALIDATE_HELP = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
+export const VALIDATE_HELP: string = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
        validate-logs --trail-arn ARN --checkpoint FILE --checkpoint-public-key KEY [options]
        validate-logs cosign --help
 
@@ -133,6 +135,7 @@ Checkpoints (pin what was verified; see the README):
   --help                 Show this help.
   --version              Show the version.
 
+${GLOBAL_HELP}
 Findings (the JSON "code"; in text, a line "WHAT<TAB>s3://...<TAB>INVALID: why" on stderr):
 besides the AWS CLI's checks, LOG_UNREFERENCED (no digest lists it), LOG_DUPLICATE (listed
 twice), LOG_MISPLACED (listed where the trail's logs never are), DIGEST_LINK_MISMATCH,
@@ -151,7 +154,8 @@ Functions): "validate-logs plan --help", "validate-logs --manifest FILE --help",
 Files named by flags must be regular files (a link given is followed to one); a FIFO, a
 device, a folder or a file over its bound is refused unread (exit 2). Bounds:
 --public-keys: 16 MiB; --checkpoint: 1 MiB, and its FILE.tsr: 1 MiB; --tsa-cert: 1 MiB;
-key files: 64 KiB (--checkpoint-public-key, --checkpoint-key); --manifest: 2 GiB.
+key files: 64 KiB (--checkpoint-public-key, --checkpoint-key); --manifest: 2 GiB; --ca-bundle:
+4 MiB.
 
 Exit status: 0 every digest and log in range is valid; 1 something is INVALID (or nothing
 was found to validate); 2 a usage or environment error (the message says what to fix), or
@@ -217,13 +221,19 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   if (settings.output === 'json') state.json = new JsonReport(io.stdout, packageVersion());
   const plan = await untilStopped(makePlan(checkpoints.bucket === undefined ? flags : { ...flags, 's3-bucket': checkpoints.bucket }, settings), io.signal);
   checkpointRun?.scopeCheckpoint(checkpoints, plan);
+  io.debug?.(`plan: ${JSON.stringify({ source: plan.sourceInfo, bucket: plan.bucket, trail: plan.trail, regions: plan.regions, keysGiven: plan.keys.size })}`);
   state.policy.emptyRegionsAllowed = plan.discovered;
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
   await saving?.check(); // a planted public-keys.json link is refused before the run
-  const out = (s: string): void => void io.stdout.write(s);
-  const progress = new Progress((s) => void io.stderr.write(s), !flags['no-progress'] && progressWanted(io.stderr, io.env));
+  // With --debug, stderr is for its lines: no progress line between them.
+  const progress = new Progress((s) => void io.stderr.write(s), !flags['no-progress'] && !io.debug && progressWanted(io.stderr, io.env));
   state.progress = progress;
+  // stdout and stderr share the terminal: the progress line is erased before any line (the summary too).
+  const out = (s: string): void => {
+    progress.clear();
+    io.stdout.write(s);
+  };
   const err = (s: string): void => {
     progress.clear();
     io.stderr.write(s);
@@ -296,7 +306,7 @@ async function textEpilogue(err: (s: string) => void, judgement: Judgement, sett
     err("validate-logs: note: a digest without signature metadata cannot be verified; save each digest's metadata as <digest>.metadata.json (see the README)\n");
   }
   if (evidence) {
-    err(`validate-logs: evidence saved in ${evidence.dir} (${evidence.objects} objects, ${evidence.bytes} bytes); check it offline with --local-dir ${evidence.localDir} --public-keys ${evidence.publicKeys}\n`);
+    err(`validate-logs: evidence saved in ${evidence.dir} (${plural(evidence.objects, 'object')}, ${plural(evidence.bytes, 'byte')}); check it offline with --local-dir ${evidence.localDir} --public-keys ${evidence.publicKeys}\n`);
   }
 }
 

@@ -16,11 +16,13 @@ import type { Platform } from '../platform/platform.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
 import { readFlagFileIfAny, readFlagText } from './flag-file.js';
+import { awsAccess, GLOBAL_HELP } from './global.js';
+import { plural } from './words.js';
 import { failureDocument } from './json.js';
 import { defineCommand, packageVersion, runIfMain, StopError, threadsFlag, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 
 /** The help text of `write-digests`. */
-export const WRITE_HELP = `Usage: write-digests --s3-bucket NAME --account-id ID --region REGION --trail-name NAME
+export const WRITE_HELP: string = `Usage: write-digests --s3-bucket NAME --account-id ID --region REGION --trail-name NAME
                      --private-key KEY.pem [--local-dir DIR] [options]
 
 Writes CloudTrail-compatible digest files for the log files under the trail's log folder: one
@@ -77,6 +79,7 @@ Options:
   --help                   Show this help.
   --version                Show the version.
 
+${GLOBAL_HELP}
 --private-key (at most 64 KiB) and an existing --public-keys-out (at most 16 MiB) must be
 regular files (a link given is followed to one); anything else is refused unread (exit 2).
 
@@ -96,7 +99,8 @@ Example:
     --start-time 2025-01-01 --local-dir ./bucket --public-keys public-keys.json
 `;
 
-const OPTIONS = {
+/** The flags of `write-digests`. */
+export const WRITE_OPTIONS = {
   'local-dir': { type: 'string' },
   's3-bucket': { type: 'string' },
   's3-prefix': { type: 'string' },
@@ -123,13 +127,13 @@ const OPTIONS = {
 export const writeDigestsCommand: (argv: string[], io?: CommandIO) => Promise<number> = defineCommand({
   name: 'write-digests',
   help: WRITE_HELP,
-  options: OPTIONS,
+  options: WRITE_OPTIONS,
   run,
   // With --output json, a run that stops with exit 2 prints one document saying why (nothing half-printed).
   failed: failureDocument({ fields: { tool: 'write-digests' } }),
 });
 
-async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIONS) => string, io: CommandIO): Promise<number> {
+async function run(flags: Flags<typeof WRITE_OPTIONS>, need: (flag: keyof typeof WRITE_OPTIONS) => string, io: CommandIO): Promise<number> {
   const dir = flags['local-dir'];
   const bucket = need('s3-bucket');
   const output = flags.output ?? 'text';
@@ -165,7 +169,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
   if (flags['public-keys-out']) await readKeyFile(flags['public-keys-out']); // one that cannot be updated stops the run before any digest
   const storage = dir
     ? new LocalDirectory(dir, { bucket })
-    : new S3Storage({ region: trail.region, ...(flags['endpoint-url'] && { endpoint: flags['endpoint-url'] }), ...(flags.profile && { profile: flags.profile }) });
+    : new S3Storage({ region: trail.region, ...awsAccess(flags, io) });
   const lines: string[] = [];
   let started = false; // the chain's head was found
   let stored = 0;
@@ -195,7 +199,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
         stored++;
         whole = d.endTime;
         if (output === 'text') {
-          void io.stdout.write(`Wrote digest file\t${s3Uri(bucket, d.key)}\t${d.record.logFiles.length} log files\n`);
+          void io.stdout.write(`Wrote digest file\t${s3Uri(bucket, d.key)}\t${plural(d.record.logFiles.length, 'log file')}\n`);
         } else lines.push(d.key);
       },
     });
@@ -206,7 +210,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
     if (!(stop instanceof StopError)) throw e;
     await write(
       io.stderr,
-      `write-digests: interrupted; ${stored} digest${stored === 1 ? '' : 's'} stored, ` +
+      `write-digests: interrupted; ${plural(stored, 'digest')} stored, ` +
         (whole ? `the chain is whole up to ${formatDigestTime(whole)}` : started ? 'no chain yet' : 'nothing was changed') +
         ` (${stop.message}); run it again to complete the work\n`,
     );
@@ -225,7 +229,7 @@ async function run(flags: Flags<typeof OPTIONS>, need: (flag: keyof typeof OPTIO
       io.stdout,
       result.written.length === 0
         ? `Nothing to write: the chain is complete up to ${formatDigestTime(result.continued?.endTime ?? until)}.\n`
-        : `Wrote ${result.written.length} digest files (${result.logsHashed} log files hashed), chain ${result.continued ? 'continued' : 'started'}; newest ends ${last!.record.digestEndTime}.\n`,
+        : `Wrote ${plural(result.written.length, 'digest file')} (${plural(result.logsHashed, 'log file')} hashed), chain ${result.continued ? 'continued' : 'started'}; newest ends ${last!.record.digestEndTime}.\n`,
     );
   } else {
     await write(

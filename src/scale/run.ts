@@ -12,6 +12,7 @@ import { listPublicKeysOnline } from '../sources/cloudtrail.js';
 import { LocalDirectory } from '../sources/local.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
+import type { AwsHttpOptions } from '../sources/http.js';
 import { SHARD_INDEX_VARIABLES, type ShardItem } from './manifest.js';
 import { runShard, type ShardReport } from './shard.js';
 import { DocumentStore, within } from './store.js';
@@ -28,6 +29,8 @@ export interface PlannedShardOptions {
   endpoint?: string;
   /** A profile of the shared AWS config files. */
   profile?: string;
+  /** How to connect to AWS: CA bundle, certificate checks, timeouts, a line per request. */
+  http?: AwsHttpOptions;
   /** Objects read from storage at once (default: 4 for a local copy, 32 on S3). */
   concurrency?: number;
   /** The runtime (its hashing pool); the default platform when omitted. */
@@ -80,11 +83,12 @@ export function shardIndexFromEnv(env: Record<string, string | undefined>): numb
  */
 export async function runShardFromPlan(o: PlannedShardOptions): Promise<PlannedShardResult> {
   const { item } = o;
+  const access = { ...(o.endpoint && { endpoint: o.endpoint }), ...(o.profile && { profile: o.profile }), ...(o.http && { http: o.http }) };
   const source: ObjectSource = o.localDir
     ? new LocalDirectory(o.localDir, { bucket: item.bucket })
-    : new S3Storage({ region: item.region, ...(o.endpoint && { endpoint: o.endpoint }), ...(o.profile && { profile: o.profile }) });
+    : new S3Storage({ region: item.region, ...access });
   if (o.localDir && !o.keys) throw new ValidateLogsError('KEY_LIST_INVALID', 'a shard of a local copy needs public keys (--public-keys)');
-  const call = { region: item.region, ...(o.profile && { profile: o.profile }) };
+  const call = { region: item.region, ...(o.profile && { profile: o.profile }), ...(o.http && { http: o.http }) };
   const online = !o.keys;
   const keys = o.keys ?? (await listPublicKeysOnline(call, new Date(item.start), new Date(Date.parse(item.end) + 2 * DIGEST_PERIOD_MS)));
   const report = await runShard({
@@ -98,6 +102,6 @@ export async function runShardFromPlan(o: PlannedShardOptions): Promise<PlannedS
   const dest = o.reports ?? item.reports;
   if (dest === undefined) return { report };
   const where = within(dest, reportName(item));
-  await new DocumentStore({ region: item.region, ...(o.endpoint && { endpoint: o.endpoint }), ...(o.profile && { profile: o.profile }) }).write(where, JSON.stringify(report) + '\n');
+  await new DocumentStore({ region: item.region, ...access }).write(where, JSON.stringify(report) + '\n');
   return { report, written: where };
 }

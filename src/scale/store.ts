@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
 import { readAll } from '../hash/hash-stream.js';
 import { awsError } from '../sources/aws-errors.js';
+import { sdkHttpConfig, traceRequests } from '../sources/http.js';
 import { loadS3 } from '../sources/sdk.js';
 import { S3Storage, type S3StorageOptions } from '../sources/s3.js';
 import { openUserFile, readChunks, readWholeFile } from '../sources/local/read.js';
@@ -141,13 +142,18 @@ export class DocumentStore {
     if (!s3) return writeLocal(where, text);
     const sdk = await loadS3();
     const o = this.#options;
-    const client = new sdk.S3Client({
-      region: o.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      followRegionRedirects: true,
-      ...(o.endpoint && { endpoint: o.endpoint, forcePathStyle: true }),
-      ...(o.profile && { profile: o.profile }),
-      ...(o.credentials && { credentials: o.credentials }),
-    });
+    const client = traceRequests(
+      new sdk.S3Client({
+        region: o.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        followRegionRedirects: true,
+        ...(o.endpoint && { endpoint: o.endpoint, forcePathStyle: true }),
+        ...(o.profile && { profile: o.profile }),
+        ...(o.credentials && { credentials: o.credentials }),
+        ...sdkHttpConfig(o.http),
+      }),
+      o.http,
+      'S3',
+    );
     try {
       await client.send(new sdk.PutObjectCommand({ Bucket: s3.bucket, Key: s3.key, Body: text, ContentType: 'application/json' }));
     } catch (e) {

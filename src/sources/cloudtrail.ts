@@ -9,6 +9,7 @@
 import { PublicKeySet, parsePublicKey } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { awsError, type AwsCredentials } from './aws-errors.js';
+import { sdkHttpConfig, traceRequests, type AwsHttpOptions, type SdkHandlerOptions } from './http.js';
 import { loadCloudTrail, loadOrganizations } from './sdk.js';
 
 /** Options shared by the calls of this module. */
@@ -19,6 +20,8 @@ export interface AwsCallOptions {
   profile?: string;
   /** Explicit credentials, instead of the SDK's default chain. */
   credentials?: AwsCredentials;
+  /** How to connect: CA bundle, certificate checks, timeouts, a line per request ({@link AwsHttpOptions}). */
+  http?: AwsHttpOptions;
 }
 
 /** Where and how a trail delivers, from DescribeTrails. */
@@ -37,8 +40,8 @@ export interface TrailInfo {
 
 type Credentials = NonNullable<AwsCallOptions['credentials']>;
 
-function clientConfig(o: AwsCallOptions): { region: string; maxAttempts: number; profile?: string; credentials?: Credentials } {
-  const config: { region: string; maxAttempts: number; profile?: string; credentials?: Credentials } = { region: o.region, maxAttempts: 5 };
+function clientConfig(o: AwsCallOptions): { region: string; maxAttempts: number; profile?: string; credentials?: Credentials; requestHandler?: SdkHandlerOptions } {
+  const config: { region: string; maxAttempts: number; profile?: string; credentials?: Credentials } = { region: o.region, maxAttempts: 5, ...sdkHttpConfig(o.http) };
   if (o.profile) config.profile = o.profile;
   if (o.credentials) config.credentials = o.credentials;
   return config;
@@ -56,7 +59,7 @@ function clientConfig(o: AwsCallOptions): { region: string; maxAttempts: number;
  */
 export async function listPublicKeysOnline(o: AwsCallOptions, start: Date, end: Date): Promise<PublicKeySet> {
   const sdk = await loadCloudTrail();
-  const client = new sdk.CloudTrailClient(clientConfig(o));
+  const client = traceRequests(new sdk.CloudTrailClient(clientConfig(o)), o.http, 'CloudTrail');
   const keys = new PublicKeySet();
   let token: string | undefined;
   try {
@@ -96,7 +99,7 @@ export async function listPublicKeysOnline(o: AwsCallOptions, start: Date, end: 
  */
 export async function describeTrail(o: AwsCallOptions, trailArn: string): Promise<TrailInfo> {
   const sdk = await loadCloudTrail();
-  const client = new sdk.CloudTrailClient(clientConfig(o));
+  const client = traceRequests(new sdk.CloudTrailClient(clientConfig(o)), o.http, 'CloudTrail');
   try {
     let r;
     try {
@@ -129,7 +132,7 @@ export async function describeTrail(o: AwsCallOptions, trailArn: string): Promis
  */
 export async function latestDigestDelivery(o: AwsCallOptions, trailArn: string): Promise<Date | undefined> {
   const sdk = await loadCloudTrail();
-  const client = new sdk.CloudTrailClient(clientConfig(o));
+  const client = traceRequests(new sdk.CloudTrailClient(clientConfig(o)), o.http, 'CloudTrail');
   try {
     const r = await client.send(new sdk.GetTrailStatusCommand({ Name: trailArn }));
     return r.LatestDigestDeliveryTime;
@@ -148,7 +151,7 @@ export async function latestDigestDelivery(o: AwsCallOptions, trailArn: string):
  */
 export async function organizationIdOnline(o: AwsCallOptions): Promise<string> {
   const sdk = await loadOrganizations();
-  const client = new sdk.OrganizationsClient(clientConfig(o));
+  const client = traceRequests(new sdk.OrganizationsClient(clientConfig(o)), o.http, 'Organizations');
   try {
     const r = await client.send(new sdk.DescribeOrganizationCommand({}));
     const id = r.Organization?.Id;

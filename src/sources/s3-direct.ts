@@ -16,6 +16,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { requestUrl, tlsAgentOptions, type AwsHttpOptions } from './http.js';
 
 /** Where a bucket's objects are, and the region its requests are signed for. */
 export interface DirectRoute {
@@ -51,7 +52,7 @@ export interface DirectCredentials {
 }
 
 const SCOPE_RE = /^AWS4-HMAC-SHA256 Credential=[^/,]+\/\d{8}\/([^/,]+)\/s3\/aws4_request,/;
-/** How long a direct GET may go without a byte before it is given up (the SDK then tries). */
+/** How long a direct GET may go without a byte before it is given up (the SDK then tries), unless a read timeout is set. */
 const IDLE_TIMEOUT_MS = 60_000;
 const UNSIGNED = 'UNSIGNED-PAYLOAD';
 /** The User-Agent of a direct GET (not signed). */
@@ -140,6 +141,7 @@ export class DirectGets {
   readonly #credentials: () => Promise<DirectCredentials>;
   readonly #clockOffset: () => number;
   readonly #agents: { 'http:': HttpAgent; 'https:': HttpsAgent };
+  readonly #http: AwsHttpOptions | undefined;
   /** The signing key of the last (day, region). */
   #signingKey: { scope: string; secret: string; key: Buffer } | undefined;
 
@@ -147,11 +149,13 @@ export class DirectGets {
    * @param credentials - the SDK client's credential provider (cached and refreshed by the SDK)
    * @param clockOffset - the SDK client's clock correction, in ms
    * @param sockets - connections kept per host
+   * @param http - the SDK client's CA bundle, certificate checks, read timeout and request lines
    */
-  constructor(credentials: () => Promise<DirectCredentials>, clockOffset: () => number, sockets: number) {
+  constructor(credentials: () => Promise<DirectCredentials>, clockOffset: () => number, sockets: number, http?: AwsHttpOptions) {
     this.#credentials = credentials;
     this.#clockOffset = clockOffset;
-    this.#agents = { 'http:': new HttpAgent({ keepAlive: true, maxSockets: sockets }), 'https:': new HttpsAgent({ keepAlive: true, maxSockets: sockets }) };
+    this.#http = http;
+    this.#agents = { 'http:': new HttpAgent({ keepAlive: true, maxSockets: sockets }), 'https:': new HttpsAgent({ keepAlive: true, maxSockets: sockets, ...tlsAgentOptions(http) }) };
   }
 
   /**
@@ -171,10 +175,15 @@ export class DirectGets {
     const now = new Date(Date.now() + this.#clockOffset());
     const headers = signGet(route, path, credentials, now, (scope, day) => this.#keyFor(scope, day, route.region, credentials.secretAccessKey));
     const send = route.protocol === 'https:' ? httpsRequest : httpRequest;
+    const idle = this.#http?.readTimeoutMs || IDLE_TIMEOUT_MS;
+    const say = this.#http?.onRequest;
+    const started = say && performance.now();
+    const trace = (what: string): void => say?.(`S3 GetObject GET ${requestUrl({ ...route, path })} (direct) -> ${what} (${Math.round(performance.now() - started!)} ms)`);
     return new Promise<DirectAnswer>((resolve) => {
       const req = send(
         { protocol: route.protocol, hostname: route.hostname, port: route.port, path, method: 'GET', headers: { ...headers, 'user-agent': DIRECT_USER_AGENT }, agent: this.#agents[route.protocol] },
         (res) => {
+          trace(String(res.statusCode));
           if (res.statusCode === 200) {
             resolve(res);
             return;
@@ -183,8 +192,11 @@ export class DirectGets {
           resolve(undefined);
         },
       );
-      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no answer in ${IDLE_TIMEOUT_MS} ms`)));
-      req.on('error', () => resolve(undefined)); // (after a 200, the body's reader sees the error)
+      req.setTimeout(idle, () => req.destroy(new Error(`no answer in ${idle} ms`)));
+      req.on('error', (e) => {
+        trace(`failed: ${e.message}`);
+        resolve(undefined); // (after a 200, the body's reader sees the error)
+      });
       req.end();
     });
   }

@@ -12,6 +12,7 @@ import type { GetObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client
 import type { IncomingMessage } from 'node:http';
 import { ValidateLogsError } from '../errors.js';
 import { awsError, nameOf, statusOf, type AwsCredentials } from './aws-errors.js';
+import { sdkHttpConfig, traceRequests, type AwsHttpOptions } from './http.js';
 import type { DirectGets, DirectRoute, SentRequest } from './s3-direct.js';
 import { loadS3 } from './sdk.js';
 import { keySegments, type FetchedObject, type ListedObject, type ObjectSink, type ObjectSource } from './source.js';
@@ -34,6 +35,8 @@ export interface S3StorageOptions {
    * anything unusual is still the SDK's: see `s3-direct`).
    */
   directGets?: boolean;
+  /** How to connect: CA bundle, certificate checks, timeouts, a line per request ({@link AwsHttpOptions}). */
+  http?: AwsHttpOptions;
 }
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -79,8 +82,9 @@ export class S3Storage implements ObjectSource, ObjectSink {
         ...(o.endpoint && { endpoint: o.endpoint, forcePathStyle: true }),
         ...(o.profile && { profile: o.profile }),
         ...(o.credentials && { credentials: o.credentials }),
+        ...sdkHttpConfig(o.http),
       };
-      client = new sdk.S3Client(config);
+      client = traceRequests(new sdk.S3Client(config), o.http, 'S3');
       this.#clients.set(region, client);
     }
     return client;
@@ -220,7 +224,7 @@ export class S3Storage implements ObjectSource, ObjectSink {
       }
       let gets = this.#direct.get(client);
       if (!gets) {
-        gets = new DirectGets(client.config.credentials, () => client.config.systemClockOffset ?? 0, DIRECT_SOCKETS);
+        gets = new DirectGets(client.config.credentials, () => client.config.systemClockOffset ?? 0, DIRECT_SOCKETS, this.#options.http);
         this.#direct.set(client, gets);
       }
       this.#routes.set(bucket, { route, gets });
