@@ -14,9 +14,9 @@
 // - a ```text block right after a recipe: each of its lines must appear in the recipe's output.
 // - ```sh norun: cannot run here (a real AWS account, the test suite itself); the line before it
 //   must say "Not run by the tests:" and why, and there may be only a handful.
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './helpers/cli.js';
 import { awsCliUnusable, loopbackEnv, startAwsApi, startS3, uploadDir, type S3Server } from './helpers/aws.js';
@@ -96,6 +96,43 @@ describe('the docs mark their recipes', () => {
       if (SHELL.has(b.lang) || TS.has(b.lang) || b.lang === 'text') continue;
       expect(command.test(b.code), `${b.page}:${b.line} (\`\`\`${b.lang}) holds a command: tag it sh`).toBe(false);
     }
+  });
+});
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens. */
+const anchor = (heading: string): string =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+
+describe('the docs link to what exists', () => {
+  it('every relative link names a file of the repository, and a heading of it when it has an anchor', () => {
+    const anchors = new Map<string, Set<string>>();
+    const headings = (file: string): Set<string> => {
+      let set = anchors.get(file);
+      if (!set) {
+        const text = readFileSync(join(ROOT, file), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+        set = new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1]!)));
+        anchors.set(file, set);
+      }
+      return set;
+    };
+    let links = 0;
+    for (const page of pages()) {
+      const text = readFileSync(join(ROOT, page), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!;
+        if (/^[a-z]+:/i.test(target)) continue; // https:, mailto:
+        const [path = '', hash] = target.split('#');
+        const file = path === '' ? page : posix.normalize(posix.join(posix.dirname(page), path));
+        expect(existsSync(join(ROOT, file)), `${page} links to ${target}: no ${file}`).toBe(true);
+        if (hash !== undefined && file.endsWith('.md')) expect(headings(file).has(hash), `${page} links to ${target}: no such heading in ${file}`).toBe(true);
+        links++;
+      }
+    }
+    expect(links).toBeGreaterThan(20);
   });
 });
 
