@@ -36,6 +36,9 @@ describe('the packed package, installed into an empty folder', () => {
     expect(files).toContain('package/dist/index.d.ts');
     expect(files).toContain('package/dist/cli/validate-logs.js');
     expect(files).toContain('package/schema/report.schema.json');
+    // The README's links: the docs pages and the security policy travel with it (docs/api/ does not).
+    for (const page of ['docs/cli.md', 'docs/library.md', 'docs/checkpoints.md', 'SECURITY.md']) expect(files).toContain(`package/${page}`);
+    expect(files.some((f) => f.startsWith('package/docs/api/'))).toBe(false);
     expect(files.some((f) => f.startsWith('package/test/') || f.startsWith('package/src/') || f.includes('test-key'))).toBe(false);
   });
 
