@@ -20,8 +20,8 @@
  * @module
  */
 export { ValidateLogsError, isValidateLogsError, type ErrorCode } from './errors.js';
-export type { Platform, Sha256, RawInflater, WholeInflate, SigningKey } from './platform/platform.js';
-export type { HashRequest, HashOutcome } from './hash/offload.js';
+export type { Platform, Sha256, RawInflater, WholeInflate, SigningKey, ThreadEvents, ThreadHandle, ThreadOptions } from './platform/platform.js';
+export type { HashRequest, HashOutcome, HashFile, HashOffload, OffloadPlatform } from './hash/offload.js';
 export { webPlatform } from './platform/web.js';
 export type { ByteSource } from './hash/chunks.js';
 export { hashStream, type HashStreamOptions, type HashStreamResult } from './hash/hash-stream.js';
@@ -61,7 +61,8 @@ export {
   type GeneratedDigest,
   type BackfillOptions,
 } from './chain/generator.js';
-export { verifyTrail, verifyTrailPages, DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
+export { verifyTrail, verifyTrailPages } from './parallel/verify.js';
+export { DEFAULT_CONCURRENCY, DEFAULT_MAX_DIGEST_BYTES, DEFAULT_MAX_LOG_BYTES, DEFAULT_TAIL_GRACE_MS, type VerifyOptions } from './chain/verifier.js';
 export {
   Tally,
   chainLevelCounts,

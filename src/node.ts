@@ -16,6 +16,7 @@
  * @module
  */
 export { createNodePlatform, nodePlatform, type NodePlatformOptions } from './parallel/node.js';
+export type { Offload, PooledPlatform, DigestJob, DigestCheck, CheckedDigest } from './chain/offload.js';
 export { LocalDirectory, METADATA_SUFFIX, type LocalDirectoryOptions } from './sources/local.js';
 export { SavingSource } from './sources/saving.js';
 export { writeDigests, findChainHead, type WriteDigestsOptions, type WriteDigestsResult } from './run/write-digests.js';

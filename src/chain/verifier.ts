@@ -17,7 +17,7 @@ import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
 import type { TrailRef } from '../format/keys.js';
 import { checkTrailRef } from '../format/keys.js';
 import { DIGEST_PERIOD_MS } from '../format/time.js';
-import { defaultPlatform } from '#parallel';
+import { defaultPlatform } from '#platform';
 import type { PooledPlatform } from './offload.js';
 import type { ObjectSource } from '../sources/source.js';
 import { requireDate, requirePositiveInteger, requireString } from '../utils.js';
@@ -69,7 +69,7 @@ export interface VerifyOptions {
   tailGraceMs?: number;
   /** Objects verified at once; {@link DEFAULT_CONCURRENCY} by default. */
   concurrency?: number;
-  /** The runtime (SHA-256, inflate, RSA, timers); the default platform (by the package's conditional imports) when omitted. */
+  /** The runtime (SHA-256, inflate, RSA, timers) and, optionally, a pool of threads to hash on. Omitted: the runtime's bare platform here; the package's `verifyTrail` (the root entry) gives the pooled one under Node. */
   platform?: PooledPlatform;
   /** Cap on a digest's uncompressed size; {@link DEFAULT_MAX_DIGEST_BYTES} by default. */
   maxDigestBytes?: number;
@@ -146,7 +146,7 @@ export async function* verifyTrail(options: VerifyOptions): AsyncGenerator<Findi
 export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<Finding[]> {
   const { trail, bucket, start, end, concurrency, inventoryWanted, backfill } = checkOptions(options);
   const { source } = options;
-  const platform = options.platform ?? defaultPlatform;
+  const platform: PooledPlatform = options.platform ?? defaultPlatform;
   if (source.files) platform.offload?.warm(); // the threads start while the listing runs
 
   // 1. List: the digests and the logs at once.

@@ -6,7 +6,7 @@
  */
 import { finding, type Finding } from '../chain/findings.js';
 import { Tally, isEmptySummary, type RegionResult, type Summary } from '../chain/report.js';
-import { verifyTrailPages } from '../chain/verifier.js';
+import { verifyTrailPages } from '../parallel/verify.js';
 import type { ChainEnds, PinnedHead } from '../chain/walk.js';
 import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';

@@ -6,7 +6,8 @@
  */
 import { Tally, type Summary } from '../chain/report.js';
 import { listDigestKeys, listLogs } from '../chain/listing.js';
-import { DEFAULT_MAX_DIGEST_BYTES, verifyTrail, type VerifyOptions } from '../chain/verifier.js';
+import { DEFAULT_MAX_DIGEST_BYTES, type VerifyOptions } from '../chain/verifier.js';
+import { verifyTrail } from '../parallel/verify.js';
 import type { CoverageMap } from '../chain/coverage.js';
 import type { Finding, FindingCode } from '../chain/findings.js';
 import type { PublicKeyInfo, PublicKeySet } from '../crypto/keys.js';
