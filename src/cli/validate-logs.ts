@@ -35,7 +35,8 @@ Replays a CloudTrail (or write-digests) digest chain and checks every digest fil
 log file it lists: digests must be where they say, signed by a known key, correctly signed and
 linked; log files must exist, be one well-formed gzip stream, and match their SHA-256. It also
 finds log files no digest lists, every digest of a hole, and a deleted tail of the chain.
-The flags of "aws cloudtrail validate-logs" work the same here.
+The flags of "aws cloudtrail validate-logs", and the AWS CLI global options listed
+below, work the same here (--query and --output table are refused: see docs/cli.md).
 
 It reads S3 directly (credentials from the usual AWS chain: environment, --profile, SSO,
 instance roles), or a local copy of the bucket with --local-dir (no AWS access at all).
@@ -98,7 +99,7 @@ Output and checks:
                          or minutes as a number).
   --max-log-size SIZE    Verify no log that inflates past SIZE (default 4GiB; 500MB, 10GiB,
                          or bytes): such a log (a gzip bomb) is reported LOG_TOO_LARGE.
-Checkpoints (pin what was verified; see the README):
+Checkpoints (pin what was verified; see docs/checkpoints.md):
   --checkpoint FILE      Start from a signed checkpoint an earlier run wrote: each chain it pins
                          in the run's regions must still lead back, link by link, to exactly
                          the pinned digest, also from a range that does not hold it
@@ -145,7 +146,7 @@ planted or unreadable); the notices CHAIN_GAP and CHAIN_EMPTY ("NOTICE:", a regi
 digest in range) fail nothing by themselves. The summary counts each object once; a line
 "N/N other objects INVALID" appears only when there are some, and a line "N CODE INVALID
 (why)" for each finding about the chain as a whole (CHECKPOINT_MISMATCH, CHAIN_TAIL_MISSING...),
-which the counts cannot show. The README explains every code.
+which the counts cannot show. docs/cli.md explains every code.
 
 Organization scale (many accounts and regions, sharded over AWS Batch, Kubernetes or Step
 Functions): "validate-logs plan --help", "validate-logs --manifest FILE --help",
@@ -303,7 +304,7 @@ function request(settings: Settings, plan: Plan): ReportRequest {
 async function textEpilogue(err: (s: string) => void, judgement: Judgement, settings: Settings, plan: Plan, evidence: EvidenceInfo | undefined): Promise<void> {
   await emptyHints(err, judgement, settings, plan);
   if (plan.notes.length === 0 && !plan.online && (judgement.summary.byCode.DIGEST_SIGNATURE_MISSING ?? 0) > 0) {
-    err("validate-logs: note: a digest without signature metadata cannot be verified; save each digest's metadata as <digest>.metadata.json (see the README)\n");
+    err("validate-logs: note: a digest without signature metadata cannot be verified; save each digest's metadata as <digest>.metadata.json (see docs/cli.md)\n");
   }
   if (evidence) {
     err(`validate-logs: evidence saved in ${evidence.dir} (${plural(evidence.objects, 'object')}, ${plural(evidence.bytes, 'byte')}); check it offline with --local-dir ${evidence.localDir} --public-keys ${evidence.publicKeys}\n`);
