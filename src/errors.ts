@@ -36,6 +36,11 @@
  * - `OUTPUT_UNSAFE`: a write would leave the folder it is written to (a symbolic link on its
  *   path below that folder) or replace what is not a regular file (a link, a FIFO, a folder);
  *   nothing was written there. Never a finding about an object: it stops the run.
+ * - `STATE_INVALID`: a watcher's stored state or history is not what it wrote (malformed, too
+ *   large, not a regular file, or the state of another trail, bucket or account).
+ * - `STATE_CONFLICT`: another watcher wrote the state first (a conditional write failed);
+ *   nothing was written.
+ * - `ALERT_FAILED`: an alert could not be delivered to a destination after its retries.
  */
 export type ErrorCode =
   | 'GZIP_INVALID'
@@ -57,7 +62,10 @@ export type ErrorCode =
   | 'TIMESTAMP_INVALID'
   | 'SHARD_INVALID'
   | 'SHARD_MISSING'
-  | 'OUTPUT_UNSAFE';
+  | 'OUTPUT_UNSAFE'
+  | 'STATE_INVALID'
+  | 'STATE_CONFLICT'
+  | 'ALERT_FAILED';
 
 /**
  * Error raised for bad data or a failing environment, never for API misuse.

@@ -365,7 +365,10 @@ async function failed(error: unknown, argv: string[], io: CommandIO, state: RunS
 }
 
 // Subcommands are dispatched on the first argument: `validate-logs cosign ...`.
-const withSubcommands = withScaleCommands(async (argv, io) =>
-  argv[0] === 'cosign' ? (await import('./cosign.js')).cosignCommand(argv.slice(1), io) : validateLogsCommand(argv, io),
-);
+const withSubcommands = withScaleCommands(async (argv, io) => {
+  if (argv[0] === 'cosign') return (await import('./cosign.js')).cosignCommand(argv.slice(1), io);
+  if (argv[0] === 'watch') return (await import('./watch.js')).watchCommand(argv.slice(1), io);
+  if (argv[0] === 'history') return (await import('./history.js')).historyCommand(argv.slice(1), io);
+  return validateLogsCommand(argv, io);
+});
 runIfMain(import.meta.url, 'validate-logs', withSubcommands, { stoppable: true, smallHeaps: true });
