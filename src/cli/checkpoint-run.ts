@@ -154,27 +154,35 @@ export interface FinishedRun {
   judgement: Judgement;
 }
 
+/** The chains a new checkpoint pins, and what became of each ({@link choosePins}). */
+export interface PinChoice {
+  /** Every chain the new checkpoint pins. */
+  chains: CheckpointChain[];
+  /** Chains advanced to their newest digest: `REGION up to END`. */
+  advanced: string[];
+  /** Chains validated but not clean, kept at their old pin: `REGION at END`. */
+  kept: string[];
+  /** Old pins of chains the run did not validate, carried forward unchanged. */
+  carried: CheckpointChain[];
+  /** Regions not clean and with no old pin: left out. */
+  left: string[];
+}
+
 /**
- * Write `--checkpoint-out`: a signed note pinning, for every chain, the newest digest of each
- * chain whose run is clean (valid up to its newest digest, not older than its old pin), and for
- * every other chain `--checkpoint` pins, that old pin unchanged (a chain the run did not
- * validate, or one that is not clean: never dropped, never advanced); and the SHA-256 of the
- * run's report. With `--timestamp-url`, its time stamp beside it (got and checked first: when
- * the authority fails, neither is written). Nothing is written when there is no chain to pin.
- * @param plan - the checkpoint plan (with `out`)
+ * The chains a checkpoint after a run pins, by the rules of `--checkpoint-out`: a chain the run
+ * validated advances to its newest digest only when it is clean (valid up to its newest digest,
+ * not older than its old pin); a chain that is not clean keeps its old pin (never dropped, never
+ * moved back), or is left out when it had none; every other old pin is carried forward. Pure:
+ * shared by `--checkpoint-out` and `validate-logs watch`.
+ * @param pinned - the old checkpoint's chains (none for a first run)
  * @param run - what the run found
- * @param timestampUrl - an RFC 3161 authority, when the checkpoint is to be time-stamped
- * @param tsaCert - the authority's certificate, to verify its token before keeping it
- * @returns what to tell the user (the chains advanced, kept, carried and left out)
+ * @returns the chains to pin, and what became of each
  */
-export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, timestampUrl?: string, tsaCert?: string): Promise<string[]> {
-  const out = plan.out!;
+export function choosePins(pinned: readonly CheckpointChain[], run: FinishedRun): PinChoice {
   const id = (c: { trailArn: string; region: string }): string => `${c.trailArn} ${c.region}`;
-  const byChain = new Map<string, CheckpointChain>((plan.pinned ?? []).map((c) => [id(c), c]));
+  const byChain = new Map<string, CheckpointChain>(pinned.map((c) => [id(c), c]));
   const carried = new Set(byChain.keys());
-  const advanced: string[] = [];
-  const kept: string[] = [];
-  const left: string[] = [];
+  const choice: PinChoice = { chains: [], advanced: [], kept: [], carried: [], left: [] };
   run.regions.forEach((region, i) => {
     const newest = run.records[i]!.ends.newest;
     const judged = run.judgement.regions.find((r) => r.region === region);
@@ -183,14 +191,32 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
     carried.delete(key);
     if (newest && judged?.ok && (!old || newest.endTime >= old.endTime)) {
       byChain.set(key, { trailArn: run.trailArn, region, bucket: run.bucket, key: newest.key, endTime: newest.endTime, sha256: newest.sha256 });
-      advanced.push(`${region} up to ${newest.endTime}`);
+      choice.advanced.push(`${region} up to ${newest.endTime}`);
     } else if (old) {
-      kept.push(`${region} at ${old.endTime}`);
+      choice.kept.push(`${region} at ${old.endTime}`);
     } else if (!judged?.ok) {
-      left.push(region);
+      choice.left.push(region);
     }
   });
-  const chains = [...byChain.values()];
+  choice.chains = [...byChain.values()];
+  choice.carried = [...carried].map((c) => byChain.get(c)!);
+  return choice;
+}
+
+/**
+ * Write `--checkpoint-out`: a signed note pinning the chains {@link choosePins} chooses, and the
+ * SHA-256 of the run's report. With `--timestamp-url`, its time stamp beside it (got and checked
+ * first: when the authority fails, neither is written). Nothing is written when there is no
+ * chain to pin.
+ * @param plan - the checkpoint plan (with `out`)
+ * @param run - what the run found
+ * @param timestampUrl - an RFC 3161 authority, when the checkpoint is to be time-stamped
+ * @param tsaCert - the authority's certificate, to verify its token before keeping it
+ * @returns what to tell the user (the chains advanced, kept, carried and left out)
+ */
+export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, timestampUrl?: string, tsaCert?: string): Promise<string[]> {
+  const out = plan.out!;
+  const { chains, advanced, kept, carried, left } = choosePins(plan.pinned ?? [], run);
   if (chains.length === 0) return [`no checkpoint written to ${out.path}: no chain is valid up to its newest digest`];
   const findings = run.records.flatMap((r) => r.findings);
   const { reportSha256 } = await import('../checkpoint/report-hash.js'); // the canonical JSON writer, only for runs that write
@@ -201,7 +227,7 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   if (stamp) await writeAtomically(`${out.path}.tsr`, stamp.token);
   const notes = [`checkpoint written to ${out.path}: ${advanced.length > 0 ? advanced.join(', ') : 'no chain advanced'}`];
   if (kept.length > 0) notes.push(`kept at the digest ${plan.file} pins (not valid up to the newest digest, or the range ends before it): ${kept.join(', ')}`);
-  if (carried.size > 0) notes.push(`carried forward from ${plan.file} (not validated by this run): ${[...carried].map((c) => byChain.get(c)!).map((c) => `${c.region} of ${c.trailArn} at ${c.endTime}`).join(', ')}`);
+  if (carried.length > 0) notes.push(`carried forward from ${plan.file} (not validated by this run): ${carried.map((c) => `${c.region} of ${c.trailArn} at ${c.endTime}`).join(', ')}`);
   if (left.length > 0) notes.push(`left out of the checkpoint (not valid up to the newest digest, and no earlier pin to keep): ${left.join(', ')}`);
   if (stamp) notes.push(`time stamp kept in ${out.path}.tsr: ${stamp.info ? `verified, ${formatDigestTime(stamp.info.genTime)}` : 'checked against the request (give --tsa-cert to verify its signature)'}`);
   return notes;
