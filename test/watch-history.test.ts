@@ -208,6 +208,13 @@ describe('validate-logs history (the built CLI)', () => {
     expect(json.status).toBe(0);
     const answer = JSON.parse(json.stdout) as HistoryAnswer;
     expect(answer).toEqual(await historyCoverage(iterate(simulate(base)), { from: new Date(T0), to: new Date(T0 + 12 * HOUR + 10 * MIN) }));
+    expect(text.stdout).toContain('No state.json beside the history: the trail is not named');
+    // With the watcher's state beside it, the answer names the trail (history lines do not).
+    const scope = { trailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/audited', bucket: 'trail-bucket', accountId: '111122223333' };
+    await openStateStore(state).save({ format: 'validate-logs-watch-state/1', scope, start: iso(T0), passes: 145, chains: {}, sent: [], outbox: [] }, undefined);
+    const named = await cli(['--state', state, '--to', '2026-12-01T12:10:00Z']);
+    expect(named.stdout).toContain('Trail arn:aws:cloudtrail:us-east-1:111122223333:trail/audited, bucket trail-bucket, account 111122223333 (the state\'s scope).');
+    expect((JSON.parse((await cli(['--state', state, '--to', '2026-12-01T12:10:00Z', '--output', 'json'])).stdout) as HistoryAnswer).scope).toEqual(scope);
   });
 
   it('exit 1 with the missing hours, the watch gaps and the passes with findings listed', async () => {
@@ -236,6 +243,11 @@ describe('validate-logs history (the built CLI)', () => {
     expect((await cli(['--state', state, '--interval', 'often'])).stderr).toContain('--interval must be a duration such as 2h, 90m or 45s, not "often"');
     expect((await cli(['--state', state, '--output', 'yaml'])).status).toBe(2);
     expect((await cli([])).stderr).toContain('--state is required');
+    // A forged first pass decades back does not make it answer hour by hour for decades.
+    const forged = await stateWith('forged', [{ ...simulate({ ...base, end: T0 })[0]!, startedAt: '1971-01-01T00:00:00Z', endedAt: '1971-01-01T00:00:01Z' }]);
+    const long = await cli(['--state', forged, '--to', '2026-12-01T00:00:00Z']);
+    expect(long.status).toBe(2);
+    expect(long.stderr).toContain('is longer than 1830 days: give --from and --to (the first pass in the history is 1971-01-01T00:00:00.000Z)');
     const empty = await cli(['--state', join(dir, 'nothing-here')]);
     expect(empty.status).toBe(2);
     expect(empty.stderr).toContain('holds no pass before');

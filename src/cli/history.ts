@@ -7,7 +7,7 @@
  * @module
  */
 import { ValidateLogsError } from '../errors.js';
-import { historyCoverage, type ChainCoverage, type HistoryAnswer, type HourStatus } from '../watch/history.js';
+import { historyCoverage, MAX_PERIOD_MS, type ChainCoverage, type HistoryAnswer, type HourStatus } from '../watch/history.js';
 import { openStateStore } from '../watch/store.js';
 import { defineCommand, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 import { awsAccess, GLOBAL_HELP } from './global.js';
@@ -109,8 +109,14 @@ async function run(flags: Flags<typeof HISTORY_OPTIONS>, need: (flag: keyof type
     }
     if (!from) throw new ValidateLogsError('STATE_INVALID', `${where} holds no pass before ${to.toISOString()}: no history to answer from (is it the --state of a watcher?)`);
   }
+  if (to.getTime() - from.getTime() > MAX_PERIOD_MS) {
+    throw new UsageError(`the period from ${from.toISOString()} to ${to.toISOString()} is longer than ${MAX_PERIOD_MS / 86_400_000} days: give --from and --to${flags.from === undefined ? ' (the first pass in the history is ' + from.toISOString() + ')' : ''}`);
+  }
+  const scope = (await store.load())?.state.scope;
   io.debug?.(`reading the history of ${where} from ${from.toISOString()} to ${to.toISOString()}`);
-  const answer = await historyCoverage(store.readHistory(new Date(from.getTime() - LOOK_BEHIND_MS), to), { from, to, ...(interval !== undefined && { interval }) });
+  const coverage = await historyCoverage(store.readHistory(new Date(from.getTime() - LOOK_BEHIND_MS), to), { from, to, ...(interval !== undefined && { interval }) });
+  const { format, ...rest } = coverage;
+  const answer: HistoryAnswer = scope ? { format, scope, ...rest } : coverage;
   const failed = answer.summary.hoursMissing > 0 || answer.findings.some((f) => f.status === 'invalid');
   await write(io.stdout, output === 'json' ? JSON.stringify(answer, null, 2) + '\n' : historyText(answer, where));
   return failed ? 1 : 0;
@@ -164,6 +170,12 @@ export function historyText(a: HistoryAnswer, where: string): string {
   const s = a.summary;
   const lines: string[] = [];
   lines.push(`History of ${where} from ${a.from} to ${a.to}: ${plural(s.passes, 'pass', 'passes')}, ${plural(s.chains, 'chain')}.`);
+  const sc = a.scope;
+  lines.push(
+    sc
+      ? `Trail ${sc.trailArn}, bucket ${sc.bucket}${sc.prefix ? `, prefix ${sc.prefix}` : ''}, account ${sc.accountId}${sc.organizationId ? `, organization ${sc.organizationId}` : ''} (the state's scope).`
+      : 'No state.json beside the history: the trail is not named (the history lines do not name it).',
+  );
   lines.push(
     s.hoursExpected === 0
       ? `Verified: no hour is due yet${s.hoursNotDue > 0 ? ` (${plural(s.hoursNotDue, 'hour')} not yet due)` : ''}.`

@@ -14,10 +14,13 @@
  * delivery delay) before the period's end, else `missing`.
  * @module
  */
-import type { PassRecord } from './types.js';
+import type { PassRecord, WatchScope } from './types.js';
 
 /** Milliseconds in an hour. */
 const HOUR = 3_600_000;
+
+/** The longest period answered (about 5 years of hours): a period is answered hour by hour. */
+export const MAX_PERIOD_MS: number = 5 * 366 * 24 * HOUR;
 
 /** The interval between passes assumed when neither the records nor the caller say (5 min). */
 export const DEFAULT_INTERVAL_MS: number = 5 * 60_000;
@@ -158,6 +161,11 @@ export interface HistorySummary {
 export interface HistoryAnswer {
   /** The document's format. */
   format: 'validate-logs-history/1';
+  /**
+   * What the history belongs to: the scope of the `state.json` beside it, when there is one
+   * (set by `validate-logs history`; the history lines themselves do not name the trail).
+   */
+  scope?: WatchScope;
   /** The period's start (ISO 8601). */
   from: string;
   /** The period's end (exclusive). */
@@ -202,12 +210,13 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  *   before it count for what they verified)
  * @param options - the period, and optionally the interval, the due delay and the latency bound
  * @returns the answer
- * @throws RangeError when `to` is not after `from`
+ * @throws RangeError when `to` is not after `from`, or the period is longer than {@link MAX_PERIOD_MS}
  */
 export async function historyCoverage(records: AsyncIterable<PassRecord>, options: HistoryOptions): Promise<HistoryAnswer> {
   const from = options.from.getTime();
   const to = options.to.getTime();
   if (!(to > from)) throw new RangeError('historyCoverage: "to" must be after "from"');
+  if (to - from > MAX_PERIOD_MS) throw new RangeError(`historyCoverage: the period is longer than ${MAX_PERIOD_MS / (24 * HOUR)} days`);
   const dueAfter = options.dueAfter ?? DEFAULT_DUE_AFTER_MS;
   const within = options.within ?? DEFAULT_WITHIN_MS;
 

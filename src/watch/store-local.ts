@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
 import { isNotFound, openPath, readUpTo, sourceError } from '../sources/local/read.js';
-import { OutputFolder, sweepTemporaryBeside } from '../sources/local/write.js';
+import { alive, kindOf, OutputFolder, sweepTemporaryBeside } from '../sources/local/write.js';
 import {
   CHECKPOINT_NAME,
   HISTORY_FOLDER,
@@ -54,28 +54,13 @@ const MAX_LOCK_BYTES = 4096;
 /** Open flags of a history day file: appended, never through a link, never blocking. */
 const APPEND_FLAGS = fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0);
 
-/** The SHA-256 of bytes, in hex: a local state's version. */
+/**
+ * The SHA-256 of bytes, in hex: a local state's version.
+ * @param bytes - the bytes (a string: its UTF-8)
+ * @returns 64 hex digits
+ */
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** What a file in the way is, in a few words. */
-function kindOf(s: Stats): string {
-  if (s.isSymbolicLink()) return 'a symbolic link';
-  if (s.isDirectory()) return 'a folder';
-  if (s.isFIFO()) return 'a FIFO (named pipe)';
-  if (s.isSocket()) return 'a socket';
-  if (s.isFile()) return 'a regular file';
-  return 'a device';
 }
 
 function notState(shown: string, what: string): ValidateLogsError {
@@ -358,7 +343,7 @@ export class LocalStateStore implements StateStore {
  * the lock judged stale (a fresh lock taken meanwhile), put it back.
  */
 async function breakLock(folder: OutputFolder, stale: Buffer): Promise<void> {
-  const aside = `${LOCK_NAME}.broken-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const aside = `${LOCK_NAME}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`; // swept if a kill leaves it
   try {
     await rename(folder.at(LOCK_NAME), folder.at(aside));
   } catch (e) {
