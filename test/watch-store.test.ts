@@ -30,7 +30,7 @@ function state(passes = 0, trailArn = 'arn:aws:cloudtrail:us-east-1:111122223333
   };
 }
 
-export function record(pass: number, startedAt: string, extra: Partial<PassRecord> = {}): PassRecord {
+function record(pass: number, startedAt: string, extra: Partial<PassRecord> = {}): PassRecord {
   const ended = new Date(Date.parse(startedAt) + 2000).toISOString();
   return {
     format: 'validate-logs-watch-pass/1',
@@ -305,6 +305,12 @@ for (;;) {
     writeFileSync(join(dir, 'history', '2026-11-30.jsonl'), JSON.stringify(record(9, '2026-11-30T01:00:00Z')) + '\n' + JSON.stringify({ ...record(10, '2026-11-30T02:00:00Z'), pass: 'ten' }) + '\n');
     expect(await codeOf(all(store))).toMatch(/^STATE_INVALID: .*2026-11-30\.jsonl line 2 is not a pass record: the record\.pass is not a whole number/);
     expect(await codeOf(store.appendHistory({ ...record(5, '2026-12-03T01:00:00Z'), startedAt: 'soon' }))).toMatch(/^STATE_INVALID: refusing to write a malformed pass record/);
+    // Killed after a whole record but before its newline: the record is kept, and the next line starts on a line of its own.
+    appendFileSync(join(dir, 'history', '2026-12-03.jsonl'), JSON.stringify(record(5, '2026-12-03T01:00:00Z')));
+    expect((await all(store, new Date('2026-12-03T00:00:00Z'))).map((r) => r.pass)).toEqual([4, 5]);
+    await store.appendHistory(record(5, '2026-12-03T01:00:00Z')); // the restart writes it again: not twice
+    await store.appendHistory(record(6, '2026-12-03T02:00:00Z'));
+    expect(readFileSync(join(dir, 'history', '2026-12-03.jsonl'), 'utf8').split('\n').map((l) => (l ? (JSON.parse(l) as PassRecord).pass : ''))).toEqual([4, 5, 6, '']);
   });
 
   it('writes checkpoint.note whole', async () => {

@@ -208,10 +208,13 @@ export class LocalStateStore implements StateStore {
           if (bytesRead === 0) break;
           n += bytesRead;
         }
-        const { records, torn } = parseDayFile(bytes.subarray(0, n), shown);
-        if (records.some((r) => r.pass === record.pass)) return;
-        if (torn) await handle.truncate(bytes.subarray(0, n).lastIndexOf(0x0a) + 1); // a killed writer's half line
-        await handle.write(JSON.stringify(record) + '\n');
+        const { records, tail } = parseDayFile(bytes.subarray(0, n), shown);
+        if (tail === 'torn') await handle.truncate(bytes.subarray(0, n).lastIndexOf(0x0a) + 1); // a killed writer's half line
+        if (records.some((r) => r.pass === record.pass)) {
+          if (tail === 'unterminated') await handle.write('\n');
+          return;
+        }
+        await handle.write((tail === 'unterminated' ? '\n' : '') + JSON.stringify(record) + '\n');
         await handle.sync();
       } catch (e) {
         throw e instanceof ValidateLogsError ? e : sourceError(e, `appending to ${shown}`);

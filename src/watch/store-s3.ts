@@ -195,9 +195,10 @@ export class S3StateStore implements StateStore {
       const read = await this.#get(key, MAX_HISTORY_FILE_BYTES);
       let before = '';
       if (read) {
-        const { records } = parseDayFile(read.bytes, this.#uri(key));
+        const { records, tail } = parseDayFile(read.bytes, this.#uri(key));
         if (records.some((r) => r.pass === record.pass)) return;
-        before = Buffer.from(read.bytes.subarray(0, read.bytes.lastIndexOf(0x0a) + 1)).toString('utf8'); // whole lines only
+        const whole = tail === 'unterminated' ? read.bytes.length : read.bytes.lastIndexOf(0x0a) + 1; // a part of a line is dropped
+        before = Buffer.from(read.bytes.subarray(0, whole)).toString('utf8') + (tail === 'unterminated' ? '\n' : '');
       }
       if (Buffer.byteLength(before) + Buffer.byteLength(line) > MAX_HISTORY_FILE_BYTES) {
         throw new ValidateLogsError('STATE_INVALID', `${this.#uri(key)} would grow beyond ${MAX_HISTORY_FILE_BYTES} bytes; nothing was appended`);

@@ -335,16 +335,20 @@ export function checkStateDocument(state: WatchState, where: string): void {
   }
 }
 
+/** What follows a day file's last newline. */
+export type DayFileTail = 'none' | 'torn' | 'unterminated';
+
 /**
- * Split a day file into its records: the lines that end in a newline (a last line without one
- * was torn by a killed writer and is skipped), in pass order, each pass once.
+ * Split a day file into its records, in pass order, each pass once. What follows the last
+ * newline was left by a killed writer: a whole record whose newline was not written yet
+ * (`unterminated`: kept), or part of one (`torn`: skipped).
  * @param bytes - the file's bytes
  * @param where - the file or object, for messages
- * @returns the records and whether a torn last line was skipped
+ * @returns the records, and what the tail was
  * @throws ValidateLogsError `STATE_INVALID` for a malformed line (naming its number)
  */
-export function parseDayFile(bytes: Uint8Array, where: string): { records: PassRecord[]; torn: boolean } {
-  const end = bytes.lastIndexOf(0x0a) + 1; // after the last newline: what follows was torn
+export function parseDayFile(bytes: Uint8Array, where: string): { records: PassRecord[]; tail: DayFileTail } {
+  const end = bytes.lastIndexOf(0x0a) + 1; // after the last newline
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end));
@@ -354,12 +358,23 @@ export function parseDayFile(bytes: Uint8Array, where: string): { records: PassR
   const lines = text.split('\n');
   lines.pop();
   const records = new Map<number, PassRecord>();
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const r = parsePassLine(line, where, i + 1);
+  const add = (r: PassRecord): void => {
     if (!records.has(r.pass)) records.set(r.pass, r);
+  };
+  lines.forEach((line, i) => {
+    if (line.trim() !== '') add(parsePassLine(line, where, i + 1));
   });
-  return { records: [...records.values()].sort((a, b) => a.pass - b.pass), torn: end < bytes.length };
+  let tail: DayFileTail = 'none';
+  if (end < bytes.length) {
+    tail = 'torn';
+    try {
+      add(parsePassLine(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(end)), where, lines.length + 1));
+      tail = 'unterminated';
+    } catch {
+      // part of a line: skipped
+    }
+  }
+  return { records: [...records.values()].sort((a, b) => a.pass - b.pass), tail };
 }
 
 /**
