@@ -248,6 +248,9 @@ describe('validate-logs history (the built CLI)', () => {
     const long = await cli(['--state', forged, '--to', '2026-12-01T00:00:00Z']);
     expect(long.status).toBe(2);
     expect(long.stderr).toContain('is longer than 1830 days: give --from and --to (the first pass in the history is 1971-01-01T00:00:00.000Z)');
+    const future = await cli(['--state', state, '--to', '2999-01-01']);
+    expect(future.stderr).toMatch(/^validate-logs history: --to 2999-01-01 is in the future: the answer is as of now, 20\d\d-/);
+    expect(future.stdout).toMatch(/^History of .* to 20\d\d-.*: 13 passes/);
     const empty = await cli(['--state', join(dir, 'nothing-here')]);
     expect(empty.status).toBe(2);
     expect(empty.stderr).toContain('holds no pass before');

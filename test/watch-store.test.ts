@@ -305,6 +305,12 @@ for (;;) {
     writeFileSync(join(dir, 'history', '2026-11-30.jsonl'), JSON.stringify(record(9, '2026-11-30T01:00:00Z')) + '\n' + JSON.stringify({ ...record(10, '2026-11-30T02:00:00Z'), pass: 'ten' }) + '\n');
     expect(await codeOf(all(store))).toMatch(/^STATE_INVALID: .*2026-11-30\.jsonl line 2 is not a pass record: the record\.pass is not a whole number/);
     expect(await codeOf(store.appendHistory({ ...record(5, '2026-12-03T01:00:00Z'), startedAt: 'soon' }))).toMatch(/^STATE_INVALID: refusing to write a malformed pass record/);
+    // A day file over its bound (a sparse 256 MiB + 1 byte) is refused by its size, unread.
+    writeFileSync(join(dir, 'history', '2026-12-09.jsonl'), '');
+    truncateSync(join(dir, 'history', '2026-12-09.jsonl'), 256 * 1024 * 1024 + 1);
+    expect(await codeOf(all(store, new Date('2026-12-09T00:00:00Z')))).toMatch(/^STATE_INVALID: .*2026-12-09\.jsonl is larger than 268435456 bytes/);
+    expect(await codeOf(store.appendHistory(record(99, '2026-12-09T01:00:00Z')))).toMatch(/^STATE_INVALID: .*2026-12-09\.jsonl is larger than 268435456 bytes; nothing was appended/);
+    rmSync(join(dir, 'history', '2026-12-09.jsonl'));
     // Killed after a whole record but before its newline: the record is kept, and the next line starts on a line of its own.
     appendFileSync(join(dir, 'history', '2026-12-03.jsonl'), JSON.stringify(record(5, '2026-12-03T01:00:00Z')));
     expect((await all(store, new Date('2026-12-03T00:00:00Z'))).map((r) => r.pass)).toEqual([4, 5]);

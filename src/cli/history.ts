@@ -33,7 +33,8 @@ Required:
 Options:
   --from TIME            The period's start (UTC ISO 8601: 2026-12-01T00:00:00Z, 2026-12-01,
                          or with an offset; default: the first pass in the history).
-  --to TIME              The period's end, exclusive (default: now).
+  --to TIME              The period's end, exclusive (default: now; a time in the future is
+                         now, said on stderr).
   --interval DURATION    The watcher's interval between passes, such as 5m, 1h or 90s: a
                          stretch with no pass for more than twice it is a watch gap (default:
                          the interval each pass recorded, else 5m; give it for passes run
@@ -97,7 +98,12 @@ async function run(flags: Flags<typeof HISTORY_OPTIONS>, need: (flag: keyof type
     interval = parseDuration(flags.interval, '--interval');
     if (interval < 1000) throw new UsageError(`--interval must be at least 1s, not ${JSON.stringify(flags.interval)}`);
   }
-  const to = flags.to !== undefined ? timeFlag(flags.to, '--to') : io.now();
+  const now = io.now();
+  let to = flags.to !== undefined ? timeFlag(flags.to, '--to') : now;
+  if (to.getTime() > now.getTime()) {
+    await write(io.stderr, `validate-logs history: --to ${flags.to} is in the future: the answer is as of now, ${now.toISOString()} (no pass has run past the present moment)\n`);
+    to = now;
+  }
   let from = flags.from !== undefined ? timeFlag(flags.from, '--from') : undefined;
   if (from && from.getTime() >= to.getTime()) throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
 
