@@ -30,7 +30,7 @@ import {
   checkStateDocument,
   dayFileName,
   daysInRange,
-  inRange,
+  newRecords,
   parseDayFile,
   parseState,
 } from './store.js';
@@ -245,11 +245,7 @@ export class LocalStateStore implements StateStore {
       for (const name of daysInRange(names, from, to)) {
         const bytes = await readIn(folder, name, MAX_HISTORY_FILE_BYTES);
         if (!bytes) continue; // removed meanwhile
-        for (const r of parseDayFile(bytes, join(folder.path, name)).records) {
-          if (seen.has(r.pass) || !inRange(r, from, to)) continue;
-          seen.add(r.pass);
-          yield r;
-        }
+        yield* newRecords(bytes, join(folder.path, name), seen, from, to);
       }
     } finally {
       await folder.close();

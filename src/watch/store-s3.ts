@@ -14,23 +14,7 @@ import { ValidateLogsError } from '../errors.js';
 import { awsError, nameOf, statusOf } from '../sources/aws-errors.js';
 import { sdkHttpConfig, traceRequests } from '../sources/http.js';
 import { loadS3 } from '../sources/sdk.js';
-import {
-  CHECKPOINT_NAME,
-  DAY_FILE_RE,
-  HISTORY_FOLDER,
-  MAX_CHECKPOINT_BYTES,
-  MAX_HISTORY_FILE_BYTES,
-  MAX_STATE_BYTES,
-  STATE_NAME,
-  checkPassRecord,
-  checkStateDocument,
-  dayFileName,
-  daysInRange,
-  inRange,
-  parseDayFile,
-  parseState,
-  type StateStoreOptions,
-} from './store.js';
+import * as layout from './store.js';
 import type { LoadedState, PassRecord, StateStore, WatchState } from './types.js';
 
 /** Tries of a history append when other writes keep getting in between. */
@@ -55,7 +39,7 @@ export class S3StateStore implements StateStore {
   readonly where: string;
   readonly #bucket: string;
   readonly #prefix: string;
-  readonly #options: StateStoreOptions;
+  readonly #options: layout.StateStoreOptions;
   #client: Promise<S3Client> | undefined;
 
   /**
@@ -64,7 +48,7 @@ export class S3StateStore implements StateStore {
    * @param prefix - the key prefix ('' or ending in `/`)
    * @param options - endpoint, profile, region, connection options
    */
-  constructor(where: string, bucket: string, prefix: string, options: StateStoreOptions) {
+  constructor(where: string, bucket: string, prefix: string, options: layout.StateStoreOptions) {
     this.where = where;
     this.#bucket = bucket;
     this.#prefix = prefix;
@@ -156,10 +140,10 @@ export class S3StateStore implements StateStore {
    * @throws ValidateLogsError `STATE_INVALID` when it is not a state, `SOURCE_ERROR` when S3 fails
    */
   async load(): Promise<LoadedState | undefined> {
-    const key = this.#prefix + STATE_NAME;
-    const read = await this.#get(key, MAX_STATE_BYTES);
+    const key = this.#prefix + layout.STATE_NAME;
+    const read = await this.#get(key, layout.MAX_STATE_BYTES);
     if (!read) return undefined;
-    return { state: parseState(read.bytes, this.#uri(key)), tag: read.etag };
+    return { state: layout.parseState(read.bytes, this.#uri(key)), tag: read.etag };
   }
 
   /**
@@ -170,8 +154,8 @@ export class S3StateStore implements StateStore {
    * @throws ValidateLogsError `STATE_CONFLICT` naming the location when another writer got there first
    */
   async save(state: WatchState, tag: string | undefined): Promise<string> {
-    checkStateDocument(state, this.where);
-    const key = this.#prefix + STATE_NAME;
+    layout.checkStateDocument(state, this.where);
+    const key = this.#prefix + layout.STATE_NAME;
     const etag = await this.#put(key, JSON.stringify(state) + '\n', tag ?? null, 'application/json');
     if (etag === undefined) {
       throw new ValidateLogsError(
@@ -188,20 +172,20 @@ export class S3StateStore implements StateStore {
    * @throws ValidateLogsError `STATE_CONFLICT` when other writes kept getting in between
    */
   async appendHistory(record: PassRecord): Promise<void> {
-    checkPassRecord(record, this.where);
-    const key = `${this.#prefix}${HISTORY_FOLDER}/${dayFileName(record.startedAt)}`;
+    layout.checkPassRecord(record, this.where);
+    const key = `${this.#prefix}${layout.HISTORY_FOLDER}/${layout.dayFileName(record.startedAt)}`;
     const line = JSON.stringify(record) + '\n';
     for (let attempt = 0; attempt < APPEND_TRIES; attempt++) {
-      const read = await this.#get(key, MAX_HISTORY_FILE_BYTES);
+      const read = await this.#get(key, layout.MAX_HISTORY_FILE_BYTES);
       let before = '';
       if (read) {
-        const { records, tail } = parseDayFile(read.bytes, this.#uri(key));
+        const { records, tail } = layout.parseDayFile(read.bytes, this.#uri(key));
         if (records.some((r) => r.pass === record.pass)) return;
         const whole = tail === 'unterminated' ? read.bytes.length : read.bytes.lastIndexOf(0x0a) + 1; // a part of a line is dropped
         before = Buffer.from(read.bytes.subarray(0, whole)).toString('utf8') + (tail === 'unterminated' ? '\n' : '');
       }
-      if (Buffer.byteLength(before) + Buffer.byteLength(line) > MAX_HISTORY_FILE_BYTES) {
-        throw new ValidateLogsError('STATE_INVALID', `${this.#uri(key)} would grow beyond ${MAX_HISTORY_FILE_BYTES} bytes; nothing was appended`);
+      if (Buffer.byteLength(before) + Buffer.byteLength(line) > layout.MAX_HISTORY_FILE_BYTES) {
+        throw new ValidateLogsError('STATE_INVALID', `${this.#uri(key)} would grow beyond ${layout.MAX_HISTORY_FILE_BYTES} bytes; nothing was appended`);
       }
       if ((await this.#put(key, before + line, read ? read.etag : null, 'application/x-ndjson')) !== undefined) return;
       await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * (0.5 + Math.random())));
@@ -218,7 +202,7 @@ export class S3StateStore implements StateStore {
   async *readHistory(from?: Date, to?: Date): AsyncIterable<PassRecord> {
     const sdk = await loadS3();
     const client = await this.#s3();
-    const folder = `${this.#prefix}${HISTORY_FOLDER}/`;
+    const folder = `${this.#prefix}${layout.HISTORY_FOLDER}/`;
     const names: string[] = [];
     let token: string | undefined;
     do {
@@ -230,19 +214,14 @@ export class S3StateStore implements StateStore {
       }
       for (const o of page.Contents ?? []) {
         const name = o.Key?.slice(folder.length) ?? '';
-        if (o.Key?.startsWith(folder) && DAY_FILE_RE.test(name)) names.push(name);
+        if (o.Key?.startsWith(folder) && layout.DAY_FILE_RE.test(name)) names.push(name);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     const seen = new Set<number>();
-    for (const name of daysInRange(names, from, to)) {
-      const read = await this.#get(folder + name, MAX_HISTORY_FILE_BYTES);
-      if (!read) continue;
-      for (const r of parseDayFile(read.bytes, this.#uri(folder + name)).records) {
-        if (seen.has(r.pass) || !inRange(r, from, to)) continue;
-        seen.add(r.pass);
-        yield r;
-      }
+    for (const name of layout.daysInRange(names, from, to)) {
+      const read = await this.#get(folder + name, layout.MAX_HISTORY_FILE_BYTES);
+      if (read) yield* layout.newRecords(read.bytes, this.#uri(folder + name), seen, from, to);
     }
   }
 
@@ -251,7 +230,7 @@ export class S3StateStore implements StateStore {
    * @param text - the signed note
    */
   async publishCheckpoint(text: string): Promise<void> {
-    if (Buffer.byteLength(text) > MAX_CHECKPOINT_BYTES) throw new ValidateLogsError('STATE_INVALID', `refusing to write a checkpoint of more than ${MAX_CHECKPOINT_BYTES} bytes to ${this.where}`);
-    await this.#put(this.#prefix + CHECKPOINT_NAME, text, undefined, 'text/plain; charset=utf-8');
+    if (Buffer.byteLength(text) > layout.MAX_CHECKPOINT_BYTES) throw new ValidateLogsError('STATE_INVALID', `refusing to write a checkpoint of more than ${layout.MAX_CHECKPOINT_BYTES} bytes to ${this.where}`);
+    await this.#put(this.#prefix + layout.CHECKPOINT_NAME, text, undefined, 'text/plain; charset=utf-8');
   }
 }

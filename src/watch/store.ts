@@ -378,6 +378,25 @@ export function parseDayFile(bytes: Uint8Array, where: string): { records: PassR
 }
 
 /**
+ * The records of one day file that started in `[from, to)` and were not yielded yet (by pass
+ * number, across the day files of one read).
+ * @param bytes - the file's bytes
+ * @param where - the file or object, for messages
+ * @param seen - the pass numbers already yielded (added to)
+ * @param from - the earliest start wanted
+ * @param to - the end (exclusive)
+ * @returns the records, in pass order
+ * @throws ValidateLogsError `STATE_INVALID` for a malformed line
+ */
+export function newRecords(bytes: Uint8Array, where: string, seen: Set<number>, from?: Date, to?: Date): PassRecord[] {
+  return parseDayFile(bytes, where).records.filter((r) => {
+    if (seen.has(r.pass) || !inRange(r, from, to)) return false;
+    seen.add(r.pass);
+    return true;
+  });
+}
+
+/**
  * Whether a record started in `[from, to)`.
  * @param r - the record
  * @param from - the earliest start wanted
