@@ -154,14 +154,14 @@ let tag = loaded?.tag;
 let passes = loaded?.state.passes ?? 0;
 // As a watcher restarts: the last committed pass's line is written if a kill lost it.
 if (loaded?.state.lastPass) await store.appendHistory(loaded.state.lastPass);
-process.stdout.write('ready\\n');
-for (;;) {
+for (let first = true; ; first = false) {
   passes++;
   const startedAt = new Date(Date.parse('2026-12-02T00:00:00Z') + passes * 1000).toISOString();
   const lastPass = { ...pass, pass: passes, startedAt, endedAt: startedAt };
   const sent = Array.from({ length: 40 + (passes % 60) }, (_, i) => ({ key: 'k' + i + 'x'.repeat(80), id: '0123456789abcdef0123456789abcdef', type: 'finding', sentAt: '2026-12-01T05:10:00Z' }));
   tag = await store.save({ ...base, passes, sent, lastPass }, tag);
   await store.appendHistory(lastPass);
+  if (first) process.stdout.write('ready\\n'); // one pass committed: killed from now on at any moment
 }
 `,
     );
@@ -169,7 +169,10 @@ for (;;) {
     let last = 0;
     for (let round = 0; round < 8; round++) {
       const child = spawn(process.execPath, [script, dir, JSON.stringify(state(0)), JSON.stringify(record(1, '2026-12-02T00:00:00Z'))], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`the saver exited with ${code} before its first pass`)));
+      });
       await new Promise((resolve) => setTimeout(resolve, 30 + Math.random() * 200));
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
@@ -372,7 +375,13 @@ describe('the S3 state store (the AWS SDK against s3rver behind a conditional-wr
     }
     // An unconditional PUT passes untouched.
     expect((await put({}, 'four')).status).toBe(200);
-  });
+    // Read after write: a GET right after a PUT's answer reads the whole object (s3rver alone can answer early).
+    for (let i = 0; i < 30; i++) {
+      const body = `${i}:`.padEnd(256 * 1024 + i, 'x');
+      expect((await put({}, body)).status).toBe(200);
+      expect((await (await fetch(url)).text()).length).toBe(body.length);
+    }
+  }, 30_000);
 
   it('saves, loads, and refuses a write from a stale ETag or a second first write', async () => {
     const store = s3Store('round');
@@ -422,7 +431,12 @@ describe('the S3 state store (the AWS SDK against s3rver behind a conditional-wr
     await putObject(s3.url, 'state', 'hist/history/2026-12-05.jsonl', Buffer.from('{"format":1}\n'), {});
     expect(await codeOf(all(store, new Date('2026-12-02T00:00:00Z'), new Date('2026-12-05T00:00:00Z')))).toBe('no error');
     expect(await codeOf(all(store))).toMatch(/^STATE_INVALID: s3:\/\/state\/hist\/history\/2026-12-05\.jsonl line 1 is not a pass record/);
-  });
+    // A day object that ends in part of a line is never rewritten from (what follows the cut would be lost).
+    const torn = JSON.stringify(record(1, '2026-12-06T00:00:00Z')) + '\n{"format":"validate-logs-wat';
+    await putObject(s3.url, 'state', 'hist/history/2026-12-06.jsonl', Buffer.from(torn), {});
+    expect(await codeOf(store.appendHistory(record(2, '2026-12-06T01:00:00Z')))).toMatch(/^STATE_INVALID: s3:\/\/state\/hist\/history\/2026-12-06\.jsonl ends in part of a line, which a watcher never writes; nothing was appended/);
+    expect(await (await fetch(`${s3.url}/state/hist/history/2026-12-06.jsonl`)).text()).toBe(torn);
+  }, 30_000);
 
   it('refuses a state object that is not a state', async () => {
     await putObject(s3.url, 'state', 'bad/state.json', Buffer.from('<html>not json</html>'), {});

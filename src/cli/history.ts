@@ -9,6 +9,7 @@
 import { ValidateLogsError } from '../errors.js';
 import { historyCoverage, MAX_PERIOD_MS, type ChainCoverage, type HistoryAnswer, type HourStatus } from '../watch/history.js';
 import { openStateStore } from '../watch/store.js';
+import type { PassRecord } from '../watch/types.js';
 import { defineCommand, timeFlag, UsageError, write, type CommandIO, type Flags } from './io.js';
 import { awsAccess, GLOBAL_HELP } from './global.js';
 import { parseDuration } from './plan.js';
@@ -118,14 +119,30 @@ async function run(flags: Flags<typeof HISTORY_OPTIONS>, need: (flag: keyof type
   if (to.getTime() - from.getTime() > MAX_PERIOD_MS) {
     throw new UsageError(`the period from ${from.toISOString()} to ${to.toISOString()} is longer than ${MAX_PERIOD_MS / 86_400_000} days: give --from and --to${flags.from === undefined ? ' (the first pass in the history is ' + from.toISOString() + ')' : ''}`);
   }
-  const scope = (await store.load())?.state.scope;
+  const state = (await store.load())?.state;
+  const scope = state?.scope;
   io.debug?.(`reading the history of ${where} from ${from.toISOString()} to ${to.toISOString()}`);
-  const coverage = await historyCoverage(store.readHistory(new Date(from.getTime() - LOOK_BEHIND_MS), to), { from, to, ...(interval !== undefined && { interval }) });
+  const records = withLastPass(store.readHistory(new Date(from.getTime() - LOOK_BEHIND_MS), to), state?.lastPass, to);
+  const coverage = await historyCoverage(records, { from, to, ...(interval !== undefined && { interval }) });
   const { format, ...rest } = coverage;
   const answer: HistoryAnswer = scope ? { format, scope, ...rest } : coverage;
   const failed = answer.summary.hoursMissing > 0 || answer.findings.some((f) => f.status === 'invalid');
   await write(io.stdout, output === 'json' ? JSON.stringify(answer, null, 2) + '\n' : historyText(answer, where));
   return failed ? 1 : 0;
+}
+
+/**
+ * The history's records, and then the state's newest pass when the history lacks it: a watcher
+ * commits its state before it appends the pass's line, so a watcher killed in between (and not
+ * restarted yet) left that pass only in the state.
+ */
+async function* withLastPass(records: AsyncIterable<PassRecord>, last: PassRecord | undefined, to: Date): AsyncIterable<PassRecord> {
+  let seen = false;
+  for await (const r of records) {
+    if (r.pass === last?.pass) seen = true;
+    yield r;
+  }
+  if (last && !seen && Date.parse(last.startedAt) < to.getTime()) yield last;
 }
 
 /**

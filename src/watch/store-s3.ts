@@ -5,7 +5,9 @@
  * `If-None-Match: *` when there was none, so two watchers can never fork the state: S3 answers
  * the loser 412 PreconditionFailed (or 409 ConditionalRequestConflict while a racing write is
  * in flight), a `STATE_CONFLICT` naming the location. A history day object is read, extended by
- * one line and written back the same way (a few tries when another write got in between).
+ * one line and written back the same way (a few tries when another write got in between); one
+ * that does not end in a newline, or is empty, was not written by a watcher (or was read in
+ * part) and is never rewritten: the lines after the cut would be lost.
  * Every object read is bounded and checked like a local file.
  * @module
  */
@@ -180,9 +182,17 @@ export class S3StateStore implements StateStore {
       let before = '';
       if (read) {
         const { records, tail } = layout.parseDayFile(read.bytes, this.#uri(key));
+        if (tail !== 'none' || read.bytes.length === 0) {
+          // Never written so: every write of it is whole lines. Not rewritten from what may be a
+          // partial read (the lines after it would be lost); read again, then refused.
+          if (attempt + 1 < APPEND_TRIES) {
+            await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+            continue;
+          }
+          throw new ValidateLogsError('STATE_INVALID', `${this.#uri(key)} ${read.bytes.length === 0 ? 'is empty' : 'ends in part of a line'}, which a watcher never writes; nothing was appended (restore it, or remove it to start the day afresh)`);
+        }
         if (records.some((r) => r.pass === record.pass)) return;
-        const whole = tail === 'unterminated' ? read.bytes.length : read.bytes.lastIndexOf(0x0a) + 1; // a part of a line is dropped
-        before = Buffer.from(read.bytes.subarray(0, whole)).toString('utf8') + (tail === 'unterminated' ? '\n' : '');
+        before = Buffer.from(read.bytes).toString('utf8');
       }
       if (Buffer.byteLength(before) + Buffer.byteLength(line) > layout.MAX_HISTORY_FILE_BYTES) {
         throw new ValidateLogsError('STATE_INVALID', `${this.#uri(key)} would grow beyond ${layout.MAX_HISTORY_FILE_BYTES} bytes; nothing was appended`);

@@ -6,7 +6,11 @@
 // - If-None-Match: * -> 412 PreconditionFailed when the key exists;
 // - If-Match: ETAG   -> 412 PreconditionFailed when the key is absent or its ETag differs.
 // Everything else (and a PUT without a condition) is forwarded untouched, Host header and
-// signature included, and s3rver's answer streamed back.
+// signature included, and s3rver's answer sent back. One more thing S3 has and s3rver lacks:
+// s3rver answers a PUT before the object's file is fully written, so a GET right after it can
+// read part of the object; the proxy answers a successful PUT only once a GET returns the whole
+// object (its MD5 is the ETag s3rver computed), as S3's read-after-write consistency promises.
+import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** One conditional PUT the proxy judged. */
@@ -43,6 +47,17 @@ function forward(upstream: URL, method: string, path: string, headers: IncomingH
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Wait until a GET of `path` returns bytes whose MD5 is `etag` (s3rver's PUT answers early). */
+async function untilWhole(upstream: URL, path: string, host: string, etag: string | undefined): Promise<void> {
+  const want = bare(etag);
+  if (!/^[0-9a-f]{32}$/.test(want)) return;
+  for (let i = 0; i < 200; i++) {
+    const got = await forward(upstream, 'GET', path, { host }, undefined);
+    if (got.status === 200 && createHash('md5').update(got.body).digest('hex') === want) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 function preconditionFailed(res: ServerResponse, path: string): void {
@@ -87,6 +102,7 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
       const conditional = req.method === 'PUT' && !query.has('partNumber') && (ifMatch !== undefined || ifNoneMatch !== undefined);
       const pass = async (): Promise<number> => {
         const answer = await forward(upstream, req.method ?? 'GET', url, req.headers, req.method === 'GET' || req.method === 'HEAD' ? undefined : body);
+        if (req.method === 'PUT' && answer.status === 200 && !query.has('partNumber')) await untilWhole(upstream, path, req.headers.host ?? upstream.host, answer.headers.etag as string | undefined);
         res.writeHead(answer.status, answer.headers);
         res.end(answer.body);
         return answer.status;
@@ -104,7 +120,8 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
               return;
             }
             // Forwarded untouched (the condition headers are signed; s3rver ignores them on PUT).
-            const status = await forward(upstream, 'PUT', url, req.headers, body).then((answer) => {
+            const status = await forward(upstream, 'PUT', url, req.headers, body).then(async (answer) => {
+              if (answer.status === 200) await untilWhole(upstream, path, req.headers.host ?? upstream.host, answer.headers.etag as string | undefined);
               res.writeHead(answer.status, answer.headers);
               res.end(answer.body);
               return answer.status;
