@@ -507,3 +507,19 @@ describe('SNS and EventBridge through the AWS SDK', () => {
     expect(JSON.parse(r.stdout.trim())).toEqual([]);
   });
 });
+
+describe('docs/alerts.md', () => {
+  const page = readFileSync(join(ROOT, 'docs', 'alerts.md'), 'utf8');
+
+  it('shows an alert as this version builds it: its id from its key, its text line, every field in the table', () => {
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(page)![1]!) as Alert;
+    expect(example.id).toBe(alertId(example.key));
+    expect(example.key).toBe(alertKey.finding(example.trail, example.region, example.code, example.object));
+    expect(example.severity).toBe(alertSeverity(example.code));
+    expect(page).toContain(`\`\`\`text\n${alertText(example)}\n\`\`\``);
+    const documented = new Set([...page.matchAll(/^\| `(\w+)`(?:, `(\w+)`)? \|/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean));
+    for (const field of ['id', 'key', 'type', 'trail', 'account', 'region', 'code', 'severity', 'object', 'message', 'detectedAt', 'expected', 'actual', 'newestDigestEnd', 'failures', 'recovers', 'tool']) {
+      expect(documented.has(field), field).toBe(true);
+    }
+  });
+});

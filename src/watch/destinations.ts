@@ -124,7 +124,7 @@ class Retrier {
  * @param now - the time now (ms)
  * @returns milliseconds, or undefined when absent or malformed
  */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+export function retryAfterMs(value: string | undefined, now: number = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
   if (/^\d{1,10}$/.test(v)) return Number(v) * 1000;
