@@ -30,6 +30,9 @@ import { startAwsRecorder, type AwsRecorder, type PutEvents, type SnsPublish } f
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 import { ROOT } from './helpers/tamper.js';
 import { createHash } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { openssl } from './helpers/tools.js';
 
 const scope: WatchScope = { trailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail', bucket: 'sample-bucket', accountId: '111122223333' };
 const at = new Date('2026-12-06T03:00:00.000Z');
@@ -178,9 +181,7 @@ describe('webhook destination', () => {
     rx = await startWebhookReceiver();
   });
   afterAll(() => rx.close());
-  beforeEach(() => {
-    rx.received.length = 0;
-  });
+  beforeEach(() => rx.reset());
   const secretPath = '/services/T000/B000/XXXXSECRETXXXX?token=QUERYSECRET';
 
   it('POSTs the alert once, as JSON with a `text` field; named by a hash, labelled by scheme and host', async () => {
@@ -300,8 +301,52 @@ describe('webhook destination', () => {
     const e = await failure(only({ retries: 4, backoffMs: 5000, timeoutMs: 1500, webhooks: [rx.url] }).send(alert, stop.signal));
     expect(Date.now() - started).toBeLessThan(1500);
     expect(e.message).toMatch(/\(stopped\)/);
-    rx.script(); // the rest of the script is dropped below
-    rx.received.length = 0;
+  });
+
+  it('an answer with control characters or terminal escapes is shown harmless in the message', async () => {
+    rx.script({ kind: 'status', status: 400, body: 'bad\u001b[31m red\r\nForged: line\u0007' });
+    const e = await failure(only({ ...quick, webhooks: [rx.url] }).send(alert));
+    expect(e.message).not.toMatch(/[\u0000-\u001f\u007f]/);
+    expect(e.message).toContain('bad [31m red Forged: line');
+  });
+
+  it('credentials in a URL never show: the label is scheme and host only', () => {
+    const d = only({ webhooks: ['https://user:pa55word@hooks.example:8443/path/SECRET?q=SECRET#frag'] });
+    expect(d.label).toBe('https://hooks.example:8443');
+    expect(`${d.name} ${d.label}`).not.toMatch(/user|pa55word|SECRET|frag/);
+  });
+
+  it('https: a private CA is trusted through the CA bundle, refused without it, and accepted with verification off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vl-alert-tls-'));
+    try {
+      openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+      const got: string[] = [];
+      const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (d: string) => (body += d));
+        req.on('end', () => {
+          got.push(body);
+          res.end('ok');
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      try {
+        const e = await failure(only({ ...quick, retries: 0, webhooks: [url] }).send(alert));
+        expect(e.message).toMatch(/self.signed|certificate/i);
+        expect(got).toHaveLength(0);
+        await only({ ...quick, http: { caBundle: cert }, webhooks: [url] }).send(alert);
+        await only({ ...quick, http: { verifyTls: false }, webhooks: [url] }).send(alert);
+        expect(got).toHaveLength(2);
+        expect((JSON.parse(got[0]!) as Alert).id).toBe(alert.id);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a URL that is not http or https, naming the flag but not the URL', () => {
@@ -342,6 +387,15 @@ describe('command destination', () => {
     expect(readFileSync(`${out}.env`, 'utf8')).toBe('passed');
     expect(d.name).toBe(`command:${createHash('sha256').update(`cat > "${out}"; printf %s "$ALERT_TEST_VAR" > "${out}.env"`).digest('hex').slice(0, 16)}`);
     expect(d.label).toBe('command cat');
+  });
+
+  it('the alert is data on stdin, never shell text: hostile fields run nothing', async () => {
+    const pwned = join(dir, 'pwned');
+    const out = join(dir, 'hostile.json');
+    const hostile = makeAlert({ ...alert, key: 'h', object: `s3://b/$(touch ${pwned})\`touch ${pwned}\`'; touch ${pwned}; '`, message: `"; touch ${pwned}; echo "` });
+    await only({ ...quick, commands: [`cat > "${out}"`] }).send(hostile);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(hostile);
+    expect(() => readFileSync(pwned)).toThrow();
   });
 
   it('a non-zero exit is retried, then ALERT_FAILED with the end of stderr', async () => {

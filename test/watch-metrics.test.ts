@@ -3,6 +3,7 @@
 // the server asked over real sockets, and the CloudWatch Embedded Metric Format lines.
 import { createRequire } from 'node:module';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emfLines, EMF_NAMESPACE, PROMETHEUS_CONTENT_TYPE, renderPrometheus, serveMetrics, type MetricsServer } from '../src/watch/metrics.js';
@@ -135,9 +136,9 @@ describe('Prometheus text', () => {
 });
 
 /** One HTTP exchange with the metrics server. */
-function ask(port: number, path: string, method = 'GET', host = '127.0.0.1'): Promise<{ status: number; type?: string; body: string; allow?: string }> {
+function ask(port: number, path: string, method = 'GET', host = '127.0.0.1', headers: Record<string, string> = {}): Promise<{ status: number; type?: string; body: string; allow?: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path, method, agent: false }, (res) => {
+    const req = request({ host, port, path, method, agent: false, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(res.headers['content-type'] && { type: res.headers['content-type'] }), ...(res.headers.allow && { allow: res.headers.allow }) }));
@@ -189,6 +190,24 @@ describe('the metrics server', () => {
       .map((a) => a!.address);
     for (const address of others) await expect(ask(server.port, '/metrics', 'GET', address), address).rejects.toThrow(/ECONNREFUSED/);
     await expect(ask(server.port, '/metrics', 'GET', '::1')).rejects.toThrow(/ECONNREFUSED|EADDRNOTAVAIL/);
+  });
+
+  it('answers only requests addressed to loopback by name (a rebound host name is refused)', async () => {
+    for (const host of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, 'LOCALHOST', `[::1]:${server.port}`]) expect((await ask(server.port, '/metrics', 'GET', '127.0.0.1', { host })).status, host).toBe(200);
+    for (const host of ['evil.example', `evil.example:${server.port}`, '127.0.0.1.evil.example', 'localhost.evil.example:1']) {
+      const r = await ask(server.port, '/metrics', 'GET', '127.0.0.1', { host });
+      expect(r.status, host).toBe(421);
+      expect(r.body).not.toContain('validate_logs');
+    }
+    // HTTP/1.0 without any Host
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1', () => socket.end('GET /metrics HTTP/1.0\r\n\r\n'));
+      let got = '';
+      socket.setEncoding('utf8').on('data', (d: string) => (got += d));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.[01] 421 /);
   });
 
   it('a render that throws is a 500 (the server stays up); close() stops it', async () => {

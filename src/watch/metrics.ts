@@ -117,15 +117,26 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** The `Host` of a request addressed to loopback: 127.0.0.1, localhost or [::1], with a port or not. */
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i;
+
 /**
  * Serve `GET /metrics` on 127.0.0.1 only (never another interface: the numbers name the trail
- * and its regions). Any other path is 404, any other method 405; a render that throws is 500.
+ * and its regions). Any other path is 404, any other method 405; a render that throws is 500; a
+ * request whose `Host` is not 127.0.0.1, localhost or [::1] is 421 (a page of another site that
+ * rebinds its name to 127.0.0.1 cannot read the numbers).
  * @param port - the port (0: any free one)
  * @param render - the text, computed at each scrape
  * @returns the server
  */
 export function serveMetrics(port: number, render: () => string): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
+    // A web page the user visits can point its own host name at 127.0.0.1 (DNS rebinding) and
+    // read what this server answers: only requests addressed to loopback by name are answered.
+    if (!LOOPBACK_HOST.test(req.headers.host ?? '')) {
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end('the metrics answer only to 127.0.0.1 or localhost\n');
+      return;
+    }
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: the metrics are at /metrics\n');

@@ -28,8 +28,8 @@ export interface WebhookReceiver {
   received: Received[];
   /** Answer the next requests this way, one behaviour per request (then `ok`). */
   script(...behaviours: Behaviour[]): void;
-  /** Bytes sent so far in endless answers. */
-  endlessBytes(): number;
+  /** Forget what was received and what was scripted. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -37,7 +37,6 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: Received[] = [];
   const queue: Behaviour[] = [];
   const open = new Set<ServerResponse>();
-  let endless = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -62,7 +61,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
           res.writeHead(b.status, { 'content-type': 'text/plain' });
           const block = Buffer.alloc(64 * 1024, 'x');
           const pump = (): void => {
-            while (!res.destroyed && res.write(block)) endless += block.length;
+            while (!res.destroyed && res.write(block));
             if (!res.destroyed) res.once('drain', pump);
           };
           res.on('close', () => open.delete(res));
@@ -78,7 +77,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     url: `http://127.0.0.1:${port}`,
     received,
     script: (...b) => queue.push(...b),
-    endlessBytes: () => endless,
+    reset: () => {
+      received.length = 0;
+      queue.length = 0;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const r of open) r.destroy();
