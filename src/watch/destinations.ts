@@ -360,37 +360,40 @@ export function snsSubject(alert: Alert): string {
   return ascii.length > 100 ? ascii.slice(0, 100) : ascii;
 }
 
+/** Make a value on first use, once (an SDK client: its module is loaded only then). */
+function lazy<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
+/** The options of an SDK call that the stop signal can abort. */
+const abortable = (signal: AbortSignal | undefined): { abortSignal?: AbortSignal } => (signal ? { abortSignal: signal } : {});
+
 /** An SNS destination. */
 function sns(arn: string, o: DestinationOptions, retrier: Retrier): AlertDestination {
   const m = SNS_ARN.exec(arn);
   if (!m) throw new UsageError(`--alert-sns: ${printable(arn, 120)} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)`);
   const region = m[2]!;
   const fifo = m[5] !== undefined;
-  let client: Promise<{ send: (alert: Alert, signal?: AbortSignal) => Promise<unknown> }> | undefined;
-  const connect = async (): Promise<{ send: (alert: Alert, signal?: AbortSignal) => Promise<unknown> }> => {
+  const client = lazy(async () => {
     const sdk = await loadSns();
-    const c = traceRequests(new sdk.SNSClient(sdkConfig(region, o)), o.http, 'SNS');
-    return {
-      send: (alert, signal) =>
-        c.send(
-          new sdk.PublishCommand({
-            TopicArn: arn,
-            Message: JSON.stringify(alert),
-            Subject: snsSubject(alert),
-            MessageAttributes: {
-              type: { DataType: 'String', StringValue: alert.type },
-              severity: { DataType: 'String', StringValue: alert.severity },
-            },
-            // A FIFO topic drops a repeat of the same alert id within its 5-minute window.
-            ...(fifo && { MessageGroupId: 'validate-logs', MessageDeduplicationId: alert.id }),
-          }),
-          signal ? { abortSignal: signal } : {},
-        ),
-    };
-  };
+    return { sdk, c: traceRequests(new sdk.SNSClient(sdkConfig(region, o)), o.http, 'SNS') };
+  });
   const once = async (alert: Alert, signal: AbortSignal | undefined): Promise<Try> => {
     try {
-      await (await (client ??= connect())).send(alert, signal);
+      const { sdk, c } = await client();
+      const publish = new sdk.PublishCommand({
+        TopicArn: arn,
+        Message: JSON.stringify(alert),
+        Subject: snsSubject(alert),
+        MessageAttributes: {
+          type: { DataType: 'String', StringValue: alert.type },
+          severity: { DataType: 'String', StringValue: alert.severity },
+        },
+        // A FIFO topic drops a repeat of the same alert id within its 5-minute window.
+        ...(fifo && { MessageGroupId: 'validate-logs', MessageDeduplicationId: alert.id }),
+      });
+      await c.send(publish, abortable(signal));
       return { ok: true };
     } catch (e) {
       return sdkFailure(e, 'SNS Publish');
@@ -405,49 +408,30 @@ const BUS_NAME = /^[A-Za-z0-9._\-/]{1,256}$/;
 /** The EventBridge `DetailType` of an alert. */
 export const detailType = (alert: Alert): string => `CloudTrail log integrity ${alert.type}`;
 
-/** What a bus destination needs of the EventBridge client's answer. */
-interface PutEventsAnswer {
-  FailedEntryCount?: number | undefined;
-  Entries?: { ErrorCode?: string | undefined; ErrorMessage?: string | undefined }[] | undefined;
-}
-
-/** The EventBridge client, as a bus destination uses it. */
-interface BusClient {
-  send: (alert: Alert, signal?: AbortSignal) => Promise<PutEventsAnswer>;
-}
-
 /** An EventBridge destination. */
 function eventBus(bus: string, o: DestinationOptions, retrier: Retrier): AlertDestination {
   const arn = BUS_ARN.exec(bus);
   if (!arn && !BUS_NAME.test(bus)) throw new UsageError(`--alert-eventbridge: ${printable(bus, 120)} is not an event bus name or ARN`);
   const region = arn ? arn[2] : o.region;
   const label = `EventBridge ${bus}`;
-  let client: Promise<BusClient> | undefined;
-  const connect = async (): Promise<BusClient> => {
+  const client = lazy(async () => {
     const sdk = await loadEventBridge();
-    const c = traceRequests(new sdk.EventBridgeClient(sdkConfig(region, o)), o.http, 'EventBridge');
-    return {
-      send: (alert, signal) =>
-        c.send(
-          new sdk.PutEventsCommand({
-            Entries: [{ Source: 'validate-logs', DetailType: detailType(alert), Detail: JSON.stringify(alert), EventBusName: bus, Time: new Date(alert.detectedAt) }],
-          }),
-          signal ? { abortSignal: signal } : {},
-        ),
-    };
-  };
+    return { sdk, c: traceRequests(new sdk.EventBridgeClient(sdkConfig(region, o)), o.http, 'EventBridge') };
+  });
   const once = async (alert: Alert, signal: AbortSignal | undefined): Promise<Try> => {
     let out;
     try {
-      out = await (await (client ??= connect())).send(alert, signal);
+      const { sdk, c } = await client();
+      const entry = { Source: 'validate-logs', DetailType: detailType(alert), Detail: JSON.stringify(alert), EventBusName: bus, Time: new Date(alert.detectedAt) };
+      out = await c.send(new sdk.PutEventsCommand({ Entries: [entry] }), abortable(signal));
     } catch (e) {
       return sdkFailure(e, 'EventBridge PutEvents');
     }
     if (!out.FailedEntryCount) return { ok: true };
-    const entry = out.Entries?.find((x) => x.ErrorCode) ?? {};
-    const code = printable(entry.ErrorCode ?? 'unknown', 100);
+    const failed = out.Entries?.find((x) => x.ErrorCode) ?? {};
+    const code = printable(failed.ErrorCode ?? 'unknown', 100);
     const retry = /Throttl|InternalFailure|InternalException|ServiceUnavailable/i.test(code);
-    return { ok: false, retry, reason: `EventBridge PutEvents: the entry failed: ${code}${entry.ErrorMessage ? `: ${printable(entry.ErrorMessage, 200)}` : ''}` };
+    return { ok: false, retry, reason: `EventBridge PutEvents: the entry failed: ${code}${failed.ErrorMessage ? `: ${printable(failed.ErrorMessage, 200)}` : ''}` };
   };
   return { name: `eventbridge:${bus}`, label, send: (alert, signal) => retrier.run(label, alert, () => once(alert, signal), signal) };
 }
