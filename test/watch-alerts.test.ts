@@ -310,6 +310,16 @@ describe('webhook destination', () => {
     expect(e.message).toContain('bad [31m red Forged: line');
   });
 
+  it('the request trace (--debug) names scheme and host and status, never the path or query', async () => {
+    const lines: string[] = [];
+    rx.script({ kind: 'status', status: 503 });
+    await only({ ...quick, http: { onRequest: (l) => lines.push(l) }, webhooks: [rx.url + secretPath] }).send(alert);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^webhook POST ${rx.url} -> 503 \\(\\d+ ms\\)$`));
+    expect(lines[1]).toMatch(/-> 200 /);
+    expect(lines.join('\n')).not.toMatch(/SECRET|services|token/);
+  });
+
   it('credentials in a URL never show: the label is scheme and host only', () => {
     const d = only({ webhooks: ['https://user:pa55word@hooks.example:8443/path/SECRET?q=SECRET#frag'] });
     expect(d.label).toBe('https://hooks.example:8443');
