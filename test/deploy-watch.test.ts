@@ -1,0 +1,252 @@
+// `validate-logs watch` deployed: the Lambda handler (with an injected command: which events run
+// a pass, with which flags, what each exit status becomes, one pass at a time, and the checks of
+// its configuration), the CloudFormation template (it parses, a supported Node.js runtime, one
+// watcher, and IAM that grants what the code calls on the resources named and nothing wider,
+// checked by cfn-lint too), the Kubernetes CronJob and the systemd units (`systemd-analyze
+// verify` and its security score).
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createWatchHandler, parseWatchArgs, WATCH_ARGS_VARIABLE, type SqsEvent, type WatchIO, type WatchRunner } from '../src/aws-lambda.js';
+import { digestKey, logKey } from '../src/format/keys.js';
+
+const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail';
+const ARGS = ['--trail-arn', TRAIL, '--state', 's3://watch-state/prod/'];
+const DIGEST = digestKey({ accountId: '111122223333', region: 'eu-west-1', trailName: 'org-trail', homeRegion: 'us-east-1', prefix: 'audit logs' }, new Date('2026-12-06T02:00:00Z'));
+const LOG = logKey({ accountId: '111122223333', region: 'eu-west-1', trailName: 'org-trail' }, new Date('2026-12-06T02:05:00Z'), 'abcdefghijklmnop');
+const SCHEDULED = { 'detail-type': 'Scheduled Event' as const, source: 'aws.events', time: '2026-12-06T03:00:00Z', resources: ['arn:aws:events:us-east-1:111122223333:rule/watch'] };
+
+/** The key as S3 puts it in a notification: URL-encoded, spaces as '+'. */
+const encoded = (key: string): string => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+const notification = (...keys: string[]): string =>
+  JSON.stringify({ Records: keys.map((key) => ({ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'trail-bucket' }, object: { key: encoded(key), size: 512 } } })) });
+const sqs = (...bodies: string[]): SqsEvent => ({ Records: bodies.map((body, i) => ({ messageId: `m${i + 1}`, body, eventSource: 'aws:sqs' })) });
+const TEST_EVENT = JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-12-06T02:00:00Z', Bucket: 'trail-bucket', RequestId: 'R', HostId: 'H' });
+
+/** A recording command: each call's arguments, what it writes, and the status it returns. */
+function recorder(behaviour: (argv: string[], io: WatchIO, call: number) => Promise<number> | number = () => 0) {
+  const calls: string[][] = [];
+  const run: WatchRunner = async (argv, io) => {
+    calls.push(argv);
+    return behaviour(argv, io, calls.length);
+  };
+  return { calls, run };
+}
+
+/** A stream that keeps what is written to it. */
+function sink(): PassThrough & { text: () => string } {
+  const s = new PassThrough();
+  let text = '';
+  s.setEncoding('utf8').on('data', (d: string) => (text += d));
+  return Object.assign(s, { text: () => text });
+}
+
+function handlerWith(behaviour?: Parameters<typeof recorder>[0], args: unknown = ARGS) {
+  const { calls, run } = recorder(behaviour);
+  const stdout = sink();
+  const stderr = sink();
+  const env = { [WATCH_ARGS_VARIABLE]: typeof args === 'string' ? args : JSON.stringify(args), SOMETHING: 'else' };
+  const handler = createWatchHandler({ run, env, stdout, stderr });
+  return { handler, calls, stdout, stderr, env };
+}
+
+describe('the Lambda watch handler', () => {
+  it('a scheduled event runs one pass with --once --emf appended, in the configured environment, and returns its status', async () => {
+    let seen: WatchIO | undefined;
+    const h = handlerWith((_argv, io) => {
+      seen = io;
+      return 0;
+    });
+    expect(await h.handler(SCHEDULED)).toEqual({ status: 0, ok: true });
+    expect(h.calls).toEqual([[...ARGS, '--once', '--emf']]);
+    expect(seen!.env).toBe(h.env);
+    const h1 = handlerWith(() => 1);
+    expect(await h1.handler(SCHEDULED)).toEqual({ status: 1, ok: false });
+  });
+
+  it('the EMF lines reach the log as they are, one write per line, even when written in pieces', async () => {
+    const emf = [JSON.stringify({ _aws: { Timestamp: 1, CloudWatchMetrics: [] }, region: 'us-east-1' }), JSON.stringify({ _aws: { Timestamp: 2, CloudWatchMetrics: [] }, region: 'eu-west-1' })];
+    const h = handlerWith(async (_argv, io) => {
+      const all = emf.join('\n') + '\n';
+      for (const piece of [all.slice(0, 7), all.slice(7, 60), all.slice(60)]) io.stdout.write(piece);
+      return 0;
+    });
+    const writes: string[] = [];
+    h.stdout.write = ((chunk: string, cb?: (e?: Error | null) => void) => {
+      writes.push(chunk);
+      cb?.();
+      return true;
+    }) as typeof h.stdout.write;
+    await h.handler(SCHEDULED);
+    expect(writes).toEqual(emf.map((l) => `${l}\n`));
+  });
+
+  it('an endpoint (an S3-compatible store) becomes --endpoint-url unless the flags give one; flags already there are not repeated', async () => {
+    const { calls, run } = recorder();
+    const env = { [WATCH_ARGS_VARIABLE]: JSON.stringify(ARGS) };
+    await createWatchHandler({ run, env, endpoint: 'http://127.0.0.1:4568', stderr: sink() })(SCHEDULED);
+    expect(calls[0]).toEqual([...ARGS, '--endpoint-url', 'http://127.0.0.1:4568', '--once', '--emf']);
+    const given = [...ARGS, '--endpoint-url=http://127.0.0.1:9', '--emf'];
+    await createWatchHandler({ run, env: { [WATCH_ARGS_VARIABLE]: JSON.stringify(given) }, endpoint: 'http://127.0.0.1:4568', stderr: sink() })(SCHEDULED);
+    expect(calls[1]).toEqual([...given, '--once']);
+  });
+
+  it('an SQS batch runs one pass when a message names a digest key (URL-encoded, directly or in an SNS envelope)', async () => {
+    const h = handlerWith();
+    expect(await h.handler(sqs(notification(LOG), notification(LOG, DIGEST), notification(DIGEST)))).toEqual({ batchItemFailures: [], pass: { status: 0, ok: true } });
+    expect(h.calls).toEqual([[...ARGS, '--once', '--emf']]);
+    expect(h.stderr.text()).toContain(`the first for ${JSON.stringify(DIGEST)}`);
+    const envelope = JSON.stringify({ Type: 'Notification', MessageId: 'x', TopicArn: 'arn:aws:sns:us-east-1:111122223333:t', Message: notification(DIGEST) });
+    expect(await h.handler(sqs(envelope))).toEqual({ batchItemFailures: [], pass: { status: 0, ok: true } });
+    expect(h.calls).toHaveLength(2);
+  });
+
+  it('log keys, keys that only look like digests, and the S3 test event run no pass', async () => {
+    const h = handlerWith();
+    const lookalikes = [
+      DIGEST.replace('.json.gz', '.json'), // not gzip-named
+      DIGEST.replace('CloudTrail-Digest/eu-west-1', 'CloudTrail-Digest/us-west-2'), // the folder and the name disagree
+      `notes/CloudTrail-Digest/readme.json.gz`,
+      `${'a/'.repeat(600)}${DIGEST}`, // longer than any S3 key
+    ];
+    expect(await h.handler(sqs(notification(LOG), TEST_EVENT, notification(...lookalikes)))).toEqual({ batchItemFailures: [] });
+    expect(h.calls).toEqual([]);
+  });
+
+  it('a malformed message is logged with its id and why, and neither retried nor run; the others still count', async () => {
+    const h = handlerWith();
+    const malformed = ['not json {', '[1,2]', '{"Records":[]}', '{"Records":[{"s3":{"object":{}}}]}', JSON.stringify({ Records: [{ s3: { object: { key: 'AWSLogs/%E0%A4%A/x' } } }] }), 'x'.repeat(1024 * 1024 + 1)];
+    const result = await h.handler(sqs(...malformed));
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(h.calls).toEqual([]);
+    const lines = h.stderr.text().trim().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(/SQS message "m1": its body is not JSON; not retried/),
+      expect.stringMatching(/SQS message "m2": its body is not a JSON object; not retried/),
+      expect.stringMatching(/SQS message "m3": its body is not an S3 event notification \(no Records\); not retried/),
+      expect.stringMatching(/SQS message "m4": its record 0 has no s3.object.key; not retried/),
+      expect.stringMatching(/SQS message "m5": its record 0 has a key that is not URL-encoded; not retried/),
+      expect.stringMatching(/SQS message "m6": its body is longer than 1048576 characters; not retried/),
+    ]);
+    // Beside a digest notification, the pass runs once and only the digest's message would be retried.
+    const failing = handlerWith(() => 2);
+    expect(await failing.handler(sqs('not json', notification(DIGEST), notification(LOG)))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
+  });
+
+  it('exit 2 (a STATE_CONFLICT) returns every message that called for the pass as a batch item failure, so that SQS delivers them again', async () => {
+    const h = handlerWith(async (_argv, io) => {
+      io.stderr.write('validate-logs watch: error: STATE_CONFLICT: s3://watch-state/prod/state.json was written by another watcher (pass 42) first\n');
+      return 2;
+    });
+    expect(await h.handler(sqs(notification(DIGEST), notification(DIGEST), TEST_EVENT))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }] });
+    expect(h.stderr.text()).toContain('STATE_CONFLICT: s3://watch-state/prod/state.json was written by another watcher');
+    expect(h.stderr.text()).toContain('validate-logs watch ended with status 2: validate-logs watch: error: STATE_CONFLICT');
+  });
+
+  it('exit 2 on the schedule throws an Error naming the pass\'s last line on stderr; so does a command that throws', async () => {
+    const h = handlerWith(async (_argv, io) => {
+      io.stderr.write('a first line\nvalidate-logs watch: error: ACCESS_DENIED: ListObjectsV2 s3://trail-bucket/AWSLogs/: Access Denied\n\n');
+      return 2;
+    });
+    await expect(h.handler(SCHEDULED)).rejects.toThrow(/^validate-logs watch ended with status 2: validate-logs watch: error: ACCESS_DENIED: ListObjectsV2 s3:\/\/trail-bucket\/AWSLogs\/: Access Denied$/);
+    const thrower = handlerWith(() => {
+      throw new Error('boom\nat somewhere');
+    });
+    await expect(thrower.handler(SCHEDULED)).rejects.toThrow(/^validate-logs watch ended with status 2: validate-logs watch: internal error: boom$/);
+    const silent = handlerWith(() => 2);
+    await expect(silent.handler(SCHEDULED)).rejects.toThrow('validate-logs watch ended with status 2 and said nothing on stderr');
+    const odd = handlerWith(() => 130);
+    await expect(odd.handler(SCHEDULED)).rejects.toThrow('ended with status 130');
+  });
+
+  it('two events at once: the second pass starts only when the first has ended', async () => {
+    let running = 0;
+    let most = 0;
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = handlerWith(async (_argv, _io, call) => {
+      running++;
+      most = Math.max(most, running);
+      order.push(`start ${call}`);
+      if (call === 1) await gate;
+      order.push(`end ${call}`);
+      running--;
+      return call === 1 ? 1 : 0;
+    });
+    const first = h.handler(SCHEDULED);
+    const second = h.handler(sqs(notification(DIGEST)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toEqual(['start 1']);
+    release();
+    expect(await first).toEqual({ status: 1, ok: false });
+    expect(await second).toEqual({ batchItemFailures: [], pass: { status: 0, ok: true } });
+    expect([order, most]).toEqual([['start 1', 'end 1', 'start 2', 'end 2'], 1]);
+    // A pass that failed does not stop the next one.
+    const after = handlerWith(async (_argv, _io, call) => {
+      if (call === 1) throw new Error('first');
+      return 0;
+    });
+    const [a, b] = await Promise.allSettled([after.handler(SCHEDULED), after.handler(SCHEDULED)]);
+    expect([a.status, b]).toEqual(['rejected', { status: 'fulfilled', value: { status: 0, ok: true } }]);
+  });
+
+  it('the pass is asked to stop (as by SIGTERM) before the function times out', async () => {
+    const stopped: WatchRunner = (_argv, io) =>
+      new Promise<number>((resolve) => io.signal!.addEventListener('abort', () => resolve((io.signal!.reason as { code?: string }).code === 'SIGTERM' ? 0 : 3)));
+    const started = Date.now();
+    const handler = createWatchHandler({ run: stopped, env: { [WATCH_ARGS_VARIABLE]: JSON.stringify(ARGS) }, stderr: sink(), stopMarginMs: 100 });
+    expect(await handler(SCHEDULED, { getRemainingTimeInMillis: () => 400 })).toEqual({ status: 0, ok: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('anything else than a scheduled event or an SQS batch is refused, and nothing runs', async () => {
+    const h = handlerWith();
+    for (const event of [{}, { 'detail-type': 'Object Created' }, { Records: [{ body: '{}' }] }, null]) {
+      await expect(h.handler(event as never)).rejects.toThrow(/neither an EventBridge scheduled event .* nor an SQS batch/);
+    }
+    expect(h.calls).toEqual([]);
+  });
+});
+
+describe(`${WATCH_ARGS_VARIABLE}`, () => {
+  const secret = 'https://hooks.slack.com/services/T000/B000/SECRETxyz';
+  const refused: Array<[string, unknown, RegExp]> = [
+    ['unset', undefined, /VALIDATE_LOGS_WATCH_ARGS is not set: give the watch flags as a JSON array of strings/],
+    ['not JSON', `["--alert-webhook","${secret}"`, /VALIDATE_LOGS_WATCH_ARGS is not JSON/],
+    ['not an array', JSON.stringify({ state: 's3://b/p/', webhook: secret }), /VALIDATE_LOGS_WATCH_ARGS is not a JSON array/],
+    ['not strings', JSON.stringify(['--state', 's3://watch-state/p/', '--error-after', 3]), /VALIDATE_LOGS_WATCH_ARGS holds something other than a string at index 3/],
+    ['no --state', JSON.stringify(['--trail-arn', TRAIL, '--alert-webhook', secret]), /VALIDATE_LOGS_WATCH_ARGS has no --state: the function keeps its state in S3/],
+    ['a local --state', JSON.stringify([...ARGS.slice(0, 2), '--state', '/tmp/state']), /VALIDATE_LOGS_WATCH_ARGS has --state "\/tmp\/state", which is not s3:\/\/BUCKET\/PREFIX\/: a Lambda function's disk does not last/],
+    ['an --state=s3 without a bucket', JSON.stringify(['--state=s3:///p/']), /has --state "s3:\/\/\/p\/", which is not s3:\/\/BUCKET\/PREFIX\//],
+    ['two --state', JSON.stringify([...ARGS, '--state=s3://other-bucket/p/']), /gives --state more than once/],
+    ['--interval', JSON.stringify([...ARGS, '--interval', '5m']), /gives --interval, which a Lambda function cannot use: the schedule and the queue start the passes/],
+    ['--interval=', JSON.stringify([...ARGS, '--interval=5m']), /gives --interval/],
+    ['--metrics-port', JSON.stringify([...ARGS, '--metrics-port', '9464']), /gives --metrics-port, which a Lambda function cannot use: a function serves no port/],
+    ['--local-dir', JSON.stringify([...ARGS, '--local-dir', '/mnt/trail']), /gives --local-dir, which a Lambda function cannot use/],
+    ['--help', JSON.stringify([...ARGS, '--help']), /gives --help/],
+  ];
+  for (const [what, value, message] of refused) {
+    it(`${what}: an error naming the variable and what is wrong, never its secrets, and no pass`, async () => {
+      expect(() => parseWatchArgs(value as string | undefined)).toThrow(message);
+      const h = handlerWith(undefined, value);
+      if (value === undefined) delete (h.env as Record<string, unknown>)[WATCH_ARGS_VARIABLE];
+      for (const event of [SCHEDULED, sqs(notification(DIGEST))]) {
+        const e = await h.handler(event as never).then(
+          () => undefined,
+          (x: unknown) => x as Error,
+        );
+        expect(e?.message).toMatch(message);
+        expect(e?.message).not.toContain('SECRET');
+        expect(e?.message).not.toContain('hooks.slack.com');
+      }
+      expect(h.calls).toEqual([]);
+    });
+  }
+
+  it('accepts the flags of a watcher in S3 as they are', () => {
+    const flags = [...ARGS, '--regions', 'us-east-1,eu-west-1', '--alert-sns', 'arn:aws:sns:us-east-1:111122223333:alerts', '--overdue', '3h', '--once'];
+    expect(parseWatchArgs(JSON.stringify(flags))).toEqual(flags);
+    expect(parseWatchArgs(JSON.stringify(['--state=s3://watch-state']))).toEqual(['--state=s3://watch-state']);
+  });
+});
