@@ -4,10 +4,16 @@
 // watcher, and IAM that grants what the code calls on the resources named and nothing wider,
 // checked by cfn-lint too), the Kubernetes CronJob and the systemd units (`systemd-analyze
 // verify` and its security score).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, type Tags } from 'yaml';
 import { createWatchHandler, parseWatchArgs, WATCH_ARGS_VARIABLE, type SqsEvent, type WatchIO, type WatchRunner } from '../src/aws-lambda.js';
 import { digestKey, logKey } from '../src/format/keys.js';
+import { ROOT } from './helpers/tamper.js';
+import { requireTool } from './helpers/tools.js';
 
 const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail';
 const ARGS = ['--trail-arn', TRAIL, '--state', 's3://watch-state/prod/'];
@@ -248,5 +254,292 @@ describe(`${WATCH_ARGS_VARIABLE}`, () => {
     const flags = [...ARGS, '--regions', 'us-east-1,eu-west-1', '--alert-sns', 'arn:aws:sns:us-east-1:111122223333:alerts', '--overdue', '3h', '--once'];
     expect(parseWatchArgs(JSON.stringify(flags))).toEqual(flags);
     expect(parseWatchArgs(JSON.stringify(['--state=s3://watch-state']))).toEqual(['--state=s3://watch-state']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The CloudFormation (SAM) template.
+
+const TEMPLATE = join(ROOT, 'deploy', 'watch', 'template.yaml');
+
+/** CloudFormation's short forms (!Ref, !Sub, ...) read as their long forms ({ Ref: ... }, { 'Fn::Sub': ... }). */
+const CFN_TAGS: Tags = ['Ref', 'Sub', 'GetAtt', 'If', 'Not', 'Equals', 'Join', 'Select', 'Split', 'And', 'Or'].flatMap((name) => {
+  const key = name === 'Ref' ? 'Ref' : `Fn::${name}`;
+  const value = (v: unknown): unknown => ({ [key]: name === 'GetAtt' && typeof v === 'string' ? v.split('.') : v });
+  return [
+    { tag: `!${name}`, resolve: (s: string) => value(s) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (seq: { toJSON: () => unknown }) => value(seq.toJSON()) },
+    { tag: `!${name}`, collection: 'map' as const, resolve: (map: { toJSON: () => unknown }) => value(map.toJSON()) },
+  ];
+}) as Tags;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+interface Template {
+  Transform?: string;
+  Parameters: Record<string, { Default?: string | number; AllowedPattern?: string; AllowedValues?: unknown[] }>;
+  Conditions: Record<string, Json>;
+  Resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
+  Outputs: Record<string, Json>;
+}
+
+const template = (): Template => parseYaml(readFileSync(TEMPLATE, 'utf8'), { customTags: CFN_TAGS }) as Template;
+
+/**
+ * The template as CloudFormation would resolve it for these parameters: Ref, Sub, If, Not,
+ * Equals; a resource's attribute stays `<Name.Attribute>`, a resource's Ref `<Name>`; the
+ * statements an If drops (AWS::NoValue) are gone.
+ */
+function resolve(t: Template, given: Record<string, string>): Template {
+  const params: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '111122223333', 'AWS::StackName': 'vlw' };
+  for (const [name, p] of Object.entries(t.Parameters)) {
+    const v = given[name] ?? (p.Default === undefined ? undefined : String(p.Default));
+    if (v === undefined) throw new Error(`parameter ${name} has no value`);
+    if (p.AllowedPattern) expect(v, `${name} against its AllowedPattern`).toMatch(new RegExp(p.AllowedPattern));
+    params[name] = v;
+  }
+  const NO_VALUE = Symbol('NoValue');
+  const conditions: Record<string, boolean> = {};
+  const ev = (v: Json, vars: Record<string, string> = {}): Json | typeof NO_VALUE => {
+    if (Array.isArray(v)) return v.map((x) => ev(x, vars)).filter((x): x is Json => x !== NO_VALUE);
+    if (v === null || typeof v !== 'object') return v;
+    const [k] = Object.keys(v);
+    const arg = v[k!]!;
+    if (k === 'Ref') {
+      const name = arg as string;
+      if (name === 'AWS::NoValue') return NO_VALUE;
+      return params[name] ?? (t.Resources[name] ? `<${name}>` : fail(`Ref to unknown ${name}`));
+    }
+    if (k === 'Fn::GetAtt') {
+      const [res, att] = arg as string[];
+      if (!t.Resources[res!]) fail(`GetAtt of unknown ${res}`);
+      return `<${res}.${att}>`;
+    }
+    if (k === 'Fn::Sub') {
+      const [text, extra] = typeof arg === 'string' ? [arg, {}] : (arg as [string, Record<string, Json>]);
+      const local = Object.fromEntries(Object.entries(extra).map(([n, x]) => [n, ev(x, vars) as string]));
+      return text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => local[name] ?? params[name] ?? (t.Resources[name] ? `<${name}>` : fail(`Sub of unknown ${name}`)));
+    }
+    if (k === 'Fn::If') {
+      const [cond, yes, no] = arg as [string, Json, Json];
+      if (!(cond in conditions)) fail(`unknown condition ${cond}`);
+      return ev(conditions[cond] ? yes : no, vars);
+    }
+    if (k === 'Fn::Equals') {
+      const [a, b] = (arg as Json[]).map((x) => ev(x, vars));
+      return a === b;
+    }
+    if (k === 'Fn::Not') return !(ev((arg as Json[])[0]!, vars) as boolean);
+    if (k?.startsWith('Fn::')) fail(`${k} is not evaluated here`);
+    const out: Record<string, Json> = {};
+    for (const [key, x] of Object.entries(v)) {
+      const r = ev(x, vars);
+      if (r !== NO_VALUE) out[key] = r;
+    }
+    return out;
+  };
+  const fail = (why: string): never => {
+    throw new Error(`template: ${why}`);
+  };
+  for (const [name, c] of Object.entries(t.Conditions)) conditions[name] = ev(c) as boolean;
+  return { ...t, Resources: ev(t.Resources as unknown as Json) as unknown as Template['Resources'], Outputs: ev(t.Outputs as Json) as Template['Outputs'] };
+}
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+  Principal?: Json;
+}
+const list = (x: string | string[]): string[] => (Array.isArray(x) ? x : [x]);
+
+/** The role's statements as "action on resource (condition)" lines, sorted. */
+function grants(t: Template): string[] {
+  const roles = Object.values(t.Resources).filter((r) => r.Type === 'AWS::IAM::Role');
+  expect(roles).toHaveLength(1);
+  const policies = roles[0]!.Properties.Policies as unknown as Array<{ PolicyDocument: { Statement: Statement[] } }>;
+  expect(roles[0]!.Properties.ManagedPolicyArns).toBeUndefined();
+  return policies
+    .flatMap((p) => p.PolicyDocument.Statement)
+    .flatMap((s) => {
+      expect(s.Effect).toBe('Allow');
+      const cond = s.Condition ? ` if ${JSON.stringify(s.Condition)}` : '';
+      return list(s.Action).flatMap((a) => list(s.Resource).map((r) => `${a} on ${r}${cond}`));
+    })
+    .sort();
+}
+
+const REQUIRED = { TrailArn: TRAIL, TrailBucket: 'trail-bucket', StateBucket: 'watch-state' };
+const EVERYTHING = {
+  ...REQUIRED,
+  TrailPrefix: 'audit logs',
+  TrailBucketOwner: '444455556666',
+  TrailKmsKeyArn: 'arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  OrganizationId: 'o-abcdefghij',
+  StatePrefix: 'watch/prod/',
+  AlertTopicArn: 'arn:aws:sns:us-east-1:111122223333:cloudtrail-alerts',
+  AlertEventBusArn: 'arn:aws:events:us-east-1:111122223333:event-bus/security',
+  ExtraWatchArgs: '"--regions","us-east-1,eu-west-1","--overdue","3h"',
+};
+
+describe('deploy/watch/template.yaml', () => {
+  it('parses, and runs the function on a supported Node.js runtime, one at a time, with the memory and time of the other functions', () => {
+    const t = template();
+    expect(t.Transform).toBe('AWS::Serverless-2016-10-31');
+    const fn = t.Resources.Function!;
+    expect(fn.Type).toBe('AWS::Serverless::Function');
+    // Supported Lambda Node.js runtimes (the package needs ^20.19.0 || >=22.12.0; nodejs20.x ends in 2026).
+    expect(['nodejs22.x', 'nodejs24.x']).toContain(fn.Properties.Runtime);
+    expect(fn.Properties.Runtime).toBe('nodejs24.x'); // as deploy/Dockerfile and the Step Functions functions
+    expect(readFileSync(TEMPLATE, 'utf8')).toMatch(/# Node\.js 24: an LTS line/);
+    expect(fn.Properties).toMatchObject({ Handler: 'index.watchHandler', MemorySize: 2048, Timeout: 900, ReservedConcurrentExecutions: 1, CodeUri: 'function/' });
+    expect(fn.Properties.Policies).toBeUndefined(); // the role is given: SAM attaches nothing of its own
+    expect(readFileSync(join(ROOT, 'deploy', 'watch', 'function', 'index.mjs'), 'utf8')).toContain("export { watchHandler } from 'validate-logs/aws-lambda';");
+  });
+
+  it('a schedule and an SQS queue (with a dead-letter queue) start the passes; batch item failures are reported; S3 of the trail bucket only may send', () => {
+    const t = resolve(template(), EVERYTHING);
+    const events = t.Resources.Function!.Properties.Events as Record<string, { Type: string; Properties: Record<string, Json> }>;
+    expect(events.Schedule).toEqual({ Type: 'Schedule', Properties: { Schedule: 'rate(5 minutes)' } });
+    expect(events.Digests).toEqual({
+      Type: 'SQS',
+      Properties: { Queue: '<DigestQueue.Arn>', BatchSize: 100, MaximumBatchingWindowInSeconds: 60, FunctionResponseTypes: ['ReportBatchItemFailures'] },
+    });
+    const queue = t.Resources.DigestQueue!.Properties;
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: '<DeadLetterQueue.Arn>', maxReceiveCount: 5 });
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * 900); // Lambda's advice: 6 x the function's timeout
+    expect(t.Resources.DeadLetterQueue!.Type).toBe('AWS::SQS::Queue');
+    const policy = t.Resources.DigestQueuePolicy!.Properties as unknown as { Queues: string[]; PolicyDocument: { Statement: Statement[] } };
+    expect(policy.Queues).toEqual(['<DigestQueue>']);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'TrailBucketNotifications',
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: '<DigestQueue.Arn>',
+        Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::trail-bucket' }, StringEquals: { 'aws:SourceAccount': '444455556666' } },
+      },
+    ]);
+    expect(resolve(template(), REQUIRED).Resources.DigestQueuePolicy!.Properties).toMatchObject({
+      PolicyDocument: { Statement: [{ Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' } } }] },
+    });
+    expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['FunctionName', 'QueueArn']));
+  });
+
+  it("the function's VALIDATE_LOGS_WATCH_ARGS, for every option, is what the handler accepts", () => {
+    for (const [given, wanted] of [
+      [REQUIRED, ['--trail-arn', TRAIL, '--state', 's3://watch-state/validate-logs-watch/']],
+      [
+        EVERYTHING,
+        ['--trail-arn', TRAIL, '--state', 's3://watch-state/watch/prod/', '--organization-id', 'o-abcdefghij', '--alert-sns', EVERYTHING.AlertTopicArn, '--alert-eventbridge', EVERYTHING.AlertEventBusArn, '--regions', 'us-east-1,eu-west-1', '--overdue', '3h'],
+      ],
+    ] as const) {
+      const env = (resolve(template(), given).Resources.Function!.Properties.Environment as { Variables: Record<string, string> }).Variables;
+      expect(Object.keys(env)).toEqual([WATCH_ARGS_VARIABLE]);
+      expect(parseWatchArgs(env[WATCH_ARGS_VARIABLE])).toEqual(wanted);
+    }
+  });
+
+  it('the role grants what the watch calls, on the resources named and nothing wider', () => {
+    const minimal = grants(resolve(template(), REQUIRED));
+    expect(minimal).toEqual(
+      [
+        'logs:CreateLogStream on <LogGroup.Arn>',
+        'logs:PutLogEvents on <LogGroup.Arn>',
+        `s3:ListBucket on arn:aws:s3:::trail-bucket if {"StringLikeIfExists":{"s3:prefix":"AWSLogs/*"}}`,
+        's3:GetObject on arn:aws:s3:::trail-bucket/AWSLogs/*',
+        `s3:ListBucket on arn:aws:s3:::watch-state if {"StringLikeIfExists":{"s3:prefix":"validate-logs-watch/*"}}`,
+        's3:GetObject on arn:aws:s3:::watch-state/validate-logs-watch/*',
+        's3:PutObject on arn:aws:s3:::watch-state/validate-logs-watch/*',
+        'cloudtrail:ListPublicKeys on *',
+        'cloudtrail:DescribeTrails on *',
+        `cloudtrail:GetTrailStatus on ${TRAIL}`,
+        'sqs:ReceiveMessage on <DigestQueue.Arn>',
+        'sqs:DeleteMessage on <DigestQueue.Arn>',
+        'sqs:GetQueueAttributes on <DigestQueue.Arn>',
+      ].sort(),
+    );
+    const all = grants(resolve(template(), EVERYTHING));
+    expect(all.filter((g) => !minimal.includes(g))).toEqual(
+      [
+        `s3:ListBucket on arn:aws:s3:::trail-bucket if {"StringLikeIfExists":{"s3:prefix":"audit logs/AWSLogs/*"}}`,
+        's3:GetObject on arn:aws:s3:::trail-bucket/audit logs/AWSLogs/*',
+        `kms:Decrypt on ${EVERYTHING.TrailKmsKeyArn}`,
+        `s3:ListBucket on arn:aws:s3:::watch-state if {"StringLikeIfExists":{"s3:prefix":"watch/prod/*"}}`,
+        's3:GetObject on arn:aws:s3:::watch-state/watch/prod/*',
+        's3:PutObject on arn:aws:s3:::watch-state/watch/prod/*',
+        `sns:Publish on ${EVERYTHING.AlertTopicArn}`,
+        `events:PutEvents on ${EVERYTHING.AlertEventBusArn}`,
+      ].sort(),
+    );
+    // "*" only for the two CloudTrail calls that have no resource-level permissions.
+    expect(all.filter((g) => / on \*/.test(g))).toEqual(['cloudtrail:DescribeTrails on *', 'cloudtrail:ListPublicKeys on *']);
+  });
+
+  it('every AWS call in the code the watch runs is granted (read from the sources: the S3 and CloudTrail sources, the document store, src/watch/)', () => {
+    /** The IAM action each SDK command needs. */
+    const ACTION: Record<string, string | undefined> = {
+      ListObjectsV2: 's3:ListBucket',
+      HeadBucket: 's3:ListBucket',
+      GetObject: 's3:GetObject',
+      HeadObject: 's3:GetObject',
+      PutObject: 's3:PutObject',
+      ListPublicKeys: 'cloudtrail:ListPublicKeys',
+      DescribeTrails: 'cloudtrail:DescribeTrails',
+      GetTrailStatus: 'cloudtrail:GetTrailStatus',
+      Publish: 'sns:Publish',
+      PutEvents: 'events:PutEvents',
+      // Called only for an organization trail without --organization-id: the template gives it (OrganizationId).
+      DescribeOrganization: undefined,
+    };
+    const files = ['src/sources/s3.ts', 'src/sources/cloudtrail.ts', 'src/scale/store.ts', ...readdirSync(join(ROOT, 'src', 'watch')).filter((f) => f.endsWith('.ts')).map((f) => `src/watch/${f}`)];
+    const commands = new Set(files.flatMap((f) => [...readFileSync(join(ROOT, f), 'utf8').matchAll(/new (?:\w+\.)?(\w+)Command\(/g)].map((m) => m[1]!)));
+    expect([...commands]).toEqual(expect.arrayContaining(['ListObjectsV2', 'GetObject', 'PutObject', 'ListPublicKeys', 'DescribeTrails', 'GetTrailStatus']));
+    const granted = new Set(grants(resolve(template(), EVERYTHING)).map((g) => g.split(' ')[0]));
+    for (const c of commands) {
+      expect(Object.keys(ACTION), `${c}: which IAM action does it need? Add it to this table and grant it in the template`).toContain(c);
+      if (ACTION[c]) expect(granted, `${c} needs ${ACTION[c]}`).toContain(ACTION[c]);
+    }
+  });
+
+  const cfnLint = requireTool('cfn-lint', spawnSync('cfn-lint', ['--version']).status === 0 ? undefined : 'no cfn-lint on PATH', 'pip install cfn-lint');
+  it.skipIf(cfnLint.skip)('passes cfn-lint, and the SAM transform adds no role or policy of its own', () => {
+    cfnLint.check();
+    const lint = spawnSync('cfn-lint', [TEMPLATE], { encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+    // The SAM translator cfn-lint ships, as CloudFormation runs it (CodeUri as `aws cloudformation package` leaves it).
+    const script = `
+import json, sys
+from cfnlint.decode import decode
+from samtranslator.translator.transform import transform
+t, errors = decode(sys.argv[1])
+t = json.loads(json.dumps(t, default=str))
+t['Resources']['Function']['Properties']['CodeUri'] = 's3://artifacts/function.zip'
+class Policies:
+    def load(self): return {}
+out = transform(t, {}, Policies())
+print(json.dumps({k: {'Type': v['Type'], 'Properties': v.get('Properties', {})} for k, v in out['Resources'].items()}))
+`;
+    const sam = spawnSync('python3', ['-c', script, TEMPLATE], { encoding: 'utf8', env: { ...process.env, AWS_DEFAULT_REGION: 'us-east-1' } });
+    expect(sam.stderr).toBe('');
+    const resources = JSON.parse(sam.stdout) as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    expect(Object.fromEntries(Object.entries(resources).map(([k, v]) => [k, v.Type]))).toEqual({
+      LogGroup: 'AWS::Logs::LogGroup',
+      DeadLetterQueue: 'AWS::SQS::Queue',
+      DigestQueue: 'AWS::SQS::Queue',
+      DigestQueuePolicy: 'AWS::SQS::QueuePolicy',
+      Role: 'AWS::IAM::Role',
+      Function: 'AWS::Lambda::Function',
+      FunctionEventInvokeConfig: 'AWS::Lambda::EventInvokeConfig',
+      FunctionDigests: 'AWS::Lambda::EventSourceMapping',
+      FunctionSchedule: 'AWS::Events::Rule',
+      FunctionSchedulePermission: 'AWS::Lambda::Permission',
+    });
+    expect(resources.FunctionDigests!.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 100 });
+    expect(resources.FunctionEventInvokeConfig!.Properties).toMatchObject({ MaximumRetryAttempts: 0 });
+    expect(resources.Function!.Properties).toMatchObject({ Runtime: 'nodejs24.x', ReservedConcurrentExecutions: 1, Role: { 'Fn::GetAtt': ['Role', 'Arn'] } });
   });
 });
