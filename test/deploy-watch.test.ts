@@ -5,7 +5,8 @@
 // checked by cfn-lint too), the Kubernetes CronJob and the systemd units (`systemd-analyze
 // verify` and its security score).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -541,5 +542,118 @@ print(json.dumps({k: {'Type': v['Type'], 'Properties': v.get('Properties', {})} 
     expect(resources.FunctionDigests!.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 100 });
     expect(resources.FunctionEventInvokeConfig!.Properties).toMatchObject({ MaximumRetryAttempts: 0 });
     expect(resources.Function!.Properties).toMatchObject({ Runtime: 'nodejs24.x', ReservedConcurrentExecutions: 1, Role: { 'Fn::GetAtt': ['Role', 'Arn'] } });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes and systemd.
+
+describe('deploy/kubernetes/watch-cronjob.yaml', () => {
+  it('a CronJob every 5 minutes, never two at once, runs watch --once with its state in S3, as a non-root user on a read-only root', () => {
+    const job = parseYaml(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'watch-cronjob.yaml'), 'utf8')) as {
+      apiVersion: string;
+      kind: string;
+      spec: {
+        schedule: string;
+        concurrencyPolicy: string;
+        jobTemplate: { spec: { backoffLimit: number; template: { spec: { restartPolicy: string; securityContext: Record<string, unknown>; containers: Array<Record<string, unknown> & { args: string[] }> } } } };
+      };
+    };
+    expect([job.apiVersion, job.kind, job.spec.schedule, job.spec.concurrencyPolicy]).toEqual(['batch/v1', 'CronJob', '*/5 * * * *', 'Forbid']);
+    const pod = job.spec.jobTemplate.spec.template.spec;
+    expect(job.spec.jobTemplate.spec.backoffLimit).toBe(0); // the next schedule is the retry
+    expect(pod.restartPolicy).toBe('Never');
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.containers).toHaveLength(1);
+    const c = pod.containers[0]!;
+    expect(c.args.slice(0, 2)).toEqual(['watch', '--once']);
+    expect(c.args[c.args.indexOf('--state') + 1]).toMatch(/^s3:\/\/[^/]+\/.+\/$/);
+    expect(c.args).not.toContain('--interval');
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(c.resources).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } });
+    // The image deploy/Dockerfile builds runs as "node" (uid 1000 in the node images) with the command as its entry point.
+    const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["validate-logs"\]$/m);
+  });
+});
+
+/** A systemd unit file: each section's settings, a repeated setting keeping every value. */
+function unit(text: string): Record<string, Record<string, string[]>> {
+  const out: Record<string, Record<string, string[]>> = {};
+  let section: Record<string, string[]> | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const head = /^\[(.+)\]$/.exec(line);
+    if (head) {
+      section = out[head[1]!] = {};
+      continue;
+    }
+    const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (!m || !section) throw new Error(`not a unit file line: ${line}`);
+    (section[m[1]!] ??= []).push(m[2]!);
+  }
+  return out;
+}
+
+describe('deploy/systemd', () => {
+  const dir = join(ROOT, 'deploy', 'systemd');
+  const read = (name: string) => unit(readFileSync(join(dir, name), 'utf8'));
+  const HARDENING = {
+    DynamicUser: ['yes'],
+    StateDirectory: ['validate-logs-watch'],
+    ProtectSystem: ['strict'],
+    ProtectHome: ['yes'],
+    PrivateTmp: ['yes'],
+    PrivateDevices: ['yes'],
+    NoNewPrivileges: ['yes'],
+    CapabilityBoundingSet: [''],
+    RestrictAddressFamilies: ['AF_INET AF_INET6 AF_UNIX'],
+    UMask: ['0077'],
+  };
+
+  it('the timer starts a oneshot watch --once every 5 minutes, its state in the state directory unless the environment file says s3://', () => {
+    const service = read('validate-logs-watch.service');
+    const timer = read('validate-logs-watch.timer');
+    expect(service.Service).toMatchObject({ Type: ['oneshot'], ...HARDENING, Environment: ['WATCH_STATE=%S/validate-logs-watch'], EnvironmentFile: ['/etc/validate-logs/watch.env'] });
+    expect(service.Service!.ExecStart).toEqual(['validate-logs watch --once --state ${WATCH_STATE} $WATCH_ARGS']);
+    expect(service.Service!.MemoryDenyWriteExecute).toBeUndefined(); // V8 writes machine code
+    expect(timer.Timer).toMatchObject({ OnCalendar: ['*:0/5'], Unit: ['validate-logs-watch.service'] });
+    expect(timer.Install).toEqual({ WantedBy: ['timers.target'] });
+  });
+
+  it('the long-running alternative: watch --interval 5m, restarted on failure, stopped by SIGTERM, hardened the same way', () => {
+    const daemon = read('validate-logs-watch-daemon.service');
+    expect(daemon.Service).toMatchObject({ ...HARDENING, Restart: ['on-failure'], KillSignal: ['SIGTERM'] });
+    expect(daemon.Service!.ExecStart).toEqual(['validate-logs watch --interval 5m --metrics-port 9464 --state ${WATCH_STATE} $WATCH_ARGS']);
+    expect(daemon.Unit!.Conflicts).toEqual(['validate-logs-watch.timer validate-logs-watch.service']);
+  });
+
+  const analyze = requireTool('systemd-analyze', spawnSync('systemd-analyze', ['--version']).status === 0 ? undefined : 'no systemd-analyze on PATH', 'apt-get install systemd (Debian): only its systemd-analyze is used');
+  it.skipIf(analyze.skip)('systemd-analyze verify finds nothing wrong, and rates their exposure "OK" (below 2)', () => {
+    analyze.check();
+    // verify checks that the command exists: the units name it as systemd finds it (/usr/local/bin,
+    // /usr/bin), so a copy names a stand-in that does.
+    const work = mkdtempSync(join(tmpdir(), 'vl-systemd-'));
+    try {
+      const program = join(work, 'validate-logs');
+      writeFileSync(program, '#!/bin/sh\nexit 0\n');
+      chmodSync(program, 0o755);
+      const names = readdirSync(dir).sort();
+      expect(names).toEqual(['validate-logs-watch-daemon.service', 'validate-logs-watch.service', 'validate-logs-watch.timer']);
+      for (const n of names) writeFileSync(join(work, n), readFileSync(join(dir, n), 'utf8').replace(/^ExecStart=validate-logs /m, `ExecStart=${program} `));
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', ...names.map((n) => join(work, n))], { encoding: 'utf8', cwd: work });
+      expect(verify.stderr + verify.stdout).toBe('');
+      expect(verify.status).toBe(0);
+      for (const n of names.filter((x) => x.endsWith('.service'))) {
+        const security = spawnSync('systemd-analyze', ['security', '--offline=yes', join(work, n)], { encoding: 'utf8', cwd: work });
+        const level = /Overall exposure level for \S+: (\d+\.\d+) (\w+)/.exec(security.stdout);
+        expect(level, security.stdout + security.stderr).not.toBeNull();
+        expect([Number(level![1]) < 2, level![2]], `${n}: ${level![0]}`).toEqual([true, 'OK']);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
