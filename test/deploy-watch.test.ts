@@ -505,6 +505,18 @@ describe('deploy/watch/template.yaml', () => {
     }
   });
 
+  it('the policy docs/watch-deploy.md gives for the CronJob and the systemd units is the role of the template, less what only a function needs', () => {
+    const page = readFileSync(join(ROOT, 'docs', 'watch-deploy.md'), 'utf8');
+    const blocks = [...page.matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((m) => JSON.parse(m[1]!) as { Statement: Statement[] });
+    expect(blocks).toHaveLength(1);
+    const documented = blocks[0]!.Statement.flatMap((st) => list(st.Action).flatMap((a) => list(st.Resource).map((r) => `${a} on ${r}${st.Condition ? ` if ${JSON.stringify(st.Condition)}` : ''}`))).sort();
+    const fromTemplate = grants(resolve(template(), { ...REQUIRED, TrailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/TRAIL', AlertTopicArn: 'arn:aws:sns:us-east-1:111122223333:cloudtrail-alerts' }))
+      .filter((g) => !/^(logs|sqs):/.test(g))
+      .map((g) => g.replace(':::trail-bucket', ':::TRAIL-BUCKET').replace(':::watch-state', ':::STATE-BUCKET'))
+      .sort();
+    expect(documented).toEqual(fromTemplate);
+  });
+
   const cfnLint = requireTool('cfn-lint', spawnSync('cfn-lint', ['--version']).status === 0 ? undefined : 'no cfn-lint on PATH', 'pip install cfn-lint');
   it.skipIf(cfnLint.skip)('passes cfn-lint, and the SAM transform adds no role or policy of its own', () => {
     cfnLint.check();
