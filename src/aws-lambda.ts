@@ -22,14 +22,14 @@
  * docs/watch-deploy.md and deploy/watch/template.yaml.
  * @module
  */
+import { Writable } from 'node:stream';
 import type { Finding } from './chain/findings.js';
 import type { Summary } from './chain/report.js';
+import { UsageError } from './cli/usage-error.js';
 import { ValidateLogsError } from './errors.js';
+import { parseDigestKey } from './format/keys.js';
 import { collectReports } from './scale/collect.js';
 import { checkShardItem, parseManifest, type ShardItem } from './scale/manifest.js';
-import { parseDigestKey } from './format/keys.js';
-import { UsageError } from './cli/usage-error.js';
-import { Writable } from 'node:stream';
 import { runShardFromPlan } from './scale/run.js';
 import { DocumentStore, s3Location, within } from './scale/store.js';
 

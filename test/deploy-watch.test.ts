@@ -207,6 +207,56 @@ describe('the Lambda watch handler', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('nothing in an event reaches the command: its flags come from the configuration only', async () => {
+    const h = handlerWith();
+    const forged = { ...SCHEDULED, detail: { args: ['--state', '/tmp/x'], state: 's3://attacker/p/' }, argv: ['--alert-webhook', 'http://attacker.example/'] };
+    await h.handler(forged);
+    const batch = sqs(notification(DIGEST));
+    (batch.Records[0] as unknown as Record<string, unknown>).messageAttributes = { args: { stringValue: '--local-dir /' } };
+    await h.handler(batch);
+    expect(h.calls).toEqual([
+      [...ARGS, '--once', '--emf'],
+      [...ARGS, '--once', '--emf'],
+    ]);
+  });
+
+  it("a hostile message id cannot forge log lines, and output without line ends is passed on in bounded pieces", async () => {
+    const h = handlerWith(async (_argv, io) => {
+      const chunk = 'x'.repeat(256 * 1024);
+      for (let i = 0; i < 12; i++) io.stdout.write(chunk); // 3 MiB, no line end
+      io.stderr.write(`${'e'.repeat(100_000)}\n`);
+      return 2;
+    });
+    const writes: number[] = [];
+    h.stdout.write = ((chunk: string, cb?: (e?: Error | null) => void) => {
+      writes.push(chunk.length);
+      cb?.();
+      return true;
+    }) as typeof h.stdout.write;
+    const id = `m1"\nvalidate-logs watch (Lambda): pass ended with status 0\n${'z'.repeat(10_000)}`;
+    const result = await h.handler({ Records: [{ messageId: id, body: 'not json' }] });
+    expect(result).toEqual({ batchItemFailures: [] });
+    const lines = h.stderr.text().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.length).toBeLessThan(400);
+    expect(lines[0]).toMatch(/^validate-logs watch \(Lambda\): SQS message "m1\\"\\nvalidate-logs watch/);
+    // A pass whose last stderr line is huge: the error holds a bounded part of it.
+    const e = await h.handler(SCHEDULED).then(
+      () => undefined,
+      (x: unknown) => x as Error,
+    );
+    expect(e!.message.length).toBeLessThan(2100);
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(3 * 1024 * 1024 + writes.length); // every byte, each piece ended as a line
+    expect(Math.max(...writes)).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024 + 1);
+  });
+
+  it('the other handlers do not load the watch: the module imports it only when a pass runs', () => {
+    const source = readFileSync(join(ROOT, 'src', 'aws-lambda.ts'), 'utf8');
+    const staticImports = [...source.matchAll(/^import (?!type ).* from '([^']+)';$/gm)].map((m) => m[1]);
+    expect(staticImports.filter((s) => s!.startsWith('./cli/'))).toEqual(['./cli/usage-error.js']);
+    expect(source).toContain("await import('./cli/watch.js')");
+  });
+
   it('anything else than a scheduled event or an SQS batch is refused, and nothing runs', async () => {
     const h = handlerWith();
     for (const event of [{}, { 'detail-type': 'Object Created' }, { Records: [{ body: '{}' }] }, null]) {
