@@ -308,6 +308,7 @@ const REFUSED_IN_LAMBDA: Record<string, string> = {
   '--metrics-port': 'a function serves no port: the metrics are the EMF lines of its log (--emf)',
   '--local-dir': "the trail is read from S3: a function's disk holds no trail",
   '--help': 'a function runs passes',
+  '-h': 'a function runs passes',
   '--version': 'a function runs passes',
 };
 
@@ -513,7 +514,7 @@ export function createWatchHandler(options: WatchHandlerOptions = {}): WatchHand
               Math.max(0, left > 2 * margin ? left - margin : left / 2),
             );
       timer?.unref();
-      say(`pass started (${why})`);
+      say(`pass started (${why}${context?.awsRequestId ? `; request ${idText(context.awsRequestId)}` : ''})`);
       let status: number;
       try {
         status = await run(argv, { stdout: out, stderr: err, env, now: options.now ?? (() => new Date()), signal: controller.signal });

@@ -63,9 +63,10 @@ describe('the Lambda watch handler', () => {
       seen = io;
       return 0;
     });
-    expect(await h.handler(SCHEDULED)).toEqual({ status: 0, ok: true });
+    expect(await h.handler(SCHEDULED, { awsRequestId: 'req-1' })).toEqual({ status: 0, ok: true });
     expect(h.calls).toEqual([[...ARGS, '--once', '--emf']]);
     expect(seen!.env).toBe(h.env);
+    expect(h.stderr.text().split('\n')).toEqual(['validate-logs watch (Lambda): pass started (schedule; request "req-1")', 'validate-logs watch (Lambda): pass ended with status 0', '']);
     const h1 = handlerWith(() => 1);
     expect(await h1.handler(SCHEDULED)).toEqual({ status: 1, ok: false });
   });
@@ -282,6 +283,7 @@ describe(`${WATCH_ARGS_VARIABLE}`, () => {
     ['--metrics-port', JSON.stringify([...ARGS, '--metrics-port', '9464']), /gives --metrics-port, which a Lambda function cannot use: a function serves no port/],
     ['--local-dir', JSON.stringify([...ARGS, '--local-dir', '/mnt/trail']), /gives --local-dir, which a Lambda function cannot use/],
     ['--help', JSON.stringify([...ARGS, '--help']), /gives --help/],
+    ['-h', JSON.stringify([...ARGS, '-h']), /gives -h/],
   ];
   for (const [what, value, message] of refused) {
     it(`${what}: an error naming the variable and what is wrong, never its secrets, and no pass`, async () => {
