@@ -258,7 +258,10 @@ export interface WatchIO {
   env: NodeJS.ProcessEnv;
   /** The current time. */
   now: () => Date;
-  /** Aborted shortly before the function's timeout, as a SIGTERM would stop the command. */
+  /**
+   * Aborted shortly before the function's timeout, as a SIGTERM would stop the command; the
+   * invocation then ends as a pass with status 2 would (the pass did not reach its end).
+   */
   signal?: AbortSignal;
 }
 
@@ -494,8 +497,8 @@ export function createWatchHandler(options: WatchHandlerOptions = {}): WatchHand
   const stderr = options.stderr ?? process.stderr;
   const say = (line: string): void => void stderr.write(`validate-logs watch (Lambda): ${line}\n`);
 
-  /** One pass: its exit status and the last line it wrote on stderr. */
-  const pass = (args: string[], context: WatchContext | undefined, why: string): Promise<{ status: number; last: string }> =>
+  /** One pass: its exit status, and what to say if it is not 0 or 1 (its last line on stderr). */
+  const pass = (args: string[], context: WatchContext | undefined, why: string): Promise<{ status: number; failure: string }> =>
     oneAtATime(async () => {
       const env = options.env ?? process.env;
       const argv = [...args];
@@ -506,13 +509,9 @@ export function createWatchHandler(options: WatchHandlerOptions = {}): WatchHand
       const controller = new AbortController();
       const left = context?.getRemainingTimeInMillis?.();
       const margin = options.stopMarginMs ?? 30_000;
-      const timer =
-        left === undefined
-          ? undefined
-          : setTimeout(
-              () => void import('./cli/io.js').then((m) => controller.abort(new m.StopError('SIGTERM'))),
-              Math.max(0, left > 2 * margin ? left - margin : left / 2),
-            );
+      // The stop comes `margin` before the timeout, or half-way when less than twice that is left.
+      const stopIn = left === undefined ? undefined : Math.max(0, left > 2 * margin ? left - margin : left / 2);
+      const timer = stopIn === undefined ? undefined : setTimeout(() => void import('./cli/io.js').then((m) => controller.abort(new m.StopError('SIGTERM'))), stopIn);
       timer?.unref();
       say(`pass started (${why}${context?.awsRequestId ? `; request ${idText(context.awsRequestId)}` : ''})`);
       let status: number;
@@ -529,17 +528,21 @@ export function createWatchHandler(options: WatchHandlerOptions = {}): WatchHand
       }
       await Promise.all([new Promise((r) => out.end(r)), new Promise((r) => err.end(r))]);
       say(`pass ended with status ${status}`);
-      return { status, last: err.last };
+      // Stopped for the timeout: whatever its status says, the pass did not verify everything new.
+      if (controller.signal.aborted) {
+        const before = Math.round((left! - stopIn!) / 1000);
+        return { status: 2, failure: `validate-logs watch was stopped ${before} s before the function's timeout, before the end of its pass (it then ended with status ${status}); the next pass takes it up again` };
+      }
+      const failure = `validate-logs watch ended with status ${status}${err.last ? `: ${err.last}` : ' and said nothing on stderr'}`;
+      return { status, failure };
     });
-
-  const failed = (status: number, last: string): string => `validate-logs watch ended with status ${status}${last ? `: ${last}` : ' and said nothing on stderr'}`;
 
   const handler = async (event: WatchEvent, context?: WatchContext): Promise<WatchPassResult | WatchQueueResult> => {
     const args = parseWatchArgs((options.env ?? process.env)[WATCH_ARGS_VARIABLE]);
     if (isObject(event) && event['detail-type'] === 'Scheduled Event') {
-      const { status, last } = await pass(args, context, 'schedule');
+      const { status, failure } = await pass(args, context, 'schedule');
       if (status === 0 || status === 1) return { status, ok: status === 0 };
-      throw new Error(failed(status, last));
+      throw new Error(failure);
     }
     if (isObject(event) && Array.isArray(event.Records) && event.Records.every((r) => isObject(r) && typeof r.messageId === 'string')) {
       const asking: string[] = [];
@@ -554,9 +557,9 @@ export function createWatchHandler(options: WatchHandlerOptions = {}): WatchHand
         }
       }
       if (asking.length === 0) return { batchItemFailures: [] };
-      const { status, last } = await pass(args, context, `${asking.length} message(s), the first for ${JSON.stringify(key)}`);
+      const { status, failure } = await pass(args, context, `${asking.length} message(s), the first for ${JSON.stringify(key)}`);
       if (status === 0 || status === 1) return { batchItemFailures: [], pass: { status, ok: status === 0 } };
-      say(`${failed(status, last)}; the ${asking.length} message(s) that called for the pass will be delivered again`);
+      say(`${failure}; the ${asking.length} message(s) that called for the pass will be delivered again`);
       return { batchItemFailures: asking.map((itemIdentifier) => ({ itemIdentifier })) };
     }
     throw new Error('validate-logs watch (Lambda): the event is neither an EventBridge scheduled event ("detail-type": "Scheduled Event") nor an SQS batch (Records with messageId and body); no pass was run');

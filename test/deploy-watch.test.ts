@@ -198,14 +198,25 @@ describe('the Lambda watch handler', () => {
     expect([a.status, b]).toEqual(['rejected', { status: 'fulfilled', value: { status: 0, ok: true } }]);
   });
 
-  it('the pass is asked to stop (as by SIGTERM) before the function times out', async () => {
+  it('the pass is asked to stop (as by SIGTERM) before the function times out; a stopped pass is no success, whatever its status', async () => {
+    // As the watch does with --once: a stop abandons the walk and exits 0, nothing written.
     const stopped: WatchRunner = (_argv, io) =>
       new Promise<number>((resolve) => io.signal!.addEventListener('abort', () => resolve((io.signal!.reason as { code?: string }).code === 'SIGTERM' ? 0 : 3)));
+    const env = { [WATCH_ARGS_VARIABLE]: JSON.stringify(ARGS) };
     const started = Date.now();
-    const handler = createWatchHandler({ run: stopped, env: { [WATCH_ARGS_VARIABLE]: JSON.stringify(ARGS) }, stderr: sink(), stopMarginMs: 100 });
-    expect(await handler(SCHEDULED, { getRemainingTimeInMillis: () => 400 })).toEqual({ status: 0, ok: true });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const handler = createWatchHandler({ run: stopped, env, stderr: sink(), stopMarginMs: 200 });
+    await expect(handler(SCHEDULED, { getRemainingTimeInMillis: () => 600 })).rejects.toThrow(
+      /^validate-logs watch was stopped 0 s before the function's timeout, before the end of its pass \(it then ended with status 0\); the next pass takes it up again$/,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
     expect(Date.now() - started).toBeLessThan(5000);
+    const stderr = sink();
+    const queued = createWatchHandler({ run: stopped, env, stderr, stopMarginMs: 2000 });
+    expect(await queued(sqs(notification(DIGEST)), { getRemainingTimeInMillis: () => 1000 })).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(stderr.text()).toContain('stopped 1 s before the function\'s timeout'); // half-way when less than twice the margin is left
+    // With time enough, no stop: the pass's own status stands.
+    const quick = createWatchHandler({ run: async () => 1, env, stderr: sink() });
+    expect(await quick(SCHEDULED, { getRemainingTimeInMillis: () => 900_000 })).toEqual({ status: 1, ok: false });
   });
 
   it('nothing in an event reaches the command: its flags come from the configuration only', async () => {
