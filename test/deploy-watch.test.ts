@@ -691,7 +691,8 @@ describe('deploy/systemd', () => {
   it('the timer starts a oneshot watch --once every 5 minutes, its state in the state directory unless the environment file says s3://', () => {
     const service = read('validate-logs-watch.service');
     const timer = read('validate-logs-watch.timer');
-    expect(service.Service).toMatchObject({ Type: ['oneshot'], ...HARDENING, Environment: ['WATCH_STATE=%S/validate-logs-watch'], EnvironmentFile: ['/etc/validate-logs/watch.env'] });
+    // The state directory's real path: /var/lib/validate-logs-watch is a link to it (DynamicUser), and the watch never follows a link into its state folder.
+    expect(service.Service).toMatchObject({ Type: ['oneshot'], ...HARDENING, Environment: ['WATCH_STATE=%S/private/validate-logs-watch'], EnvironmentFile: ['/etc/validate-logs/watch.env'] });
     expect(service.Service!.ExecStart).toEqual(['validate-logs watch --once --state ${WATCH_STATE} $WATCH_ARGS']);
     expect(service.Service!.MemoryDenyWriteExecute).toBeUndefined(); // V8 writes machine code
     expect(timer.Timer).toMatchObject({ OnCalendar: ['*:0/5'], Unit: ['validate-logs-watch.service'] });
@@ -700,7 +701,7 @@ describe('deploy/systemd', () => {
 
   it('the long-running alternative: watch --interval 5m, restarted on failure, stopped by SIGTERM, hardened the same way', () => {
     const daemon = read('validate-logs-watch-daemon.service');
-    expect(daemon.Service).toMatchObject({ ...HARDENING, Restart: ['on-failure'], KillSignal: ['SIGTERM'] });
+    expect(daemon.Service).toMatchObject({ ...HARDENING, Environment: ['WATCH_STATE=%S/private/validate-logs-watch'], Restart: ['on-failure'], KillSignal: ['SIGTERM'] });
     expect(daemon.Service!.ExecStart).toEqual(['validate-logs watch --interval 5m --metrics-port 9464 --state ${WATCH_STATE} $WATCH_ARGS']);
     expect(daemon.Unit!.Conflicts).toEqual(['validate-logs-watch.timer validate-logs-watch.service']);
   });
