@@ -492,6 +492,23 @@ describe('deploy/watch/template.yaml', () => {
     expect(Object.keys(t.Outputs)).toEqual(expect.arrayContaining(['FunctionName', 'QueueArn']));
   });
 
+  it('who watches the watcher: alarms when it fails, stops being invoked, or leaves messages in the dead-letter queue, to the alert topic', () => {
+    const alarms = (t: Template) =>
+      Object.fromEntries(
+        Object.entries(t.Resources)
+          .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+          .map(([name, r]) => [name, r.Properties as { MetricName: string; Dimensions: Array<{ Value: string }>; ComparisonOperator: string; TreatMissingData: string; AlarmActions?: string[] }]),
+      );
+    const withTopic = alarms(resolve(template(), EVERYTHING));
+    expect(Object.fromEntries(Object.entries(withTopic).map(([n, a]) => [n, [a.MetricName, a.Dimensions[0]!.Value, a.ComparisonOperator, a.TreatMissingData, a.AlarmActions]]))).toEqual({
+      FailingAlarm: ['Errors', '<Function>', 'GreaterThanOrEqualToThreshold', 'notBreaching', [EVERYTHING.AlertTopicArn]],
+      // No invocation at all is silence too: missing data breaches.
+      SilentAlarm: ['Invocations', '<Function>', 'LessThanThreshold', 'breaching', [EVERYTHING.AlertTopicArn]],
+      DeadLetterAlarm: ['ApproximateNumberOfMessagesVisible', '<DeadLetterQueue.QueueName>', 'GreaterThanOrEqualToThreshold', 'notBreaching', [EVERYTHING.AlertTopicArn]],
+    });
+    for (const a of Object.values(alarms(resolve(template(), REQUIRED)))) expect(a.AlarmActions).toBeUndefined();
+  });
+
   it("the function's VALIDATE_LOGS_WATCH_ARGS, for every option, is what the handler accepts", () => {
     for (const [given, wanted] of [
       [REQUIRED, ['--trail-arn', TRAIL, '--state', 's3://watch-state/validate-logs-watch/']],
@@ -613,6 +630,9 @@ print(json.dumps({k: {'Type': v['Type'], 'Properties': v.get('Properties', {})} 
       FunctionDigests: 'AWS::Lambda::EventSourceMapping',
       FunctionSchedule: 'AWS::Events::Rule',
       FunctionSchedulePermission: 'AWS::Lambda::Permission',
+      FailingAlarm: 'AWS::CloudWatch::Alarm',
+      SilentAlarm: 'AWS::CloudWatch::Alarm',
+      DeadLetterAlarm: 'AWS::CloudWatch::Alarm',
     });
     expect(resources.FunctionDigests!.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 100 });
     expect(resources.FunctionEventInvokeConfig!.Properties).toMatchObject({ MaximumRetryAttempts: 0 });
