@@ -23,6 +23,7 @@
  * @module
  */
 import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Finding } from './chain/findings.js';
 import type { Summary } from './chain/report.js';
 import { UsageError } from './cli/usage-error.js';
@@ -429,6 +430,8 @@ const idText = (id: unknown): string => JSON.stringify(String(id).slice(0, 128))
 class LineStream extends Writable {
   last = '';
   #partial = '';
+  /** Bytes of a character split between two writes wait for the rest. */
+  readonly #decoder = new StringDecoder('utf8');
   readonly #target: NodeJS.WritableStream;
 
   constructor(target: NodeJS.WritableStream) {
@@ -437,7 +440,7 @@ class LineStream extends Writable {
   }
 
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
-    this.#partial += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    this.#partial += typeof chunk === 'string' ? chunk : this.#decoder.write(chunk);
     const lines = this.#partial.split('\n');
     this.#partial = lines.pop()!;
     // A line that never ends is passed on in pieces rather than held in memory.
@@ -449,7 +452,7 @@ class LineStream extends Writable {
   }
 
   override _final(done: (e?: Error | null) => void): void {
-    const rest = this.#partial;
+    const rest = this.#partial + this.#decoder.end();
     this.#partial = '';
     this.#emit(rest === '' ? [] : [rest], done);
   }

@@ -86,6 +86,15 @@ describe('the Lambda watch handler', () => {
     }) as typeof h.stdout.write;
     await h.handler(SCHEDULED);
     expect(writes).toEqual(emf.map((l) => `${l}\n`));
+    // Bytes, a character split between two writes.
+    const bytes = handlerWith(async (_argv, io) => {
+      const line = Buffer.from('{"trail":"é-trail"}\n');
+      io.stdout.write(line.subarray(0, 11));
+      io.stdout.write(line.subarray(11));
+      return 0;
+    });
+    await bytes.handler(SCHEDULED);
+    expect(bytes.stdout.text()).toBe('{"trail":"é-trail"}\n');
   });
 
   it('an endpoint (an S3-compatible store) becomes --endpoint-url unless the flags give one; flags already there are not repeated', async () => {
