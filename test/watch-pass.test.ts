@@ -1,6 +1,6 @@
 // One pass of `validate-logs watch`, and the loop, on a real trail in a local folder walked by
 // the same region runner a run uses; the state store and the alert destinations are small
-// in-memory stand-ins with real semantics (test/helpers/watch-fakes.ts). What is proven: an
+// in-memory stand-ins with real semantics; the alerts are the alert module's (test/helpers/watch-fakes.ts). What is proven: an
 // alert goes out once across passes and restarts, an alert decided is never lost, silence and
 // failing passes alert once and recover, a conflicting write sends nothing, a state of another
 // trail or a forged checkpoint is refused, an invalid chain keeps its pin.
@@ -11,16 +11,17 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makePlan, readSettings, type ValidateFlags } from '../src/cli/plan.js';
 import { UsageError } from '../src/cli/io.js';
+import { signCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { generateNoteSignerKey } from '../src/checkpoint/note.js';
 import { ValidateLogsError } from '../src/errors.js';
 import { digestKey } from '../src/format/keys.js';
-import { runPass, type PassContext, type PassSettings, type VerifyTrail } from '../src/watch/pass.js';
+import { MAX_ALERTS_PER_CODE, runPass, type PassContext, type PassSettings, type VerifyTrail } from '../src/watch/pass.js';
 import { onceStatus, watchLoop } from '../src/watch/watcher.js';
 import type { PassOutcome } from '../src/watch/pass.js';
 import { writeHourlyChain } from './helpers/chains.js';
 import { PublicKeySet, createSigner, logKey } from './helpers/lib.js';
 import { ROOT } from './helpers/tamper.js';
-import { MemoryStore, RecordingDestination, testAlertRules } from './helpers/watch-fakes.js';
+import { MemoryStore, RecordingDestination } from './helpers/watch-fakes.js';
 
 const BUCKET = 'watch-bucket';
 const ACCOUNT = '111122223333';
@@ -81,7 +82,7 @@ function settings(extra: Partial<PassSettings> = {}): PassSettings {
 }
 
 async function context(extra: Partial<PassContext> = {}, s: Partial<PassSettings> = {}): Promise<PassContext> {
-  return { store, destinations: [hook, command], verify: await verifier(), alerts: testAlertRules, settings: settings(s), now: () => new Date(clock), say: (l) => lines.push(l), ...extra };
+  return { store, destinations: [hook, command], verify: await verifier(), settings: settings(s), now: () => new Date(clock), say: (l) => lines.push(l), ...extra };
 }
 
 const codes = (d: RecordingDestination): string[] => d.received.map((a) => `${a.type} ${a.code}`);
@@ -253,11 +254,15 @@ describe('a pass', () => {
     expect((prefixed as Error).message).toContain('(prefix differs)');
   });
 
-  it('a checkpoint in the state signed by another key, or pinning another bucket, is refused (STATE_INVALID)', async () => {
+  it('a checkpoint in the state signed by another key is refused (STATE_INVALID); the state\'s own key opens it once when moving to --checkpoint-key', async () => {
     await deliver(2);
     await runPass(await context());
     const given = await generateNoteSignerKey('audit.example.com/watch');
-    // --checkpoint-key given: the state's own key still opens the checkpoint it signed (a move to a kept key).
+    // --checkpoint-key given: the state's own key still opens the checkpoint it signed (a move to a
+    // kept key), also after a pass that failed and so signed nothing.
+    const failing: VerifyTrail = () => Promise.reject(new ValidateLogsError('SOURCE_ERROR', 'the bucket cannot be listed'));
+    expect((await runPass(await context({ verify: failing }, { signer: given }))).status).toBe('error');
+    expect(store.state().ownKey).toBeDefined();
     const moved = await runPass(await context({}, { signer: given }));
     expect(moved.status).toBe('valid');
     expect(store.state().ownKey).toBeUndefined();
@@ -265,6 +270,39 @@ describe('a pass', () => {
     const stranger = await generateNoteSignerKey('someone.example/else');
     const e = await runPass(await context({}, { signer: stranger })).catch((x: unknown) => x);
     expect((e as ValidateLogsError).code).toBe('STATE_INVALID');
+  });
+
+  it('a flood of findings (a planted or tampered mass) sends at most 20 of a code and one count, once, and keeps the state small', async () => {
+    await deliver(1);
+    await runPass(await context());
+    await deliver(27);
+    for (let h = 1; h < 27; h++) tamperLog(h);
+    const flood = await runPass(await context());
+    expect(flood.status).toBe('invalid');
+    const got = hook.received.map((a) => a.code);
+    expect(got.filter((c) => c === 'LOG_HASH_MISMATCH')).toHaveLength(MAX_ALERTS_PER_CODE + 1);
+    expect(hook.received.at(-1)!.message).toMatch(/^6 more LOG_HASH_MISMATCH findings in us-east-1 than the 20 alerted one by one/);
+    expect(store.state().sent).toHaveLength(MAX_ALERTS_PER_CODE + 1);
+    // The same findings again, from the same pin: nothing sent, nothing dripped out.
+    await runPass(await context());
+    await runPass(await context());
+    expect(hook.received).toHaveLength(MAX_ALERTS_PER_CODE + 1);
+  });
+
+  it('a checkpoint in the state edited, or pinning a digest of another bucket, is refused (STATE_INVALID), even when signed by the key', async () => {
+    const given = await generateNoteSignerKey('audit.example.com/watch');
+    await deliver(2);
+    await runPass(await context({}, { signer: given }));
+    const good = store.state();
+    store.doc = JSON.stringify({ ...good, checkpoint: good.checkpoint!.replace(/ [0-9a-f]{64}\n/, ` ${'0'.repeat(64)}\n`) });
+    const edited = await runPass(await context({}, { signer: given })).catch((x: unknown) => x);
+    expect((edited as ValidateLogsError).code).toBe('STATE_INVALID');
+    const elsewhere = await signCheckpoint({ chains: [{ trailArn: ARN, region: 'us-east-1', bucket: 'another-bucket', key: digestKey(trail, hour(2)), endTime: '2025-03-01T02:00:00Z', sha256: 'a'.repeat(64) }], reportSha256: 'b'.repeat(64) }, [given]);
+    store.doc = JSON.stringify({ ...good, checkpoint: elsewhere });
+    const other = await runPass(await context({}, { signer: given })).catch((x: unknown) => x);
+    expect((other as ValidateLogsError).code).toBe('STATE_INVALID');
+    expect((other as Error).message).toContain('s3://another-bucket/');
+    expect(hook.received).toEqual([]);
   });
 
   it('a rewrite of the pinned digest is CHECKPOINT_MISMATCH, a deleted tail CHECKPOINT_ROLLBACK: each alerted once', async () => {

@@ -25,7 +25,6 @@ import { StopError, UsageError } from '../cli/io.js';
 import { openCheckpoint, signCheckpoint, type CheckpointChain } from '../checkpoint/checkpoint.js';
 import { formatNoteSignerKey, generateNoteSignerKey, noteKeyLabel, parseNoteSignerKey, type NoteSignerKey } from '../checkpoint/note.js';
 import { reportSha256 } from '../checkpoint/report-hash.js';
-import type { Finding } from '../chain/findings.js';
 import { judgeRegions, type Judgement } from '../chain/report.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
@@ -34,23 +33,14 @@ import { formatDigestTime } from '../format/time.js';
 import { sha256Hex } from '../hash/sha256.js';
 import type { ListedObject, ListOptions, ObjectSource } from '../sources/source.js';
 import { encodeUtf8 } from '../utils.js';
-import type { Alert, AlertDestination, AlertSeverity, ChainState, PassChain, PassRecord, StateStore, VerifiedDigest, WatchScope, WatchState } from './types.js';
+import { alertSeverity, alertText, errorAlert, findingAlert, isAlerting, joinKey, makeAlert, overdueAlert, recoveredAlert } from './alerts.js';
+import type { Alert, AlertDestination, ChainState, PassChain, PassRecord, StateStore, VerifiedDigest, WatchScope, WatchState } from './types.js';
 
 /** The name the state's own checkpoint key signs with. */
 export const OWN_KEY_NAME = 'validate-logs-watch/state';
 
 /** Findings of one code in one chain alerted one by one in a pass; the rest are one alert that counts them. */
 export const MAX_ALERTS_PER_CODE = 20;
-
-/** How the pass builds alerts (the alert module's functions; tests may give their own). */
-export interface AlertRules {
-  /** An alert from its fields: adds the id (from the key) and the tool. */
-  makeAlert(fields: Omit<Alert, 'id' | 'tool'>): Alert;
-  /** The severity of an alert about a finding of this code. */
-  alertSeverity(code: string): AlertSeverity;
-  /** One line saying what the alert is about. */
-  alertText(alert: Alert): string;
-}
 
 /** What the trail's walk of one pass found. */
 export interface TrailVerification {
@@ -107,8 +97,6 @@ export interface PassContext {
   destinations: readonly AlertDestination[];
   /** Walks the trail. */
   verify: VerifyTrail;
-  /** Builds alerts. */
-  alerts: AlertRules;
   /** The settings. */
   settings: PassSettings;
   /** The clock. */
@@ -171,7 +159,6 @@ export async function runPass(ctx: PassContext): Promise<PassOutcome> {
     next.ownKey = formatNoteSignerKey(signer);
     ctx.say(`the state's checkpoints are signed by its own key (${noteKeyLabel(signer)}), kept in the state: they prove the chains as far as the state's own access control (give --checkpoint-key for a key kept elsewhere)`);
   }
-  if (ctx.settings.signer) delete next.ownKey;
   const record: PassRecord = {
     format: 'validate-logs-watch-pass/1',
     pass: next.passes,
@@ -187,8 +174,8 @@ export async function runPass(ctx: PassContext): Promise<PassOutcome> {
   if (verification) {
     record.chains = advanceChains(next, verification, pins.mine, end);
     record.status = verification.judgement.ok ? 'valid' : 'invalid';
-    const from = [request.start, ...[...request.pins.values()].map((p) => p.endTime)];
-    record.range.start = new Date(Math.min(...from.map((d) => d.getTime()))).toISOString();
+    const from = verification.regions.map((r) => (request.pins.get(r)?.endTime ?? request.start).getTime());
+    if (from.length > 0) record.range.start = new Date(Math.min(...from)).toISOString();
     const findings = verification.records.flatMap((r) => r.findings);
     record.reportSha256 = reportSha256({ findings, summary: verification.judgement.summary });
     const run: FinishedRun = { trailArn: next.scope.trailArn, bucket: next.scope.bucket, regions: verification.regions, records: verification.records, judgement: verification.judgement };
@@ -197,17 +184,19 @@ export async function runPass(ctx: PassContext): Promise<PassOutcome> {
       next.checkpoint = await signCheckpoint({ chains: choice.chains, reportSha256: record.reportSha256 }, [signer]);
       record.checkpointSha256 = sha256Hex(encodeUtf8(next.checkpoint));
     }
-    alerts = decideAlerts(next, { verification, pins: pins.mine, now: end, pass: next.passes }, ctx.settings, ctx.alerts);
+    alerts = decideAlerts(next, { verification, pins: pins.mine, now: end }, ctx.settings);
   } else {
     record.error = failure!;
-    alerts = decideAlerts(next, { failure: failure!, now: end, pass: next.passes }, ctx.settings, ctx.alerts);
+    alerts = decideAlerts(next, { failure: failure!, now: end }, ctx.settings);
   }
+  // Moving to --checkpoint-key: the own key goes once no checkpoint it signed is left to open.
+  if (ctx.settings.signer && (next.checkpoint === undefined || record.checkpointSha256 !== undefined)) delete next.ownKey;
   record.alerts = alerts.map((a) => a.id);
   record.endedAt = ctx.now().toISOString();
   next.lastPass = record;
   queueAlerts(next, alerts, ctx.destinations, record.endedAt);
   held = { state: next, tag: await commit(ctx.store, next, held.tag) };
-  for (const a of alerts) ctx.say(`alert: ${ctx.alerts.alertText(a)}`);
+  for (const a of alerts) ctx.say(`alert: ${alertText(a)}`);
   await ctx.store.appendHistory(record);
   if (next.checkpoint !== undefined && record.checkpointSha256 !== undefined) await ctx.store.publishCheckpoint(next.checkpoint);
   held = await deliverOutbox(ctx, held);
@@ -385,12 +374,7 @@ export function advanceChains(state: WatchState, v: TrailVerification, pins: Rea
 }
 
 /** What a pass found, for {@link decideAlerts}. */
-export type PassFindings = { now: Date; pass: number } & ({ verification: TrailVerification; pins: ReadonlyMap<string, CheckpointChain> } | { failure: string });
-
-/** Whether a finding is worth an alert: everything INVALID, and a gap in the chain (a notice, but logging was stopped). */
-function alerting(f: Finding): boolean {
-  return f.severity === 'invalid' || f.code === 'CHAIN_GAP';
-}
+export type PassFindings = { now: Date } & ({ verification: TrailVerification; pins: ReadonlyMap<string, CheckpointChain> } | { failure: string });
 
 /**
  * Decide the pass's alerts, each once: every alerting finding whose key was never alerted;
@@ -401,38 +385,33 @@ function alerting(f: Finding): boolean {
  * @param state - the state after the walk (changed in place)
  * @param found - what the pass found, or why it failed
  * @param settings - the thresholds
- * @param rules - how alerts are built
  * @returns the new alerts
  */
-export function decideAlerts(state: WatchState, found: PassFindings, settings: PassSettings, rules: AlertRules): Alert[] {
+export function decideAlerts(state: WatchState, found: PassFindings, settings: PassSettings): Alert[] {
   const known = new Set([...state.sent.map((s) => s.key), ...state.outbox.map((p) => p.alert.key)]);
   const out: Alert[] = [];
-  const scope = state.scope;
-  const detectedAt = found.now.toISOString();
-  const add = (fields: Omit<Alert, 'id' | 'tool' | 'detectedAt' | 'trail' | 'account'>): Alert | undefined => {
-    if (known.has(fields.key)) return undefined;
-    known.add(fields.key);
-    const alert = rules.makeAlert({ ...fields, trail: scope.trailArn, account: scope.accountId, detectedAt });
+  const { scope } = state;
+  const now = found.now;
+  const add = (alert: Alert): Alert | undefined => {
+    if (known.has(alert.key)) return undefined;
+    known.add(alert.key);
     out.push(alert);
     return alert;
   };
   const root = s3Uri(scope.bucket, digestFolder({ ...trailOfScope(scope), region: 'REGION' }).replace(/REGION\/$/, ''));
   if ('failure' in found) {
-    const failing = (state.failing ??= { failures: 0, since: detectedAt, message: found.failure });
+    const failing = (state.failing ??= { failures: 0, since: now.toISOString(), message: found.failure });
     failing.failures += 1;
     failing.message = found.failure;
     if (failing.failures >= settings.errorAfter && failing.alertId === undefined) {
-      const message = `the trail could not be read in ${failing.failures} passes in a row since ${failing.since}: ${found.failure}`;
-      const alert = add({ key: `error|${scope.trailArn}||WATCH_ERROR|${root}|${failing.since}`, type: 'error', region: '', code: 'WATCH_ERROR', severity: 'warning', object: root, message, failures: failing.failures });
+      const alert = add(errorAlert(scope, '', root, failing, now));
       if (alert) failing.alertId = alert.id;
     }
     return out;
   }
   if (state.failing) {
-    const { alertId, since } = state.failing;
-    if (alertId !== undefined) {
-      add({ key: `recovered|${scope.trailArn}||WATCH_RECOVERED|${root}|${alertId}`, type: 'recovered', region: '', code: 'WATCH_RECOVERED', severity: 'info', object: root, message: `the trail is read again (it could not be since ${since})`, recovers: alertId });
-    }
+    const { alertId } = state.failing;
+    if (alertId !== undefined) add(recoveredAlert({ ...errorAlert(scope, '', root, state.failing, now), id: alertId }, now));
     delete state.failing;
   }
   const { verification } = found;
@@ -440,56 +419,50 @@ export function decideAlerts(state: WatchState, found: PassFindings, settings: P
     const counted = new Map<string, number>();
     const more = new Map<string, number>();
     for (const f of verification.records[i]!.findings) {
-      if (!alerting(f)) continue;
-      const key = `finding|${scope.trailArn}|${region}|${f.code}|${f.object}`;
-      if (known.has(key)) continue;
+      if (!isAlerting(f)) continue;
+      // The first findings of a code in walk order (newest first) alert one by one, known or
+      // not: a chain walked again from the same pin finds the same ones first, so a flood of
+      // findings is neither sent again nor dripped out a few at a time, and the state keeps
+      // a bounded number of keys.
       const n = (counted.get(f.code) ?? 0) + 1;
       counted.set(f.code, n);
-      if (n > MAX_ALERTS_PER_CODE) {
-        // Not sent one by one, but known as alerted: a later pass that finds it again says nothing.
-        known.add(key);
-        state.sent.push({ key, id: rules.makeAlert({ key, type: 'finding', trail: scope.trailArn, account: scope.accountId, region, code: f.code, severity: 'info', object: f.object, message: '', detectedAt }).id, type: 'finding', sentAt: detectedAt });
-        more.set(f.code, (more.get(f.code) ?? 0) + 1);
-        continue;
-      }
-      add({ key, type: 'finding', region, code: f.code, severity: rules.alertSeverity(f.code), object: f.object, message: f.message, ...(f.expected !== undefined && { expected: f.expected }), ...(f.actual !== undefined && { actual: f.actual }) });
+      if (n <= MAX_ALERTS_PER_CODE) add(findingAlert({ ...f, region }, scope, now));
+      else more.set(f.code, (more.get(f.code) ?? 0) + 1);
     }
     const folder = chainFolder(scope, region);
+    const from = found.pins.get(region)?.key ?? `start ${state.start}`;
     for (const [code, n] of more) {
-      add({ key: `finding|${scope.trailArn}|${region}|${code}|${folder}|more|${found.pass}`, type: 'finding', region, code, severity: rules.alertSeverity(code), object: folder, message: `${n} more ${code} findings in ${region} than the ${MAX_ALERTS_PER_CODE} alerted one by one (see the history, or run validate-logs over the range)` });
+      // Once for each count beyond the cap, from the same pin: said again only when it changes.
+      add(
+        makeAlert({
+          key: joinKey(['finding', scope.trailArn, region, code, folder, 'more', from, String(n)]),
+          type: 'finding',
+          trail: scope.trailArn,
+          account: scope.accountId,
+          region,
+          code,
+          severity: alertSeverity(code),
+          object: folder,
+          message: `${n} more ${code} findings in ${region} than the ${MAX_ALERTS_PER_CODE} alerted one by one (run validate-logs over the range for every one)`,
+          detectedAt: now.toISOString(),
+        }),
+      );
     }
   });
-  for (const region of Object.keys(state.chains).sort()) overdue(state.chains[region]!, found.now, settings.overdueMs, state.start, (fields) => add({ ...fields, region, object: chainFolder(scope, region) }), scope.trailArn);
+  for (const region of Object.keys(state.chains).sort()) overdue(state, state.chains[region]!, now, settings.overdueMs, add);
   return out;
 }
 
-/** `overdue` for a chain silent longer than `overdueMs`, `recovered` once it is not. */
-function overdue(chain: ChainState, now: Date, overdueMs: number, start: string, add: (fields: Omit<Alert, 'id' | 'tool' | 'detectedAt' | 'trail' | 'account' | 'region' | 'object'>) => Alert | undefined, trail: string): void {
-  const newest = chain.newestEnd ?? start;
-  const silent = now.getTime() - Date.parse(newest) > overdueMs;
-  const since = chain.newestEnd === undefined ? `since ${start} (the watch's start)` : `since ${chain.newestEnd}`;
+/** `overdue` for a chain silent longer than `overdueMs` (a chain never verified: since the state's start), `recovered` once it is not. */
+function overdue(state: WatchState, chain: ChainState, now: Date, overdueMs: number, add: (alert: Alert) => Alert | undefined): void {
+  const silent = now.getTime() - Date.parse(chain.newestEnd ?? state.start) > overdueMs;
+  const folder = chainFolder(state.scope, chain.region);
   if (silent && !chain.overdue) {
-    const minutes = Math.round((now.getTime() - Date.parse(newest)) / 60_000);
-    const alert = add({
-      key: `overdue|${trail}|${chain.region}|CHAIN_OVERDUE|${chain.newestEnd ?? 'none'}`,
-      type: 'overdue',
-      code: 'CHAIN_OVERDUE',
-      severity: 'critical',
-      message: `no new digest verified in ${chain.region} ${since} (${minutes} minutes): logging was stopped, or the newest digests are being deleted`,
-      ...(chain.newestEnd !== undefined && { newestDigestEnd: chain.newestEnd }),
-    });
+    const alert = add(overdueAlert(state.scope, chain.region, folder, chain.newestEnd, now));
     if (alert) chain.overdue = { since: now.toISOString(), alertId: alert.id };
   } else if (!silent && chain.overdue) {
-    const { alertId } = chain.overdue;
-    add({
-      key: `recovered|${trail}|${chain.region}|CHAIN_RECOVERED|${alertId}`,
-      type: 'recovered',
-      code: 'CHAIN_RECOVERED',
-      severity: 'info',
-      message: `digests verify again in ${chain.region}, up to ${chain.newestEnd}`,
-      ...(chain.newestEnd !== undefined && { newestDigestEnd: chain.newestEnd }),
-      recovers: alertId,
-    });
+    const ended = { ...overdueAlert(state.scope, chain.region, folder, undefined, now), id: chain.overdue.alertId };
+    add(recoveredAlert(ended, now, chain.newestEnd));
     delete chain.overdue;
   }
 }

@@ -2,10 +2,8 @@
 // with the conditional write's real semantics (a version that moves on each write, a write at a
 // stale version refused), and an alert destination that records what it was sent and can be
 // made to fail.
-import { createHash } from 'node:crypto';
 import { ValidateLogsError } from '../../src/errors.js';
-import type { Alert, AlertDestination, AlertSeverity, LoadedState, PassRecord, StateStore, WatchState } from '../../src/watch/types.js';
-import type { AlertRules } from '../../src/watch/pass.js';
+import type { Alert, AlertDestination, LoadedState, PassRecord, StateStore, WatchState } from '../../src/watch/types.js';
 
 /** A state store in memory: every write is conditional on the version read. */
 export class MemoryStore implements StateStore {
@@ -16,7 +14,7 @@ export class MemoryStore implements StateStore {
   checkpointNote: string | undefined;
   saves = 0;
   /** Called before a save is applied (to fail it, or to write first as another watcher). */
-  beforeSave?: (state: WatchState) => void;
+  beforeSave?: ((state: WatchState) => void) | undefined;
 
   constructor(where = 'memory://state/') {
     this.where = where;
@@ -63,7 +61,7 @@ export class RecordingDestination implements AlertDestination {
   readonly received: Alert[] = [];
   failing = false;
   /** Called after an alert is taken, before the send returns (to kill the watcher there). */
-  afterReceive?: (alert: Alert) => void;
+  afterReceive?: ((alert: Alert) => void) | undefined;
 
   constructor(name: string) {
     this.name = name;
@@ -76,10 +74,3 @@ export class RecordingDestination implements AlertDestination {
     this.afterReceive?.(alert);
   }
 }
-
-/** Stand-ins for the alert module's builders (the contract's: id = first 32 hex of SHA-256 of key). */
-export const testAlertRules: AlertRules = {
-  makeAlert: (fields) => ({ ...fields, id: createHash('sha256').update(fields.key).digest('hex').slice(0, 32), tool: 'validate-logs test' }),
-  alertSeverity: (code): AlertSeverity => (code === 'CHAIN_GAP' ? 'warning' : 'critical'),
-  alertText: (a) => `${a.severity} ${a.type} ${a.code} ${a.region} ${a.object}: ${a.message}`,
-};
