@@ -396,15 +396,20 @@ describe('validate-logs watch on S3', () => {
     expect(first.status).toBe(0);
     // The trail's endpoint closed:
     const closed = 'http://127.0.0.1:9';
-    const down = [...s3Args(closed), '--state', where, '--error-after', '2', '--alert-command', appendTo(alerts), '--cli-connect-timeout', '1'];
-    const statuses: Array<number | null> = [];
-    for (let i = 0; i < 3; i++) statuses.push((await once(down, { AWS_MAX_ATTEMPTS: '1' })).status);
-    expect(statuses).toEqual([2, 2, 2]);
+    const down = [...s3Args(closed), '--state', where, '--error-after', '3', '--alert-command', appendTo(alerts), '--cli-connect-timeout', '1'];
+    const runs: Run[] = [];
+    // A pass that cannot list the trail; then, with --regions all, a watcher that cannot even
+    // list the regions at its start: each is a failed pass all the same.
+    runs.push(await once(down, { AWS_MAX_ATTEMPTS: '1' }));
+    for (let i = 0; i < 2; i++) runs.push(await once([...down, '--regions', 'all'], { AWS_MAX_ATTEMPTS: '1' }));
+    expect(runs.map((r) => r.status)).toEqual([2, 2, 2]);
+    expect(runs[1]!.stderr).toContain('note: the trail cannot be read now');
+    expect(runs[2]!.stderr).toMatch(/pass 4: the trail could not be read: .*; 1 new alert/);
     await deliverS3(3, 4);
     const back = await once(good);
     expect(back.stderr).toContain('pass 5: 1 new digest and 1 log verified');
     expect(commandAlerts(alerts).map((a) => `${a.type} ${a.code}`)).toEqual(['error WATCH_ERROR', 'recovered WATCH_RECOVERED']);
-    expect(commandAlerts(alerts)[0]!.failures).toBe(2);
+    expect(commandAlerts(alerts)[0]!.failures).toBe(3);
   }, 180_000);
 
   it('two watchers on one S3 state: the loser exits 2 saying so, and writes nothing', async () => {

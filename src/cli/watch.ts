@@ -9,16 +9,17 @@
  * @module
  */
 import type { NoteSignerKey } from '../checkpoint/note.js';
+import { ValidateLogsError } from '../errors.js';
 import { createDestinations } from '../watch/destinations.js';
 import { emfLines, renderPrometheus, serveMetrics } from '../watch/metrics.js';
-import { regionVerifier, runPass, type PassOutcome, type PassSettings, type VerifyTrail } from '../watch/pass.js';
+import { describeScope, isTrailFailure, regionVerifier, runPass, scopeMismatch, type PassOutcome, type PassSettings, type VerifyTrail } from '../watch/pass.js';
 import { openStateStore } from '../watch/store.js';
 import type { PassRecord, WatchScope, WatchState } from '../watch/types.js';
 import { watchLoop } from '../watch/watcher.js';
 import { signerKey } from './checkpoint-files.js';
 import { GLOBAL_HELP } from './global.js';
 import { defineCommand, processIO, UsageError, untilStopped, write, type CommandIO, type Flags } from './io.js';
-import { VALIDATE_OPTIONS, makePlan, parseDuration, readSettings, type ValidateFlags } from './plan.js';
+import { VALIDATE_OPTIONS, makePlan, parseDuration, readSettings, type Plan, type ValidateFlags } from './plan.js';
 
 /** The help text of `validate-logs watch`. */
 export const WATCH_HELP: string = `Usage: validate-logs watch --trail-arn ARN --state DIR|s3://BUCKET/PREFIX/ [options]
@@ -205,17 +206,19 @@ async function run(flags: WatchFlags, need: (flag: keyof WatchFlags & string) =>
     region: settings.arn.region,
     ...(io.http && { http: io.http }),
   });
-  // A local copy validated without --s3-bucket: the bucket the state names, else the one the digests name.
-  const stored = flags['s3-bucket'] === undefined && flags['local-dir'] !== undefined ? await untilStopped(store.load(), io.signal) : undefined;
-  const plan = await untilStopped(makePlan(stored ? { ...validateFlags, 's3-bucket': stored.state.scope.bucket } : validateFlags, settings), io.signal);
-  for (const n of [...(settings.notes ?? []), ...plan.notes]) say(`note: ${n}`);
-  const scope: WatchScope = {
-    trailArn: settings.arnText,
-    bucket: plan.bucket,
-    accountId: plan.trail.accountId,
-    ...(plan.trail.prefix && { prefix: plan.trail.prefix }),
-    ...(plan.trail.organizationId && { organizationId: plan.trail.organizationId }),
-  };
+  // The bucket the state names, for a local copy validated without --s3-bucket (else the one the digests name).
+  const stored = await untilStopped(store.load(), io.signal);
+  const first = flags['s3-bucket'] === undefined && flags['local-dir'] !== undefined && stored ? { ...validateFlags, 's3-bucket': stored.state.scope.bucket } : validateFlags;
+  let plan: Plan | undefined;
+  try {
+    plan = await untilStopped(makePlan(first, settings), io.signal);
+  } catch (e) {
+    // A trail that cannot be read now, with a state to record it in: each pass tries again, and fails as a pass (counted towards --error-after).
+    if (!stored || e instanceof UsageError || !isTrailFailure(e)) throw e;
+    say(`note: the trail cannot be read now (${e.message}); each pass tries again`);
+  }
+  for (const n of [...(settings.notes ?? []), ...(plan?.notes ?? [])]) say(`note: ${n}`);
+  const scope: WatchScope = plan ? scopeOf(settings.arnText, plan) : stored!.state.scope;
   const destinations = createDestinations({
     webhooks: flags['alert-webhook'] ?? [],
     commands: flags['alert-command'] ?? [],
@@ -228,23 +231,23 @@ async function run(flags: WatchFlags, need: (flag: keyof WatchFlags & string) =>
   });
   const passSettings: PassSettings = { scope, start: settings.start, overdueMs, errorAfter, ...(!once && { intervalMs }), ...(signer && { signer }) };
   const note = (n: string): void => say(`note: ${n}`);
-  const planned: ValidateFlags = {
-    ...validateFlags,
-    's3-bucket': plan.bucket,
-    ...(plan.trail.prefix && { 's3-prefix': plan.trail.prefix }),
-    ...(plan.trail.organizationId && { 'organization-id': plan.trail.organizationId }),
+  // Planned once; again at each pass with --regions all (a region that begins to deliver is
+  // watched from then on), or until a plan that failed at the start succeeds.
+  const planPass = async (): Promise<Plan> => {
+    if (plan && flags.regions !== 'all') return plan;
+    const next = await makePlan(plan ? replanFlags(validateFlags, plan) : first, settings);
+    const differs = scopeMismatch(scope, scopeOf(settings.arnText, next));
+    if (differs) throw new ValidateLogsError('STATE_INVALID', `the trail is now in ${describeScope(scopeOf(settings.arnText, next))}, not the state's ${describeScope(scope)} (${differs} differs)`);
+    return (plan = next);
   };
-  // With --regions all, each pass looks for the trail's regions again: a region that begins to deliver is watched from then on.
-  const verify: VerifyTrail =
-    flags.regions === 'all'
-      ? async (request, signal) => regionVerifier({ plan: await makePlan(planned, settings), settings, note })(request, signal)
-      : regionVerifier({ plan, settings, note });
+  const verify: VerifyTrail = async (request, signal) => regionVerifier({ plan: await planPass(), settings, note })(request, signal);
   let latest: { state: WatchState; record?: PassRecord } | undefined;
   const metrics = metricsPort === undefined ? undefined : await serveMetrics(metricsPort, () => (latest ? renderPrometheus(latest.state, latest.record) : '')).catch((e: unknown) => {
     throw new UsageError(`--metrics-port ${metricsPort}: cannot listen on 127.0.0.1 (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   });
   if (metrics) say(`metrics on http://127.0.0.1:${metrics.port}/metrics`);
-  say(`watching ${plan.regions.join(', ')} of ${settings.arnText} (${plan.online ? `s3://${plan.bucket}` : plan.sourceInfo.path}), state at ${store.where}${once ? ', one pass' : `, a pass every ${flags.interval ?? DEFAULT_INTERVAL}`}; alerts to ${destinations.length > 0 ? destinations.map((d) => d.label).join(', ') : 'stderr only'}`);
+  const what = plan ? `${plan.regions.join(', ')} of ${settings.arnText} (${plan.online ? `s3://${plan.bucket}` : plan.sourceInfo.path})` : `${settings.arnText} (s3://${scope.bucket})`;
+  say(`watching ${what}, state at ${store.where}${once ? ', one pass' : `, a pass every ${flags.interval ?? DEFAULT_INTERVAL}`}; alerts to ${destinations.length > 0 ? destinations.map((d) => d.label).join(', ') : 'stderr only'}`);
   try {
     return await watchLoop({
       intervalMs,
@@ -262,6 +265,27 @@ async function run(flags: WatchFlags, need: (flag: keyof WatchFlags & string) =>
   } finally {
     await metrics?.close();
   }
+}
+
+/** The scope of a plan: what a state of it belongs to. */
+function scopeOf(trailArn: string, plan: Plan): WatchScope {
+  return {
+    trailArn,
+    bucket: plan.bucket,
+    accountId: plan.trail.accountId,
+    ...(plan.trail.prefix && { prefix: plan.trail.prefix }),
+    ...(plan.trail.organizationId && { organizationId: plan.trail.organizationId }),
+  };
+}
+
+/** The flags that plan a trail again as it was planned (the bucket, prefix and organization found), without asking CloudTrail again. */
+function replanFlags(flags: ValidateFlags, plan: Plan): ValidateFlags {
+  return {
+    ...flags,
+    's3-bucket': plan.bucket,
+    ...(plan.trail.prefix && { 's3-prefix': plan.trail.prefix }),
+    ...(plan.trail.organizationId && { 'organization-id': plan.trail.organizationId }),
+  };
 }
 
 /** A duration flag that must be more than zero. */

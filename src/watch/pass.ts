@@ -236,8 +236,12 @@ export function scopeMismatch(stored: WatchScope, mine: WatchScope): string | un
   return fields.find((f) => (stored[f] ?? '') !== (mine[f] ?? ''));
 }
 
-/** A scope in words. */
-function describeScope(s: WatchScope): string {
+/**
+ * A scope in words.
+ * @param s - the scope
+ * @returns `trail ARN in s3://BUCKET/PREFIX/ (account ID)`
+ */
+export function describeScope(s: WatchScope): string {
   return `trail ${s.trailArn} in s3://${s.bucket}/${s.prefix ? `${s.prefix}/` : ''} (account ${s.accountId}${s.organizationId ? `, organization ${s.organizationId}` : ''})`;
 }
 
