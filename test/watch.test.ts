@@ -368,6 +368,11 @@ describe('validate-logs watch --once', () => {
     const help = await once([...localArgs(dir), '--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: validate-logs watch --trail-arn ARN --state/);
+    for (const flag of ['--state', '--interval', '--once', '--start-time', '--overdue', '--error-after', '--alert-webhook', '--alert-command', '--alert-sns', '--alert-eventbridge', '--metrics-port', '--emf', '--checkpoint-key', '--checkpoint-name']) {
+      expect(help.stdout, flag).toContain(`  ${flag}`);
+    }
+    for (const flag of ['--local-dir DIR', '--regions LIST|all', '--public-keys FILE', '--tail-grace DURATION']) expect(help.stdout, flag).toContain(flag);
+    expect(Math.max(...help.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
     const busy = await startWebhookReceiver(); // a port already taken
     const taken = await once([...localArgs(dir), '--state', state, '--metrics-port', new URL(busy.url).port]);
     await busy.close();

@@ -126,7 +126,8 @@ Examples:
   # handler runs a --once pass with --emf on an EventBridge schedule. See docs/watch-deploy.md.
 
   # The built-in sample, one pass:
-  validate-logs watch --once --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail \\
+  validate-logs watch --once \\
+    --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail \\
     --local-dir sample/bucket --public-keys sample/public-keys.json \\
     --start-time 2025-01-08T00:00:00Z --state ./watch-state
 `;
