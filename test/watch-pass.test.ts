@@ -15,7 +15,7 @@ import { signCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { generateNoteSignerKey } from '../src/checkpoint/note.js';
 import { ValidateLogsError } from '../src/errors.js';
 import { digestKey } from '../src/format/keys.js';
-import { MAX_ALERTS_PER_CODE, runPass, type PassContext, type PassSettings, type VerifyTrail } from '../src/watch/pass.js';
+import { MAX_ALERTS_PER_CODE, checkHistoryBehind, runPass, type PassContext, type PassSettings, type VerifyTrail } from '../src/watch/pass.js';
 import { onceStatus, watchLoop } from '../src/watch/watcher.js';
 import type { PassOutcome } from '../src/watch/pass.js';
 import { writeHourlyChain } from './helpers/chains.js';
@@ -303,6 +303,21 @@ describe('a pass', () => {
     expect((other as ValidateLogsError).code).toBe('STATE_INVALID');
     expect((other as Error).message).toContain('s3://another-bucket/');
     expect(hook.received).toEqual([]);
+  });
+
+  it('a state put back from an older copy, or begun again beside a history, is refused at the start: its passes would reuse the history\'s numbers', async () => {
+    await deliver(2);
+    await runPass(await context());
+    const older = store.doc!;
+    await runPass(await context());
+    await runPass(await context());
+    await expect(checkHistoryBehind(store, store.state(), new Date(clock))).resolves.toBeUndefined();
+    store.doc = older; // put back
+    const e = await checkHistoryBehind(store, store.state(), new Date(clock)).catch((x: unknown) => x);
+    expect((e as ValidateLogsError).code).toBe('STATE_INVALID');
+    expect((e as Error).message).toBe('the history at memory://state/ has pass 3, the state only 1 passes: the state was put back or begun again beside an older history; nothing was written (move the history aside to begin again)');
+    const none = await checkHistoryBehind(store, { passes: 0 }, new Date(clock)).catch((x: unknown) => x);
+    expect((none as ValidateLogsError).code).toBe('STATE_INVALID');
   });
 
   it('a rewrite of the pinned digest is CHECKPOINT_MISMATCH, a deleted tail CHECKPOINT_ROLLBACK: each alerted once', async () => {

@@ -386,6 +386,14 @@ describe('validate-logs watch --once', () => {
     expect(other.status).toBe(2);
     expect(other.stderr).toContain(`belongs to trail ${ARN}`);
     expect(other.stderr).toContain('(trailArn differs)');
+    // A state put back from an older copy: refused at the start, nothing written.
+    const older = readFileSync(join(state, 'state.json'));
+    expect((await once([...localArgs(dir), '--state', state])).status).toBe(0);
+    writeFileSync(join(state, 'state.json'), older);
+    const back = await once([...localArgs(dir), '--state', state]);
+    expect(back.status).toBe(2);
+    expect(back.stderr).toMatch(/has pass 2, the state only 1 passes: the state was put back/);
+    expect(readFileSync(join(state, 'state.json')).equals(older)).toBe(true);
   }, 120_000);
 });
 

@@ -12,7 +12,7 @@ import type { NoteSignerKey } from '../checkpoint/note.js';
 import { ValidateLogsError } from '../errors.js';
 import { createDestinations } from '../watch/destinations.js';
 import { emfLines, renderPrometheus, serveMetrics } from '../watch/metrics.js';
-import { describeScope, isTrailFailure, regionVerifier, runPass, scopeMismatch, type PassOutcome, type PassSettings, type VerifyTrail } from '../watch/pass.js';
+import { checkHistoryBehind, describeScope, isTrailFailure, regionVerifier, runPass, scopeMismatch, type PassOutcome, type PassSettings, type VerifyTrail } from '../watch/pass.js';
 import { openStateStore } from '../watch/store.js';
 import type { PassRecord, WatchScope, WatchState } from '../watch/types.js';
 import { watchLoop } from '../watch/watcher.js';
@@ -209,6 +209,7 @@ async function run(flags: WatchFlags, need: (flag: keyof WatchFlags & string) =>
   });
   // The bucket the state names, for a local copy validated without --s3-bucket (else the one the digests name).
   const stored = await untilStopped(store.load(), io.signal);
+  await untilStopped(checkHistoryBehind(store, stored?.state ?? { passes: 0 }, io.now()), io.signal);
   const first = flags['s3-bucket'] === undefined && flags['local-dir'] !== undefined && stored ? { ...validateFlags, 's3-bucket': stored.state.scope.bucket } : validateFlags;
   let plan: Plan | undefined;
   try {

@@ -245,6 +245,25 @@ export function describeScope(s: WatchScope): string {
   return `trail ${s.trailArn} in s3://${s.bucket}/${s.prefix ? `${s.prefix}/` : ''} (account ${s.accountId}${s.organizationId ? `, organization ${s.organizationId}` : ''})`;
 }
 
+/**
+ * Refuse a state that is behind its own history: one put back from an older copy, or begun
+ * again beside the history of another. Its passes would reuse numbers the history has (and the
+ * history, which keeps a pass once, would drop their lines). Read at a watcher's start, from the
+ * state's last pass on (or the last two days).
+ * @param store - where the state and history are
+ * @param state - the state read (`{ passes: 0 }` when there is none)
+ * @param now - the present moment
+ * @throws ValidateLogsError `STATE_INVALID` naming the newest pass of the history and the state's count
+ */
+export async function checkHistoryBehind(store: StateStore, state: Pick<WatchState, 'passes' | 'lastPass'>, now: Date): Promise<void> {
+  const since = state.lastPass ? new Date(state.lastPass.startedAt) : new Date(now.getTime() - 2 * 24 * 3_600_000);
+  let newest = 0;
+  for await (const r of store.readHistory(since)) newest = Math.max(newest, r.pass);
+  if (newest > state.passes) {
+    throw new ValidateLogsError('STATE_INVALID', `the history at ${store.where} has pass ${newest}, the state only ${state.passes} passes: the state was put back or begun again beside an older history; nothing was written (move the history aside to begin again)`);
+  }
+}
+
 /** A restart writes the state's last pass to the history when an interrupted pass did not (the history skips a pass it has). */
 async function recordLastPass(store: StateStore, state: WatchState): Promise<void> {
   if (state.lastPass) await store.appendHistory(state.lastPass);
