@@ -92,7 +92,7 @@ describe('the watch handler with the real pass, S3 on loopback', () => {
     const emf = stdout.trim().split('\n').map((l) => JSON.parse(l) as { _aws?: { CloudWatchMetrics: Array<{ Namespace: string }> }; Region?: string });
     expect(emf.some((l) => l._aws?.CloudWatchMetrics[0]?.Namespace === 'ValidateLogs' && l.Region === 'us-east-1')).toBe(true);
     // The sample ended in January 2025: the chain is overdue, said once.
-    expect(published().map((a) => [a.type, a.code])).toEqual([["overdue", "CHAIN_OVERDUE"]]);
+    expect(published().map((a) => [a.type, a.code])).toEqual([['overdue', 'CHAIN_OVERDUE']]);
   }, 120_000);
 
   it('an SQS notification of a digest key runs a pass that finds nothing new and alerts nothing again; one of a log key runs none', async () => {
