@@ -6,7 +6,7 @@
 // once however many passes see it.
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWatchHandler, type SqsEvent, type WatchQueueResult } from '../src/aws-lambda.js';
+import { createWatchHandler, type ScheduledEvent, type SqsEvent, type WatchQueueResult } from '../src/aws-lambda.js';
 import { loopbackEnv, startAwsApi, startS3, uploadDir, type S3Server } from './helpers/aws.js';
 import { startAwsRecorder, type AwsRecorder, type SnsPublish } from './helpers/aws-recorder.js';
 import { startConditionalS3, type ConditionalS3 } from './helpers/s3-conditional.js';
@@ -17,6 +17,7 @@ const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/sample-trail';
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:cloudtrail-integrity';
 const DIGEST_FOLDER = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2025/01/08/';
 const NEWEST = `${DIGEST_FOLDER}111122223333_CloudTrail-Digest_us-east-1_sample-trail_us-east-1_20250108T060000Z.json.gz`;
+const SCHEDULED: ScheduledEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events' };
 const A_LOG = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08/111122223333_CloudTrail_us-east-1_20250108T0105Z_log.json.gz';
 
 interface PassRecordLine {
@@ -77,7 +78,7 @@ describe('the watch handler with the real pass, S3 on loopback', () => {
     recorder.requests.filter((r): r is SnsPublish => r.service === 'sns').map((r) => JSON.parse(r.message) as { type: string; code: string; object: string; id: string });
 
   it('a scheduled event runs one pass: the sample verified, the state and history written in S3 conditionally, EMF on stdout, the silence alerted once to SNS', async () => {
-    const result = await handler()({ 'detail-type': 'Scheduled Event', source: 'aws.events' } as Parameters<ReturnType<typeof createWatchHandler>>[0]);
+    const result = await handler()(SCHEDULED);
     expect(result).toEqual({ status: 0, ok: true });
     const [first] = await history();
     expect(first!.pass).toBe(1);
@@ -112,9 +113,8 @@ describe('the watch handler with the real pass, S3 on loopback', () => {
   it('the pinned digest deleted: a rollback, status 1, alerted once over two passes', async () => {
     const del = await fetch(`${s3.url}/sample-bucket/${NEWEST}`, { method: 'DELETE' });
     expect(del.status).toBeLessThan(300);
-    const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as Parameters<ReturnType<typeof createWatchHandler>>[0];
-    expect(await handler()(scheduled)).toEqual({ status: 1, ok: false });
-    expect(await handler()(scheduled)).toEqual({ status: 1, ok: false });
+    expect(await handler()(SCHEDULED)).toEqual({ status: 1, ok: false });
+    expect(await handler()(SCHEDULED)).toEqual({ status: 1, ok: false });
     const rollbacks = published().filter((a) => a.code === 'CHECKPOINT_ROLLBACK');
     expect(rollbacks).toHaveLength(1);
     expect(rollbacks[0]!.type).toBe('finding');
