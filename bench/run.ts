@@ -308,6 +308,9 @@ log('importing the entries...');
 const imports = await benchEntries(join(ROOT, 'dist'), Math.max(10, ROUNDS * 5));
 log('the auditor\'s page in Chromium...');
 const page = await benchWeb(trail);
+log('the watcher: steady-state passes over 17 regions, arrival to alert...');
+// Its own process (bench/watch.ts): its CPU figure is the process's, which nothing else here shares.
+const watchSection = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'watch.ts'), '--passes', String(Math.max(5, ROUNDS * 2))], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
 
 const fmt = (n: number, d = 0): string => n.toFixed(d);
 const row = (r: LocalResult): string => {
@@ -391,6 +394,7 @@ ${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${
 
 ${entriesSection(imports)}
 ${webSection(trail, page)}
+${watchSection}
 ## Incremental runs from a checkpoint
 
 A ${inc.hours}-hour chain of ${inc.corpus.logs.length} logs, ${fmt(inc.corpus.logs.length / inc.hours)} an hour (CloudTrail delivers about every 5 minutes), of
@@ -411,6 +415,7 @@ in a fresh process (\`bench/measure.mjs\`: the command's own time, module loadin
     npm run bench -- --quick                # an eighth of the sizes
     npm run bench -- --trail-mb 2048 --many 200000 --rounds 5
     npm run build && npx tsx bench/entries.ts   # only the entries' import time and bundle size
+    npm run build && npx tsx bench/watch.ts     # only the watcher's passes and alert latency
 `;
 writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
 process.stdout.write(report);
