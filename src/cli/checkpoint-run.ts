@@ -7,6 +7,7 @@
  */
 import { signCheckpoint, type CheckpointChain } from '../checkpoint/checkpoint.js';
 import type { NoteSignerKey } from '../checkpoint/note.js';
+import type { TimestampInfo } from '../checkpoint/timestamp.js';
 import type { Judgement } from '../chain/report.js';
 import type { PinnedHead } from '../chain/walk.js';
 import { digestFolder, s3Uri } from '../format/keys.js';
@@ -154,6 +155,16 @@ export interface FinishedRun {
   judgement: Judgement;
 }
 
+/** A checkpoint {@link writeCheckpoint} wrote. */
+export interface WrittenCheckpoint {
+  /** Its file. */
+  path: string;
+  /** The signed note. */
+  note: string;
+  /** Its time stamp's file, and what the token says when it was verified. */
+  stamp?: { path: string; info?: TimestampInfo };
+}
+
 /**
  * Write `--checkpoint-out`: a signed note pinning, for every chain, the newest digest of each
  * chain whose run is clean (valid up to its newest digest, not older than its old pin), and for
@@ -165,9 +176,10 @@ export interface FinishedRun {
  * @param run - what the run found
  * @param timestampUrl - an RFC 3161 authority, when the checkpoint is to be time-stamped
  * @param tsaCert - the authority's certificate, to verify its token before keeping it
+ * @param onWritten - told what was written (for the HTML report)
  * @returns what to tell the user (the chains advanced, kept, carried and left out)
  */
-export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, timestampUrl?: string, tsaCert?: string): Promise<string[]> {
+export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, timestampUrl?: string, tsaCert?: string, onWritten?: (written: WrittenCheckpoint) => void): Promise<string[]> {
   const out = plan.out!;
   const id = (c: { trailArn: string; region: string }): string => `${c.trailArn} ${c.region}`;
   const byChain = new Map<string, CheckpointChain>((plan.pinned ?? []).map((c) => [id(c), c]));
@@ -199,6 +211,7 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   const stamp = timestampUrl === undefined ? undefined : await timestampNote(timestampUrl, out.path, text, tsaCert);
   await writeAtomically(out.path, text);
   if (stamp) await writeAtomically(`${out.path}.tsr`, stamp.token);
+  onWritten?.({ path: out.path, note: text, ...(stamp && { stamp: { path: `${out.path}.tsr`, ...(stamp.info && { info: stamp.info }) } }) });
   const notes = [`checkpoint written to ${out.path}: ${advanced.length > 0 ? advanced.join(', ') : 'no chain advanced'}`];
   if (kept.length > 0) notes.push(`kept at the digest ${plan.file} pins (not valid up to the newest digest, or the range ends before it): ${kept.join(', ')}`);
   if (carried.size > 0) notes.push(`carried forward from ${plan.file} (not validated by this run): ${[...carried].map((c) => byChain.get(c)!).map((c) => `${c.region} of ${c.trailArn} at ${c.endTime}`).join(', ')}`);
