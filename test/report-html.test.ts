@@ -1,0 +1,241 @@
+// The auditor's HTML report from the command line, run as a user runs it (the built command,
+// real files, real exit codes): `validate-logs --report FILE.html` on a run, and `validate-logs
+// report --from report.json` on a saved report. What it proves: the report's hash is the JSON
+// report's canonical hash and the `report` line of the checkpoint written in the same run; a
+// document rendered from the saved JSON is the run's, byte for byte; every string from storage
+// is inert and bounded; --report never writes through a link, into a FIFO or over a folder.
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FINDING_CODES } from '../src/chain/findings.js';
+import { jsonReportSha256, type JsonReportDocument } from '../src/report/document.js';
+import { escapeText, MAX_TEXT_CHARS, renderReportHtml } from '../src/report/html.js';
+import { EN } from '../src/report/strings.js';
+import { MAX_REPORT_BYTES } from '../src/cli/report.js';
+import { VALIDATE, node, sampleArgs } from './helpers/cli.js';
+import { applyActions, copySample, tampering } from './helpers/tamper.js';
+
+const t = tampering.trail;
+let work: string;
+const cleanups: Array<() => void> = [];
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'vl-report-html-'));
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(work, 'log.pem')]);
+  execFileSync('openssl', ['pkey', '-in', join(work, 'log.pem'), '-pubout', '-out', join(work, 'log.pub.pem')]);
+});
+afterAll(() => {
+  while (cleanups.length) cleanups.pop()!();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function bucket(): string {
+  const c = copySample();
+  cleanups.push(c.cleanup);
+  return c.dir;
+}
+const fresh = (name: string): string => join(mkdtempSync(join(work, 'out-')), name);
+const reportHash = (html: string): string => /<code id="report-sha256">([0-9a-f]{64})<\/code>/.exec(html)?.[1] ?? '';
+
+describe('validate-logs --report', () => {
+  it('the report hash equals the JSON report\'s canonical hash and the checkpoint\'s report line; report --from gives the same bytes', async () => {
+    const dir = bucket();
+    const html = fresh('report.html');
+    const cp = fresh('cp.note');
+    const r = await node(VALIDATE, sampleArgs(dir, ['--output', 'json', '--report', html, '--checkpoint-out', cp, '--checkpoint-key', join(work, 'log.pem'), '--checkpoint-name', 'example.com/log']));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`report written to ${html}`);
+    const doc = JSON.parse(r.stdout) as JsonReportDocument;
+    const page = readFileSync(html, 'utf8');
+    const line = /^report ([0-9a-f]{64})$/m.exec(readFileSync(cp, 'utf8'))![1]!;
+    expect(reportHash(page)).toBe(jsonReportSha256(doc));
+    expect(reportHash(page)).toBe(line);
+    expect(page).toContain('<code id="checkpoint-report">' + line + '</code>');
+    expect(page).toContain(EN.integrity.checkpointAgrees);
+    // The run's own record: when it ran, the keys, the checkpoint note as written.
+    expect(doc.run!.checkpoint!.note).toBe(readFileSync(cp, 'utf8'));
+    expect(doc.run!.keys.map((k) => k.fingerprint)).toContain('de75dfcbc7d83d280288b772f2d479d1');
+    expect(Date.parse(doc.run!.finishedAt)).toBeGreaterThanOrEqual(Date.parse(doc.run!.startedAt));
+    // A second person: the hash from the saved JSON, and the same document from it.
+    const saved = fresh('report.json');
+    writeFileSync(saved, r.stdout);
+    const again = fresh('again.html');
+    const s = await node(VALIDATE, ['report', '--from', saved, '--out', again, '--sha256']);
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toBe(`${line}\n`);
+    expect(readFileSync(again, 'utf8')).toBe(page);
+    // The verdict and scope come first, in words.
+    expect(page.indexOf('<strong class="word">VALID</strong>')).toBeLessThan(page.indexOf('id="scope"'));
+    expect(page.indexOf('id="scope"')).toBeLessThan(page.indexOf('id="coverage"'));
+    expect(page).toContain('All 6 hours of us-east-1 verified: no log file was modified, deleted or added.');
+  });
+
+  it('a modified log: INVALID first, the hour and the finding named, counts that do not look all green', async () => {
+    const dir = bucket();
+    applyActions(dir, tampering.cases.find((c) => c.name === 'log modified')!.actions);
+    const html = fresh('report.html');
+    const r = await node(VALIDATE, sampleArgs(dir, ['--report', html]));
+    expect(r.status).toBe(1);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<strong class="word">INVALID</strong>');
+    expect(page).toContain('5 of 6 hours of us-east-1 verified (1 invalid).');
+    expect(page).toContain('<code>LOG_HASH_MISMATCH</code>');
+    expect(page).toContain(escapeText(EN.codes.LOG_HASH_MISMATCH.meaning));
+    expect(page).toContain(escapeText(EN.codes.LOG_HASH_MISMATCH.action));
+    expect(page).toMatch(/<td>Log files<\/td><td>9<\/td><td><span class="badge s-invalid">1<\/span><\/td>/);
+    expect(page).not.toContain(EN.verdict.noneChanged);
+    expect(page).toContain(EN.integrity.noCheckpoint.replace(/'/g, '&#39;'));
+  });
+
+  it('object names from storage are inert: markup, quotes, direction overrides, control characters', async () => {
+    const dir = bucket();
+    const folder = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08';
+    const names = [`<script>alert(1)"'&.json.gz`, 'evil\u202Egz.json\u2066x\u0007.gz', `<img src=x onerror=alert(2)>`];
+    for (const n of names) {
+      mkdirSync(join(dir, folder), { recursive: true });
+      writeFileSync(join(dir, folder, n), gzipSync('{}'));
+    }
+    const html = fresh('report.html');
+    const r = await node(VALIDATE, sampleArgs(dir, ['--report', html, '--output', 'json']));
+    expect(r.status).toBe(1);
+    const page = readFileSync(html, 'utf8');
+    const body = page.slice(page.indexOf('<body>'));
+    expect(body).not.toMatch(/<script|<img|\u202E|\u2066|\u0007/);
+    expect(body).toContain('&#60;img src=x onerror=alert(2)&#62;');
+    expect(body).toContain('&#60;script&#62;alert(1)');
+    expect(body).toContain('‹U+202E›');
+    expect(body).toContain('‹U+2066›');
+    expect(body).toContain('‹U+0007›');
+    // The same from the saved JSON.
+    const saved = fresh('report.json');
+    writeFileSync(saved, r.stdout);
+    const again = fresh('again.html');
+    expect((await node(VALIDATE, ['report', '--from', saved, '--out', again])).status).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(page);
+  });
+
+  it('a forged JSON report: its strings inert and bounded (a million-character name), its shape checked (exit 2 naming the member)', async () => {
+    const dir = bucket();
+    const r = await node(VALIDATE, sampleArgs(dir, ['--output', 'json']));
+    const doc = JSON.parse(r.stdout) as JsonReportDocument;
+    const evil = '</title><script>fetch("https://attacker.example/")</script>\u202E';
+    const huge = `s3://${t.bucket}/${'k'.repeat(1_000_000)}`;
+    const forged = {
+      ...doc,
+      version: evil,
+      request: { ...doc.request!, trailArn: evil, bucket: evil, regions: [evil] },
+      regions: doc.regions.map((x) => ({ ...x, region: evil })),
+      findings: [...doc.findings.map((f) => ({ ...f, region: evil, message: evil.repeat(10_000) })), { ...doc.findings[0]!, code: 'OBJECT_UNEXPECTED', severity: 'invalid', kind: 'object', object: huge, key: huge.slice(20), region: evil }],
+    };
+    const file = fresh('forged.json');
+    writeFileSync(file, JSON.stringify(forged));
+    const out = fresh('forged.html');
+    const s = await node(VALIDATE, ['report', '--from', file, '--out', out]);
+    expect(s.status, s.stderr).toBe(0);
+    const page = readFileSync(out, 'utf8');
+    expect(page).not.toMatch(/<script|\u202E|https:\/\/attacker[^"]*"\)<\/script>/);
+    expect(page.split('<title>').length).toBe(2);
+    expect(page.length).toBeLessThan(2_000_000); // every message and name bounded
+    expect(page).toContain(`${huge.slice(0, MAX_TEXT_CHARS)} … (${(huge.length - MAX_TEXT_CHARS).toLocaleString('en-US')} more characters)`);
+    // Wrong shapes are refused, naming what is wrong; nothing is written.
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...doc, findings: [{ ...doc.findings[0], code: 'NOT_A_CODE' }] }, /findings\[0\]\.code is not a finding code/],
+      [{ ...doc, tool: 'other' }, /tool is not "validate-logs"/],
+      [{ ...doc, request: { ...doc.request, startTime: '2025-01-08T00:00:00Z<x>' } }, /request\.startTime is not a time/],
+      [[1, 2], /is not a JSON object/],
+    ];
+    for (const [value, why] of cases) {
+      writeFileSync(file, JSON.stringify(value));
+      const bad = fresh('bad.html');
+      const b = await node(VALIDATE, ['report', '--from', file, '--out', bad]);
+      expect(b.status).toBe(2);
+      expect(b.stderr).toMatch(why);
+      expect(b.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(existsSync(bad)).toBe(false);
+    }
+  });
+
+  it('--report at a symbolic link, a FIFO or a folder is refused before the run (exit 2), nothing written', async () => {
+    const dir = bucket();
+    const target = fresh('target.html');
+    writeFileSync(target, 'keep me');
+    const link = fresh('link.html');
+    symlinkSync(target, link);
+    const dangling = fresh('dangling.html');
+    symlinkSync(join(work, 'nowhere.html'), dangling);
+    const fifo = fresh('fifo.html');
+    execFileSync('mkfifo', [fifo]);
+    const folder = fresh('folder.html');
+    mkdirSync(folder);
+    for (const [path, kind] of [[link, 'a symbolic link'], [dangling, 'a symbolic link'], [fifo, 'a FIFO'], [folder, 'a folder']] as const) {
+      const r = await node(VALIDATE, sampleArgs(dir, ['--report', path, '--output', 'json']), {});
+      expect(r.status, path).toBe(2);
+      expect(r.stderr).toContain(`validate-logs: error: --report ${path}: refusing to write ${path}: it is ${kind}`);
+      // The JSON document still ends, saying what stopped the run.
+      expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe('USAGE');
+    }
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    expect(readlinkSync(link)).toBe(target);
+    expect(existsSync(join(work, 'nowhere.html'))).toBe(false);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    // report --out too.
+    const saved = fresh('report.json');
+    writeFileSync(saved, (await node(VALIDATE, sampleArgs(dir, ['--output', 'json']))).stdout);
+    const r = await node(VALIDATE, ['report', '--from', saved, '--out', link]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--out ${link}: refusing to write ${link}: it is a symbolic link`);
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+  });
+
+  it('report --from a FIFO, a device or a huge file is refused unread (exit 2)', async () => {
+    const fifo = fresh('in.json');
+    execFileSync('mkfifo', [fifo]);
+    const out = fresh('out.html');
+    const big = fresh('big.json');
+    writeFileSync(big, '');
+    truncateSync(big, MAX_REPORT_BYTES + 1); // sparse: refused by its size, never read
+    for (const [from, why] of [[fifo, /a FIFO \(named pipe\), not a regular file/], ['/dev/zero', /a character device, not a regular file/], [join(work, 'absent.json'), /no such file/], [big, /larger than 268435456 bytes/]] as const) {
+      const r = await node(VALIDATE, ['report', '--from', from, '--out', out], {}, undefined);
+      expect(r.status, from).toBe(2);
+      expect(r.stderr).toMatch(why);
+    }
+    expect(existsSync(out)).toBe(false);
+    const r = await node(VALIDATE, ['report', '--from', fifo]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('validate-logs report needs --out FILE.html (or --sha256)');
+  });
+});
+
+describe('the document model', () => {
+  it('has a meaning and an action for every finding code, and every hour state', () => {
+    for (const code of FINDING_CODES) {
+      expect(EN.codes[code].meaning.length, code).toBeGreaterThan(10);
+      expect(EN.codes[code].action.length, code).toBeGreaterThan(3);
+    }
+    expect(Object.keys(EN.codes).sort()).toEqual([...FINDING_CODES].sort());
+  });
+
+  it('escapes and bounds any string: markup, every control and direction character, lone surrogates', () => {
+    expect(escapeText('<a href="x">\'&\'</a>')).toBe('&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;');
+    for (const c of ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C', '\u0000', '\u001B', '\u007F', '\u0085', '\uFEFF']) {
+      expect(escapeText(`a${c}b`)).toBe(`a‹U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}›b`);
+    }
+    expect(escapeText('x\uD800y')).toBe('x\uFFFDy');
+    const huge = 'k'.repeat(10_000_000);
+    const shown = escapeText(huge);
+    expect(shown.length).toBeLessThan(MAX_TEXT_CHARS + 64);
+    expect(shown).toContain('(9,999,488 more characters)');
+  });
+
+  it('is made from the report alone: the same report gives the same bytes, whatever the clock', async () => {
+    const dir = bucket();
+    const doc = JSON.parse((await node(VALIDATE, sampleArgs(dir, ['--output', 'json', '--report', fresh('r.html')]))).stdout) as JsonReportDocument;
+    const a = renderReportHtml(doc);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(renderReportHtml(structuredClone(doc))).toBe(a);
+    expect(a).toContain(`${doc.run!.startedAt.slice(0, 10)} ${doc.run!.startedAt.slice(11, 16)} UTC`);
+  });
+});
