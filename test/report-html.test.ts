@@ -82,7 +82,7 @@ describe('validate-logs --report', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<strong class="word">INVALID</strong>');
     expect(page).toContain('5 of 6 hours of us-east-1 verified (1 invalid).');
-    expect(page).toContain('<code>LOG_HASH_MISMATCH</code>');
+    expect(page).toContain('<code>LOG_<wbr>HASH_<wbr>MISMATCH</code>');
     expect(page).toContain(escapeText(EN.codes.LOG_HASH_MISMATCH.meaning));
     expect(page).toContain(escapeText(EN.codes.LOG_HASH_MISMATCH.action));
     expect(page).toMatch(/<td>Log files<\/td><td>9<\/td><td><span class="badge s-invalid">1<\/span><\/td>/);

@@ -98,8 +98,12 @@ ${STATE_ORDER.map((s) => `.s-${s} { color: ${STATE_COLOURS[s].text}; background:
 figure { margin: 2mm 0; }
 figcaption { font-size: 9pt; }
 svg { max-width: 100%; height: auto; }
-.legend td:first-child { width: 12mm; }
-.controls td:first-child { width: 19%; overflow-wrap: normal; }
+.legend td:first-child { width: 8mm; }
+th[scope="row"] { width: 28%; }
+.legend td:nth-child(2), .legend td:nth-child(4), .legend th { white-space: nowrap; }
+.nw { white-space: nowrap; }
+table.findings td:first-child { width: 22%; overflow-wrap: normal; }
+table.findings { font-size: 8.5pt; }
 .page { break-before: page; page-break-before: always; }
 .small { font-size: 8.5pt; color: #374151; }
 @media print { body { max-width: none; padding: 0; } a { color: inherit; text-decoration: none; } }
@@ -241,7 +245,7 @@ function figure(c: Chain, index: number, t: ReportStrings): string {
   if (!first) return '';
   const day0 = Date.parse(`${first.start.slice(0, 10)}T00:00:00Z`);
   const days = Math.floor((Date.parse(c.hours.at(-1)!.start) - day0) / 86_400_000) + 1;
-  const cell = days > 62 ? 5 : 14;
+  const cell = days > 62 ? 5 : days > 7 ? 14 : 24;
   const left = 74;
   const top = 14;
   const width = left + 24 * cell + 2;
@@ -254,7 +258,7 @@ function figure(c: Chain, index: number, t: ReportStrings): string {
     const x = left + col * cell;
     const y = top + row * cell;
     cells.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fillOf(id, h.state)}" stroke="#6b7280" stroke-width="0.5"/>`);
-    if (cell >= 12 && h.state !== 'valid' && h.state !== 'none') cells.push(`<text x="${x + cell / 2}" y="${y + cell - 3.5}" text-anchor="middle" font-size="9" font-weight="700" fill="#fff" stroke="#000" stroke-width="2.2" paint-order="stroke">${t.hours[h.state].letter}</text>`);
+    if (cell >= 12 && h.state !== 'valid' && h.state !== 'none') cells.push(`<text x="${x + cell / 2}" y="${y + cell * 0.72}" text-anchor="middle" font-size="${Math.round(cell * 0.62)}" font-weight="700" fill="#fff" stroke="#000" stroke-width="2.2" paint-order="stroke">${t.hours[h.state].letter}</text>`);
   }
   const labels: string[] = [];
   const every = cell >= 12 ? 1 : 7;
@@ -327,20 +331,19 @@ function findingsSection(doc: JsonReportDocument, t: ReportStrings): string {
   const counts = new Map<FindingCode, number>();
   for (const f of problems) counts.set(f.code, (counts.get(f.code) ?? 0) + 1);
   const sev = (code: FindingCode): string => `<span class="sev-${FINDING_SEVERITY[code]}">${t.severities[FINDING_SEVERITY[code]]}</span>`;
-  const byCode = table(t.findings.byCode, [t.findings.code, t.findings.severity, t.findings.count, t.findings.meaning, t.findings.action], [...counts].map(([code, n]) => [`<code>${code}</code>`, sev(code), n.toLocaleString('en-US'), e(t.codes[code].meaning), e(t.codes[code].action)]));
+  // A code may break after its underscores, never inside a word.
+  const code = (c: FindingCode): string => `<code>${c.replaceAll('_', '_<wbr>')}</code>`;
+  const byCode = table(t.findings.byCode, [t.findings.code, t.findings.count, t.findings.meaning, t.findings.action], [...counts].map(([c, n]) => [`${sev(c)}<br>${code(c)}`, n.toLocaleString('en-US'), e(t.codes[c].meaning), e(t.codes[c].action)]), 'findings');
   const shown = problems.slice(0, MAX_FINDINGS_LISTED);
   const rows = shown.map((f) => [
-    sev(f.code),
-    `<code>${f.code}</code>`,
+    `${sev(f.code)}<br>${code(f.code)}`,
     `<span class="mono">${e(f.object)}</span>${f.region !== undefined ? ` <span class="small">(${e(f.region, 64)})</span>` : ''}<br><span class="small">${e(f.message, 1024)}</span>`,
-    f.expected !== undefined ? `<span class="mono">${e(f.expected, 256)}</span>` : '',
-    f.actual !== undefined ? `<span class="mono">${e(f.actual, 256)}</span>` : '',
-    e(t.codes[f.code].meaning),
-    e(t.codes[f.code].action),
+    `${f.expected !== undefined ? `<b>${t.findings.expected}:</b> <span class="mono">${e(f.expected, 256)}</span>` : ''}${f.expected !== undefined && f.actual !== undefined ? '<br>' : ''}${f.actual !== undefined ? `<b>${t.findings.actual}:</b> <span class="mono">${e(f.actual, 256)}</span>` : ''}`,
+    `${e(t.codes[f.code].meaning)}<br><b>${t.findings.action}:</b> ${e(t.codes[f.code].action)}`,
   ]);
   const more = problems.length > shown.length ? `<p>${t.findings.more(shown.length, problems.length)}</p>` : '';
   return `<section aria-labelledby="findings"><h2 id="findings">${t.headings.findings}</h2>${byCode}
-${table(undefined, [t.findings.severity, t.findings.code, t.findings.object, t.findings.expected, t.findings.actual, t.findings.meaning, t.findings.action], rows)}${more}</section>`;
+${table(undefined, [`${t.findings.severity}, ${t.findings.code}`, t.findings.object, `${t.findings.expected} / ${t.findings.actual}`, `${t.findings.meaning} / ${t.findings.action}`], rows, 'findings')}${more}</section>`;
 }
 
 function methodSection(t: ReportStrings): string {
@@ -359,8 +362,15 @@ function controlsSection(doc: JsonReportDocument, cs: Chain[], t: ReportStrings)
     invalid: doc.findings.filter((x) => x.severity === 'invalid').length,
     checkpoint: doc.run?.checkpoint !== undefined,
   };
-  const rows = t.controls.map((c) => [`<b>${e(c.id)}</b>`, e(c.requirement), c.shows(f), e(c.limits)]);
-  return `<section aria-labelledby="controls"><h2 id="controls">${t.headings.controls}</h2><p>${e(t.controlsIntro)}</p>${table(undefined, [t.controlColumns.control, t.controlColumns.requirement, t.controlColumns.shows, t.controlColumns.limits], rows, 'controls')}</section>`;
+  // One block per control, its identifier a heading of its own: never cut, found by a search.
+  const blocks = t.controls.map(
+    (c) => `<div class="keep"><h3 class="nw">${e(c.id)}</h3>${facts([
+      [t.controlColumns.requirement, e(c.requirement)],
+      [t.controlColumns.shows, c.shows(f)],
+      [t.controlColumns.limits, e(c.limits)],
+    ])}</div>`,
+  );
+  return `<section aria-labelledby="controls"><h2 id="controls">${t.headings.controls}</h2><p>${e(t.controlsIntro)}</p>${blocks.join('\n')}</section>`;
 }
 
 function integritySection(doc: JsonReportDocument, t: ReportStrings): string {

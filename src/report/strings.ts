@@ -172,7 +172,7 @@ export interface ReportStrings {
   /** The controls, in order. */
   controls: ReadonlyArray<ControlText>;
   /** The control table's column headings. */
-  controlColumns: { control: string; requirement: string; shows: string; limits: string };
+  controlColumns: { requirement: string; shows: string; limits: string };
   /** The sentence before the control table. */
   controlsIntro: string;
   /** The period report (from a watch history). */
@@ -358,7 +358,7 @@ export const EN: ReportStrings = Object.freeze({
     'Anything outside the window and the regions listed in the scope.',
     'A rewrite by someone holding CloudTrail\'s private signing key, from the oldest digest of the window on, without a checkpoint taken before it.',
   ],
-  controlColumns: { control: 'Control', requirement: 'Requirement (summary)', shows: 'What this run shows', limits: 'What it does not show' },
+  controlColumns: { requirement: 'Requirement (summary)', shows: 'What this run shows', limits: 'What it does not show' },
   controlsIntro: 'How this run bears on common controls. It is evidence for an assessor to weigh, not an assessment: each control also asks for things outside this run.',
   controls: [
     {
