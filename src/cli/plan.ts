@@ -202,8 +202,14 @@ function parseSize(text: string, flag: string): number {
   return bytes;
 }
 
-/** A duration flag: `2h`, `90m`, `45s`, or a number of minutes. */
-function parseDuration(text: string, flag: string): number {
+/**
+ * A duration flag: `2h`, `90m`, `45s`, or a number of minutes.
+ * @param text - the flag's value
+ * @param flag - the flag's name, with dashes, for the message
+ * @returns the duration in ms
+ * @throws UsageError naming the flag
+ */
+export function parseDuration(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(h|m|s)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${flag} must be a duration such as 2h, 90m or 45s, not ${JSON.stringify(text)}`);
   return Math.round(Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 's' ? 1000 : 60_000));

@@ -45,3 +45,15 @@ export const loadCloudTrail = (): Promise<typeof import('@aws-sdk/client-cloudtr
  * @returns the module
  */
 export const loadOrganizations = (): Promise<typeof import('@aws-sdk/client-organizations')> => load('@aws-sdk/client-organizations');
+
+/**
+ * `@aws-sdk/client-sns` (alerts to a topic).
+ * @returns the module
+ */
+export const loadSns = (): Promise<typeof import('@aws-sdk/client-sns')> => load('@aws-sdk/client-sns');
+
+/**
+ * `@aws-sdk/client-eventbridge` (alerts to an event bus).
+ * @returns the module
+ */
+export const loadEventBridge = (): Promise<typeof import('@aws-sdk/client-eventbridge')> => load('@aws-sdk/client-eventbridge');

@@ -55,8 +55,12 @@ export function temporaryPath(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
-/** What a file found in the way is, in a few words. */
-function kindOf(s: Stats): string {
+/**
+ * What a file found in the way is, in a few words.
+ * @param s - its `lstat`
+ * @returns `a symbolic link`, `a folder`, `a regular file`, `a FIFO (named pipe)`, ...
+ */
+export function kindOf(s: Stats): string {
   if (s.isSymbolicLink()) return 'a symbolic link';
   if (s.isDirectory()) return 'a folder';
   if (s.isFile()) return 'a regular file';
@@ -405,7 +409,12 @@ export async function putIfAbsent(root: string, key: string, body: Uint8Array, m
   }
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether a process of this host is running.
+ * @param pid - its id
+ * @returns true when it runs (or exists but is another user's)
+ */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
