@@ -22,6 +22,19 @@ import { ROOT, applyActions, copySample, tampering } from './helpers/tamper.js';
 import { chromiumRequirement, requireTool } from './helpers/tools.js';
 import { startTsa, type Tsa } from './helpers/tsa.js';
 
+/** What the functions run in the page use of the DOM (this file is type-checked without the DOM library). */
+interface DomElement {
+  tagName: string;
+  className: string;
+  textContent: string | null;
+  parentElement: DomElement | null;
+  nextElementSibling: DomElement | null;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): DomElement | null;
+}
+declare const document: { querySelectorAll(selector: string): Iterable<DomElement>; getElementById(id: string): DomElement | null };
+declare function getComputedStyle(e: DomElement): { color: string; backgroundColor: string };
+
 /** Screenshots and PDFs of each state (git-ignored). */
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'report');
 const browserTool = chromiumRequirement();

@@ -198,7 +198,7 @@ describe('validate-logs --report', () => {
     writeFileSync(big, '');
     truncateSync(big, MAX_REPORT_BYTES + 1); // sparse: refused by its size, never read
     for (const [from, why] of [[fifo, /a FIFO \(named pipe\), not a regular file/], ['/dev/zero', /a character device, not a regular file/], [join(work, 'absent.json'), /no such file/], [big, /larger than 268435456 bytes/]] as const) {
-      const r = await node(VALIDATE, ['report', '--from', from, '--out', out], {}, undefined);
+      const r = await node(VALIDATE, ['report', '--from', from, '--out', out]);
       expect(r.status, from).toBe(2);
       expect(r.stderr).toMatch(why);
     }
@@ -237,5 +237,83 @@ describe('the document model', () => {
     await new Promise((r) => setTimeout(r, 1100));
     expect(renderReportHtml(structuredClone(doc))).toBe(a);
     expect(a).toContain(`${doc.run!.startedAt.slice(0, 10)} ${doc.run!.startedAt.slice(11, 16)} UTC`);
+  });
+});
+
+/** A watcher's history written into a real state store: passes every 5 minutes over 8 hours, two regions, a watcher down 05:00-06:00, a tampered log found at 03:00, one digest never verified. */
+export async function writeHistory(dir: string): Promise<void> {
+  const { openStateStore } = await import('../src/watch/store.js');
+  const store = openStateStore(dir);
+  const H = 3_600_000;
+  const M = 60_000;
+  const T0 = Date.parse('2026-12-01T00:00:00Z');
+  const at = (ms: number): string => new Date(ms).toISOString();
+  let pass = 0;
+  let next = T0 - 24 * H + 21 * M;
+  for (let time = T0; time <= T0 + 8 * H; time += 5 * M) {
+    if (time > T0 + 5 * H && time < T0 + 6 * H) continue;
+    const verified: Array<{ start: string; end: string; delivered: string }> = [];
+    for (; next + H + 10 * M <= time; next += H) verified.push({ start: at(next), end: at(next + H), delivered: at(next + H + 10 * M) });
+    const bad = time === T0 + 3 * H;
+    const chains = ['eu-west-1', 'us-east-1'].map((region) => ({
+      region,
+      digests: verified.length,
+      logs: 4 * verified.length,
+      invalid: bad && region === 'us-east-1' ? 1 : 0,
+      notices: 0,
+      byCode: bad && region === 'us-east-1' ? { LOG_HASH_MISMATCH: 1 } : {},
+      verified: verified.filter((d) => region !== 'eu-west-1' || d.start !== '2026-12-01T01:21:00.000Z').map((d) => ({ key: `AWSLogs/111122223333/CloudTrail-Digest/${region}/${d.start}.json.gz`, ...d })),
+    }));
+    await store.appendHistory({
+      format: 'validate-logs-watch-pass/1',
+      pass: ++pass,
+      startedAt: at(time),
+      endedAt: at(time + 4000),
+      status: bad ? 'invalid' : 'valid',
+      range: { start: at(T0 - 24 * H), end: at(time) },
+      chains,
+      alerts: bad ? ['5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e10'] : [],
+      intervalMs: 5 * M,
+    } as unknown as import('../src/watch/types.js').PassRecord);
+  }
+}
+
+describe('validate-logs report --history (a period report)', () => {
+  it('says how much of the period was verified and how soon, the findings and when they were alerted, the watch gaps; equal to the history answer rendered from a file', async () => {
+    const state = join(mkdtempSync(join(work, 'state-')), 'state');
+    await writeHistory(state);
+    const html = fresh('period.html');
+    const period = ['--from', '2026-12-01T00:00:00Z', '--to', '2026-12-01T09:00:00Z'];
+    const r = await node(VALIDATE, ['report', '--history', state, ...period, '--out', html, '--sha256']);
+    expect(r.status, r.stderr).toBe(0);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<strong class="word">INVALID</strong>');
+    // eu-west-1's digest of 01:21-02:21 was never verified: its hours 01 and 02 are not covered whole.
+    expect(page).toContain('12 of 14 hours due in the period verified, 85.7 % within 2 h of delivery.');
+    expect(page).toContain('1 pass found something invalid or could not read the trail; the first alerted at 2026-12-01 03:00 UTC.');
+    expect(page).toContain('5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e10');
+    expect(page).toContain(EN.period.gapWhere.between);
+    for (const id of ['PCI DSS 4.0.1 10.3.4', 'SOC 2 CC7.2', 'ISO/IEC 27001:2022 A.8.15']) expect(page).toContain(`<h3 class="nw">${escapeText(id)}</h3>`);
+    // The history answer, saved by validate-logs history: the same hash, the same document.
+    const h = await node(VALIDATE, ['history', '--state', state, ...period, '--output', 'json']);
+    expect(h.status).toBe(1); // a missing hour and a pass with findings
+    const answer = JSON.parse(h.stdout) as import('../src/watch/history.js').HistoryAnswer;
+    expect([answer.summary.hoursVerified, answer.summary.hoursExpected, answer.summary.verifiedWithin]).toEqual([12, 14, 12]);
+    const { historyAnswerSha256 } = await import('../src/report/document.js');
+    expect(r.stdout).toBe(`${historyAnswerSha256(answer)}\n`);
+    expect(reportHash(page)).toBe(historyAnswerSha256(answer));
+    const saved = fresh('history.json');
+    writeFileSync(saved, h.stdout);
+    const again = fresh('again.html');
+    expect((await node(VALIDATE, ['report', '--from', saved, '--out', again])).status).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(page);
+    // A forged answer is checked like a forged report.
+    writeFileSync(saved, JSON.stringify({ ...answer, chains: [{ ...answer.chains[0], hours: [{ hour: '<x>', status: 'verified' }] }] }));
+    const bad = await node(VALIDATE, ['report', '--from', saved, '--out', again]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('chains[0].hours[0].hour is not a UTC time');
+    // Usage: the period is required, and period flags need --history.
+    expect((await node(VALIDATE, ['report', '--history', state, '--from', '2026-12-01', '--out', again])).stderr).toContain('--history needs --from TIME and --to TIME');
+    expect((await node(VALIDATE, ['report', '--from', saved, '--to', '2026-12-02', '--out', again])).stderr).toContain('--to is for a period report: give --history STATE');
   });
 });

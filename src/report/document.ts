@@ -7,7 +7,11 @@
  */
 import { FINDING_CODES, FINDING_SEVERITY, type Finding, type FindingCode } from '../chain/findings.js';
 import type { ReportCounts, ReportFound, ReportRequest } from '../chain/report.js';
+import stringify from 'fast-json-stable-stringify';
 import { reportSha256 } from '../checkpoint/report-hash.js';
+import { sha256Hex } from '../hash/sha256.js';
+import { encodeUtf8 } from '../utils.js';
+import type { HistoryAnswer } from '../watch/history.js';
 
 /** A public key the run trusted, as the report's `run.keys` lists it. */
 export interface ReportKey {
@@ -254,4 +258,100 @@ function checkRun(run: unknown): void {
  */
 export function invalidCodes(byCode: Partial<Record<FindingCode, number>>): Array<[FindingCode, number]> {
   return (Object.entries(byCode) as Array<[FindingCode, number]>).filter(([c]) => CODES.has(c) && FINDING_SEVERITY[c] === 'invalid').sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/**
+ * The canonical SHA-256 of a watch history's answer (`validate-logs history --output json`):
+ * the whole document as canonical JSON (keys sorted, no spaces), UTF-8.
+ * @param answer - the answer
+ * @returns lower-case hex SHA-256
+ */
+export function historyAnswerSha256(answer: HistoryAnswer): string {
+  return sha256Hex(encodeUtf8(stringify(answer)));
+}
+
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?Z$/;
+const iso = (o: Record<string, unknown>, k: string, where: string, optional = false): void => {
+  str(o, k, where, optional);
+  if (o[k] !== undefined && !ISO_RE.test(o[k] as string)) fail(`${where}.${k}`, 'is not a UTC time');
+};
+const list = (v: unknown, where: string): unknown[] => (Array.isArray(v) ? v : fail(where, 'is not a list'));
+const strings = (v: unknown, where: string): void => {
+  for (const [i, x] of list(v, where).entries()) if (typeof x !== 'string') fail(`${where}[${i}]`, 'is not a string');
+};
+const optionalCount = (o: Record<string, unknown>, k: string, where: string): void => {
+  if (o[k] !== undefined) count(o[k], `${where}.${k}`);
+};
+
+/**
+ * Check that a parsed value is a watch history's answer the period report can read (as
+ * `validate-logs history --output json` prints it): every member it reads of the type it
+ * expects. Its strings are not trusted: the renderer escapes and bounds them.
+ * @param value - the parsed JSON
+ * @returns the value, typed
+ * @throws Error saying which member is wrong
+ */
+export function checkHistoryAnswer(value: unknown): HistoryAnswer {
+  try {
+    if (!isObject(value)) return fail('the document', 'is not a JSON object');
+    if (value.format !== 'validate-logs-history/1') fail('format', 'is not "validate-logs-history/1"');
+    iso(value, 'from', 'answer');
+    iso(value, 'to', 'answer');
+    if (value.scope !== undefined) {
+      if (!isObject(value.scope)) fail('scope', 'is not an object');
+      const sc = value.scope as Record<string, unknown>;
+      for (const k of ['trailArn', 'bucket', 'accountId']) str(sc, k, 'scope');
+      for (const k of ['prefix', 'organizationId']) str(sc, k, 'scope', true);
+    }
+    const s = value.summary;
+    if (!isObject(s)) return fail('summary', 'is not an object');
+    for (const k of ['passes', 'passesWithFindings', 'chains', 'hoursExpected', 'hoursVerified', 'hoursMissing', 'hoursNotDue', 'verifiedWithin', 'withinMs']) count(s[k], `summary.${k}`);
+    if (s.shareWithin !== null && (typeof s.shareWithin !== 'number' || !(s.shareWithin >= 0 && s.shareWithin <= 1))) fail('summary.shareWithin', 'is neither null nor a share');
+    for (const k of ['firstPass', 'lastPass']) {
+      if (s[k] === undefined) continue;
+      if (!isObject(s[k])) fail(`summary.${k}`, 'is not an object');
+      const x = s[k] as Record<string, unknown>;
+      count(x.pass, `summary.${k}.pass`);
+      iso(x, 'startedAt', `summary.${k}`);
+    }
+    for (const [i, c] of list(value.chains, 'chains').entries()) {
+      const where = `chains[${i}]`;
+      if (!isObject(c)) fail(where, 'is not an object');
+      const ch = c as Record<string, unknown>;
+      str(ch, 'region', where);
+      for (const k of ['expected', 'verified', 'missing', 'notDue']) count(ch[k], `${where}.${k}`);
+      optionalCount(ch, 'worstLatencyMs', where);
+      for (const [j, h] of list(ch.hours, `${where}.hours`).entries()) {
+        if (!isObject(h)) fail(`${where}.hours[${j}]`, 'is not an object');
+        iso(h as Record<string, unknown>, 'hour', `${where}.hours[${j}]`);
+        if (!['verified', 'missing', 'not-due'].includes((h as Record<string, unknown>).status as string)) fail(`${where}.hours[${j}].status`, 'is not verified, missing or not-due');
+      }
+    }
+    for (const [i, g] of list(value.gaps, 'gaps').entries()) {
+      if (!isObject(g)) fail(`gaps[${i}]`, 'is not an object');
+      const gap = g as Record<string, unknown>;
+      iso(gap, 'from', `gaps[${i}]`);
+      iso(gap, 'to', `gaps[${i}]`);
+      count(gap.ms, `gaps[${i}].ms`);
+      if (!['before-first', 'between', 'after-last', 'no-passes'].includes(gap.where as string)) fail(`gaps[${i}].where`, 'is not a place');
+    }
+    for (const [i, f] of list(value.findings, 'findings').entries()) {
+      const where = `findings[${i}]`;
+      if (!isObject(f)) fail(where, 'is not an object');
+      const x = f as Record<string, unknown>;
+      count(x.pass, `${where}.pass`);
+      iso(x, 'startedAt', where);
+      iso(x, 'endedAt', where);
+      if (x.status !== 'invalid' && x.status !== 'error') fail(`${where}.status`, 'is not invalid or error');
+      str(x, 'error', where, true);
+      if (!isObject(x.byCode)) fail(`${where}.byCode`, 'is not an object');
+      for (const [k, n] of Object.entries(x.byCode as Record<string, unknown>)) count(n, `${where}.byCode.${k.slice(0, 40)}`);
+      strings(x.regions, `${where}.regions`);
+      strings(x.alerts, `${where}.alerts`);
+    }
+    return value as unknown as HistoryAnswer;
+  } catch (e) {
+    if (e instanceof NotAReport) throw new Error(`not a validate-logs history answer: ${e.message}`);
+    throw e;
+  }
 }

@@ -9,9 +9,10 @@
  * @module
  */
 import { FINDING_SEVERITY, type Finding, type FindingCode } from '../chain/findings.js';
-import { invalidCodes, jsonReportSha256, type JsonReportDocument, type ReportRegion } from './document.js';
-import { EN, type ControlFacts, type ReportStrings } from './strings.js';
-import { timeline, type Hour, type HourState } from './timeline.js';
+import type { ChainCoverage, HistoryAnswer, HourStatus } from '../watch/history.js';
+import { historyAnswerSha256, invalidCodes, jsonReportSha256, type JsonReportDocument, type ReportRegion } from './document.js';
+import { EN, type ControlFacts, type PeriodFacts, type ReportStrings } from './strings.js';
+import { MAX_HOURS, timeline, type Hour, type HourState } from './timeline.js';
 
 /** Most characters of one string from storage shown; the rest is said as a count. */
 export const MAX_TEXT_CHARS: number = 512;
@@ -125,11 +126,20 @@ function facts(rows: ReadonlyArray<readonly [string, string]>): string {
 /** A time as the report shows it: `2025-01-08 05:00 UTC`. */
 const when = (iso: string | undefined): string => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '');
 
-/** One chain's hours and counts. */
-interface Chain {
-  region: ReportRegion;
+/** Hours drawn as a figure: a chain's, named. */
+interface Drawn {
+  /** The chain's name (its region), as given (escaped when shown). */
+  label: string;
   hours: Hour[];
   byState: Map<HourState, number>;
+  /** The states its legend lists, and their words. */
+  states: readonly HourState[];
+  words: ReportStrings['hours'];
+}
+
+/** One chain's hours and counts. */
+interface Chain extends Drawn {
+  region: ReportRegion;
   findings: Finding[];
   /** Hours of the window (more than `hours` holds when the window is longer than the figure). */
   wanted: number;
@@ -146,7 +156,7 @@ function byRegion(doc: JsonReportDocument): Map<string, Finding[]> {
   return out;
 }
 
-function chains(doc: JsonReportDocument): Chain[] {
+function chains(doc: JsonReportDocument, t: ReportStrings): Chain[] {
   if (!doc.request) return [];
   const start = new Date(doc.request.startTime);
   const end = new Date(doc.request.endTime);
@@ -157,7 +167,7 @@ function chains(doc: JsonReportDocument): Chain[] {
     const byState = new Map<HourState, number>();
     for (const h of hours) byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
     const wanted = Math.max(1, Math.ceil((end.getTime() - Math.floor(start.getTime() / 3_600_000) * 3_600_000) / 3_600_000));
-    return { region, hours, byState, findings, wanted };
+    return { label: region.region, region, hours, byState, findings, wanted, states: STATE_ORDER, words: t.hours };
   });
 }
 
@@ -239,7 +249,7 @@ ${p('gap', '<path d="M0 3H6" stroke="#000" stroke-width="1"/>')}
 const fillOf = (id: string, s: HourState): string => (s === 'valid' || s === 'none' ? STATE_COLOURS[s].fill : `url(#${id}-${s})`);
 
 /** The hours as a grid: one row per day, 24 columns, a letter in each problem cell. */
-function figure(c: Chain, index: number, t: ReportStrings): string {
+function figure(c: Drawn, index: number, t: ReportStrings): string {
   const id = `p${index}`;
   const first = c.hours[0];
   if (!first) return '';
@@ -258,7 +268,7 @@ function figure(c: Chain, index: number, t: ReportStrings): string {
     const x = left + col * cell;
     const y = top + row * cell;
     cells.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fillOf(id, h.state)}" stroke="#6b7280" stroke-width="0.5"/>`);
-    if (cell >= 12 && h.state !== 'valid' && h.state !== 'none') cells.push(`<text x="${x + cell / 2}" y="${y + cell * 0.72}" text-anchor="middle" font-size="${Math.round(cell * 0.62)}" font-weight="700" fill="#fff" stroke="#000" stroke-width="2.2" paint-order="stroke">${t.hours[h.state].letter}</text>`);
+    if (cell >= 12 && h.state !== 'valid' && h.state !== 'none') cells.push(`<text x="${x + cell / 2}" y="${y + cell * 0.72}" text-anchor="middle" font-size="${Math.round(cell * 0.62)}" font-weight="700" fill="#fff" stroke="#000" stroke-width="2.2" paint-order="stroke">${c.words[h.state].letter}</text>`);
   }
   const labels: string[] = [];
   const every = cell >= 12 ? 1 : 7;
@@ -266,7 +276,7 @@ function figure(c: Chain, index: number, t: ReportStrings): string {
   for (const hh of [0, 6, 12, 18]) labels.push(`<text x="${left + hh * cell}" y="10" font-size="8">${String(hh).padStart(2, '0')}h</text>`);
   const capId = `fig-${index}`;
   const last = c.hours.at(-1)!;
-  const caption = t.coverage.figureCaption(e(c.region.region, 64), when(first.start), when(new Date(Date.parse(last.start) + 3_600_000).toISOString()));
+  const caption = t.coverage.figureCaption(e(c.label, 64), when(first.start), when(new Date(Date.parse(last.start) + 3_600_000).toISOString()));
   return `<figure aria-labelledby="${capId}">
 <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${capId}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif">${patterns(id)}
 ${labels.join('')}
@@ -278,16 +288,16 @@ ${legend(c, id, t)}`;
 }
 
 /** The legend, which is also the count of hours by state. */
-function legend(c: Chain, id: string, t: ReportStrings): string {
-  const rows = STATE_ORDER.map((s) => {
+function legend(c: Drawn, id: string, t: ReportStrings): string {
+  const rows = c.states.map((s) => {
     const swatch = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16" aria-hidden="true"><rect x="1" y="1" width="14" height="14" fill="${fillOf(id, s)}" stroke="#6b7280"/></svg>`;
-    return [swatch, `<b>${t.hours[s].letter}</b>`, `<span class="badge s-${s}">${t.hours[s].name}</span> ${e(t.hours[s].text)}`, (c.byState.get(s) ?? 0).toLocaleString('en-US')];
+    return [swatch, `<b>${c.words[s].letter}</b>`, `<span class="badge s-${s}">${c.words[s].name}</span> ${e(c.words[s].text)}`, (c.byState.get(s) ?? 0).toLocaleString('en-US')];
   });
   return table(`${t.coverage.legend}: ${t.coverage.countsCaption}`, ['', t.coverage.letter, t.coverage.state, t.coverage.hoursCol], rows, 'legend');
 }
 
 /** The figure as text: runs of hours of the same state. */
-function runsTable(c: Chain, t: ReportStrings): string {
+function runsTable(c: Drawn, t: ReportStrings): string {
   const runs: Array<{ from: string; to: string; state: HourState; n: number }> = [];
   for (const h of c.hours) {
     const last = runs.at(-1);
@@ -297,7 +307,7 @@ function runsTable(c: Chain, t: ReportStrings): string {
     } else runs.push({ from: h.start, to: h.start, state: h.state, n: 1 });
   }
   const end = (iso: string): string => when(new Date(Date.parse(iso) + 3_600_000).toISOString());
-  return table(t.coverage.runsCaption, [t.coverage.fromCol, t.coverage.toCol, t.coverage.state, t.coverage.hoursCol], runs.map((r) => [when(r.from), end(r.to), `<span class="badge s-${r.state}">${t.hours[r.state].letter} ${t.hours[r.state].name}</span>`, r.n.toLocaleString('en-US')]));
+  return table(t.coverage.runsCaption, [t.coverage.fromCol, t.coverage.toCol, t.coverage.state, t.coverage.hoursCol], runs.map((r) => [when(r.from), end(r.to), `<span class="badge s-${r.state}">${c.words[r.state].letter} ${c.words[r.state].name}</span>`, r.n.toLocaleString('en-US')]));
 }
 
 function filesTable(region: ReportRegion, t: ReportStrings): string {
@@ -407,6 +417,28 @@ function integritySection(doc: JsonReportDocument, t: ReportStrings): string {
   return `<section class="keep" aria-labelledby="integrity"><h2 id="integrity">${t.headings.integrity}</h2>${parts.join('\n')}</section>`;
 }
 
+/** The document around its sections: head (title, the policy that forbids any request, the styles), the first heading. */
+function shell(t: ReportStrings, title: string, subtitle: string, generator: string, sections: readonly string[]): string {
+  return `<!DOCTYPE html>
+<html lang="${t.lang}">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="${generator}">
+<title>${title}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>${title}</h1><p class="small">${subtitle}</p></header>
+<main>
+${sections.join('\n')}
+</main>
+</body>
+</html>
+`;
+}
+
 /**
  * The whole document, page one first: the verdict and the scope, then the hours of each chain,
  * the findings, the method, the control mapping and the report's own integrity.
@@ -416,30 +448,99 @@ function integritySection(doc: JsonReportDocument, t: ReportStrings): string {
  */
 export function renderReportHtml(doc: JsonReportDocument, strings: ReportStrings = EN): string {
   const t = strings;
-  const cs = chains(doc);
+  const cs = chains(doc, t);
   const trail = doc.request ? ` — ${e(doc.request.trailArn.split('/').at(-1) ?? '', 128)}` : '';
-  return `<!DOCTYPE html>
-<html lang="${t.lang}">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="${e(doc.tool, 64)} ${e(doc.version, 64)}">
-<title>${t.title}${trail}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1>${t.title}</h1><p class="small">${doc.request ? `<span class="mono">${e(doc.request.trailArn)}</span> · ` : ''}${doc.run ? when(doc.run.finishedAt) : ''}</p></header>
-<main>
-${verdictSection(doc, cs, t)}
-${scopeSection(doc, t)}
-${coverageSection(cs, t)}
-${findingsSection(doc, t)}
-${methodSection(t)}
-${controlsSection(doc, cs, t)}
-${integritySection(doc, t)}
-</main>
-</body>
-</html>
-`;
+  const subtitle = `${doc.request ? `<span class="mono">${e(doc.request.trailArn)}</span> · ` : ''}${doc.run ? when(doc.run.finishedAt) : ''}`;
+  return shell(t, `${t.title}${trail}`, subtitle, `${e(doc.tool, 64)} ${e(doc.version, 64)}`, [
+    verdictSection(doc, cs, t),
+    scopeSection(doc, t),
+    coverageSection(cs, t),
+    findingsSection(doc, t),
+    methodSection(t),
+    controlsSection(doc, cs, t),
+    integritySection(doc, t),
+  ]);
+}
+
+/** A period's hours of one chain, in the figure's states: verified is valid, missing is missing, not due is not covered. */
+function periodChain(c: ChainCoverage, t: ReportStrings): Drawn {
+  const state: Record<HourStatus, HourState> = { verified: 'valid', missing: 'missing', 'not-due': 'none' };
+  const hours = c.hours.slice(0, MAX_HOURS).map((h): Hour => ({ start: h.hour, state: state[h.status] ?? 'none', problems: 0 }));
+  const byState = new Map<HourState, number>();
+  for (const h of hours) byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
+  const words = {
+    ...t.hours,
+    valid: { ...t.hours.valid, name: 'verified', text: t.period.hourStates.verified },
+    missing: { ...t.hours.missing, text: t.period.hourStates.missing },
+    none: { ...t.hours.none, name: 'not yet due', text: t.period.hourStates.notDue },
+  };
+  return { label: c.region, hours, byState, states: ['missing', 'none', 'valid'], words };
+}
+
+const hoursOf = (ms: number | undefined): string => (ms === undefined ? '—' : `${(ms / 3_600_000).toFixed(1)} h`);
+
+/**
+ * The period report: what a watcher's history says about a period (the answer of
+ * `validate-logs history`), as a document: the sentence an auditor quotes first ("every hour
+ * of the period verified, N % within 2 h of delivery; K passes with findings, the first alerted
+ * at ..."), the scope, each chain's hours as a figure, the passes that found something, the gaps
+ * in the watching, the method, the control mapping, and the answer's canonical SHA-256.
+ * @param answer - the history answer (checked: {@link checkHistoryAnswer})
+ * @param strings - the words (English by default)
+ * @returns the HTML document
+ */
+export function renderPeriodHtml(answer: HistoryAnswer, strings: ReportStrings = EN): string {
+  const t = strings;
+  const p = t.period;
+  const sum = answer.summary;
+  const within = sum.shareWithin === null ? 0 : Math.floor(sum.shareWithin * 1000) / 10;
+  const withinHours = Math.round(sum.withinMs / 360_000) / 10;
+  const ok = sum.hoursMissing === 0 && answer.findings.every((f) => f.status !== 'invalid');
+  const first = answer.findings[0];
+  const period = `${when(answer.from)} – ${when(answer.to)}`;
+  const verdict = `<section aria-labelledby="verdict"><h2 id="verdict">${t.headings.verdict}</h2>
+<div class="verdict ${ok ? 'ok' : 'bad'}" role="status"><p><strong class="word">${ok ? t.verdict.valid : t.verdict.invalid}</strong></p>
+<p>${sum.hoursExpected === 0 ? p.noHours : p.summary(sum.hoursExpected, sum.hoursVerified, within, withinHours)} ${p.findingsLine(answer.findings.length, first && when(first.endedAt))}</p></div></section>`;
+  const sc = answer.scope;
+  const scopeRows: Array<[string, string]> = [
+    [p.scope.trail, sc ? `<span class="mono">${e(sc.trailArn)}</span>` : p.scope.notRecorded],
+    ...(sc ? ([[t.scope.accounts, e(sc.accountId)], [t.scope.bucket, e(sc.bucket)], ...(sc.prefix !== undefined ? [[t.scope.prefix, e(sc.prefix)]] : []), ...(sc.organizationId !== undefined ? [[t.scope.organization, e(sc.organizationId)]] : [])] as Array<[string, string]>) : []),
+    [p.scope.period, period],
+    [t.scope.regions, answer.chains.slice(0, 64).map((c) => e(c.region, 64)).join(', ')],
+    [p.scope.passes, `${sum.passes.toLocaleString('en-US')} (${sum.passesWithFindings.toLocaleString('en-US')} with findings)`],
+    [p.scope.firstPass, sum.firstPass ? `#${sum.firstPass.pass} ${when(sum.firstPass.startedAt)}` : '—'],
+    [p.scope.lastPass, sum.lastPass ? `#${sum.lastPass.pass} ${when(sum.lastPass.startedAt)}` : '—'],
+    [p.scope.format, e(answer.format, 64)],
+  ];
+  const scope = `<section aria-labelledby="scope"><h2 id="scope">${t.headings.scope}</h2>${facts(scopeRows)}</section>`;
+  const chainRows = answer.chains.map((c) => [e(c.region, 64), c.expected.toLocaleString('en-US'), c.verified.toLocaleString('en-US'), c.missing > 0 ? `<span class="badge s-invalid">${c.missing.toLocaleString('en-US')}</span>` : '0', c.notDue.toLocaleString('en-US'), hoursOf(c.worstLatencyMs)]);
+  const drawn = answer.chains.slice(0, 64).map((c) => periodChain(c, t));
+  const coverage = `<section aria-labelledby="coverage"><h2 id="coverage">${t.headings.coverage}</h2>
+${table(p.chains, [p.chain, p.expected, p.verifiedHours, p.missing, p.notDue, p.worst], chainRows)}
+${drawn.map((d, i) => `<h3>${e(d.label, 64)}</h3>\n${figure(d, i, t)}\n${runsTable(d, t)}`).join('\n')}</section>`;
+  const gaps = answer.gaps.slice(0, MAX_FINDINGS_LISTED);
+  const watch = `<section aria-labelledby="watch"><h2 id="watch">${p.watchGaps}</h2>${
+    gaps.length === 0 ? `<p>${p.noWatchGaps}</p>` : table(undefined, [t.coverage.fromCol, t.coverage.toCol, p.length, p.status], gaps.map((g) => [when(g.from), when(g.to), hoursOf(g.ms), e(p.gapWhere[g.where] ?? g.where, 64)]))
+  }</section>`;
+  const listed = answer.findings.slice(0, MAX_FINDINGS_LISTED);
+  const findingRows = listed.map((f) => [
+    `#${f.pass}`,
+    `${when(f.startedAt)} – ${when(f.endedAt)}`,
+    `<span class="sev-invalid">${e(f.status, 16)}</span>${f.error !== undefined ? `<br><span class="small">${e(f.error, 1024)}</span>` : ''}`,
+    (Object.entries(f.byCode) as Array<[string, number]>).slice(0, 40).map(([code, n]) => `<code>${e(code, 64)}</code> ${Number(n).toLocaleString('en-US')}`).join('<br>'),
+    f.regions.slice(0, 64).map((r) => e(r, 64)).join(', '),
+    f.alerts.slice(0, 20).map((a) => `<span class="mono">${e(a, 64)}</span>`).join('<br>'),
+  ]);
+  const findings = `<section aria-labelledby="findings"><h2 id="findings">${p.findings}</h2>${
+    listed.length === 0 ? `<p>${p.noFindings}</p>` : table(undefined, [p.pass, t.coverage.fromCol, p.status, t.findings.code, p.regions, p.alerts], findingRows, 'findings')
+  }${answer.findings.length > listed.length ? `<p>${t.findings.more(listed.length, answer.findings.length)}</p>` : ''}</section>`;
+  const method = `<section class="page keep" aria-labelledby="method"><h2 id="method">${t.headings.method}</h2><p>${e(p.method)}</p>${t.method.map((m) => `<p><b>${e(m.title)}.</b> ${e(m.text)}</p>`).join('\n')}<h3>${t.cannotProveHeading}</h3><ul>${t.cannotProve.map((c) => `<li>${e(c)}</li>`).join('')}</ul></section>`;
+  const pf: PeriodFacts = { period, hours: sum.hoursExpected, verified: sum.hoursVerified, within, withinHours, passes: sum.passes, passesWithFindings: sum.passesWithFindings, gaps: answer.gaps.length };
+  const controls = `<section aria-labelledby="controls"><h2 id="controls">${t.headings.controls}</h2><p>${e(t.controlsIntro)}</p>${t.controls
+    .map((c) => `<div class="keep"><h3 class="nw">${e(c.id)}</h3>${facts([[t.controlColumns.requirement, e(c.requirement)], [t.controlColumns.shows, c.period(pf)], [t.controlColumns.limits, e(c.limits)]])}</div>`)
+    .join('\n')}</section>`;
+  const sha = historyAnswerSha256(answer);
+  const integrity = `<section class="keep" aria-labelledby="integrity"><h2 id="integrity">${t.headings.integrity}</h2><p>${p.integrity}: <code id="report-sha256">${sha}</code></p><p>${e(p.check)}</p><pre>validate-logs history --state STATE --from ${e(answer.from)} --to ${e(answer.to)} --output json &gt; history.json\nvalidate-logs report --from history.json --sha256</pre></section>`;
+  const subtitle = `${sc ? `<span class="mono">${e(sc.trailArn)}</span> · ` : ''}${period}`;
+  return shell(t, t.periodTitle, subtitle, 'validate-logs', [verdict, scope, coverage, findings, watch, method, controls, integrity]);
 }

@@ -42,6 +42,28 @@ export interface ControlText {
   shows: (facts: ControlFacts) => string;
   /** What this run does not show. */
   limits: string;
+  /** What a watch history's period shows for it. */
+  period: (facts: PeriodFacts) => string;
+}
+
+/** What a watch history shows about a period: the facts the period's mapping sentences are made from. */
+export interface PeriodFacts {
+  /** The period, as `FROM to TO`. */
+  period: string;
+  /** Hours due over every chain. */
+  hours: number;
+  /** Of them, verified. */
+  verified: number;
+  /** Percentage verified within the latency bound. */
+  within: number;
+  /** The latency bound, in hours. */
+  withinHours: number;
+  /** Passes in the period. */
+  passes: number;
+  /** Passes that found something invalid or failed. */
+  passesWithFindings: number;
+  /** Gaps in the watching. */
+  gaps: number;
 }
 
 /** The strings of one language. */
@@ -178,16 +200,31 @@ export interface ReportStrings {
   /** The period report (from a watch history). */
   period: {
     summary: (hours: number, verified: number, within: number, limitHours: number) => string;
+    findingsLine: (count: number, first?: string) => string;
     noHours: string;
+    scope: { trail: string; period: string; passes: string; firstPass: string; lastPass: string; format: string; notRecorded: string };
     chains: string;
     chain: string;
+    expected: string;
     verifiedHours: string;
+    missing: string;
+    notDue: string;
+    worst: string;
     withinCol: (limitHours: number) => string;
     watchGaps: string;
     noWatchGaps: string;
-    findings: (count: number) => string;
-    alertedAt: string;
-    passes: string;
+    gapWhere: Readonly<Record<'before-first' | 'between' | 'after-last' | 'no-passes', string>>;
+    length: string;
+    findings: string;
+    noFindings: string;
+    pass: string;
+    status: string;
+    alerts: string;
+    regions: string;
+    hourStates: { verified: string; missing: string; notDue: string };
+    method: string;
+    integrity: string;
+    check: string;
   };
 }
 
@@ -369,12 +406,14 @@ export const EN: ReportStrings = Object.freeze({
           ? `A change-detection check of the audit logs of ${f.window}: every log file matched the SHA-256 in its signed digest; no change, deletion or addition was found.`
           : `A change-detection check of the audit logs of ${f.window} found changes: ${n(f.invalid, 'invalid finding')} (listed under Findings).`,
       limits: 'One run is not continuous monitoring and sends no alert by itself: the alerts come from running it on a schedule (validate-logs watch) and acting on its exit status.',
+      period: (f: PeriodFacts) => `Change detection ran throughout ${f.period}: ${n(f.passes, 'pass', 'passes')}, ${n(f.passesWithFindings, 'pass', 'passes')} with findings (each alerted once), ${n(f.gaps, 'gap')} in the watching.`,
     },
     {
       id: 'PCI DSS 4.0.1 10.5.1',
       requirement: 'Audit log history is retained for at least 12 months, with at least the most recent three months immediately available for analysis.',
       shows: (f: ControlFacts) => `For ${f.window}, ${n(f.validHours, 'hour')} of ${n(f.hours, 'hour')} have their log files present and intact in storage.`,
       limits: 'Only the window checked: retention settings (S3 Lifecycle, Object Lock) and the months outside the window are not examined; a window shorter than 12 months says nothing about the rest.',
+      period: (f: PeriodFacts) => `${n(f.verified, 'hour')} of ${n(f.hours, 'hour')} due in ${f.period} were verified present and intact when the passes ran; later deletion is seen only by later passes.`,
     },
     {
       id: 'NIST SP 800-53 AU-9(3)',
@@ -382,6 +421,7 @@ export const EN: ReportStrings = Object.freeze({
       shows: (f: ControlFacts) =>
         `The audit records of the window are covered by SHA-256 hashes in hourly digests signed with RSA keys and chained to each other; this run verified them${f.ok ? ', without exception' : `, with ${n(f.invalid, 'invalid finding')}`}${f.checkpoint ? ', and pinned the result in a signed checkpoint' : ''}.`,
       limits: 'The protection of the audit tools themselves, and of the signing keys (held by AWS), is not examined.',
+      period: (f: PeriodFacts) => `The signed, chained digests of ${f.period} were verified as they arrived: ${n(f.verified, 'hour')} of ${n(f.hours, 'hour')} due.`,
     },
     {
       id: 'NIST SP 800-53 AU-10',
@@ -391,34 +431,52 @@ export const EN: ReportStrings = Object.freeze({
           ? 'The log files are exactly those CloudTrail delivered and signed: the records cannot be disowned as altered after delivery.'
           : 'Some log files are not those CloudTrail delivered and signed (see Findings): their records cannot support non-repudiation.',
       limits: 'That the identity in each event performed the action rests on AWS\'s authentication of the caller, not on this run; the binding is to the service that delivered the logs.',
+      period: (f: PeriodFacts) => `The binding of the log files to CloudTrail\'s signatures was validated at a defined frequency over ${f.period} (${n(f.passes, 'pass', 'passes')}), with findings alerted.`,
     },
     {
       id: 'SOC 2 CC7.2',
       requirement: 'The entity monitors system components and the operation of controls for anomalies indicative of malicious acts, natural disasters and errors, and analyses them.',
       shows: (f: ControlFacts) => `One monitoring activity over the audit-log store, at the time it ran, with each anomaly classified and explained (${f.ok ? 'none found' : n(f.invalid, 'invalid finding')}).`,
       limits: 'A Type II period needs proof that the monitoring ran throughout it (the watch history and its period report), and the entity\'s analysis and response to what was found.',
+      period: (f: PeriodFacts) => `The monitoring operated throughout ${f.period}: ${n(f.passes, 'pass', 'passes')}, ${n(f.gaps, 'gap')} in the watching, ${f.within} % of due hours verified within ${f.withinHours} h of delivery.`,
     },
     {
       id: 'ISO/IEC 27001:2022 A.8.15',
       requirement: 'Logging: logs that record activities, exceptions, faults and other relevant events are produced, stored, protected and analysed.',
       shows: (f: ControlFacts) => `Stored logs of ${f.window} are protected against undetected change: ${n(f.validHours, 'hour')} of ${n(f.hours, 'hour')} verified; hours with no digest show where logs were not produced or delivered.`,
       limits: 'What is logged (the trail\'s configuration) and the analysis of the events themselves are outside this run.',
+      period: (f: PeriodFacts) => `Stored logs of ${f.period} were checked for protection as they arrived: ${n(f.verified, 'hour')} of ${n(f.hours, 'hour')} due verified.`,
     },
   ],
   period: {
     summary: (hours: number, verified: number, within: number, limitHours: number) =>
       verified === hours
-        ? `Every hour of the period verified (${n(hours, 'hour')}), ${within} % within ${limitHours} h of delivery.`
-        : `${verified.toLocaleString('en-US')} of ${n(hours, 'hour')} of the period verified, ${within} % within ${limitHours} h of delivery.`,
-    noHours: 'The period holds no hour.',
+        ? `Every hour of the period verified (${n(hours, 'hour')} due), ${within} % within ${limitHours} h of delivery.`
+        : `${verified.toLocaleString('en-US')} of ${n(hours, 'hour')} due in the period verified, ${within} % within ${limitHours} h of delivery.`,
+    findingsLine: (count: number, first?: string) => (count === 0 ? 'No pass found anything invalid.' : `${n(count, 'pass', 'passes')} found something invalid or could not read the trail; the first alerted at ${first ?? '—'}.`),
+    noHours: 'No hour of the period is due yet.',
+    scope: { trail: 'Trail (from the state)', period: 'Period', passes: 'Passes in the period', firstPass: 'First pass', lastPass: 'Last pass', format: 'History format', notRecorded: 'not recorded (no state beside the history)' },
     chains: 'Chains watched',
     chain: 'Chain',
-    verifiedHours: 'Hours verified',
+    expected: 'Hours due',
+    verifiedHours: 'Verified',
+    missing: 'Missing',
+    notDue: 'Not yet due',
+    worst: 'Longest latency',
     withinCol: (limitHours: number) => `Verified within ${limitHours} h of delivery`,
     watchGaps: 'Gaps in the watching itself',
     noWatchGaps: 'No gap: a pass ran in every interval of the period.',
-    findings: (count: number) => `${n(count, 'finding')} in the period`,
-    alertedAt: 'alerted at',
-    passes: 'Passes',
+    gapWhere: { 'before-first': 'before the first pass', between: 'between two passes', 'after-last': 'after the last pass', 'no-passes': 'no pass in the period' },
+    length: 'Length',
+    findings: 'Passes that found something',
+    noFindings: 'No pass of the period found anything invalid or failed to read the trail.',
+    pass: 'Pass',
+    status: 'Status',
+    alerts: 'Alerts decided (ids)',
+    regions: 'Regions',
+    hourStates: { verified: 'verified by a pass', missing: 'due and never verified', notDue: 'not yet due at the end of the period' },
+    method: 'A watcher (validate-logs watch) ran passes over the trail: each pass verified what had arrived since the state\'s signed checkpoints (the same checks as a run: chain, signatures, hashes, inventory, checkpoints) and appended a record to the history. This report is the answer validate-logs history gives for the period: an hour is verified when the digests the passes verified cover it whole; it is missing when it was due (2 h after its end) and never verified. A stretch without a pass for longer than twice the interval is a gap in the watching.',
+    integrity: 'Canonical SHA-256 of the history answer',
+    check: 'A second person recomputes it from the same state (the history is append-only; the answer for a closed period does not change):',
   },
 } satisfies ReportStrings);
