@@ -16,6 +16,7 @@ import { escapeText, MAX_TEXT_CHARS, renderReportHtml } from '../src/report/html
 import { EN } from '../src/report/strings.js';
 import { MAX_REPORT_BYTES } from '../src/cli/report.js';
 import { VALIDATE, node, sampleArgs } from './helpers/cli.js';
+import { writeHistory } from './helpers/period.js';
 import { applyActions, copySample, tampering } from './helpers/tamper.js';
 
 const t = tampering.trail;
@@ -239,44 +240,6 @@ describe('the document model', () => {
     expect(a).toContain(`${doc.run!.startedAt.slice(0, 10)} ${doc.run!.startedAt.slice(11, 16)} UTC`);
   });
 });
-
-/** A watcher's history written into a real state store: passes every 5 minutes over 8 hours, two regions, a watcher down 05:00-06:00, a tampered log found at 03:00, one digest never verified. */
-export async function writeHistory(dir: string): Promise<void> {
-  const { openStateStore } = await import('../src/watch/store.js');
-  const store = openStateStore(dir);
-  const H = 3_600_000;
-  const M = 60_000;
-  const T0 = Date.parse('2026-12-01T00:00:00Z');
-  const at = (ms: number): string => new Date(ms).toISOString();
-  let pass = 0;
-  let next = T0 - 24 * H + 21 * M;
-  for (let time = T0; time <= T0 + 8 * H; time += 5 * M) {
-    if (time > T0 + 5 * H && time < T0 + 6 * H) continue;
-    const verified: Array<{ start: string; end: string; delivered: string }> = [];
-    for (; next + H + 10 * M <= time; next += H) verified.push({ start: at(next), end: at(next + H), delivered: at(next + H + 10 * M) });
-    const bad = time === T0 + 3 * H;
-    const chains = ['eu-west-1', 'us-east-1'].map((region) => ({
-      region,
-      digests: verified.length,
-      logs: 4 * verified.length,
-      invalid: bad && region === 'us-east-1' ? 1 : 0,
-      notices: 0,
-      byCode: bad && region === 'us-east-1' ? { LOG_HASH_MISMATCH: 1 } : {},
-      verified: verified.filter((d) => region !== 'eu-west-1' || d.start !== '2026-12-01T01:21:00.000Z').map((d) => ({ key: `AWSLogs/111122223333/CloudTrail-Digest/${region}/${d.start}.json.gz`, ...d })),
-    }));
-    await store.appendHistory({
-      format: 'validate-logs-watch-pass/1',
-      pass: ++pass,
-      startedAt: at(time),
-      endedAt: at(time + 4000),
-      status: bad ? 'invalid' : 'valid',
-      range: { start: at(T0 - 24 * H), end: at(time) },
-      chains,
-      alerts: bad ? ['5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e10'] : [],
-      intervalMs: 5 * M,
-    } as unknown as import('../src/watch/types.js').PassRecord);
-  }
-}
 
 describe('validate-logs report --history (a period report)', () => {
   it('says how much of the period was verified and how soon, the findings and when they were alerted, the watch gaps; equal to the history answer rendered from a file', async () => {
