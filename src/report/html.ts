@@ -356,10 +356,11 @@ function findingsSection(doc: JsonReportDocument, t: ReportStrings): string {
 ${table(undefined, [`${t.findings.severity}, ${t.findings.code}`, t.findings.object, `${t.findings.expected} / ${t.findings.actual}`, `${t.findings.meaning} / ${t.findings.action}`], rows, 'findings')}${more}</section>`;
 }
 
-function methodSection(t: ReportStrings): string {
+/** The method on a page of its own, after an introduction when one is given (the period report's). */
+function methodSection(t: ReportStrings, intro?: string): string {
   const items = t.method.map((m) => `<p><b>${e(m.title)}.</b> ${e(m.text)}</p>`).join('\n');
   const cannot = t.cannotProve.map((c) => `<li>${e(c)}</li>`).join('');
-  return `<section class="page keep" aria-labelledby="method"><h2 id="method">${t.headings.method}</h2>${items}<h3>${t.cannotProveHeading}</h3><ul>${cannot}</ul></section>`;
+  return `<section class="page keep" aria-labelledby="method"><h2 id="method">${t.headings.method}</h2>${intro === undefined ? '' : `<p>${e(intro)}</p>`}${items}<h3>${t.cannotProveHeading}</h3><ul>${cannot}</ul></section>`;
 }
 
 function controlsSection(doc: JsonReportDocument, cs: Chain[], t: ReportStrings): string {
@@ -372,11 +373,15 @@ function controlsSection(doc: JsonReportDocument, cs: Chain[], t: ReportStrings)
     invalid: doc.findings.filter((x) => x.severity === 'invalid').length,
     checkpoint: doc.run?.checkpoint !== undefined,
   };
-  // One block per control, its identifier a heading of its own: never cut, found by a search.
+  return controlBlocks(t, (c) => c.shows(f));
+}
+
+/** The control mapping: one block per control, its identifier a heading of its own (never cut, found by a search). */
+function controlBlocks(t: ReportStrings, shows: (c: ReportStrings['controls'][number]) => string): string {
   const blocks = t.controls.map(
     (c) => `<div class="keep"><h3 class="nw">${e(c.id)}</h3>${facts([
       [t.controlColumns.requirement, e(c.requirement)],
-      [t.controlColumns.shows, c.shows(f)],
+      [t.controlColumns.shows, shows(c)],
       [t.controlColumns.limits, e(c.limits)],
     ])}</div>`,
   );
@@ -534,11 +539,9 @@ ${drawn.map((d, i) => `<h3>${e(d.label, 64)}</h3>\n${figure(d, i, t)}\n${runsTab
   const findings = `<section aria-labelledby="findings"><h2 id="findings">${p.findings}</h2>${
     listed.length === 0 ? `<p>${p.noFindings}</p>` : table(undefined, [p.pass, t.coverage.fromCol, p.status, t.findings.code, p.regions, p.alerts], findingRows, 'findings')
   }${answer.findings.length > listed.length ? `<p>${t.findings.more(listed.length, answer.findings.length)}</p>` : ''}</section>`;
-  const method = `<section class="page keep" aria-labelledby="method"><h2 id="method">${t.headings.method}</h2><p>${e(p.method)}</p>${t.method.map((m) => `<p><b>${e(m.title)}.</b> ${e(m.text)}</p>`).join('\n')}<h3>${t.cannotProveHeading}</h3><ul>${t.cannotProve.map((c) => `<li>${e(c)}</li>`).join('')}</ul></section>`;
+  const method = methodSection(t, p.method);
   const pf: PeriodFacts = { period, hours: sum.hoursExpected, verified: sum.hoursVerified, within, withinHours, passes: sum.passes, passesWithFindings: sum.passesWithFindings, gaps: answer.gaps.length };
-  const controls = `<section aria-labelledby="controls"><h2 id="controls">${t.headings.controls}</h2><p>${e(t.controlsIntro)}</p>${t.controls
-    .map((c) => `<div class="keep"><h3 class="nw">${e(c.id)}</h3>${facts([[t.controlColumns.requirement, e(c.requirement)], [t.controlColumns.shows, c.period(pf)], [t.controlColumns.limits, e(c.limits)]])}</div>`)
-    .join('\n')}</section>`;
+  const controls = controlBlocks(t, (c) => c.period(pf));
   const sha = historyAnswerSha256(answer);
   const integrity = `<section class="keep" aria-labelledby="integrity"><h2 id="integrity">${t.headings.integrity}</h2><p>${p.integrity}: <code id="report-sha256">${sha}</code></p><p>${e(p.check)}</p><pre>validate-logs history --state STATE --from ${e(answer.from)} --to ${e(answer.to)} --output json &gt; history.json\nvalidate-logs report --from history.json --sha256</pre></section>`;
   const subtitle = `${sc ? `<span class="mono">${e(sc.trailArn)}</span> · ` : ''}${period}`;
