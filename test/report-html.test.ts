@@ -4,7 +4,7 @@
 // report's canonical hash and the `report` line of the checkpoint written in the same run; a
 // document rendered from the saved JSON is the run's, byte for byte; every string from storage
 // is inert and bounded; --report never writes through a link, into a FIFO or over a folder.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,46 @@ describe('validate-logs --report', () => {
     expect(page.indexOf('<strong class="word">VALID</strong>')).toBeLessThan(page.indexOf('id="scope"'));
     expect(page.indexOf('id="scope"')).toBeLessThan(page.indexOf('id="coverage"'));
     expect(page).toContain('All 6 hours of us-east-1 verified: no log file was modified, deleted or added.');
+  });
+
+  it('a JSON report edited after the run, or given another run\'s checkpoint: the document shows its hash DIFFERS from the signed report line', async () => {
+    const cp = fresh('cp.note');
+    const r = await node(VALIDATE, sampleArgs(bucket(), ['--output', 'json', '--report', fresh('r.html'), '--checkpoint-out', cp, '--checkpoint-key', join(work, 'log.pem'), '--checkpoint-name', 'example.com/log']));
+    expect(r.status, r.stderr).toBe(0);
+    const valid = JSON.parse(r.stdout) as JsonReportDocument;
+    const tampered = bucket();
+    applyActions(tampered, tampering.cases.find((c) => c.name === 'log modified')!.actions);
+    const invalid = JSON.parse((await node(VALIDATE, sampleArgs(tampered, ['--output', 'json', '--report', fresh('i.html')]))).stdout) as JsonReportDocument;
+    const line = /^report ([0-9a-f]{64})$/m.exec(readFileSync(cp, 'utf8'))![1]!;
+    const forgeries: JsonReportDocument[] = [
+      { ...valid, findings: valid.findings.slice(1) }, // a log file's record dropped
+      { ...invalid, ok: true, findings: invalid.findings.filter((f) => f.severity !== 'invalid'), run: valid.run }, // the finding hidden, the valid run's checkpoint attached
+    ];
+    for (const forged of forgeries) {
+      const file = fresh('forged.json');
+      writeFileSync(file, JSON.stringify(forged));
+      const out = fresh('forged.html');
+      expect((await node(VALIDATE, ['report', '--from', file, '--out', out])).status).toBe(0);
+      const page = readFileSync(out, 'utf8');
+      expect(reportHash(page)).not.toBe(line);
+      expect(page).toContain(`<code id="checkpoint-report">${line}</code>`);
+      expect(page).toContain(EN.integrity.checkpointDiffers);
+      expect(page).not.toContain(EN.integrity.checkpointAgrees);
+    }
+  });
+
+  it('killed (SIGKILL) at any moment while it writes: the report is whole or the earlier one, never half-written', async () => {
+    const dir = bucket();
+    const html = fresh('report.html');
+    writeFileSync(html, 'the earlier report');
+    for (let i = 0; i < 8; i++) {
+      const child = spawn(process.execPath, [VALIDATE, ...sampleArgs(dir, ['--report', html])], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('close', r));
+      const text = readFileSync(html, 'utf8');
+      expect(text === 'the earlier report' || (text.startsWith('<!DOCTYPE html>') && text.endsWith('</html>\n')), text.slice(-40)).toBe(true);
+    }
   });
 
   it('a modified log: INVALID first, the hour and the finding named, counts that do not look all green', async () => {
