@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINDING_CODES } from '../src/chain/findings.js';
 import { jsonReportSha256, type JsonReportDocument } from '../src/report/document.js';
@@ -17,9 +18,10 @@ import { EN } from '../src/report/strings.js';
 import { MAX_REPORT_BYTES } from '../src/cli/report.js';
 import { VALIDATE, node, sampleArgs } from './helpers/cli.js';
 import { writeHistory } from './helpers/period.js';
-import { applyActions, copySample, tampering } from './helpers/tamper.js';
+import { ROOT, applyActions, copySample, tampering } from './helpers/tamper.js';
 
 const t = tampering.trail;
+const validateSchema = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'report.schema.json'), 'utf8')) as object);
 let work: string;
 const cleanups: Array<() => void> = [];
 
@@ -50,6 +52,7 @@ describe('validate-logs --report', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain(`report written to ${html}`);
     const doc = JSON.parse(r.stdout) as JsonReportDocument;
+    expect(validateSchema(doc), JSON.stringify(validateSchema.errors)).toBe(true); // the run member is in the schema
     const page = readFileSync(html, 'utf8');
     const line = /^report ([0-9a-f]{64})$/m.exec(readFileSync(cp, 'utf8'))![1]!;
     expect(reportHash(page)).toBe(jsonReportSha256(doc));
@@ -85,7 +88,7 @@ describe('validate-logs --report', () => {
     const line = /^report ([0-9a-f]{64})$/m.exec(readFileSync(cp, 'utf8'))![1]!;
     const forgeries: JsonReportDocument[] = [
       { ...valid, findings: valid.findings.slice(1) }, // a log file's record dropped
-      { ...invalid, ok: true, findings: invalid.findings.filter((f) => f.severity !== 'invalid'), run: valid.run }, // the finding hidden, the valid run's checkpoint attached
+      { ...invalid, ok: true, findings: invalid.findings.filter((f) => f.severity !== 'invalid'), run: valid.run! }, // the finding hidden, the valid run's checkpoint attached
     ];
     for (const forged of forgeries) {
       const file = fresh('forged.json');
