@@ -16,7 +16,9 @@ import { jsonReportSha256, type JsonReportDocument } from '../src/report/documen
 import { escapeText, MAX_TEXT_CHARS, renderReportHtml } from '../src/report/html.js';
 import { EN } from '../src/report/strings.js';
 import { MAX_REPORT_BYTES } from '../src/cli/report.js';
+import { loopbackEnv, startAwsApi, startS3, uploadDir } from './helpers/aws.js';
 import { VALIDATE, node, sampleArgs } from './helpers/cli.js';
+import type { ListPublicKeysDocument } from './helpers/lib.js';
 import { writeHistory } from './helpers/period.js';
 import { ROOT, applyActions, copySample, tampering } from './helpers/tamper.js';
 
@@ -114,6 +116,29 @@ describe('validate-logs --report', () => {
       await new Promise((r) => child.on('close', r));
       const text = readFileSync(html, 'utf8');
       expect(text === 'the earlier report' || (text.startsWith('<!DOCTYPE html>') && text.endsWith('</html>\n')), text.slice(-40)).toBe(true);
+    }
+  });
+
+  it('straight from S3 (s3rver on loopback), every region, the keys fetched from CloudTrail: the scope says so', async () => {
+    const keys = JSON.parse(readFileSync(join(ROOT, t.publicKeys), 'utf8')) as ListPublicKeysDocument;
+    const api = await startAwsApi({ keys });
+    const s3 = await startS3([t.bucket]);
+    try {
+      await uploadDir(s3, t.bucket, bucket());
+      const html = fresh('online.html');
+      const args = ['--trail-arn', t.trailArn, '--start-time', t.start, '--end-time', t.end, '--s3-bucket', t.bucket, '--endpoint-url', s3.url, '--regions', 'all', '--report', html, '--output', 'json'];
+      const r = await node(VALIDATE, args, loopbackEnv(api.url));
+      expect(r.status, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as JsonReportDocument;
+      expect(doc.request!.source).toEqual({ type: 's3', endpoint: s3.url });
+      const page = readFileSync(html, 'utf8');
+      expect(page).toContain(`type: s3; endpoint: ${escapeText(s3.url)}`);
+      expect(page).toContain('All 6 hours of us-east-1 verified: no log file was modified, deleted or added.');
+      expect(doc.run!.keys.map((k) => k.fingerprint)).toEqual(keys.PublicKeyList.map((k) => k.Fingerprint));
+      for (const k of doc.run!.keys) expect(page).toContain(`<span class="mono">${k.fingerprint}</span>`);
+    } finally {
+      await s3.close();
+      await api.close();
     }
   });
 
