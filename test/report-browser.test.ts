@@ -91,6 +91,18 @@ describe.skipIf(browserTool.skip || pdfTool.skip)('the HTML report in Chromium',
     cleanups.push(c.cleanup);
     return c.dir;
   }
+  /** A state made by one of the tampering vectors' cases: an INVALID run. */
+  function tampered(name: string, vector: string): { name: string; verdict: string; make: (html: string) => Promise<void> } {
+    return {
+      name,
+      verdict: 'INVALID',
+      make: async (html) => {
+        const dir = bucket();
+        applyActions(dir, tampering.cases.find((c) => c.name === vector)!.actions);
+        expect((await node(VALIDATE, sampleArgs(dir, ['--report', html]))).status).toBe(1);
+      },
+    };
+  }
   const signing = (out: string): string[] => ['--checkpoint-out', out, '--checkpoint-key', join(work, 'log.pem'), '--checkpoint-name', 'example.com/log'];
 
   /** Each state: how to make its report (the built command, as a user runs it), what its verdict says, whether it names the trail (a history without a state beside it does not). */
@@ -104,24 +116,8 @@ describe.skipIf(browserTool.skip || pdfTool.skip)('the HTML report in Chromium',
         expect(r.status, r.stderr).toBe(0);
       },
     },
-    {
-      name: 'modified-log',
-      verdict: 'INVALID',
-      make: async (html) => {
-        const dir = bucket();
-        applyActions(dir, tampering.cases.find((c) => c.name === 'log modified')!.actions);
-        expect((await node(VALIDATE, sampleArgs(dir, ['--report', html]))).status).toBe(1);
-      },
-    },
-    {
-      name: 'deleted-tail',
-      verdict: 'INVALID',
-      make: async (html) => {
-        const dir = bucket();
-        applyActions(dir, tampering.cases.find((c) => c.name === 'the newest three digests deleted while their logs remain')!.actions);
-        expect((await node(VALIDATE, sampleArgs(dir, ['--report', html]))).status).toBe(1);
-      },
-    },
+    tampered('modified-log', 'log modified'),
+    tampered('deleted-tail', 'the newest three digests deleted while their logs remain'),
     {
       name: 'checkpoint-mismatch',
       verdict: 'INVALID',
