@@ -33,7 +33,7 @@ import {
   newRecords,
   parseDayFile,
   parseState,
-} from './store.js';
+} from './state-format.js';
 import type { LoadedState, PassRecord, StateStore, WatchState } from './types.js';
 
 /** The lock's name in the folder. */

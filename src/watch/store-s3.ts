@@ -16,7 +16,7 @@ import { ValidateLogsError } from '../errors.js';
 import { awsError, nameOf, statusOf } from '../sources/aws-errors.js';
 import { sdkHttpConfig, traceRequests } from '../sources/http.js';
 import { loadS3 } from '../sources/sdk.js';
-import * as layout from './store.js';
+import * as layout from './state-format.js';
 import type { LoadedState, PassRecord, StateStore, WatchState } from './types.js';
 
 /** Tries of a history append when other writes keep getting in between. */
