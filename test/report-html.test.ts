@@ -111,9 +111,10 @@ describe('validate-logs --report', () => {
     writeFileSync(html, 'the earlier report');
     for (let i = 0; i < 8; i++) {
       const child = spawn(process.execPath, [VALIDATE, ...sampleArgs(dir, ['--report', html])], { stdio: 'ignore' });
+      const closed = new Promise((r) => child.on('close', r)); // listened from the start: it may end before the kill
       await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('close', r));
+      await closed;
       const text = readFileSync(html, 'utf8');
       expect(text === 'the earlier report' || (text.startsWith('<!DOCTYPE html>') && text.endsWith('</html>\n')), text.slice(-40)).toBe(true);
     }
