@@ -77,6 +77,9 @@ describe('validate-logs --report', () => {
     expect(page.indexOf('<strong class="word">VALID</strong>')).toBeLessThan(page.indexOf('id="scope"'));
     expect(page.indexOf('id="scope"')).toBeLessThan(page.indexOf('id="coverage"'));
     expect(page).toContain('All 6 hours of us-east-1 verified: no log file was modified, deleted or added.');
+    // Only strings from storage are cut at the bound, never the document's own words.
+    expect(page).not.toContain('more characters)');
+    for (const m of EN.method) expect(page).toContain(escapeText(m.text, Infinity));
   });
 
   it('a JSON report edited after the run, or given another run\'s checkpoint: the document shows its hash DIFFERS from the signed report line', async () => {
@@ -325,6 +328,8 @@ describe('validate-logs report --history (a period report)', () => {
     expect(page).toContain('1 pass found something invalid or could not read the trail; the first alerted at 2026-12-01 03:00 UTC.');
     expect(page).toContain('5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e10');
     expect(page).toContain(EN.period.gapWhere.between);
+    expect(page).toContain(escapeText(EN.period.method, Infinity)); // whole, however long
+    expect(page).not.toContain('more characters)');
     for (const id of ['PCI DSS 4.0.1 10.3.4', 'SOC 2 CC7.2', 'ISO/IEC 27001:2022 A.8.15']) expect(page).toContain(`<h3 class="nw">${escapeText(id)}</h3>`);
     // The history answer, saved by validate-logs history: the same hash, the same document.
     const h = await node(VALIDATE, ['history', '--state', state, ...period, '--output', 'json']);

@@ -70,6 +70,8 @@ export function escapeText(value: unknown, max: number = MAX_TEXT_CHARS): string
 }
 
 const e = (v: unknown, max?: number): string => escapeText(v, max);
+/** Our own words (strings.ts): escaped, never cut. */
+const w = (v: string): string => escapeText(v, Infinity);
 
 /** The CSS of the document: screen and print (A4 and Letter), black-and-white safe. */
 const STYLE = `
@@ -187,16 +189,16 @@ function chainSentence(c: Chain, t: ReportStrings): string {
 function failures(region: ReportRegion, t: ReportStrings): string {
   const codes = invalidCodes(region.summary.byCode);
   if (region.ok) return '';
-  const items = codes.map(([code, count]) => `<li>${t.verdict.chainLevel(count, `<code>${code}</code>`, e(t.codes[code].meaning))}</li>`);
-  if (region.empty && codes.length === 0) items.push(`<li>${e(t.codes.CHAIN_EMPTY.meaning)}</li>`);
-  if (items.length === 0 && region.summary.gaps > 0) items.push(`<li>${t.verdict.chainLevel(region.summary.gaps, '<code>CHAIN_GAP</code>', e(t.codes.CHAIN_GAP.meaning))}</li>`);
+  const items = codes.map(([code, count]) => `<li>${t.verdict.chainLevel(count, `<code>${code}</code>`, w(t.codes[code].meaning))}</li>`);
+  if (region.empty && codes.length === 0) items.push(`<li>${w(t.codes.CHAIN_EMPTY.meaning)}</li>`);
+  if (items.length === 0 && region.summary.gaps > 0) items.push(`<li>${t.verdict.chainLevel(region.summary.gaps, '<code>CHAIN_GAP</code>', w(t.codes.CHAIN_GAP.meaning))}</li>`);
   return items.length === 0 ? '' : `<p>${t.verdict.failedBecause}</p><ul>${items.join('')}</ul>`;
 }
 
 function verdictSection(doc: JsonReportDocument, cs: Chain[], t: ReportStrings): string {
   const word = doc.error ? t.verdict.stopped : doc.ok ? t.verdict.valid : t.verdict.invalid;
   const lines: string[] = [];
-  if (doc.error) lines.push(`<p>${e(t.verdict.stoppedBy(doc.error.code, doc.error.message), 2000)}</p>`);
+  if (doc.error) lines.push(`<p>${t.verdict.stoppedBy(e(doc.error.code, 64), e(doc.error.message, 2000))}</p>`);
   for (const c of cs) {
     const mark = c.region.ok ? t.verdict.regionOk : t.verdict.regionInvalid;
     lines.push(`<p><span class="badge ${c.region.ok ? 's-valid' : 's-invalid'}">${mark}</span> ${chainSentence(c, t)}</p>${failures(c.region, t)}`);
@@ -227,7 +229,7 @@ function scopeSection(doc: JsonReportDocument, t: ReportStrings): string {
   if (doc.run) {
     const shown = doc.run.keys.slice(0, MAX_KEYS_LISTED);
     const more = doc.run.keys.length > shown.length ? `<p class="small">… ${(doc.run.keys.length - shown.length).toLocaleString('en-US')} more</p>` : '';
-    keys = `<h3>${t.headings.keys}</h3><p class="small">${e(t.scope.keysNote)}</p>${table(undefined, [t.scope.fingerprint, t.scope.validFrom, t.scope.validTo], shown.map((k) => [`<span class="mono">${e(k.fingerprint, 64)}</span>`, k.validFrom ? when(k.validFrom) : t.scope.open, k.validTo ? when(k.validTo) : t.scope.open]))}${more}`;
+    keys = `<h3>${t.headings.keys}</h3><p class="small">${w(t.scope.keysNote)}</p>${table(undefined, [t.scope.fingerprint, t.scope.validFrom, t.scope.validTo], shown.map((k) => [`<span class="mono">${e(k.fingerprint, 64)}</span>`, k.validFrom ? when(k.validFrom) : t.scope.open, k.validTo ? when(k.validTo) : t.scope.open]))}${more}`;
   }
   return `<section aria-labelledby="scope"><h2 id="scope">${t.headings.scope}</h2>${facts(rows)}${keys}</section>`;
 }
@@ -343,13 +345,13 @@ function findingsSection(doc: JsonReportDocument, t: ReportStrings): string {
   const sev = (code: FindingCode): string => `<span class="sev-${FINDING_SEVERITY[code]}">${t.severities[FINDING_SEVERITY[code]]}</span>`;
   // A code may break after its underscores, never inside a word.
   const code = (c: FindingCode): string => `<code>${c.replaceAll('_', '_<wbr>')}</code>`;
-  const byCode = table(t.findings.byCode, [t.findings.code, t.findings.count, t.findings.meaning, t.findings.action], [...counts].map(([c, n]) => [`${sev(c)}<br>${code(c)}`, n.toLocaleString('en-US'), e(t.codes[c].meaning), e(t.codes[c].action)]), 'findings');
+  const byCode = table(t.findings.byCode, [t.findings.code, t.findings.count, t.findings.meaning, t.findings.action], [...counts].map(([c, n]) => [`${sev(c)}<br>${code(c)}`, n.toLocaleString('en-US'), w(t.codes[c].meaning), w(t.codes[c].action)]), 'findings');
   const shown = problems.slice(0, MAX_FINDINGS_LISTED);
   const rows = shown.map((f) => [
     `${sev(f.code)}<br>${code(f.code)}`,
     `<span class="mono">${e(f.object)}</span>${f.region !== undefined ? ` <span class="small">(${e(f.region, 64)})</span>` : ''}<br><span class="small">${e(f.message, 1024)}</span>`,
     `${f.expected !== undefined ? `<b>${t.findings.expected}:</b> <span class="mono">${e(f.expected, 256)}</span>` : ''}${f.expected !== undefined && f.actual !== undefined ? '<br>' : ''}${f.actual !== undefined ? `<b>${t.findings.actual}:</b> <span class="mono">${e(f.actual, 256)}</span>` : ''}`,
-    `${e(t.codes[f.code].meaning)}<br><b>${t.findings.action}:</b> ${e(t.codes[f.code].action)}`,
+    `${w(t.codes[f.code].meaning)}<br><b>${t.findings.action}:</b> ${w(t.codes[f.code].action)}`,
   ]);
   const more = problems.length > shown.length ? `<p>${t.findings.more(shown.length, problems.length)}</p>` : '';
   return `<section aria-labelledby="findings"><h2 id="findings">${t.headings.findings}</h2>${byCode}
@@ -358,9 +360,9 @@ ${table(undefined, [`${t.findings.severity}, ${t.findings.code}`, t.findings.obj
 
 /** The method on a page of its own, after an introduction when one is given (the period report's). */
 function methodSection(t: ReportStrings, intro?: string): string {
-  const items = t.method.map((m) => `<p><b>${e(m.title)}.</b> ${e(m.text)}</p>`).join('\n');
-  const cannot = t.cannotProve.map((c) => `<li>${e(c)}</li>`).join('');
-  return `<section class="page keep" aria-labelledby="method"><h2 id="method">${t.headings.method}</h2>${intro === undefined ? '' : `<p>${e(intro)}</p>`}${items}<h3>${t.cannotProveHeading}</h3><ul>${cannot}</ul></section>`;
+  const items = t.method.map((m) => `<p><b>${w(m.title)}.</b> ${w(m.text)}</p>`).join('\n');
+  const cannot = t.cannotProve.map((c) => `<li>${w(c)}</li>`).join('');
+  return `<section class="page keep" aria-labelledby="method"><h2 id="method">${t.headings.method}</h2>${intro === undefined ? '' : `<p>${w(intro)}</p>`}${items}<h3>${t.cannotProveHeading}</h3><ul>${cannot}</ul></section>`;
 }
 
 function controlsSection(doc: JsonReportDocument, cs: Chain[], t: ReportStrings): string {
@@ -379,24 +381,24 @@ function controlsSection(doc: JsonReportDocument, cs: Chain[], t: ReportStrings)
 /** The control mapping: one block per control, its identifier a heading of its own (never cut, found by a search). */
 function controlBlocks(t: ReportStrings, shows: (c: ReportStrings['controls'][number]) => string): string {
   const blocks = t.controls.map(
-    (c) => `<div class="keep"><h3 class="nw">${e(c.id)}</h3>${facts([
-      [t.controlColumns.requirement, e(c.requirement)],
+    (c) => `<div class="keep"><h3 class="nw">${w(c.id)}</h3>${facts([
+      [t.controlColumns.requirement, w(c.requirement)],
       [t.controlColumns.shows, shows(c)],
-      [t.controlColumns.limits, e(c.limits)],
+      [t.controlColumns.limits, w(c.limits)],
     ])}</div>`,
   );
-  return `<section aria-labelledby="controls"><h2 id="controls">${t.headings.controls}</h2><p>${e(t.controlsIntro)}</p>${blocks.join('\n')}</section>`;
+  return `<section aria-labelledby="controls"><h2 id="controls">${t.headings.controls}</h2><p>${w(t.controlsIntro)}</p>${blocks.join('\n')}</section>`;
 }
 
 function integritySection(doc: JsonReportDocument, t: ReportStrings): string {
   const sha = jsonReportSha256(doc);
   const parts = [
     `<p>${t.integrity.sha256}: <code id="report-sha256">${sha}</code></p>`,
-    `<p class="small">${e(t.integrity.how)}</p>`,
+    `<p class="small">${w(t.integrity.how)}</p>`,
     `<p>${t.integrity.check}</p><pre>validate-logs report --from report.json --sha256</pre>`,
   ];
   const cp = doc.run?.checkpoint;
-  if (!cp) parts.push(`<p>${e(t.integrity.noCheckpoint)}</p>`);
+  if (!cp) parts.push(`<p>${w(t.integrity.noCheckpoint)}</p>`);
   else {
     const line = /^report ([0-9a-f]{64})$/m.exec(cp.note)?.[1];
     const agrees = line === sha;
@@ -543,7 +545,7 @@ ${drawn.map((d, i) => `<h3>${e(d.label, 64)}</h3>\n${figure(d, i, t)}\n${runsTab
   const pf: PeriodFacts = { period, hours: sum.hoursExpected, verified: sum.hoursVerified, within, withinHours, passes: sum.passes, passesWithFindings: sum.passesWithFindings, gaps: answer.gaps.length };
   const controls = controlBlocks(t, (c) => c.period(pf));
   const sha = historyAnswerSha256(answer);
-  const integrity = `<section class="keep" aria-labelledby="integrity"><h2 id="integrity">${t.headings.integrity}</h2><p>${p.integrity}: <code id="report-sha256">${sha}</code></p><p>${e(p.check)}</p><pre>validate-logs history --state STATE --from ${e(answer.from)} --to ${e(answer.to)} --output json &gt; history.json\nvalidate-logs report --from history.json --sha256</pre></section>`;
+  const integrity = `<section class="keep" aria-labelledby="integrity"><h2 id="integrity">${t.headings.integrity}</h2><p>${p.integrity}: <code id="report-sha256">${sha}</code></p><p>${w(p.check)}</p><pre>validate-logs history --state STATE --from ${e(answer.from)} --to ${e(answer.to)} --output json &gt; history.json\nvalidate-logs report --from history.json --sha256</pre></section>`;
   const subtitle = `${sc ? `<span class="mono">${e(sc.trailArn)}</span> · ` : ''}${period}`;
   return shell(t, t.periodTitle, subtitle, 'validate-logs', [verdict, scope, coverage, findings, watch, method, controls, integrity]);
 }
