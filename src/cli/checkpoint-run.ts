@@ -7,6 +7,7 @@
  */
 import { signCheckpoint, type CheckpointChain } from '../checkpoint/checkpoint.js';
 import type { NoteSignerKey } from '../checkpoint/note.js';
+import type { TimestampInfo } from '../checkpoint/timestamp.js';
 import type { Judgement } from '../chain/report.js';
 import type { PinnedHead } from '../chain/walk.js';
 import { digestFolder, s3Uri } from '../format/keys.js';
@@ -154,6 +155,16 @@ export interface FinishedRun {
   judgement: Judgement;
 }
 
+/** A checkpoint {@link writeCheckpoint} wrote. */
+export interface WrittenCheckpoint {
+  /** Its file. */
+  path: string;
+  /** The signed note. */
+  note: string;
+  /** Its time stamp's file, and what the token says when it was verified. */
+  stamp?: { path: string; info?: TimestampInfo };
+}
+
 /** The chains a new checkpoint pins, and what became of each ({@link choosePins}). */
 export interface PinChoice {
   /** Every chain the new checkpoint pins. */
@@ -212,9 +223,10 @@ export function choosePins(pinned: readonly CheckpointChain[], run: FinishedRun)
  * @param run - what the run found
  * @param timestampUrl - an RFC 3161 authority, when the checkpoint is to be time-stamped
  * @param tsaCert - the authority's certificate, to verify its token before keeping it
+ * @param onWritten - told what was written (for the HTML report)
  * @returns what to tell the user (the chains advanced, kept, carried and left out)
  */
-export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, timestampUrl?: string, tsaCert?: string): Promise<string[]> {
+export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, timestampUrl?: string, tsaCert?: string, onWritten?: (written: WrittenCheckpoint) => void): Promise<string[]> {
   const out = plan.out!;
   const { chains, advanced, kept, carried, left } = choosePins(plan.pinned ?? [], run);
   if (chains.length === 0) return [`no checkpoint written to ${out.path}: no chain is valid up to its newest digest`];
@@ -225,6 +237,7 @@ export async function writeCheckpoint(plan: CheckpointPlan, run: FinishedRun, ti
   const stamp = timestampUrl === undefined ? undefined : await timestampNote(timestampUrl, out.path, text, tsaCert);
   await writeAtomically(out.path, text);
   if (stamp) await writeAtomically(`${out.path}.tsr`, stamp.token);
+  onWritten?.({ path: out.path, note: text, ...(stamp && { stamp: { path: `${out.path}.tsr`, ...(stamp.info && { info: stamp.info }) } }) });
   const notes = [`checkpoint written to ${out.path}: ${advanced.length > 0 ? advanced.join(', ') : 'no chain advanced'}`];
   if (kept.length > 0) notes.push(`kept at the digest ${plan.file} pins (not valid up to the newest digest, or the range ends before it): ${kept.join(', ')}`);
   if (carried.length > 0) notes.push(`carried forward from ${plan.file} (not validated by this run): ${carried.map((c) => `${c.region} of ${c.trailArn} at ${c.endTime}`).join(', ')}`);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Finding } from '../chain/findings.js';
 import { reportTail, type Judgement, type ReportRequest } from '../chain/report.js';
+import type { JsonReportDocument, ReportRun } from '../report/document.js';
 
 export type { ReportRequest };
 import { ValidateLogsError } from '../errors.js';
@@ -55,6 +56,37 @@ export function reportError(e: unknown): ReportError {
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
+
+/** What the report's tail holds besides the judgement. */
+export interface ReportExtra {
+  /** The evidence kept (`--save-to`). */
+  evidence?: EvidenceInfo;
+  /** What stopped the run. */
+  error?: ReportError;
+  /** When it ran, the keys and the checkpoint (runs with `--report`). */
+  run?: ReportRun;
+}
+
+/**
+ * The members of the report after its findings, in the order the document writes them: what
+ * {@link JsonReport.end} writes, and what `--report` renders from.
+ * @param judgement - the merged, judged results
+ * @param extra - the evidence, the error, the run
+ * @returns the members
+ */
+export function reportTailMembers(judgement: Judgement, extra: ReportExtra = {}): Omit<JsonReportDocument, 'tool' | 'version' | 'request' | 'findings'> {
+  const t = reportTail(judgement);
+  return {
+    found: t.found,
+    summary: t.summary,
+    regions: t.regions,
+    ...(extra.evidence && { evidence: extra.evidence }),
+    ...(extra.run && { run: extra.run }),
+    empty: t.empty,
+    ok: t.ok && !extra.error,
+    ...(extra.error && { error: extra.error }),
+  };
+}
 
 /** The JSON document, written piece by piece to a stream. */
 export class JsonReport implements RegionSink {
@@ -123,20 +155,11 @@ export class JsonReport implements RegionSink {
    * @param judgement - the merged, judged results (so far, when the run stopped)
    * @param extra - the evidence kept, and what stopped the run
    */
-  async end(judgement: Judgement, extra: { evidence?: EvidenceInfo; error?: ReportError } = {}): Promise<void> {
+  async end(judgement: Judgement, extra: ReportExtra = {}): Promise<void> {
     if (this.#ended) return;
     if (!this.#started) await this.begin(null);
     this.#ended = true;
-    const t = reportTail(judgement);
-    const tail = {
-      found: t.found,
-      summary: t.summary,
-      regions: t.regions,
-      ...(extra.evidence && { evidence: extra.evidence }),
-      empty: t.empty,
-      ok: t.ok && !extra.error,
-      ...(extra.error && { error: extra.error }),
-    };
+    const tail = reportTailMembers(judgement, extra);
     await this.#write(`${this.#first ? '' : '\n'}],${JSON.stringify(tail).slice(1)}\n`);
   }
 

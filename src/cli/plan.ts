@@ -53,6 +53,7 @@ export const VALIDATE_OPTIONS = {
   'checkpoint-name': { type: 'string' },
   'timestamp-url': { type: 'string' },
   'tsa-cert': { type: 'string' },
+  report: { type: 'string' },
 } as const;
 
 

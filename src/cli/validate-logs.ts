@@ -15,13 +15,13 @@ import { trailsInFolder } from '../chain/listing.js';
 import { judgeRegions, type Judgement, type ReportPolicy } from '../chain/report.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { SavingSource } from '../sources/saving.js';
-import { JsonReport, reportError, type EvidenceInfo, type ReportRequest } from './json.js';
+import { JsonReport, reportError, reportTailMembers, type EvidenceInfo, type ReportRequest } from './json.js';
 import { defineCommand, packageVersion, processIO, runIfMain, threadsFlag, untilStopped, write, type CommandIO } from './io.js';
 import { VALIDATE_OPTIONS, makePlan, readSettings, wantsJson, type Plan, type Settings, type ValidateFlags } from './plan.js';
 import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
 import { TextReport } from './text.js';
-import type { CheckpointPlan } from './checkpoint-run.js';
+import type { CheckpointPlan, WrittenCheckpoint } from './checkpoint-run.js';
 import { withScaleCommands } from './scale.js';
 import { GLOBAL_HELP } from './global.js';
 import { plural } from './words.js';
@@ -30,6 +30,7 @@ import { plural } from './words.js';
 export const VALIDATE_HELP: string = `Usage: validate-logs --trail-arn ARN --start-time TIME [options]
        validate-logs --trail-arn ARN --checkpoint FILE --checkpoint-public-key KEY [options]
        validate-logs cosign --help
+       validate-logs report --help
 
 Replays a CloudTrail (or write-digests) digest chain and checks every digest file and every
 log file it lists: digests must be where they say, signed by a known key, correctly signed and
@@ -90,6 +91,13 @@ Output and checks:
                          Nothing under DIR is written through a symbolic link: a link (or a
                          FIFO, a folder) where a file or folder goes stops the run (exit 2).
   --allow-empty          Exit 0 when no digest is found in range (default: exit 1).
+  --report FILE.html     Also write the auditor's report: one self-contained HTML file (the
+                         verdict, scope, each chain's hours, the findings, the method, the
+                         control mapping, the report's SHA-256 and checkpoint), made from the
+                         JSON report (which then gains a "run" member: when it ran, the keys,
+                         the checkpoint). Written atomically; a symbolic link, FIFO or folder
+                         at FILE is refused (exit 2). "validate-logs report --help": the same
+                         document from a saved JSON report. See docs/report.md.
   --fail-on-gap          Exit 1 when the chain has a gap (logging or validation was stopped
                          and restarted; by default a gap is reported but is no failure).
   --tail-grace DURATION  Time for a digest to arrive: a log delivered after the newest digest
@@ -218,6 +226,10 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   const checkpointRun = wantsCheckpoints ? await import('./checkpoint-run.js') : undefined;
   const checkpoints: CheckpointPlan = checkpointRun ? await checkpointRun.readCheckpointFlags(flags) : { notes: [] };
   const settings = readSettings(flags, need, io, checkpoints.start);
+  // --report: where it goes is checked before the run; the document is made from the JSON report.
+  const reporting = flags.report === undefined ? undefined : await import('./report.js');
+  await reporting?.checkReportPath(flags.report!);
+  const startedAt = io.now();
   state.policy = { allowEmpty: flags['allow-empty'] === true, failOnGap: flags['fail-on-gap'] === true };
   if (settings.output === 'json') state.json = new JsonReport(io.stdout, packageVersion());
   const plan = await untilStopped(makePlan(checkpoints.bucket === undefined ? flags : { ...flags, 's3-bucket': checkpoints.bucket }, settings), io.signal);
@@ -252,7 +264,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     note,
     ...(io.signal && { signal: io.signal }),
     ...(checkpoints.pins && { pins: checkpoints.pins, startAtPins: flags['start-time'] === undefined }),
-    keep: checkpoints.out !== undefined,
+    keep: checkpoints.out !== undefined || reporting !== undefined,
   });
   state.runner = runner;
   let sink: JsonReport | TextReport;
@@ -273,12 +285,19 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
     evidence = { dir, localDir: saving.bucketDir(plan.bucket), publicKeys: keysFile, objects: saving.objects, bytes: saving.bytes };
   }
 
+  let written: WrittenCheckpoint | undefined;
   if (checkpoints.out) {
     const run = { trailArn: settings.arnText, bucket: plan.bucket, regions: plan.regions, records: runner.records(), judgement };
-    for (const n of await checkpointRun!.writeCheckpoint(checkpoints, run, flags['timestamp-url'], flags['tsa-cert'])) note(n);
+    for (const n of await checkpointRun!.writeCheckpoint(checkpoints, run, flags['timestamp-url'], flags['tsa-cert'], (w) => (written = w))) note(n);
   }
 
-  if (state.json) await state.json.end(judgement, evidence && { evidence });
+  const extra = { ...(evidence && { evidence }), ...(reporting && { run: reporting.runInfo(startedAt, io.now(), usedKeys, written) }) };
+  if (reporting) {
+    const findings = runner.records().flatMap((r) => r.findings);
+    await reporting.writeRunReport(flags.report!, { tool: 'validate-logs', version: packageVersion(), request: request(settings, plan), findings, ...reportTailMembers(judgement, extra) });
+    note(`report written to ${flags.report}`);
+  }
+  if (state.json) await state.json.end(judgement, extra);
   else await textEpilogue(err, judgement, settings, plan, evidence);
   await write(io.stdout, '');
   return judgement.ok ? 0 : 1;
@@ -369,6 +388,7 @@ const withSubcommands = withScaleCommands(async (argv, io) => {
   if (argv[0] === 'cosign') return (await import('./cosign.js')).cosignCommand(argv.slice(1), io);
   if (argv[0] === 'watch') return (await import('./watch.js')).watchCommand(argv.slice(1), io);
   if (argv[0] === 'history') return (await import('./history.js')).historyCommand(argv.slice(1), io);
+  if (argv[0] === 'report') return (await import('./report.js')).reportCommand(argv.slice(1), io);
   return validateLogsCommand(argv, io);
 });
 runIfMain(import.meta.url, 'validate-logs', withSubcommands, { stoppable: true, smallHeaps: true });

@@ -5,6 +5,8 @@
  */
 import { FINDING_CODES, FINDING_SEVERITY, type Finding, type Severity } from '../../src/chain/findings.js';
 import { chainLevelCounts } from '../../src/chain/report.js';
+import { checkJsonReport } from '../../src/report/document.js';
+import { renderReportHtml } from '../../src/report/html.js';
 import { parseUserTime, formatDigestTime } from '../../src/format/time.js';
 import { commandLine } from './command.js';
 import { discover, trailArnOf, type Discovery, type FoundTrail } from './discover.js';
@@ -390,11 +392,13 @@ function showFindings(): void {
     matched > rows.length ? `Showing ${rows.length} of ${matched} matching findings (of ${r.findings.length}); narrow the filters to see the rest.` : `${matched} of ${r.findings.length} findings shown.`;
 }
 
-function download(): void {
+/** Offer the report as a file: the JSON report, or the auditor's HTML report made from it (the renderer `validate-logs report` uses). */
+function download(kind: 'json' | 'html'): void {
   const r = state.report;
   if (!r) return;
-  const url = URL.createObjectURL(new Blob([JSON.stringify(r, null, 1) + '\n'], { type: 'application/json' }));
-  const a = el('a', { href: url, download: `validate-logs-${r.request.trailArn.split('/').pop()}-${r.request.region}-${r.request.startTime.replaceAll(':', '')}.json` });
+  const body = kind === 'json' ? JSON.stringify(r, null, 1) + '\n' : renderReportHtml(checkJsonReport(JSON.parse(JSON.stringify(r))));
+  const url = URL.createObjectURL(new Blob([body], { type: kind === 'json' ? 'application/json' : 'text/html' }));
+  const a = el('a', { href: url, download: `validate-logs-${r.request.trailArn.split('/').pop()}-${r.request.region}-${r.request.startTime.replaceAll(':', '')}.${kind}` });
   document.body.append(a);
   a.click();
   a.remove();
@@ -448,7 +452,8 @@ function init(): void {
   $('cancel').addEventListener('click', cancel);
   for (const id of ['f-severity', 'f-code']) $(id).addEventListener('change', showFindings);
   $('f-object').addEventListener('input', showFindings);
-  $('download').addEventListener('click', download);
+  $('download').addEventListener('click', () => download('json'));
+  $('download-html').addEventListener('click', () => download('html'));
   $('copy').addEventListener('click', () => void copyCommand());
   document.body.dataset.state = 'idle';
 }
