@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as checkpoint from '../src/checkpoint.js';
 import * as root from '../src/index.js';
 import * as scale from '../src/scale.js';
+import { writeResolveProbe } from './helpers/resolved.js';
 import { run } from './helpers/cli.js';
 import { ROOT } from './helpers/tamper.js';
 
@@ -49,30 +50,10 @@ describe('the root entry, validate-logs', () => {
 
 describe('what importing an entry loads, in a fresh node process', () => {
   let dir: string;
+  let probeUrl: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'vl-api-'));
-    // Every URL the ES module loader resolves is appended to the file VL_RESOLVED names: with
-    // module.registerHooks where Node has it (in this thread), else module.register (the hooks'
-    // own thread, hence the file).
-    writeFileSync(
-      join(dir, 'hooks.mjs'),
-      "import { appendFileSync } from 'node:fs';\n" +
-        'export async function resolve(specifier, context, next) {\n' +
-        '  const r = await next(specifier, context);\n' +
-        "  appendFileSync(process.env.VL_RESOLVED, r.url + '\\n');\n" +
-        '  return r;\n' +
-        '}\n',
-    );
-    writeFileSync(
-      join(dir, 'register.mjs'),
-      "import * as mod from 'node:module';\n" +
-        "import { appendFileSync } from 'node:fs';\n" +
-        'if (mod.registerHooks) {\n' +
-        "  mod.registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); appendFileSync(process.env.VL_RESOLVED, r.url + '\\n'); return r; } });\n" +
-        '} else {\n' +
-        "  mod.register(new URL('./hooks.mjs', import.meta.url));\n" +
-        '}\n',
-    );
+    probeUrl = writeResolveProbe(dir);
     // The names on globalThis before and after the import (and a pause for anything it starts).
     writeFileSync(
       join(dir, 'load.mjs'),
@@ -91,7 +72,7 @@ describe('what importing an entry loads, in a fresh node process', () => {
   async function load(entry: string): Promise<{ urls: string[]; added: string[] }> {
     const log = join(dir, `${entry.replaceAll('/', '-')}.resolved`);
     writeFileSync(log, '');
-    const r = await run(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, join(dir, 'load.mjs')], {
+    const r = await run(process.execPath, ['--import', probeUrl, join(dir, 'load.mjs')], {
       VL_RESOLVED: log,
       VL_ENTRY: pathToFileURL(join(ROOT, 'dist', `${entry}.js`)).href,
       NODE_OPTIONS: undefined,

@@ -10,10 +10,7 @@ import { DEFAULT_TAIL_GRACE_MS } from '../chain/verifier.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { digestFolder, parseTrailArn, type TrailArn, type TrailRef } from '../format/keys.js';
 import { formatDigestTime } from '../format/time.js';
-import { describeTrail, organizationIdOnline } from '../sources/cloudtrail.js';
 import { LocalDirectory } from '../sources/local.js';
-import { S3Storage } from '../sources/s3.js';
-import { loadS3 } from '../sources/sdk.js';
 import type { AwsHttpOptions } from '../sources/http.js';
 import type { ObjectSource } from '../sources/source.js';
 import type { Platform } from '../platform/platform.js';
@@ -287,6 +284,8 @@ async function planLocal(flags: ValidateFlags, dir: string, arn: TrailArn, start
 
 async function planOnline(flags: ValidateFlags, settings: Settings): Promise<Plan> {
   const { arn, arnText, http } = settings;
+  // The AWS code is loaded only by runs that go online.
+  const [{ describeTrail, organizationIdOnline }, { S3Storage }, { loadS3 }] = await Promise.all([import('../sources/cloudtrail.js'), import('../sources/s3.js'), import('../sources/sdk.js')]);
   const profile = flags.profile;
   const call = { region: arn.region, ...(profile && { profile }), ...(http && { http }) };
   let bucket = flags['s3-bucket'];

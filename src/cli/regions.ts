@@ -11,11 +11,13 @@ import type { ChainEnds, PinnedHead } from '../chain/walk.js';
 import { PublicKeySet, type PublicKeyInfo } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
 import { digestFolder, s3Uri, type TrailRef } from '../format/keys.js';
-import { latestDigestDelivery, listPublicKeysOnline } from '../sources/cloudtrail.js';
 import type { ObjectSource } from '../sources/source.js';
 import { UsageError } from './io.js';
 import type { Plan, Settings } from './plan.js';
 import type { Progress } from './progress.js';
+
+/** The CloudTrail calls, loaded only by runs that go online. */
+const cloudTrail = (): Promise<typeof import('../sources/cloudtrail.js')> => import('../sources/cloudtrail.js');
 
 /** Where a run's findings go, region by region, in region order. */
 export interface RegionSink {
@@ -177,7 +179,7 @@ export class RegionRunner {
     const call = { region, ...(plan.profile && { profile: plan.profile }), ...(plan.http && { http: plan.http }) };
     const askKeys = plan.online && plan.keys.size === 0;
     const fetchKeys = async (from: Date, to: Date): Promise<Iterable<PublicKeyInfo>> => {
-      const got = await listPublicKeysOnline(call, from, to);
+      const got = await (await cloudTrail()).listPublicKeysOnline(call, from, to);
       this.#ctx.usedKeys.addAll(got);
       return got;
     };
@@ -185,7 +187,7 @@ export class RegionRunner {
     const [fetched, latest] = await Promise.all([
       askKeys ? fetchKeys(settings.start, new Date(settings.end.getTime() + 2 * 3_600_000)) : [],
       plan.online && region === settings.arn.region
-        ? latestDigestDelivery(call, settings.arnText).catch((e: unknown) => {
+        ? cloudTrail().then((c) => c.latestDigestDelivery(call, settings.arnText)).catch((e: unknown) => {
             if (!(e instanceof ValidateLogsError)) throw e;
             this.#ctx.note(`the deleted-tail check uses log files only: ${e.message}`);
             return undefined;

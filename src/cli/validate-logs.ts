@@ -22,7 +22,6 @@ import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
 import { TextReport } from './text.js';
 import type { CheckpointPlan, WrittenCheckpoint } from './checkpoint-run.js';
-import { withScaleCommands } from './scale.js';
 import { GLOBAL_HELP } from './global.js';
 import { plural } from './words.js';
 
@@ -383,12 +382,17 @@ async function failed(error: unknown, argv: string[], io: CommandIO, state: RunS
   }
 }
 
-// Subcommands are dispatched on the first argument: `validate-logs cosign ...`.
-const withSubcommands = withScaleCommands(async (argv, io) => {
+/** Whether the arguments are for the organization-scale commands: `plan`, `merge`, or a shard's run (`--manifest`). */
+const forScale = (argv: string[]): boolean => argv[0] === 'plan' || argv[0] === 'merge' || argv.some((a) => a === '--manifest' || a.startsWith('--manifest='));
+
+// Subcommands are dispatched on the first argument: `validate-logs cosign ...`. Each is loaded
+// only when asked for (the scale commands' modules too): a run loads what it uses.
+const withSubcommands = async (argv: string[], io?: CommandIO): Promise<number> => {
+  if (forScale(argv)) return (await import('./scale.js')).withScaleCommands(validateLogsCommand)(argv, io);
   if (argv[0] === 'cosign') return (await import('./cosign.js')).cosignCommand(argv.slice(1), io);
   if (argv[0] === 'watch') return (await import('./watch.js')).watchCommand(argv.slice(1), io);
   if (argv[0] === 'history') return (await import('./history.js')).historyCommand(argv.slice(1), io);
   if (argv[0] === 'report') return (await import('./report.js')).reportCommand(argv.slice(1), io);
   return validateLogsCommand(argv, io);
-});
+};
 runIfMain(import.meta.url, 'validate-logs', withSubcommands, { stoppable: true, smallHeaps: true });
