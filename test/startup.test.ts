@@ -1,7 +1,8 @@
 // What the validate-logs command loads, run as a user runs it (the built bin in a fresh node
 // process): a run over a local copy loads no AWS code, no time-stamp (ASN.1) code and none of the
 // organization-scale commands, and says exactly what it said before they were loaded lazily.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeResolveProbe } from './helpers/resolved.js';
 import { run, sampleArgs, VALIDATE } from './helpers/cli.js';
 import { ROOT } from './helpers/tamper.js';
+import { compileCacheDir, useCompileCache } from '../src/cli/io.js';
 
 /** The AWS SDK and its Smithy runtime. */
 const AWS_CODE = /\/node_modules\/@(aws-sdk|smithy|aws-crypto)\//;
@@ -69,4 +71,51 @@ describe('what a validate-logs run loads', () => {
     expect(r.stdout).toBe(`${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
     expect(r.urls.filter((u) => AWS_CODE.test(u) || ASN1_CODE.test(u) || ONLINE_OR_SCALE.test(u))).toEqual([]);
   }, 60_000);
+});
+
+describe('the module compile cache', () => {
+  const uid = process.getuid?.() ?? 0;
+  let home: string;
+  beforeAll(() => {
+    home = mkdtempSync(join(tmpdir(), 'vl-home-'));
+    chmodSync(home, 0o700);
+  });
+  afterAll(() => {
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('goes in the user cache folder, made private, never in the shared temporary folder', () => {
+    const dir = compileCacheDir({}, home, uid);
+    expect(dir).toBe(join(home, '.cache', 'validate-logs', 'compile-cache'));
+    expect(statSync(dir!).mode & 0o777).toBe(0o700);
+    expect(statSync(join(home, '.cache')).mode & 0o777).toBe(0o700);
+    // XDG_CACHE_HOME within home is taken; one elsewhere (/tmp) is not.
+    expect(compileCacheDir({ XDG_CACHE_HOME: join(home, 'xdg') }, home, uid)).toBe(join(home, 'xdg', 'validate-logs', 'compile-cache'));
+    expect(compileCacheDir({ XDG_CACHE_HOME: tmpdir() }, home, uid)).toBe(dir);
+  });
+
+  it('is no cache where another user could write: a folder of another user, writable by others, or a link', () => {
+    expect(compileCacheDir({}, home, uid + 1)).toBeUndefined();
+    const open = mkdtempSync(join(tmpdir(), 'vl-home-'));
+    try {
+      mkdirSync(join(open, '.cache'), { mode: 0o700 });
+      chmodSync(join(open, '.cache'), 0o777);
+      expect(compileCacheDir({}, open, uid)).toBeUndefined();
+      rmSync(join(open, '.cache'), { recursive: true });
+      mkdirSync(join(open, 'elsewhere'));
+      symlinkSync(join(open, 'elsewhere'), join(open, '.cache'));
+      expect(compileCacheDir({}, open, uid)).toBeUndefined();
+      expect(existsSync(join(open, 'elsewhere', 'validate-logs'))).toBe(false);
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+    }
+    expect(compileCacheDir({}, 'relative/home', uid)).toBeUndefined();
+  });
+
+  it('is turned on only where the runtime has one, and never where the user set or turned off their own', () => {
+    const has = typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+    expect(useCompileCache({ NODE_DISABLE_COMPILE_CACHE: '1' })).toBe(false);
+    expect(useCompileCache({ NODE_COMPILE_CACHE: join(home, 'mine') })).toBe(false);
+    if (!has) expect(useCompileCache({ HOME: home })).toBe(false);
+  });
 });

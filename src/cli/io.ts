@@ -3,8 +3,10 @@
  * (tested in-process and end to end), and one error type for usage and environment mistakes.
  * @module
  */
-import { realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import * as nodeModule from 'node:module';
+import { homedir } from 'node:os';
+import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { ValidateLogsError } from '../errors.js';
@@ -91,7 +93,7 @@ export function untilStopped<T>(work: Promise<T>, signal: AbortSignal | undefine
 
 /** The package version, from package.json. */
 export function packageVersion(): string {
-  const require = createRequire(import.meta.url);
+  const require = nodeModule.createRequire(import.meta.url);
   return (require('../../package.json') as { version: string }).version;
 }
 
@@ -221,6 +223,68 @@ export function keepHeapsSmall(execArgv: readonly string[] = process.execArgv, n
   return true;
 }
 
+/** What {@link useCompileCache} needs of `node:module`: `enableCompileCache` where the runtime has it (Node.js 22.1 and later). */
+interface CompileCacheModule {
+  enableCompileCache?: (dir?: string) => { status: number; message?: string; directory?: string };
+}
+
+/**
+ * The folder of the program's module compile cache: `validate-logs/compile-cache` in the user's
+ * cache folder (`XDG_CACHE_HOME`, or `~/.cache`), created if need be, or undefined when it is not
+ * a safe place: every folder from the home folder down to it must be a real folder (no link)
+ * owned by this process's user and writable by no one else, so that no other user can put
+ * compiled code where this process loads it (never the shared temporary folder, Node's default).
+ * @param env - the environment (`XDG_CACHE_HOME`)
+ * @param home - the user's home folder
+ * @param uid - this process's user id
+ * @returns the folder, or undefined
+ */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir(), uid: number | undefined = process.getuid?.()): string | undefined {
+  if (uid === undefined || home === '' || !home.startsWith(sep)) return undefined;
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && xdg.startsWith(sep) && !relative(home, xdg).startsWith('..') ? xdg : join(home, '.cache');
+  const dir = join(base, 'validate-logs', 'compile-cache');
+  const safe = (d: string): boolean => {
+    const st = lstatSync(d, { throwIfNoEntry: false });
+    return st !== undefined && st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
+  };
+  if (!safe(home)) return undefined;
+  // Each folder below home: made (private) when absent, then checked.
+  let at = home;
+  for (const part of relative(home, dir).split(sep)) {
+    at = join(at, part);
+    try {
+      mkdirSync(at, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+    }
+    if (!safe(at)) return undefined;
+  }
+  return dir;
+}
+
+/**
+ * Keep the V8 code of the modules this process compiles from now on (the ones a run loads as it
+ * goes: the AWS SDK, the checkpoint code, the subcommands) in the module compile cache, where
+ * the runtime has one (`module.enableCompileCache`, Node.js 22.1 and later; nothing elsewhere),
+ * in {@link compileCacheDir}. Never fails a run: a cache that cannot be used is no cache. A
+ * cache the user set up (`NODE_COMPILE_CACHE`) or turned off (`NODE_DISABLE_COMPILE_CACHE`) is
+ * left as it is.
+ * @param env - the environment
+ * @returns whether the cache was turned on here
+ */
+export function useCompileCache(env: NodeJS.ProcessEnv = process.env): boolean {
+  const enable = (nodeModule as CompileCacheModule).enableCompileCache;
+  if (typeof enable !== 'function' || env.NODE_COMPILE_CACHE !== undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return false;
+  try {
+    const dir = compileCacheDir(env);
+    if (dir === undefined) return false;
+    return enable(dir).status === (nodeModule as { constants?: { compileCacheStatus?: { ENABLED?: number } } }).constants?.compileCacheStatus?.ENABLED;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Run a command when its module is the script node was started with (its bin), setting the
  * exit status; an unexpected exception is printed with its stack and exits 2.
@@ -248,6 +312,7 @@ export function runIfMain(moduleUrl: string, name: string, command: (argv: strin
   if (scriptUrl !== moduleUrl) return;
   // The AWS SDK warns on stderr about Node versions it will drop; a command's stderr is for its own messages.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  useCompileCache();
   if (options.smallHeaps) keepHeapsSmall();
   const controller = new AbortController();
   const stop = (code: StopCode): void => {
