@@ -20,6 +20,7 @@ import * as lib from '../dist/index.js';
 import { nodePlatform } from '../dist/node.js';
 import { benchWeb, webSection } from './web.ts';
 import { benchEntries, entriesSection } from './entries.ts';
+import { benchStartup, startupSection } from './startup.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -306,6 +307,8 @@ log('incremental runs from a checkpoint...');
 const inc = await incremental(hours48);
 log('importing the entries...');
 const imports = await benchEntries(join(ROOT, 'dist'), Math.max(10, ROUNDS * 5));
+log('start-up: --version and a run over the sample against node -e 0...');
+const startup = benchStartup(Math.max(10, ROUNDS * 5));
 log('the auditor\'s page in Chromium...');
 const page = await benchWeb(trail);
 log('the watcher: steady-state passes over 17 regions, arrival to alert...');
@@ -393,6 +396,7 @@ loopback. Ratio = AWS CLI time / our time (target ≥ 10 at 20 ms).
 ${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${r.awsMs === undefined ? 'n/a' : fmt(r.awsMs)} | ${r.awsMs === undefined ? 'n/a' : `**${fmt(r.awsMs / r.oursMs, 1)}**`} |`).join('\n')}
 
 ${entriesSection(imports)}
+${startupSection(startup)}
 ${webSection(trail, page)}
 ${watchSection}
 ## Incremental runs from a checkpoint
