@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonReport } from '../src/cli/json.js';
 import { judgeRegions } from '../src/chain/report.js';
 import type { Finding } from '../src/chain/findings.js';
+import { validLogFinding } from '../src/chain/log-verdict.js';
 
 function sink(): { stream: Writable; writes: string[] } {
   const writes: string[] = [];
@@ -17,19 +18,7 @@ function sink(): { stream: Writable; writes: string[] } {
   return { stream, writes };
 }
 
-const valid = (i: number): Finding =>
-  ({
-    code: 'LOG_VALID',
-    severity: 'info',
-    kind: 'log',
-    object: `s3://b/AWSLogs/k${i}.json.gz`,
-    bucket: 'b',
-    key: `AWSLogs/k${i}.json.gz`,
-    backfill: false,
-    digest: 's3://b/AWSLogs/d.json.gz',
-    message: 'valid',
-    size: i,
-  }) as Finding;
+const valid = (i: number): Finding => validLogFinding('b', `AWSLogs/k${i}.json.gz`, { backfill: false, digest: 's3://b/AWSLogs/d.json.gz' }, i);
 
 describe('JsonReport', () => {
   it('writes many findings in a few chunks, the document whole and in order', async () => {
