@@ -364,7 +364,7 @@ what is left between it and "ratio" is the validation's own work, on the same co
 ${results.map(row).join('\n')}
 
 Cost against size (linear in bytes): ${[trailQuarter, trailHalf, trail].map((c) => `${fmt(c.uncompressedBytes / 1e6)} MB in ${fmt(byName(c).oursMs)} ms`).join(', ')}.
-Memory against the number of objects (flat): ${[manyQuarter, manyHalf, many].map((c) => `${c.logs.length} logs: ${fmt(byName(c).oursRssMB)} MB`).join(', ')}.
+Memory against the number of objects (flat): ${[manyQuarter, manyHalf, many].map((c) => `${c.logs.length} logs: ${fmt(byName(c).oursRssMB)} MB`).join(', ')}; the peak at ${many.logs.length} logs is **${fmt(byName(many).oursRssMB / byName(manyQuarter).oursRssMB, 2)}×** the peak at ${manyQuarter.logs.length} (target ≤ 1.2×; \`--many 200000\` for 50,000 → 200,000).
 
 ## Generator
 
