@@ -88,6 +88,9 @@ export function reportTailMembers(judgement: Judgement, extra: ReportExtra = {})
   };
 }
 
+/** Characters of findings gathered before they are written: one write for many findings, not one each. */
+const FINDINGS_CHUNK_CHARS = 64 * 1024;
+
 /** The JSON document, written piece by piece to a stream. */
 export class JsonReport implements RegionSink {
   readonly #stream: NodeJS.WritableStream;
@@ -96,6 +99,9 @@ export class JsonReport implements RegionSink {
   #first = true;
   #ended = false;
   #broken = false;
+  /** Findings' text not written yet, and its length. */
+  #pending: string[] = [];
+  #pendingChars = 0;
 
   /**
    * @param stream - standard output
@@ -141,8 +147,20 @@ export class JsonReport implements RegionSink {
    */
   async finding(_region: string, f: Finding): Promise<void> {
     if (this.#ended) return;
-    await this.#write(`${this.#first ? '\n' : ',\n'}${JSON.stringify(f)}`);
+    const text = `${this.#first ? '\n' : ',\n'}${JSON.stringify(f)}`;
     this.#first = false;
+    this.#pending.push(text);
+    this.#pendingChars += text.length;
+    if (this.#pendingChars >= FINDINGS_CHUNK_CHARS) await this.#flush();
+  }
+
+  /** Write the findings gathered so far. */
+  async #flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join('');
+    this.#pending = [];
+    this.#pendingChars = 0;
+    await this.#write(text);
   }
 
   /** A region is done: the counts come at the end of the document. */
@@ -160,7 +178,8 @@ export class JsonReport implements RegionSink {
     if (!this.#started) await this.begin(null);
     this.#ended = true;
     const tail = reportTailMembers(judgement, extra);
-    await this.#write(`${this.#first ? '' : '\n'}],${JSON.stringify(tail).slice(1)}\n`);
+    this.#pending.push(`${this.#first ? '' : '\n'}],${JSON.stringify(tail).slice(1)}\n`);
+    await this.#flush();
   }
 
   async #write(text: string): Promise<void> {
