@@ -1,7 +1,7 @@
 // The auditor's page on a large folder, in headless Chromium: throughput of a whole run (pick to
 // verdict) and how long key presses wait while it runs. Part of npm run bench; alone:
 //
-//   npx tsx bench/web.ts [--mb 1024] [--files 256]
+//   npx tsx bench/web.ts [--mb 1024] [--files 256] [--workers N]   (N hashing Workers; 0: none)
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,9 +29,10 @@ export type WebResult =
 
 /**
  * Validate a corpus folder (its bucket copy and public-keys.json) in the page, pressing a key
- * every 100 ms while it runs.
+ * every 100 ms while it runs; with `workers`, the page's `?workers=N` (hashing Workers), else
+ * one per processor.
  */
-export async function benchWeb(c: Corpus): Promise<WebResult> {
+export async function benchWeb(c: Corpus, options: { workers?: number } = {}): Promise<WebResult> {
   const missing = browserMissing();
   if (missing) return { ok: false, reason: missing };
   const failed = await buildPage();
@@ -40,7 +41,7 @@ export async function benchWeb(c: Corpus): Promise<WebResult> {
   const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-    await page.goto(server.url);
+    await page.goto(options.workers === undefined ? server.url : `${server.url}?workers=${options.workers}`);
     await pickFolder(page, dirname(c.dir));
     await watchResponsiveness(page, 'bucket');
     const t0 = Date.now();
@@ -83,8 +84,8 @@ export function webSection(c: Corpus, r: WebResult): string {
   const head = `## The auditor's page
 
 \`npm run web\`'s page in headless Chromium (\`bench/web.ts\`): the ${c.logs.length}-log corpus of ${(c.uncompressedBytes / 1e6).toFixed(0)} MB
-(${(c.compressedBytes / 1e6).toFixed(0)} MB stored) picked through the file input, validated in the page's Worker, from the click
-on Validate to the verdict. Meanwhile a key is pressed every 100 ms (its round trip: until the
+(${(c.compressedBytes / 1e6).toFixed(0)} MB stored) picked through the file input, validated by the page's Workers (the run's,
+and the hashing Workers it starts, one per processor), from the click on Validate to the verdict. Meanwhile a key is pressed every 100 ms (its round trip: until the
 page's thread has handled it) and a 50 ms timer on the page's thread notes how late it fires.
 `;
   if (!r.ok) return `${head}\nNot measured: ${r.reason}.\n`;
@@ -98,10 +99,10 @@ The page said: ${r.status}
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { mb: { type: 'string', default: '1024' }, files: { type: 'string', default: '256' } } });
+  const { values } = parseArgs({ options: { mb: { type: 'string', default: '1024' }, files: { type: 'string', default: '256' }, workers: { type: 'string' } } });
   const files = Number(values.files);
   const c = await corpus('trail', files, Math.round((Number(values.mb) * 2 ** 20) / files), 24);
-  const r = await benchWeb(c);
+  const r = await benchWeb(c, values.workers === undefined ? {} : { workers: Number(values.workers) });
   process.stdout.write(webSection(c, r));
   if (!r.ok) process.exitCode = 1;
 }

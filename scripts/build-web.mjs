@@ -1,5 +1,6 @@
 // npm run build:web: the auditor's page (web/) as static files in dist/web: index.html, style.css,
-// main.js (the page) and worker.js (the validation, off the page's thread). Built aside and
+// main.js (the page), worker.js (the validation, off the page's thread) and hash-worker.js (the
+// Workers the validation hashes the picked files on, one per processor). Built aside and
 // moved into place, so a failed build leaves the previous page whole.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -16,7 +17,7 @@ mkdirSync(tmp, { recursive: true });
 try {
   await build({
     absWorkingDir: root,
-    entryPoints: { main: 'web/src/main.ts', worker: 'web/src/worker.ts' },
+    entryPoints: { main: 'web/src/main.ts', worker: 'web/src/worker.ts', 'hash-worker': 'web/src/hash-worker.ts' },
     outdir: tmp,
     bundle: true,
     format: 'esm',
@@ -37,4 +38,4 @@ try {
   console.error(`build:web: the page could not be built: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   process.exit(1);
 }
-console.log(`build:web: ${out.slice(root.length + 1)}/ (index.html, style.css, main.js, worker.js)`);
+console.log(`build:web: ${out.slice(root.length + 1)}/ (index.html, style.css, main.js, worker.js, hash-worker.js)`);

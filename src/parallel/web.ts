@@ -1,11 +1,309 @@
 /**
- * The parallel layer where the `node` condition does not apply: the Web platform, with no pool
- * (everything runs on the caller's thread, itself a Worker on the page). The package's
- * `#parallel` import resolves here outside Node.
+ * The parallel layer where the `node` condition does not apply: the Web platform, its objects
+ * hashed where SHA-256 is fastest there. The package's `#parallel` import resolves here outside
+ * Node.
+ *
+ * WebCrypto's SHA-256 (`crypto.subtle.digest`) is one-shot: it needs the whole content in
+ * memory, but runs natively (and in Chromium off the calling thread), ten times as fast as the
+ * streaming hash in JavaScript. So an object's content is gathered as it is inflated, up to
+ * {@link WEBCRYPTO_MAX_BYTES}, and hashed in one call; content that grows past that bound is
+ * hashed by the platform's streaming hash from there on, in bounded memory. The bytes, the
+ * limits and the errors are those of `hashStream` on the same platform: only where the SHA-256
+ * is computed differs.
  * @module
  */
-import type { PooledPlatform } from '../chain/offload.js';
-import { webPlatform } from '../platform/web.js';
+import { ValidateLogsError } from '../errors.js';
+import type { Offload, PooledPlatform } from '../chain/offload.js';
+import type { ByteSource } from '../hash/chunks.js';
+import { toChunks } from '../hash/chunks.js';
+import { gunzipInto } from '../hash/gunzip.js';
+import { hashStream } from '../hash/hash-stream.js';
+import type { HashFile, HashOutcome, HashRequest } from '../hash/offload.js';
+import type { Platform, Sha256, ThreadHandle } from '../platform/platform.js';
+import { defaultPlatform as runtimePlatform } from '#platform';
+import { toHex } from '../utils.js';
 
-/** The platform chosen for this runtime by the package's `#parallel` import: the Web platform, no pool. */
-export const defaultPlatform: PooledPlatform = webPlatform;
+/**
+ * Content up to this many bytes is hashed in one call by WebCrypto; beyond it, by the streaming
+ * hash. In headless Chromium (bench/web.ts) WebCrypto hashes about ten times as fast as
+ * `@noble/hashes`; the bound only caps the memory an object in flight may hold.
+ */
+export const WEBCRYPTO_MAX_BYTES: number = 32 * 1024 * 1024;
+
+/**
+ * Content gathered for a one-shot hash, until it grows past the bound; then streamed into
+ * the platform's streaming hash.
+ */
+class Gathered {
+  readonly #parts: Uint8Array[] = [];
+  #size = 0;
+  #stream: Sha256 | undefined;
+  readonly #platform: Platform;
+  readonly #bound: number;
+
+  constructor(platform: Platform, bound: number) {
+    this.#platform = platform;
+    this.#bound = bound;
+  }
+
+  /** Take a chunk (copied: an inflater may reuse its buffer). */
+  readonly add = (chunk: Uint8Array): void => {
+    if (this.#stream) {
+      this.#stream.update(chunk);
+      return;
+    }
+    this.#size += chunk.byteLength;
+    this.#parts.push(chunk.slice());
+    if (this.#size > this.#bound) {
+      const stream = (this.#stream = this.#platform.createSha256());
+      for (const p of this.#parts) stream.update(p);
+      this.#parts.length = 0;
+    }
+  };
+
+  async sha256(): Promise<string> {
+    if (this.#stream) return toHex(this.#stream.digest());
+    const parts = this.#parts;
+    let whole: Uint8Array;
+    if (parts.length === 1) whole = parts[0]!;
+    else {
+      whole = new Uint8Array(this.#size);
+      let at = 0;
+      for (const p of parts) {
+        whole.set(p, at);
+        at += p.byteLength;
+      }
+    }
+    return toHex(await this.#platform.sha256(whole));
+  }
+}
+
+/**
+ * Hash an object's bytes on this thread, through WebCrypto when its content fits the bound.
+ * @param platform - the runtime (its inflater, one-shot and streaming SHA-256)
+ * @param bound - content up to this many bytes is hashed in one call
+ * @param source - the stored bytes
+ * @param request - what to compute
+ * @returns what `hashStream` computes
+ */
+async function hashBytes(platform: Platform, bound: number, source: ByteSource, request: HashRequest): Promise<HashOutcome> {
+  const { what, maxBytes } = request;
+  // Event times are scanned by the streaming path, which does the same hashing.
+  if (request.eventTimes) return hashStream(source, { platform, ...request });
+  const content = new Gathered(platform, bound);
+  if (request.gzip) {
+    const r = await gunzipInto(source, content.add, {
+      platform,
+      what,
+      ...(maxBytes !== undefined && { maxOutputBytes: maxBytes }),
+      ...(request.sizeHint !== undefined && { sizeHint: request.sizeHint }),
+    });
+    return { sha256: await content.sha256(), size: r.uncompressedBytes, storedSize: r.compressedBytes };
+  }
+  const max = maxBytes ?? Number.POSITIVE_INFINITY;
+  let size = 0;
+  for await (const chunk of toChunks(source)) {
+    size += chunk.byteLength;
+    if (size > max) throw new ValidateLogsError('SIZE_LIMIT', `${what}: larger than the limit of ${max} bytes`);
+    content.add(chunk);
+  }
+  return { sha256: await content.sha256(), size, storedSize: size };
+}
+
+/** Files read in one call rather than streamed (a stored log is usually far smaller). */
+const WHOLE_READ = 1024 * 1024;
+
+/** A file could not be read: the caller reads it the ordinary way, which names what is wrong. */
+class ReadFailed extends Error {}
+
+async function* blobChunks(file: Blob): AsyncGenerator<Uint8Array> {
+  try {
+    if (file.size <= WHOLE_READ) {
+      yield new Uint8Array(await file.arrayBuffer());
+      return;
+    }
+    const reader = file.stream().getReader();
+    try {
+      for (;;) {
+        const step = await reader.read();
+        if (step.done) return;
+        yield step.value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  } catch (e) {
+    throw new ReadFailed(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** One file's answer from a hashing Worker: the outcome, an error about its bytes, or null when it must be read the ordinary way. */
+export type WebHashAnswer = HashOutcome | { code: 'GZIP_INVALID' | 'SIZE_LIMIT'; message: string } | null;
+
+/** A group of files sent to a hashing Worker. */
+export interface WebHashJob {
+  /** The group's number, echoed in the answer. */
+  id: number;
+  /** The files (a `File` is cloned by reference: its bytes are not copied), with their names for messages. */
+  files: Array<{ file: Blob; what: string }>;
+  /** How to hash them. */
+  request: Omit<HashRequest, 'what' | 'sizeHint'>;
+  /** Content up to this many bytes is hashed through WebCrypto. */
+  bound: number;
+}
+
+/**
+ * What a hashing Worker does with a group: each file read and hashed in turn, as on the
+ * caller's thread ({@link createWebPlatform}'s `hashBytes`).
+ * @param job - the group
+ * @param platform - the runtime; the runtime's own when omitted
+ * @returns an answer per file, in order
+ */
+export async function runWebHashJob(job: WebHashJob, platform: Platform = runtimePlatform): Promise<WebHashAnswer[]> {
+  const out: WebHashAnswer[] = [];
+  for (const { file, what } of job.files) {
+    try {
+      out.push(await hashBytes(platform, job.bound, blobChunks(file), { ...job.request, what, sizeHint: file.size }));
+    } catch (e) {
+      if (e instanceof ValidateLogsError && (e.code === 'GZIP_INVALID' || e.code === 'SIZE_LIMIT')) out.push({ code: e.code, message: e.message });
+      else out.push(null); // a read that failed, or anything else: the caller's ordinary read says what
+    }
+  }
+  return out;
+}
+
+/** Where hashing Workers come from, and which picked file a {@link HashFile} path names. */
+export interface WebWorkers {
+  /** How many Workers (the page: `navigator.hardwareConcurrency`). */
+  count: number;
+  /** The module a Worker runs: one that answers {@link WebHashJob}s with {@link runWebHashJob}. */
+  module: URL;
+  /** The file a path names (the source's {@link ObjectSource.files} gave the path), or undefined. */
+  file(path: string): Blob | undefined;
+  /** Told the stored size of every object a Worker hashed, for progress. */
+  onRead?(bytes: number): void;
+}
+
+/** Objects each Worker is given at once: enough to keep it busy, few enough that findings (and progress) come steadily. */
+const OBJECTS_PER_WORKER = 8;
+
+/** Web Workers hashing picked files in groups, the least busy first. */
+class WebHashPool {
+  readonly #workers: WebWorkers;
+  readonly #platform: Platform;
+  readonly #bound: number;
+  readonly #threads: Array<{ handle: ThreadHandle; busy: number; failed?: Error }> = [];
+  readonly #pending = new Map<number, { resolve(a: WebHashAnswer[]): void; reject(e: Error): void; thread: number }>();
+  #next = 0;
+
+  constructor(workers: WebWorkers, platform: Platform, bound: number) {
+    this.#workers = workers;
+    this.#platform = platform;
+    this.#bound = bound;
+  }
+
+  get threads(): number {
+    return this.#workers.count;
+  }
+
+  get capacity(): number {
+    return this.#workers.count * OBJECTS_PER_WORKER;
+  }
+
+  warm(): void {
+    while (this.#threads.length < this.#workers.count) {
+      const index = this.#threads.length;
+      const handle = this.#platform.startThread!(this.#workers.module, {
+        message: (m) => this.#answer(m as { id: number; answers: WebHashAnswer[] }),
+        failed: (e) => this.#fail(index, e),
+      });
+      this.#threads.push({ handle, busy: 0 });
+    }
+  }
+
+  #answer(m: { id: number; answers: WebHashAnswer[] }): void {
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    this.#pending.delete(m.id);
+    this.#threads[p.thread]!.busy--;
+    p.resolve(m.answers);
+  }
+
+  #fail(thread: number, e: Error): void {
+    this.#threads[thread]!.failed = e; // a failed Worker takes no more groups: the run fails
+    for (const [id, p] of this.#pending) {
+      if (p.thread !== thread) continue;
+      this.#pending.delete(id);
+      p.reject(e);
+    }
+  }
+
+  async hashFiles(files: readonly HashFile[], request: Omit<HashRequest, 'what' | 'sizeHint'>): Promise<Array<HashOutcome | ValidateLogsError | undefined>> {
+    const out = new Array<HashOutcome | ValidateLogsError | undefined>(files.length);
+    const sent: Array<{ file: Blob; what: string }> = [];
+    const at: number[] = [];
+    files.forEach((f, i) => {
+      const file = this.#workers.file(f.path);
+      if (file) {
+        sent.push({ file, what: f.what });
+        at.push(i);
+      }
+    });
+    if (sent.length === 0) return out;
+    this.warm();
+    let thread = 0;
+    for (let t = 1; t < this.#threads.length; t++) if (this.#threads[t]!.busy < this.#threads[thread]!.busy) thread = t;
+    const id = this.#next++;
+    const job: WebHashJob = { id, files: sent, request, bound: this.#bound };
+    const answers = await new Promise<WebHashAnswer[]>((resolve, reject) => {
+      const failed = this.#threads[thread]!.failed;
+      if (failed) return reject(failed);
+      this.#pending.set(id, { resolve, reject, thread });
+      this.#threads[thread]!.busy++;
+      this.#threads[thread]!.handle.post(job);
+    });
+    answers.forEach((a, j) => {
+      if (a === null) return;
+      if ('code' in a) out[at[j]!] = new ValidateLogsError(a.code, a.message);
+      else {
+        this.#workers.onRead?.(a.storedSize);
+        out[at[j]!] = a;
+      }
+    });
+    return out;
+  }
+}
+
+/**
+ * The Web platform with its objects hashed through WebCrypto where their content fits a bound:
+ * picked files (a source whose `files` names them) on Web Workers, in groups, when `workers`
+ * is given; anything else on the caller's thread (a Worker, on the page). Nothing here takes
+ * digests whole, so the walk does that itself.
+ * @param options - `bound`: content up to this many bytes is hashed in one call (default
+ *   {@link WEBCRYPTO_MAX_BYTES}); `platform`: the runtime (default the runtime's own: the Web
+ *   platform where the `node` condition does not apply);
+ *   `workers`: the hashing Workers
+ * @returns the platform, with the hashing as its `offload`
+ * @example
+ * ```ts
+ * const platform = createWebPlatform({ bound: 8 * 1024 * 1024 });
+ * for await (const f of verifyTrail({ ...options, platform })) { ... }
+ * ```
+ */
+export function createWebPlatform(options: { bound?: number; platform?: Platform; workers?: WebWorkers } = {}): PooledPlatform {
+  const platform = options.platform ?? runtimePlatform;
+  const bound = options.bound ?? WEBCRYPTO_MAX_BYTES;
+  const pool = options.workers && options.workers.count > 0 && platform.startThread ? new WebHashPool(options.workers, platform, bound) : undefined;
+  const offload: Offload = {
+    threads: pool ? pool.threads : 1,
+    capacity: pool ? pool.capacity : 1,
+    warm: () => pool?.warm(),
+    hashFiles: async (files, request) => (pool ? pool.hashFiles(files, request) : files.map(() => undefined)),
+    hashBytes: (source, request) => hashBytes(platform, bound, source, request),
+    takeDigest: async () => ({ parsed: false }),
+  };
+  return Object.freeze({ ...platform, offload });
+}
+
+/** The platform chosen for this runtime by the package's `#parallel` import: the Web platform, its objects hashed through WebCrypto where they fit. */
+export const defaultPlatform: PooledPlatform = createWebPlatform();

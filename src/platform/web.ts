@@ -12,7 +12,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { encodeEd25519PrivateKey, encodeEd25519PublicKey, encodeRsaPublicKey } from './der.js';
-import { concatBytes, copyBytes } from '../utils.js';
+import { concatBytes } from '../utils.js';
 import type { Platform, RawInflater, Sha256, SigningKey, ThreadEvents, ThreadHandle } from './platform.js';
 
 /** The gzip trailer: CRC-32 and length, 8 bytes. */
@@ -25,25 +25,46 @@ const subtle = (): typeof globalThis.crypto.subtle => {
   return s;
 };
 
-/** CRC-32 table (reflected polynomial 0xEDB88320), built on first use. */
-const crcTable = ((): (() => Uint32Array) => {
-  let table: Uint32Array | undefined;
+/**
+ * CRC-32 tables (reflected polynomial 0xEDB88320) for slicing by 8, built on first use: table
+ * `k` holds the CRC of a byte followed by `k` zero bytes, so eight bytes take eight lookups and
+ * no dependency from one byte to the next (about four times the byte-at-a-time speed).
+ */
+const crcTables = ((): (() => Uint32Array) => {
+  let tables: Uint32Array | undefined;
   return () => {
-    if (table) return table;
-    table = new Uint32Array(256);
+    if (tables) return tables;
+    tables = new Uint32Array(8 * 256);
     for (let n = 0; n < 256; n++) {
       let c = n;
       for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
+      tables[n] = c >>> 0;
     }
-    return table;
+    for (let n = 0; n < 256; n++) {
+      for (let k = 1; k < 8; k++) tables[k * 256 + n] = (tables[(tables[(k - 1) * 256 + n]! & 0xff)]! ^ (tables[(k - 1) * 256 + n]! >>> 8)) >>> 0;
+    }
+    return tables;
   };
 })();
 
 function crc32(data: Uint8Array, value = 0): number {
-  const t = crcTable();
+  const t = crcTables();
   let c = ~value >>> 0;
-  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  const n = data.length;
+  let i = 0;
+  for (const end = n - (n & 7); i < end; i += 8) {
+    const a = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    c =
+      t[1792 + (a & 0xff)]! ^
+      t[1536 + ((a >>> 8) & 0xff)]! ^
+      t[1280 + ((a >>> 16) & 0xff)]! ^
+      t[1024 + (a >>> 24)]! ^
+      t[768 + data[i + 4]!]! ^
+      t[512 + data[i + 5]!]! ^
+      t[256 + data[i + 6]!]! ^
+      t[data[i + 7]!]!;
+  }
+  for (; i < n; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 
@@ -140,15 +161,15 @@ const ED25519 = { name: 'Ed25519' } as const;
 
 const webCryptoEd25519: Ed25519 = {
   verify: async (publicKey, message, signature) => {
-    const key = await subtle().importKey('spki', encodeEd25519PublicKey(publicKey), ED25519, false, ['verify']);
+    const key = await subtle().importKey('spki', encodeEd25519PublicKey(publicKey).slice(), ED25519, false, ['verify']);
     return subtle().verify(ED25519, key, signature.slice(), message.slice());
   },
   publicKey: async (seed) => {
-    const key = await subtle().importKey('pkcs8', encodeEd25519PrivateKey(seed), ED25519, true, ['sign']);
+    const key = await subtle().importKey('pkcs8', encodeEd25519PrivateKey(seed).slice(), ED25519, true, ['sign']);
     return base64url((await subtle().exportKey('jwk', key)).x, 'Ed25519 public key');
   },
   sign: async (seed, message) => {
-    const key = await subtle().importKey('pkcs8', encodeEd25519PrivateKey(seed), ED25519, false, ['sign']);
+    const key = await subtle().importKey('pkcs8', encodeEd25519PrivateKey(seed).slice(), ED25519, false, ['sign']);
     return new Uint8Array(await subtle().sign(ED25519, key, message.slice()));
   },
 };
@@ -214,7 +235,7 @@ export const webPlatform: Platform = Object.freeze({
   gzip: (data: Uint8Array): Promise<Uint8Array> => {
     const stream = new CompressionStream('gzip');
     const writer = stream.writable.getWriter();
-    writer.write(copyBytes(data)).catch(() => undefined);
+    writer.write(data.slice()).catch(() => undefined);
     writer.close().catch(() => undefined);
     return collect(stream.readable);
   },

@@ -34,6 +34,16 @@ function lowerBound(keys: readonly string[], probe: string, strict: boolean): nu
   return lo;
 }
 
+/** Whether a copy can hold the key (else the ordinary read says why not). */
+function safeKey(key: string): boolean {
+  try {
+    keySegments(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** S3 orders keys by their UTF-8 bytes; for the characters of real keys, code-unit order agrees except past U+FFFF, which CloudTrail keys never hold. */
 const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -51,17 +61,33 @@ export class FileSource implements ObjectSource {
   readonly #keys: string[];
   readonly #bucket: string | undefined;
   #onRead: (bytes: number) => void;
+  /**
+   * The keys' own names as the paths of {@link ObjectSource.files}, for a platform whose
+   * Workers read the picked files themselves ({@link FileSource.file}); absent unless asked for.
+   */
+  readonly files?: (bucket: string, keys: readonly string[]) => Promise<Array<string | undefined>>;
 
   /**
    * @param entries - the files, by key (their path below the bucket root)
    * @param options - `bucket`: the bucket the files hold (others hold nothing; any when omitted);
-   *   `onRead`: told the size of every chunk read, for progress
+   *   `onRead`: told the size of every chunk read, for progress; `files`: name the files to
+   *   the platform's Workers (`files`), which read them themselves
    */
-  constructor(entries: Iterable<{ key: string; file: FileLike }>, options: { bucket?: string; onRead?: (bytes: number) => void } = {}) {
+  constructor(entries: Iterable<{ key: string; file: FileLike }>, options: { bucket?: string; onRead?: (bytes: number) => void; files?: boolean } = {}) {
     for (const { key, file } of entries) this.#files.set(key, file);
     this.#keys = [...this.#files.keys()].filter((k) => !k.endsWith(METADATA_SUFFIX)).sort(byKey);
     this.#bucket = options.bucket;
     this.#onRead = options.onRead ?? (() => undefined);
+    if (options.files) this.files = async (bucket, keys) => keys.map((k) => (this.#holds(bucket) && safeKey(k) && this.file(k) ? k : undefined));
+  }
+
+  /**
+   * The picked file of an object (not a metadata sidecar).
+   * @param key - the key
+   * @returns the file, or undefined when there is none
+   */
+  file(key: string): FileLike | undefined {
+    return key.endsWith(METADATA_SUFFIX) ? undefined : this.#files.get(key);
   }
 
   /** Objects held (metadata sidecars not counted). */
@@ -75,7 +101,7 @@ export class FileSource implements ObjectSource {
    * @returns a source sharing these files
    */
   as(bucket: string): FileSource {
-    const s = new FileSource([], { bucket, onRead: this.#onRead });
+    const s = new FileSource([], { bucket, onRead: this.#onRead, files: this.files !== undefined });
     for (const [k, f] of this.#files) s.#files.set(k, f);
     s.#keys.push(...this.#keys);
     return s;

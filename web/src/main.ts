@@ -168,6 +168,16 @@ function showProgress(p: Progress, objects: number): void {
     `${mb(p.bytesRead)} MB read (${rate(p.bytesRead)} MB/s), ${mb(p.bytesVerified)} MB of logs hashed (${rate(p.bytesVerified)} MB/s)`;
 }
 
+/**
+ * Hashing Workers a run starts: one per logical processor the browser reports (at least one;
+ * `?workers=N` in the page's address overrides it, for tests and measurements).
+ */
+function hashWorkers(): number {
+  const asked = Number(new URLSearchParams(location.search).get('workers') ?? NaN);
+  if (Number.isInteger(asked) && asked >= 0 && asked <= 64) return asked;
+  return Math.max(1, Math.min(64, navigator.hardwareConcurrency || 1));
+}
+
 function start(event: SubmitEvent): void {
   event.preventDefault();
   showError(undefined);
@@ -213,6 +223,7 @@ function start(event: SubmitEvent): void {
     ...(startTime !== undefined && { startTime }),
     endTime,
     ...(checkpoint && { checkpoint }),
+    workers: hashWorkers(),
   };
 
   state.report = undefined;

@@ -40,6 +40,11 @@ export interface RunRequest {
   endTime: string;
   /** Objects verified at once. */
   concurrency?: number;
+  /**
+   * Hashing Workers started by the run's Worker, which read the picked files themselves (the
+   * page: `navigator.hardwareConcurrency`); 0 or omitted: every file is hashed in the run's Worker.
+   */
+  workers?: number;
   /** A checkpoint an earlier run wrote, and the keys that must all have signed it. */
   checkpoint?: CheckpointInput;
 }

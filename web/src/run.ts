@@ -16,6 +16,8 @@ import { MAX_NOTE_BYTES, noteKeyLabel, noteVerifierKeyFromPem, parseNoteVerifier
 import { FileSource, type FileLike } from './file-source.js';
 import type { CheckpointInput, CheckpointKeyInput, CheckpointPin, Progress, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
 import { Tally, judgeRegions, reportTail } from '../../src/chain/report.js';
+import { createWebPlatform } from '../../src/parallel/web.js';
+import type { PooledPlatform } from '../../src/chain/offload.js';
 
 /** Progress and findings go out at most this often. */
 export const BATCH_MS = 100;
@@ -72,6 +74,28 @@ export async function openPickedCheckpoint(input: CheckpointInput, trailArn: str
   }
 }
 
+/** The URL of the hashing Workers' module, beside this one (`scripts/build-web.mjs` builds both). */
+const HASH_WORKER = 'hash-worker.js';
+
+/**
+ * The platform of a run: with `workers` hashing Workers reading the picked files themselves
+ * (on the page), else everything on this thread; logs hashed through WebCrypto where they fit.
+ */
+function webPlatformOf(source: FileSource, workers: number, onRead: (n: number) => void): PooledPlatform {
+  if (workers <= 0) return createWebPlatform();
+  return createWebPlatform({
+    workers: {
+      count: workers,
+      module: new URL(HASH_WORKER, import.meta.url),
+      file: (path) => {
+        const f = source.file(path);
+        return typeof Blob !== 'undefined' && f instanceof Blob ? f : undefined;
+      },
+      onRead,
+    },
+  });
+}
+
 const clock = (): number => (typeof performance === 'undefined' ? Date.now() : performance.now());
 
 /**
@@ -105,11 +129,14 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
 
     const trail: TrailRef = { ...request.trail };
     const files = request.files.filter((f) => f.path.startsWith(request.root)).map((f) => ({ key: f.path.slice(request.root.length), file: f.file }));
-    const any = new FileSource(files, { onRead: (n) => void (progress.bytesRead += n) });
+    const onRead = (n: number): void => void (progress.bytesRead += n);
+    const workers = request.workers ?? 0;
+    const any = new FileSource(files, { onRead, files: workers > 0 });
     // No digest in range names the bucket (a rollback leaves none): the checkpoint's pin does.
     const bucket = request.bucket || ((await bucketOfNewestDigest(any, trail, start, end)) ?? pin?.bucket ?? UNKNOWN_BUCKET);
     if (pin && pin.bucket !== bucket) throw new CheckpointRefused(`the checkpoint is refused: it pins the ${request.trail.region} chain in bucket ${pin.bucket}, not in ${bucket}, the bucket validated`);
     const source = any.as(bucket);
+    const platform = webPlatformOf(source, workers, onRead);
     const reportRequest: ReportRequest = {
       trailArn: request.trailArn,
       startTime: formatDigestTime(start),
@@ -132,6 +159,7 @@ export async function runValidation(request: RunRequest, post: (message: WorkerM
       keys,
       start,
       end,
+      platform,
       ...(request.concurrency !== undefined && { concurrency: request.concurrency }),
       onListed: (n) => void (progress.digestsTotal += n),
       ...(pin && { pinned: { key: pin.key, sha256: pin.sha256 } }),
