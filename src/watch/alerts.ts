@@ -4,7 +4,8 @@
  * a person reads in Slack or Teams.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash/sha256.js';
+import { encodeUtf8 } from '../utils.js';
 import { createRequire } from 'node:module';
 import { FINDING_SEVERITY, type Finding, type FindingCode } from '../chain/findings.js';
 import type { Alert, AlertSeverity, AlertType, WatchCode, WatchScope } from './types.js';
@@ -30,7 +31,7 @@ export function alertTool(): string {
  * @returns the id
  */
 export function alertId(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
+  return sha256Hex(encodeUtf8(key)).slice(0, 32);
 }
 
 /**

@@ -12,7 +12,8 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash/sha256.js';
+import { encodeUtf8 } from '../utils.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { UsageError } from '../cli/usage-error.js';
@@ -63,7 +64,7 @@ export const WEBHOOK_BODY_MAX = 4096;
 /** The most bytes of a command's stderr kept (its end, for the message). */
 export const COMMAND_TAIL_MAX = 1024;
 
-const sha16 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
+const sha16 = (text: string): string => sha256Hex(encodeUtf8(text)).slice(0, 16);
 const printable = (text: string, max: number): string => {
   const clean = text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;

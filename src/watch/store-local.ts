@@ -11,12 +11,14 @@
  * killed writer left (temporary files, a torn last history line) is cleaned up by the next.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { close, constants as fsc, type Stats } from 'node:fs';
 import { link, lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ValidateLogsError } from '../errors.js';
+import { sha256Hex } from '../hash/sha256.js';
+import { encodeUtf8 } from '../utils.js';
 import { isNotFound, openPath, readUpTo, sourceError } from '../sources/local/read.js';
 import { alive, kindOf, OutputFolder, sweepTemporaryBeside } from '../sources/local/write.js';
 import {
@@ -53,15 +55,6 @@ const MAX_LOCK_BYTES = 4096;
 
 /** Open flags of a history day file: appended, never through a link, never blocking. */
 const APPEND_FLAGS = fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0);
-
-/**
- * The SHA-256 of bytes, in hex: a local state's version.
- * @param bytes - the bytes (a string: its UTF-8)
- * @returns 64 hex digits
- */
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 function notState(shown: string, what: string): ValidateLogsError {
   return new ValidateLogsError('STATE_INVALID', `${shown} is ${what}, not a regular file; it was not read (a watcher never follows a link or reads anything else in its state folder)`);
@@ -172,7 +165,7 @@ export class LocalStateStore implements StateStore {
         );
       }
       await folder.replace(STATE_NAME, bytes);
-      return sha256Hex(bytes);
+      return sha256Hex(encodeUtf8(bytes));
     });
   }
 
