@@ -159,6 +159,21 @@ class HeaderParser {
   }
 }
 
+/**
+ * Where the gzip header of a whole object held in memory ends, by the same strict parser as
+ * {@link gunzipInto} (magic bytes, method, reserved flags, optional fields, header CRC).
+ * @param input - the whole stored object
+ * @param platform - the CRC-32 for a header CRC; the default platform when omitted
+ * @returns the offset of the deflate data, or -1 when the header is invalid or incomplete
+ */
+export function gzipHeaderEnd(input: Uint8Array, platform: Platform = defaultPlatform): number {
+  try {
+    return new HeaderParser(() => new ValidateLogsError('GZIP_INVALID', 'invalid gzip header'), platform.crc32).push(input, 0);
+  } catch {
+    return -1;
+  }
+}
+
 /** Check the 8-byte trailer against the content's CRC-32 and length. */
 function checkTrailer(trailer: Uint8Array, crc: number, size: number, bad: Fail): void {
   const view = new DataView(trailer.buffer, trailer.byteOffset, TRAILER);

@@ -134,6 +134,67 @@ function createInflater(sink: (chunk: Uint8Array) => void): RawInflater {
   };
 }
 
+/**
+ * Whether this runtime's `DecompressionStream('gzip')` refuses what a strict gzip reader must:
+ * a byte after the member (the Compression Streams standard requires it; Node 20 ignores such
+ * bytes) and a second member. Probed once, on two tiny streams.
+ */
+const strictNativeGzip = ((): (() => Promise<boolean>) => {
+  let probed: Promise<boolean> | undefined;
+  // gzip of the empty content, as gzip -n writes it.
+  const EMPTY = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const refused = async (bytes: number[]): Promise<boolean> => {
+    try {
+      await collect(new Blob([Uint8Array.from(bytes)]).stream().pipeThrough(new DecompressionStream('gzip')));
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  return () =>
+    (probed ??= (async () => {
+      if (typeof DecompressionStream !== 'function' || typeof Blob !== 'function') return false;
+      if (await refused(EMPTY)) return false; // not even a valid member: not usable
+      return (await refused([...EMPTY, 0])) && (await refused([...EMPTY, ...EMPTY]));
+    })());
+})();
+
+/**
+ * Inflate a whole gzip member held in memory with the runtime's own gzip reader
+ * (`DecompressionStream('gzip')`: the deflate data, its CRC-32 and length checked natively, no
+ * byte allowed after the member), for a caller that has checked the header itself and reads the
+ * bytes again the strict way whenever this gives up.
+ * @param input - the whole stored object
+ * @param limit - give up once the content exceeds this many bytes (memory stays within it)
+ * @returns the content's pieces (fresh buffers, never reused by the runtime), or undefined when
+ *   this runtime's reader is not known to be strict, the bytes are not one valid gzip member,
+ *   or the content exceeds `limit`
+ */
+export async function inflateGzipNative(input: Uint8Array, limit: number): Promise<Uint8Array[] | undefined> {
+  if (!(await strictNativeGzip())) return undefined;
+  const stream = new DecompressionStream('gzip');
+  const writer = stream.writable.getWriter();
+  writer.write(input).catch(() => undefined);
+  writer.close().catch(() => undefined);
+  const reader = stream.readable.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return parts;
+      size += value.byteLength;
+      if (size > limit) {
+        reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      parts.push(value);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 /** The bytes of a JWK member (base64url without padding). */
 function base64url(s: string | undefined, what: string): Uint8Array {
   if (!s) throw new Error(`the key has no ${what}`);
