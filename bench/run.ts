@@ -319,7 +319,7 @@ const imports = await benchEntries(join(ROOT, 'dist'), Math.max(10, ROUNDS * 5))
 log('start-up: --version and a run over the sample against node -e 0...');
 const startup = benchStartup(Math.max(10, ROUNDS * 5));
 log('the auditor\'s page in Chromium...');
-const page = await benchWeb(trail);
+const page = await benchWeb(trail, { rounds: ROUNDS });
 log('the watcher: steady-state passes over 17 regions, arrival to alert...');
 // Its own process (bench/watch.ts): its CPU figure is the process's, which nothing else here shares.
 const watchSection = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'watch.ts'), '--passes', String(Math.max(5, ROUNDS * 2))], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
