@@ -140,7 +140,7 @@ async function* blobChunks(file: Blob): AsyncGenerator<Uint8Array> {
   }
 }
 
-async function readWhole(file: Blob): Promise<Uint8Array> {
+async function readWhole(file: Blob): Promise<Uint8Array<ArrayBuffer>> {
   try {
     return new Uint8Array(await file.arrayBuffer());
   } catch (e) {
@@ -157,7 +157,7 @@ let gathering = new Uint8Array(0);
  * memory the system must map and clear, and in headless Chromium on the bench's machine copying
  * 4 MiB of content into a new buffer cost about 18 times as much as into a kept one.
  */
-function gatherInto(size: number): Uint8Array {
+function gatherInto(size: number): Uint8Array<ArrayBuffer> {
   if (gathering.byteLength < size) gathering = new Uint8Array(Math.max(size, Math.min(2 * gathering.byteLength, WEBCRYPTO_MAX_BYTES)));
   return gathering.subarray(0, size);
 }
@@ -170,14 +170,14 @@ function gatherInto(size: number): Uint8Array {
  * gives the verdict, so this path can only agree with it, and a wrong object always gets the
  * strict path's error and message.
  */
-async function hashGzipNative(input: Uint8Array, limit: number, platform: Platform): Promise<HashOutcome | undefined> {
+async function hashGzipNative(input: Uint8Array<ArrayBuffer>, limit: number, platform: Platform): Promise<HashOutcome | undefined> {
   const n = input.byteLength;
   if (gzipHeaderEnd(input, platform) < 0 || n < 18) return undefined;
   // The stated length (modulo 2^32) as a hint only: counted output decides.
   if ((input[n - 4]! | (input[n - 3]! << 8) | (input[n - 2]! << 16)) + input[n - 1]! * 2 ** 24 > limit) return undefined;
   const parts = await inflateGzipNative(input, limit);
   if (!parts) return undefined;
-  let whole: Uint8Array;
+  let whole: Uint8Array<ArrayBuffer>;
   if (parts.length === 1) whole = parts[0]!;
   else {
     let size = 0;

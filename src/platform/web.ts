@@ -170,14 +170,14 @@ const strictNativeGzip = ((): (() => Promise<boolean>) => {
  *   this runtime's reader is not known to be strict, the bytes are not one valid gzip member,
  *   or the content exceeds `limit`
  */
-export async function inflateGzipNative(input: Uint8Array, limit: number): Promise<Uint8Array[] | undefined> {
+export async function inflateGzipNative(input: Uint8Array<ArrayBuffer>, limit: number): Promise<Array<Uint8Array<ArrayBuffer>> | undefined> {
   if (!(await strictNativeGzip())) return undefined;
   const stream = new DecompressionStream('gzip');
   const writer = stream.writable.getWriter();
   writer.write(input).catch(() => undefined);
   writer.close().catch(() => undefined);
   const reader = stream.readable.getReader();
-  const parts: Uint8Array[] = [];
+  const parts: Array<Uint8Array<ArrayBuffer>> = [];
   let size = 0;
   try {
     for (;;) {
