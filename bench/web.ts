@@ -89,7 +89,7 @@ export type WebResult =
       maxLateMs: number;
       status: string;
       /** With `against`: that build of the page, click to verdict (median, range, CPU seconds). */
-      against?: { ms: number; range: [number, number]; cpuS: number };
+      against?: { ms: number; range: [number, number]; cpuS: number; maxLateMs: number; maxPressMs: number };
     }
   | { ok: false; reason: string };
 
@@ -181,7 +181,7 @@ export async function benchWeb(c: Corpus, options: { workers?: number; rounds?: 
       maxLateMs: Math.max(0, ...lateMs),
       status: pages[pages.length - 1]!.status,
       ...(other && {
-        against: { ms: median(before.map((p) => p.ms)), range: [Math.min(...before.map((p) => p.ms)), Math.max(...before.map((p) => p.ms))] as [number, number], cpuS: median(before.map((p) => p.cpuS)) },
+        against: { ms: median(before.map((p) => p.ms)), range: [Math.min(...before.map((p) => p.ms)), Math.max(...before.map((p) => p.ms))] as [number, number], cpuS: median(before.map((p) => p.cpuS)), maxLateMs: Math.max(0, ...before.flatMap((p) => p.lateMs)), maxPressMs: Math.max(0, ...before.flatMap((p) => p.trips)) },
       }),
     };
   } finally {
@@ -230,7 +230,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
   process.stdout.write(webSection(c, r));
   if (r.ok && r.against) {
     const a = r.against;
-    process.stdout.write(`\nThe page built in ${values.against}, alternating with the others: ${(a.ms / 1000).toFixed(2)} s (${(a.range[0] / 1000).toFixed(2)}–${(a.range[1] / 1000).toFixed(2)}), ${a.cpuS.toFixed(2)} CPU s; this build / that one: ${(r.ms / a.ms).toFixed(2)} in time, ${(r.cpuS / a.cpuS).toFixed(2)} in CPU.\n`);
+    process.stdout.write(`\nThe page built in ${values.against}, alternating with the others: ${(a.ms / 1000).toFixed(2)} s (${(a.range[0] / 1000).toFixed(2)}–${(a.range[1] / 1000).toFixed(2)}), ${a.cpuS.toFixed(2)} CPU s; this build / that one: ${(r.ms / a.ms).toFixed(2)} in time, ${(r.cpuS / a.cpuS).toFixed(2)} in CPU; that one's longest key round trip ${a.maxPressMs.toFixed(0)} ms, timer lateness ${a.maxLateMs.toFixed(0)} ms.\n`);
   }
   if (!r.ok) process.exitCode = 1;
 }
