@@ -1,5 +1,6 @@
 // Runs one of the project's commands (built, in dist/) in this fresh process and prints its
-// time and peak RSS as one JSON line; the command's own output is discarded.
+// time, CPU time (user + system: all its threads, and its main thread alone) and peak RSS as one
+// JSON line; the command's own output is discarded.
 // Usage: node bench/measure.mjs validate-logs|write-digests ARGS...
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -19,10 +20,15 @@ const stderr = new Writable({
 });
 const run = command === 'write-digests' ? writeDigestsCommand : validateLogsCommand;
 if (run === validateLogsCommand) keepHeapsSmall(); // as the validate-logs program does when it starts
+const cpu0 = process.cpuUsage(); // the process's: its threads included
+const main0 = mainThreadCpuMs();
 const t0 = performance.now();
 const status = await run(args, { stdout: sink(), stderr, env: process.env, now: () => new Date() });
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ status, ms, maxRssKB: peakRssKB(), errors: errors.slice(0, 500) }) + '\n');
+const cpu = process.cpuUsage(cpu0);
+const main = mainThreadCpuMs();
+const mainCpuMs = main !== undefined && main0 !== undefined ? main - main0 : undefined;
+process.stdout.write(JSON.stringify({ status, ms, cpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs, maxRssKB: peakRssKB(), errors: errors.slice(0, 500) }) + '\n');
 
 /**
  * Peak resident memory of this program (VmHWM): unlike getrusage's maxRSS, it does not count the
@@ -31,4 +37,18 @@ process.stdout.write(JSON.stringify({ status, ms, maxRssKB: peakRssKB(), errors:
 function peakRssKB() {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}
+
+/**
+ * CPU time (user + system, ms, in steps of the kernel's clock tick) of this program's main
+ * thread alone, where the system tells it (Linux's /proc); undefined elsewhere.
+ */
+function mainThreadCpuMs() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime; USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }

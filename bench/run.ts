@@ -46,6 +46,10 @@ const CORES = availableParallelism();
 
 interface Timing {
   ms: number;
+  /** CPU time (user + system) of the work, when the program gives it: every thread's. */
+  cpuMs?: number;
+  /** ... its main thread's alone, where the system tells it. */
+  mainCpuMs?: number;
   maxRssKB: number;
   status?: number;
   errors?: string;
@@ -82,6 +86,13 @@ interface LocalResult {
   cRssMB: number;
   /** The package's pool alone, hashing the same files with nothing of validation around it. */
   poolMs: number;
+  /** Ours with `--output json` (the report of every finding, written and discarded), when measured. */
+  jsonMs?: number;
+  /**
+   * CPU time (user + system, ms; medians) of the C baseline's processes, ours, and ours with
+   * `--output json`, and of our main thread alone (`main`, `jsonMain`).
+   */
+  cpu: { c: number; ours: number; main: number; json?: number; jsonMain?: number };
 }
 
 /** The list of a corpus's log files, for the native baseline. */
@@ -96,8 +107,11 @@ const native = (list: string): Promise<Timing> => timed('node', [join(ROOT, 'ben
 const nativeC = (list: string): Promise<Timing> => timed('python3', [join(ROOT, 'bench', 'native-c.py'), String(CORES), `@${list}`]);
 const poolAlone = (list: string): Promise<Timing> => timed('node', [join(ROOT, 'bench', 'pool-only.mjs'), String(CORES), `@${list}`]);
 
-/** Ours (every core, then one thread) against the native baseline on one corpus, alternating, `ROUNDS` times each. */
-async function local(c: Corpus): Promise<LocalResult> {
+/**
+ * Ours (every core, then one thread; with `json`, also with `--output json`) against the
+ * baselines on one corpus, alternating, `ROUNDS` times each.
+ */
+async function local(c: Corpus, json = false): Promise<LocalResult> {
   const list = fileList(c);
   await native(list); // warm the page cache
   const base: Timing[] = [];
@@ -105,16 +119,21 @@ async function local(c: Corpus): Promise<LocalResult> {
   const ours: Timing[] = [];
   const one: Timing[] = [];
   const pool: Timing[] = [];
+  const asJson: Timing[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     base.push(await native(list));
     inC.push(await nativeC(list));
     pool.push(await poolAlone(list));
-    for (const [threads, into] of [[CORES, ours], [1, one]] as const) {
-      const o = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c, ['--threads', String(threads)])]);
+    const runs: Array<[string[], Timing[]]> = [[['--threads', String(CORES)], ours], [['--threads', '1'], one]];
+    if (json) runs.push([['--threads', String(CORES), '--output', 'json'], asJson]);
+    for (const [extra, into] of runs) {
+      const o = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c, extra)]);
       if (o.status !== 0) throw new Error(`validate-logs failed on ${c.name}: ${o.errors}`);
       into.push(o);
     }
   }
+  const cpuMs = (ts: Timing[]): number => median(ts.map((t) => t.cpuMs ?? Number.NaN));
+  const mainMs = (ts: Timing[]): number => median(ts.map((t) => t.mainCpuMs ?? Number.NaN));
   return {
     corpus: c,
     nativeMs: median(base.map((t) => t.ms)),
@@ -125,6 +144,8 @@ async function local(c: Corpus): Promise<LocalResult> {
     nativeRssMB: Math.max(...base.map((t) => t.maxRssKB)) / 1024,
     cRssMB: Math.max(...inC.map((t) => t.maxRssKB)) / 1024,
     poolMs: median(pool.map((t) => t.ms)),
+    ...(json && { jsonMs: median(asJson.map((t) => t.ms)) }),
+    cpu: { c: cpuMs(inC), ours: cpuMs(ours), main: mainMs(ours), ...(json && { json: cpuMs(asJson), jsonMain: mainMs(asJson) }) },
   };
 }
 
@@ -300,7 +321,7 @@ log(`local validation against the machine's limit (${CORES} processes)...`);
 const results: LocalResult[] = [];
 for (const c of [trailQuarter, trailHalf, trail, big, manyQuarter, manyHalf, many]) {
   log(`  ${c.name}: ${c.logs.length} logs, ${(c.uncompressedBytes / 1e6).toFixed(0)} MB`);
-  results.push(await local(c));
+  results.push(await local(c, c === many));
 }
 log('generator against the same baseline...');
 const generated = [];
@@ -329,6 +350,8 @@ const row = (r: LocalResult): string => {
   const c = r.corpus;
   return `| ${c.name} | ${c.logs.length} | ${fmt(c.uncompressedBytes / 1e6)} | ${fmt(mbps(c.uncompressedBytes, r.cMs))} | ${fmt(mbps(c.uncompressedBytes, r.nativeMs))} | ${fmt(mbps(c.uncompressedBytes, r.oursMs))} | ${fmt(c.logs.length / (r.oursMs / 1000))} | **${fmt(r.cMs / r.oursMs, 2)}** | ${fmt(r.nativeMs / r.oursMs, 2)} | ${fmt(r.oneThreadMs / r.oursMs, 2)}× | ${fmt(r.cRssMB)} | ${fmt(r.nativeRssMB)} | ${fmt(r.oursRssMB)} | ${fmt(r.nativeMs / r.poolMs, 2)} |`;
 };
+const jsonRow = (r: LocalResult): string =>
+  `| ${r.corpus.name} | ${r.corpus.logs.length} | ${fmt(r.cMs)} | ${fmt(r.oursMs)} | **${fmt(r.cMs / r.oursMs, 2)}** | ${fmt(r.jsonMs!)} | **${fmt(r.cMs / r.jsonMs!, 2)}** | ${fmt(r.cpu.c)} | ${fmt(r.cpu.ours)} (${fmt(r.cpu.main)}) | ${fmt(r.cpu.json!)} (${fmt(r.cpu.jsonMain!)}) |`;
 const byName = (c: Corpus): LocalResult => results.find((r) => r.corpus === c)!;
 const gen = (r: { corpus: Corpus; nativeMs: number; oursMs: number }): string =>
   `| ${r.corpus.name} | ${r.corpus.logs.length} | ${fmt(mbps(r.corpus.uncompressedBytes, r.nativeMs))} | ${fmt(mbps(r.corpus.uncompressedBytes, r.oursMs))} | **${fmt(r.nativeMs / r.oursMs, 2)}** |`;
@@ -367,6 +390,15 @@ what is left between it and "ratio" is the validation's own work, on the same co
 ${results.map(row).join('\n')}
 
 Cost against size (linear in bytes): ${[trailQuarter, trailHalf, trail].map((c) => `${fmt(c.uncompressedBytes / 1e6)} MB in ${fmt(byName(c).oursMs)} ms`).join(', ')}.
+The many small logs with the report of every finding (\`--output json\`, written and discarded), and
+CPU time (user + system, every thread's or process's; medians) beside the C baseline's, with our main
+thread's share (what the walk, the listing and the report cost; the rest is the pool's threads and
+V8's own):
+
+| corpus | logs | C ms | ours ms | ratio to C | ours with \`--output json\` ms | ratio to C | C CPU ms | our CPU ms (main thread) | with \`--output json\` CPU ms (main thread) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${results.filter((r) => r.jsonMs !== undefined).map(jsonRow).join('\n')}
+
 Memory against the number of objects (flat): ${[manyQuarter, manyHalf, many].map((c) => `${c.logs.length} logs: ${fmt(byName(c).oursRssMB)} MB`).join(', ')}; the peak at ${many.logs.length} logs is **${fmt(byName(many).oursRssMB / byName(manyQuarter).oursRssMB, 2)}×** the peak at ${manyQuarter.logs.length} (target ≤ 1.2×; \`--many 200000\` for 50,000 → 200,000).
 
 ## Generator

@@ -4,6 +4,7 @@ import { gzipSync, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { gunzipInto, hashStream, nodePlatform, webPlatform, readAll, sha256, toHex, isValidateLogsError } from './helpers/lib.js';
 import { pseudoRandomBytes } from './helpers/bytes.js';
+import { hashWhole } from '../src/hash/hash-stream.js';
 
 const nodeSha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -201,5 +202,35 @@ describe('strict gunzip', () => {
   it('passes a sink exception through unchanged', async () => {
     const boom = new Error('sink failed');
     await expect(gunzipInto([gz], () => { throw boom; })).rejects.toBe(boom);
+  });
+});
+
+describe('a whole small gzip object hashed in one call', () => {
+  it('says what the streaming decoder says, for every byte of the header and the trailer changed', async () => {
+    // hashWhole reads a plain 10-byte header (no optional field) itself, and the trailer by
+    // hand; the streaming decoder (no size given) reads every header with its parser.
+    const good = gzipSync('{"Records":[{"eventTime":"2025-01-08T00:00:00Z"}]}');
+    const verdict = async (f: () => Promise<unknown> | unknown): Promise<unknown> => {
+      try {
+        return await f();
+      } catch (e) {
+        return isValidateLogsError(e) ? `${e.code}: ${e.message}` : e;
+      }
+    };
+    const places = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 8 }, (_, i) => good.length - 8 + i)];
+    let checked = 0;
+    for (const at of places) {
+      for (const x of [0x01, 0x02, 0x04, 0x08, 0x10, 0x80, 0xff]) {
+        const b = Uint8Array.from(good);
+        b[at]! ^= x;
+        const whole = await verdict(() => hashWhole(b, { gzip: true, what: 'o', platform: nodePlatform }));
+        const streamed = await verdict(() => hashStream([b], { gzip: true, what: 'o', platform: nodePlatform }));
+        expect(whole, `byte ${at} ^ ${x}`).toEqual(streamed);
+        checked++;
+      }
+    }
+    expect(checked).toBe(places.length * 7);
+    expect(hashWhole(good, { gzip: true, platform: nodePlatform })).toEqual(await hashStream([good], { gzip: true, platform: nodePlatform }));
+    expect(hashWhole(gzipSync(''), { gzip: true, platform: nodePlatform })?.sha256).toBe(nodeSha(new Uint8Array(0)));
   });
 });

@@ -174,11 +174,22 @@ export function gzipHeaderEnd(input: Uint8Array, platform: Platform = defaultPla
   }
 }
 
+/**
+ * Where the body starts when the header is its fixed part alone, valid, with no optional field
+ * (what CloudTrail and zlib write): what {@link HeaderParser} says of such a header, without
+ * making one for each of many small objects. Undefined for any other header (the parser reads it).
+ */
+function plainHeader(input: Uint8Array): number | undefined {
+  return input.byteLength >= FIXED_HEADER && input[0] === 0x1f && input[1] === 0x8b && input[2] === 8 && input[3] === 0 ? FIXED_HEADER : undefined;
+}
+
+/** A little-endian 32-bit number of `bytes` at `at`. */
+const uint32le = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+
 /** Check the 8-byte trailer against the content's CRC-32 and length. */
 function checkTrailer(trailer: Uint8Array, crc: number, size: number, bad: Fail): void {
-  const view = new DataView(trailer.buffer, trailer.byteOffset, TRAILER);
-  if (view.getUint32(0, true) !== crc >>> 0) throw bad('CRC-32 of the content does not match the gzip trailer');
-  if (view.getUint32(4, true) !== size % 2 ** 32) throw bad('length of the content does not match the gzip trailer');
+  if (uint32le(trailer, 0) !== crc >>> 0) throw bad('CRC-32 of the content does not match the gzip trailer');
+  if (uint32le(trailer, 4) !== size % 2 ** 32) throw bad('length of the content does not match the gzip trailer');
 }
 
 /** What both decoders share: the name for messages, the output limit, how to fail. */
@@ -240,7 +251,7 @@ export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) =
     }
   }
   const whole = parts.length === 1 ? parts[0]! : concatBytes(parts);
-  return gunzipWhole(whole, sink, j, j.platform.inflateWhole.bind(j.platform)) ?? gunzipStream([whole], sink, j, small);
+  return gunzipWhole(whole, sink, j) ?? gunzipStream([whole], sink, j, small);
 }
 
 /**
@@ -258,18 +269,20 @@ export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) =
 export function gunzipWholeSync(input: Uint8Array, sink: (chunk: Uint8Array) => void, options: GunzipOptions = {}): GunzipResult | undefined {
   const j = job(options);
   if (!j.platform.inflateWhole) return undefined;
-  return gunzipWhole(input, sink, j, j.platform.inflateWhole.bind(j.platform));
+  return gunzipWhole(input, sink, j);
 }
 
-/** One synchronous inflate of a whole small object; undefined when it inflates too far for that (stream it instead). */
-function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, j: Job, inflateWhole: NonNullable<Platform['inflateWhole']>): GunzipResult | undefined {
+/**
+ * One synchronous inflate of a whole small object (the platform has `inflateWhole`); undefined
+ * when it inflates too far for that (stream it instead).
+ */
+function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, j: Job): GunzipResult | undefined {
   const { bad, max } = j;
-  const header = new HeaderParser(bad, j.platform.crc32);
-  const body = header.push(input, 0);
+  const body = plainHeader(input) ?? new HeaderParser(bad, j.platform.crc32).push(input, 0);
   if (body < 0) throw bad(input.byteLength === 0 ? 'empty object' : 'truncated in the gzip header');
   let out;
   try {
-    out = inflateWhole(input.subarray(body), Math.min(max, WHOLE_MAX_OUTPUT));
+    out = j.platform.inflateWhole!(input.subarray(body), Math.min(max, WHOLE_MAX_OUTPUT));
   } catch (e) {
     throw bad(e instanceof Error ? e.message : String(e), e);
   }
