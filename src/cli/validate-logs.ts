@@ -20,6 +20,7 @@ import { defineCommand, packageVersion, processIO, runIfMain, threadsFlag, until
 import { VALIDATE_OPTIONS, makePlan, readSettings, wantsJson, type Plan, type Settings, type ValidateFlags } from './plan.js';
 import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
+import { isSmallLocalRun } from './run-size.js';
 import { TextReport } from './text.js';
 import type { CheckpointPlan, WrittenCheckpoint } from './checkpoint-run.js';
 import { GLOBAL_HELP } from './global.js';
@@ -219,12 +220,15 @@ export function validateLogsCommand(argv: string[], io: CommandIO = processIO())
 }
 
 async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO, state: RunState): Promise<number> {
-  threadsFlag(flags.threads, true); // the hashing threads start while the run reads its inputs and lists
+  // The hashing threads start while the run reads its inputs and lists; over a local copy (and
+  // unless --threads says how many), once the run is known to be large enough for them.
+  const threadsLater = flags.threads === undefined && flags['local-dir'] !== undefined;
+  if (!threadsLater) threadsFlag(flags.threads, true);
   // The checkpoint code (Ed25519, RFC 3161 with pkijs) is loaded only by runs that use it.
   const wantsCheckpoints = [flags.checkpoint, flags['checkpoint-out'], flags['timestamp-url']].some((f) => f !== undefined);
   const checkpointRun = wantsCheckpoints ? await import('./checkpoint-run.js') : undefined;
   const checkpoints: CheckpointPlan = checkpointRun ? await checkpointRun.readCheckpointFlags(flags) : { notes: [] };
-  const settings = readSettings(flags, need, io, checkpoints.start);
+  let settings = readSettings(flags, need, io, checkpoints.start);
   // --report: where it goes is checked before the run; the document is made from the JSON report.
   const reporting = flags.report === undefined ? undefined : await import('./report.js');
   await reporting?.checkReportPath(flags.report!);
@@ -235,6 +239,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   checkpointRun?.scopeCheckpoint(checkpoints, plan);
   io.debug?.(`plan: ${JSON.stringify({ source: plan.sourceInfo, bucket: plan.bucket, trail: plan.trail, regions: plan.regions, keysGiven: plan.keys.size })}`);
   state.policy.emptyRegionsAllowed = plan.discovered;
+  if (threadsLater) settings = await threadsForLocalRun(settings, plan);
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
   await saving?.check(); // a planted public-keys.json link is refused before the run
@@ -300,6 +305,19 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   else await textEpilogue(err, judgement, settings, plan, evidence);
   await write(io.stdout, '');
   return judgement.ok ? 0 : 1;
+}
+
+/**
+ * The platform of a run over a local copy with the default `--threads`: none of the hashing
+ * threads for a small run ({@link isSmallLocalRun}), where starting them costs more than they
+ * save; otherwise the pool, its threads started now.
+ */
+async function threadsForLocalRun(settings: Settings, plan: Plan): Promise<Settings> {
+  const root = plan.source.fileRoot?.(plan.bucket);
+  const small = root !== undefined && (await isSmallLocalRun({ root, trails: plan.regions.map((region) => ({ ...plan.trail, region })), start: settings.start, end: settings.end, tailGraceMs: settings.tailGraceMs }));
+  if (small) return { ...settings, platform: threadsFlag('0') };
+  threadsFlag(undefined, true);
+  return settings;
 }
 
 /** The report's `request` member. */
