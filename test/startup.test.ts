@@ -177,34 +177,34 @@ describe('whether a local run is small enough to need no hashing thread', () => 
     mkdirSync(d, { recursive: true });
     for (let i = 0; i < n; i++) writeFileSync(join(d, `${name}${i}`), Buffer.alloc(size));
   };
-  const small = (over: Partial<{ trails: TrailRef[]; start: Date; end: Date; tailGraceMs: number }> = {}): Promise<boolean> =>
+  const small = (over: Partial<{ trails: TrailRef[]; start: Date; end: Date; tailGraceMs: number }> = {}): boolean =>
     isSmallLocalRun({ root, trails: [trail], start, end, tailGraceMs: 2 * 3_600_000, ...over });
 
-  it('counts the files and bytes of the day folders of the logs and digests, from an hour before the range to the tail after it', async () => {
-    expect(await small()).toBe(true); // nothing there at all
+  it('counts the files and bytes of the day folders of the logs and digests, from an hour before the range to the tail after it', () => {
+    expect(small()).toBe(true); // nothing there at all
     put(logFolder(trail), '2025/01/08', 100, 1000);
     put(digestFolder(trail), '2025/01/08', 6, 1000);
-    expect(await small()).toBe(true);
+    expect(small()).toBe(true);
     // The day before (the hour before the start is in it) counts too: more files than a small run has.
     put(logFolder(trail), '2025/01/07', SMALL_RUN_FILES - 106 + 1, 10);
-    expect(await small()).toBe(false);
+    expect(small()).toBe(false);
     // ... but not for a range that starts later in the day.
-    expect(await small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true);
+    expect(small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true);
     // Bytes: one large digest is enough.
     put(digestFolder(trail), '2025/01/09', 1, SMALL_RUN_BYTES, 'large');
-    expect(await small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true); // the 9th is after the tail
-    expect(await small({ start: new Date('2025-01-08T02:00:00Z'), end: new Date('2025-01-08T22:00:00Z') })).toBe(false);
+    expect(small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true); // the 9th is after the tail
+    expect(small({ start: new Date('2025-01-08T02:00:00Z'), end: new Date('2025-01-08T22:00:00Z') })).toBe(false);
   });
 
-  it('every region counts; a long range, or a folder that cannot be read, is no small run', async () => {
+  it('every region counts; a long range, or a folder that cannot be read, is no small run', () => {
     const other = { ...trail, region: 'eu-west-1' };
     put(logFolder(other), '2025/01/08', 200, 10);
-    expect(await small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true);
-    expect(await small({ start: new Date('2025-01-08T02:00:00Z'), trails: [trail, other] })).toBe(false);
-    expect(await small({ start: new Date('2025-01-01T02:00:00Z'), end: new Date('2025-01-30T00:00:00Z'), trails: [{ ...trail, region: 'none-1' }] })).toBe(false);
+    expect(small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true);
+    expect(small({ start: new Date('2025-01-08T02:00:00Z'), trails: [trail, other] })).toBe(false);
+    expect(small({ start: new Date('2025-01-01T02:00:00Z'), end: new Date('2025-01-30T00:00:00Z'), trails: [{ ...trail, region: 'none-1' }] })).toBe(false);
     // A file where a day folder should be.
     mkdirSync(join(root, logFolder({ ...trail, region: 'odd-1' }), '2025', '01'), { recursive: true });
     writeFileSync(join(root, logFolder({ ...trail, region: 'odd-1' }), '2025', '01', '08'), '');
-    expect(await small({ trails: [{ ...trail, region: 'odd-1' }] })).toBe(false);
+    expect(small({ trails: [{ ...trail, region: 'odd-1' }] })).toBe(false);
   });
 });

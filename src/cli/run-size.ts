@@ -9,7 +9,7 @@
  * where the same code runs, never what it finds.
  * @module
  */
-import { opendir, stat } from 'node:fs/promises';
+import { opendirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestFolder, logFolder, type TrailRef } from '../format/keys.js';
 import { formatDateFolders } from '../format/time.js';
@@ -42,11 +42,13 @@ export interface LocalRunScope {
  * of its logs and digests (from an hour before the start to an hour and the tail grace after
  * the end) hold at most {@link SMALL_RUN_FILES} entries of at most {@link SMALL_RUN_BYTES} in
  * all. Entries of the whole day count (more than the run reads: never fewer). Anything
- * unexpected (a folder that cannot be read, an entry that cannot be sized) is not small.
+ * unexpected (a folder that cannot be read, an entry that cannot be sized) is not small. The
+ * folders are read synchronously: a few hundred entries at most, where a round trip to libuv's
+ * threads for each folder and file took longer than the reads on a loaded machine.
  * @param scope - where and when
  * @returns true when the run is small
  */
-export async function isSmallLocalRun(scope: LocalRunScope): Promise<boolean> {
+export function isSmallLocalRun(scope: LocalRunScope): boolean {
   const from = Math.floor((scope.start.getTime() - HOUR_MS) / DAY_MS);
   const to = Math.floor((scope.end.getTime() + HOUR_MS + scope.tailGraceMs) / DAY_MS);
   if (!(to - from < MOST_DAYS)) return false;
@@ -56,13 +58,13 @@ export async function isSmallLocalRun(scope: LocalRunScope): Promise<boolean> {
       for (const folder of [logFolder(trail), digestFolder(trail)]) {
         for (let day = from; day <= to; day++) {
           const dir = join(scope.root, folder, formatDateFolders(new Date(day * DAY_MS)));
-          if (!(await names(dir, paths))) return false;
+          if (!names(dir, paths)) return false;
         }
       }
     }
     let bytes = 0;
     for (const path of paths) {
-      bytes += (await stat(path)).size;
+      bytes += statSync(path).size;
       if (bytes > SMALL_RUN_BYTES) return false;
     }
     return true;
@@ -76,21 +78,21 @@ export async function isSmallLocalRun(scope: LocalRunScope): Promise<boolean> {
  * {@link SMALL_RUN_FILES}.
  * @returns false when there are too many; true also when the folder does not exist
  */
-async function names(dir: string, paths: string[]): Promise<boolean> {
+function names(dir: string, paths: string[]): boolean {
   let d;
   try {
-    d = await opendir(dir);
+    d = opendirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw e;
   }
   try {
-    for (let entry = await d.read(); entry !== null; entry = await d.read()) {
+    for (let entry = d.readSync(); entry !== null; entry = d.readSync()) {
       paths.push(join(dir, entry.name));
       if (paths.length > SMALL_RUN_FILES) return false;
     }
     return true;
   } finally {
-    await d.close();
+    d.closeSync();
   }
 }

@@ -231,7 +231,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   const checkpoints: CheckpointPlan = checkpointRun ? await checkpointRun.readCheckpointFlags(flags) : { notes: [] };
   let settings = readSettings(flags, need, io, checkpoints.start);
   // Over a local copy, whether the run is large enough for the threads is known from the flags
-  // and a look at its folders, while the plan is made (a large run's threads start at once).
+  // and a look at its folders, before the plan is made (a large run's threads start at once).
   const localPlatform = threadsLater ? localRunPlatform(flags, settings) : undefined;
   // --report: where it goes is checked before the run; the document is made from the JSON report.
   const reporting = flags.report === undefined ? undefined : await import('./report.js');
@@ -243,7 +243,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   checkpointRun?.scopeCheckpoint(checkpoints, plan);
   io.debug?.(`plan: ${JSON.stringify({ source: plan.sourceInfo, bucket: plan.bucket, trail: plan.trail, regions: plan.regions, keysGiven: plan.keys.size })}`);
   state.policy.emptyRegionsAllowed = plan.discovered;
-  if (localPlatform) settings = { ...settings, platform: await localPlatform };
+  if (localPlatform) settings = { ...settings, platform: localPlatform };
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
   await saving?.check(); // a planted public-keys.json link is refused before the run
@@ -317,12 +317,12 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
  * save; otherwise the pool, its threads started as soon as that is known. A run over every
  * region (`--regions all`), or flags the plan will refuse, get the pool.
  */
-async function localRunPlatform(flags: ValidateFlags, settings: Settings): Promise<Platform> {
+function localRunPlatform(flags: ValidateFlags, settings: Settings): Platform {
   let small = false;
   try {
     const trail = trailOf(flags, settings.arn, flags['organization-id'], flags['s3-prefix']);
     const regions = flags.regions === 'all' ? [] : namedRegions(flags, settings.arn);
-    small = regions.length > 0 && (await isSmallLocalRun({ root: flags['local-dir']!, trails: regions.map((region) => ({ ...trail, region })), start: settings.start, end: settings.end, tailGraceMs: settings.tailGraceMs }));
+    small = regions.length > 0 && isSmallLocalRun({ root: flags['local-dir']!, trails: regions.map((region) => ({ ...trail, region })), start: settings.start, end: settings.end, tailGraceMs: settings.tailGraceMs });
   } catch {
     small = false;
   }
