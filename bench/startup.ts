@@ -2,7 +2,9 @@
 // --version`, and a run over the sample (a 6-hour trail of 12 small logs, text output), each a
 // fresh node process as a user starts it, against `node -e 0` in the same run, alternating.
 // Wall time from spawn to exit, and the process's CPU time (user + system, all its threads,
-// from its own getrusage at exit; the same one-line probe is loaded into every contender).
+// from its own getrusage at exit; the same one-line probe is loaded into every contender). Where
+// AWS_CA_BUNDLE is set (every certificate in it is parsed before a run, a local one too), the
+// sample run is timed without it as well.
 // Part of npm run bench; alone (after npm run build):
 //
 //   npx tsx bench/startup.ts [--rounds 20]
@@ -40,6 +42,8 @@ export interface StartupResult {
   baseline: StartupCost;
   version: StartupCost;
   sample: StartupCost;
+  /** The run over the sample with AWS_CA_BUNDLE unset, when the environment sets it. */
+  sampleWithoutCaBundle?: StartupCost;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -51,19 +55,21 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 export function benchStartup(rounds = 20): StartupResult {
   const dir = mkdtempSync(join(tmpdir(), 'vl-startup-bench-'));
   const cpuFile = join(dir, 'cpu');
-  const contenders: Array<[string, string[]]> = [
+  const caBundle = process.env.AWS_CA_BUNDLE ? { AWS_CA_BUNDLE: undefined } : undefined;
+  const contenders: Array<[string, string[], NodeJS.ProcessEnv?]> = [
     ['`node -e 0`', ['-e', '0']],
     ['`validate-logs --version`', [VALIDATE, '--version']],
     ['a run over the sample (12 logs, 6 hours)', [VALIDATE, ...SAMPLE]],
+    ...(caBundle ? [['the same, AWS_CA_BUNDLE unset', [VALIDATE, ...SAMPLE], caBundle] as [string, string[], NodeJS.ProcessEnv]] : []),
   ];
   const wall = contenders.map((): number[] => []);
   const cpu = contenders.map((): number[] => []);
   try {
     for (let r = -1; r < rounds; r++) {
-      contenders.forEach(([, args], i) => {
+      contenders.forEach(([, args, env], i) => {
         const t0 = performance.now();
         // Without NODE_OPTIONS: tsx passes its loader on through it.
-        const p = spawnSync(process.execPath, ['--import', PROBE, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', VL_CPU: cpuFile } });
+        const p = spawnSync(process.execPath, ['--import', PROBE, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', VL_CPU: cpuFile, ...env } });
         const ms = performance.now() - t0;
         if (p.status !== 0) throw new Error(`${args.join(' ')} failed: ${p.stderr.toString().slice(0, 400)}`);
         if (r < 0) return;
@@ -75,7 +81,7 @@ export function benchStartup(rounds = 20): StartupResult {
     rmSync(dir, { recursive: true, force: true });
   }
   const cost = (i: number): StartupCost => ({ name: contenders[i]![0], wallMs: median(wall[i]!), cpuMs: median(cpu[i]!), wallRange: [Math.min(...wall[i]!), Math.max(...wall[i]!)] });
-  return { rounds, baseline: cost(0), version: cost(1), sample: cost(2) };
+  return { rounds, baseline: cost(0), version: cost(1), sample: cost(2), ...(caBundle && { sampleWithoutCaBundle: cost(3) }) };
 }
 
 /** The results section of bench/RESULTS.md. */
@@ -89,11 +95,11 @@ process running the built command as a user starts it (\`node dist/cli/validate-
 spawn to exit, output discarded), against \`node -e 0\`, alternating, ${r.rounds} rounds, medians
 (lowest–highest). CPU: the process's user + system time, all its threads, from its own
 \`getrusage\` at exit. Ratio = its time over \`node -e 0\`'s (target: the sample run ≤ 2;
-\`bench/startup.ts\`).
+\`bench/startup.ts\`).${r.sampleWithoutCaBundle ? ' This environment sets `AWS_CA_BUNDLE`, whose certificates a run parses before it starts, a local one too: the last row is the sample run without it.' : ''}
 
 | run | wall ms | ratio | CPU ms | CPU ratio |
 | --- | ---: | ---: | ---: | ---: |
-${[r.baseline, r.version, r.sample].map(row).join('\n')}
+${[r.baseline, r.version, r.sample, ...(r.sampleWithoutCaBundle ? [r.sampleWithoutCaBundle] : [])].map(row).join('\n')}
 `;
 }
 

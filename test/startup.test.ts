@@ -1,7 +1,8 @@
 // What the validate-logs command loads, run as a user runs it (the built bin in a fresh node
 // process): a run over a local copy loads no AWS code, no time-stamp (ASN.1) code and none of the
-// organization-scale commands, and says exactly what it said before they were loaded lazily.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+// organization-scale commands, starts no hashing thread when it is small, and says exactly what
+// it said before they were loaded lazily.
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +12,23 @@ import { writeResolveProbe } from './helpers/resolved.js';
 import { run, sampleArgs, VALIDATE } from './helpers/cli.js';
 import { ROOT } from './helpers/tamper.js';
 import { compileCacheDir, useCompileCache } from '../src/cli/io.js';
+import { isSmallLocalRun, SMALL_RUN_BYTES, SMALL_RUN_FILES } from '../src/cli/run-size.js';
+import { digestFolder, logFolder, type TrailRef } from '../src/format/keys.js';
+
+/** Counts the threads a process starts: each `worker_threads` Worker made adds a line to the file VL_WORKERS names. */
+const WORKER_PROBE = `data:text/javascript,${encodeURIComponent(
+  "import wt from 'node:worker_threads'; import { syncBuiltinESMExports } from 'node:module'; import { appendFileSync } from 'node:fs';" +
+    'const Base = wt.Worker; wt.Worker = class extends Base { constructor(...a) { super(...a); appendFileSync(process.env.VL_WORKERS, "started\\n"); } }; syncBuiltinESMExports();',
+)}`;
 
 /** The AWS SDK and its Smithy runtime. */
 const AWS_CODE = /\/node_modules\/@(aws-sdk|smithy|aws-crypto)\//;
 /** The RFC 3161 time-stamp code and its ASN.1 helpers. */
 const ASN1_CODE = /\/node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs|@noble\/curves)\//;
-/** The package's own online and organization-scale modules. */
-const ONLINE_OR_SCALE = /\/dist\/(scale\/|cli\/scale\.js|sources\/(s3|s3-direct|sdk|cloudtrail|http)\.js)/;
+/** The package's own online and organization-scale modules: the library's, or the program's files of them (`scale-HASH.js`). */
+const ONLINE_OR_SCALE = /\/dist\/(scale\/|cli\/scale[.-]|sources\/(s3|s3-direct|sdk|cloudtrail|http)\.js|cli\/(s3|s3-direct|sdk|cloudtrail|http)-\w+\.js)/;
+/** The package's own files. */
+const PACKAGE_FILE = /\/dist\//;
 
 describe('what a validate-logs run loads', () => {
   let dir: string;
@@ -30,20 +41,26 @@ describe('what a validate-logs run loads', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Run the built command with the probe: its output, and the URLs the loader resolved. */
-  async function probe(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string; urls: string[] }> {
+  /** Run the built command with the probes: its output, the URLs the loader resolved and the threads it started. */
+  async function probe(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string; urls: string[]; threads: number }> {
     const log = join(dir, `${name}.resolved`);
+    const workers = join(dir, `${name}.workers`);
     writeFileSync(log, '');
-    const r = await run(process.execPath, ['--import', probeUrl, VALIDATE, ...args], { VL_RESOLVED: log, NODE_OPTIONS: undefined, ...env });
-    return { ...r, urls: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+    writeFileSync(workers, '');
+    const r = await run(process.execPath, ['--import', probeUrl, '--import', WORKER_PROBE, VALIDATE, ...args], { VL_RESOLVED: log, VL_WORKERS: workers, NODE_OPTIONS: undefined, ...env });
+    return { ...r, urls: readFileSync(log, 'utf8').split('\n').filter(Boolean), threads: readFileSync(workers, 'utf8').split('\n').filter(Boolean).length };
   }
 
   it('a run over a local copy loads no AWS SDK, no pkijs or asn1js, no S3 or CloudTrail code and no scale command, and says the same', async () => {
     const r = await probe('local', sampleArgs(join(ROOT, 'sample', 'bucket')));
     expect(r.status, r.stderr).toBe(0);
-    // The probe saw the run: the command and the chain walk were loaded.
+    // The probe saw the run: the command was loaded, as one bundle and a few files it shares with
+    // write-digests (no module of the library's own, which would be a second copy): 17 files, where
+    // the modules one by one were 58.
     expect(r.urls).toContain(pathToFileURL(VALIDATE).href);
-    expect(r.urls.some((u) => u.includes('/dist/chain/verifier.js'))).toBe(true);
+    const own = [...new Set(r.urls.filter((u) => PACKAGE_FILE.test(u)))];
+    expect(own.filter((u) => !/\/dist\/cli\/(validate-logs|chunk-\w+)\.js$/.test(u))).toEqual([]);
+    expect(own.length).toBeLessThan(25);
     expect(r.urls.filter((u) => AWS_CODE.test(u))).toEqual([]);
     expect(r.urls.filter((u) => ASN1_CODE.test(u))).toEqual([]);
     expect(r.urls.filter((u) => ONLINE_OR_SCALE.test(u))).toEqual([]);
@@ -56,13 +73,36 @@ describe('what a validate-logs run loads', () => {
         '10/10 log files valid\n',
     );
     expect(r.stderr).toBe('');
+    // A dozen small logs: no hashing thread is started (each costs more than it would save).
+    expect(r.threads).toBe(0);
+    // With --threads the threads are the user's choice: started, and the same output.
+    const threaded = await probe('threads', sampleArgs(join(ROOT, 'sample', 'bucket'), ['--threads', '2']));
+    expect(threaded.threads).toBe(2);
+    expect([threaded.status, threaded.stdout, threaded.stderr]).toEqual([0, r.stdout, r.stderr]);
+  }, 60_000);
+
+  it('a local run with more stored bytes than a small one starts the hashing threads, and says the same', async () => {
+    const copy = join(dir, 'bucket');
+    cpSync(join(ROOT, 'sample', 'bucket'), copy, { recursive: true });
+    const small = await probe('small-copy', sampleArgs(copy));
+    // The same run with more bytes in the day folders of the run's logs: an object no digest lists.
+    const day = join(copy, logFolder({ accountId: '111122223333', region: 'us-east-1', trailName: 'sample-trail' }), '2025', '01', '08');
+    expect(existsSync(day), day).toBe(true);
+    writeFileSync(join(day, 'large.bin'), Buffer.alloc(SMALL_RUN_BYTES + 1));
+    const large = await probe('large-copy', sampleArgs(copy));
+    expect(small.threads).toBe(0);
+    expect(large.threads).toBeGreaterThan(0);
+    // With the threads or without: the same findings (the odd object is one in both).
+    const threadless = await probe('large-threadless', sampleArgs(copy, ['--threads', '0']));
+    expect(threadless.threads).toBe(0);
+    expect([large.status, large.stdout, large.stderr]).toEqual([threadless.status, threadless.stdout, threadless.stderr]);
   }, 60_000);
 
   it('the scale commands are loaded when asked for: validate-logs plan --help', async () => {
     const r = await probe('plan', ['plan', '--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Usage: validate-logs plan/);
-    expect(r.urls.some((u) => u.endsWith('/dist/cli/scale.js'))).toBe(true);
+    expect(r.urls.some((u) => /\/dist\/cli\/scale-\w+\.js$/.test(u))).toBe(true);
   }, 60_000);
 
   it('--version loads no AWS SDK, no ASN.1 code and no scale command', async () => {
@@ -117,5 +157,54 @@ describe('the module compile cache', () => {
     expect(useCompileCache({ NODE_DISABLE_COMPILE_CACHE: '1' })).toBe(false);
     expect(useCompileCache({ NODE_COMPILE_CACHE: join(home, 'mine') })).toBe(false);
     if (!has) expect(useCompileCache({ HOME: home })).toBe(false);
+  });
+});
+
+describe('whether a local run is small enough to need no hashing thread', () => {
+  const trail: TrailRef = { accountId: '111122223333', region: 'us-east-1', trailName: 't' };
+  const start = new Date('2025-01-08T00:00:00Z');
+  const end = new Date('2025-01-08T06:00:00Z');
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'vl-run-size-'));
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+  /** Put `n` files of `size` bytes in a day folder of the trail's logs or digests. */
+  const put = (folder: string, date: string, n: number, size: number, name = 'f'): void => {
+    const d = join(root, folder, date);
+    mkdirSync(d, { recursive: true });
+    for (let i = 0; i < n; i++) writeFileSync(join(d, `${name}${i}`), Buffer.alloc(size));
+  };
+  const small = (over: Partial<{ trails: TrailRef[]; start: Date; end: Date; tailGraceMs: number }> = {}): boolean =>
+    isSmallLocalRun({ root, trails: [trail], start, end, tailGraceMs: 2 * 3_600_000, ...over });
+
+  it('counts the files and bytes of the day folders of the logs and digests, from an hour before the range to the tail after it', () => {
+    expect(small()).toBe(true); // nothing there at all
+    put(logFolder(trail), '2025/01/08', 100, 1000);
+    put(digestFolder(trail), '2025/01/08', 6, 1000);
+    expect(small()).toBe(true);
+    // The day before (the hour before the start is in it) counts too: more files than a small run has.
+    put(logFolder(trail), '2025/01/07', SMALL_RUN_FILES - 106 + 1, 10);
+    expect(small()).toBe(false);
+    // ... but not for a range that starts later in the day.
+    expect(small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true);
+    // Bytes: one large digest is enough.
+    put(digestFolder(trail), '2025/01/09', 1, SMALL_RUN_BYTES, 'large');
+    expect(small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true); // the 9th is after the tail
+    expect(small({ start: new Date('2025-01-08T02:00:00Z'), end: new Date('2025-01-08T22:00:00Z') })).toBe(false);
+  });
+
+  it('every region counts; a long range, or a folder that cannot be read, is no small run', () => {
+    const other = { ...trail, region: 'eu-west-1' };
+    put(logFolder(other), '2025/01/08', 200, 10);
+    expect(small({ start: new Date('2025-01-08T02:00:00Z') })).toBe(true);
+    expect(small({ start: new Date('2025-01-08T02:00:00Z'), trails: [trail, other] })).toBe(false);
+    expect(small({ start: new Date('2025-01-01T02:00:00Z'), end: new Date('2025-01-30T00:00:00Z'), trails: [{ ...trail, region: 'none-1' }] })).toBe(false);
+    // A file where a day folder should be.
+    mkdirSync(join(root, logFolder({ ...trail, region: 'odd-1' }), '2025', '01'), { recursive: true });
+    writeFileSync(join(root, logFolder({ ...trail, region: 'odd-1' }), '2025', '01', '08'), '');
+    expect(small({ trails: [{ ...trail, region: 'odd-1' }] })).toBe(false);
   });
 });

@@ -320,7 +320,17 @@ async function planOnline(flags: ValidateFlags, settings: Settings): Promise<Pla
   };
 }
 
-function trailOf(flags: ValidateFlags, arn: TrailArn, organizationId: string | undefined, prefix: string | undefined): Omit<TrailRef, 'region'> {
+/**
+ * The trail of the flags, without a region: the ARN's, with `--account-id`, the organization
+ * and the key prefix.
+ * @param flags - the parsed flags
+ * @param arn - the parsed `--trail-arn`
+ * @param organizationId - the organization id, if any
+ * @param prefix - the S3 key prefix, if any
+ * @returns the trail
+ * @throws UsageError for a malformed account or organization id
+ */
+export function trailOf(flags: ValidateFlags, arn: TrailArn, organizationId: string | undefined, prefix: string | undefined): Omit<TrailRef, 'region'> {
   const trail = {
     accountId: flags['account-id'] ?? arn.accountId,
     homeRegion: arn.region,
@@ -339,6 +349,16 @@ function trailOf(flags: ValidateFlags, arn: TrailArn, organizationId: string | u
 const REGION_NAME = /^[a-z]{2}(?:-[a-z0-9]+)+-\d+$/;
 
 /** The regions to validate: named, or (`--regions all`) every region folder of the trail's digests. */
+/**
+ * The regions the flags name (`--regions` other than `all`, `--region`, else the ARN's), unchecked.
+ * @param flags - the parsed flags
+ * @param arn - the parsed `--trail-arn`
+ * @returns the regions, each once
+ */
+export function namedRegions(flags: ValidateFlags, arn: TrailArn): string[] {
+  return flags.regions ? [...new Set(flags.regions.split(',').map((r) => r.trim()).filter(Boolean))] : [flags.region ?? arn.region];
+}
+
 async function regionsOf(flags: ValidateFlags, source: ObjectSource, bucket: string, trail: Omit<TrailRef, 'region'>, arn: TrailArn): Promise<string[]> {
   const root = digestFolder({ ...trail, region: 'x' }).replace(/x\/$/, '');
   let regions: string[];
@@ -349,7 +369,7 @@ async function regionsOf(flags: ValidateFlags, source: ObjectSource, bucket: str
     if (regions.length === 0) throw new UsageError(`no digest files under ${root} in ${bucket || 'the local copy'}: check the bucket, --s3-prefix, --account-id`);
     return regions;
   }
-  regions = flags.regions ? [...new Set(flags.regions.split(',').map((r) => r.trim()).filter(Boolean))] : [flags.region ?? arn.region];
+  regions = namedRegions(flags, arn);
   for (const region of regions) {
     if (!REGION_NAME.test(region)) throw new UsageError(`${JSON.stringify(region)} is not an AWS region name`);
   }

@@ -17,9 +17,11 @@ import { PublicKeySet } from '../crypto/keys.js';
 import { SavingSource } from '../sources/saving.js';
 import { JsonReport, reportError, reportTailMembers, type EvidenceInfo, type ReportRequest } from './json.js';
 import { defineCommand, packageVersion, processIO, runIfMain, threadsFlag, untilStopped, write, type CommandIO } from './io.js';
-import { VALIDATE_OPTIONS, makePlan, readSettings, wantsJson, type Plan, type Settings, type ValidateFlags } from './plan.js';
+import { VALIDATE_OPTIONS, makePlan, namedRegions, readSettings, trailOf, wantsJson, type Plan, type Settings, type ValidateFlags } from './plan.js';
+import type { Platform } from '../platform/platform.js';
 import { Progress, progressWanted } from './progress.js';
 import { RegionRunner } from './regions.js';
+import { isSmallLocalRun } from './run-size.js';
 import { TextReport } from './text.js';
 import type { CheckpointPlan, WrittenCheckpoint } from './checkpoint-run.js';
 import { GLOBAL_HELP } from './global.js';
@@ -219,12 +221,18 @@ export function validateLogsCommand(argv: string[], io: CommandIO = processIO())
 }
 
 async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO, state: RunState): Promise<number> {
-  threadsFlag(flags.threads, true); // the hashing threads start while the run reads its inputs and lists
+  // The hashing threads start while the run reads its inputs and lists; over a local copy (and
+  // unless --threads says how many), once the run is known to be large enough for them.
+  const threadsLater = flags.threads === undefined && flags['local-dir'] !== undefined;
+  if (!threadsLater) threadsFlag(flags.threads, true);
   // The checkpoint code (Ed25519, RFC 3161 with pkijs) is loaded only by runs that use it.
   const wantsCheckpoints = [flags.checkpoint, flags['checkpoint-out'], flags['timestamp-url']].some((f) => f !== undefined);
   const checkpointRun = wantsCheckpoints ? await import('./checkpoint-run.js') : undefined;
   const checkpoints: CheckpointPlan = checkpointRun ? await checkpointRun.readCheckpointFlags(flags) : { notes: [] };
-  const settings = readSettings(flags, need, io, checkpoints.start);
+  let settings = readSettings(flags, need, io, checkpoints.start);
+  // Over a local copy, whether the run is large enough for the threads is known from the flags
+  // and a look at its folders, before the plan is made (a large run's threads start at once).
+  const localPlatform = threadsLater ? localRunPlatform(flags, settings) : undefined;
   // --report: where it goes is checked before the run; the document is made from the JSON report.
   const reporting = flags.report === undefined ? undefined : await import('./report.js');
   await reporting?.checkReportPath(flags.report!);
@@ -235,6 +243,7 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   checkpointRun?.scopeCheckpoint(checkpoints, plan);
   io.debug?.(`plan: ${JSON.stringify({ source: plan.sourceInfo, bucket: plan.bucket, trail: plan.trail, regions: plan.regions, keysGiven: plan.keys.size })}`);
   state.policy.emptyRegionsAllowed = plan.discovered;
+  if (localPlatform) settings = { ...settings, platform: localPlatform };
 
   const saving = flags['save-to'] ? new SavingSource(plan.source, flags['save-to']) : undefined;
   await saving?.check(); // a planted public-keys.json link is refused before the run
@@ -300,6 +309,24 @@ async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTI
   else await textEpilogue(err, judgement, settings, plan, evidence);
   await write(io.stdout, '');
   return judgement.ok ? 0 : 1;
+}
+
+/**
+ * The platform of a run over a local copy with the default `--threads`: none of the hashing
+ * threads for a small run ({@link isSmallLocalRun}), where starting them costs more than they
+ * save; otherwise the pool, its threads started as soon as that is known. A run over every
+ * region (`--regions all`), or flags the plan will refuse, get the pool.
+ */
+function localRunPlatform(flags: ValidateFlags, settings: Settings): Platform {
+  let small = false;
+  try {
+    const trail = trailOf(flags, settings.arn, flags['organization-id'], flags['s3-prefix']);
+    const regions = flags.regions === 'all' ? [] : namedRegions(flags, settings.arn);
+    small = regions.length > 0 && isSmallLocalRun({ root: flags['local-dir']!, trails: regions.map((region) => ({ ...trail, region })), start: settings.start, end: settings.end, tailGraceMs: settings.tailGraceMs });
+  } catch {
+    small = false;
+  }
+  return small ? threadsFlag('0') : threadsFlag(undefined, true);
 }
 
 /** The report's `request` member. */
