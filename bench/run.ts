@@ -19,6 +19,7 @@ import { throughput } from '../test/browser/conformance.ts';
 import * as lib from '../dist/index.js';
 import { nodePlatform } from '../dist/node.js';
 import { benchWeb, webSection } from './web.ts';
+import { benchWebFolder, webFolderSection } from './web-folder.ts';
 import { benchEntries, entriesSection } from './entries.ts';
 import { benchStartup, startupSection } from './startup.ts';
 
@@ -341,6 +342,9 @@ log('start-up: --version and a run over the sample against node -e 0...');
 const startup = benchStartup(Math.max(10, ROUNDS * 5));
 log('the auditor\'s page in Chromium...');
 const page = await benchWeb(trail, { rounds: ROUNDS });
+log('the auditor\'s page on a folder of 10,000 small logs: long tasks...');
+const pageFolder = await corpus('pagefolder', Math.round(10_000 / q), 1500, 10);
+const folderRuns = await benchWebFolder(pageFolder, ROUNDS);
 log('the watcher: steady-state passes over 17 regions, arrival to alert...');
 // Its own process (bench/watch.ts): its CPU figure is the process's, which nothing else here shares.
 const watchSection = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'watch.ts'), '--passes', String(Math.max(5, ROUNDS * 2))], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
@@ -441,6 +445,7 @@ ${s3Runs.map((r) => `| ${r.latencyMs} ms | ${r.requests} | ${fmt(r.oursMs)} | ${
 ${entriesSection(imports)}
 ${startupSection(startup)}
 ${webSection(trail, page)}
+${webFolderSection(pageFolder, folderRuns)}
 ${watchSection}
 ## Incremental runs from a checkpoint
 

@@ -27,8 +27,19 @@ declare const document: {
   getElementById(id: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement>;
 };
-declare const globalThis: { responsiveness?: Responsiveness };
+/** The Performance Observer as the page has it (this file is typed for Node). */
+interface PageObserver {
+  new (callback: (list: { getEntries(): unknown[] }) => void): { observe(options: { type: string; buffered: boolean }): void };
+  supportedEntryTypes: readonly string[];
+}
+declare const globalThis: {
+  responsiveness?: Responsiveness;
+  longTasks?: Array<{ start: number; ms: number }>;
+  longScripts?: LongScript[];
+  PerformanceObserver: PageObserver;
+};
 declare function setInterval(fn: () => void, ms: number): unknown;
+declare function setTimeout(fn: (v?: unknown) => void, ms: number): unknown;
 
 export const WEB_DIR = join(ROOT, 'dist', 'web');
 
@@ -80,9 +91,12 @@ export interface PageResult {
 
 /** Read the result: verdict, summary, timeline, and every finding row (all severities). */
 export async function readResult(page: Page): Promise<PageResult> {
+  // The result is drawn over a few frames: the filters are set, then the rows drawn.
+  await page.locator('#findings[data-drawn=true]').waitFor({ state: 'attached' });
   await page.locator('#f-severity').selectOption('');
   await page.locator('#f-code').selectOption('');
   await page.locator('#f-object').fill('');
+  await page.locator('#findings[data-drawn=true]').waitFor({ state: 'attached' });
   return page.evaluate(() => {
     const verdict = document.getElementById('verdict')!;
     return {
@@ -174,6 +188,66 @@ export async function pressTimed(page: Page, key: string): Promise<number> {
 }
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** A script that ran within a long animation frame (the Long Animation Frames API): where and how long. */
+export interface LongScript {
+  /** When it began (the page's `performance.now()`). */
+  start: number;
+  /** How long it ran, ms. */
+  ms: number;
+  /** What called it (`Worker.onmessage`, `HTMLInputElement.onchange`, a resolved promise...). */
+  invoker: string;
+  /** Its source file. */
+  source: string;
+}
+
+/** The long tasks (over 50 ms) of the page's thread, and the longest of the page's own scripts, between two moments. */
+export interface LongTasks {
+  /** How many long tasks. */
+  count: number;
+  /** The longest, ms (0 when none). */
+  longestMs: number;
+  /** Their durations, ms, in the order they began. */
+  durations: number[];
+  /** The longest run of the page's own scripts (its files, not the test's) within a long animation frame, if any. */
+  longestScript?: LongScript;
+}
+
+/**
+ * Record the page's long tasks (the Long Tasks API, buffered) and the scripts of its long
+ * animation frames, from before its first script runs: call before `page.goto`. A long task may
+ * be the browser's own (building a picked folder's file list, drawing, collecting garbage on a
+ * loaded machine); the scripts say how long the page's own code held the thread.
+ */
+export const watchLongTasks = (page: Page): Promise<void> =>
+  page.addInitScript(() => {
+    const seen: Array<{ start: number; ms: number }> = (globalThis.longTasks = []);
+    const scripts: LongScript[] = (globalThis.longScripts = []);
+    const Observer = globalThis.PerformanceObserver;
+    new Observer((list) => {
+      for (const e of list.getEntries() as Array<{ startTime: number; duration: number }>) seen.push({ start: e.startTime, ms: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+    if (!Observer.supportedEntryTypes.includes('long-animation-frame')) return;
+    new Observer((list) => {
+      for (const frame of list.getEntries() as unknown as Array<{ scripts: Array<{ startTime: number; duration: number; invoker: string; sourceURL: string }> }>) {
+        for (const s of frame.scripts) scripts.push({ start: s.startTime, ms: s.duration, invoker: s.invoker, source: s.sourceURL });
+      }
+    }).observe({ type: 'long-animation-frame', buffered: true });
+  }).then(() => undefined);
+
+/**
+ * The long tasks {@link watchLongTasks} has seen that began from `from` to `to` (the page's
+ * `performance.now()`), and the longest script of the page's own files among them.
+ */
+export async function longTasks(page: Page, from: number, to: number): Promise<LongTasks> {
+  // The observers are told at the end of a frame: give them one.
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+  const { tasks, scripts } = await page.evaluate(() => ({ tasks: globalThis.longTasks ?? [], scripts: globalThis.longScripts ?? [] }));
+  const durations = tasks.filter((t) => t.start >= from && t.start < to).map((t) => t.ms);
+  const own = scripts.filter((s) => s.start >= from && s.start < to && new URL(s.source || 'about:blank').pathname.endsWith('.js') && s.source.startsWith(page.url().split('?')[0]!.replace(/[^/]*$/, '')));
+  const longestScript = own.reduce<LongScript | undefined>((a, s) => (a && a.ms >= s.ms ? a : s), undefined);
+  return { count: durations.length, longestMs: Math.max(0, ...durations), durations, ...(longestScript && { longestScript }) };
+}
 
 /** Ed25519 key pairs as openssl makes them: `<dir>/<name>.pem` and `<dir>/<name>.pub.pem`. */
 export function checkpointKeyPairs(dir: string, names: string[]): void {

@@ -9,9 +9,10 @@ import { checkJsonReport } from '../../src/report/document.js';
 import { renderReportHtml } from '../../src/report/html.js';
 import { parseUserTime, formatDigestTime } from '../../src/format/time.js';
 import { commandLine } from './command.js';
-import { discover, trailArnOf, type Discovery, type FoundTrail } from './discover.js';
-import type { CheckpointInput, CheckpointPin, PickedFile, Progress, Report, ReportRequest, RunRequest, WorkerMessage } from './protocol.js';
+import { discoverInSlices, trailArnOf, type Discovery, type FoundTrail } from './discover.js';
+import type { CheckpointInput, CheckpointPin, PickedFile, Progress, Report, ReportRequest, RunFiles, RunRequest, WorkerMessage } from './protocol.js';
 import { HOUR_STATES, timeline, type HourState } from './timeline.js';
+import { inSlices, nextFrame } from './slices.js';
 
 declare const __VERSION__: string;
 
@@ -73,10 +74,23 @@ function optionLabel(t: FoundTrail): string {
   return `${t.trailName} · account ${t.accountId} · ${t.region} · ${n} · ${t.startTime} to ${t.endTime} (${t.root.replace(/\/$/, '')})`;
 }
 
-function picked(files: PickedFile[]): void {
+/** Picks so far: a pick still being looked through gives way to a newer one. */
+let picks = 0;
+
+/**
+ * Take a picked folder's files: look through them (a slice at a time: a folder of many thousand
+ * files never holds the page's thread for long), then offer the trails found.
+ */
+async function picked(files: PickedFile[]): Promise<void> {
+  const pick = ++picks;
+  const stopped = (): boolean => pick !== picks;
   state.picked = files;
-  state.found = discover(files);
-  const found = state.found;
+  state.found = undefined;
+  $('setup').hidden = true;
+  $('found').textContent = `Looking through ${files.length} files…`;
+  const found = await discoverInSlices(files, stopped);
+  if (!found || stopped()) return;
+  state.found = found;
   $('found').textContent =
     found.trails.length === 0
       ? `${found.folder || 'The folder'}: ${found.files} files, and no CloudTrail digest file among them. Pick the bucket copy (it holds AWSLogs/) or the evidence folder.`
@@ -96,6 +110,16 @@ function picked(files: PickedFile[]): void {
   if (list.childElementCount === 0) list.append(el('p', {}, 'None found in the folder: pick the key list above.'));
   $('setup').hidden = found.trails.length === 0;
   trailChosen();
+}
+
+/** The files of the folder input, with their paths, taken a slice at a time (then {@link picked}). */
+async function pickedList(list: FileList | null): Promise<void> {
+  const pick = ++picks;
+  const files: PickedFile[] = [];
+  $('setup').hidden = true;
+  $('found').textContent = `Reading ${list?.length ?? 0} files…`;
+  if (!(await inSlices(list ?? [], (file) => files.push({ path: file.webkitRelativePath || file.name, file }), { stopped: () => pick !== picks }))) return;
+  if (pick === picks) await picked(files);
 }
 
 function trailChosen(): void {
@@ -197,8 +221,9 @@ function start(event: SubmitEvent): void {
   }
   if (startTime !== undefined && startTime > endTime) return showError('"From" must not be after "To".');
   const chosen = new Set([...document.querySelectorAll<HTMLInputElement>('#keyfile-list input:checked')].map((b) => b.dataset.key));
+  const chosenPaths = new Set([...chosen].filter((id) => id?.startsWith('k')).map((id) => id!.slice(1)));
   const keyFiles = [
-    ...state.picked.filter((f) => chosen.has(`k${f.path}`)),
+    ...state.picked.filter((f) => chosenPaths.has(f.path)),
     ...state.extraKeys.filter((k) => chosen.has(`x${k.path}`)),
   ];
   if (keyFiles.length === 0) return showError('Choose a key list: the folder\'s public-keys.json, or what "aws cloudtrail list-public-keys" printed.');
@@ -207,7 +232,7 @@ function start(event: SubmitEvent): void {
   const request: RunRequest = {
     type: 'run',
     version: __VERSION__,
-    files: state.picked.filter((f) => f.path.startsWith(t.root)),
+    files: [], // sent ahead, in groups (sendRun)
     root: t.root,
     keyFiles,
     trailArn,
@@ -232,13 +257,15 @@ function start(event: SubmitEvent): void {
   const findings: Finding[] = [];
   let reportRequest: ReportRequest | undefined;
   let pin: CheckpointPin | undefined;
-  let objects = request.files.length;
+  let objects = 0;
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'validate-logs' });
   state.worker = worker;
   running(true);
   $('status').textContent = 'Starting…';
   const stop = (): void => {
-    worker.terminate();
+    // The run has ended: its Workers are ended in a task of their own (ending them takes the
+    // page's thread a moment), not in the one that draws the verdict. Cancel ends them at once.
+    setTimeout(() => worker.terminate(), 0);
     if (state.worker === worker) state.worker = undefined;
     running(false);
   };
@@ -276,13 +303,41 @@ function start(event: SubmitEvent): void {
       ...(checkpoint && { checkpoint: { file: checkpoint.file.path, keys: checkpoint.keys.map((k) => ({ path: k.path, ...(k.name && { name: k.name }) })) } }),
     });
     running(false);
-    showResult(state.report, pin);
+    void showResult(state.report, pin);
   };
   worker.onerror = (e) => {
     e.preventDefault();
     stop();
     showError(`The check stopped: ${e.message || 'the worker could not start'}`);
   };
+  void sendRun(worker, state.picked, request);
+}
+
+/** Files a {@link RunFiles} message carries: each costs the page's thread a moment to clone. */
+const FILES_PER_MESSAGE = 2;
+
+/**
+ * Send a run to its Worker: the files under the bucket root in groups, a slice of the page's
+ * thread at a time, then the request. Nothing more is sent once the run is cancelled.
+ */
+async function sendRun(worker: Worker, picked: PickedFile[], request: RunRequest): Promise<void> {
+  const stopped = (): boolean => state.worker !== worker;
+  let group: PickedFile[] = [];
+  const send = (): void => {
+    worker.postMessage({ type: 'files', files: group } satisfies RunFiles);
+    group = [];
+  };
+  const taken = await inSlices(
+    picked,
+    (f) => {
+      if (!f.path.startsWith(request.root)) return;
+      group.push(f);
+      if (group.length === FILES_PER_MESSAGE) send();
+    },
+    { check: FILES_PER_MESSAGE, stopped },
+  );
+  if (!taken || stopped()) return;
+  if (group.length > 0) send();
   worker.postMessage(request);
 }
 
@@ -305,7 +360,14 @@ function count(label: string, valid: number, invalid: number): HTMLElement {
   return p;
 }
 
-function showResult(r: Report, pin: CheckpointPin | undefined): void {
+/**
+ * Show a run's result: the verdict, the summary and the command at once (the verdict takes the
+ * focus), then the hours at the next frame and the findings at the one after (a year of hours,
+ * hundreds of rows: each drawn in a task of its own, not with the verdict). The findings table's `data-drawn` is
+ * `true` once all of it is in.
+ */
+async function showResult(r: Report, pin: CheckpointPin | undefined): Promise<void> {
+  $('findings').dataset.drawn = 'false';
   $('result').hidden = false;
   const verdict = $('verdict');
   verdict.dataset.ok = String(r.ok);
@@ -341,6 +403,13 @@ function showResult(r: Report, pin: CheckpointPin | undefined): void {
         ? 'the chain does NOT lead back to it: see the CHECKPOINT findings.'
         : 'the chain leads back to it, and what it vouched for was not read again.')
     : '';
+  $<HTMLTextAreaElement>('command').value = state.command ?? '';
+  // The focus lays the page out at once: before the hours and rows are in it.
+  $('timeline').replaceChildren();
+  $('findings').querySelector('tbody')!.replaceChildren();
+  verdict.focus();
+  await nextFrame();
+  if (state.report !== r) return; // another run has begun
 
   const hours = timeline(r.findings, new Date(r.request.startTime), new Date(r.request.endTime));
   $('timeline').replaceChildren(
@@ -364,29 +433,51 @@ function showResult(r: Report, pin: CheckpointPin | undefined): void {
     }),
   );
 
-  const codes = FINDING_CODES.filter((c) => r.findings.some((f) => f.code === c));
-  const severities = (['invalid', 'notice', 'valid'] as Severity[]).filter((v) => r.findings.some((f) => f.severity === v));
+  await nextFrame();
+  if (state.report !== r) return;
+
+  // The codes and severities present, in one pass over what may be a hundred thousand findings.
+  const presentCodes = new Set<string>();
+  const presentSeverities = new Set<Severity>();
+  for (const f of r.findings) {
+    presentCodes.add(f.code);
+    presentSeverities.add(f.severity);
+  }
+  const codes = FINDING_CODES.filter((c) => presentCodes.has(c));
+  const severities = (['invalid', 'notice', 'valid'] as Severity[]).filter((v) => presentSeverities.has(v));
   $('f-code').replaceChildren(el('option', { value: '' }, 'all codes'), ...codes.map((c) => el('option', { value: c }, `${c} (${FINDING_SEVERITY[c]})`)));
   $('f-severity').replaceChildren(el('option', { value: '' }, 'all'), ...severities.map((v) => el('option', { value: v }, v)));
   $<HTMLSelectElement>('f-severity').value = severities.includes('invalid') ? 'invalid' : '';
   $<HTMLInputElement>('f-object').value = '';
   showFindings();
-  $<HTMLTextAreaElement>('command').value = state.command ?? '';
-  verdict.focus();
 }
 
+/** Finding rows drawn in the first slice; the rest follow a slice at a time. */
+const FIRST_ROWS = 25;
+
+/** Drawings of the findings table so far: a newer one (a filter changed) stops an older one. */
+let drawings = 0;
+
+/**
+ * Draw the findings that match the filters (up to {@link MAX_ROWS}): the first few at once, the
+ * rest a slice at a time, so that building and laying out hundreds of rows never holds the
+ * page's thread for long. The table's `data-drawn` is `true` once every row is in.
+ */
 function showFindings(): void {
   const r = state.report;
   if (!r) return;
+  const drawing = ++drawings;
   const severity = $<HTMLSelectElement>('f-severity').value;
   const code = $<HTMLSelectElement>('f-code').value;
   const object = $<HTMLInputElement>('f-object').value.trim().toLowerCase();
-  const rows: HTMLTableRowElement[] = [];
+  const shown: Finding[] = [];
   let matched = 0;
   for (const f of r.findings) {
     if ((severity && f.severity !== severity) || (code && f.code !== code) || (object && !f.object.toLowerCase().includes(object))) continue;
     matched++;
-    if (rows.length >= MAX_ROWS) continue;
+    if (shown.length < MAX_ROWS) shown.push(f);
+  }
+  const row = (f: Finding): HTMLTableRowElement => {
     const tr = el('tr', { 'data-code': f.code, 'data-severity': f.severity, 'data-object': f.object });
     tr.append(
       el('td', { class: `sev-${f.severity}` }, f.severity),
@@ -396,11 +487,25 @@ function showFindings(): void {
       el('td', { class: 'value' }, f.actual ?? ''),
       el('td', {}, f.message),
     );
-    rows.push(tr);
-  }
-  $('findings').querySelector('tbody')!.replaceChildren(...rows);
+    return tr;
+  };
+  const table = $('findings');
+  const body = table.querySelector('tbody')!;
+  table.dataset.drawn = 'false';
+  body.replaceChildren(...shown.slice(0, FIRST_ROWS).map(row));
   $('shown').textContent =
-    matched > rows.length ? `Showing ${rows.length} of ${matched} matching findings (of ${r.findings.length}); narrow the filters to see the rest.` : `${matched} of ${r.findings.length} findings shown.`;
+    matched > shown.length ? `Showing ${shown.length} of ${matched} matching findings (of ${r.findings.length}); narrow the filters to see the rest.` : `${matched} of ${r.findings.length} findings shown.`;
+  const rest = shown.slice(FIRST_ROWS);
+  const done = (): void => void (table.dataset.drawn = 'true');
+  if (rest.length === 0) return done();
+  const groups: Finding[][] = [];
+  for (let i = 0; i < rest.length; i += FIRST_ROWS) groups.push(rest.slice(i, i + FIRST_ROWS));
+  void (async () => {
+    await nextFrame();
+    if (drawing !== drawings) return;
+    // A group a frame: the table is laid out a group at a time.
+    if (await inSlices(groups, (g) => body.append(...g.map(row)), { check: 1, stopped: () => drawing !== drawings, pause: nextFrame })) done();
+  })();
 }
 
 /** Offer the report as a file: the JSON report, or the auditor's HTML report made from it (the renderer `validate-logs report` uses). */
@@ -431,13 +536,10 @@ async function copyCommand(): Promise<void> {
 // ---- wiring --------------------------------------------------------------------------------
 
 function init(): void {
-  $<HTMLInputElement>('folder').addEventListener('change', (e) => {
-    const files = [...((e.target as HTMLInputElement).files ?? [])];
-    picked(files.map((file) => ({ path: file.webkitRelativePath || file.name, file })));
-  });
+  $<HTMLInputElement>('folder').addEventListener('change', (e) => void pickedList((e.target as HTMLInputElement).files));
   $<HTMLInputElement>('keys').addEventListener('change', (e) => {
     state.extraKeys = [...((e.target as HTMLInputElement).files ?? [])].map((file) => ({ path: file.name, file }));
-    if (state.picked.length > 0) picked(state.picked); // offered beside the folder's own key lists
+    if (state.picked.length > 0) void picked(state.picked); // offered beside the folder's own key lists
     else $('found').textContent = `${state.extraKeys.length} key list${state.extraKeys.length === 1 ? '' : 's'} chosen; now pick the folder.`;
   });
   const drop = $('drop');

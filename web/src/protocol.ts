@@ -1,6 +1,6 @@
 /**
- * The messages between the page and its Worker. The page sends one {@link RunRequest}; the
- * Worker answers with progress (findings in batches) and then exactly one `done` or `failed`.
+ * The messages between the page and its Worker. The page sends the run's files in groups
+ * ({@link RunFiles}), then one {@link RunRequest}; the Worker answers with progress (findings in batches) and then exactly one `done` or `failed`.
  * Cancelling is terminating the Worker: it holds nothing that needs closing.
  * @module
  */
@@ -48,6 +48,22 @@ export interface RunRequest {
   /** A checkpoint an earlier run wrote, and the keys that must all have signed it. */
   checkpoint?: CheckpointInput;
 }
+
+/**
+ * Files of the run, sent ahead of its {@link RunRequest} in groups: cloning a picked `File` into
+ * a message costs the page's thread a moment each (Chromium asks for the file's size and time),
+ * so the page sends a few at a time and gives its thread back between them. The Worker adds
+ * them, in order, before the request's own `files`.
+ */
+export interface RunFiles {
+  /** Message type. */
+  type: 'files';
+  /** The next files. */
+  files: PickedFile[];
+}
+
+/** Page to Worker: groups of files, then the request. */
+export type PageMessage = RunFiles | RunRequest;
 
 /** A checkpoint and its public keys, as picked on the page. */
 export interface CheckpointInput {

@@ -1,0 +1,139 @@
+// The page's thread and its Workers, in a real headless Chromium: a folder of 10,000 small log
+// files picked and validated without the page's own code holding its thread for more than 50 ms
+// at a time (the Long Animation Frames API names the scripts of each long frame; the Long Tasks
+// API counts every long task, the browser's own included), and Cancel ending the run's Worker
+// and every hashing Worker it started at once (the Workers seen through the DevTools protocol,
+// as Playwright attaches to each, nested ones included), after which a new run works.
+import { dirname } from 'node:path';
+import type { Browser, Page, Worker } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { corpus, type Corpus } from '../bench/corpus.js';
+import { serveStatic } from '../scripts/serve-web.mjs';
+import { buildPage, launch, longTasks, pageState, pickFolder, readResult, runToEnd, watchLongTasks, WEB_DIR } from './helpers/page.js';
+import { chromiumRequirement } from './helpers/tools.js';
+
+const browserTool = chromiumRequirement();
+
+/** The longest the page's own code may hold its thread at once (a long task begins past it). */
+const LONG_TASK_MS = 50;
+/**
+ * The bound held while a run validates and its result is drawn, on a machine as loaded as the
+ * one this was written on (load average 10 on 2 cores): every slice of the page's is about 10 ms
+ * of its clock, but the parts of the verdict's drawing (the hours, the filters, a group of rows),
+ * each one task, took up to about 100 ms there. The page before the slices held its thread for
+ * 3 to 5 s at the click on Validate (every picked file cloned into one message).
+ */
+const LOADED_RUN_MS = 250;
+
+describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', () => {
+  let browser: Browser;
+  let server: { url: string; close: () => Promise<void> };
+  let folder: Corpus;
+
+  beforeEach(() => browserTool.check());
+  beforeAll(async () => {
+    if (browserTool.missing) return;
+    const failed = await buildPage();
+    if (failed) throw new Error(`npm run build:web failed:\n${failed}`);
+    // 10,000 logs of about 1.5 KB over 10 hours, their digests and sidecars: 10,022 files.
+    folder = await corpus('pagefolder', 10_000, 1500, 10);
+    server = await serveStatic(WEB_DIR);
+    browser = await launch();
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await watchLongTasks(page);
+    await page.goto(server.url + query);
+    return { page, errors };
+  }
+
+  it('a folder of 10,000 logs: picked with no script of the page holding its thread over 50 ms, validated in slices; all valid', async () => {
+    const { page, errors } = await open();
+    try {
+      // From the change event on (Chromium builds the input's file list first, in a task of its own).
+      await page.evaluate(() => {
+        const g = globalThis as unknown as { changedAt?: number; addEventListener(t: string, f: () => void, capture: boolean): void };
+        g.addEventListener('change', () => void (g.changedAt ??= performance.now()), true);
+      });
+      await pickFolder(page, dirname(folder.dir));
+      const changedAt = await page.evaluate(() => (globalThis as unknown as { changedAt: number }).changedAt);
+      expect(await page.locator('#found').textContent()).toMatch(/: 10022 files; 1 trail region with digests; 1 key list\./);
+      const picked = await page.evaluate(() => performance.now());
+      await runToEnd(page, 600_000);
+      const shown = await readResult(page);
+      const ended = await page.evaluate(() => performance.now());
+      expect(shown.ok).toBe(true);
+      expect(shown.summary.logs).toEqual({ valid: 10_000, invalid: 0 });
+      expect(shown.summary.digests.invalid).toBe(0);
+      const pick = await longTasks(page, changedAt, picked);
+      const run = await longTasks(page, picked, ended);
+      // The scripts of the page's own files, each entry into them (an event, a message, a resumed
+      // slice) under the bound: the folder is looked through, sent to the Worker and drawn a slice at a time.
+      expect(pick.longestScript?.ms ?? 0, JSON.stringify(pick.longestScript)).toBeLessThanOrEqual(LONG_TASK_MS);
+      expect(run.longestScript?.ms ?? 0, JSON.stringify(run.longestScript)).toBeLessThanOrEqual(LOADED_RUN_MS);
+      const longest = (t: typeof pick): string => `${t.longestScript ? `${t.longestScript.ms.toFixed(0)} ms (${t.longestScript.invoker})` : 'none'}`;
+      console.log(
+        `web-threads: long tasks while picking (from the change event) ${pick.durations.map((d) => d.toFixed(0)).join(', ') || 'none'} ms, longest script ${longest(pick)}; ` +
+          `while validating ${run.durations.map((d) => d.toFixed(0)).join(', ') || 'none'} ms, longest script ${longest(run)}`,
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 900_000);
+
+  it('Cancel ends the run\'s Worker and every hashing Worker at once; the page says so; a new run then validates', async () => {
+    const hashing = 2;
+    const { page, errors } = await open(`?workers=${hashing}`);
+    const live = new Set<Worker>();
+    const closedAt = new Map<Worker, number>();
+    page.on('worker', (w) => {
+      live.add(w);
+      w.on('close', () => {
+        live.delete(w);
+        closedAt.set(w, performance.now());
+      });
+    });
+    try {
+      await pickFolder(page, dirname(folder.dir));
+      await page.locator('#run').click();
+      // Under way: the run's Worker and its hashing Workers all started, logs being checked.
+      await expect.poll(() => [...live].map((w) => new URL(w.url()).pathname).sort(), { timeout: 300_000, interval: 50 }).toEqual([
+        ...Array<string>(hashing).fill('/hash-worker.js'),
+        '/worker.js',
+      ]);
+      await page.locator('#status', { hasText: /and [1-9]\d* log files checked/ }).waitFor({ timeout: 300_000 });
+      expect(await pageState(page)).toBe('running');
+      const workers = [...live];
+      const t0 = performance.now();
+      await page.locator('#cancel').click();
+      await expect.poll(() => live.size, { timeout: 5_000, interval: 10 }).toBe(0);
+      const gone = Math.max(...workers.map((w) => closedAt.get(w)! - t0));
+      expect(gone).toBeLessThan(500);
+      expect(await page.locator('#status').textContent()).toBe('Cancelled: nothing was concluded.');
+      expect(await pageState(page)).toBe('idle');
+      expect(await page.locator('#result').isHidden()).toBe(true);
+
+      // A new run, to the end: the whole folder is valid, on new Workers.
+      await runToEnd(page, 600_000);
+      const shown = await readResult(page);
+      expect(shown.ok).toBe(true);
+      expect(shown.summary.logs).toEqual({ valid: 10_000, invalid: 0 });
+      expect(errors).toEqual([]);
+      console.log(`web-threads: ${workers.length} Workers gone ${gone.toFixed(0)} ms after the click on Cancel`);
+    } finally {
+      await page.close();
+    }
+  }, 900_000);
+});
