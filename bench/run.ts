@@ -379,7 +379,8 @@ OpenSSL's SHA-256 through Python's standard library (\`bench/native-c.py\`: \`zl
 "Node" runs the platform's native zlib and SHA-256 (\`node:zlib\`, \`node:crypto\`) in the tightest
 loop Node allows (\`bench/native.mjs\`). The issue's targets are ratios to C. "Ours" is the
 \`validate-logs\` command (\`bench/measure.mjs\` runs it in a fresh process, output discarded, with the
-heap growing factor the program sets for itself): listing,
+heap growing factor the program sets for itself), timed as the whole process from its start (Node.js's start-up
+and the program's loading included): listing,
 every digest, every log, the inventory of unreferenced logs, the report. Throughput is MB/s of
 uncompressed log content. Ratio = baseline time / our time (targets, to C: ≥ 0.9 on the 1 GB corpus of
 256 logs, ≥ 0.7 on 100,000 small logs). Speed-up = our time with \`--threads 1\` / our time with
@@ -455,7 +456,7 @@ the newest digest that run validated, which ends at ${inc.pinnedEnd}. The next r
 its \`--checkpoint-public-key\`, no \`--start-time\`): it verifies the note's Ed25519 signature, reads the pinned
 digest (to compare its bytes, not its logs) and the digests and ${inc.logsAfter} logs delivered after it, up to the
 end of the chain. It is timed against a full run over the ${inc.hours} hours (${inc.corpus.logs.length} logs), alternating, each
-in a fresh process (\`bench/measure.mjs\`: the command's own time, module loading before it excluded).
+in a fresh process (\`bench/measure.mjs\`: the whole process, start-up included).
 
 | full run ms | from the checkpoint ms | speed-up |
 | ---: | ---: | ---: |

@@ -55,10 +55,10 @@ function cliRun(c: Corpus): Promise<{ ms: number; cpuS: number }> {
     execFile('sh', ['-c', script, process.execPath, join(ROOT, 'bench', 'measure.mjs'), ...args], { env, maxBuffer: 1 << 20 }, (error, stdout) => {
       if (error) return reject(error);
       const lines = stdout.trim().split('\n');
-      const r = JSON.parse(lines[lines.length - 2]!) as { ms: number; status: number; errors: string };
+      const r = JSON.parse(lines[lines.length - 2]!) as { runMs: number; status: number; errors: string };
       if (r.status !== 0) return reject(new Error(`validate-logs failed: ${r.errors}`));
       const f = lines[lines.length - 1]!.split(') ').pop()!.split(' ');
-      resolve({ ms: r.ms, cpuS: (Number(f[13]) + Number(f[14])) / TICKS });
+      resolve({ ms: r.runMs, cpuS: (Number(f[13]) + Number(f[14])) / TICKS });
     });
   });
 }
