@@ -3,8 +3,8 @@
 // fresh node process as a user starts it, against `node -e 0` in the same run, alternating.
 // Wall time from spawn to exit, and the process's CPU time (user + system, all its threads,
 // from its own getrusage at exit; the same one-line probe is loaded into every contender). Where
-// AWS_CA_BUNDLE is set (every certificate in it is parsed before a run, a local one too), the
-// sample run is timed without it as well.
+// AWS_CA_BUNDLE is set (a run over a local copy only reads it; one that may go online parses
+// every certificate in it first), the sample run is timed without it as well.
 // Part of npm run bench; alone (after npm run build):
 //
 //   npx tsx bench/startup.ts [--rounds 20]
@@ -95,7 +95,7 @@ process running the built command as a user starts it (\`node dist/cli/validate-
 spawn to exit, output discarded), against \`node -e 0\`, alternating, ${r.rounds} rounds, medians
 (lowest–highest). CPU: the process's user + system time, all its threads, from its own
 \`getrusage\` at exit. Ratio = its time over \`node -e 0\`'s (target: the sample run ≤ 2;
-\`bench/startup.ts\`).${r.sampleWithoutCaBundle ? ' This environment sets `AWS_CA_BUNDLE`, whose certificates a run parses before it starts, a local one too: the last row is the sample run without it.' : ''}
+\`bench/startup.ts\`).${r.sampleWithoutCaBundle ? ' This environment sets `AWS_CA_BUNDLE` (which a run over a local copy only reads; one that may go online parses each of its certificates first): the last row is the sample run without it.' : ''}
 
 | run | wall ms | ratio | CPU ms | CPU ratio |
 | --- | ---: | ---: | ---: | ---: |

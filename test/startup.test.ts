@@ -105,6 +105,35 @@ describe('what a validate-logs run loads', () => {
     expect(r.urls.some((u) => /\/dist\/cli\/scale-\w+\.js$/.test(u))).toBe(true);
   }, 60_000);
 
+  it('a run that reaches no AWS endpoint reads AWS_CA_BUNDLE but parses no certificate of it; --ca-bundle and online runs still check each', async () => {
+    const bad = join(dir, 'bad.pem');
+    writeFileSync(bad, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    const sample = sampleArgs(join(ROOT, 'sample', 'bucket'));
+    const plain = await probe('ca-none', sample);
+    // Offline: the environment's bundle is only read (a regular file holding PEM blocks), so the
+    // run says exactly what it says without one.
+    const viaEnv = await probe('ca-env', sample, { AWS_CA_BUNDLE: bad });
+    expect(viaEnv.status, viaEnv.stderr).toBe(0);
+    expect(viaEnv.stdout).toBe(plain.stdout);
+    expect(viaEnv.stderr).toBe(plain.stderr);
+    // Still refused, naming it: a bundle that is no regular file or holds no PEM certificate.
+    for (const [file, why] of [[join(dir, 'absent.pem'), /no such file/], ['/dev/zero', /not a regular file/], [join(dir, 'ca-none.resolved'), /holds no PEM certificate/]] as const) {
+      const r = await probe('ca-refused', sample, { AWS_CA_BUNDLE: file });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`AWS_CA_BUNDLE ${file}`);
+      expect(r.stderr).toMatch(why);
+    }
+    // Given as a flag, or for a run that names anything online, every certificate is parsed first.
+    const viaFlag = await probe('ca-flag', [...sample, '--ca-bundle', bad]);
+    expect(viaFlag.status).toBe(2);
+    expect(viaFlag.stderr).toMatch(/--ca-bundle .*certificate 1 of 1 is not a valid certificate/);
+    for (const online of [['--endpoint-url', 'http://127.0.0.1:9'], ['--save-to', 's3://bucket/x/'], ['--profile', 'p']]) {
+      const r = await probe('ca-online', [...sample, ...online], { AWS_CA_BUNDLE: bad });
+      expect(r.status, online.join(' ')).toBe(2);
+      expect(r.stderr, online.join(' ')).toMatch(/AWS_CA_BUNDLE .*certificate 1 of 1 is not a valid certificate/);
+    }
+  });
+
   it('--version loads no AWS SDK, no ASN.1 code and no scale command', async () => {
     const r = await probe('version', ['--version']);
     expect(r.status, r.stderr).toBe(0);

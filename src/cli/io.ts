@@ -390,6 +390,13 @@ export interface CommandSpec<T extends OptionTable> {
    */
   run(flags: Flags<T>, need: (flag: keyof T & string) => string, io: CommandIO, args: string[]): Promise<number>;
   /**
+   * Optional: true when the flags name a run that reaches no AWS endpoint (see
+   * {@link readGlobalFlags}'s `offline`); judged conservatively, as a wrong true only costs a
+   * less specific error from TLS.
+   * @param flags - the parsed flags
+   */
+  offline?(flags: Flags<T>): boolean;
+  /**
    * Optional: called with whatever stopped the run (a usage or data error, a {@link StopError},
    * an unexpected exception), before its line on stderr, to end the command's output properly.
    * @param error - what was thrown
@@ -423,7 +430,7 @@ export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (arg
         await write(io.stdout, `${packageVersion()}\n`);
         return 0;
       }
-      const global = await readGlobalFlags(flags, io.env, (line) => void io.stderr.write(`${spec.name}: ${line}\n`));
+      const global = await readGlobalFlags(flags, io.env, (line) => void io.stderr.write(`${spec.name}: ${line}\n`), spec.offline?.(flags as unknown as Flags<T>) ?? false);
       io = { ...io, http: global.http, ...(global.debug && { debug: global.debug }) };
       const need = (flag: keyof T & string): string => {
         const v = flags[flag];

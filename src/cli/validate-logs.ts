@@ -217,7 +217,28 @@ export function validateLogsCommand(argv: string[], io: CommandIO = processIO())
     options: VALIDATE_OPTIONS,
     run: (flags, need, io) => run(flags, need, io, state),
     failed: (error, argv, io) => failed(error, argv, io, state),
+    offline: reachesNoAws,
   })(argv, io);
+}
+
+/**
+ * Whether a run's flags keep it off every AWS endpoint: a local copy with its public keys given,
+ * no endpoint or profile, no time stamp authority and no `s3://` location anywhere (judged
+ * conservatively: anything else counts as online).
+ * @param flags - the parsed flags
+ * @returns true for a run that reaches no AWS endpoint
+ */
+function reachesNoAws(flags: ValidateFlags): boolean {
+  const values = Object.values(flags).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  return (
+    flags['local-dir'] !== undefined &&
+    (flags['public-keys']?.length ?? 0) > 0 &&
+    flags['endpoint-url'] === undefined &&
+    flags.profile === undefined &&
+    flags['timestamp-url'] === undefined &&
+    flags.regions === undefined &&
+    !values.some((v) => typeof v === 'string' && /^s3:/i.test(v.trim()))
+  );
 }
 
 async function run(flags: ValidateFlags, need: (flag: keyof typeof VALIDATE_OPTIONS) => string, io: CommandIO, state: RunState): Promise<number> {
