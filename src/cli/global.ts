@@ -86,8 +86,10 @@ export function refuseUnsupported(flags: Record<string, unknown>): void {
  * @param say - writes a line on stderr, prefixed with the command's name
  * @param offline - the command's flags name a run that reaches no AWS endpoint: a bundle that
  *   only the environment names (`AWS_CA_BUNDLE`) is then read but its certificates are not each
- *   parsed (about 25 ms for a system bundle of 140); should the run connect after all, TLS reads
- *   the same text and refuses what it cannot use. `--ca-bundle` is always checked whole.
+ *   parsed (about 25 ms for a system bundle of 140). Should the run connect after all, TLS is
+ *   given the same text: it trusts the certificates in it that parse, never Node.js's own list
+ *   instead, but skips one that does not parse without saying so (this check's named refusal is
+ *   what is lost). `--ca-bundle` is always checked whole.
  * @returns the settings
  * @throws UsageError naming the flag (or `AWS_CA_BUNDLE`) and what is wrong with it
  */

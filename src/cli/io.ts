@@ -391,8 +391,8 @@ export interface CommandSpec<T extends OptionTable> {
   run(flags: Flags<T>, need: (flag: keyof T & string) => string, io: CommandIO, args: string[]): Promise<number>;
   /**
    * Optional: true when the flags name a run that reaches no AWS endpoint (see
-   * {@link readGlobalFlags}'s `offline`); judged conservatively, as a wrong true only costs a
-   * less specific error from TLS.
+   * {@link readGlobalFlags}'s `offline`); judged conservatively, as a wrong true loses the named
+   * refusal of a certificate in `AWS_CA_BUNDLE` that does not parse (TLS skips it silently).
    * @param flags - the parsed flags
    */
   offline?(flags: Flags<T>): boolean;

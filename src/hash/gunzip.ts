@@ -183,8 +183,13 @@ function plainHeader(input: Uint8Array): number | undefined {
   return input.byteLength >= FIXED_HEADER && input[0] === 0x1f && input[1] === 0x8b && input[2] === 8 && input[3] === 0 ? FIXED_HEADER : undefined;
 }
 
-/** A little-endian 32-bit number of `bytes` at `at`. */
-const uint32le = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+/**
+ * A little-endian 32-bit number (unsigned) of `bytes` at `at`, as gzip's trailer stores its CRC-32 and length.
+ * @param bytes - the bytes
+ * @param at - where the number starts
+ * @returns the number
+ */
+export const uint32le = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 
 /** Check the 8-byte trailer against the content's CRC-32 and length. */
 function checkTrailer(trailer: Uint8Array, crc: number, size: number, bad: Fail): void {

@@ -16,13 +16,13 @@ import { ValidateLogsError } from '../errors.js';
 import type { Offload, PooledPlatform } from '../chain/offload.js';
 import type { ByteSource } from '../hash/chunks.js';
 import { toChunks } from '../hash/chunks.js';
-import { gunzipInto, gzipHeaderEnd } from '../hash/gunzip.js';
+import { gunzipInto, gzipHeaderEnd, uint32le } from '../hash/gunzip.js';
 import { hashStream } from '../hash/hash-stream.js';
 import type { HashFile, HashOutcome, HashRequest } from '../hash/offload.js';
 import type { Platform, Sha256, ThreadHandle } from '../platform/platform.js';
 import { defaultPlatform as runtimePlatform } from '#platform';
 import { inflateGzipNative } from '../platform/web.js';
-import { toHex } from '../utils.js';
+import { concatBytes, toHex } from '../utils.js';
 
 /**
  * Content up to this many bytes is hashed in one call by WebCrypto; beyond it, by the streaming
@@ -65,17 +65,7 @@ class Gathered {
   async sha256(): Promise<string> {
     if (this.#stream) return toHex(this.#stream.digest());
     const parts = this.#parts;
-    let whole: Uint8Array;
-    if (parts.length === 1) whole = parts[0]!;
-    else {
-      whole = new Uint8Array(this.#size);
-      let at = 0;
-      for (const p of parts) {
-        whole.set(p, at);
-        at += p.byteLength;
-      }
-    }
-    return toHex(await this.#platform.sha256(whole));
+    return toHex(await this.#platform.sha256(parts.length === 1 ? parts[0]! : concatBytes(parts)));
   }
 }
 
@@ -174,7 +164,7 @@ async function hashGzipNative(input: Uint8Array<ArrayBuffer>, limit: number, pla
   const n = input.byteLength;
   if (gzipHeaderEnd(input, platform) < 0 || n < 18) return undefined;
   // The stated length (modulo 2^32) as a hint only: counted output decides.
-  if ((input[n - 4]! | (input[n - 3]! << 8) | (input[n - 2]! << 16)) + input[n - 1]! * 2 ** 24 > limit) return undefined;
+  if (uint32le(input, n - 4) > limit) return undefined;
   const parts = await inflateGzipNative(input, limit);
   if (!parts) return undefined;
   let whole: Uint8Array<ArrayBuffer>;
