@@ -3,13 +3,19 @@
 // at a time (the Long Animation Frames API names the scripts of each long frame; the Long Tasks
 // API counts every long task, the browser's own included), and Cancel ending the run's Worker
 // and every hashing Worker it started at once (the Workers seen through the DevTools protocol,
-// as Playwright attaches to each, nested ones included), after which a new run works.
-import { dirname } from 'node:path';
+// as Playwright attaches to each, nested ones included), after which a new run works. A folder
+// dropped on the page (the DevTools protocol's drag events with the folder's path: the page gets a
+// directory entry, as from a file manager) is listed without any long task, the browser's own
+// included, and gives the same report as the file input, byte for byte: odd names, empty files,
+// nested folders, and a file removed between the listing and the run (a finding about it).
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Browser, Page, Worker } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { corpus, type Corpus } from '../bench/corpus.js';
 import { serveStatic } from '../scripts/serve-web.mjs';
-import { buildPage, launch, longTasks, pageState, pickFolder, readResult, runToEnd, watchLongTasks, WEB_DIR } from './helpers/page.js';
+import { buildPage, dropFolder, launch, longTasks, pageState, pickFolder, readResult, runStopped, runToEnd, sampleFolder, watchLongTasks, WEB_DIR, type PageResult } from './helpers/page.js';
+import { tampering } from './helpers/tamper.js';
 import { chromiumRequirement } from './helpers/tools.js';
 
 const browserTool = chromiumRequirement();
@@ -92,6 +98,101 @@ describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', 
       await page.close();
     }
   }, 900_000);
+
+  it('a folder of 10,000 logs dropped: listed and offered with no long task at all (the browser\'s own included); validated, all valid', async () => {
+    const { page, errors } = await open();
+    try {
+      const before = await page.evaluate(() => performance.now());
+      await dropFolder(page, dirname(folder.dir));
+      const picked = await page.evaluate(() => performance.now());
+      expect(await page.locator('#found').textContent()).toMatch(/: 10022 files; 1 trail region with digests; 1 key list\./);
+      await runToEnd(page, 600_000);
+      const shown = await readResult(page);
+      const ended = await page.evaluate(() => performance.now());
+      expect(shown.ok).toBe(true);
+      expect(shown.summary.logs).toEqual({ valid: 10_000, invalid: 0 });
+      const pick = await longTasks(page, before, picked);
+      const run = await longTasks(page, picked, ended);
+      console.log(
+        `web-threads: dropped, picked in ${(picked - before).toFixed(0)} ms, long tasks ${pick.durations.map((d) => d.toFixed(0)).join(', ') || 'none'}; ` +
+          `while validating ${run.durations.map((d) => d.toFixed(0)).join(', ') || 'none'} ms, longest script ${run.longestScript ? `${run.longestScript.ms.toFixed(0)} ms (${run.longestScript.invoker})` : 'none'}`,
+      );
+      // Every task while the folder is listed and looked through, not only the page's scripts.
+      expect(pick.longestMs, JSON.stringify(pick)).toBeLessThanOrEqual(LONG_TASK_MS);
+      expect(run.longestScript?.ms ?? 0, JSON.stringify(run.longestScript)).toBeLessThanOrEqual(LOADED_RUN_MS);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 900_000);
+
+  /** Pick (or drop) a folder, validate it, and read the result and the downloaded JSON report's bytes. */
+  async function checked(way: 'input' | 'drop', dir: string, before?: () => void): Promise<{ shown: PageResult; json: string; found: string | null }> {
+    const { page, errors } = await open();
+    try {
+      await (way === 'input' ? pickFolder(page, dir) : dropFolder(page, dir));
+      const found = await page.locator('#found').textContent();
+      before?.();
+      await runStopped(page);
+      expect(await page.locator('#error').isVisible(), (await page.locator('#error').textContent()) ?? '').toBe(false);
+      const shown = await readResult(page);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+      const json = readFileSync((await download.path())!, 'utf8');
+      expect(errors).toEqual([]);
+      return { shown, json, found };
+    } finally {
+      await page.close();
+    }
+  }
+
+  it('the same folder through the file input and dropped: byte-identical reports (tampered logs, odd names, empty files, nested folders)', async () => {
+    const logs = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08';
+    for (const name of ['untouched', 'log modified', 'digest deleted']) {
+      const c = tampering.cases.find((x) => x.name === name)!;
+      const { folder, cleanup } = sampleFolder(c.actions);
+      try {
+        if (name === 'untouched') {
+          // Beside the trail: an object of the trail's log folder under odd names (each an object
+          // the digests do not list), an empty one, nested folders, an empty folder.
+          const at = join(folder, 'bucket', logs);
+          for (const odd of ['sp ace #%&+=~.json.gz', 'ünï€ 111122223333_CloudTrail_us-east-1_20250108T0115Z_x.json.gz', 'trailing dot.', 'colon:star*.json.gz']) writeFileSync(join(at, odd), 'x');
+          writeFileSync(join(at, 'empty.json.gz'), '');
+          mkdirSync(join(at, 'nested', 'deeper'), { recursive: true });
+          writeFileSync(join(at, 'nested', 'deeper', '111122223333_CloudTrail_us-east-1_20250108T0215Z_nested.json.gz'), 'y');
+          mkdirSync(join(folder, 'bucket', 'empty-folder'));
+        }
+        const input = await checked('input', folder);
+        const dropped = await checked('drop', folder);
+        expect(dropped.found).toBe(input.found);
+        expect(dropped.shown).toEqual(input.shown);
+        expect(dropped.json).toBe(input.json);
+        expect(input.shown.ok).toBe(name === 'untouched' ? false : c.exit === 0);
+        if (name === 'untouched') expect(input.shown.rows.filter((r) => r.object.includes('colon:star')).length).toBeGreaterThan(0);
+      } finally {
+        cleanup();
+      }
+    }
+  }, 300_000);
+
+  it('a dropped folder\'s log removed after it was listed: a finding about that object, as through the file input; the run goes on', async () => {
+    const key = 'AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/08/111122223333_CloudTrail_us-east-1_20250108T0130Z_LVhxLoPv4QHfRokC.json.gz';
+    const reports: Array<{ shown: PageResult; json: string }> = [];
+    for (const way of ['input', 'drop'] as const) {
+      const { folder, cleanup } = sampleFolder();
+      try {
+        reports.push(await checked(way, folder, () => rmSync(join(folder, 'bucket', key))));
+      } finally {
+        cleanup();
+      }
+    }
+    const [input, dropped] = reports as [{ shown: PageResult; json: string }, { shown: PageResult; json: string }];
+    expect(input.shown.ok).toBe(false);
+    const about = (r: PageResult): string[] => r.rows.filter((f) => f.object.endsWith(key)).map((f) => `${f.severity} ${f.code}`);
+    expect(about(dropped.shown)).toEqual(about(input.shown));
+    expect(about(dropped.shown).some((f) => f.startsWith('invalid'))).toBe(true);
+    expect(dropped.shown.summary).toEqual(input.shown.summary);
+    console.log(`web-threads: a removed log: ${about(dropped.shown).join(', ')}`);
+  }, 300_000);
 
   it('Cancel ends the run\'s Worker and every hashing Worker at once; the page says so; a new run then validates', async () => {
     const hashing = 2;

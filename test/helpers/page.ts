@@ -64,6 +64,25 @@ export async function pickFolder(page: Page, dir: string, keyFiles: string[] = [
   await page.locator('#setup').waitFor({ state: 'visible' });
 }
 
+/**
+ * Drop a folder on the page's drop zone, as a file manager does (the DevTools protocol's drag
+ * events with the folder's path: the page gets a directory entry, as from a real drop); resolves
+ * when the page has offered what it found.
+ */
+export async function dropFolder(page: Page, dir: string): Promise<void> {
+  const box = await page.locator('#drop').boundingBox();
+  if (!box) throw new Error('the page shows no drop zone');
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+    const data = { items: [], files: [dir], dragOperationsMask: 1 };
+    for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  } finally {
+    await cdp.detach();
+  }
+  await page.locator('#setup').waitFor({ state: 'visible', timeout: 600_000 });
+}
+
 /** Start the run and wait until it has stopped (ended, failed, or refused to start). */
 export async function runStopped(page: Page, timeoutMs = 60_000): Promise<void> {
   await page.locator('#run').click();

@@ -21,6 +21,22 @@ export interface FileLike {
   text(): Promise<string>;
 }
 
+/**
+ * A picked file that could not be opened when the run began (removed or changed since its folder
+ * was listed): its size is unknown (0) and every read fails with the reason, so the run reports
+ * the object as unreadable, as it does a picked file removed before it was read.
+ * @param reason - why it could not be opened (the browser's message)
+ * @returns a {@link FileLike} whose reads fail
+ */
+export function unreadableFile(reason: string): FileLike {
+  const error = (): Error => Object.assign(new Error(reason), { name: 'NotReadableError' });
+  return {
+    size: 0,
+    stream: () => new ReadableStream<Uint8Array>({ start: (c) => c.error(error()) }),
+    text: () => Promise.reject(error()),
+  };
+}
+
 /** Find the first index in the sorted `keys` whose key is greater than `after` (or >= `prefix`). */
 function lowerBound(keys: readonly string[], probe: string, strict: boolean): number {
   let lo = 0;

@@ -16,6 +16,21 @@ export interface PickedFile {
   file: FileLike;
 }
 
+/**
+ * A file of a dropped folder that could not be opened when the run was sent (removed or changed
+ * since the folder was listed): the Worker reads it as a file whose every read fails with
+ * `unreadable`, so the run reports that object, not a stopped run.
+ */
+export interface UnopenedFile {
+  /** `/`-separated path; the first segment is the picked folder. */
+  path: string;
+  /** Why it could not be opened (the browser's message). */
+  unreadable: string;
+}
+
+/** A file as the page sends it: opened, or why it could not be. */
+export type SentFile = PickedFile | UnopenedFile;
+
 /** What to validate. */
 export interface RunRequest {
   /** Message type. */
@@ -59,11 +74,17 @@ export interface RunFiles {
   /** Message type. */
   type: 'files';
   /** The next files. */
-  files: PickedFile[];
+  files: SentFile[];
 }
 
+/**
+ * The request as the page sends it: its key lists may be files of a dropped folder that could
+ * not be opened (the run then fails, naming the reason, as for a key list it cannot read).
+ */
+export type RunMessage = Omit<RunRequest, 'keyFiles'> & { keyFiles: SentFile[] };
+
 /** Page to Worker: groups of files, then the request. */
-export type PageMessage = RunFiles | RunRequest;
+export type PageMessage = RunFiles | RunMessage;
 
 /** A checkpoint and its public keys, as picked on the page. */
 export interface CheckpointInput {
