@@ -189,6 +189,40 @@ function running(on: boolean): void {
   document.body.dataset.state = on ? 'running' : (state.report ? 'done' : 'idle');
 }
 
+/** The progress drawn at most this often, ms: each drawing is a frame's style, layout and paint. */
+const PROGRESS_MS = 250;
+
+/**
+ * The progress of a run under way, drawn at most every {@link PROGRESS_MS} (the Worker reports it
+ * every 100 ms): the latest is drawn when the time comes; nothing once the run has ended.
+ */
+function progressDrawer(running: () => boolean): { update(p: Progress, objects: number): void; stop(): void } {
+  let latest: { p: Progress; objects: number } | undefined;
+  let drawnAt = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const draw = (): void => {
+    timer = undefined;
+    if (!latest || !running()) return;
+    drawnAt = performance.now();
+    showProgress(latest.p, latest.objects);
+    latest = undefined;
+  };
+  return {
+    update(p, objects) {
+      latest = { p, objects };
+      if (timer !== undefined) return;
+      const wait = drawnAt + PROGRESS_MS - performance.now();
+      if (wait <= 0) draw();
+      else timer = setTimeout(draw, wait);
+    },
+    stop() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      latest = undefined;
+    },
+  };
+}
+
 function showProgress(p: Progress, objects: number): void {
   const bar = $<HTMLProgressElement>('bar');
   const done = p.digestsDone + p.logsDone;
@@ -269,7 +303,9 @@ function start(event: SubmitEvent): void {
   state.worker = worker;
   running(true);
   $('status').textContent = 'Starting…';
+  const progress = progressDrawer(() => state.worker === worker);
   const stop = (): void => {
+    progress.stop();
     // The run has ended: its Workers are ended in a task of their own (ending them takes the
     // page's thread a moment), not in the one that draws the verdict. Cancel ends them at once.
     setTimeout(() => worker.terminate(), 0);
@@ -285,7 +321,7 @@ function start(event: SubmitEvent): void {
       return;
     }
     for (const f of m.findings) findings.push(f);
-    if (m.type === 'progress') return showProgress(m.progress, objects);
+    if (m.type === 'progress') return progress.update(m.progress, objects);
     stop();
     if (m.type === 'failed') {
       $('status').textContent = 'Stopped.';
@@ -506,6 +542,12 @@ async function showResult(r: Report, pin: CheckpointPin | undefined): Promise<vo
 /** Finding rows drawn in the first slice; the rest follow a slice at a time. */
 const FIRST_ROWS = 25;
 
+/**
+ * Finding rows added a frame after the first ones: the frame lays out every row added, about half
+ * a millisecond each on a quiet machine, several times that on a loaded one.
+ */
+const ROWS_PER_FRAME = 10;
+
 /** Drawings of the findings table so far: a newer one (a filter changed) stops an older one. */
 let drawings = 0;
 
@@ -550,7 +592,7 @@ function showFindings(): void {
   const done = (): void => void (table.dataset.drawn = 'true');
   if (rest.length === 0) return done();
   const groups: Finding[][] = [];
-  for (let i = 0; i < rest.length; i += FIRST_ROWS) groups.push(rest.slice(i, i + FIRST_ROWS));
+  for (let i = 0; i < rest.length; i += ROWS_PER_FRAME) groups.push(rest.slice(i, i + ROWS_PER_FRAME));
   void (async () => {
     await nextFrame();
     if (drawing !== drawings) return;
