@@ -5,7 +5,8 @@
 //
 //   npx tsx bench/web-inflate.ts [--files 64] [--mb 256] [--rounds 5] [--ways a,b,...]
 //
-// (the bench's trail corpus of that size; ways: read, stream, wasm, wasm-inflate, wasm-copy, wasm-noble)
+// (the bench's trail corpus of that size; ways: read, read-stream, stream, wasm, wasm-stream, wasm-inflate,
+//   wasm-copy, wasm-noble)
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -27,9 +28,26 @@ const digest = (b) => crypto.subtle.digest('SHA-256', b);
 let zlib;
 const stated = (b) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(b.byteLength - 4, true);
 const inflate = (input) => { zlib.input(input.byteLength).set(input); return zlib.gunzip(stated(input)); };
+const readInto = async (blob) => {
+  let room = zlib.input(blob.size);
+  const reader = blob.stream().getReader();
+  let at = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    room = zlib.input(blob.size);
+    room.set(value, at);
+    at += value.byteLength;
+  }
+  return room;
+};
 const ways = {
   // Reading the file alone.
   read: async (blob) => new Uint8Array(await blob.arrayBuffer()),
+  // Reading the file's stream, its pieces copied into the module's kept memory.
+  'read-stream': async (blob) => readInto(blob),
+  // ... then inflated there, WebCrypto.
+  'wasm-stream': async (blob) => digest(zlib.gunzip(stated(await readInto(blob)))),
   // As the page did before: the browser's gzip reader, its pieces gathered into a kept buffer, WebCrypto.
   stream: async (blob) => {
     const parts = await inflateGzipNative(new Uint8Array(await blob.arrayBuffer()), 1 << 30);
