@@ -203,7 +203,8 @@ async function hashGzipWasm(input: Uint8Array<ArrayBuffer>, limit: number, platf
   zlib.input(n).set(input);
   const content = zlib.gunzip(stated);
   if (!content) return undefined;
-  // WebCrypto copies the bytes when called, so the module's memory is free again once it returns.
+  // WebCrypto copies the bytes when called, before its promise: the module's memory is free for
+  // the Worker's next object (another group's, meanwhile) from here on.
   const sha256 = toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', content)));
   return { sha256, size: content.byteLength, storedSize: n };
 }

@@ -39,7 +39,8 @@ export interface WasmGunzip {
    * Inflate the object last written into {@link WasmGunzip.input}.
    * @param capacity - the most content accepted (the memory grows to hold it)
    * @returns the content, a view of the module's memory valid until the next call; undefined
-   *   when the bytes are not exactly one valid gzip member or its content is over `capacity`
+   *   when the bytes are not exactly one valid gzip member, its content is over `capacity`, or
+   *   the memory cannot grow to `capacity`
    */
   gunzip(capacity: number): Uint8Array<ArrayBuffer> | undefined;
 }
@@ -62,7 +63,11 @@ function reader(e: Exports): WasmGunzip {
     },
     gunzip(capacity) {
       const output = align(base + inputSize);
-      ensure(output + capacity);
+      try {
+        ensure(output + capacity);
+      } catch {
+        return undefined; // more than the runtime will give a module (4 GiB at most): the caller's strict reader streams it
+      }
       const n = e.gunzip(base, inputSize, output, capacity);
       return n < 0 ? undefined : new Uint8Array(e.memory.buffer, output, n);
     },
