@@ -19,7 +19,7 @@ import { ARN, BUCKET, corpus, ROOT, type Corpus } from './corpus.ts';
 const TICKS = 100;
 
 /** The CPU time (user + system, seconds) of every live process descending from this one: the browser's. */
-function descendantsCpu(): number {
+export function descendantsCpu(): number {
   const parent = new Map<number, number>();
   const cpu = new Map<number, number>();
   for (const name of readdirSync('/proc')) {

@@ -1,7 +1,8 @@
 // The page's hashing Workers take a fast path for a whole gzip log: the header checked by the
-// package's strict parser, the rest inflated and checked by the browser's own gzip reader
-// (DecompressionStream('gzip')), the content hashed by WebCrypto in one call; on any failure the
-// strict path reads the same bytes again. These tests hold it to the strict path's verdicts and
+// package's strict parser, the rest inflated and checked by zlib in WebAssembly into room for
+// exactly the length the trailer states (or, where WebAssembly may not run, by the browser's own
+// gzip reader, DecompressionStream('gzip')), the content hashed by WebCrypto in one call; on any
+// failure the strict path reads the same bytes again. These tests hold it to the strict path's verdicts and
 // messages, byte for byte, on hostile gzips in Chromium, and check that it is off where the
 // runtime's gzip reader is not strict (Node 20's lets bytes after the member through).
 import { createServer, type Server } from 'node:http';
@@ -38,6 +39,13 @@ function withHeader(gz: Buffer, flags: number, fields: Buffer, headerCrc?: numbe
   }
   return Buffer.concat([header, gz.subarray(10)]);
 }
+
+/** `gz` with the length its trailer states moved by `d` (its CRC-32 still right). */
+const statedLength = (b: Buffer, d: number): Buffer => {
+  const c = Buffer.from(b);
+  c.writeUInt32LE((c.readUInt32LE(c.length - 4) + d) >>> 0, c.length - 4);
+  return c;
+};
 
 const flip = (b: Buffer, at: number): Buffer => {
   const c = Buffer.from(b);
@@ -77,6 +85,11 @@ const cases: Array<{ name: string; bytes: Buffer; maxBytes?: number; bound?: num
   { name: 'a bomb far past the size limit', bytes: gzipSync(Buffer.alloc(48 << 20)), maxBytes: 1 << 20 },
   { name: 'a bomb whose stated length lies', bytes: Buffer.concat([gzipSync(Buffer.alloc(48 << 20)).subarray(0, -4), Buffer.from([0x10, 0, 0, 0])]), maxBytes: 1 << 20 },
   { name: 'content past the one-call bound (hashed by the streaming hash)', bytes: gz, bound: 64 * 1024 },
+  // The WebAssembly reader's room is exactly the stated length: a valid log fills it exactly.
+  { name: 'a stated length one byte short (the room one byte too small)', bytes: statedLength(gz, -1) },
+  { name: 'a stated length one byte long', bytes: statedLength(gz, 1) },
+  { name: 'a stated length of zero for content', bytes: statedLength(gz, -large.length) },
+  { name: 'a stated length past the size limit for content under it', bytes: statedLength(gz, 1 << 20), maxBytes: large.length + 1000 },
 ];
 
 /** What an answer says, comparable across runtimes. */
@@ -129,7 +142,7 @@ describe.skipIf(browserTool.skip)('the fast path in Chromium', () => {
     // The built modules, as the page's hashing Worker bundles them (the browser's side of #platform).
     const bundle = await build({
       stdin: {
-        contents: `export { runWebHashJob } from './dist/parallel/web.js'; export { inflateGzipNative, webPlatform } from './dist/platform/web.js'; export { hashStream } from './dist/index.js';`,
+        contents: `export { runWebHashJob } from './dist/parallel/web.js'; export { inflateGzipNative, webPlatform } from './dist/platform/web.js'; export { wasmGunzip } from './dist/platform/zlib-wasm.js'; export { hashStream } from './dist/index.js';`,
         resolveDir: ROOT,
         loader: 'js',
       },
@@ -186,6 +199,30 @@ describe.skipIf(browserTool.skip)('the fast path in Chromium', () => {
       })(${JSON.stringify(gz.toString('base64'))})`,
     )) as Array<number | null>;
     expect(r).toEqual([large.length, null, null, null]);
+  });
+
+  it('a group of logs of many sizes (the WebAssembly memory grown, then reused): each answer the strict path\'s', async () => {
+    const logs = [gzSmall, gz, gzipSync(content(12_000)), statedLength(gzSmall, -1), gzSmall, gzipSync(Buffer.alloc(0)), gz];
+    const r = (await page.evaluate(
+      `(async (list) => {
+        const m = globalThis.m;
+        const all = list.map((b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+        const answers = await m.runWebHashJob({ id: 0, files: all.map((b, i) => ({ file: new Blob([b]), what: 'log' + i })), request: { gzip: true }, bound: 32 << 20 });
+        const strict = [];
+        for (const [i, b] of all.entries()) {
+          try {
+            const r = await m.hashStream([b], { gzip: true, what: 'log' + i, platform: m.webPlatform });
+            strict.push({ sha256: r.sha256, size: r.size, storedSize: b.length });
+          } catch (e) {
+            strict.push({ code: e.code, message: e.message });
+          }
+        }
+        return { answers: answers.map((a) => (a === null ? null : 'code' in a ? { code: a.code, message: a.message } : { sha256: a.sha256, size: a.size, storedSize: a.storedSize })), strict, wasm: (await m.wasmGunzip()) !== undefined };
+      })(${JSON.stringify(logs.map((b) => b.toString('base64')))})`,
+    )) as { answers: Said[]; strict: Said[]; wasm: boolean };
+    expect(r.wasm).toBe(true); // the page's Workers have WebAssembly
+    expect(r.answers).toEqual(r.strict);
+    expect(r.answers.filter((a) => a && 'sha256' in a)).toHaveLength(6);
   });
 
   it.each(cases)('$name: the strict path\'s verdict and message, and the command\'s', async ({ bytes, maxBytes, bound }) => {
