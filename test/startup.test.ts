@@ -1,13 +1,16 @@
 // What the validate-logs command loads, run as a user runs it (the built bin in a fresh node
 // process): a run over a local copy loads no AWS code, no time-stamp (ASN.1) code and none of the
-// organization-scale commands, starts no hashing thread when it is small, and says exactly what
-// it said before they were loaded lazily; --version and --help load none of the command.
+// organization-scale commands, starts no hashing thread when it is small (a run, or a watch
+// pass), and says exactly what it said before they were loaded lazily; --version and --help load
+// none of the command.
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeHourlyChain } from './helpers/chains.js';
+import { PublicKeySet, createSigner } from './helpers/lib.js';
 import { writeResolveProbe } from './helpers/resolved.js';
 import { run, sampleArgs, VALIDATE } from './helpers/cli.js';
 import { ROOT } from './helpers/tamper.js';
@@ -136,6 +139,32 @@ describe('what a validate-logs run loads', () => {
       expect(r.stderr, online.join(' ')).toMatch(/AWS_CA_BUNDLE .*certificate 1 of 1 is not a valid certificate/);
     }
   });
+
+  it('watch --once over a local copy starts no hashing thread for a small pass, and says the same as with them', async () => {
+    // Three hours of a trail up to the hour before now, one small log an hour: a pass over them is small.
+    const hourMs = 3_600_000;
+    const t0 = Math.floor(Date.now() / hourMs) * hourMs - 3 * hourMs;
+    const trail: TrailRef = { accountId: '111122223333', region: 'us-east-1', trailName: 'watched' };
+    const copy = join(dir, 'watched');
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    await writeHourlyChain(copy, { bucket: 'watched-bucket', trail, t0, hours: 3, signer });
+    const keys = join(dir, 'watched-keys.json');
+    writeFileSync(keys, JSON.stringify(new PublicKeySet([signer.publicKey]).toListPublicKeys()));
+    const pass = (name: string, extra: string[] = []): ReturnType<typeof probe> =>
+      probe(name, [
+        'watch', '--once', '--trail-arn', `arn:aws:cloudtrail:us-east-1:${trail.accountId}:trail/${trail.trailName}`, '--local-dir', copy, '--s3-bucket', 'watched-bucket',
+        '--public-keys', keys, '--start-time', new Date(t0).toISOString(), '--state', join(dir, `${name}-state`), ...extra,
+      ]);
+    const alone = await pass('watch-small');
+    expect(alone.status, alone.stderr).toBe(0);
+    expect(alone.stderr).toMatch(/pass 1: 3 new digests and 3 logs verified in 1 chain; no new alert/);
+    expect(alone.threads).toBe(0);
+    // With --threads the threads are the user's choice: started, and the same pass.
+    const threaded = await pass('watch-threads', ['--threads', '2']);
+    expect(threaded.threads).toBe(2);
+    const passLine = (stderr: string): string | undefined => /pass 1: .*/.exec(stderr)?.[0];
+    expect([threaded.status, passLine(threaded.stderr)]).toEqual([alone.status, passLine(alone.stderr)]);
+  }, 60_000);
 
   it('--version and --help alone load the launcher, not the command; with other flags the command answers them the same', async () => {
     const version = await probe('version', ['--version']);
