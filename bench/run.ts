@@ -500,7 +500,7 @@ in a fresh process (\`bench/measure.mjs\`: the whole process, start-up included)
 
     npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs (200,000 for memory)
     npm run bench -- --quick                # an eighth of the sizes
-    npm run bench -- --trail-mb 2048 --many 200000 --rounds 5
+    npm run bench -- --trail-mb 2048 --rounds 5
     npm run build && npx tsx bench/entries.ts   # only the entries' import time and bundle size
     npm run build && npx tsx bench/watch.ts     # only the watcher's passes and alert latency
 `;
