@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const [command, ...args] = process.argv.slice(2);
-const { validateLogsCommand } = await import('../dist/cli/validate-logs.js');
+// The validate-logs program's command (its bin, dist/cli/validate-logs.js, is the launcher that loads it).
+const { validateLogsCommand } = await import('../dist/cli/validate-logs-command.js');
 const { writeDigestsCommand } = await import('../dist/cli/write-digests.js');
 const { keepHeapsSmall } = await import('../dist/cli/io.js');
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });

@@ -150,6 +150,36 @@ async function local(c: Corpus, json = false): Promise<LocalResult> {
   };
 }
 
+/** Runs of each corpus in the memory section: peak RSS is steady from run to run. */
+const MEMORY_ROUNDS = 2;
+
+/** Peak RSS (MB; the highest of its runs) of ours over each corpus, the corpora alternating. */
+async function peakMemory(corpora: Corpus[]): Promise<Array<{ corpus: Corpus; rssMB: number }>> {
+  const peaks = corpora.map(() => 0);
+  for (let i = 0; i < MEMORY_ROUNDS; i++) {
+    for (const [j, c] of corpora.entries()) {
+      const o = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c, ['--threads', String(CORES)])]);
+      if (o.status !== 0) throw new Error(`validate-logs failed on ${c.name}: ${o.errors}`);
+      peaks[j] = Math.max(peaks[j]!, o.maxRssKB / 1024);
+    }
+  }
+  return corpora.map((corpus, j) => ({ corpus, rssMB: peaks[j]! }));
+}
+
+/** The memory section's line: each peak, the largest against the one of a quarter of its logs, and the largest growth per doubling. */
+function memoryLine(m: Array<{ corpus: Corpus; rssMB: number }>): string {
+  const n = (c: Corpus): string => c.logs.length.toLocaleString('en-US');
+  const last = m[m.length - 1]!;
+  const quarter = m[m.length - 3]!;
+  const steps = m.slice(1).map((x, i) => ({ from: m[i]!, to: x, growth: x.rssMB / m[i]!.rssMB - 1 }));
+  const worst = steps.reduce((a, b) => (b.growth > a.growth ? b : a));
+  return (
+    `Memory against the number of logs (flat), peak RSS of ${MEMORY_ROUNDS} runs each, the sizes alternating: ${m.map((x) => `${n(x.corpus)} logs: ${x.rssMB.toFixed(0)} MB`).join(', ')}. ` +
+    `The peak at ${n(last.corpus)} logs is **${(last.rssMB / quarter.rssMB).toFixed(2)}×** the peak at ${n(quarter.corpus)} (target ≤ 1.2×); ` +
+    `the largest growth per doubling is **${(worst.growth * 100).toFixed(0)} %**, ${n(worst.from.corpus)} → ${n(worst.to.corpus)} logs (target ≤ 10 %; ${steps.map((x) => `${(x.growth * 100).toFixed(0)} %`).join(', ')}).`
+  );
+}
+
 /** write-digests over a corpus (its digests removed first: they come back identical) against the native baseline, alternating. */
 async function generator(c: Corpus): Promise<{ corpus: Corpus; nativeMs: number; oursMs: number }> {
   const list = fileList(c);
@@ -313,6 +343,8 @@ const big = await corpus('big', 1, Math.round(BIG_MB * 2 ** 20), 2);
 const many = await corpus('many', MANY, 1500, Math.max(1, Math.round(MANY / 1000)));
 const manyHalf = await corpus('many', Math.round(MANY / 2), 1500, Math.max(1, Math.round(MANY / 2000)));
 const manyQuarter = await corpus('many', Math.round(MANY / 4), 1500, Math.max(1, Math.round(MANY / 4000)));
+// Memory only: twice the many small logs (200,000 by default; made once, about 900 MB, kept like the others).
+const manyDouble = await corpus('many', MANY * 2, 1500, Math.max(1, Math.round(MANY / 500)));
 const small = await corpus('s3', S3_LOGS, 64 * 1024, 6);
 // A trail as busy as CloudTrail's usual delivery, a log about every 5 minutes: 12 logs an hour over
 // 48 hours, of 512 KB (quick) or 1 MB uncompressed each.
@@ -324,6 +356,8 @@ for (const c of [trailQuarter, trailHalf, trail, big, manyQuarter, manyHalf, man
   log(`  ${c.name}: ${c.logs.length} logs, ${(c.uncompressedBytes / 1e6).toFixed(0)} MB`);
   results.push(await local(c, c === many));
 }
+log('memory against the number of logs...');
+const memory = await peakMemory([manyQuarter, manyHalf, many, manyDouble]);
 log('generator against the same baseline...');
 const generated = [];
 for (const c of [trail, big, many]) generated.push(await generator(c));
@@ -404,7 +438,7 @@ V8's own):
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${results.filter((r) => r.jsonMs !== undefined).map(jsonRow).join('\n')}
 
-Memory against the number of objects (flat): ${[manyQuarter, manyHalf, many].map((c) => `${c.logs.length} logs: ${fmt(byName(c).oursRssMB)} MB`).join(', ')}; the peak at ${many.logs.length} logs is **${fmt(byName(many).oursRssMB / byName(manyQuarter).oursRssMB, 2)}×** the peak at ${manyQuarter.logs.length} (target ≤ 1.2×; \`--many 200000\` for 50,000 → 200,000).
+${memoryLine(memory)}
 
 ## Generator
 
@@ -464,9 +498,9 @@ in a fresh process (\`bench/measure.mjs\`: the whole process, start-up included)
 
 ## Reproduce
 
-    npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs
+    npm ci && npm run bench                 # full size: about 1 GB, one 1 GB log, 100,000 logs (200,000 for memory)
     npm run bench -- --quick                # an eighth of the sizes
-    npm run bench -- --trail-mb 2048 --many 200000 --rounds 5
+    npm run bench -- --trail-mb 2048 --rounds 5
     npm run build && npx tsx bench/entries.ts   # only the entries' import time and bundle size
     npm run build && npx tsx bench/watch.ts     # only the watcher's passes and alert latency
 `;

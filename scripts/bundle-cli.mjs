@@ -3,9 +3,11 @@
 // loads a few files instead of about sixty modules, each resolved, read and compiled on its own.
 // What a run asks for only sometimes (the subcommands, the organization-scale commands, S3 and
 // CloudTrail, checkpoints, the HTML report) stays in files of its own, loaded when asked for:
-// the code is split where the sources import lazily. The library's modules (dist/*.js) are
-// tsc's, unchanged. Written aside, then moved over tsc's two files, so that a failed build
-// never leaves half a program.
+// the code is split where the sources import lazily. validate-logs's bin is its launcher
+// (src/cli/validate-logs-bin.ts), which answers --version and --help alone and loads the
+// command (src/cli/validate-logs.ts, as dist/cli/validate-logs-command.js) for anything else.
+// The library's modules (dist/*.js) are tsc's, unchanged. Written aside, then moved over tsc's
+// files, so that a failed build never leaves half a program.
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,7 +37,11 @@ const threadModule = {
 try {
   await build({
     absWorkingDir: root,
-    entryPoints: ['src/cli/validate-logs.ts', 'src/cli/write-digests.ts'],
+    entryPoints: [
+      { in: 'src/cli/validate-logs-bin.ts', out: 'validate-logs' },
+      { in: 'src/cli/validate-logs.ts', out: 'validate-logs-command' },
+      { in: 'src/cli/write-digests.ts', out: 'write-digests' },
+    ],
     outdir: tmpDir,
     bundle: true,
     splitting: true,
@@ -60,6 +66,10 @@ try {
   for (const f of files) if (programs.has(f) && f.endsWith('.map')) renameSync(join(tmpDir, f), join(outDir, f));
   for (const f of files) if (programs.has(f) && f.endsWith('.js')) renameSync(join(tmpDir, f), join(outDir, f));
   rmSync(tmpDir, { recursive: true, force: true });
+  // tsc's module of the launcher is the bundle now (dist/cli/validate-logs.js); the command's
+  // declarations go with its bundle.
+  for (const f of ['validate-logs-bin.js', 'validate-logs-bin.js.map', 'validate-logs-bin.d.ts', 'validate-logs-bin.d.ts.map']) rmSync(join(outDir, f), { force: true });
+  for (const f of ['validate-logs.d.ts', 'validate-logs.d.ts.map']) renameSync(join(outDir, f), join(outDir, f.replace('validate-logs', 'validate-logs-command')));
 } catch (e) {
   rmSync(tmpDir, { recursive: true, force: true });
   console.error(`build: the programs could not be bundled: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);

@@ -1,13 +1,16 @@
 // What the validate-logs command loads, run as a user runs it (the built bin in a fresh node
 // process): a run over a local copy loads no AWS code, no time-stamp (ASN.1) code and none of the
-// organization-scale commands, starts no hashing thread when it is small, and says exactly what
-// it said before they were loaded lazily.
+// organization-scale commands, starts no hashing thread when it is small (a run, or a watch
+// pass), and says exactly what it said before they were loaded lazily; --version and --help load
+// none of the command.
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeHourlyChain } from './helpers/chains.js';
+import { PublicKeySet, createSigner } from './helpers/lib.js';
 import { writeResolveProbe } from './helpers/resolved.js';
 import { run, sampleArgs, VALIDATE } from './helpers/cli.js';
 import { ROOT } from './helpers/tamper.js';
@@ -29,6 +32,8 @@ const ASN1_CODE = /\/node_modules\/(pkijs|asn1js|pvtsutils|pvutils|bytestreamjs|
 const ONLINE_OR_SCALE = /\/dist\/(scale\/|cli\/scale[.-]|sources\/(s3|s3-direct|sdk|cloudtrail|http)\.js|cli\/(s3|s3-direct|sdk|cloudtrail|http)-\w+\.js)/;
 /** The package's own files. */
 const PACKAGE_FILE = /\/dist\//;
+/** The validate-logs command, which the program (its launcher, {@link VALIDATE}) loads for a run. */
+const COMMAND = join(ROOT, 'dist', 'cli', 'validate-logs-command.js');
 
 describe('what a validate-logs run loads', () => {
   let dir: string;
@@ -54,12 +59,13 @@ describe('what a validate-logs run loads', () => {
   it('a run over a local copy loads no AWS SDK, no pkijs or asn1js, no S3 or CloudTrail code and no scale command, and says the same', async () => {
     const r = await probe('local', sampleArgs(join(ROOT, 'sample', 'bucket')));
     expect(r.status, r.stderr).toBe(0);
-    // The probe saw the run: the command was loaded, as one bundle and a few files it shares with
-    // write-digests (no module of the library's own, which would be a second copy): 17 files, where
-    // the modules one by one were 58.
+    // The probe saw the run: the launcher loaded the command, as one bundle and a few files it
+    // shares with write-digests (no module of the library's own, which would be a second copy):
+    // 21 files, where the modules one by one were 58.
     expect(r.urls).toContain(pathToFileURL(VALIDATE).href);
+    expect(r.urls).toContain(pathToFileURL(COMMAND).href);
     const own = [...new Set(r.urls.filter((u) => PACKAGE_FILE.test(u)))];
-    expect(own.filter((u) => !/\/dist\/cli\/(validate-logs|chunk-\w+)\.js$/.test(u))).toEqual([]);
+    expect(own.filter((u) => !/\/dist\/cli\/(validate-logs|validate-logs-command|chunk-\w+)\.js$/.test(u))).toEqual([]);
     expect(own.length).toBeLessThan(25);
     expect(r.urls.filter((u) => AWS_CODE.test(u))).toEqual([]);
     expect(r.urls.filter((u) => ASN1_CODE.test(u))).toEqual([]);
@@ -134,11 +140,54 @@ describe('what a validate-logs run loads', () => {
     }
   });
 
-  it('--version loads no AWS SDK, no ASN.1 code and no scale command', async () => {
-    const r = await probe('version', ['--version']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
-    expect(r.urls.filter((u) => AWS_CODE.test(u) || ASN1_CODE.test(u) || ONLINE_OR_SCALE.test(u))).toEqual([]);
+  it('watch --once over a local copy starts no hashing thread for a small pass, and says the same as with them', async () => {
+    // Three hours of a trail up to the hour before now, one small log an hour: a pass over them is small.
+    const hourMs = 3_600_000;
+    const t0 = Math.floor(Date.now() / hourMs) * hourMs - 3 * hourMs;
+    const trail: TrailRef = { accountId: '111122223333', region: 'us-east-1', trailName: 'watched' };
+    const copy = join(dir, 'watched');
+    const signer = await createSigner(readFileSync(join(ROOT, 'vectors', 'test-key.pem'), 'utf8'));
+    await writeHourlyChain(copy, { bucket: 'watched-bucket', trail, t0, hours: 3, signer });
+    const keys = join(dir, 'watched-keys.json');
+    writeFileSync(keys, JSON.stringify(new PublicKeySet([signer.publicKey]).toListPublicKeys()));
+    const pass = (name: string, extra: string[] = []): ReturnType<typeof probe> =>
+      probe(name, [
+        'watch', '--once', '--trail-arn', `arn:aws:cloudtrail:us-east-1:${trail.accountId}:trail/${trail.trailName}`, '--local-dir', copy, '--s3-bucket', 'watched-bucket',
+        '--public-keys', keys, '--start-time', new Date(t0).toISOString(), '--state', join(dir, `${name}-state`), ...extra,
+      ]);
+    const alone = await pass('watch-small');
+    expect(alone.status, alone.stderr).toBe(0);
+    expect(alone.stderr).toMatch(/pass 1: 3 new digests and 3 logs verified in 1 chain; no new alert/);
+    expect(alone.threads).toBe(0);
+    // With --threads the threads are the user's choice: started, and the same pass.
+    const threaded = await pass('watch-threads', ['--threads', '2']);
+    expect(threaded.threads).toBe(2);
+    const passLine = (stderr: string): string | undefined => /pass 1: .*/.exec(stderr)?.[0];
+    expect([threaded.status, passLine(threaded.stderr)]).toEqual([alone.status, passLine(alone.stderr)]);
+  }, 60_000);
+
+  it('--version and --help alone load the launcher, not the command; with other flags the command answers them the same', async () => {
+    const version = await probe('version', ['--version']);
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout).toBe(`${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+    // The launcher and the one file it shares with the command (the process's plumbing): no run code.
+    const own = (r: { urls: string[] }): string[] => [...new Set(r.urls.filter((u) => PACKAGE_FILE.test(u)))];
+    expect(own(version)).toContain(pathToFileURL(VALIDATE).href);
+    expect(own(version).length).toBeLessThanOrEqual(2);
+    expect(version.urls.filter((u) => AWS_CODE.test(u) || ASN1_CODE.test(u) || ONLINE_OR_SCALE.test(u))).toEqual([]);
+    // --help adds the help text (and the global options' module it lists).
+    const help = await probe('help', ['--help']);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: validate-logs --trail-arn ARN --start-time TIME \[options\]\n/);
+    expect(own(help)).not.toContain(pathToFileURL(COMMAND).href);
+    expect(own(help).length).toBeLessThanOrEqual(5);
+    expect((await probe('help-short', ['-h'])).stdout).toBe(help.stdout);
+    // The same flags among others are the command's: the same answers.
+    const viaCommand = await probe('version-command', ['--version', '--no-progress']);
+    expect(viaCommand.urls).toContain(pathToFileURL(COMMAND).href);
+    expect([viaCommand.status, viaCommand.stdout, viaCommand.stderr]).toEqual([0, version.stdout, '']);
+    const helpViaCommand = await probe('help-command', ['--help', '--no-progress']);
+    expect([helpViaCommand.status, helpViaCommand.stdout, helpViaCommand.stderr]).toEqual([0, help.stdout, '']);
   }, 60_000);
 });
 

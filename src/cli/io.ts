@@ -3,67 +3,32 @@
  * (tested in-process and end to end), and one error type for usage and environment mistakes.
  * @module
  */
-import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import * as nodeModule from 'node:module';
-import { homedir } from 'node:os';
-import { join, relative, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { ValidateLogsError } from '../errors.js';
 import { parseUserTime } from '../format/time.js';
 import { createNodePlatform, nodePlatform } from '../parallel/node.js';
 import type { PooledPlatform } from '../chain/offload.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { AwsHttpOptions } from '../sources/http.js';
 import { GLOBAL_OPTIONS, readGlobalFlags } from './global.js';
+import { packageVersion, processIO, StopError, stoppedBy, write, type CommandIO } from './process.js';
 import { UsageError } from './usage-error.js';
 
-/** The streams and environment of a command run. */
-export interface CommandIO {
-  /** Standard output. */
-  stdout: NodeJS.WritableStream;
-  /** Standard error. */
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  /** Environment variables. */
-  env: NodeJS.ProcessEnv;
-  /** The current time (a fixed clock in tests). */
-  now: () => Date;
-  /** Aborted when the run must stop (a signal, stdout closed); its reason is a {@link StopError}. */
-  signal?: AbortSignal;
-  /** How the AWS clients connect (the AWS CLI's global options; set by {@link defineCommand}). */
-  http?: AwsHttpOptions;
-  /** With `--debug`: writes one diagnostic line on stderr (set by {@link defineCommand}). */
-  debug?: (line: string) => void;
-}
-
-/** The process's own streams and environment. */
-export function processIO(): CommandIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, now: () => new Date() };
-}
-
 export { UsageError };
-
-/** Why a run was stopped from outside. */
-export type StopCode = 'SIGINT' | 'SIGTERM' | 'EPIPE';
-
-/**
- * The run was stopped from outside before its end: a signal (SIGINT, SIGTERM), or its standard
- * output closed (EPIPE). The command ends its output properly, says so in one line and exits
- * with status 2.
- */
-export class StopError extends Error {
-  override readonly name: string = 'StopError';
-  /** What stopped the run. */
-  readonly code: StopCode;
-
-  /**
-   * @param code - what stopped the run
-   */
-  constructor(code: StopCode) {
-    super(code === 'EPIPE' ? 'standard output was closed (EPIPE): the run stopped before its end' : `interrupted by ${code}: the run stopped before its end`);
-    this.code = code;
-  }
-}
+export {
+  compileCacheDir,
+  HEAP_GROWING_PERCENT,
+  keepHeapsSmall,
+  packageVersion,
+  processIO,
+  runIfMain,
+  runProgram,
+  StopError,
+  stoppedBy,
+  useCompileCache,
+  write,
+  type CommandIO,
+  type ProgramOptions,
+  type StopCode,
+} from './process.js';
 
 /**
  * Wait for `work`, or stop waiting when `signal` aborts (rejecting with its reason): a run
@@ -88,24 +53,6 @@ export function untilStopped<T>(work: Promise<T>, signal: AbortSignal | undefine
         reject(e);
       },
     );
-  });
-}
-
-/** The package version, from package.json. */
-export function packageVersion(): string {
-  const require = nodeModule.createRequire(import.meta.url);
-  return (require('../../package.json') as { version: string }).version;
-}
-
-/**
- * Write all of `text` and wait until the stream has taken it (so exit codes never cut output).
- * @param stream - the stream
- * @param text - the text
- */
-export function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (text.length === 0) return resolve();
-    stream.write(text, (e) => (e ? reject(e) : resolve()));
   });
 }
 
@@ -196,151 +143,6 @@ function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
-}
-
-/** The heap growing factor a validating process sets for itself: 1 + 30/100. */
-export const HEAP_GROWING_PERCENT = 30;
-
-/**
- * Keep this process's heaps near their live data. After each full collection V8 lets a heap
- * grow to a multiple of what survived it before collecting again, and the multiple is up to 4
- * where the heap may grow large (a machine with several GB). A validation run keeps little (its
- * inventory, the digests being checked) and allocates much that soon dies, so most of a heap
- * four times its live data holds garbage: with 1.3, the peak memory of a run over 100,000 logs
- * is about 45 MB lower in the same time (`npm run bench`). V8 reads the factor whenever a full
- * collection sets the next limit, so setting it at run time takes effect; the flag is the
- * process's, so the pool's threads have it too. A factor given on node's own command line or in
- * `NODE_OPTIONS` is left as it is.
- * Called by the `validate-logs` program, never by the library: a process's V8 flags belong to
- * whoever started it.
- * @param execArgv - node's own command line (`process.execArgv`)
- * @param nodeOptions - `NODE_OPTIONS`
- * @returns whether the factor was set
- */
-export function keepHeapsSmall(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
-  if ([...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a))) return false;
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  return true;
-}
-
-/** What {@link useCompileCache} needs of `node:module`: `enableCompileCache` where the runtime has it (Node.js 22.1 and later). */
-interface CompileCacheModule {
-  enableCompileCache?: (dir?: string) => { status: number; message?: string; directory?: string };
-}
-
-/**
- * The folder of the program's module compile cache: `validate-logs/compile-cache` in the user's
- * cache folder (`XDG_CACHE_HOME`, or `~/.cache`), created if need be, or undefined when it is not
- * a safe place: every folder from the home folder down to it must be a real folder (no link)
- * owned by this process's user and writable by no one else, so that no other user can put
- * compiled code where this process loads it (never the shared temporary folder, Node's default).
- * @param env - the environment (`XDG_CACHE_HOME`)
- * @param home - the user's home folder
- * @param uid - this process's user id
- * @returns the folder, or undefined
- */
-export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir(), uid: number | undefined = process.getuid?.()): string | undefined {
-  if (uid === undefined || home === '' || !home.startsWith(sep)) return undefined;
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg && xdg.startsWith(sep) && !relative(home, xdg).startsWith('..') ? xdg : join(home, '.cache');
-  const dir = join(base, 'validate-logs', 'compile-cache');
-  const safe = (d: string): boolean => {
-    const st = lstatSync(d, { throwIfNoEntry: false });
-    return st !== undefined && st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
-  };
-  if (!safe(home)) return undefined;
-  // Each folder below home: made (private) when absent, then checked.
-  let at = home;
-  for (const part of relative(home, dir).split(sep)) {
-    at = join(at, part);
-    try {
-      mkdirSync(at, { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
-    }
-    if (!safe(at)) return undefined;
-  }
-  return dir;
-}
-
-/**
- * Keep the V8 code of the modules this process compiles from now on (the ones a run loads as it
- * goes: the AWS SDK, the checkpoint code, the subcommands) in the module compile cache, where
- * the runtime has one (`module.enableCompileCache`, Node.js 22.1 and later; nothing elsewhere),
- * in {@link compileCacheDir}. Never fails a run: a cache that cannot be used is no cache. A
- * cache the user set up (`NODE_COMPILE_CACHE`) or turned off (`NODE_DISABLE_COMPILE_CACHE`) is
- * left as it is.
- * @param env - the environment
- * @returns whether the cache was turned on here
- */
-export function useCompileCache(env: NodeJS.ProcessEnv = process.env): boolean {
-  const enable = (nodeModule as CompileCacheModule).enableCompileCache;
-  if (typeof enable !== 'function' || env.NODE_COMPILE_CACHE !== undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return false;
-  try {
-    const dir = compileCacheDir(env);
-    if (dir === undefined) return false;
-    return enable(dir).status === (nodeModule as { constants?: { compileCacheStatus?: { ENABLED?: number } } }).constants?.compileCacheStatus?.ENABLED;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Run a command when its module is the script node was started with (its bin), setting the
- * exit status; an unexpected exception is printed with its stack and exits 2.
- *
- * A `stoppable` command gets an abort signal: a reader of stdout that goes away (`| head`:
- * EPIPE), SIGINT and SIGTERM abort it (a second signal exits at once); the command ends its
- * output and returns, and the process exits without waiting for reads still in flight. Any
- * other command ends quietly when its reader goes away, and dies on a signal.
- * @param moduleUrl - the command module's `import.meta.url`
- * @param name - the command's name, for messages
- * @param command - the command
- * @param options - `stoppable`: stop the command through its signal instead of exiting at once;
- *   `smallHeaps`: {@link keepHeapsSmall}
- */
-export function runIfMain(moduleUrl: string, name: string, command: (argv: string[], io: CommandIO) => Promise<number>, options: { stoppable?: boolean; smallHeaps?: boolean } = {}): void {
-  const script = process.argv[1];
-  if (script === undefined) return;
-  let scriptUrl: string;
-  try {
-    scriptUrl = pathToFileURL(realpathSync(script)).href;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // not started from a file
-    throw e;
-  }
-  if (scriptUrl !== moduleUrl) return;
-  // The AWS SDK warns on stderr about Node versions it will drop; a command's stderr is for its own messages.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  useCompileCache();
-  if (options.smallHeaps) keepHeapsSmall();
-  const controller = new AbortController();
-  const stop = (code: StopCode): void => {
-    if (!controller.signal.aborted) controller.abort(new StopError(code));
-    else if (code !== 'EPIPE') process.exit(2);
-  };
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
-      // Nowhere left to say anything, or a command that cannot stop midway: end quietly (a run
-      // cut short never with status 0).
-      if (stream === process.stderr || !options.stoppable) process.exit(process.exitCode ?? (options.stoppable ? 2 : 0));
-      stop('EPIPE');
-    });
-  }
-  if (options.stoppable) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => stop(sig));
-  command(process.argv.slice(2), { ...processIO(), signal: controller.signal }).then(
-    (code) => {
-      process.exitCode = code;
-      // Stopped: reads still in flight must not keep the process alive (stdout and stderr are written synchronously to files and pipes).
-      if (controller.signal.aborted) process.exit(code);
-    },
-    (e: unknown) => {
-      process.stderr.write(`${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 2;
-      if (controller.signal.aborted) process.exit(2);
-    },
-  );
 }
 
 /**
@@ -441,8 +243,7 @@ export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): (arg
       io.debug?.(`exit status ${status}`);
       return status;
     } catch (e) {
-      const stopped = e instanceof StopError ? e : (io.signal?.aborted && io.signal.reason instanceof StopError ? io.signal.reason : undefined);
-      const error = stopped ?? e;
+      const error = stoppedBy(e, io.signal) ?? e;
       await spec.failed?.(error, argv, io);
       if (error instanceof UsageError || error instanceof ValidateLogsError || error instanceof StopError) {
         await write(io.stderr, `${spec.name}: error: ${error.message}\n`);

@@ -10,6 +10,8 @@
  */
 import type { NoteSignerKey } from '../checkpoint/note.js';
 import { ValidateLogsError } from '../errors.js';
+import type { TrailRef } from '../format/keys.js';
+import type { Platform } from '../platform/platform.js';
 import { createDestinations } from '../watch/destinations.js';
 import { emfLines, renderPrometheus, serveMetrics } from '../watch/metrics.js';
 import { checkHistoryBehind, describeScope, isTrailFailure, regionVerifier, runPass, scopeMismatch, type PassOutcome, type PassSettings, type VerifyTrail } from '../watch/pass.js';
@@ -18,8 +20,9 @@ import type { PassRecord, WatchScope, WatchState } from '../watch/types.js';
 import { watchLoop } from '../watch/watcher.js';
 import { signerKey } from './checkpoint-files.js';
 import { GLOBAL_HELP } from './global.js';
-import { defineCommand, processIO, UsageError, untilStopped, write, type CommandIO, type Flags } from './io.js';
+import { defineCommand, processIO, threadsFlag, UsageError, untilStopped, write, type CommandIO, type Flags } from './io.js';
 import { VALIDATE_OPTIONS, makePlan, parseDuration, readSettings, type Plan, type ValidateFlags } from './plan.js';
+import { isSmallLocalRun } from './run-size.js';
 
 /** The help text of `validate-logs watch`. */
 export const WATCH_HELP: string = `Usage: validate-logs watch --trail-arn ARN --state DIR|s3://BUCKET/PREFIX/ [options]
@@ -242,7 +245,15 @@ async function run(flags: WatchFlags, need: (flag: keyof WatchFlags & string) =>
     if (differs) throw new ValidateLogsError('STATE_INVALID', `the trail is now in ${describeScope(scopeOf(settings.arnText, next))}, not the state's ${describeScope(scope)} (${differs} differs)`);
     return (plan = next);
   };
-  const verify: VerifyTrail = async (request, signal) => regionVerifier({ plan: await planPass(), settings, note })(request, signal);
+  // Over a local copy with the default --threads, each pass is judged as a validate-logs run is
+  // (run-size.ts): a pass over a few small files (after the first, what arrived in an interval)
+  // runs on the main thread alone, without starting the hashing threads.
+  const localRoot = flags.threads === undefined ? flags['local-dir'] : undefined;
+  const platformFor =
+    localRoot === undefined
+      ? undefined
+      : (trails: readonly TrailRef[], start: Date, end: Date): Platform => (isSmallLocalRun({ root: localRoot, trails, start, end, tailGraceMs: settings.tailGraceMs }) ? threadsFlag('0') : settings.platform);
+  const verify: VerifyTrail = async (request, signal) => regionVerifier({ plan: await planPass(), settings, note, ...(platformFor && { platformFor }) })(request, signal);
   let latest: { state: WatchState; record?: PassRecord } | undefined;
   const metrics = metricsPort === undefined ? undefined : await serveMetrics(metricsPort, () => (latest ? renderPrometheus(latest.state, latest.record) : '')).catch((e: unknown) => {
     throw new UsageError(`--metrics-port ${metricsPort}: cannot listen on 127.0.0.1 (${(e as NodeJS.ErrnoException).code ?? String(e)})`);

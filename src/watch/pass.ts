@@ -28,9 +28,10 @@ import { reportSha256 } from '../checkpoint/report-hash.js';
 import { judgeRegions, type Judgement } from '../chain/report.js';
 import { PublicKeySet } from '../crypto/keys.js';
 import { ValidateLogsError } from '../errors.js';
-import { digestFolder, s3Uri } from '../format/keys.js';
+import { digestFolder, s3Uri, type TrailRef } from '../format/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { sha256Hex } from '../hash/sha256.js';
+import type { Platform } from '../platform/platform.js';
 import type { ListedObject, ListOptions, ObjectSource } from '../sources/source.js';
 import { encodeUtf8 } from '../utils.js';
 import { alertSeverity, alertText, errorAlert, findingAlert, isAlerting, joinKey, makeAlert, overdueAlert, recoveredAlert } from './alerts.js';
@@ -616,6 +617,11 @@ export interface RegionVerifierOptions {
   settings: Settings;
   /** Writes a note on stderr. */
   note: (text: string) => void;
+  /**
+   * Optional: the platform of a pass, from the trail's regions it walks and its range (a local
+   * copy's small pass runs without the hashing threads); the settings' platform otherwise.
+   */
+  platformFor?: (trails: readonly TrailRef[], start: Date, end: Date) => Platform;
 }
 
 /**
@@ -628,10 +634,11 @@ export interface RegionVerifierOptions {
 export function regionVerifier(options: RegionVerifierOptions): VerifyTrail {
   return async (request, signal) => {
     const { plan } = options;
-    const settings: Settings = { ...options.settings, start: request.start, end: request.end, startText: formatDigestTime(request.start), endText: formatDigestTime(request.end) };
     const regions = [...plan.regions];
     for (const region of request.pins.keys()) if (plan.discovered && !regions.includes(region)) regions.push(region);
     if (plan.discovered) regions.sort();
+    const platform = options.platformFor?.(regions.map((region) => ({ ...plan.trail, region })), request.start, request.end) ?? options.settings.platform;
+    const settings: Settings = { ...options.settings, start: request.start, end: request.end, startText: formatDigestTime(request.start), endText: formatDigestTime(request.end), platform };
     const recorder = recordDeliveries(plan.source);
     const runner = new RegionRunner({
       plan: { ...plan, regions },
