@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ARN, BUCKET, ROOT, corpus } from './corpus.ts';
-import { run } from '../test/helpers/cli.ts';
+import { median, timed, type Timing } from './timed.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -25,25 +25,6 @@ const { values: flags } = parseArgs({
 const MANY = Number(flags.many);
 const ROUNDS = Number(flags.rounds);
 const CORES = availableParallelism();
-
-interface Timing {
-  ms: number;
-  cpuMs?: number;
-  mainCpuMs?: number;
-  maxRssKB: number;
-  status?: number;
-  errors?: string;
-}
-
-async function timed(cmd: string, args: string[]): Promise<Timing> {
-  const r = await run(cmd, args, { NODE_OPTIONS: undefined });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Timing;
-  } catch {
-    throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} printed no result: ${r.stderr.slice(0, 400)}`);
-  }
-}
 
 const c = await corpus('many', MANY, 1500, Math.max(1, Math.round(MANY / 1000)));
 const list = join(dirname(c.dir), 'files.txt');
@@ -73,7 +54,6 @@ for (let r = 0; r < ROUNDS; r++) {
   process.stderr.write(`round ${r + 1}: ${contenders.map(([name], i) => `${name} ${seen[i]![r]!.ms.toFixed(0)} ms`).join(', ')}\n`);
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[]): string => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
 const cMs = seen[0]!.map((t) => t.ms);
 process.stdout.write(`${c.logs.length} logs, ${ROUNDS} rounds, medians (fastest–slowest); ratio = C / ours, per round, then its median\n`);
