@@ -447,6 +447,7 @@ in a fresh process (\`bench/measure.mjs\`: the whole process, start-up included)
     npm run bench -- --trail-mb 2048 --many 200000 --rounds 5
     npm run build && npx tsx bench/entries.ts   # only the entries' import time and bundle size
     npm run build && npx tsx bench/watch.ts     # only the watcher's passes and alert latency
+    npm run build && npx tsx bench/many.ts      # only the many small logs against C, alternating (--against DIR: another build)
 `;
 writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
 process.stdout.write(report);
