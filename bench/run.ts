@@ -14,6 +14,7 @@ import { ARN, BUCKET, ROOT, TRAIL, corpus, type Corpus } from './corpus.ts';
 import { awsCliUnusable, awsValidateLogs, loopbackEnv, startAwsApi, startS3, uploadDir } from '../test/helpers/aws.ts';
 import { startProxy } from '../test/helpers/proxy.ts';
 import { run } from '../test/helpers/cli.ts';
+import { median, timed, type Timing } from './timed.ts';
 import { chromiumPresent, openBrowserPage } from '../test/helpers/browser.ts';
 import { throughput } from '../test/browser/conformance.ts';
 import * as lib from '../dist/index.js';
@@ -45,29 +46,6 @@ const CONCURRENCY = 4;
 /** The machine's cores: the native baseline's processes, and our default pool. */
 const CORES = availableParallelism();
 
-interface Timing {
-  ms: number;
-  /** CPU time (user + system) of the work, when the program gives it: every thread's. */
-  cpuMs?: number;
-  /** ... its main thread's alone, where the system tells it. */
-  mainCpuMs?: number;
-  maxRssKB: number;
-  status?: number;
-  errors?: string;
-}
-
-async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timing> {
-  // Without NODE_OPTIONS: tsx passes its loader on through it, which would weigh on every child's memory.
-  const r = await run(cmd, args, { ...env, NODE_OPTIONS: undefined });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Timing;
-  } catch {
-    throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} printed no result: ${r.stderr.slice(0, 400)}`);
-  }
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
 
 function validateArgs(c: Corpus, extra: string[] = []): string[] {
@@ -503,6 +481,7 @@ in a fresh process (\`bench/measure.mjs\`: the whole process, start-up included)
     npm run bench -- --trail-mb 2048 --rounds 5
     npm run build && npx tsx bench/entries.ts   # only the entries' import time and bundle size
     npm run build && npx tsx bench/watch.ts     # only the watcher's passes and alert latency
+    npm run build && npx tsx bench/many.ts      # only the many small logs against C, alternating (--against DIR: another build)
 `;
 writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
 process.stdout.write(report);
