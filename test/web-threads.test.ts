@@ -106,11 +106,39 @@ describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', 
       await dropFolder(page, dirname(folder.dir));
       const picked = await page.evaluate(() => performance.now());
       expect(await page.locator('#found').textContent()).toMatch(/: 10022 files; 1 trail region with digests; 1 key list\./);
+      // The findings rows added between two animation frames: a frame lays out what its script
+      // added, so the table must grow a small group a frame, never by a time budget of the script.
+      await page.evaluate(() => {
+        interface Dom {
+          rowsPerFrame: number[];
+          document: { querySelector(s: string): unknown };
+          requestAnimationFrame(f: () => void): void;
+          MutationObserver: new (f: (ms: Array<{ addedNodes: { length: number } }>) => void) => { observe(n: unknown, o: object): void };
+        }
+        const g = globalThis as unknown as Dom;
+        const rowsPerFrame: number[] = (g.rowsPerFrame = []);
+        let added = 0;
+        new g.MutationObserver((ms) => {
+          for (const m of ms) added += m.addedNodes.length;
+        }).observe(g.document.querySelector('#findings tbody'), { childList: true });
+        const tick = (): void => {
+          if (added) rowsPerFrame.push(added);
+          added = 0;
+          g.requestAnimationFrame(tick);
+        };
+        g.requestAnimationFrame(tick);
+      });
       await runToEnd(page, 600_000);
+      // The result as the run drew it (reading it sets the filters, which draws the table again).
+      await page.locator('#findings[data-drawn=true]').waitFor({ state: 'attached' });
+      const rowsPerFrame = await page.evaluate(() => (globalThis as unknown as { rowsPerFrame: number[] }).rowsPerFrame);
       const shown = await readResult(page);
       const ended = await page.evaluate(() => performance.now());
       expect(shown.ok).toBe(true);
       expect(shown.summary.logs).toEqual({ valid: 10_000, invalid: 0 });
+      expect(shown.rows).toHaveLength(500);
+      expect(rowsPerFrame.reduce((a, b) => a + b, 0)).toBe(500);
+      expect(Math.max(...rowsPerFrame), rowsPerFrame.join(' ')).toBeLessThanOrEqual(25);
       const pick = await longTasks(page, before, picked);
       const run = await longTasks(page, picked, ended);
       console.log(

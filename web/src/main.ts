@@ -596,8 +596,15 @@ function showFindings(): void {
   void (async () => {
     await nextFrame();
     if (drawing !== drawings) return;
-    // A group a frame: the table is laid out a group at a time.
-    if (await inSlices(groups, (g) => body.append(...g.map(row)), { check: 1, stopped: () => drawing !== drawings, pause: nextFrame })) done();
+    // A group a frame, never more: the frame lays out the rows its script added, which costs far
+    // more than building them, so a time budget for the script alone would let a frame take
+    // dozens of rows and lay them out in one long task.
+    for (const g of groups) {
+      body.append(...g.map(row));
+      await nextFrame();
+      if (drawing !== drawings) return;
+    }
+    done();
   })();
 }
 
