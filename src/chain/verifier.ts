@@ -182,6 +182,7 @@ export async function* verifyTrailPages(options: VerifyOptions): AsyncGenerator<
   // The newest digests are read (and, by a pool that takes them whole, checked) while the logs
   // are still being listed: the walk marks what they list only once the listing is done.
   reader.prefetch(lists.standard, lists.standard.length - 1);
+  reader.readAheadUntil(lists.standard, inventoryListed);
   await inventoryListed;
   if (inventoryWanted && lists.later.length === 0) listTail().catch(() => undefined); // awaited in the coverage step
 

@@ -28,6 +28,11 @@ import { attempt, type Attempt, type OrderedFindings } from './schedule.js';
 
 /** Digests read ahead of the walk. */
 const PREFETCH = 8;
+/**
+ * Digests read ahead, for each thread of a pool that takes whole digests, before the walk can
+ * start (while the logs are still being listed): enough to keep the threads busy meanwhile.
+ */
+const EARLY_PER_THREAD = 8;
 /** Findings of a digest checked whole that are queued together. */
 const PAGE = 256;
 
@@ -179,12 +184,15 @@ export class DigestReader {
   readonly #checked = new WeakMap<ParsedDigest, CheckedDigest>();
   /** Digests read ahead: enough to keep every thread of a pool that takes whole digests busy. */
   readonly #depth: number;
+  /** Digests read ahead before the walk starts, at most (the depth without such a pool). */
+  readonly #earlyMost: number;
 
   /** @param ctx - the walk's context */
   constructor(ctx: WalkContext) {
     this.#ctx = ctx;
     const pool = ctx.fileRoot !== undefined ? ctx.platform.offload : undefined;
     this.#depth = pool ? Math.max(PREFETCH, 2 * pool.threads) : PREFETCH;
+    this.#earlyMost = pool ? Math.max(this.#depth, EARLY_PER_THREAD * pool.threads) : this.#depth;
   }
 
   /**
@@ -221,15 +229,43 @@ export class DigestReader {
    * @param backfill - whether this is the backfill chain
    */
   prefetch(listed: readonly string[], idx: number, backfill = false): void {
-    for (let i = idx; i >= 0 && i > idx - this.#depth; i--) {
-      const id = s3Uri(this.#ctx.bucket, listed[i]!);
-      if (this.#early.has(id) || this.#taken.has(id)) continue;
-      const p = this.#read({ bucket: this.#ctx.bucket, key: listed[i]! }, backfill);
-      p.catch(() => undefined); // reported when (if) it is used
-      this.#early.set(id, p);
-    }
+    for (let i = idx; i >= 0 && i > idx - this.#depth; i--) this.#readEarly(listed[i]!, backfill);
     // Forget what the walk has passed (a link that jumped over it).
-    for (const id of this.#early.keys()) if (this.#early.size > this.#depth * 2) this.#early.delete(id);
+    for (const id of this.#early.keys()) if (this.#early.size > Math.max(this.#depth * 2, this.#earlyMost)) this.#early.delete(id);
+  }
+
+  /**
+   * Before the walk can start (the logs are still being listed), go on reading ahead as the
+   * reads begun by {@link DigestReader.prefetch} end: each one done starts the next older
+   * listed digest, so that a pool's threads never wait for the listing, up to eight digests
+   * a thread in all. Without a pool that takes whole digests, nothing more is read.
+   * @param listed - the chain's listed keys, oldest first (prefetched from the newest)
+   * @param until - settles when the walk may start: no read is begun after it
+   */
+  readAheadUntil(listed: readonly string[], until: Promise<unknown>): void {
+    if (this.#earlyMost <= this.#depth) return;
+    let open = true;
+    until.then(
+      () => (open = false),
+      () => (open = false),
+    );
+    let next = listed.length - 1 - this.#depth;
+    const more = (): void => {
+      if (!open || next < 0 || this.#early.size >= this.#earlyMost) return;
+      const p = this.#readEarly(listed[next--]!, false);
+      p?.then(more, more);
+    };
+    for (const p of [...this.#early.values()]) p.then(more, more);
+  }
+
+  /** Begin reading a digest ahead of the walk, unless it was begun or taken: the read begun. */
+  #readEarly(key: string, backfill: boolean): Promise<DigestRead> | undefined {
+    const id = s3Uri(this.#ctx.bucket, key);
+    if (this.#early.has(id) || this.#taken.has(id)) return undefined;
+    const p = this.#read({ bucket: this.#ctx.bucket, key }, backfill);
+    p.catch(() => undefined); // reported when (if) it is used
+    this.#early.set(id, p);
+    return p;
   }
 
   async #read(ref: DigestRef, backfill: boolean): Promise<DigestRead> {

@@ -640,10 +640,16 @@ export class LocalReader {
     };
     const full: ListedObject[][] = [];
     for (let i = 0; i < entries.length; i++) {
-      // A run of files whose names need no look on disk is listed in one synchronous step.
+      // A run of files whose names need no look on disk is listed in synchronous steps of a
+      // page each; between two, the thread's other tasks get their turn (the messages of a
+      // pool's threads, which wait for more work while a large folder is listed).
       i = this.#files(dir, dirKey, entries, i, folders, links, prefix, after, details, put, full);
-      for (const f of full) yield f;
-      full.length = 0;
+      if (full.length > 0) {
+        yield full.pop()!;
+        await nextTurn();
+        i--; // (the page is full: go on from the entry after its last)
+        continue;
+      }
       if (i >= entries.length) break;
       const d = entries[i]!;
       const link = links?.get(d);
@@ -691,9 +697,10 @@ export class LocalReader {
 
   /**
    * List the entries from `from` on while they are files (not folders) whose names need no look
-   * on disk (no U+FFFD in them), into pages; a small synchronous loop of its own, which the JIT
-   * compiles apart from the walk around it.
-   * @returns the place of the first entry it left (a folder, a name to look at, or the end)
+   * on disk (no U+FFFD in them), into the page, up to the first page filled (put in `full`); a
+   * small synchronous loop of its own, which the JIT compiles apart from the walk around it.
+   * @returns the place of the first entry it left (a folder, a name to look at, the one after a
+   *   page filled, or the end)
    */
   #files(
     dir: Folder,
@@ -718,7 +725,10 @@ export class LocalReader {
       const why = fileProblem(d, k, link);
       const o = why !== undefined ? { key: k, unreadable: why } : this.#file(dir, d, k, link, details);
       const done = o && put(o);
-      if (done) full.push(done);
+      if (done) {
+        full.push(done);
+        return i + 1;
+      }
     }
     return i;
   }
@@ -781,6 +791,9 @@ export class LocalReader {
     yield* names.sort();
   }
 }
+
+/** The end of this turn of the event loop: the thread's other tasks (messages, timers) come first. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Why a listed file (not a folder) cannot be read as an object, if it cannot: its name, its link, or its type. */
 function fileProblem(d: Dirent, key: string, link: LinkTarget | undefined): string | undefined {
