@@ -16,7 +16,7 @@ import { ZLIB_GUNZIP_WASM } from '../src/platform/zlib-wasm-bytes.js';
 /** The wasm reader's answer: the content, or null when it gives up. */
 async function wasm(bytes: Uint8Array, capacity: number): Promise<Buffer | null> {
   const z = (await wasmGunzip())!;
-  z.input(bytes.byteLength).set(bytes);
+  z.input(bytes.byteLength)!.set(bytes);
   const out = z.gunzip(capacity);
   return out ? Buffer.from(out) : null;
 }

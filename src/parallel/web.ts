@@ -154,6 +154,24 @@ function gatherInto(size: number): Uint8Array<ArrayBuffer> {
 }
 
 /**
+ * The content length a whole gzip object's trailer states (modulo 2^32), when the package's
+ * strict parser accepts its header, it is long enough for a member, and the length is within
+ * `limit`; undefined otherwise (the strict path then gives the verdict).
+ */
+function statedLength(input: Uint8Array, limit: number, platform: Platform): number | undefined {
+  const n = input.byteLength;
+  if (gzipHeaderEnd(input, platform) < 0 || n < 18) return undefined;
+  const stated = uint32le(input, n - 4);
+  return stated > limit ? undefined : stated;
+}
+
+/**
+ * WebCrypto's SHA-256 of bytes where they lie, as hex: no copy of ours first (WebCrypto copies
+ * them itself when called, so the memory is free again once this is called).
+ */
+const digestInPlace = async (bytes: Uint8Array<ArrayBuffer>): Promise<string> => toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes)));
+
+/**
  * The fast path of a whole gzip object: the header checked by the package's strict parser, the
  * rest inflated and checked (CRC-32, length, nothing after the member) by the runtime's own gzip
  * reader, the content hashed by WebCrypto in one call. Undefined whenever anything is not as it
@@ -162,10 +180,8 @@ function gatherInto(size: number): Uint8Array<ArrayBuffer> {
  * strict path's error and message.
  */
 async function hashGzipNative(input: Uint8Array<ArrayBuffer>, limit: number, platform: Platform): Promise<HashOutcome | undefined> {
-  const n = input.byteLength;
-  if (gzipHeaderEnd(input, platform) < 0 || n < 18) return undefined;
   // The stated length (modulo 2^32) as a hint only: counted output decides.
-  if (uint32le(input, n - 4) > limit) return undefined;
+  if (statedLength(input, limit, platform) === undefined) return undefined;
   const parts = await inflateGzipNative(input, limit);
   if (!parts) return undefined;
   let whole: Uint8Array<ArrayBuffer>;
@@ -181,8 +197,7 @@ async function hashGzipNative(input: Uint8Array<ArrayBuffer>, limit: number, pla
     }
   }
   // WebCrypto copies the bytes when called, so the gathering buffer is free again once it returns.
-  const sha256 = toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', whole)));
-  return { sha256, size: whole.byteLength, storedSize: n };
+  return { sha256: await digestInPlace(whole), size: whole.byteLength, storedSize: input.byteLength };
 }
 
 /**
@@ -194,19 +209,17 @@ async function hashGzipNative(input: Uint8Array<ArrayBuffer>, limit: number, pla
  * and gives the verdict, as for {@link hashGzipNative}.
  */
 async function hashGzipWasm(input: Uint8Array<ArrayBuffer>, limit: number, platform: Platform, zlib: WasmGunzip): Promise<HashOutcome | undefined> {
-  const n = input.byteLength;
-  if (gzipHeaderEnd(input, platform) < 0 || n < 18) return undefined;
   // Content of a valid member is exactly its stated length, the limit being under 4 GiB: room for
   // that much and no more bounds a bomb, and any other length is refused.
-  const stated = uint32le(input, n - 4);
-  if (stated > limit) return undefined;
-  zlib.input(n).set(input);
-  const content = zlib.gunzip(stated);
+  const stated = statedLength(input, limit, platform);
+  const room = stated === undefined ? undefined : zlib.input(input.byteLength);
+  if (!room) return undefined;
+  room.set(input);
+  const content = zlib.gunzip(stated!);
   if (!content) return undefined;
   // WebCrypto copies the bytes when called, before its promise: the module's memory is free for
   // the Worker's next object (another group's, meanwhile) from here on.
-  const sha256 = toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', content)));
-  return { sha256, size: content.byteLength, storedSize: n };
+  return { sha256: await digestInPlace(content), size: content.byteLength, storedSize: input.byteLength };
 }
 
 /** Hash a picked file on a hashing Worker: a small enough gzip object tried on the fast path first. */

@@ -32,9 +32,10 @@ interface WebAssemblyApi {
 export interface WasmGunzip {
   /**
    * Room for a stored object of `size` bytes in the module's memory: write the object there,
-   * then call {@link WasmGunzip.gunzip}. Valid until the next call of either.
+   * then call {@link WasmGunzip.gunzip}. Valid until the next call of either. Undefined when the
+   * memory cannot grow that far (the caller's strict reader then reads the object).
    */
-  input(size: number): Uint8Array<ArrayBuffer>;
+  input(size: number): Uint8Array<ArrayBuffer> | undefined;
   /**
    * Inflate the object last written into {@link WasmGunzip.input}.
    * @param capacity - the most content accepted (the memory grows to hold it)
@@ -57,7 +58,11 @@ function reader(e: Exports): WasmGunzip {
   };
   return {
     input(size) {
-      ensure(base + size);
+      try {
+        ensure(base + size);
+      } catch {
+        return undefined; // more than the runtime will give the module now
+      }
       inputSize = size;
       return new Uint8Array(e.memory.buffer, base, size);
     },

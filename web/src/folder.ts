@@ -48,7 +48,7 @@ const readBatch = (reader: ReturnType<NonNullable<EntryLike['createReader']>>): 
  * @param entries - the dropped entries (a folder, usually)
  * @param stopped - asked between batches: true ends the walk (the result is then undefined)
  * @returns the files, in the order met
- * @throws DOMException when a folder cannot be listed
+ * @throws Error naming a folder that cannot be listed, and why
  */
 export async function droppedFiles(entries: readonly EntryLike[], stopped: () => boolean = () => false): Promise<DroppedFile[] | undefined> {
   const out: DroppedFile[] = [];
@@ -63,7 +63,11 @@ export async function droppedFiles(entries: readonly EntryLike[], stopped: () =>
   for (let folder = folders.shift(); folder; folder = folders.shift()) {
     const reader = folder.entry.createReader!();
     for (;;) {
-      const batch = await readBatch(reader); // a task of its own: the thread is the browser's meanwhile
+      // A task of its own: the thread is the browser's meanwhile. A folder that cannot be listed
+      // stops the pick, named: its files cannot be accounted for.
+      const batch = await readBatch(reader).catch((e: unknown) => {
+        throw new Error(`${folder.path} cannot be listed: ${e instanceof Error ? e.message || e.name : String(e)}`);
+      });
       if (stopped()) return undefined;
       if (batch.length === 0) break;
       for (const e of batch) take(e, folder.path);
