@@ -23,13 +23,18 @@ const browserTool = chromiumRequirement();
 /** The longest the page's own code may hold its thread at once (a long task begins past it). */
 const LONG_TASK_MS = 50;
 /**
- * The bound held while a run validates and its result is drawn, on a machine as loaded as the
- * one this was written on (load average 10 on 2 cores): every slice of the page's is about 10 ms
- * of its clock, but the parts of the verdict's drawing (the hours, the filters, a group of rows),
- * each one task, took up to about 100 ms there. The page before the slices held its thread for
- * 3 to 5 s at the click on Validate (every picked file cloned into one message).
+ * Finding rows the table grows by a frame (the page's ROWS_PER_FRAME): the first ones included,
+ * which came 25 at once with the filters, a frame of about 90 ms under load.
  */
-const LOADED_RUN_MS = 250;
+const ROWS_PER_FRAME = 10;
+/**
+ * The bound on the page's scripts while a run validates a folder picked through the file input,
+ * on a machine as loaded as the one this was written on (load average 8-10 on 2 cores): cloning
+ * such a `File` into a message waits, synchronously, for the browser to give its size and time,
+ * two files a message, and one such wait inside a slice took up to about 100 ms there. A dropped
+ * folder's files hold theirs, and its run is held to {@link LONG_TASK_MS}.
+ */
+const INPUT_RUN_MS = 250;
 
 describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', () => {
   let browser: Browser;
@@ -87,7 +92,7 @@ describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', 
       // The scripts of the page's own files, each entry into them (an event, a message, a resumed
       // slice) under the bound: the folder is looked through, sent to the Worker and drawn a slice at a time.
       expect(pick.longestScript?.ms ?? 0, JSON.stringify(pick.longestScript)).toBeLessThanOrEqual(LONG_TASK_MS);
-      expect(run.longestScript?.ms ?? 0, JSON.stringify(run.longestScript)).toBeLessThanOrEqual(LOADED_RUN_MS);
+      expect(run.longestScript?.ms ?? 0, JSON.stringify(run.longestScript)).toBeLessThanOrEqual(INPUT_RUN_MS);
       const longest = (t: typeof pick): string => `${t.longestScript ? `${t.longestScript.ms.toFixed(0)} ms (${t.longestScript.invoker})` : 'none'}`;
       console.log(
         `web-threads: long tasks while picking (from the change event) ${pick.durations.map((d) => d.toFixed(0)).join(', ') || 'none'} ms, longest script ${longest(pick)}; ` +
@@ -138,7 +143,7 @@ describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', 
       expect(shown.summary.logs).toEqual({ valid: 10_000, invalid: 0 });
       expect(shown.rows).toHaveLength(500);
       expect(rowsPerFrame.reduce((a, b) => a + b, 0)).toBe(500);
-      expect(Math.max(...rowsPerFrame), rowsPerFrame.join(' ')).toBeLessThanOrEqual(25);
+      expect(Math.max(...rowsPerFrame), rowsPerFrame.join(' ')).toBeLessThanOrEqual(ROWS_PER_FRAME);
       const pick = await longTasks(page, before, picked);
       const run = await longTasks(page, picked, ended);
       console.log(
@@ -147,7 +152,13 @@ describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', 
       );
       // Every task while the folder is listed and looked through, not only the page's scripts.
       expect(pick.longestMs, JSON.stringify(pick)).toBeLessThanOrEqual(LONG_TASK_MS);
-      expect(run.longestScript?.ms ?? 0, JSON.stringify(run.longestScript)).toBeLessThanOrEqual(LOADED_RUN_MS);
+      // While validating, the page's own scripts (the Long Animation Frames API's attribution):
+      // each under 50 ms (the click sorts out no file in its own task; the verdict's parts, the
+      // hours, the filters and each group of rows, are built each in a task of its own after a
+      // frame). The tasks themselves may be longer on a loaded machine: the browser answers each
+      // dropped file opened in a task of its own that waits for its browser process (a few ms of
+      // the thread's CPU, up to 200 ms of waiting under load, in a trace).
+      expect(run.longestScript?.ms ?? 0, JSON.stringify(run.longestScript)).toBeLessThanOrEqual(LONG_TASK_MS);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

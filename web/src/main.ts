@@ -13,7 +13,7 @@ import { discoverInSlices, trailArnOf, type Discovery, type FoundTrail } from '.
 import { droppedFiles, openDropped, openInOrder, type DroppedFile, type EntryLike } from './folder.js';
 import type { CheckpointInput, CheckpointPin, PickedFile, Progress, Report, ReportRequest, RunFiles, RunMessage, SentFile, WorkerMessage } from './protocol.js';
 import { HOUR_STATES, timeline, type HourState } from './timeline.js';
-import { inSlices, nextFrame, SLICE_MS, yieldToPage } from './slices.js';
+import { afterFrame, inSlices, SLICE_MS, yieldToPage } from './slices.js';
 
 declare const __VERSION__: string;
 
@@ -263,11 +263,11 @@ function start(event: SubmitEvent): void {
   }
   if (startTime !== undefined && startTime > endTime) return showError('"From" must not be after "To".');
   const chosen = new Set([...document.querySelectorAll<HTMLInputElement>('#keyfile-list input:checked')].map((b) => b.dataset.key));
-  const chosenPaths = new Set([...chosen].filter((id) => id?.startsWith('k')).map((id) => id!.slice(1)));
-  // In the order the folder's key lists are offered (sorted by path), however the folder came.
-  const inFolder = new Map(state.picked.filter((f) => chosenPaths.has(f.path)).map((f) => [f.path, f]));
-  const keyFiles = [...found.keyFiles.filter((p) => inFolder.has(p)).map((p) => inFolder.get(p)!), ...state.extraKeys.filter((k) => chosen.has(`x${k.path}`))];
-  if (keyFiles.length === 0) return showError('Choose a key list: the folder\'s public-keys.json, or what "aws cloudtrail list-public-keys" printed.');
+  // The folder's key lists chosen, in the order they are offered (sorted by path), however the
+  // folder came (their files are found by sendRun, in its pass over the folder), and any picked apart.
+  const folderKeys = found.keyFiles.filter((p) => chosen.has(`k${p}`));
+  const extraKeys = state.extraKeys.filter((k) => chosen.has(`x${k.path}`));
+  if (folderKeys.length + extraKeys.length === 0) return showError('Choose a key list: the folder\'s public-keys.json, or what "aws cloudtrail list-public-keys" printed.');
   const bucket = $<HTMLInputElement>('bucket').value.trim();
   const trailArn = trailArnOf(t);
   const request: RunMessage = {
@@ -338,7 +338,7 @@ function start(event: SubmitEvent): void {
       endTime: reportRequest!.endTime, // the end validated (a checkpoint may move it)
       root: t.root,
       bucket: reportRequest!.bucket,
-      keyFiles: keyFiles.map((k) => k.path),
+      keyFiles: [...folderKeys, ...extraKeys.map((k) => k.path)],
       accountId: t.accountId,
       region: t.region,
       ...(t.prefix !== undefined && { prefix: t.prefix }),
@@ -353,7 +353,7 @@ function start(event: SubmitEvent): void {
     stop();
     showError(`The check stopped: ${e.message || 'the worker could not start'}`);
   };
-  void sendRun(worker, state.picked, request, keyFiles);
+  void sendRun(worker, state.picked, request, folderKeys, extraKeys);
 }
 
 /** Files a {@link RunFiles} message carries: each costs the page's thread a moment to clone. */
@@ -374,28 +374,45 @@ const asSent = (f: DroppedFile, file: File | Error): SentFile => (file instanceo
 /**
  * Send a run to its Worker: the files under the bucket root in groups, a slice of the page's
  * thread at a time (a dropped folder's opened as they are sent), then the request with its key
- * lists. Nothing more is sent once the run is cancelled.
+ * lists. Nothing more is sent once the run is cancelled. Nothing of it runs in the task of the
+ * click: the folder's files (tens of thousands, maybe) are sorted out a slice at a time too.
+ * @param folderKeys - paths of the folder's key lists chosen, in order
+ * @param extraKeys - key lists picked apart from the folder
  */
-async function sendRun(worker: Worker, picked: readonly Picked[], request: RunMessage, keys: readonly Picked[]): Promise<void> {
+async function sendRun(worker: Worker, picked: readonly Picked[], request: RunMessage, folderKeys: readonly string[], extraKeys: readonly PickedFile[]): Promise<void> {
   const stopped = (): boolean => state.worker !== worker;
-  const taken = picked.some(isDropped) ? await sendDropped(worker, picked.filter(isDropped), request.root, stopped) : await sendPicked(worker, picked as PickedFile[], request.root, stopped);
+  await yieldToPage();
+  const under: Picked[] = [];
+  const wanted = new Set(folderKeys);
+  const keyByPath = new Map<string, Picked>();
+  const sorted = await inSlices(
+    picked,
+    (f) => {
+      if (f.path.startsWith(request.root)) under.push(f);
+      if (wanted.has(f.path)) keyByPath.set(f.path, f);
+    },
+    { stopped },
+  );
+  if (!sorted || stopped()) return;
+  // (A pick is either dropped or through the file input, never both.)
+  const taken = under.some(isDropped) ? await sendDropped(worker, under.filter(isDropped), stopped) : await sendPicked(worker, under as PickedFile[], stopped);
   if (!taken || stopped()) return;
+  const keys = [...folderKeys.filter((p) => keyByPath.has(p)).map((p) => keyByPath.get(p)!), ...extraKeys];
   const keyFiles = await Promise.all(keys.map(sendable));
   if (stopped()) return;
   worker.postMessage({ ...request, keyFiles } satisfies RunMessage);
 }
 
-/** The file input's files under `root`, {@link FILES_PER_MESSAGE} a message; false when stopped. */
-async function sendPicked(worker: Worker, picked: readonly PickedFile[], root: string, stopped: () => boolean): Promise<boolean> {
+/** The file input's files under the bucket root, {@link FILES_PER_MESSAGE} a message; false when stopped. */
+async function sendPicked(worker: Worker, under: readonly PickedFile[], stopped: () => boolean): Promise<boolean> {
   let group: PickedFile[] = [];
   const send = (): void => {
     worker.postMessage({ type: 'files', files: group } satisfies RunFiles);
     group = [];
   };
   const taken = await inSlices(
-    picked,
+    under,
     (f) => {
-      if (!f.path.startsWith(root)) return;
       group.push(f);
       if (group.length === FILES_PER_MESSAGE) send();
     },
@@ -405,9 +422,8 @@ async function sendPicked(worker: Worker, picked: readonly PickedFile[], root: s
   return taken;
 }
 
-/** A dropped folder's files under `root`, opened a few dozen at once, {@link DROPPED_PER_MESSAGE} a message; false when stopped. */
-async function sendDropped(worker: Worker, dropped: readonly DroppedFile[], root: string, stopped: () => boolean): Promise<boolean> {
-  const under = dropped.filter((f) => f.path.startsWith(root));
+/** A dropped folder's files under the bucket root, opened a few at once, {@link DROPPED_PER_MESSAGE} a message; false when stopped. */
+async function sendDropped(worker: Worker, under: readonly DroppedFile[], stopped: () => boolean): Promise<boolean> {
   const opener = openInOrder(under);
   let group: SentFile[] = [];
   let until = performance.now() + SLICE_MS;
@@ -449,9 +465,10 @@ function count(label: string, valid: number, invalid: number): HTMLElement {
 
 /**
  * Show a run's result: the verdict, the summary and the command at once (the verdict takes the
- * focus), then the hours at the next frame and the findings at the one after (a year of hours,
- * hundreds of rows: each drawn in a task of its own, not with the verdict). The findings table's `data-drawn` is
- * `true` once all of it is in.
+ * focus), then, each in a task of its own after a frame has drawn the part before ({@link
+ * afterFrame}), the hours, the filters, and the findings (a year of hours, a hundred thousand
+ * findings to tally, hundreds of rows: none of them built with the verdict or in the task
+ * that lays out another part). The findings table's `data-drawn` is `true` once all of it is in.
  */
 async function showResult(r: Report, pin: CheckpointPin | undefined): Promise<void> {
   $('findings').dataset.drawn = 'false';
@@ -495,7 +512,7 @@ async function showResult(r: Report, pin: CheckpointPin | undefined): Promise<vo
   $('timeline').replaceChildren();
   $('findings').querySelector('tbody')!.replaceChildren();
   verdict.focus();
-  await nextFrame();
+  await afterFrame();
   if (state.report !== r) return; // another run has begun
 
   const hours = timeline(r.findings, new Date(r.request.startTime), new Date(r.request.endTime));
@@ -520,7 +537,7 @@ async function showResult(r: Report, pin: CheckpointPin | undefined): Promise<vo
     }),
   );
 
-  await nextFrame();
+  await afterFrame();
   if (state.report !== r) return;
 
   // The codes and severities present, in one pass over what may be a hundred thousand findings.
@@ -536,15 +553,15 @@ async function showResult(r: Report, pin: CheckpointPin | undefined): Promise<vo
   $('f-severity').replaceChildren(el('option', { value: '' }, 'all'), ...severities.map((v) => el('option', { value: v }, v)));
   $<HTMLSelectElement>('f-severity').value = severities.includes('invalid') ? 'invalid' : '';
   $<HTMLInputElement>('f-object').value = '';
+  await afterFrame();
+  if (state.report !== r) return;
   showFindings();
 }
 
-/** Finding rows drawn in the first slice; the rest follow a slice at a time. */
-const FIRST_ROWS = 25;
-
 /**
- * Finding rows added a frame after the first ones: the frame lays out every row added, about half
- * a millisecond each on a quiet machine, several times that on a loaded one.
+ * Finding rows added a frame: the frame lays out every row added, about half a millisecond each
+ * on a quiet machine, several times that on a loaded one (the first 25 at once, with the filters,
+ * made a frame of 90 ms there).
  */
 const ROWS_PER_FRAME = 10;
 
@@ -585,23 +602,24 @@ function showFindings(): void {
   const table = $('findings');
   const body = table.querySelector('tbody')!;
   table.dataset.drawn = 'false';
-  body.replaceChildren(...shown.slice(0, FIRST_ROWS).map(row));
+  body.replaceChildren(...shown.slice(0, ROWS_PER_FRAME).map(row));
   $('shown').textContent =
     matched > shown.length ? `Showing ${shown.length} of ${matched} matching findings (of ${r.findings.length}); narrow the filters to see the rest.` : `${matched} of ${r.findings.length} findings shown.`;
-  const rest = shown.slice(FIRST_ROWS);
+  const rest = shown.slice(ROWS_PER_FRAME);
   const done = (): void => void (table.dataset.drawn = 'true');
   if (rest.length === 0) return done();
   const groups: Finding[][] = [];
   for (let i = 0; i < rest.length; i += ROWS_PER_FRAME) groups.push(rest.slice(i, i + ROWS_PER_FRAME));
   void (async () => {
-    await nextFrame();
+    await afterFrame();
     if (drawing !== drawings) return;
     // A group a frame, never more: the frame lays out the rows its script added, which costs far
     // more than building them, so a time budget for the script alone would let a frame take
-    // dozens of rows and lay them out in one long task.
+    // dozens of rows and lay them out in one long task. Each group is built in a task of its own
+    // after a frame, not in the frame's callback: the next frame lays it out in another task.
     for (const g of groups) {
       body.append(...g.map(row));
-      await nextFrame();
+      await afterFrame();
       if (drawing !== drawings) return;
     }
     done();

@@ -42,6 +42,18 @@ export function nextFrame(): Promise<void> {
 }
 
 /**
+ * Wait for the browser's next frame to be drawn, then for a task of the page's own after it:
+ * DOM added then is laid out and painted by the following frame, in a task of its own, so the
+ * script that builds a part and the frame that lays it out never add up to one long task (work
+ * done in a frame's callback is laid out and painted in the same task).
+ * @returns in a task of its own, after the next frame
+ */
+export async function afterFrame(): Promise<void> {
+  await nextFrame();
+  await yieldToPage();
+}
+
+/**
  * Call `step` on each item in order, yielding whenever a slice of {@link SLICE_MS} has been
  * spent (the time is read every `check` items, which must each take far less than a slice).
  * @param items - the items
