@@ -156,8 +156,8 @@ describe.skipIf(browserTool.skip)('the page\'s thread and Workers in Chromium', 
       // each under 50 ms (the click sorts out no file in its own task; the verdict's parts, the
       // hours, the filters and each group of rows, are built each in a task of its own after a
       // frame). The tasks themselves may be longer on a loaded machine: the browser answers each
-      // dropped file opened in a task of its own that waits for its browser process (a few ms of
-      // the thread's CPU, up to 200 ms of waiting under load, in a trace).
+      // dropped file opened in a task of its own, which waits (a few ms of the thread's CPU, up
+      // to 200 ms of wall time under load, in a trace).
       expect(run.longestScript?.ms ?? 0, JSON.stringify(run.longestScript)).toBeLessThanOrEqual(LONG_TASK_MS);
       expect(errors).toEqual([]);
     } finally {
