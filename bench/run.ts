@@ -23,6 +23,7 @@ import { benchWeb, webSection } from './web.ts';
 import { benchWebFolder, webFolderSection } from './web-folder.ts';
 import { benchEntries, entriesSection } from './entries.ts';
 import { benchStartup, startupSection } from './startup.ts';
+import { memoryLine, peakMemory } from './memory.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -126,36 +127,6 @@ async function local(c: Corpus, json = false): Promise<LocalResult> {
     ...(json && { jsonMs: median(asJson.map((t) => t.ms)) }),
     cpu: { c: cpuMs(inC), ours: cpuMs(ours), main: mainMs(ours), ...(json && { json: cpuMs(asJson), jsonMain: mainMs(asJson) }) },
   };
-}
-
-/** Runs of each corpus in the memory section: peak RSS is steady from run to run. */
-const MEMORY_ROUNDS = 2;
-
-/** Peak RSS (MB; the highest of its runs) of ours over each corpus, the corpora alternating. */
-async function peakMemory(corpora: Corpus[]): Promise<Array<{ corpus: Corpus; rssMB: number }>> {
-  const peaks = corpora.map(() => 0);
-  for (let i = 0; i < MEMORY_ROUNDS; i++) {
-    for (const [j, c] of corpora.entries()) {
-      const o = await timed('node', [join(ROOT, 'bench', 'measure.mjs'), ...validateArgs(c, ['--threads', String(CORES)])]);
-      if (o.status !== 0) throw new Error(`validate-logs failed on ${c.name}: ${o.errors}`);
-      peaks[j] = Math.max(peaks[j]!, o.maxRssKB / 1024);
-    }
-  }
-  return corpora.map((corpus, j) => ({ corpus, rssMB: peaks[j]! }));
-}
-
-/** The memory section's line: each peak, the largest against the one of a quarter of its logs, and the largest growth per doubling. */
-function memoryLine(m: Array<{ corpus: Corpus; rssMB: number }>): string {
-  const n = (c: Corpus): string => c.logs.length.toLocaleString('en-US');
-  const last = m[m.length - 1]!;
-  const quarter = m[m.length - 3]!;
-  const steps = m.slice(1).map((x, i) => ({ from: m[i]!, to: x, growth: x.rssMB / m[i]!.rssMB - 1 }));
-  const worst = steps.reduce((a, b) => (b.growth > a.growth ? b : a));
-  return (
-    `Memory against the number of logs (flat), peak RSS of ${MEMORY_ROUNDS} runs each, the sizes alternating: ${m.map((x) => `${n(x.corpus)} logs: ${x.rssMB.toFixed(0)} MB`).join(', ')}. ` +
-    `The peak at ${n(last.corpus)} logs is **${(last.rssMB / quarter.rssMB).toFixed(2)}×** the peak at ${n(quarter.corpus)} (target ≤ 1.2×); ` +
-    `the largest growth per doubling is **${(worst.growth * 100).toFixed(0)} %**, ${n(worst.from.corpus)} → ${n(worst.to.corpus)} logs (target ≤ 10 %; ${steps.map((x) => `${(x.growth * 100).toFixed(0)} %`).join(', ')}).`
-  );
 }
 
 /** write-digests over a corpus (its digests removed first: they come back identical) against the native baseline, alternating. */
@@ -335,7 +306,7 @@ for (const c of [trailQuarter, trailHalf, trail, big, manyQuarter, manyHalf, man
   results.push(await local(c, c === many));
 }
 log('memory against the number of logs...');
-const memory = await peakMemory([manyQuarter, manyHalf, many, manyDouble]);
+const [memory] = await peakMemory([manyQuarter, manyHalf, many, manyDouble]);
 log('generator against the same baseline...');
 const generated = [];
 for (const c of [trail, big, many]) generated.push(await generator(c));
@@ -416,7 +387,7 @@ V8's own):
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${results.filter((r) => r.jsonMs !== undefined).map(jsonRow).join('\n')}
 
-${memoryLine(memory)}
+${memoryLine(memory!)}
 
 ## Generator
 
