@@ -247,7 +247,34 @@ describe('times', () => {
     expect(() => parseDigestTime('2023-10-15T23:04:04.000Z')).toThrow();
     expect(() => parseDigestTime('2023-10-15T23:04:04+00:00')).toThrow();
   });
+
+  it('gives Date.UTC\'s time for every day of every year a key or digest can name (computed without it)', () => {
+    let wrong = 0;
+    for (let y = 100; y <= 9999; y++) {
+      for (let mo = 1; mo <= 12; mo++) {
+        for (let d = 1; d <= 31; d++) {
+          const expected = new Date(Date.UTC(y, mo - 1, d, 23, 59, 58));
+          const real = expected.getUTCMonth() === mo - 1; // not (say) February 30th
+          const at = `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T23:59:58Z`;
+          if (real ? parseDigestTime(at).getTime() !== expected.getTime() : !throws(() => parseDigestTime(at))) wrong++;
+        }
+      }
+    }
+    expect(wrong).toBe(0);
+    expect(parseDigestTime('0100-01-01T00:00:00Z').getTime()).toBe(Date.UTC(100, 0, 1));
+    expect(parseDigestTime('9999-12-31T23:59:59Z').getTime()).toBe(Date.UTC(9999, 11, 31, 23, 59, 59));
+    expect(parseLogKey('AWSLogs/111122223333/CloudTrail/us-east-1/2000/02/29/111122223333_CloudTrail_us-east-1_20000229T2359Z_AAAAAAAAAAAAAAAA.json.gz').deliveryTime.getTime()).toBe(Date.UTC(2000, 1, 29, 23, 59));
+  });
 });
+
+const throws = (f: () => unknown): boolean => {
+  try {
+    f();
+    return false;
+  } catch {
+    return true;
+  }
+};
 
 describe('event time scanning', () => {
   const text =

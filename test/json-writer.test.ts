@@ -37,6 +37,34 @@ describe('JsonReport', () => {
     expect(writes.join('').startsWith(head + '\n' + JSON.stringify(valid(0)) + ',\n' + JSON.stringify(valid(1)) + ',\n')).toBe(true);
   });
 
+  it('gathers a finding with no promise; only a write that waits for a slow stdout is one, and the document stays whole and in order', async () => {
+    const writes: string[] = [];
+    // A stdout that is full after each write and drains a turn later.
+    const slow = new Writable({
+      highWaterMark: 1,
+      write: (c: Buffer, _e, cb) => {
+        writes.push(c.toString());
+        setImmediate(cb);
+      },
+    });
+    const report = new JsonReport(slow, '0.0.0');
+    await report.begin(null);
+    const n = 5000;
+    let promises = 0;
+    for (let i = 0; i < n; i++) {
+      const written = report.finding('us-east-1', valid(i));
+      if (written) {
+        promises++;
+        await written;
+      }
+    }
+    await report.end(judgeRegions([]));
+    expect(promises).toBeGreaterThan(0);
+    expect(promises).toBeLessThan(n / 50);
+    const doc = JSON.parse(writes.join('')) as { findings: Finding[] };
+    expect(doc.findings.map((f) => f.size)).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
   it('writes the findings gathered when the run ends early, then the tail', async () => {
     const { stream, writes } = sink();
     const report = new JsonReport(stream, '0.0.0');

@@ -140,18 +140,19 @@ export class JsonReport implements RegionSink {
   }
 
   /**
-   * Write one finding (waits while stdout is full). Once the document is ended, nothing more
-   * is written.
+   * Write one finding. Once the document is ended, nothing more is written.
    * @param _region - its region (each finding names it)
    * @param f - the finding
+   * @returns a promise only when the findings gathered were written and stdout is full (the
+   *   caller waits for it): most findings are only gathered, with no promise to wait for
    */
-  async finding(_region: string, f: Finding): Promise<void> {
-    if (this.#ended) return;
+  finding(_region: string, f: Finding): Promise<void> | undefined {
+    if (this.#ended) return undefined;
     const text = `${this.#first ? '\n' : ',\n'}${JSON.stringify(f)}`;
     this.#first = false;
     this.#pending.push(text);
     this.#pendingChars += text.length;
-    if (this.#pendingChars >= FINDINGS_CHUNK_CHARS) await this.#flush();
+    return this.#pendingChars >= FINDINGS_CHUNK_CHARS ? this.#flush() : undefined;
   }
 
   /** Write the findings gathered so far. */

@@ -256,7 +256,7 @@ export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) =
     }
   }
   const whole = parts.length === 1 ? parts[0]! : concatBytes(parts);
-  return gunzipWhole(whole, sink, j) ?? gunzipStream([whole], sink, j, small);
+  return gunzipWhole(whole, sink, j.platform, options) ?? gunzipStream([whole], sink, j, small);
 }
 
 /**
@@ -272,34 +272,55 @@ export async function gunzipInto(source: ByteSource, sink: (chunk: Uint8Array) =
  *   `SIZE_LIMIT` when the output exceeds `maxOutputBytes`
  */
 export function gunzipWholeSync(input: Uint8Array, sink: (chunk: Uint8Array) => void, options: GunzipOptions = {}): GunzipResult | undefined {
-  const j = job(options);
-  if (!j.platform.inflateWhole) return undefined;
-  return gunzipWhole(input, sink, j);
+  const platform = options.platform ?? defaultPlatform;
+  if (!platform.inflateWhole) return undefined;
+  return gunzipWhole(input, sink, platform, options);
+}
+
+/**
+ * {@link gunzipWholeSync}'s content itself, for a caller that hashes many small objects: the
+ * same checks, the same errors, and nothing made for an object that is fine (no options, no
+ * error-making functions, no result object): its content is returned.
+ * @param input - the whole stored object
+ * @param platform - the runtime (one with `inflateWhole`)
+ * @param options - the limit and the name for messages (`sizeHint` and `platform` unused)
+ * @returns the content, valid until the platform's next inflate; undefined when the object
+ *   inflates to more than one call takes (stream it instead)
+ * @throws ValidateLogsError `GZIP_INVALID` or `SIZE_LIMIT`
+ */
+export function gunzipWholeContent(input: Uint8Array, platform: Platform, options: Pick<GunzipOptions, 'maxOutputBytes' | 'what'>): Uint8Array | undefined {
+  const max = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
+  const body = plainHeader(input) ?? new HeaderParser(job(options).bad, platform.crc32).push(input, 0);
+  if (body < 0) throw job(options).bad(input.byteLength === 0 ? 'empty object' : 'truncated in the gzip header');
+  let out;
+  try {
+    out = platform.inflateWhole!(input.subarray(body), Math.min(max, WHOLE_MAX_OUTPUT));
+  } catch (e) {
+    throw job(options).bad(e instanceof Error ? e.message : String(e), e);
+  }
+  if (!out) {
+    if (max <= WHOLE_MAX_OUTPUT) throw job(options).tooLarge();
+    return undefined;
+  }
+  const output = out.output;
+  const trailer = input.subarray(body + out.consumed);
+  if (trailer.byteLength !== TRAILER) {
+    const bad = job(options).bad;
+    if (trailer.byteLength < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
+    throw bad(`data after the end of the gzip stream (at byte ${input.byteLength - trailer.byteLength + TRAILER})`);
+  }
+  const crc = platform.crc32(output);
+  if (uint32le(trailer, 0) !== crc >>> 0 || uint32le(trailer, 4) !== output.byteLength % 2 ** 32) checkTrailer(trailer, crc, output.byteLength, job(options).bad);
+  return output;
 }
 
 /**
  * One synchronous inflate of a whole small object (the platform has `inflateWhole`); undefined
  * when it inflates too far for that (stream it instead).
  */
-function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, j: Job): GunzipResult | undefined {
-  const { bad, max } = j;
-  const body = plainHeader(input) ?? new HeaderParser(bad, j.platform.crc32).push(input, 0);
-  if (body < 0) throw bad(input.byteLength === 0 ? 'empty object' : 'truncated in the gzip header');
-  let out;
-  try {
-    out = j.platform.inflateWhole!(input.subarray(body), Math.min(max, WHOLE_MAX_OUTPUT));
-  } catch (e) {
-    throw bad(e instanceof Error ? e.message : String(e), e);
-  }
-  if (!out) {
-    if (max <= WHOLE_MAX_OUTPUT) throw j.tooLarge();
-    return undefined;
-  }
-  const { output } = out;
-  const trailer = input.subarray(body + out.consumed);
-  if (trailer.byteLength < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
-  if (trailer.byteLength > TRAILER) throw bad(`data after the end of the gzip stream (at byte ${input.byteLength - trailer.byteLength + TRAILER})`);
-  checkTrailer(trailer, j.platform.crc32(output), output.byteLength, bad);
+function gunzipWhole(input: Uint8Array, sink: (chunk: Uint8Array) => void, platform: Platform, options: GunzipOptions): GunzipResult | undefined {
+  const output = gunzipWholeContent(input, platform, options);
+  if (!output) return undefined;
   if (output.byteLength > 0) sink(output);
   return { compressedBytes: input.byteLength, uncompressedBytes: output.byteLength };
 }

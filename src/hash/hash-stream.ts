@@ -9,7 +9,7 @@ import type { Platform } from '../platform/platform.js';
 import type { HashOutcome, OffloadPlatform } from './offload.js';
 import { concatBytes, copyBytes, toHex } from '../utils.js';
 import { toChunks, type ByteSource } from './chunks.js';
-import { gunzipInto, gunzipWholeSync } from './gunzip.js';
+import { gunzipInto, gunzipWholeContent, gunzipWholeSync } from './gunzip.js';
 import { sha256Hex } from './sha256.js';
 
 /** Options of {@link hashStream}. */
@@ -153,29 +153,26 @@ export function hashWhole(bytes: Uint8Array, options: Omit<HashStreamOptions, 'o
   return r && content.outcome(r.uncompressedBytes, r.compressedBytes);
 }
 
-/** The one output chunk of a whole object's inflate, as {@link holdWhole} took it. */
-let held: Uint8Array | undefined;
-/** The sink of {@link hashGunzipped}: one for every object, no closure each. */
-const holdWhole = (chunk: Uint8Array): void => {
-  held = chunk;
-};
-const EMPTY = new Uint8Array(0);
-
 /**
- * {@link hashWhole} of a gzip object when only its hash is wanted (no event times): its one
- * piece of content hashed in one call, with no stream, hash object or sink of its own (a pool
+ * {@link hashWhole} of a gzip object when only its hash is wanted (no event times): its
+ * content hashed in one call, with no stream, hash object, sink or options of its own (a pool
  * thread hashes tens of thousands of small logs).
  */
 function hashGunzipped(bytes: Uint8Array, platform: Platform, options: Omit<HashStreamOptions, 'onContent' | 'sizeHint'>): HashOutcome | undefined {
-  held = undefined;
-  const r = gunzipWholeSync(bytes, holdWhole, {
-    platform,
-    ...(options.maxBytes !== undefined && { maxOutputBytes: options.maxBytes }),
-    ...(options.what !== undefined && { what: options.what }),
-  });
-  const content = held ?? EMPTY;
-  held = undefined;
-  return r && { sha256: sha256Hex(content, platform), size: r.uncompressedBytes, storedSize: r.compressedBytes };
+  if (!platform.inflateWhole) return undefined;
+  const content = gunzipWholeContent(bytes, platform, gunzipLimits(options));
+  return content && { sha256: sha256Hex(content, platform), size: content.byteLength, storedSize: bytes.byteLength };
+}
+
+/** The gunzip options of the last hash options seen: a batch's objects share theirs, made once. */
+let limitsOf: { maxBytes: number | undefined; what: string | undefined; limits: { maxOutputBytes?: number; what?: string } } | undefined;
+
+function gunzipLimits(options: Omit<HashStreamOptions, 'onContent' | 'sizeHint'>): { maxOutputBytes?: number; what?: string } {
+  const { maxBytes, what } = options;
+  if (limitsOf === undefined || limitsOf.maxBytes !== maxBytes || limitsOf.what !== what) {
+    limitsOf = { maxBytes, what, limits: { ...(maxBytes !== undefined && { maxOutputBytes: maxBytes }), ...(what !== undefined && { what }) } };
+  }
+  return limitsOf.limits;
 }
 
 /**

@@ -590,18 +590,16 @@ export class LocalReader {
   }
 
   async *#walk(dir: Folder, dirKey: string, entries: Dirent[], prefix: string, after: string, details: boolean): AsyncGenerator<ListedObject[]> {
-    // Links first: whether one is a folder decides its place in the order.
+    // Links first: whether one is a folder decides its place in the order. (The loops over
+    // every entry are functions of their own: a hot loop here would have V8 compile this whole
+    // generator, and again after each deoptimization.)
     let links: Map<Dirent, LinkTarget> | undefined;
-    for (const d of entries) {
-      if (d.isSymbolicLink()) (links ??= new Map()).set(d, await this.#link(dir.real + sep + d.name, dir, dirKey + d.name));
-    }
-    const isFolder = (d: Dirent): boolean => d.isDirectory() || links?.get(d)?.folder === true;
+    for (const d of linksAmong(entries)) (links ??= new Map()).set(d, await this.#link(dir.real + sep + d.name, dir, dirKey + d.name));
     // S3 orders keys by their bytes: a folder's keys sort as "name/...". (Sorted by name, the
     // shared folder prefix left out; a key string is made only for the entry at hand, so a
     // folder of many thousand files does not become many thousand strings at once.) Each
     // entry's place is worked out once, not at every comparison.
-    const folders = new Set<Dirent>();
-    for (const d of entries) if (isFolder(d)) folders.add(d);
+    const folders = foldersAmong(entries, links);
     if (folders.size === 0) {
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } else {
@@ -790,6 +788,23 @@ export class LocalReader {
     }
     yield* names.sort();
   }
+}
+
+/** The symbolic links among a folder's entries. */
+function linksAmong(entries: readonly Dirent[]): Dirent[] {
+  const links: Dirent[] = [];
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.isSymbolicLink()) links.push(entries[i]!);
+  return links;
+}
+
+/** The folders among a folder's entries: its subfolders, and its links to folders. */
+function foldersAmong(entries: readonly Dirent[], links: ReadonlyMap<Dirent, LinkTarget> | undefined): Set<Dirent> {
+  const folders = new Set<Dirent>();
+  for (let i = 0; i < entries.length; i++) {
+    const d = entries[i]!;
+    if (d.isDirectory() || links?.get(d)?.folder === true) folders.add(d);
+  }
+  return folders;
 }
 
 /** The end of this turn of the event loop: the thread's other tasks (messages, timers) come first. */
