@@ -12,6 +12,7 @@ const [command, ...args] = process.argv.slice(2);
 const { validateLogsCommand } = await import('../dist/cli/validate-logs-command.js');
 const { writeDigestsCommand } = await import('../dist/cli/write-digests.js');
 const { keepHeapsSmall } = await import('../dist/cli/io.js');
+const { holdYoungGeneration } = await import('../dist/cli/process.js');
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 let errors = '';
 const stderr = new Writable({
@@ -21,7 +22,11 @@ const stderr = new Writable({
   },
 });
 const run = command === 'write-digests' ? writeDigestsCommand : validateLogsCommand;
-if (run === validateLogsCommand) keepHeapsSmall(); // as the validate-logs program does when it starts
+// As the validate-logs program does when it starts.
+if (run === validateLogsCommand) {
+  keepHeapsSmall();
+  holdYoungGeneration();
+}
 const cpu0 = process.cpuUsage(); // the process's: its threads included
 const main0 = mainThreadCpuMs();
 const t0 = performance.now();

@@ -62,6 +62,27 @@ describe('the compact log inventory', () => {
     expect(inv.odd.map((o) => o.key)).toEqual([odd]);
   });
 
+  it('holds more logs than one piece of its columns (16,384): every key, time, mark and count across the pieces', async () => {
+    // Logs a minute apart, several of them in the same minute at the pieces' edges.
+    const n = 40_000;
+    const t0 = Date.UTC(2025, 3, 1);
+    const times = Array.from({ length: n }, (_, i) => t0 + Math.floor(i / 3) * 60_000);
+    const many = times.map((t, i) => logKey(trail, new Date(t), `L${String(i).padStart(15, '0')}`));
+    const inv = await LogInventory.load(source(many), 'b', trail, 0, Number.POSITIVE_INFINITY);
+    expect(inv.size).toBe(n);
+    for (const i of [0, 16_383, 16_384, 16_385, 32_767, 32_768, n - 1]) {
+      expect(inv.keyAt(i)).toBe(many[i]);
+      expect(inv.timeAt(i)).toBe(times[i]);
+    }
+    expect(Array.from({ length: n }, (_, i) => inv.keyAt(i))).toEqual(many);
+    for (const i of [16_382, 16_384, 32_769, n - 1]) expect(inv.mark(many[i]!)).toBe('first');
+    expect(inv.mark(many[16_384]!)).toBe('again');
+    expect(inv.mark(logKey(trail, new Date(times[16_384]!), 'Lzzzzzzzzzzzzzzz'))).toBe('absent');
+    expect(Array.from({ length: n }, (_, i) => (inv.listed(i) ? i : -1)).filter((i) => i >= 0)).toEqual([16_382, 16_384, 32_769, n - 1]);
+    expect(inv.indexOf(times[16_384]!)).toBe(16_383); // (16,383 to 16,385 share a minute)
+    expect(inv.count(times[16_383]!, times[32_768]! + 60_000)).toBe(32_769 - 16_383); // (32,768 is the second of its minute)
+  });
+
   it('takes the listing window from the times in the keys', async () => {
     const inv = await LogInventory.load(source(keys), 'b', trail, T + 10 * 60_000, T + 50 * 60_000);
     expect(inv.size).toBe(2);

@@ -94,13 +94,20 @@ export function trailLogTime(trail: TrailRef): (key: string) => number | undefin
   };
 }
 
+/** Logs a piece of the inventory's columns holds (2^14: 400 KiB of columns); the place of log i is piece i >> PIECE_BITS, at i & IN_PIECE. */
+const PIECE_BITS = 14;
+const PIECE = 1 << PIECE_BITS;
+const IN_PIECE = PIECE - 1;
+
 /** The log files of a trail region in storage, by delivery time, each with a "listed by a digest" mark. */
 export class LogInventory {
   readonly #trail: TrailRef;
-  #times = new Float64Array(1024);
-  #u1 = new Float64Array(1024);
-  #u2 = new Float64Array(1024);
-  #listed = new Uint8Array(1024);
+  // Each column in pieces of PIECE logs, one added when the last is full: nothing is copied, and
+  // no column is held twice while it grows (doubled, the old and the new arrays were alive together).
+  readonly #times: Float64Array[] = [];
+  readonly #u1: Float64Array[] = [];
+  readonly #u2: Float64Array[] = [];
+  readonly #listed: Uint8Array[] = [];
   // (Sorted by time, as listings are; a key is found by binary search on its minute.)
   #size = 0;
   readonly #matches: (key: string) => boolean;
@@ -141,7 +148,7 @@ export class LogInventory {
    */
   async extend(source: ObjectSource, bucket: string, from: number, to: number): Promise<void> {
     const folder = logFolder(this.#trail);
-    const last = this.#size > 0 ? this.#times[this.#size - 1]! : undefined;
+    const last = this.#size > 0 ? this.timeAt(this.#size - 1) : undefined;
     const since = last ?? from;
     // `FOLDER/YYYY/MM/DD` sorts just before every key of that day's folder. Keys sort by their
     // time: an earlier listing's last log of its window, and what came before it, need not be
@@ -186,26 +193,21 @@ export class LogInventory {
   #limit = Number.NEGATIVE_INFINITY;
 
   #add(key: string, time: number): void {
-    if (this.#size === this.#times.length) this.#grow();
     const i = this.#size++;
+    const j = i & IN_PIECE;
+    if (j === 0) this.#grow();
+    const p = i >> PIECE_BITS;
     const at = key.length - 24;
-    const u1 = pack(key, at);
-    this.#times[i] = time;
-    this.#u1[i] = u1;
-    this.#u2[i] = pack(key, at + 8);
+    this.#times[p]![j] = time;
+    this.#u1[p]![j] = pack(key, at);
+    this.#u2[p]![j] = pack(key, at + 8);
   }
 
   #grow(): void {
-    const n = this.#times.length * 2;
-    const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.#times = grow(this.#times, (k) => new Float64Array(k));
-    this.#u1 = grow(this.#u1, (k) => new Float64Array(k));
-    this.#u2 = grow(this.#u2, (k) => new Float64Array(k));
-    this.#listed = grow(this.#listed, (k) => new Uint8Array(k));
+    this.#times.push(new Float64Array(PIECE));
+    this.#u1.push(new Float64Array(PIECE));
+    this.#u2.push(new Float64Array(PIECE));
+    this.#listed.push(new Uint8Array(PIECE));
   }
 
   /** Number of log files. */
@@ -219,7 +221,7 @@ export class LogInventory {
    * @returns the time in ms
    */
   timeAt(i: number): number {
-    return this.#times[i]!;
+    return this.#times[i >> PIECE_BITS]![i & IN_PIECE]!;
   }
 
   /**
@@ -228,7 +230,9 @@ export class LogInventory {
    * @returns the key
    */
   keyAt(i: number): string {
-    return logKey(this.#trail, new Date(this.#times[i]!), unpack(this.#u1[i]!) + unpack(this.#u2[i]!));
+    const p = i >> PIECE_BITS;
+    const j = i & IN_PIECE;
+    return logKey(this.#trail, new Date(this.#times[p]![j]!), unpack(this.#u1[p]![j]!) + unpack(this.#u2[p]![j]!));
   }
 
   /**
@@ -247,10 +251,13 @@ export class LogInventory {
     const u1 = pack(key, at);
     const u2 = pack(key, at + 8);
     // Logs are held by time: the few of the same minute are compared by their unique part (no index to keep).
-    for (let i = this.indexOf(time); i < this.#size && this.#times[i] === time; i++) {
-      if (this.#u1[i] === u1 && this.#u2[i] === u2) {
-        const before = this.#listed[i]! & chain;
-        this.#listed[i]! |= chain;
+    for (let i = this.indexOf(time); i < this.#size && this.timeAt(i) === time; i++) {
+      const p = i >> PIECE_BITS;
+      const j = i & IN_PIECE;
+      if (this.#u1[p]![j] === u1 && this.#u2[p]![j] === u2) {
+        const listed = this.#listed[p]!;
+        const before = listed[j]! & chain;
+        listed[j]! |= chain;
         return before ? 'again' : 'first';
       }
     }
@@ -263,7 +270,7 @@ export class LogInventory {
    * @returns true when marked
    */
   listed(i: number): boolean {
-    return this.#listed[i] !== 0;
+    return this.#listed[i >> PIECE_BITS]![i & IN_PIECE] !== 0;
   }
 
   /**
@@ -286,7 +293,7 @@ export class LogInventory {
     let hi = this.#size;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.#times[mid]! < t) lo = mid + 1;
+      if (this.timeAt(mid) < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
