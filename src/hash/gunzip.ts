@@ -191,10 +191,11 @@ function plainHeader(input: Uint8Array): number | undefined {
  */
 export const uint32le = (bytes: Uint8Array, at: number): number => (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 
-/** Check the 8-byte trailer against the content's CRC-32 and length. */
-function checkTrailer(trailer: Uint8Array, crc: number, size: number, bad: Fail): void {
-  if (uint32le(trailer, 0) !== crc >>> 0) throw bad('CRC-32 of the content does not match the gzip trailer');
-  if (uint32le(trailer, 4) !== size % 2 ** 32) throw bad('length of the content does not match the gzip trailer');
+/** What is wrong with the 8-byte trailer against the content's CRC-32 and length, if anything (nothing made when all is well). */
+function trailerProblem(trailer: Uint8Array, crc: number, size: number): string | undefined {
+  if (uint32le(trailer, 0) !== crc >>> 0) return 'CRC-32 of the content does not match the gzip trailer';
+  if (uint32le(trailer, 4) !== size % 2 ** 32) return 'length of the content does not match the gzip trailer';
+  return undefined;
 }
 
 /** What both decoders share: the name for messages, the output limit, how to fail. */
@@ -309,8 +310,8 @@ export function gunzipWholeContent(input: Uint8Array, platform: Platform, option
     if (trailer.byteLength < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
     throw bad(`data after the end of the gzip stream (at byte ${input.byteLength - trailer.byteLength + TRAILER})`);
   }
-  const crc = platform.crc32(output);
-  if (uint32le(trailer, 0) !== crc >>> 0 || uint32le(trailer, 4) !== output.byteLength % 2 ** 32) checkTrailer(trailer, crc, output.byteLength, job(options).bad);
+  const problem = trailerProblem(trailer, platform.crc32(output), output.byteLength);
+  if (problem !== undefined) throw job(options).bad(problem);
   return output;
 }
 
@@ -394,7 +395,8 @@ async function gunzipStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Ar
     const held = await inflating(() => inflater!.end());
     takeTrailer(held, compressed - held.byteLength);
     if (filled < TRAILER) throw bad('truncated: the gzip trailer is missing or incomplete');
-    checkTrailer(trailer, outCrc, output, bad);
+    const problem = trailerProblem(trailer, outCrc, output);
+    if (problem !== undefined) throw bad(problem);
     return { compressedBytes: compressed, uncompressedBytes: output };
   } finally {
     inflater?.destroy();

@@ -68,8 +68,7 @@ export async function hashStream(source: ByteSource, options: HashStreamOptions 
   if (options.gzip) {
     const r = await gunzipInto(source, content.sink, {
       platform,
-      ...(options.maxBytes !== undefined && { maxOutputBytes: options.maxBytes }),
-      ...(options.what !== undefined && { what: options.what }),
+      ...gunzipLimits(options),
       ...(options.sizeHint !== undefined && { sizeHint: options.sizeHint }),
     });
     return content.outcome(r.uncompressedBytes, r.compressedBytes);
@@ -145,11 +144,7 @@ export function hashWhole(bytes: Uint8Array, options: Omit<HashStreamOptions, 'o
     content.sink(bytes);
     return content.outcome(bytes.byteLength, bytes.byteLength);
   }
-  const r = gunzipWholeSync(bytes, content.sink, {
-    platform,
-    ...(options.maxBytes !== undefined && { maxOutputBytes: options.maxBytes }),
-    ...(options.what !== undefined && { what: options.what }),
-  });
+  const r = gunzipWholeSync(bytes, content.sink, { platform, ...gunzipLimits(options) });
   return r && content.outcome(r.uncompressedBytes, r.compressedBytes);
 }
 
@@ -164,7 +159,7 @@ function hashGunzipped(bytes: Uint8Array, platform: Platform, options: Omit<Hash
   return content && { sha256: sha256Hex(content, platform), size: content.byteLength, storedSize: bytes.byteLength };
 }
 
-/** The gunzip options of the last hash options seen: a batch's objects share theirs, made once. */
+/** The gunzip limits of the last hash options seen: a batch's objects share theirs, made once. */
 let limitsOf: { maxBytes: number | undefined; what: string | undefined; limits: { maxOutputBytes?: number; what?: string } } | undefined;
 
 function gunzipLimits(options: Omit<HashStreamOptions, 'onContent' | 'sizeHint'>): { maxOutputBytes?: number; what?: string } {
