@@ -261,6 +261,23 @@ describe('what an insider re-signing leaves behind', () => {
     expect(d3).toBeDefined();
   });
 
+  it('a log listed twice in one digest, there or not, is told apart from one listed by another digest', async () => {
+    const { dir, digests } = await makeTrail(4);
+    const [, d2, , d4] = digests;
+    const once = d2!.record.logFiles[0]!;
+    const own = d4!.record.logFiles[1]!;
+    // A log of d4's hour that is not in storage, listed first and again at the end; one of d4's
+    // own listed again after the others; and one of d2's, which d2 then lists too.
+    const gone = { ...own, s3Object: logKey(trail, new Date(t0 + 3 * H + 20 * 60_000), 'GONE000000000000') };
+    await resign(dir, d4!, (r) => (r.logFiles = [gone, ...r.logFiles, own, gone, { ...once }]));
+    const again = (await verify(dir, t0, t0 + 4 * H)).filter((f) => f.code === 'LOG_DUPLICATE');
+    const said = (key: string): string[] => again.filter((f) => f.key === key).map((f) => f.message);
+    expect(said(gone.s3Object)).toEqual([expect.stringContaining('twice in this digest')]);
+    expect(said(own.s3Object)).toEqual([expect.stringContaining('twice in this digest')]);
+    expect(said(once.s3Object)).toEqual([expect.stringContaining('another digest of this chain lists it too')]);
+    expect(again).toHaveLength(3);
+  });
+
   it('a log of another account, region or folder, or delivered outside the digest window', async () => {
     const { dir, digests } = await makeTrail(3);
     const newest = digests.at(-1)!;

@@ -693,12 +693,32 @@ async function* checkListedLogs(walk: ChainWalk, ref: DigestRef, d: ParsedDigest
 function duplicateCheck(walk: ChainWalk, uri: string): (logBucket: string, key: string) => Finding | undefined {
   const { backfill } = walk;
   const { bucket, inventory } = walk.ctx;
-  const here = new Set<string>();
+  const chain = backfill ? 2 : 1;
+  // While every key so far was a first listing of a log held here, none was listed twice in
+  // this digest (its first listing would have marked it), so the keys are only kept in a list;
+  // the set to look them up in is made at the first key that is not (nearly never): no hashing
+  // of a thousand keys a digest.
+  let before: string[] | undefined = [];
+  let here: Set<string> | undefined;
   return (logBucket, key) => {
     if (logBucket !== bucket) return undefined;
-    const twice = here.has(key);
-    here.add(key);
-    if (!twice && inventory.mark(key, backfill ? 2 : 1) !== 'again') return undefined;
+    let twice: boolean;
+    if (before !== undefined) {
+      const mark = inventory.mark(key, chain);
+      if (mark === 'first') {
+        before.push(key);
+        return undefined;
+      }
+      here = new Set(before);
+      before = undefined;
+      twice = here.has(key); // (then `mark` is 'again', and marked nothing)
+      here.add(key);
+      if (!twice && mark !== 'again') return undefined;
+    } else {
+      twice = here!.has(key);
+      here!.add(key);
+      if (!twice && inventory.mark(key, chain) !== 'again') return undefined;
+    }
     return finding('LOG_DUPLICATE', {
       kind: 'log',
       object: s3Uri(logBucket, key),
