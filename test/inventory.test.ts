@@ -83,6 +83,25 @@ describe('the compact log inventory', () => {
     expect(inv.count(times[16_383]!, times[32_768]! + 60_000)).toBe(32_769 - 16_383); // (32,768 is the second of its minute)
   });
 
+  it('holds every time a key may name (years 100 to 9999, before 1970 and past 2^32 minutes after it) and every unique part, in 17 bytes a log', async () => {
+    // The time is held in 33 bits of minutes (the 33rd from 8094-08-05T03:12Z), each half of the unique part in 48: the edges of each.
+    const times = [Date.UTC(100, 0, 1), Date.UTC(1969, 11, 31, 23, 59), Date.UTC(1970, 0, 1), Date.UTC(2025, 0, 1), Date.UTC(8094, 7, 5, 3, 11), Date.UTC(8094, 7, 5, 3, 12), Date.UTC(9999, 11, 31, 23, 59)];
+    const edges = ['0000000000000000', '0000000zzzzzzzz0', 'zzzzzzz00000000z', 'zzzzzzzzzzzzzzzz']; // (in key order)
+    const all = times.flatMap((t) => edges.map((u) => logKey(trail, new Date(t), u)));
+    const inv = await LogInventory.load(source(all), 'b', trail, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+    expect(inv.size).toBe(all.length);
+    expect(Array.from({ length: inv.size }, (_, i) => inv.keyAt(i))).toEqual(all);
+    expect(Array.from({ length: inv.size }, (_, i) => inv.timeAt(i))).toEqual(times.flatMap((t) => edges.map(() => t)));
+    for (const t of times) expect(inv.count(t, t + 60_000)).toBe(edges.length);
+    // Marks never touch the time's 33rd bit held beside them, nor it the marks.
+    for (let i = 0; i < all.length; i += 2) expect(inv.mark(all[i]!, 2)).toBe('first');
+    expect(inv.mark(logKey(trail, new Date(times[6]!), 'zzzzzzzzzzzzzzzy'))).toBe('absent');
+    expect(Array.from({ length: inv.size }, (_, i) => inv.listed(i))).toEqual(all.map((_, i) => i % 2 === 0));
+    expect(Array.from({ length: inv.size }, (_, i) => inv.keyAt(i))).toEqual(all);
+    expect(inv.mark(all[all.length - 2]!, 2)).toBe('again');
+    expect(inv.mark(all[all.length - 2]!, 1)).toBe('first');
+  });
+
   it('takes the listing window from the times in the keys', async () => {
     const inv = await LogInventory.load(source(keys), 'b', trail, T + 10 * 60_000, T + 50 * 60_000);
     expect(inv.size).toBe(2);

@@ -94,19 +94,33 @@ export function trailLogTime(trail: TrailRef): (key: string) => number | undefin
   };
 }
 
-/** Logs a piece of the inventory's columns holds (2^14: 400 KiB of columns); the place of log i is piece i >> PIECE_BITS, at i & IN_PIECE. */
+/** Logs a piece of the inventory's columns holds (2^14: 272 KiB of columns); the place of log i is piece i >> PIECE_BITS, at i & IN_PIECE. */
 const PIECE_BITS = 14;
 const PIECE = 1 << PIECE_BITS;
 const IN_PIECE = PIECE - 1;
+
+/**
+ * A log's time is held in minutes (a key's time is a minute) from 2^30 minutes before 1970, 33
+ * bits from year 100 to 9999 (what a key may name): the low 32 in a column of its own, the
+ * 33rd in the mark's byte, above the chains' marks (1 and 2).
+ */
+const MINUTE_MS = 60_000;
+const MINUTES_BEFORE_1970 = 2 ** 30;
+const TIME_HIGH = 4;
+const TWO_32 = 2 ** 32;
 
 /** The log files of a trail region in storage, by delivery time, each with a "listed by a digest" mark. */
 export class LogInventory {
   readonly #trail: TrailRef;
   // Each column in pieces of PIECE logs, one added when the last is full: nothing is copied, and
   // no column is held twice while it grows (doubled, the old and the new arrays were alive together).
-  readonly #times: Float64Array[] = [];
-  readonly #u1: Float64Array[] = [];
-  readonly #u2: Float64Array[] = [];
+  // 17 bytes a log: the time's low 32 bits (minutes); each half of the unique part (8 base-62
+  // characters, under 2^48) as its low 32 and high 16 bits; a byte of marks and the time's 33rd bit.
+  readonly #minutes: Uint32Array[] = [];
+  readonly #u1: Uint32Array[] = [];
+  readonly #u1High: Uint16Array[] = [];
+  readonly #u2: Uint32Array[] = [];
+  readonly #u2High: Uint16Array[] = [];
   readonly #listed: Uint8Array[] = [];
   // (Sorted by time, as listings are; a key is found by binary search on its minute.)
   #size = 0;
@@ -198,16 +212,29 @@ export class LogInventory {
     if (j === 0) this.#grow();
     const p = i >> PIECE_BITS;
     const at = key.length - 24;
-    this.#times[p]![j] = time;
-    this.#u1[p]![j] = pack(key, at);
-    this.#u2[p]![j] = pack(key, at + 8);
+    const minutes = time / MINUTE_MS + MINUTES_BEFORE_1970;
+    this.#minutes[p]![j] = minutes; // (stored modulo 2^32)
+    if (minutes >= TWO_32) this.#listed[p]![j] = TIME_HIGH;
+    const u1 = pack(key, at);
+    const u2 = pack(key, at + 8);
+    this.#u1[p]![j] = u1;
+    this.#u1High[p]![j] = u1 / TWO_32;
+    this.#u2[p]![j] = u2;
+    this.#u2High[p]![j] = u2 / TWO_32;
   }
 
   #grow(): void {
-    this.#times.push(new Float64Array(PIECE));
-    this.#u1.push(new Float64Array(PIECE));
-    this.#u2.push(new Float64Array(PIECE));
+    this.#minutes.push(new Uint32Array(PIECE));
+    this.#u1.push(new Uint32Array(PIECE));
+    this.#u1High.push(new Uint16Array(PIECE));
+    this.#u2.push(new Uint32Array(PIECE));
+    this.#u2High.push(new Uint16Array(PIECE));
     this.#listed.push(new Uint8Array(PIECE));
+  }
+
+  /** The i-th log's time, in minutes from 2^30 minutes before 1970, at piece p, place j. */
+  #minutesAt(p: number, j: number): number {
+    return this.#minutes[p]![j]! + (this.#listed[p]![j]! & TIME_HIGH ? TWO_32 : 0);
   }
 
   /** Number of log files. */
@@ -221,7 +248,7 @@ export class LogInventory {
    * @returns the time in ms
    */
   timeAt(i: number): number {
-    return this.#times[i >> PIECE_BITS]![i & IN_PIECE]!;
+    return (this.#minutesAt(i >> PIECE_BITS, i & IN_PIECE) - MINUTES_BEFORE_1970) * MINUTE_MS;
   }
 
   /**
@@ -232,7 +259,9 @@ export class LogInventory {
   keyAt(i: number): string {
     const p = i >> PIECE_BITS;
     const j = i & IN_PIECE;
-    return logKey(this.#trail, new Date(this.#times[p]![j]!), unpack(this.#u1[p]![j]!) + unpack(this.#u2[p]![j]!));
+    const u1 = this.#u1High[p]![j]! * TWO_32 + this.#u1[p]![j]!;
+    const u2 = this.#u2High[p]![j]! * TWO_32 + this.#u2[p]![j]!;
+    return logKey(this.#trail, new Date(this.timeAt(i)), unpack(u1) + unpack(u2));
   }
 
   /**
@@ -250,11 +279,15 @@ export class LogInventory {
     const at = key.length - 24;
     const u1 = pack(key, at);
     const u2 = pack(key, at + 8);
+    const u1Low = u1 >>> 0;
+    const u2Low = u2 >>> 0;
     // Logs are held by time: the few of the same minute are compared by their unique part (no index to keep).
-    for (let i = this.indexOf(time); i < this.#size && this.timeAt(i) === time; i++) {
+    const minutes = time / MINUTE_MS + MINUTES_BEFORE_1970;
+    for (let i = this.indexOf(time); i < this.#size; i++) {
       const p = i >> PIECE_BITS;
       const j = i & IN_PIECE;
-      if (this.#u1[p]![j] === u1 && this.#u2[p]![j] === u2) {
+      if (this.#minutesAt(p, j) !== minutes) break;
+      if (this.#u1[p]![j] === u1Low && this.#u2[p]![j] === u2Low && this.#u1High[p]![j]! * TWO_32 + u1Low === u1 && this.#u2High[p]![j]! * TWO_32 + u2Low === u2) {
         const listed = this.#listed[p]!;
         const before = listed[j]! & chain;
         listed[j]! |= chain;
@@ -270,7 +303,7 @@ export class LogInventory {
    * @returns true when marked
    */
   listed(i: number): boolean {
-    return this.#listed[i >> PIECE_BITS]![i & IN_PIECE] !== 0;
+    return (this.#listed[i >> PIECE_BITS]![i & IN_PIECE]! & 3) !== 0;
   }
 
   /**
@@ -289,11 +322,13 @@ export class LogInventory {
    * @returns the position (size when none)
    */
   indexOf(t: number): number {
+    // In the held minutes (a time between two minutes falls between them: a double here holds a thousandth of a millisecond).
+    const minutes = t / MINUTE_MS + MINUTES_BEFORE_1970;
     let lo = 0;
     let hi = this.#size;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.timeAt(mid) < t) lo = mid + 1;
+      if (this.#minutesAt(mid >> PIECE_BITS, mid & IN_PIECE) < minutes) lo = mid + 1;
       else hi = mid;
     }
     return lo;
