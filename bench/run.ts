@@ -453,6 +453,8 @@ in a fresh process (\`bench/measure.mjs\`: the whole process, start-up included)
     npm run build && npx tsx bench/entries.ts   # only the entries' import time and bundle size
     npm run build && npx tsx bench/watch.ts     # only the watcher's passes and alert latency
     npm run build && npx tsx bench/many.ts      # only the many small logs against C, alternating (--against DIR: another build)
+    npx tsx bench/web.ts                        # only the page, the browser's floor and the command on 1 GB, alternating
+    npx tsx bench/web-floor.ts --ways byob+wasm+hw,ab+wasm+subtle   # only the browser's floor, its ways against each other and the command
 `;
 writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
 process.stdout.write(report);

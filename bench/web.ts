@@ -14,12 +14,13 @@ import type { Browser } from 'playwright-core';
 import { serveStatic } from '../scripts/serve-web.mjs';
 import { browserMissing, buildPage, launch, median, pageState, pickFolder, pressTimed, readResult, responsiveness, watchResponsiveness, WEB_DIR } from '../test/helpers/page.ts';
 import { ARN, BUCKET, corpus, ROOT, type Corpus } from './corpus.ts';
+import { FLOOR_WAY, floorChecks, openFloor, type FloorRun } from './web-floor.ts';
 
 /** Clock ticks a second in /proc's CPU times (USER_HZ: 100 on Linux). */
 const TICKS = 100;
 
-/** The CPU time (user + system, seconds) of every live process descending from this one: the browser's. */
-export function descendantsCpu(): number {
+/** The CPU time (user + system, seconds) of each live process descending from this one (the browser's), by process id. */
+export function descendantsCpuByPid(): Map<number, number> {
   const parent = new Map<number, number>();
   const cpu = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
@@ -33,20 +34,38 @@ export function descendantsCpu(): number {
       // gone meanwhile
     }
   }
-  let total = 0;
+  const mine = new Map<number, number>();
   for (const [pid, seconds] of cpu) {
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
       if (p === process.pid) {
-        total += seconds;
+        mine.set(pid, seconds);
         break;
       }
     }
   }
+  return mine;
+}
+
+/** The CPU time (user + system, seconds) of every live process descending from this one: the browser's. */
+export function descendantsCpu(): number {
+  let total = 0;
+  for (const seconds of descendantsCpuByPid().values()) total += seconds;
+  return total;
+}
+
+/**
+ * The CPU time (seconds) the browser's processes have spent since `before` (a
+ * {@link descendantsCpuByPid}): each live process's growth, a new one's whole; a process that
+ * ended meanwhile (a closed page's renderer) takes nothing off.
+ */
+export function descendantsCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of descendantsCpuByPid()) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 
 /** One run of the command over the corpus (bench/measure.mjs, a fresh process): its own time, and the CPU time of its process. */
-function cliRun(c: Corpus): Promise<{ ms: number; cpuS: number }> {
+export function cliRun(c: Corpus): Promise<{ ms: number; cpuS: number }> {
   const args = ['validate-logs', '--trail-arn', ARN, '--start-time', c.start, '--end-time', c.end, '--local-dir', c.dir, '--public-keys', c.keys, '--s3-bucket', BUCKET];
   // The shell reports its waited-for child's CPU time (cutime, cstime of its /proc/self/stat).
   const script = `"$0" "$@" && cat /proc/$$/stat`;
@@ -88,6 +107,8 @@ export type WebResult =
       medianLateMs: number;
       maxLateMs: number;
       status: string;
+      /** The browser's floor (bench/web-floor.ts) in the same rounds: click-equivalent to the last hash (median, range, CPU seconds), its way and Workers. */
+      floor: { ms: number; range: [number, number]; cpuS: number; way: string; workers: number };
       /** With `against`: that build of the page, click to verdict (median, range, CPU seconds). */
       against?: { ms: number; range: [number, number]; cpuS: number; maxLateMs: number; maxPressMs: number };
     }
@@ -102,7 +123,7 @@ async function pageRun(browser: Browser, url: string, c: Corpus): Promise<PageRu
     await page.goto(url);
     await pickFolder(page, dirname(c.dir));
     await watchResponsiveness(page, 'bucket');
-    const cpu0 = descendantsCpu();
+    const cpu0 = descendantsCpuByPid();
     const t0 = Date.now();
     await page.locator('#run').click();
     await page.locator('#bucket').focus();
@@ -112,7 +133,7 @@ async function pageRun(browser: Browser, url: string, c: Corpus): Promise<PageRu
       await page.waitForTimeout(100);
     }
     const ms = Date.now() - t0;
-    const cpuS = descendantsCpu() - cpu0;
+    const cpuS = descendantsCpuSince(cpu0);
     const seen = await responsiveness(page);
     const error = page.locator('#error');
     if (await error.isVisible()) return { ok: false, reason: `the page says: ${await error.textContent()}` };
@@ -146,6 +167,10 @@ export async function benchWeb(c: Corpus, options: { workers?: number; rounds?: 
     const pages: Array<Extract<PageRun, { ok: true }>> = [];
     const before: Array<Extract<PageRun, { ok: true }>> = [];
     const cli: Array<{ ms: number; cpuS: number }> = [];
+    const floors: FloorRun[] = [];
+    const floor = await openFloor(browser, c);
+    const checked = floorChecks(c, await floor.run(FLOOR_WAY)); // its Workers' code compiled, as the page's is by its first files
+    if (checked) return { ok: false, reason: checked };
     for (let i = 0; i < rounds; i++) {
       if (other) {
         const b = await pageRun(browser, other.url + query, c);
@@ -155,8 +180,10 @@ export async function benchWeb(c: Corpus, options: { workers?: number; rounds?: 
       const r = await pageRun(browser, server.url + query, c);
       if (!r.ok) return r;
       pages.push(r);
+      floors.push(await floor.run(FLOOR_WAY));
       cli.push(await cliRun(c));
     }
+    await floor.close();
     const ms = median(pages.map((p) => p.ms));
     const cliMs = median(cli.map((p) => p.ms));
     const trips = pages.flatMap((p) => p.trips);
@@ -180,6 +207,7 @@ export async function benchWeb(c: Corpus, options: { workers?: number; rounds?: 
       medianLateMs: median(lateMs),
       maxLateMs: Math.max(0, ...lateMs),
       status: pages[pages.length - 1]!.status,
+      floor: { ms: median(floors.map((f) => f.ms)), range: [Math.min(...floors.map((f) => f.ms)), Math.max(...floors.map((f) => f.ms))], cpuS: median(floors.map((f) => f.cpuS)), way: FLOOR_WAY, workers: floor.workers },
       ...(other && {
         against: { ms: median(before.map((p) => p.ms)), range: [Math.min(...before.map((p) => p.ms)), Math.max(...before.map((p) => p.ms))] as [number, number], cpuS: median(before.map((p) => p.cpuS)), maxLateMs: Math.max(0, ...before.flatMap((p) => p.lateMs)), maxPressMs: Math.max(0, ...before.flatMap((p) => p.trips)) },
       }),
@@ -189,6 +217,22 @@ export async function benchWeb(c: Corpus, options: { workers?: number; rounds?: 
     await server.close();
     await other?.close();
   }
+}
+
+/** A floor way (bench/web-floor.ts) in words. */
+function floorWayWords(way: string): string {
+  const [read, inflate, hash] = way.split('+');
+  const words: Record<string, string> = {
+    ab: '`Blob.arrayBuffer()`',
+    frs: '`FileReaderSync`',
+    byob: "the file's byte stream read into a kept buffer",
+    wasm: 'zlib in WebAssembly into its kept memory',
+    ds: '`DecompressionStream`',
+    subtle: "WebCrypto's SHA-256",
+    noble: "`@noble/hashes`' SHA-256",
+    hw: "`hash-wasm`'s SHA-256 over kept memory",
+  };
+  return [read!, inflate!, hash!].map((p) => words[p] ?? p).join(', ');
 }
 
 /** The results section of bench/RESULTS.md. */
@@ -202,13 +246,23 @@ and the hashing Workers it starts, one per processor), from the click on Validat
 alternating${r.ok ? `, ${r.rounds} rounds, medians (fastest–slowest in brackets)` : ''}. CPU time: the browser's processes over the run, the
 command's process. Ratio = the command's time / the page's (target ≥ 0.5). Meanwhile a key is pressed every 100 ms (its round trip: until the
 page's thread has handled it) and a 50 ms timer on the page's thread notes how late it fires.
+The browser's floor (\`bench/web-floor.ts\`), in the same Chromium and rounds, on the same files picked through a file
+input: as many dedicated Workers as the browser reports processors, each doing only the browser's primitives per log
+(read the \`File\`, inflate, SHA-256), nothing of validation (no listing, digests, checks or report), the cheapest way
+found on this machine${r.ok ? ` (\`${r.floor.way}\`: ${floorWayWords(r.floor.way)})` : ''}; timed from the files handed to the Workers (started
+before) to the last hash. Floor to command = the command's time / the floor's: where it is under 0.5, the target is out of
+the browser's reach on this machine; page to floor = the floor's time / the page's: what the page itself could still gain.
 `;
   if (!r.ok) return `${head}\nNot measured: ${r.reason}.\n`;
   const s = (ms: number): string => (ms / 1000).toFixed(2);
+  const f = r.floor;
+  const mb = c.uncompressedBytes / 1e6;
   return `${head}
-| page, click to verdict | page MB/s of logs | page CPU s | command | command MB/s | command CPU s | ratio, page to command |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| ${s(r.ms)} s (${s(r.range[0])}–${s(r.range[1])}) | ${r.uncompressedMBps.toFixed(0)} | ${r.cpuS.toFixed(2)} | ${s(r.cliMs)} s (${s(r.cliRange[0])}–${s(r.cliRange[1])}) | ${r.cliMBps.toFixed(0)} | ${r.cliCpuS.toFixed(2)} | **${(r.cliMs / r.ms).toFixed(2)}** |
+| page, click to verdict | page MB/s of logs | page CPU s | the browser's floor | floor MB/s | floor CPU s | command | command MB/s | command CPU s | ratio, page to command | floor to command | page to floor |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ${s(r.ms)} s (${s(r.range[0])}–${s(r.range[1])}) | ${r.uncompressedMBps.toFixed(0)} | ${r.cpuS.toFixed(2)} | ${s(f.ms)} s (${s(f.range[0])}–${s(f.range[1])}) | ${(mb / (f.ms / 1000)).toFixed(0)} | ${f.cpuS.toFixed(2)} | ${s(r.cliMs)} s (${s(r.cliRange[0])}–${s(r.cliRange[1])}) | ${r.cliMBps.toFixed(0)} | ${r.cliCpuS.toFixed(2)} | **${(r.cliMs / r.ms).toFixed(2)}** | **${(r.cliMs / f.ms).toFixed(2)}** | ${(f.ms / r.ms).toFixed(2)} |
+
+${r.cliMs / f.ms < 0.5 ? `The floor is ${(r.cliMs / f.ms).toFixed(2)} of the command: on this machine the browser's own reading, inflating and hashing cannot reach 0.5, whatever the page does.` : `The floor is ${(r.cliMs / f.ms).toFixed(2)} of the command: the browser could reach 0.5 here; what the page lacks is its own.`}
 
 | MB/s stored, page | key presses (handled) | key round trip, median / longest | timer lateness, median / longest |
 | ---: | ---: | ---: | ---: |
