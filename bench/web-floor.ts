@@ -16,7 +16,8 @@
 //   inflate: wasm (zlib in WebAssembly, src/platform/zlib-wasm.ts, into its kept memory), ds (the
 //            browser's DecompressionStream, its pieces gathered into a kept buffer)
 //   hash:    subtle (WebCrypto's crypto.subtle.digest over the content where it lies), noble
-//            (@noble/hashes' sha256 over the same memory)
+//            (@noble/hashes' sha256 over the same memory), hw (hash-wasm's SHA-256 in WebAssembly,
+//            over the same memory, one hasher kept)
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
