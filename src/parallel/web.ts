@@ -205,23 +205,97 @@ let wasmSha: Promise<IHasher | undefined> | undefined;
 
 /**
  * This thread's SHA-256 compiled to WebAssembly (`hash-wasm`), made on first use; undefined where
- * WebAssembly may not be compiled. It hashes content where the Worker keeps it: in the page's
- * hashing Workers on the bench's machine it cost less CPU than WebCrypto's one-shot SHA-256, whose
- * copy of each object's content into fresh memory costs more there than the hash itself.
+ * WebAssembly may not be compiled. It hashes content where the Worker keeps it.
  */
 function wasmSha256(): Promise<IHasher | undefined> {
   return (wasmSha ??= createSHA256().catch(() => undefined));
+}
+
+/** Content of at least this many bytes is hashed by the way a {@link ShaChoice} chose (or is timed to choose); less, in WebAssembly. */
+export const SHA_TIMED_MIN: number = 1 << 20;
+
+/** Timed hashes of each way a {@link ShaChoice} makes before it keeps the cheaper. */
+export const SHA_TRIALS: number = 3;
+
+/**
+ * Which of two SHA-256s a hashing Worker uses for the content it holds: WebCrypto's (the
+ * processor's SHA extensions, but each call copies the content into fresh memory first) or one
+ * compiled to WebAssembly over the content where it lies (no copy, no SHA extensions). Which costs
+ * less depends on the machine: where fresh memory is cheap (most machines), WebCrypto's costs a
+ * fraction of the other; on the bench's VM, where touching fresh memory is dear, the copy alone
+ * costs more than the WebAssembly hash. So the Worker times both on its first objects of at least
+ * {@link SHA_TIMED_MIN} bytes, alternating, {@link SHA_TRIALS} of each, and keeps the one with
+ * less time per byte. The hash is the same either way: only its cost is chosen. Smaller content
+ * is hashed in WebAssembly (no hop to WebCrypto's thread, and no copy).
+ */
+export class ShaChoice {
+  readonly #ms = [0, 0];
+  readonly #bytes = [0, 0];
+  readonly #runs = [0, 0];
+  #chosen: 0 | 1 | undefined;
+
+  /**
+   * @param wasm - SHA-256 in WebAssembly over the bytes where they lie, as hex
+   * @param webCrypto - WebCrypto's SHA-256 of the bytes, as hex
+   * @param now - a clock in ms (`performance.now`)
+   */
+  constructor(
+    private readonly wasm: (bytes: Uint8Array) => string,
+    private readonly webCrypto: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** The way kept: 'wasm' or 'webcrypto', or undefined while both are still being timed. */
+  get chosen(): 'wasm' | 'webcrypto' | undefined {
+    return this.#chosen === undefined ? undefined : this.#chosen === 0 ? 'wasm' : 'webcrypto';
+  }
+
+  /**
+   * SHA-256 of `bytes`, as hex, by the way chosen (or being timed).
+   * @param bytes - the content
+   * @returns the hex digest
+   */
+  async hash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+    if (bytes.byteLength < SHA_TIMED_MIN) return this.wasm(bytes);
+    const chosen = this.#chosen;
+    if (chosen !== undefined) return chosen === 0 ? this.wasm(bytes) : this.webCrypto(bytes);
+    const way = this.#runs[0]! <= this.#runs[1]! ? 0 : 1;
+    const start = this.now();
+    const hex = way === 0 ? this.wasm(bytes) : await this.webCrypto(bytes);
+    this.#ms[way]! += this.now() - start;
+    this.#bytes[way]! += bytes.byteLength;
+    this.#runs[way]!++;
+    if (this.#chosen === undefined && this.#runs[0]! >= SHA_TRIALS && this.#runs[1]! >= SHA_TRIALS) {
+      this.#chosen = this.#ms[0]! / this.#bytes[0]! <= this.#ms[1]! / this.#bytes[1]! ? 0 : 1;
+    }
+    return hex;
+  }
+}
+
+let shaChoice: Promise<ShaChoice | undefined> | undefined;
+
+/** This thread's {@link ShaChoice}, made on first use; undefined where WebAssembly may not be compiled (WebCrypto then hashes everything). */
+function threadShaChoice(): Promise<ShaChoice | undefined> {
+  return (shaChoice ??= wasmSha256().then((sha) =>
+    sha
+      ? new ShaChoice((bytes) => {
+          sha.init();
+          sha.update(bytes);
+          return sha.digest('hex');
+        }, digestInPlace)
+      : undefined,
+  ));
 }
 
 /**
  * The fast path of a whole gzip object through zlib in WebAssembly: the header checked by the
  * package's strict parser, the object copied into the module's memory, inflated and checked there
  * by zlib (CRC-32, length, nothing after the member) into room for exactly the length its trailer
- * states, and the content hashed where it lies (by `sha`, SHA-256 in WebAssembly, else WebCrypto).
+ * states, and the content hashed where it lies (by `sha`, the thread's choice of SHA-256, else WebCrypto).
  * Undefined whenever anything is not as it should be, or the content is larger than `limit`: the
  * strict path then reads the same bytes and gives the verdict, as for {@link hashGzipNative}.
  */
-async function hashGzipWasm(input: Uint8Array<ArrayBuffer>, limit: number, platform: Platform, zlib: WasmGunzip, sha: IHasher | undefined): Promise<HashOutcome | undefined> {
+async function hashGzipWasm(input: Uint8Array<ArrayBuffer>, limit: number, platform: Platform, zlib: WasmGunzip, sha: ShaChoice | undefined): Promise<HashOutcome | undefined> {
   // Content of a valid member is exactly its stated length, the limit being under 4 GiB: room for
   // that much and no more bounds a bomb, and any other length is refused.
   const stated = statedLength(input, limit, platform);
@@ -231,14 +305,10 @@ async function hashGzipWasm(input: Uint8Array<ArrayBuffer>, limit: number, platf
   const content = zlib.gunzip(stated!);
   if (!content) return undefined;
   const size = content.byteLength;
-  // Both hashes are done with the module's memory when they return (WebCrypto copies the bytes
-  // when called): it is free for the Worker's next object (another group's, meanwhile) from here on.
-  if (sha) {
-    sha.init();
-    sha.update(content);
-    return { sha256: sha.digest('hex'), size, storedSize: input.byteLength };
-  }
-  return { sha256: await digestInPlace(content), size, storedSize: input.byteLength };
+  // Both hashes are done with the module's memory when they are called (the one in WebAssembly
+  // runs to its end at once; WebCrypto copies the bytes when called): it is free for the Worker's
+  // next object (another group's, meanwhile) from here on.
+  return { sha256: await (sha ? sha.hash(content) : digestInPlace(content)), size, storedSize: input.byteLength };
 }
 
 /** Hash a picked file on a hashing Worker: a small enough gzip object tried on the fast path first. */
@@ -247,7 +317,7 @@ async function hashFile(platform: Platform, bound: number, file: Blob, request: 
   const input = await readWhole(file);
   const limit = Math.min(bound, request.maxBytes ?? Number.POSITIVE_INFINITY);
   const zlib = await wasmGunzip();
-  const fast = zlib ? await hashGzipWasm(input, limit, platform, zlib, await wasmSha256()) : await hashGzipNative(input, limit, platform);
+  const fast = zlib ? await hashGzipWasm(input, limit, platform, zlib, await threadShaChoice()) : await hashGzipNative(input, limit, platform);
   return fast ?? hashBytes(platform, bound, [input], request);
 }
 
