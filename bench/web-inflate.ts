@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { launch, median } from '../test/helpers/page.ts';
 import { corpus, ROOT } from './corpus.ts';
-import { descendantsCpu } from './web.ts';
+import { descendantsCpuByPid, descendantsCpuSince } from './web.ts';
 
 /** The Worker: each way as a function of a Blob, and a loop timing one way over every log. */
 const WORKER = `
@@ -104,9 +104,9 @@ try {
   await page.evaluate(`Promise.all([${ways.map((w) => JSON.stringify(w)).join(',')}].map(() => 0)).then(async () => { for (const w of ${JSON.stringify(ways)}) await run(w); })`); // warm-up
   for (let r = 0; r < Number(values.rounds); r++) {
     for (const way of ways) {
-      const cpu0 = descendantsCpu();
+      const cpu0 = descendantsCpuByPid();
       const ms = (await page.evaluate(`run(${JSON.stringify(way)})`)) as number;
-      got.get(way)!.push({ ms, cpu: descendantsCpu() - cpu0 });
+      got.get(way)!.push({ ms, cpu: descendantsCpuSince(cpu0) });
     }
   }
   const mb = c.uncompressedBytes / 1e6;

@@ -46,13 +46,6 @@ export function descendantsCpuByPid(): Map<number, number> {
   return mine;
 }
 
-/** The CPU time (user + system, seconds) of every live process descending from this one: the browser's. */
-export function descendantsCpu(): number {
-  let total = 0;
-  for (const seconds of descendantsCpuByPid().values()) total += seconds;
-  return total;
-}
-
 /**
  * The CPU time (seconds) the browser's processes have spent since `before` (a
  * {@link descendantsCpuByPid}): each live process's growth, a new one's whole; a process that

@@ -107,6 +107,8 @@ const IN_PIECE = PIECE - 1;
 const MINUTE_MS = 60_000;
 const MINUTES_BEFORE_1970 = 2 ** 30;
 const TIME_HIGH = 4;
+/** The chains' marks in the mark's byte (1: the standard chain; 2: the backfill chain). */
+const MARKS = 1 | 2;
 const TWO_32 = 2 ** 32;
 
 /** The log files of a trail region in storage, by delivery time, each with a "listed by a digest" mark. */
@@ -303,7 +305,7 @@ export class LogInventory {
    * @returns true when marked
    */
   listed(i: number): boolean {
-    return (this.#listed[i >> PIECE_BITS]![i & IN_PIECE]! & 3) !== 0;
+    return (this.#listed[i >> PIECE_BITS]![i & IN_PIECE]! & MARKS) !== 0;
   }
 
   /**

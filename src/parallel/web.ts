@@ -201,16 +201,6 @@ async function hashGzipNative(input: Uint8Array<ArrayBuffer>, limit: number, pla
   return { sha256: await digestInPlace(whole), size: whole.byteLength, storedSize: input.byteLength };
 }
 
-let wasmSha: Promise<IHasher | undefined> | undefined;
-
-/**
- * This thread's SHA-256 compiled to WebAssembly (`hash-wasm`), made on first use; undefined where
- * WebAssembly may not be compiled. It hashes content where the Worker keeps it.
- */
-function wasmSha256(): Promise<IHasher | undefined> {
-  return (wasmSha ??= createSHA256().catch(() => undefined));
-}
-
 /** Content of at least this many bytes is hashed by the way a {@link ShaChoice} chose (or is timed to choose); less, in WebAssembly. */
 export const SHA_TIMED_MIN: number = 1 << 20;
 
@@ -226,7 +216,10 @@ export const SHA_TRIALS: number = 3;
  * costs more than the WebAssembly hash. So the Worker times both on its first objects of at least
  * {@link SHA_TIMED_MIN} bytes, alternating, {@link SHA_TRIALS} of each, and keeps the one with
  * less time per byte. The hash is the same either way: only its cost is chosen. Smaller content
- * is hashed in WebAssembly (no hop to WebCrypto's thread, and no copy).
+ * is hashed in WebAssembly (no hop to WebCrypto's thread, and no copy). The timing is a call's
+ * time in the Worker: it leaves out the freeing of WebCrypto's copy, which comes later, and while
+ * WebCrypto's promise is awaited the Worker may do other work (another group's read or inflate),
+ * which is counted in WebCrypto's time.
  */
 export class ShaChoice {
   readonly #ms = [0, 0];
@@ -274,16 +267,20 @@ export class ShaChoice {
 
 let shaChoice: Promise<ShaChoice | undefined> | undefined;
 
-/** This thread's {@link ShaChoice}, made on first use; undefined where WebAssembly may not be compiled (WebCrypto then hashes everything). */
+/**
+ * This thread's {@link ShaChoice}, made on first use, with one `hash-wasm` SHA-256 kept for the
+ * thread (it runs to its end when called, so interleaved groups never share it mid-hash);
+ * undefined where WebAssembly may not be compiled (WebCrypto then hashes everything).
+ */
 function threadShaChoice(): Promise<ShaChoice | undefined> {
-  return (shaChoice ??= wasmSha256().then((sha) =>
-    sha
-      ? new ShaChoice((bytes) => {
-          sha.init();
-          sha.update(bytes);
-          return sha.digest('hex');
-        }, digestInPlace)
-      : undefined,
+  return (shaChoice ??= createSHA256().then(
+    (sha: IHasher) =>
+      new ShaChoice((bytes) => {
+        sha.init();
+        sha.update(bytes);
+        return sha.digest('hex');
+      }, digestInPlace),
+    () => undefined,
   ));
 }
 
