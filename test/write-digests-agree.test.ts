@@ -112,6 +112,66 @@ describe("the key file's window comes from the chain", () => {
     ]);
     await expectAccepted(dir, at(9), keys);
   });
+
+  it("a retired key that signs again is not made valid by another key's later run: validate-logs names its digest", async () => {
+    const dir = bucket(4);
+    const keys = join(tempDir(), 'keys.json');
+    expect((await write(writeArgs(dir, at(1), ['--public-keys-out', keys]))).status).toBe(0); // A 0-1
+    expect((await write(writeArgs(dir, at(2), ['--public-keys-out', keys], KEY_B))).status).toBe(0); // B 1-2: A retired at 1
+    expect((await write(writeArgs(dir, at(3)))).status).toBe(0); // A again 2-3, no key file
+    expect((await write(writeArgs(dir, at(4), [], KEY_B))).status).toBe(0); // B 3-4, no key file
+    const last = await write(writeArgs(dir, at(4, 30), ['--public-keys-out', keys], KEY_B));
+    expect(last.status, last.stderr).toBe(0);
+    // Neither run with the file saw A's return as the chain's newest: A's window stays closed.
+    expect(windows(keys)).toEqual([
+      ['2025-02-03T00:00:00Z', '2025-02-03T01:00:00Z'],
+      ['2025-02-03T01:00:00Z', '9999-12-31T23:59:59Z'],
+    ]);
+    const v = await write(validateArgs(dir, T0, at(4), keys, ['--output', 'json']));
+    expect(v.status).toBe(1);
+    const bad = (JSON.parse(v.stdout) as { findings: Array<{ code: string; severity: string; key: string; message: string }> }).findings.filter((f) => f.severity !== 'valid');
+    expect(bad.map((f) => [f.code, f.key.split('_').pop()])).toEqual([['DIGEST_KEY_NOT_VALID', '20250203T030000Z.json.gz']]);
+    expect(bad[0]!.message).toMatch(/valid from 2025-02-03T00:00:00Z to 2025-02-03T01:00:00Z, not at 2025-02-03T03:00:00Z/);
+  });
+
+  it("a retired key's return recorded while it is the newest gets a new window, and the key it returned over is closed at its own start", async () => {
+    const dir = bucket(3);
+    const keys = join(tempDir(), 'keys.json');
+    // B recorded before any hour ended, then A: B retired at 00:12 with no digest signed.
+    expect((await write(writeArgs(dir, at(0, 11), ['--public-keys-out', keys], KEY_B))).status).toBe(0);
+    expect((await write(writeArgs(dir, at(0, 12), ['--public-keys-out', keys]))).status).toBe(0);
+    expect((await write(writeArgs(dir, at(1, 12), [], KEY_B))).status).toBe(0); // B signs 0-1, no key file
+    const recorded = await write(writeArgs(dir, at(1, 12), ['--public-keys-out', keys], KEY_B)); // its use recorded
+    expect(recorded.status, recorded.stderr).toBe(0);
+    expect(windows(keys)).toEqual([
+      ['2025-02-03T00:00:00Z', '9999-12-31T23:59:59Z'], // B again, from its first digest
+      ['2025-02-03T00:11:00Z', '2025-02-03T00:12:00Z'], // B before
+      ['2025-02-03T00:12:00Z', '2025-02-03T00:12:00Z'], // A, which signed nothing since B's return began
+    ]);
+    expect((await write(writeArgs(dir, at(2, 12)))).status).toBe(0); // A signs 1-2, no key file
+    const last = await write(writeArgs(dir, at(2, 12), ['--public-keys-out', keys]));
+    expect(last.status, last.stderr).toBe(0);
+    expect(windows(keys)).toEqual([
+      ['2025-02-03T00:00:00Z', '2025-02-03T01:00:00Z'], // B closed where A's digests begin
+      ['2025-02-03T00:11:00Z', '2025-02-03T00:12:00Z'],
+      ['2025-02-03T00:12:00Z', '2025-02-03T00:12:00Z'],
+      ['2025-02-03T01:00:00Z', '9999-12-31T23:59:59Z'], // A
+    ]);
+    await expectAccepted(dir, at(2), keys);
+  });
+
+  it("a new key recorded by a run whose --until is before the chain's end is valid from the chain's end, not before", async () => {
+    const dir = bucket(3);
+    const keys = join(tempDir(), 'keys.json');
+    expect((await write(writeArgs(dir, at(3), ['--public-keys-out', keys]))).status).toBe(0); // A 0-3
+    const early = await write(writeArgs(dir, at(1, 30), ['--public-keys-out', keys], KEY_B)); // nothing to write
+    expect(early.status, early.stderr).toBe(0);
+    expect(windows(keys)).toEqual([
+      ['2025-02-03T00:00:00Z', '2025-02-03T03:00:00Z'],
+      ['2025-02-03T03:00:00Z', '9999-12-31T23:59:59Z'],
+    ]);
+    await expectAccepted(dir, at(3), keys);
+  });
 });
 
 describe('only closed hours are written', () => {

@@ -81,7 +81,15 @@ async function sequence(steps: Step[]): Promise<void> {
     let now = T0.getTime() + 10 * MINUTE;
     let unique = 0;
     let odd: string[] = []; // planted logs whose times disagree, not yet removed
-    const inFile = new Set<string>(); // keys a run has recorded in the key file
+    // Keys whose current use a run has recorded in the key file (an open window). A run given
+    // the file with another key may close their windows, and a closed window is never reopened
+    // by a later run of another key: a key that signs again must be recorded again.
+    const inFile = new Set<string>();
+    /** A run given the key file with key `k` ended: 0 leaves only k's window open; a stopped one may have closed others'. */
+    const keyFileRun = (k: 'A' | 'B', status: number | null): void => {
+      for (const other of [...inFile]) if (other !== k) inFile.delete(other);
+      if (status === 0) inFile.add(k);
+    };
     let lastKey: 'A' | 'B' | undefined;
     const log: string[] = [];
     const pem = (k: 'A' | 'B'): string => (k === 'A' ? KEY_A : KEY_B);
@@ -107,7 +115,7 @@ async function sequence(steps: Step[]): Promise<void> {
           const again = await runWriter(writeArgs(dir, new Date(from), ['--public-keys-out', keys], pem(lastKey)), 'none', 0);
           expect(again.status, again.stderr).toBe(0);
         } else expect(r.status, `${log.join('\n')}`).toBe(0);
-        inFile.add(lastKey);
+        keyFileRun(lastKey, 0);
       }
       const before = digestFiles(dir);
       const keysBefore = keysIn(keys);
@@ -117,11 +125,11 @@ async function sequence(steps: Step[]): Promise<void> {
       count(r.status === null ? `killed by ${r.signal}` : r.status === 130 ? `stopped cleanly after storing ${/(\d+) digest/.exec(r.stderr)?.[1] === '0' ? 'none' : 'some'}` : `exit ${r.status}`);
       if (lastKey && s.key !== lastKey) count('key rotated');
       lastKey = s.key;
+      if (s.keyFile) keyFileRun(s.key, r.status);
       if (r.status === null) continue; // killed (by SIGKILL, or by SIGINT before it could stop cleanly): the next run sweeps
       expect(leftovers(dir), why).toEqual([]);
       if (r.status === 0) {
         if (s.keyFile) {
-          inFile.add(s.key);
           expect(readdirSync(keyDir), why).toEqual(['keys.json']); // what a killed run left beside it swept
         }
         continue;

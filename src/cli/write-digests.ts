@@ -72,7 +72,8 @@ Options:
                            --public-keys (or any verifier). The key's window starts at the
                            oldest digest of the chain it signed (read from the chain, however
                            many runs ago it began), and closes the window of the key it
-                           replaces.
+                           replaces. A closed window is never reopened by another key's
+                           run: give it on a run of each key's turn before the next key's.
   --output text|json       text (default): a line per digest written; json: one document.
   --threads N              Threads that inflate and hash log files (default: every available
                            core; 0: in the main thread only).
@@ -203,7 +204,7 @@ async function run(flags: Flags<typeof WRITE_OPTIONS>, need: (flag: keyof typeof
         } else lines.push(d.key);
       },
     });
-    if (flags['public-keys-out']) await updateKeyFile(flags['public-keys-out'], signer, { storage, bucket, trail, until, platform });
+    if (flags['public-keys-out']) await updateKeyFile(flags['public-keys-out'], signer, { storage, bucket, trail, until, end: whole, platform });
     io.signal?.throwIfAborted();
   } catch (e) {
     const stop = io.signal?.aborted ? io.signal.reason : undefined;
@@ -282,6 +283,8 @@ interface ChainAt {
   bucket: string;
   trail: TrailRef;
   until: Date;
+  /** The end of the chain's newest digest, if any. */
+  end: Date | undefined;
   platform: Platform | undefined;
 }
 
@@ -291,7 +294,16 @@ interface ChainAt {
  * close the previous open key's window there. A file that already makes the key valid from
  * then is left as it is; one whose window for the key starts too late (written by a run that
  * did not see the earlier digests) is corrected. A key that signed no digest yet is valid
- * from `until`.
+ * from `until`, or from the end of the chain's newest digest when that is later.
+ *
+ * A closed window is never reopened: a key that signs again after its successor's window
+ * began is recorded by a run given the file while that use is the chain's newest (a new
+ * window from its first digest then), never by a later run of another key, which cannot
+ * tell the owner's use of a retired key from a thief's. Other keys' open windows are closed
+ * when the signer's window is added: at its start, or at their own start when they begin
+ * after it and the signer had no open window (then the walk began at the newest digest and
+ * saw the signer's signature on every digest ending after that start, or the chain ends
+ * before it: theirs covers none of this chain's digests).
  */
 async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Promise<void> {
   await sweepTemporaryBeside(path); // what a killed run left
@@ -300,16 +312,20 @@ async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Prom
   const isOpen = (k: PublicKeyInfo): boolean => !k.validTo || k.validTo.getTime() >= OPEN_VALIDITY_END.getTime();
   const current = [...keys].find((k) => k.fingerprint === fingerprint && isOpen(k));
   const recorded = current && (current.validFrom ?? new Date(0));
+  const unsigned = chain.end && chain.end > chain.until ? chain.end : chain.until; // no digest of the chain is the signer's yet
   const firstUse =
     (await keyFirstUse(chain.storage, chain.bucket, chain.trail, signer.publicKey, { ...(recorded && { from: recorded }), ...(chain.platform && { platform: chain.platform }) })) ??
     recorded ??
-    chain.until;
+    unsigned;
   if (recorded && recorded.getTime() <= firstUse.getTime()) return;
   const updated = new PublicKeySet();
   for (const k of keys) {
     if (k === current) continue; // replaced by its corrected window
-    const close = isOpen(k) && (!k.validFrom || k.validFrom < firstUse);
-    updated.add(close ? parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }) : k);
+    if (!isOpen(k)) updated.add(k);
+    else if (!k.validFrom || k.validFrom < firstUse) updated.add(parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }));
+    // No window of the signer's was open, so the walk began at the newest digest: none ending after firstUse is this key's.
+    else if (!current) updated.add(parsePublicKey(k.der, { validFrom: k.validFrom, validTo: k.validFrom }));
+    else updated.add(k);
   }
   updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
   try {
