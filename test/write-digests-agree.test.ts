@@ -2,7 +2,7 @@
 // refuses, naming the reason and the object, with nothing half-written. The commands run as a
 // user runs them: child processes of the built dist on a local copy.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -42,6 +42,21 @@ async function expectAccepted(dir: string, end: Date, keys: string): Promise<voi
   expect(v.stderr).toBe('');
   expect(v.stdout).not.toMatch(/INVALID|not valid|NOT_VALID/i);
   expect(v.status, v.stdout).toBe(0);
+}
+
+/**
+ * A bucket of `hours` hours where key A signs hour 0 and B hour 1, each run given the key file
+ * (A retired at 1), then A signs again up to the hour before the last and B the last, neither
+ * run given the file: A's return is recorded by no run of A.
+ */
+async function retiredKeyReturns(hours: number): Promise<{ dir: string; keys: string }> {
+  const dir = bucket(hours);
+  const keys = join(tempDir(), 'keys.json');
+  expect((await write(writeArgs(dir, at(1), ['--public-keys-out', keys]))).status).toBe(0);
+  expect((await write(writeArgs(dir, at(2), ['--public-keys-out', keys], KEY_B))).status).toBe(0);
+  expect((await write(writeArgs(dir, at(hours - 1)))).status).toBe(0);
+  expect((await write(writeArgs(dir, at(hours), [], KEY_B))).status).toBe(0);
+  return { dir, keys };
 }
 
 type KeyList = { PublicKeyList: Array<{ ValidityStartTime: string; ValidityEndTime: string }> };
@@ -114,24 +129,85 @@ describe("the key file's window comes from the chain", () => {
   });
 
   it("a retired key that signs again is not made valid by another key's later run: validate-logs names its digest", async () => {
-    const dir = bucket(4);
-    const keys = join(tempDir(), 'keys.json');
-    expect((await write(writeArgs(dir, at(1), ['--public-keys-out', keys]))).status).toBe(0); // A 0-1
-    expect((await write(writeArgs(dir, at(2), ['--public-keys-out', keys], KEY_B))).status).toBe(0); // B 1-2: A retired at 1
-    expect((await write(writeArgs(dir, at(3)))).status).toBe(0); // A again 2-3, no key file
-    expect((await write(writeArgs(dir, at(4), [], KEY_B))).status).toBe(0); // B 3-4, no key file
-    const last = await write(writeArgs(dir, at(4, 30), ['--public-keys-out', keys], KEY_B));
+    const { dir, keys } = await retiredKeyReturns(4); // A again 2-3, B 3-4
+    const last = await write(writeArgs(dir, at(4, 30), ['--public-keys-out', keys, '--output', 'json'], KEY_B));
     expect(last.status, last.stderr).toBe(0);
     // Neither run with the file saw A's return as the chain's newest: A's window stays closed.
     expect(windows(keys)).toEqual([
       ['2025-02-03T00:00:00Z', '2025-02-03T01:00:00Z'],
       ['2025-02-03T01:00:00Z', '9999-12-31T23:59:59Z'],
     ]);
+    // The run says so, naming the digest, the key, its window and what validate-logs will report.
+    const said = new RegExp(
+      `^write-digests: warning: s3://${BUCKET}/${DIGEST_FOLDER}/2025/02/03/\\S+_20250203T030000Z\\.json\\.gz is signed by key [0-9a-f]{32}, which ${keys.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ` +
+        `makes valid only from 2025-02-03T00:00:00Z to 2025-02-03T01:00:00Z: validate-logs with this file will report it \\(DIGEST_KEY_NOT_VALID\\); ` +
+        `a key's turn is recorded only by a run of that key given --public-keys-out while its digests are the chain's newest\\n$`,
+    );
+    expect(last.stderr).toMatch(said);
+    expect((JSON.parse(last.stdout) as { warnings: string[] }).warnings).toEqual([last.stderr.replace('write-digests: warning: ', '').trimEnd()]);
     const v = await write(validateArgs(dir, T0, at(4), keys, ['--output', 'json']));
     expect(v.status).toBe(1);
     const bad = (JSON.parse(v.stdout) as { findings: Array<{ code: string; severity: string; key: string; message: string }> }).findings.filter((f) => f.severity !== 'valid');
     expect(bad.map((f) => [f.code, f.key.split('_').pop()])).toEqual([['DIGEST_KEY_NOT_VALID', '20250203T030000Z.json.gz']]);
     expect(bad[0]!.message).toMatch(/valid from 2025-02-03T00:00:00Z to 2025-02-03T01:00:00Z, not at 2025-02-03T03:00:00Z/);
+    // Said once: the file's time marks the check (its bytes untouched), and a later run checks
+    // only digests stored since (less a margin of 15 minutes for clocks): as an hour later.
+    const bytes = readFileSync(keys);
+    const ago = (hours: number): Date => new Date(Date.now() - hours * HOUR);
+    for (const f of digestFiles(dir)) utimesSync(join(dir, f), ago(3), ago(3));
+    utimesSync(keys, ago(2), ago(2));
+    const again = await write(writeArgs(dir, at(4, 40), ['--public-keys-out', keys], KEY_B));
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(readFileSync(keys).equals(bytes)).toBe(true);
+    expect(statSync(keys).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('a run given the key file names the digests of a key the file does not hold, once per key', async () => {
+    const dir = bucket(3);
+    const keys = join(tempDir(), 'keys.json');
+    expect((await write(writeArgs(dir, at(2), [], KEY_B))).status).toBe(0); // B 0-2, never recorded
+    const r = await write(writeArgs(dir, at(3), ['--public-keys-out', keys])); // A 2-3
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^write-digests: warning: 2 digests, from s3:\/\/\S+_20250203T010000Z\.json\.gz to s3:\/\/\S+_20250203T020000Z\.json\.gz, are named key [0-9a-f]{32}, which \S+ does not hold: validate-logs with this file will report them \(DIGEST_KEY_NOT_FOUND\)/);
+    expect(windows(keys)).toEqual([['2025-02-03T02:00:00Z', '9999-12-31T23:59:59Z']]);
+  });
+
+  it("a digest naming a key with control characters for a fingerprint is named in one line, the fingerprint quoted", async () => {
+    const dir = bucket(3);
+    const keys = join(tempDir(), 'keys.json');
+    expect((await write(writeArgs(dir, at(2), [], KEY_B))).status).toBe(0); // B 0-2, never recorded
+    const first = join(dir, digestFiles(dir)[0]!);
+    const record = JSON.parse(gunzipSync(readFileSync(first)).toString('utf8')) as Record<string, unknown>;
+    writeFileSync(first, gzipSync(JSON.stringify({ ...record, digestPublicKeyFingerprint: '\u001b]0;owned\u0007\nwrite-digests: all fine' })));
+    const r = await write(writeArgs(dir, at(3), ['--public-keys-out', keys])); // A 2-3
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(lines.map((l) => /named key (\S+?|".*?"), which/.exec(l)?.[1])).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/), '"\\u001b]0;owned\\u0007\\nwrite-digests: all fine"']);
+  });
+
+  it("a retired key's digests with a signature that does not verify or none, and a FIFO or links among the digests, are left to validate-logs, never a stop", async () => {
+    const { dir, keys } = await retiredKeyReturns(5); // A again 2-4, B 4-5
+    const [, , third, fourth] = digestFiles(dir);
+    const sidecar = join(dir, `${third!}.metadata.json`);
+    const meta = JSON.parse(readFileSync(sidecar, 'utf8')) as { signature: string };
+    writeFileSync(sidecar, JSON.stringify({ signature: (meta.signature[0] === '0' ? '1' : '0') + meta.signature.slice(1) })); // A's 03:00: not A's signature
+    rmSync(join(dir, `${fourth!}.metadata.json`)); // A's 04:00: unsigned
+    const planted = (hhmm: string): string => join(dir, DIGEST_FOLDER, '2025/02/03', `${ACCOUNT}_CloudTrail-Digest_us-east-1_own-trail_us-east-1_20250203T${hhmm}00Z.json.gz`);
+    execFileSync('mkfifo', [planted('0130')]);
+    symlinkSync('/dev/zero', planted('0140'));
+    symlinkSync(join(dir, 'nothing-here'), planted('0150'));
+    const r = await write(writeArgs(dir, at(5, 30), ['--public-keys-out', keys], KEY_B));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const v = await write(validateArgs(dir, T0, at(5), keys, ['--output', 'json']));
+    const bad = (JSON.parse(v.stdout) as { findings: Array<{ code: string; severity: string; key: string }> }).findings.filter((f) => f.severity === 'invalid');
+    expect(bad.map((f) => f.code)).toEqual(expect.arrayContaining(['DIGEST_SIGNATURE_INVALID']));
+    expect(v.status).toBe(1);
   });
 
   it("a retired key's return recorded while it is the newest gets a new window, and the key it returned over is closed at its own start", async () => {

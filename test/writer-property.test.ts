@@ -115,6 +115,7 @@ async function sequence(steps: Step[]): Promise<void> {
           const again = await runWriter(writeArgs(dir, new Date(from), ['--public-keys-out', keys], pem(lastKey)), 'none', 0);
           expect(again.status, again.stderr).toBe(0);
         } else expect(r.status, `${log.join('\n')}`).toBe(0);
+        expect(r.stderr, log.join('\n')).not.toMatch(/warning/); // every digest so far vouched for
         keyFileRun(lastKey, 0);
       }
       const before = digestFiles(dir);
@@ -131,6 +132,7 @@ async function sequence(steps: Step[]): Promise<void> {
       if (r.status === 0) {
         if (s.keyFile) {
           expect(readdirSync(keyDir), why).toEqual(['keys.json']); // what a killed run left beside it swept
+          expect(r.stderr, why).not.toMatch(/warning/); // every digest so far vouched for
         }
         continue;
       }
@@ -158,6 +160,7 @@ async function sequence(steps: Step[]): Promise<void> {
     const last = await runWriter(writeArgs(dir, new Date(now), ['--public-keys-out', keys], pem(key)), 'none', 0);
     log.push(`last run with key ${key}: ${last.status} ${last.stderr.trim()}`);
     expect(last.status, log.join('\n')).toBe(0);
+    expect(last.stderr, log.join('\n')).not.toMatch(/warning/);
     expect(leftovers(dir), log.join('\n')).toEqual([]);
     expect(readdirSync(keyDir), log.join('\n')).toEqual(['keys.json']);
     // No hour has ended since the first log: no chain yet, and nothing for validate-logs to accept.

@@ -9,9 +9,9 @@ import { ValidateLogsError } from '../errors.js';
 import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type PublicKeyInfo, type Signer } from '../crypto/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
-import { keyFirstUse, writeDigests } from '../run/write-digests.js';
+import { digestsStoredSince, keyFirstUse, signedBy, writeDigests } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
-import { outputExists, sweepTemporaryBeside, writeOutput } from '../sources/local/write.js';
+import { outputExists, outputModified, sweepTemporaryBeside, touchOutput, writeOutput } from '../sources/local/write.js';
 import type { Platform } from '../platform/platform.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
@@ -74,6 +74,9 @@ Options:
                            many runs ago it began), and closes the window of the key it
                            replaces. A closed window is never reopened by another key's
                            run: give it on a run of each key's turn before the next key's.
+                           Digests stored since the file's last run that it cannot vouch
+                           for (a key it does not hold, or outside the key's windows) are
+                           named in a warning on stderr.
   --output text|json       text (default): a line per digest written; json: one document.
   --threads N              Threads that inflate and hash log files (default: every available
                            core; 0: in the main thread only).
@@ -175,6 +178,7 @@ async function run(flags: Flags<typeof WRITE_OPTIONS>, need: (flag: keyof typeof
   let started = false; // the chain's head was found
   let stored = 0;
   let whole: Date | undefined; // the end of the chain's newest digest
+  const warnings: string[] = [];
   let result;
   try {
     result = await writeDigests({
@@ -204,7 +208,12 @@ async function run(flags: Flags<typeof WRITE_OPTIONS>, need: (flag: keyof typeof
         } else lines.push(d.key);
       },
     });
-    if (flags['public-keys-out']) await updateKeyFile(flags['public-keys-out'], signer, { storage, bucket, trail, until, end: whole, platform });
+    if (flags['public-keys-out']) {
+      for (const warning of await updateKeyFile(flags['public-keys-out'], signer, { storage, bucket, trail, until, end: whole, platform, signal: io.signal })) {
+        warnings.push(warning);
+        await write(io.stderr, `write-digests: warning: ${warning}\n`);
+      }
+    }
     io.signal?.throwIfAborted();
   } catch (e) {
     const stop = io.signal?.aborted ? io.signal.reason : undefined;
@@ -249,6 +258,7 @@ async function run(flags: Flags<typeof WRITE_OPTIONS>, need: (flag: keyof typeof
         })),
         logsHashed: result.logsHashed,
         fingerprint: signer.publicKey.fingerprint,
+        warnings,
       }) + '\n',
     );
   }
@@ -286,7 +296,12 @@ interface ChainAt {
   /** The end of the chain's newest digest, if any. */
   end: Date | undefined;
   platform: Platform | undefined;
+  /** Stops the check of the digests stored since the file's last run (SIGINT, SIGTERM). */
+  signal: AbortSignal | undefined;
 }
+
+/** How long before the key file's last run a digest's storage time may lie and still be checked (clocks differ). */
+const MARK_MARGIN_MS = 15 * 60_000;
 
 /**
  * Add the signer's key to a list-public-keys file (atomically), valid from the start of the
@@ -304,9 +319,17 @@ interface ChainAt {
  * after it and the signer had no open window (then the walk began at the newest digest and
  * saw the signer's signature on every digest ending after that start, or the chain ends
  * before it: theirs covers none of this chain's digests).
+ *
+ * Then every digest of the chain stored since the file's last run (its modification time, less
+ * a margin; every digest when the file is new) is checked against the file as written: those
+ * it cannot vouch for are returned, to be said, and the file's time is set to mark the check.
+ * @returns one warning per key whose digests the file cannot vouch for
  */
-async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Promise<void> {
+async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Promise<string[]> {
   await sweepTemporaryBeside(path); // what a killed run left
+  const marked = await outputModified(path).catch((e: unknown) => {
+    throw new UsageError(`--public-keys-out: ${(e as Error).message}`, { cause: e });
+  });
   const keys = await readKeyFile(path);
   const fingerprint = signer.publicKey.fingerprint;
   const isOpen = (k: PublicKeyInfo): boolean => !k.validTo || k.validTo.getTime() >= OPEN_VALIDITY_END.getTime();
@@ -317,22 +340,60 @@ async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Prom
     (await keyFirstUse(chain.storage, chain.bucket, chain.trail, signer.publicKey, { ...(recorded && { from: recorded }), ...(chain.platform && { platform: chain.platform }) })) ??
     recorded ??
     unsigned;
-  if (recorded && recorded.getTime() <= firstUse.getTime()) return;
-  const updated = new PublicKeySet();
-  for (const k of keys) {
-    if (k === current) continue; // replaced by its corrected window
-    if (!isOpen(k)) updated.add(k);
-    else if (!k.validFrom || k.validFrom < firstUse) updated.add(parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }));
-    // No window of the signer's was open, so the walk began at the newest digest: none ending after firstUse is this key's.
-    else if (!current) updated.add(parsePublicKey(k.der, { validFrom: k.validFrom, validTo: k.validFrom }));
-    else updated.add(k);
+  const unchanged = recorded !== undefined && recorded.getTime() <= firstUse.getTime();
+  const updated = unchanged ? keys : new PublicKeySet();
+  if (!unchanged) {
+    for (const k of keys) {
+      if (k === current) continue; // replaced by its corrected window
+      if (!isOpen(k)) updated.add(k);
+      else if (!k.validFrom || k.validFrom < firstUse) updated.add(parsePublicKey(k.der, { ...(k.validFrom && { validFrom: k.validFrom }), validTo: firstUse }));
+      // No window of the signer's was open, so the walk began at the newest digest: none ending after firstUse is this key's.
+      else if (!current) updated.add(parsePublicKey(k.der, { validFrom: k.validFrom, validTo: k.validFrom }));
+      else updated.add(k);
+    }
+    updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
   }
-  updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
+  // Checked before the file is written: the write marks the check, so a run stopped before it checks again.
+  const uncovered = await notVouchedFor(updated, path, chain, marked && new Date(marked.getTime() - MARK_MARGIN_MS));
   try {
-    await writeOutput(path, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
+    if (unchanged) await touchOutput(path);
+    else await writeOutput(path, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
   } catch (e) {
     throw new UsageError(`--public-keys-out: ${e instanceof ValidateLogsError ? e.message : `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`}`, { cause: e });
   }
+  return uncovered;
+}
+
+/**
+ * The chain's digests stored since `since` that a key file cannot vouch for, one warning per
+ * key: signed by a key the file does not hold, or by one whose windows there leave out the
+ * time in the digest's name (a retired key's return that no run of it recorded while it was
+ * the chain's newest). No run can mend that afterwards without reopening a retired key's
+ * window, so it is said, and validate-logs reports each such digest. A digest that is not
+ * signed, or whose signature does not verify with the key it names, is left to validate-logs.
+ */
+async function notVouchedFor(keys: PublicKeySet, path: string, chain: ChainAt, since: Date | undefined): Promise<string[]> {
+  /** Per fingerprint named: the code validate-logs will report, how many, the newest and the oldest (the walk goes newest first). */
+  const byKey = new Map<string, { code: string; count: number; newest: string; oldest: string }>();
+  for await (const d of digestsStoredSince(chain.storage, chain.bucket, chain.trail, since, chain.platform)) {
+    chain.signal?.throwIfAborted(); // the file not yet written: the next run checks again
+    if (!d.signature) continue;
+    const named = d.digest.record.digestPublicKeyFingerprint.toLowerCase();
+    const held = keys.find(named, d.end);
+    if (held && (keys.findValidAt(named, d.end) || !(await signedBy(d, held, chain.platform)))) continue;
+    const entry = byKey.get(named) ?? { code: held ? 'DIGEST_KEY_NOT_VALID' : 'DIGEST_KEY_NOT_FOUND', count: 0, newest: d.key, oldest: d.key };
+    entry.count++;
+    entry.oldest = d.key;
+    byKey.set(named, entry);
+  }
+  return [...byKey].map(([named, { code, count, newest, oldest }]) => {
+    const which = count === 1 ? `${s3Uri(chain.bucket, newest)} is` : `${count} digests, from ${s3Uri(chain.bucket, oldest)} to ${s3Uri(chain.bucket, newest)}, are`;
+    const windows = [...keys].filter((k) => k.fingerprint === named).map((k) => `${formatDigestTime(k.validFrom ?? new Date(0))} to ${formatDigestTime(k.validTo ?? OPEN_VALIDITY_END)}`);
+    // A fingerprint the file does not hold is the digest's own text: shown quoted unless it has a fingerprint's form.
+    const shown = /^[0-9a-f]{32}$/.test(named) ? named : JSON.stringify(named.slice(0, 64));
+    const why = code === 'DIGEST_KEY_NOT_FOUND' ? `named key ${shown}, which ${path} does not hold` : `signed by key ${named}, which ${path} makes valid only from ${windows.join(', and from ')}`;
+    return `${which} ${why}: validate-logs with this file will report ${count === 1 ? 'it' : 'them'} (${code}); a key's turn is recorded only by a run of that key given --public-keys-out while its digests are the chain's newest`;
+  });
 }
 
 runIfMain(import.meta.url, 'write-digests', writeDigestsCommand, { stoppable: true });

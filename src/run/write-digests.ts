@@ -89,13 +89,16 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
   return { bucket, key: newest.key, sha256: digest.sha256, signature, endTime: digest.endTime };
 }
 
-/** The keys of a trail region's standard digests in storage (this trail's, not backfill), newest first. */
-async function chainDigests(storage: ObjectSource, bucket: string, trail: TrailRef): Promise<Array<{ key: string; end: Date }>> {
-  const found: Array<{ key: string; end: Date }> = [];
-  for await (const { key } of storage.list(bucket, digestFolder(trail))) {
+/**
+ * The keys of a trail region's standard digests in storage (this trail's, not backfill), newest
+ * first, with their storage times when `details` is set.
+ */
+async function chainDigests(storage: ObjectSource, bucket: string, trail: TrailRef, details = false): Promise<Array<{ key: string; end: Date; stored?: Date }>> {
+  const found: Array<{ key: string; end: Date; stored?: Date }> = [];
+  for await (const { key, lastModified } of storage.list(bucket, digestFolder(trail), undefined, { details })) {
     const p = digestKeyParts(key);
     if (!p || p.backfill || p.trailName !== trail.trailName || p.homeRegion !== (trail.homeRegion ?? trail.region)) continue;
-    found.push({ key, end: p.endTime });
+    found.push({ key, end: p.endTime, ...(lastModified && { stored: lastModified }) });
   }
   return found.sort((a, b) => b.end.getTime() - a.end.getTime());
 }
@@ -116,6 +119,18 @@ async function readDigest(storage: ObjectSource, bucket: string, key: string, pl
   }
   const signature = obj.metadata?.signature;
   return { digest, ...(signature !== undefined && { signature }) };
+}
+
+/** A digest read from storage: its key, the time in its name, its content and its signature metadata. */
+export interface StoredDigest {
+  /** Its object key. */
+  key: string;
+  /** The end time in its name (where a verifier judges its key's window). */
+  end: Date;
+  /** Its content. */
+  digest: ParsedDigest;
+  /** The signature metadata, if any. */
+  signature?: string;
 }
 
 /**
@@ -145,27 +160,62 @@ export async function keyFirstUse(
   const limit = (options.from?.getTime() ?? Infinity) + DIGEST_PERIOD_MS; // (from the digest that holds `from`)
   for (const listed of await chainDigests(storage, bucket, trail)) {
     if (listed.end.getTime() > limit) continue;
-    const digest = await signedBy(storage, bucket, listed.key, key, options.platform);
-    if (!digest) break;
-    oldest = digest.startTime;
+    const read = await readStored(storage, bucket, listed, options.platform);
+    if (!read || !(await signedBy(read, key, options.platform))) break;
+    oldest = read.digest.startTime;
   }
   return oldest;
 }
 
 /**
- * A digest, when it names the key and its signature verifies with it; undefined for another
- * key's, a forged or unsigned one, or one that cannot be read (validation reports those,
- * whatever a key list says).
+ * The chain's digests stored at or after `since` (every one when it is undefined, and every
+ * one whose storage gives no time), newest first, each read and parsed; one that is gone or
+ * cannot be read is skipped (validation reports it).
+ * @param storage - the storage
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @param since - the earliest storage time wanted
+ * @param platform - the runtime's inflater and SHA-256
+ * @returns the digests
+ * @throws ValidateLogsError `SOURCE_ERROR` when storage fails
  */
-async function signedBy(storage: ObjectSource, bucket: string, key: string, signer: PublicKeyInfo, platform: Platform | undefined): Promise<ParsedDigest | undefined> {
+export async function* digestsStoredSince(storage: ObjectSource, bucket: string, trail: TrailRef, since: Date | undefined, platform?: Platform): AsyncGenerator<StoredDigest> {
+  for (const listed of await chainDigests(storage, bucket, trail, since !== undefined)) {
+    if (since && listed.stored && listed.stored < since) continue;
+    const read = await readStored(storage, bucket, listed, platform);
+    if (read) yield read;
+  }
+}
+
+/**
+ * A digest of the chain read and parsed; undefined when it is gone or cannot be read
+ * (validation reports those, whatever a key list says).
+ * @throws ValidateLogsError `SOURCE_ERROR` when storage fails: no key window from half a walk
+ */
+async function readStored(storage: ObjectSource, bucket: string, listed: { key: string; end: Date }, platform: Platform | undefined): Promise<StoredDigest | undefined> {
   try {
-    const read = await readDigest(storage, bucket, key, platform);
-    if (!read?.signature || read.digest.record.digestPublicKeyFingerprint.toLowerCase() !== signer.fingerprint) return undefined;
-    const text = stringToSign(read.digest.record, read.digest.sha256);
-    return (await verifyString(signer, text, read.signature, ...(platform ? [platform] : []))) ? read.digest : undefined;
+    const read = await readDigest(storage, bucket, listed.key, platform);
+    return read && { key: listed.key, end: listed.end, ...read };
   } catch (e) {
-    if (isValidateLogsError(e, 'SOURCE_ERROR')) throw e; // storage failing: no key window from half a walk
+    if (isValidateLogsError(e, 'SOURCE_ERROR')) throw e;
     return undefined;
+  }
+}
+
+/**
+ * Whether a digest names the key and its signature verifies with it: false for another key's,
+ * a forged or an unsigned one.
+ * @param stored - the digest
+ * @param signer - the key
+ * @param platform - the runtime's RSA
+ * @returns whether the key signed it
+ */
+export async function signedBy(stored: StoredDigest, signer: PublicKeyInfo, platform?: Platform): Promise<boolean> {
+  if (!stored.signature || stored.digest.record.digestPublicKeyFingerprint.toLowerCase() !== signer.fingerprint) return false;
+  try {
+    return await verifyString(signer, stringToSign(stored.digest.record, stored.digest.sha256), stored.signature, ...(platform ? [platform] : []));
+  } catch {
+    return false; // a signature that is no signature (validation reports it)
   }
 }
 

@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, lstat, lutimes, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ValidateLogsError, isValidateLogsError } from '../../errors.js';
@@ -169,15 +169,39 @@ export class OutputFolder {
    *   FIFO, a folder)
    */
   async holds(name: string): Promise<boolean> {
+    return (await this.modified(name)) !== undefined;
+  }
+
+  /**
+   * When the regular file `name` was last modified.
+   * @param name - the name
+   * @returns its modification time, or undefined when absent
+   * @throws ValidateLogsError `OUTPUT_UNSAFE` when something else is there (a symbolic link, a
+   *   FIFO, a folder)
+   */
+  async modified(name: string): Promise<Date | undefined> {
     let s: Stats;
     try {
       s = await lstat(this.at(name));
     } catch (e) {
-      if (isNotFound(e)) return false;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
     if (!s.isFile()) throw unsafe(join(this.path, name), kindOf(s), 'a regular file');
-    return true;
+    return s.mtime;
+  }
+
+  /**
+   * Set the regular file `name`'s modification time to now, its bytes untouched (a link put
+   * there meanwhile is never followed).
+   * @param name - the name
+   * @throws ValidateLogsError `OUTPUT_UNSAFE` when something else than a regular file is there
+   *   (nothing is done when it is absent)
+   */
+  async touch(name: string): Promise<void> {
+    if (!(await this.holds(name))) return;
+    const now = new Date();
+    await lutimes(this.at(name), now, now);
   }
 
   /**
@@ -364,6 +388,25 @@ export async function writeOutput(path: string, data: Uint8Array | string, creat
  */
 export function outputExists(path: string, create = false): Promise<boolean> {
   return inFolderOf(path, create, (folder, name) => folder.holds(name));
+}
+
+/**
+ * When the regular file at a path was last modified (as {@link outputExists} checks it).
+ * @param path - the file
+ * @returns its modification time, or undefined when absent
+ * @throws ValidateLogsError `OUTPUT_UNSAFE` naming the path when something else is there
+ */
+export function outputModified(path: string): Promise<Date | undefined> {
+  return inFolderOf(path, false, (folder, name) => folder.modified(name));
+}
+
+/**
+ * Set the modification time of the regular file at a path to now, its bytes untouched.
+ * @param path - the file
+ * @throws ValidateLogsError `OUTPUT_UNSAFE` naming the path when something else is there
+ */
+export function touchOutput(path: string): Promise<void> {
+  return inFolderOf(path, false, (folder, name) => folder.touch(name));
 }
 
 async function inFolderOf<T>(path: string, create: boolean, work: (folder: OutputFolder, name: string) => Promise<T>): Promise<T> {
