@@ -84,8 +84,9 @@ Options:
   --version                Show the version.
 
 ${GLOBAL_HELP}
---private-key (at most 64 KiB) and an existing --public-keys-out (at most 16 MiB) must be
-regular files (a link given is followed to one); anything else is refused unread (exit 2).
+--private-key (at most 64 KiB; a link given is followed to one) and an existing
+--public-keys-out (at most 16 MiB; a link there is refused, as it is written) must be regular
+files; anything else is refused unread (exit 2).
 
 Exit status: 0 done (also when there was nothing to write); 2 a usage or environment error
 (including another writer having written a digest first: nothing is overwritten); 130 or 143
