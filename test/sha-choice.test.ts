@@ -6,8 +6,11 @@ import { SHA_TIMED_MIN, SHA_TRIALS, ShaChoice } from '../src/parallel/web.js';
 
 const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** A ShaChoice whose two ways cost `wasmMs` and `webMs` per MiB on a fake clock, counting calls. */
-function timed(wasmMs: number, webMs: number) {
+/**
+ * A ShaChoice whose two ways cost `wasmMs` and `webMs` per MiB on a fake clock, counting calls;
+ * WebCrypto's answer comes after `webWait` (a microtask by default), and its `failAt`th call fails.
+ */
+function timed(wasmMs: number, webMs: number, webWait: () => Promise<void> = () => Promise.resolve(), failAt = 0) {
   let clock = 0;
   const calls = { wasm: 0, web: 0 };
   const choice = new ShaChoice(
@@ -17,9 +20,10 @@ function timed(wasmMs: number, webMs: number) {
       return hex(b);
     },
     async (b) => {
-      calls.web++;
+      const call = ++calls.web;
       clock += (webMs * b.byteLength) / (1 << 20);
-      await Promise.resolve();
+      await webWait();
+      if (call === failAt) throw new Error('OperationError');
       return hex(b);
     },
     () => clock,
@@ -56,5 +60,27 @@ describe('the choice of SHA-256 in a hashing Worker', () => {
     expect(choice.chosen).toBe('webcrypto');
     await choice.hash(small);
     expect(calls.wasm).toBe(5 + SHA_TRIALS + 1);
+  });
+
+  it.each([
+    { name: 'WebCrypto', wasmMs: 15, webMs: 3 },
+    { name: 'WebAssembly', wasmMs: 3, webMs: 15 },
+  ])('begun together (a Worker\'s interleaved groups), exactly SHA_TRIALS of each are timed, then every other by the one kept ($name cheaper)', async ({ wasmMs, webMs }) => {
+    const { choice, calls } = timed(wasmMs, webMs, () => new Promise((resolve) => setTimeout(resolve, 5)));
+    const hashes = await Promise.all(Array.from({ length: 2 * SHA_TRIALS + 4 }, () => choice.hash(large)));
+    expect(hashes).toEqual(hashes.map(() => hex(large)));
+    expect(choice.chosen).toBeDefined();
+    const kept = choice.chosen === 'wasm' ? calls.wasm : calls.web;
+    const other = choice.chosen === 'wasm' ? calls.web : calls.wasm;
+    expect([kept, other]).toEqual([SHA_TRIALS + 4, SHA_TRIALS]);
+  });
+
+  it('a timed WebCrypto hash that fails fails that hash only: the way is timed again, nothing waits for ever', async () => {
+    const { choice, calls } = timed(15, 3, () => new Promise((resolve) => setTimeout(resolve, 5)), 2);
+    const settled = await Promise.allSettled(Array.from({ length: 2 * SHA_TRIALS + 2 }, () => choice.hash(large)));
+    expect(settled.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(settled.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<string>).value)).toEqual(Array(2 * SHA_TRIALS + 1).fill(hex(large)));
+    expect(choice.chosen).toBeDefined();
+    expect(calls.wasm + calls.web).toBe(2 * SHA_TRIALS + 2);
   });
 });

@@ -219,13 +219,21 @@ export const SHA_TRIALS: number = 3;
  * is hashed in WebAssembly (no hop to WebCrypto's thread, and no copy). The timing is a call's
  * time in the Worker: it leaves out the freeing of WebCrypto's copy, which comes later, and while
  * WebCrypto's promise is awaited the Worker may do other work (another group's read or inflate),
- * which is counted in WebCrypto's time.
+ * which is counted in WebCrypto's time. Hashes begun meanwhile alternate by the trials begun, so
+ * exactly {@link SHA_TRIALS} of each way are timed, and one begun after all are begun waits for
+ * the choice.
  */
 export class ShaChoice {
   readonly #ms = [0, 0];
   readonly #bytes = [0, 0];
-  readonly #runs = [0, 0];
+  /** Timed hashes begun, per way: the alternation goes by these, so that hashes begun while others are awaited (a Worker's interleaved groups) still make exactly SHA_TRIALS of each. */
+  readonly #begun = [0, 0];
+  /** Timed hashes ended, per way: the choice is made when both reach SHA_TRIALS. */
+  readonly #ended = [0, 0];
   #chosen: 0 | 1 | undefined;
+  /** Settles when a timed hash ends (then a new one is made): what a hash begun after every trial waits on. */
+  #settled!: Promise<void>;
+  #settle!: () => void;
 
   /**
    * @param wasm - SHA-256 in WebAssembly over the bytes where they lie, as hex
@@ -236,7 +244,15 @@ export class ShaChoice {
     private readonly wasm: (bytes: Uint8Array) => string,
     private readonly webCrypto: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.#next();
+  }
+
+  #next(): void {
+    const settle = this.#settle;
+    this.#settled = new Promise((resolve) => (this.#settle = resolve));
+    settle?.();
+  }
 
   /** The way kept: 'wasm' or 'webcrypto', or undefined while both are still being timed. */
   get chosen(): 'wasm' | 'webcrypto' | undefined {
@@ -244,24 +260,34 @@ export class ShaChoice {
   }
 
   /**
-   * SHA-256 of `bytes`, as hex, by the way chosen (or being timed).
+   * SHA-256 of `bytes`, as hex, by the way chosen (or being timed). Begun while every trial is
+   * begun but some still awaited, it waits for them and takes the way they choose.
    * @param bytes - the content
    * @returns the hex digest
    */
   async hash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
     if (bytes.byteLength < SHA_TIMED_MIN) return this.wasm(bytes);
+    while (this.#chosen === undefined && this.#begun[0]! >= SHA_TRIALS && this.#begun[1]! >= SHA_TRIALS) await this.#settled;
     const chosen = this.#chosen;
     if (chosen !== undefined) return chosen === 0 ? this.wasm(bytes) : this.webCrypto(bytes);
-    const way = this.#runs[0]! <= this.#runs[1]! ? 0 : 1;
-    const start = this.now();
-    const hex = way === 0 ? this.wasm(bytes) : await this.webCrypto(bytes);
-    this.#ms[way]! += this.now() - start;
-    this.#bytes[way]! += bytes.byteLength;
-    this.#runs[way]!++;
-    if (this.#chosen === undefined && this.#runs[0]! >= SHA_TRIALS && this.#runs[1]! >= SHA_TRIALS) {
-      this.#chosen = this.#ms[0]! / this.#bytes[0]! <= this.#ms[1]! / this.#bytes[1]! ? 0 : 1;
+    const way = this.#begun[0]! <= this.#begun[1]! ? 0 : 1;
+    this.#begun[way]!++;
+    let timed = false;
+    try {
+      const start = this.now();
+      const hex = way === 0 ? this.wasm(bytes) : await this.webCrypto(bytes);
+      this.#ms[way]! += this.now() - start;
+      this.#bytes[way]! += bytes.byteLength;
+      timed = true;
+      return hex;
+    } finally {
+      if (timed) this.#ended[way]!++;
+      else this.#begun[way]!--; // failed: the next hash times this way again, and no waiter is left waiting for it
+      if (this.#chosen === undefined && this.#ended[0]! >= SHA_TRIALS && this.#ended[1]! >= SHA_TRIALS) {
+        this.#chosen = this.#ms[0]! / this.#bytes[0]! <= this.#ms[1]! / this.#bytes[1]! ? 0 : 1;
+      }
+      this.#next();
     }
-    return hex;
   }
 }
 
