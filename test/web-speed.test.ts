@@ -257,12 +257,13 @@ describe.skipIf(browserTool.skip)('the fast path in Chromium', () => {
   });
 
   it('content of 1 MiB and more: both SHA-256s timed, alternately, then the cheaper kept, each giving the strict path\'s hash', async () => {
-    // 8 logs of about 1.3 MB: SHA_TRIALS (3) of each way timed, then 2 by the one kept.
+    // 8 logs of about 1.3 MB: SHA_TRIALS (3) of each way timed, then 2 by the one kept, or in
+    // WebAssembly while a trial is still awaited (the job hashes several logs at once).
     const logs = Array.from({ length: 8 }, (_, i) => gzipSync(Buffer.concat([content(7000), Buffer.from(String(i))])));
     expect(gunzipSync(logs[0]!).length).toBeGreaterThanOrEqual(1 << 20);
     const r = await hashCountingWebCrypto(logs);
     expect(r.answers).toEqual(r.strict);
-    expect([3, 5]).toContain(r.calls);
+    expect([3, 4, 5]).toContain(r.calls);
   });
 
   it.each(cases)('$name: the strict path\'s verdict and message, and the command\'s', async ({ bytes, maxBytes, bound }) => {

@@ -220,8 +220,8 @@ export const SHA_TRIALS: number = 3;
  * time in the Worker: it leaves out the freeing of WebCrypto's copy, which comes later, and while
  * WebCrypto's promise is awaited the Worker may do other work (another group's read or inflate),
  * which is counted in WebCrypto's time. Hashes begun meanwhile alternate by the trials begun, so
- * exactly {@link SHA_TRIALS} of each way are timed, and one begun after all are begun waits for
- * the choice.
+ * exactly {@link SHA_TRIALS} of each way are timed; one begun after all are begun, before the
+ * choice, is made in WebAssembly (the content's memory is reused as soon as the call returns).
  */
 export class ShaChoice {
   readonly #ms = [0, 0];
@@ -231,9 +231,6 @@ export class ShaChoice {
   /** Timed hashes ended, per way: the choice is made when both reach SHA_TRIALS. */
   readonly #ended = [0, 0];
   #chosen: 0 | 1 | undefined;
-  /** Settles when a timed hash ends (then a new one is made): what a hash begun after every trial waits on. */
-  #settled!: Promise<void>;
-  #settle!: () => void;
 
   /**
    * @param wasm - SHA-256 in WebAssembly over the bytes where they lie, as hex
@@ -244,15 +241,7 @@ export class ShaChoice {
     private readonly wasm: (bytes: Uint8Array) => string,
     private readonly webCrypto: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>,
     private readonly now: () => number = () => performance.now(),
-  ) {
-    this.#next();
-  }
-
-  #next(): void {
-    const settle = this.#settle;
-    this.#settled = new Promise((resolve) => (this.#settle = resolve));
-    settle?.();
-  }
+  ) {}
 
   /** The way kept: 'wasm' or 'webcrypto', or undefined while both are still being timed. */
   get chosen(): 'wasm' | 'webcrypto' | undefined {
@@ -260,16 +249,23 @@ export class ShaChoice {
   }
 
   /**
-   * SHA-256 of `bytes`, as hex, by the way chosen (or being timed). Begun while every trial is
-   * begun but some still awaited, it waits for them and takes the way they choose.
+   * SHA-256 of `bytes`, as hex, by the way chosen (or being timed). The bytes are read before
+   * this returns its promise (WebCrypto copies them when called), never after: the caller's
+   * memory is reused for the next log at once. So a hash begun while every trial is begun but
+   * some are still awaited is made in WebAssembly, untimed, rather than waiting for the choice.
    * @param bytes - the content
    * @returns the hex digest
    */
-  async hash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  hash(bytes: Uint8Array<ArrayBuffer>): Promise<string> | string {
     if (bytes.byteLength < SHA_TIMED_MIN) return this.wasm(bytes);
-    while (this.#chosen === undefined && this.#begun[0]! >= SHA_TRIALS && this.#begun[1]! >= SHA_TRIALS) await this.#settled;
     const chosen = this.#chosen;
     if (chosen !== undefined) return chosen === 0 ? this.wasm(bytes) : this.webCrypto(bytes);
+    if (this.#begun[0]! >= SHA_TRIALS && this.#begun[1]! >= SHA_TRIALS) return this.wasm(bytes);
+    return this.#trial(bytes);
+  }
+
+  /** A timed hash, of the way with fewer trials begun. */
+  async #trial(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
     const way = this.#begun[0]! <= this.#begun[1]! ? 0 : 1;
     this.#begun[way]!++;
     let timed = false;
@@ -282,11 +278,10 @@ export class ShaChoice {
       return hex;
     } finally {
       if (timed) this.#ended[way]!++;
-      else this.#begun[way]!--; // failed: the next hash times this way again, and no waiter is left waiting for it
+      else this.#begun[way]!--; // failed: the next large hash times this way again
       if (this.#chosen === undefined && this.#ended[0]! >= SHA_TRIALS && this.#ended[1]! >= SHA_TRIALS) {
         this.#chosen = this.#ms[0]! / this.#bytes[0]! <= this.#ms[1]! / this.#bytes[1]! ? 0 : 1;
       }
-      this.#next();
     }
   }
 }
