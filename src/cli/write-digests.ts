@@ -9,9 +9,9 @@ import { ValidateLogsError } from '../errors.js';
 import { createSigner, OPEN_VALIDITY_END, PublicKeySet, parsePublicKey, type PublicKeyInfo, type Signer } from '../crypto/keys.js';
 import { formatDigestTime } from '../format/time.js';
 import { s3Uri, type TrailRef, checkTrailRef } from '../format/keys.js';
-import { digestsStoredSince, keyFirstUse, signedBy, writeDigests } from '../run/write-digests.js';
+import { digestsStoredSince, keyFirstUse, listChain, signedBy, writeDigests, type ChainListing } from '../run/write-digests.js';
 import { LocalDirectory } from '../sources/local.js';
-import { outputExists, outputModified, sweepTemporaryBeside, touchOutput, writeOutput } from '../sources/local/write.js';
+import { outputModified, sweepTemporaryBeside, touchOutput, writeOutput } from '../sources/local/write.js';
 import type { Platform } from '../platform/platform.js';
 import { S3Storage } from '../sources/s3.js';
 import type { ObjectSource } from '../sources/source.js';
@@ -267,22 +267,25 @@ async function run(flags: Flags<typeof WRITE_OPTIONS>, need: (flag: keyof typeof
 }
 
 /**
- * Read the `--public-keys-out` file as it is (empty when absent). Called before any digest is
+ * Read the `--public-keys-out` file as it is (empty when absent), with its modification time
+ * (the mark of the last run's check; undefined when absent). Called before any digest is
  * written too, so that a file that cannot be updated stops the run before it changes anything.
  * @throws UsageError when a link, FIFO, device or folder is there, or the file is no key list
  */
-async function readKeyFile(path: string): Promise<PublicKeySet> {
+async function readKeyFile(path: string): Promise<{ keys: PublicKeySet; modified: Date | undefined }> {
   let bytes: Uint8Array | undefined;
+  let modified: Date | undefined;
   try {
     // A link, FIFO or folder there is refused before it is read.
-    if (await outputExists(path)) bytes = await readFlagFileIfAny(path, '--public-keys-out', 'keyList');
+    modified = await outputModified(path);
+    if (modified) bytes = await readFlagFileIfAny(path, '--public-keys-out', 'keyList');
   } catch (e) {
     if (e instanceof ValidateLogsError) throw new UsageError(`--public-keys-out: ${e.message}`, { cause: e });
     throw e;
   }
-  if (bytes === undefined) return new PublicKeySet();
+  if (bytes === undefined) return { keys: new PublicKeySet(), modified: undefined };
   try {
-    return PublicKeySet.fromListPublicKeys(new TextDecoder().decode(bytes), path);
+    return { keys: PublicKeySet.fromListPublicKeys(new TextDecoder().decode(bytes), path), modified };
   } catch (e) {
     throw new UsageError(`--public-keys-out ${path} exists but is not a key list; not touching it: ${(e as Error).message}`);
   }
@@ -328,17 +331,15 @@ const MARK_MARGIN_MS = 15 * 60_000;
  */
 async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Promise<string[]> {
   await sweepTemporaryBeside(path); // what a killed run left
-  const marked = await outputModified(path).catch((e: unknown) => {
-    throw new UsageError(`--public-keys-out: ${(e as Error).message}`, { cause: e });
-  });
-  const keys = await readKeyFile(path);
+  const { keys, modified: marked } = await readKeyFile(path);
   const fingerprint = signer.publicKey.fingerprint;
   const isOpen = (k: PublicKeyInfo): boolean => !k.validTo || k.validTo.getTime() >= OPEN_VALIDITY_END.getTime();
   const current = [...keys].find((k) => k.fingerprint === fingerprint && isOpen(k));
   const recorded = current && (current.validFrom ?? new Date(0));
   const unsigned = chain.end && chain.end > chain.until ? chain.end : chain.until; // no digest of the chain is the signer's yet
+  const listed = await listChain(chain.storage, chain.bucket, chain.trail); // one listing for the walk and the check
   const firstUse =
-    (await keyFirstUse(chain.storage, chain.bucket, chain.trail, signer.publicKey, { ...(recorded && { from: recorded }), ...(chain.platform && { platform: chain.platform }) })) ??
+    (await keyFirstUse(chain.storage, chain.bucket, chain.trail, signer.publicKey, { listed, ...(recorded && { from: recorded }), ...(chain.platform && { platform: chain.platform }) })) ??
     recorded ??
     unsigned;
   const unchanged = recorded !== undefined && recorded.getTime() <= firstUse.getTime();
@@ -355,7 +356,7 @@ async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Prom
     updated.add(parsePublicKey(signer.publicKey.der, { validFrom: firstUse, validTo: OPEN_VALIDITY_END }));
   }
   // Checked before the file is written: the write marks the check, so a run stopped before it checks again.
-  const uncovered = await notVouchedFor(updated, path, chain, marked && new Date(marked.getTime() - MARK_MARGIN_MS));
+  const uncovered = await notVouchedFor(updated, path, chain, listed, marked && new Date(marked.getTime() - MARK_MARGIN_MS));
   try {
     if (unchanged) await touchOutput(path);
     else await writeOutput(path, JSON.stringify(updated.toListPublicKeys(), null, 1) + '\n');
@@ -373,10 +374,10 @@ async function updateKeyFile(path: string, signer: Signer, chain: ChainAt): Prom
  * window, so it is said, and validate-logs reports each such digest. A digest that is not
  * signed, or whose signature does not verify with the key it names, is left to validate-logs.
  */
-async function notVouchedFor(keys: PublicKeySet, path: string, chain: ChainAt, since: Date | undefined): Promise<string[]> {
+async function notVouchedFor(keys: PublicKeySet, path: string, chain: ChainAt, listed: ChainListing, since: Date | undefined): Promise<string[]> {
   /** Per fingerprint named: the code validate-logs will report, how many, the newest and the oldest (the walk goes newest first). */
   const byKey = new Map<string, { code: string; count: number; newest: string; oldest: string }>();
-  for await (const d of digestsStoredSince(chain.storage, chain.bucket, chain.trail, since, chain.platform)) {
+  for await (const d of digestsStoredSince(chain.storage, chain.bucket, listed, since, chain.platform)) {
     chain.signal?.throwIfAborted(); // the file not yet written: the next run checks again
     if (!d.signature) continue;
     const named = d.digest.record.digestPublicKeyFingerprint.toLowerCase();

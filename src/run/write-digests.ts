@@ -89,12 +89,27 @@ export async function findChainHead(storage: ObjectSource, bucket: string, trail
   return { bucket, key: newest.key, sha256: digest.sha256, signature, endTime: digest.endTime };
 }
 
+/** A trail region's standard digests as listed, newest first: key, the end time in its name, and its storage time when known. */
+export type ChainListing = ReadonlyArray<{ key: string; end: Date; stored?: Date }>;
+
+/**
+ * A trail region's standard digests in storage (this trail's, not backfill), newest first, with
+ * their storage times: one listing for {@link keyFirstUse} and {@link digestsStoredSince}.
+ * @param storage - the storage
+ * @param bucket - the bucket
+ * @param trail - the trail and region
+ * @returns the listing
+ */
+export function listChain(storage: ObjectSource, bucket: string, trail: TrailRef): Promise<ChainListing> {
+  return chainDigests(storage, bucket, trail, true);
+}
+
 /**
  * The keys of a trail region's standard digests in storage (this trail's, not backfill), newest
  * first, with their storage times when `details` is set.
  */
-async function chainDigests(storage: ObjectSource, bucket: string, trail: TrailRef, details = false): Promise<Array<{ key: string; end: Date; stored?: Date }>> {
-  const found: Array<{ key: string; end: Date; stored?: Date }> = [];
+async function chainDigests(storage: ObjectSource, bucket: string, trail: TrailRef, details = false): Promise<ChainListing> {
+  const found: Array<ChainListing[number]> = [];
   for await (const { key, lastModified } of storage.list(bucket, digestFolder(trail), undefined, { details })) {
     const p = digestKeyParts(key);
     if (!p || p.backfill || p.trailName !== trail.trailName || p.homeRegion !== (trail.homeRegion ?? trail.region)) continue;
@@ -145,7 +160,8 @@ export interface StoredDigest {
  * @param trail - the trail and region
  * @param key - the key (a digest counts as its only when its signature verifies with it)
  * @param options - `from`: the start of the key's window a key list already records;
- *   `platform`: the runtime's inflater and SHA-256
+ *   `platform`: the runtime's inflater and SHA-256; `listed`: the chain as listed (listed here
+ *   when absent)
  * @returns the start of its oldest digest, `from` when the digest before `from` is another
  *   key's (or there is none), or undefined when the key signed no digest of the chain
  */
@@ -154,11 +170,11 @@ export async function keyFirstUse(
   bucket: string,
   trail: TrailRef,
   key: PublicKeyInfo,
-  options: { from?: Date; platform?: Platform } = {},
+  options: { from?: Date; platform?: Platform; listed?: ChainListing } = {},
 ): Promise<Date | undefined> {
   let oldest = options.from;
   const limit = (options.from?.getTime() ?? Infinity) + DIGEST_PERIOD_MS; // (from the digest that holds `from`)
-  for (const listed of await chainDigests(storage, bucket, trail)) {
+  for (const listed of options.listed ?? (await chainDigests(storage, bucket, trail))) {
     if (listed.end.getTime() > limit) continue;
     const read = await readStored(storage, bucket, listed, options.platform);
     if (!read || !(await signedBy(read, key, options.platform))) break;
@@ -173,14 +189,14 @@ export async function keyFirstUse(
  * cannot be read is skipped (validation reports it).
  * @param storage - the storage
  * @param bucket - the bucket
- * @param trail - the trail and region
+ * @param chain - the chain as {@link listChain} listed it
  * @param since - the earliest storage time wanted
  * @param platform - the runtime's inflater and SHA-256
  * @returns the digests
  * @throws ValidateLogsError `SOURCE_ERROR` when storage fails
  */
-export async function* digestsStoredSince(storage: ObjectSource, bucket: string, trail: TrailRef, since: Date | undefined, platform?: Platform): AsyncGenerator<StoredDigest> {
-  for (const listed of await chainDigests(storage, bucket, trail, since !== undefined)) {
+export async function* digestsStoredSince(storage: ObjectSource, bucket: string, chain: ChainListing, since: Date | undefined, platform?: Platform): AsyncGenerator<StoredDigest> {
+  for (const listed of chain) {
     if (since && listed.stored && listed.stored < since) continue;
     const read = await readStored(storage, bucket, listed, platform);
     if (read) yield read;
